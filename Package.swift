@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// lolpim: a distributed multi-process simulator of LoL-PIM (multi-node DRAM-PIM for long-context LLM decoding).
+// Layers (an arrow only points down): lolpim -> Cluster -> {PIMModule, Workload, Transport}; Transport -> CZMQ.
+import PackageDescription
+
+let package = Package(
+    name: "lolpim",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lolpim", targets: ["lolpim"]),
+    ],
+    dependencies: [
+        // CLI subcommands, options and help text.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Topology files are YAML; Yams gives us the node tree with line/column marks for error messages.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Structured logging in the coordinator and workers.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // libzmq through pkg-config; Debian/Ubuntu provide it as libzmq3-dev.
+        .systemLibrary(
+            name: "CZMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        // A thin, safe Swift layer over libzmq. Knows sockets and frames, nothing about PIM.
+        .target(name: "Transport", dependencies: ["CZMQ"]),
+        // Model presets, the decode-step operator graph, request context lengths. Pure.
+        .target(name: "Workload"),
+        // One PIM module: hardware presets and the per-op cost model. Pure.
+        .target(name: "PIMModule", dependencies: ["Workload"]),
+        // Coordinator, worker runtime, wire protocol, topology files, links, results. The only layer with
+        // processes, time-outs and files.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "Transport", "Workload", "PIMModule",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "lolpim",
+            dependencies: [
+                "Cluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks print figures; they are never part of the test suite.
+        .executableTarget(name: "lolpim-bench", dependencies: ["Transport", "Cluster"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
+        .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,39 @@
+import PIMModule
+
+/// One direction of a link end: a resource that serialises transfers. A transfer of `bytes` occupies the
+/// sender's egress port for bytes / bandwidth, travels the link's latency, and occupies the receiver's
+/// ingress port for the same time; with no contention it arrives at depart + latency + bytes / bandwidth.
+public struct Port: Sendable, Equatable, Codable {
+    public let link: LinkSpec
+    /// When the port can start the next transfer.
+    public private(set) var freeAt: Picoseconds = 0
+    /// Total time the port spent transferring.
+    public private(set) var busy: Picoseconds = 0
+    public private(set) var bytes: Int64 = 0
+    public private(set) var messages: Int64 = 0
+
+    public init(link: LinkSpec) { self.link = link }
+
+    /// Egress: sends `bytes` ready at `ready`; returns when the first bit leaves (depart time).
+    public mutating func send(ready: Picoseconds, bytes: Int64) -> Picoseconds {
+        let transfer = link.transferTime(bytes: bytes)
+        let depart = max(ready, freeAt)
+        account(start: depart, transfer: transfer, bytes: bytes)
+        return depart
+    }
+
+    /// Ingress: receives `bytes` that departed the sender at `depart`; returns when the last bit arrived.
+    public mutating func receive(depart: Picoseconds, bytes: Int64) -> Picoseconds {
+        let transfer = link.transferTime(bytes: bytes)
+        let start = max(depart + link.latencyPs, freeAt)
+        account(start: start, transfer: transfer, bytes: bytes)
+        return start + transfer
+    }
+
+    private mutating func account(start: Picoseconds, transfer: Picoseconds, bytes: Int64) {
+        freeAt = start + transfer
+        busy += transfer
+        self.bytes += bytes
+        messages += 1
+    }
+}

@@ -1,0 +1,56 @@
+import PIMModule
+import Workload
+
+/// The timing of one pipeline stage (one module), pure and deterministic: a micro-batch arrives over the
+/// ingress port, waits for the module to be free, runs the stage's layers, and leaves over the egress port.
+/// Micro-batches are handled in the order they arrive (FIFO on one link keeps this causal in a linear
+/// pipeline: arrivals from one upstream are in time order).
+public struct StageSimulator: Sendable {
+    public let plan: StagePlan
+    let step: DecodeStep
+    let costModel: any OpCostModel
+    public private(set) var ingress: Port
+    public private(set) var egress: Port
+    public private(set) var stats: StageStats
+
+    private var moduleFreeAt: Picoseconds = 0
+
+    public init(topology: Topology, stage: StagePlan) {
+        plan = stage
+        step = DecodeStep(model: topology.model)
+        switch topology.fidelity.level {
+        case .roofline:
+            costModel = RooflineCostModel(module: topology.cluster.module,
+                                          pimEfficiency: topology.fidelity.pimEfficiency,
+                                          processorEfficiency: topology.fidelity.processorEfficiency)
+        }
+        let isFirst = stage.index == 0
+        let isLast = stage.index == topology.stages - 1
+        ingress = Port(link: isFirst ? topology.links.host : topology.links.module)
+        egress = Port(link: isLast ? topology.links.host : topology.links.module)
+        stats = StageStats(stage: stage)
+    }
+
+    /// Result of handling one micro-batch.
+    public struct Outcome: Sendable, Equatable {
+        public var arrival: Picoseconds
+        public var start: Picoseconds
+        public var finish: Picoseconds
+        /// When the activation leaves towards the next stage (or the host).
+        public var depart: Picoseconds
+    }
+
+    /// Handles a micro-batch that left the previous stage at `depart`, with `contexts` tokens per request
+    /// and an activation of `payloadBytes`.
+    public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64) -> Outcome {
+        let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
+        let start = max(arrival, moduleFreeAt)
+        let cost = costModel.stageCost(step: step, layers: plan.layers, contexts: contexts,
+                                       includesLMHead: plan.includesLMHead)
+        let finish = start + cost.total
+        moduleFreeAt = finish
+        let depart = egress.send(ready: finish, bytes: payloadBytes)
+        stats.record(start: start, cost: cost, ingress: ingress, egress: egress)
+        return Outcome(arrival: arrival, start: start, finish: finish, depart: depart)
+    }
+}

@@ -1,0 +1,60 @@
+import PIMModule
+import Workload
+
+/// What a stage did over a run, in simulated time. Workers send it to the coordinator at the end.
+public struct StageStats: Sendable, Equatable, Codable {
+    public var stage: Int
+    public var firstLayer: Int
+    public var layers: Int
+    public var includesLMHead: Bool
+    public var memory: MemoryPlan
+    public var microBatches: Int64 = 0
+    /// Time the module computed, picoseconds.
+    public var busyPs: Picoseconds = 0
+    /// Computing time by operator kind (raw values of `OpKind`), picoseconds.
+    public var opTimePs: [String: Picoseconds] = [:]
+    public var firstStartPs: Picoseconds?
+    public var lastFinishPs: Picoseconds = 0
+    /// DRAM bytes the stage read and wrote, and the flops it performed.
+    public var bytesRead: Int64 = 0
+    public var bytesWritten: Int64 = 0
+    public var flops: Int64 = 0
+    /// The stage's two link ends at the end of the run.
+    public var ingress: PortStats = .init()
+    public var egress: PortStats = .init()
+
+    public init(stage: StagePlan) {
+        self.stage = stage.index
+        firstLayer = stage.firstLayer
+        layers = stage.layers
+        includesLMHead = stage.includesLMHead
+        memory = stage.memory
+    }
+
+    mutating func record(start: Picoseconds, cost: StageCost, ingress: Port, egress: Port) {
+        microBatches += 1
+        busyPs += cost.total
+        for (kind, time) in cost.byKind { opTimePs[kind.rawValue, default: 0] += time }
+        if firstStartPs == nil { firstStartPs = start }
+        lastFinishPs = start + cost.total
+        bytesRead += cost.bytesRead
+        bytesWritten += cost.bytesWritten
+        flops += cost.flops
+        self.ingress = PortStats(ingress)
+        self.egress = PortStats(egress)
+    }
+}
+
+/// A port's totals: bytes, messages and the time it spent transferring.
+public struct PortStats: Sendable, Equatable, Codable {
+    public var bytes: Int64 = 0
+    public var messages: Int64 = 0
+    public var busyPs: Picoseconds = 0
+
+    public init() {}
+    public init(_ port: Port) {
+        bytes = port.bytes
+        messages = port.messages
+        busyPs = port.busy
+    }
+}

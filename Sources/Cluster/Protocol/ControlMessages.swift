@@ -1,0 +1,54 @@
+import Foundation
+
+// The bodies of the control messages (JSON inside the frame, after the binary header). See docs/PROTOCOL.md.
+
+/// Worker → coordinator, first message: who I am and where my data socket listens.
+public struct Hello: Codable, Sendable, Equatable {
+    public var rank: Int
+    /// Endpoint of the worker's data (PULL) socket, as upstream peers should connect to it.
+    public var dataEndpoint: String
+    public var hostname: String
+    public var pid: Int32
+    public var software: String
+
+    public init(rank: Int, dataEndpoint: String, hostname: String, pid: Int32, software: String) {
+        self.rank = rank
+        self.dataEndpoint = dataEndpoint
+        self.hostname = hostname
+        self.pid = pid
+        self.software = software
+    }
+}
+
+/// Coordinator → worker: the resolved topology, the worker's stage, where to send its output, time-outs.
+public struct Config: Codable, Sendable, Equatable {
+    public var rank: Int
+    public var topology: Topology
+    /// Data endpoint of the next stage (or the coordinator's return socket for the last stage).
+    public var downstream: String
+    public var heartbeatIntervalMs: Int
+    public var heartbeatTimeoutMs: Int
+}
+
+/// Worker → coordinator: configured and connected downstream.
+public struct Ready: Codable, Sendable, Equatable {
+    public var rank: Int
+}
+
+/// Worker → coordinator at the end: the simulated stage statistics and the worker's wall-clock figures.
+public struct StatsReport: Codable, Sendable, Equatable {
+    public var rank: Int
+    public var stage: StageStats
+    public var wall: WallStats
+}
+
+/// Coordinator → worker: stop now, without a result.
+public struct Shutdown: Codable, Sendable, Equatable {
+    public var reason: String
+}
+
+/// Either direction: something went wrong; `message` says what, for a person to read.
+public struct ErrorReport: Codable, Sendable, Equatable {
+    public var rank: Int?
+    public var message: String
+}

@@ -1,0 +1,27 @@
+/// Why a received message was refused. Every case reads as a sentence for the log.
+public enum ProtocolError: Error, CustomStringConvertible, Sendable, Equatable {
+    case empty
+    case tooShort(bytes: Int)
+    case badMagic
+    case wrongVersion(UInt16)
+    case unknownType(UInt8)
+    case frameCount(type: String, got: Int, expected: Int)
+    case malformedBody(type: String, reason: String)
+    case payloadSize(expected: Int, got: Int)
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty message"
+        case .tooShort(let n): return "message of \(n) bytes is shorter than the 8-byte lolpim header"
+        case .badMagic: return "not a lolpim message (bad magic bytes)"
+        case .wrongVersion(let v):
+            return "peer speaks lolpim protocol version \(v), this process speaks \(WireCodec.version)"
+        case .unknownType(let t): return "unknown message type \(t)"
+        case .frameCount(let type, let got, let expected):
+            return "\(type) message has \(got) frames, expected \(expected)"
+        case .malformedBody(let type, let reason): return "malformed \(type) message: \(reason)"
+        case .payloadSize(let expected, let got):
+            return "activation payload of \(got) bytes, expected \(expected)"
+        }
+    }
+}

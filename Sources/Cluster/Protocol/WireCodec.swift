@@ -1,0 +1,202 @@
+import Foundation
+import Transport
+
+/// Encodes and decodes `WireMessage`s. Frame 0 starts with an 8-byte header: magic "LPIM", protocol version
+/// (UInt16 little-endian), message type (UInt8), reserved (0). Control messages carry a JSON body after the
+/// header in frame 0; a micro-batch carries a binary header in frame 0 and the activation bytes in frame 1.
+/// Decoding validates everything and never traps: a bad message is a `ProtocolError`.
+public enum WireCodec {
+    public static let version: UInt16 = 1
+    static let magic: [UInt8] = Array("LPIM".utf8)
+    static let headerBytes = 8
+    /// Largest JSON body accepted (bytes).
+    static let maxBodyBytes = 64 << 20
+
+    // MARK: Encoding
+
+    public static func encode(_ message: WireMessage) -> [Message] {
+        switch message {
+        case .hello(let body): return [control(.hello, body)]
+        case .config(let body): return [control(.config, body)]
+        case .ready(let body): return [control(.ready, body)]
+        case .heartbeat: return [header(.heartbeat)]
+        case .finish: return [header(.finish)]
+        case .stats(let body): return [control(.stats, body)]
+        case .shutdown(let body): return [control(.shutdown, body)]
+        case .error(let body): return [control(.error, body)]
+        case .microBatch(let h, let payload):
+            let size = headerBytes + MicroBatchHeader.fixedBytes + MicroBatchHeader.entryBytes * h.entries.count
+            let frame = Message(count: size) { buffer in
+                var w = ByteWriter(buffer)
+                w.header(.microBatch)
+                w.put(h.iteration)
+                w.put(h.microBatch)
+                w.put(h.departPs)
+                w.put(h.wallSendNs)
+                w.put(UInt32(h.entries.count))
+                for e in h.entries {
+                    w.put(e.request)
+                    w.put(e.context)
+                }
+            }
+            return [frame, payload]
+        }
+    }
+
+    private static func header(_ kind: WireMessage.Kind) -> Message {
+        Message(count: headerBytes) { buffer in
+            var w = ByteWriter(buffer)
+            w.header(kind)
+        }
+    }
+
+    private static func control<T: Encodable>(_ kind: WireMessage.Kind, _ body: T) -> Message {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Our own value types always encode; a failure here is a programming error.
+        let json = try! encoder.encode(body)
+        return Message(count: headerBytes + json.count) { buffer in
+            var w = ByteWriter(buffer)
+            w.header(kind)
+            json.withUnsafeBytes { w.put(bytes: $0) }
+        }
+    }
+
+    // MARK: Decoding
+
+    public static func decode(_ frames: [Message]) throws(ProtocolError) -> WireMessage {
+        guard let first = frames.first else { throw .empty }
+        let kind = try first.withUnsafeBytes { bytes in
+            Result { () throws(ProtocolError) in try decodeHeader(bytes) }
+        }.get()
+        let expectedFrames = kind == .microBatch ? 2 : 1
+        guard frames.count == expectedFrames else {
+            throw .frameCount(type: "\(kind)", got: frames.count, expected: expectedFrames)
+        }
+        switch kind {
+        case .heartbeat, .finish:
+            guard first.count == headerBytes else {
+                throw .malformedBody(type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
+            }
+            return kind == .heartbeat ? .heartbeat : .finish
+        case .hello: return .hello(try json(Hello.self, first, kind))
+        case .config: return .config(try json(Config.self, first, kind))
+        case .ready: return .ready(try json(Ready.self, first, kind))
+        case .stats: return .stats(try json(StatsReport.self, first, kind))
+        case .shutdown: return .shutdown(try json(Shutdown.self, first, kind))
+        case .error: return .error(try json(ErrorReport.self, first, kind))
+        case .microBatch:
+            let header = try first.withUnsafeBytes { bytes in
+                Result { () throws(ProtocolError) in try microBatchHeader(bytes) }
+            }.get()
+            return .microBatch(header, payload: frames[1])
+        }
+    }
+
+    static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> WireMessage.Kind {
+        guard bytes.count >= headerBytes else { throw .tooShort(bytes: bytes.count) }
+        guard bytes[0] == magic[0], bytes[1] == magic[1], bytes[2] == magic[2], bytes[3] == magic[3] else {
+            throw .badMagic
+        }
+        let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
+        guard version == Self.version else { throw .wrongVersion(version) }
+        guard let kind = WireMessage.Kind(rawValue: bytes[6]) else { throw .unknownType(bytes[6]) }
+        return kind
+    }
+
+    private static func json<T: Decodable>(_ type: T.Type, _ frame: Message, _ kind: WireMessage.Kind)
+        throws(ProtocolError) -> T {
+        guard frame.count - headerBytes <= maxBodyBytes else {
+            throw .malformedBody(type: "\(kind)", reason: "body of \(frame.count) bytes exceeds the limit")
+        }
+        let data = frame.withUnsafeBytes { Data($0[headerBytes...]) }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw .malformedBody(type: "\(kind)", reason: Self.describe(error))
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
+             DecodingError.dataCorrupted(let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? c.debugDescription : "field '\(path)': \(c.debugDescription)"
+        default: return "\(error)"
+        }
+    }
+
+    private static func microBatchHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> MicroBatchHeader {
+        var r = ByteReader(bytes, offset: headerBytes)
+        guard bytes.count >= headerBytes + MicroBatchHeader.fixedBytes else {
+            throw .malformedBody(type: "microBatch", reason: "header of \(bytes.count) bytes is too short")
+        }
+        let iteration: UInt32 = r.get()
+        let microBatch: UInt32 = r.get()
+        let depart: Int64 = r.get()
+        let wall: UInt64 = r.get()
+        let count: UInt32 = r.get()
+        guard count >= 1, count <= MicroBatchHeader.maxEntries else {
+            throw .malformedBody(type: "microBatch", reason: "\(count) requests is outside 1…\(MicroBatchHeader.maxEntries)")
+        }
+        let expected = headerBytes + MicroBatchHeader.fixedBytes + Int(count) * MicroBatchHeader.entryBytes
+        guard bytes.count == expected else {
+            throw .malformedBody(type: "microBatch", reason: "\(count) requests need \(expected) header bytes, found \(bytes.count)")
+        }
+        guard depart >= 0 else { throw .malformedBody(type: "microBatch", reason: "negative depart time \(depart) ps") }
+        var entries: [MicroBatchHeader.Entry] = []
+        entries.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let request: UInt32 = r.get()
+            let context: UInt32 = r.get()
+            entries.append(.init(request: request, context: context))
+        }
+        return MicroBatchHeader(iteration: iteration, microBatch: microBatch, departPs: depart, wallSendNs: wall,
+                                entries: entries)
+    }
+}
+
+/// Little-endian writer into a buffer sized by the caller.
+struct ByteWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    mutating func header(_ kind: WireMessage.Kind) {
+        for byte in WireCodec.magic { put(byte) }
+        put(WireCodec.version)
+        put(kind.rawValue)
+        put(UInt8(0))
+    }
+
+    mutating func put<T: FixedWidthInteger>(_ value: T) {
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    mutating func put(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + bytes.count)]).copyMemory(from: bytes)
+        offset += bytes.count
+    }
+}
+
+/// Little-endian reader; callers check the length first.
+struct ByteReader {
+    let buffer: UnsafeRawBufferPointer
+    var offset: Int
+
+    init(_ buffer: UnsafeRawBufferPointer, offset: Int) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+
+    mutating func get<T: FixedWidthInteger>() -> T {
+        let value = buffer.loadUnaligned(fromByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+        return T(littleEndian: value)
+    }
+}

@@ -1,0 +1,35 @@
+import Transport
+
+/// Every message of the lolpim wire protocol (docs/PROTOCOL.md).
+public enum WireMessage {
+    case hello(Hello)
+    case config(Config)
+    case ready(Ready)
+    case heartbeat
+    case finish
+    case stats(StatsReport)
+    case shutdown(Shutdown)
+    case error(ErrorReport)
+    /// A micro-batch and its activation payload (the received frame; forwarding it does not copy).
+    case microBatch(MicroBatchHeader, payload: Message)
+
+    /// Message type codes as they appear in byte 6 of the header.
+    public enum Kind: UInt8, Sendable, CaseIterable {
+        case hello = 1, config = 2, ready = 3, heartbeat = 4, finish = 5, stats = 6, shutdown = 7, error = 8
+        case microBatch = 16
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .hello: return .hello
+        case .config: return .config
+        case .ready: return .ready
+        case .heartbeat: return .heartbeat
+        case .finish: return .finish
+        case .stats: return .stats
+        case .shutdown: return .shutdown
+        case .error: return .error
+        case .microBatch: return .microBatch
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import PIMModule
+import Workload
+
+/// A cluster description: what a topology file says, resolved (presets expanded, defaults filled) and
+/// validated. Everything the simulated results depend on is here; the coordinator sends it to every worker.
+public struct Topology: Sendable, Codable, Equatable {
+    /// Label used in outputs.
+    public var name: String
+    /// Seed of every random draw (context lengths).
+    public var seed: UInt64
+    public var model: ModelConfig
+    public var cluster: ClusterSpec
+    public var links: LinkSet
+    public var parallelism: Parallelism
+    public var workload: WorkloadSpec
+    public var fidelity: FidelitySpec
+    public var host: HostSpec
+
+    public struct ClusterSpec: Sendable, Codable, Equatable {
+        /// Number of PIM modules; one worker process each.
+        public var modules: Int
+        /// Module kind; `pim-only` (CENT-like: PIM channels + HUB processor).
+        public var kind: String
+        public var module: ModuleConfig
+    }
+
+    public struct LinkSet: Sendable, Codable, Equatable {
+        /// Host ↔ first and last stage.
+        public var host: LinkSpec
+        /// Module ↔ module (consecutive pipeline stages).
+        public var module: LinkSpec
+    }
+
+    public struct Parallelism: Sendable, Codable, Equatable {
+        /// Micro-batches in flight; the batch is split into this many groups of requests.
+        public var microBatches: Int
+        /// Layers held by each pipeline stage (stage = module), in order; sums to the model's layers.
+        public var layersPerStage: [Int]
+    }
+
+    public struct WorkloadSpec: Sendable, Codable, Equatable {
+        /// Requests decoded together.
+        public var batchSize: Int
+        public var context: ContextSource
+        /// Tokens generated per request.
+        public var decodeSteps: Int
+    }
+
+    public enum FidelityLevel: String, Sendable, Codable, CaseIterable {
+        case roofline
+    }
+
+    public struct FidelitySpec: Sendable, Codable, Equatable {
+        public var level: FidelityLevel
+        /// PIM efficiency for the roofline model; nil = derived from the timing table.
+        public var pimEfficiency: Double?
+        public var processorEfficiency: Double
+    }
+
+    public struct HostSpec: Sendable, Codable, Equatable {
+        /// Host time per micro-batch step (sampling launch, scheduling), picoseconds.
+        public var stepOverheadPs: Picoseconds
+        /// Additional host time per request of the micro-batch (sampling, embedding lookup), picoseconds.
+        public var perRequestPs: Picoseconds
+    }
+
+    /// Pipeline stages: one per module.
+    public var stages: Int { cluster.modules }
+}
+
+/// A point-to-point link: bandwidth in one direction and one-way latency.
+public struct LinkSpec: Sendable, Codable, Equatable {
+    /// Bytes per second in each direction.
+    public var bytesPerSecond: Double
+    /// One-way latency, picoseconds.
+    public var latencyPs: Picoseconds
+
+    public init(bytesPerSecond: Double, latencyPs: Picoseconds) {
+        self.bytesPerSecond = bytesPerSecond
+        self.latencyPs = latencyPs
+    }
+
+    /// Default: a CXL 3.0 switch between PCIe Gen5 ports (HARDWARE.md §3): the x4 device port, 16 GB/s per
+    /// direction, bounds every path; 600 ns one way through the switch (an assumption: the paper gives none).
+    public static let cxlDefault = LinkSpec(bytesPerSecond: 16e9, latencyPs: 600_000)
+
+    public func transferTime(bytes: Int64) -> Picoseconds {
+        Time.transfer(bytes: bytes, bytesPerSecond: bytesPerSecond)
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import PIMModule
+import Workload
+import Yams
+
+/// Reads topology files (YAML) into validated `Topology` values. Every error names the file, the line and
+/// column, the field, and what was expected. The keys are documented in README.md ("Topology reference").
+public enum TopologyLoader {
+    /// Loads and validates a topology file, including that the model and its KV cache fit the modules.
+    public static func load(path: String) throws -> Topology {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw TopologyError(file: path, field: "", message: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses and validates topology YAML; `file` is only used in error messages.
+    public static func parse(yaml: String, file: String) throws -> Topology {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw TopologyError(file: file, field: "", message: "the file is empty; see Topologies/default.yaml")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        }
+        var doc = try YAMLMapping(file: file, path: "", node: root)
+        let defaultName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let name = try doc.string("name", default: defaultName)
+        let seed = try doc.int("seed", default: 1, minimum: 0)
+        let model = try readModel(&doc)
+
+        guard var clusterMap = try doc.mapping("cluster") else { throw doc.error("cluster", "required but missing") }
+        let cluster = try readCluster(&clusterMap)
+        var linksMap = try doc.mapping("links")
+        let links = Topology.LinkSet(host: try readLink(&linksMap, "host"), module: try readLink(&linksMap, "module"))
+        try linksMap?.rejectUnknownKeys()
+
+        guard var workloadMap = try doc.mapping("workload") else { throw doc.error("workload", "required but missing") }
+        let workload = try readWorkload(&workloadMap, model: model)
+
+        var parallelMap = try doc.mapping("parallelism")
+        let parallelism = try readParallelism(&parallelMap, modules: cluster.modules, model: model,
+                                              batchSize: workload.batchSize, within: doc)
+
+        var fidelityMap = try doc.mapping("fidelity")
+        let fidelity = try readFidelity(&fidelityMap)
+        var hostMap = try doc.mapping("host")
+        let host = Topology.HostSpec(
+            stepOverheadPs: Picoseconds(try hostMap?.double("step_overhead_ns", default: nil, allowZero: true,
+                                                            unit: "ns") ?? 5_000) * 1000,
+            perRequestPs: Picoseconds(try hostMap?.double("per_request_ns", default: nil, allowZero: true,
+                                                          unit: "ns") ?? 100) * 1000)
+        try hostMap?.rejectUnknownKeys()
+        try doc.rejectUnknownKeys()
+
+        let topology = Topology(name: name, seed: UInt64(seed), model: model, cluster: cluster, links: links,
+                                parallelism: parallelism, workload: workload, fidelity: fidelity, host: host)
+        do {
+            _ = try PipelinePlan(topology: topology)
+        } catch {
+            let problem = error
+            let (line, column) = problem.field.hasPrefix("workload") ? workloadMap.line(of: "batch_size")
+                : problem.field.hasPrefix("cluster") ? clusterMap.line(of: "modules") : doc.line(of: "model")
+            throw TopologyError(file: file, line: line, column: column, field: problem.field, message: problem.message)
+        }
+        return topology
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> TopologyError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return TopologyError(file: file, line: mark.line, column: mark.column, field: "",
+                                 message: "not valid YAML: \(problem)")
+        default:
+            return TopologyError(file: file, field: "", message: "not valid YAML: \(error)")
+        }
+    }
+
+    // MARK: Sections
+
+    private static func readModel(_ doc: inout YAMLMapping) throws -> ModelConfig {
+        let presets = ModelConfig.presetNames.joined(separator: ", ")
+        guard let node = doc.node("model") else { throw doc.error("model", "required: a preset (\(presets)) or a mapping") }
+        if case .scalar(let s) = node {
+            guard let preset = ModelConfig.presets[s.string] else {
+                throw doc.error("model", "unknown model preset '\(s.string)'; expected one of: \(presets)")
+            }
+            return preset
+        }
+        var map = try YAMLMapping(file: doc.file, path: "model", node: node)
+        var model: ModelConfig
+        if let presetName = try map.scalar("preset") {
+            guard let preset = ModelConfig.presets[presetName] else {
+                throw map.error("preset", "unknown model preset '\(presetName)'; expected one of: \(presets)")
+            }
+            model = preset
+        } else {
+            model = ModelConfig(name: "custom", layers: 0, hidden: 0, queryHeads: 0, kvHeads: 0, headDim: 0,
+                                ffn: 0, vocab: 0, maxContext: 0)
+        }
+        let explicit = model.layers == 0
+        func dim(_ key: String, _ current: Int) throws -> Int {
+            try map.int(key, default: explicit ? nil : current)
+        }
+        model.name = try map.string("name", default: model.name)
+        model.layers = try dim("layers", model.layers)
+        model.hidden = try dim("hidden", model.hidden)
+        model.queryHeads = try dim("query_heads", model.queryHeads)
+        model.kvHeads = try dim("kv_heads", model.kvHeads)
+        model.headDim = try dim("head_dim", model.headDim)
+        model.ffn = try dim("ffn", model.ffn)
+        model.vocab = try dim("vocab", model.vocab)
+        model.maxContext = try dim("max_context", model.maxContext)
+        try map.rejectUnknownKeys()
+        if let problem = model.problems.first { throw map.error("kv_heads", problem) }
+        return model
+    }
+
+    private static func readCluster(_ map: inout YAMLMapping) throws -> Topology.ClusterSpec {
+        let modules = try map.int("modules", default: nil)
+        let kind = try map.string("kind", default: "pim-only")
+        guard kind == "pim-only" else {
+            throw map.error("kind", "unknown module kind '\(kind)'; expected: pim-only")
+        }
+        let presetName = try map.string("preset", default: "cent-32ch")
+        guard var module = ModuleConfig.presets[presetName] else {
+            throw map.error("preset", "unknown module preset '\(presetName)'; expected one of: "
+                            + ModuleConfig.presetNames.joined(separator: ", "))
+        }
+        module.channels = try map.int("channels", default: module.channels)
+        module.banksPerChannel = try map.int("banks_per_channel", default: module.banksPerChannel)
+        module.tCKps = Int64(try map.int("tck_ps", default: Int(module.tCKps), unit: "ps"))
+        if let tflops = try map.double("processor_tflops", default: nil, unit: "TFLOP/s") {
+            module.processorFLOPS = tflops * 1e12
+        }
+        if let gbps = try map.double("internal_bandwidth_gbps", default: nil, unit: "GB/s") {
+            module.internalBandwidthOverride = gbps * 1e9
+        }
+        if let gib = try map.double("capacity_gib", default: nil, unit: "GiB") {
+            module.capacityOverride = Int64(gib * 1_073_741_824)
+        }
+        try map.rejectUnknownKeys()
+        return Topology.ClusterSpec(modules: modules, kind: kind, module: module)
+    }
+
+    private static func readLink(_ links: inout YAMLMapping?, _ key: String) throws -> LinkSpec {
+        var spec = LinkSpec.cxlDefault
+        guard var map = try links?.mapping(key) else { return spec }
+        if let gbps = try map.double("bandwidth_gbps", default: nil, unit: "GB/s") { spec.bytesPerSecond = gbps * 1e9 }
+        if let ns = try map.double("latency_ns", default: nil, allowZero: true, unit: "ns") {
+            spec.latencyPs = Picoseconds((ns * 1000).rounded())
+        }
+        try map.rejectUnknownKeys()
+        return spec
+    }
+
+    private static func readWorkload(_ map: inout YAMLMapping, model: ModelConfig) throws -> Topology.WorkloadSpec {
+        let batch = try map.int("batch_size", default: nil, unit: "requests")
+        let steps = try map.int("decode_steps", default: nil, unit: "tokens")
+        let datasets = Dataset.presetNames.joined(separator: ", ")
+        guard let text = try map.scalar("context") else {
+            throw map.error("context", "required: a length in tokens or a dataset (\(datasets))")
+        }
+        let context: ContextSource
+        if let tokens = Int(text.replacingOccurrences(of: "_", with: "")) {
+            guard tokens >= 1 else { throw map.error("context", "must be at least 1 token, found \(tokens)") }
+            context = .fixed(tokens)
+        } else if let dataset = Dataset.presets[text] {
+            context = .dataset(dataset)
+        } else {
+            throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), found '\(text)'")
+        }
+        if context.maxLength + steps > model.maxContext {
+            throw map.error("context", "prompts up to \(context.maxLength) tokens + \(steps) decode steps exceed "
+                            + "the model's \(model.maxContext)-token context")
+        }
+        try map.rejectUnknownKeys()
+        return Topology.WorkloadSpec(batchSize: batch, context: context, decodeSteps: steps)
+    }
+
+    private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
+                                        batchSize: Int, within doc: YAMLMapping) throws -> Topology.Parallelism {
+        let microBatches = try map?.int("micro_batches", default: modules) ?? min(modules, batchSize)
+        if let stages = try map?.int("pipeline_stages", default: modules), stages != modules {
+            throw map!.error("pipeline_stages", "must equal cluster.modules (\(modules)): each module is one "
+                             + "pipeline stage")
+        }
+        if microBatches > batchSize {
+            throw map!.error("micro_batches", "\(microBatches) micro-batches need at least as many requests; "
+                             + "workload.batch_size is \(batchSize)")
+        }
+        var layers = PipelinePlan.evenSplit(layers: model.layers, stages: modules)
+        if var m = map, let node = m.node("layers_per_stage") {
+            defer { map = m }
+            if case .scalar(let s) = node, s.string == "auto" {
+            } else if case .sequence(let seq) = node {
+                layers = try seq.map { item -> Int in
+                    guard case .scalar(let s) = item, let n = Int(s.string), n >= 1 else {
+                        throw TopologyError(file: m.file, line: item.mark?.line, column: item.mark?.column,
+                                            field: "parallelism.layers_per_stage",
+                                            message: "expected a positive number of layers, found \(item.kindName)")
+                    }
+                    return n
+                }
+                if layers.count != modules || layers.reduce(0, +) != model.layers {
+                    throw m.error("layers_per_stage", "expected \(modules) entries (one per module) summing to "
+                                  + "\(model.layers) layers; found \(layers.count) summing to \(layers.reduce(0, +))")
+                }
+            } else {
+                throw m.error("layers_per_stage", "expected 'auto' or a list of layer counts, found \(node.kindName)")
+            }
+        }
+        if modules > model.layers {
+            throw doc.error("cluster", "\(modules) modules but the model has only \(model.layers) layers; "
+                            + "each pipeline stage needs at least one layer")
+        }
+        try map?.rejectUnknownKeys()
+        return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers)
+    }
+
+    private static func readFidelity(_ map: inout YAMLMapping?) throws -> Topology.FidelitySpec {
+        let levels = Topology.FidelityLevel.allCases.map(\.rawValue).joined(separator: ", ")
+        let levelName = try map?.string("level", default: "roofline") ?? "roofline"
+        guard let level = Topology.FidelityLevel(rawValue: levelName) else {
+            throw map!.error("level", "unknown fidelity '\(levelName)'; expected one of: \(levels)")
+        }
+        var pim: Double? = nil
+        if let text = try map?.scalar("pim_efficiency"), text != "auto" {
+            guard let value = Double(text), value > 0, value <= 1 else {
+                throw map!.error("pim_efficiency", "expected 'auto' or a fraction in (0, 1], found '\(text)'")
+            }
+            pim = value
+        }
+        let processor = try map?.double("processor_efficiency", default: nil)
+            ?? RooflineCostModel.defaultProcessorEfficiency
+        if processor > 1 { throw map!.error("processor_efficiency", "expected a fraction in (0, 1], found \(processor)") }
+        try map?.rejectUnknownKeys()
+        return Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
+    }
+}

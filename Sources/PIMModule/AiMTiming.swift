@@ -1,0 +1,34 @@
+/// The timing parameters of an AiM channel, in command-clock cycles (HARDWARE.md §2, preset `GDDR6_AiM`,
+/// taken from the public AiM simulator). The command-level model turns these into a constraint table; the
+/// roofline model uses them to derive how much of the peak internal bandwidth a row stream sustains.
+public struct AiMTiming: Sendable, Hashable, Codable {
+    public var nBL = 2, nCL = 50
+    public var nRCDRD = 36, nRCDRDMAC = 56, nRCDEWMUL = 25, nRCDRDAF = 86, nRCDRDCP = 66
+    public var nRCDWR = 28, nRCDWRCP = 48
+    public var nRP = 32, nRAS = 54, nRC = 89, nWR = 33, nRTP = 12, nCWL = 6
+    public var nCCDS = 2, nCCDL = 2, nRRDS = 11, nRRDL = 11, nWTRS = 9, nWTRL = 11, nFAW = 42
+    public var nRFC = 210, nRFCpb = 105, nREFI = 3333
+    public var nCLREG = 0, nCLGB = 1, nCWLREG = 1, nCWLGB = 1
+    public var nMODCH = 32, nWPRE = 1
+
+    public init() {}
+
+    /// The `GDDR6_AiM` preset.
+    public static let gddr6AiM = AiMTiming()
+
+    /// Cycles one row of `columns` MAC16 commands occupies a channel: ACT16 → first MAC16 (nRCDRDMAC), the
+    /// MACs nCCDL apart, last MAC16 → PREA (nRTP), PREA → next ACT16 (nRP); at least nRC from ACT to ACT.
+    public func rowStreamCycles(columns: Int) -> Int {
+        max(nRCDRDMAC + (columns - 1) * nCCDL + nRTP + nRP, nRC)
+    }
+
+    /// Fraction of time a channel is available between all-bank refreshes: 1 − nRFC / nREFI.
+    public var refreshAvailability: Double { 1.0 - Double(nRFC) / Double(nREFI) }
+
+    /// Sustained fraction of peak MAC bandwidth when streaming whole rows of `columns` MAC16 commands
+    /// (each MAC16 one nCCDL slot), including refresh: useful cycles / row cycles × refresh availability.
+    /// With the preset and 2 KB rows (64 columns of 32 B): 128 / 226 × (1 − 210/3333) = 0.531.
+    public func rowStreamingEfficiency(columns: Int) -> Double {
+        Double(columns * nCCDL) / Double(rowStreamCycles(columns: columns)) * refreshAvailability
+    }
+}

@@ -1,0 +1,87 @@
+/// The hardware of one PIM module: a PIM HUB (near-memory processor for softmax, norms, reductions) and
+/// `channels` AiM channels of `banksPerChannel` banks with one MAC unit each (HARDWARE.md §2–3).
+public struct ModuleConfig: Sendable, Hashable, Codable {
+    /// Preset this configuration started from.
+    public var preset: String
+    public var channels: Int
+    public var banksPerChannel: Int
+    /// Bytes per bank (32 MB on GDDR6-AiM: 16K rows × 2 KB).
+    public var bankBytes: Int64
+    /// Bytes per DRAM row of one bank (2 KB).
+    public var rowBytes: Int
+    /// Bytes one MAC16 reads per bank (one 32 B column).
+    public var columnBytes: Int
+    /// BF16 multiply-accumulates one MAC16 performs per bank.
+    public var macsPerColumn: Int
+    /// Command clock period, picoseconds (default 500: the only value that gives the published 512 GB/s per
+    /// channel; see the clock note in HARDWARE.md).
+    public var tCKps: Int64
+    public var timing: AiMTiming
+    /// Peak throughput of the HUB's near-memory processor, FLOP/s.
+    public var processorFLOPS: Double
+    /// Replaces the derived peak internal bandwidth (bytes/s) when set.
+    public var internalBandwidthOverride: Double?
+    /// Replaces the derived capacity (bytes) when set.
+    public var capacityOverride: Int64?
+
+    public init(preset: String, channels: Int, banksPerChannel: Int = 16, bankBytes: Int64 = 32 << 20,
+                rowBytes: Int = 2048, columnBytes: Int = 32, macsPerColumn: Int = 16, tCKps: Int64 = 500,
+                timing: AiMTiming = .gddr6AiM, processorFLOPS: Double = 3e12,
+                internalBandwidthOverride: Double? = nil, capacityOverride: Int64? = nil) {
+        self.preset = preset
+        self.channels = channels
+        self.banksPerChannel = banksPerChannel
+        self.bankBytes = bankBytes
+        self.rowBytes = rowBytes
+        self.columnBytes = columnBytes
+        self.macsPerColumn = macsPerColumn
+        self.tCKps = tCKps
+        self.timing = timing
+        self.processorFLOPS = processorFLOPS
+        self.internalBandwidthOverride = internalBandwidthOverride
+        self.capacityOverride = capacityOverride
+    }
+
+    /// PIM-only module as evaluated by the paper (CENT-like): 32 channels, 16 GB, 16 TB/s, 3 TFLOPS HUB.
+    public static let cent32 = ModuleConfig(preset: "cent-32ch", channels: 32)
+    /// The commercial AiMX card used to describe token partitioning: 16 channels × 16 banks, 8 GB.
+    public static let aimx16 = ModuleConfig(preset: "aimx-16ch", channels: 16)
+
+    public static let presets: [String: ModuleConfig] = ["cent-32ch": cent32, "aimx-16ch": aimx16]
+    public static var presetNames: [String] { presets.keys.sorted() }
+
+    /// DRAM capacity, bytes.
+    public var capacityBytes: Int64 {
+        capacityOverride ?? Int64(channels) * Int64(banksPerChannel) * bankBytes
+    }
+
+    /// Seconds per MAC16 slot (nCCDL cycles).
+    private var macSlotSeconds: Double { Double(Int64(timing.nCCDL) * tCKps) / Time.picosecondsPerSecond }
+
+    /// Peak bytes/s the MAC units read: all banks of all channels, one column per nCCDL.
+    public var peakInternalBandwidth: Double {
+        internalBandwidthOverride
+            ?? Double(channels * banksPerChannel * columnBytes) / macSlotSeconds
+    }
+
+    /// Peak FLOP/s of the near-bank MAC units (2 flops per MAC). Tied to the bandwidth: every byte read
+    /// by a MAC16 feeds one multiply-accumulate per BF16 element.
+    public var pimPeakFLOPS: Double {
+        peakInternalBandwidth / Double(columnBytes) * Double(2 * macsPerColumn)
+    }
+
+    /// Columns (MAC16 commands) per row.
+    public var columnsPerRow: Int { rowBytes / columnBytes }
+
+    /// Problems with the configuration, as sentences; empty when it is consistent.
+    public var problems: [String] {
+        var found: [String] = []
+        if channels <= 0 { found.append("channels must be positive, got \(channels)") }
+        if banksPerChannel <= 0 { found.append("banks_per_channel must be positive, got \(banksPerChannel)") }
+        if tCKps <= 0 { found.append("tck_ps must be positive, got \(tCKps)") }
+        if processorFLOPS <= 0 { found.append("processor_tflops must be positive") }
+        if let bw = internalBandwidthOverride, bw <= 0 { found.append("internal_bandwidth_gbps must be positive") }
+        if let cap = capacityOverride, cap <= 0 { found.append("capacity_gib must be positive") }
+        return found
+    }
+}

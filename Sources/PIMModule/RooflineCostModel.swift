@@ -1,0 +1,52 @@
+import Workload
+
+/// The `roofline` fidelity: per operator, latency = max(bytes / bandwidth, flops / compute) on the unit that
+/// runs it, with efficiency factors.
+///
+/// - PIM operators (GEMV, QKᵀ, SV) run on the near-bank MAC units: bandwidth is the module's peak internal
+///   bandwidth and compute the MAC units' peak, both × `pimEfficiency`. By default `pimEfficiency` is
+///   derived from the timing table: the row-streaming efficiency of full 2 KB rows including refresh
+///   (0.531 for `GDDR6_AiM`), see `AiMTiming.rowStreamingEfficiency`.
+/// - Writes (K/V append) go through the channels' data buses: bytes / (channels × columnBytes per nBL).
+/// - Processor operators (softmax, norms, element-wise) run on the HUB at `processorFLOPS × processorEfficiency`;
+///   whatever they read from DRAM streams at the effective internal bandwidth.
+public struct RooflineCostModel: OpCostModel {
+    public let module: ModuleConfig
+    public let pimEfficiency: Double
+    public let processorEfficiency: Double
+
+    /// Default processor efficiency, the compute cap the AttAcc simulator uses (0.8 of peak).
+    public static let defaultProcessorEfficiency = 0.8
+
+    public init(module: ModuleConfig, pimEfficiency: Double? = nil,
+                processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency) {
+        self.module = module
+        self.pimEfficiency = pimEfficiency ?? Self.derivedPIMEfficiency(module)
+        self.processorEfficiency = processorEfficiency
+    }
+
+    public static func derivedPIMEfficiency(_ module: ModuleConfig) -> Double {
+        module.timing.rowStreamingEfficiency(columns: module.columnsPerRow)
+    }
+
+    /// Effective bytes/s the MAC units read.
+    public var effectiveBandwidth: Double { module.peakInternalBandwidth * pimEfficiency }
+
+    /// Bytes/s of ordinary writes: every channel's data bus moves one column per nBL cycles.
+    public var writeBandwidth: Double {
+        Double(module.channels * module.columnBytes)
+            / (Double(Int64(module.timing.nBL) * module.tCKps) / Time.picosecondsPerSecond)
+    }
+
+    public func latency(of op: DecodeOp) -> Picoseconds {
+        let readSeconds = Double(op.bytesRead) / effectiveBandwidth
+        let computeRate: Double
+        switch op.unit {
+        case .pim: computeRate = module.pimPeakFLOPS * pimEfficiency
+        case .processor: computeRate = module.processorFLOPS * processorEfficiency
+        }
+        let computeSeconds = Double(op.flops) / computeRate
+        let writeSeconds = Double(op.bytesWritten) / writeBandwidth
+        return Time.picoseconds(seconds: max(readSeconds, computeSeconds) + writeSeconds)
+    }
+}

@@ -1,0 +1,36 @@
+import CZMQ
+
+/// A libzmq context: owns the I/O threads. libzmq documents contexts as thread-safe, so one context may be
+/// shared by threads (that is what `inproc://` endpoints need); sockets made from it are not shared.
+public final class Context: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+
+    /// - Parameter ioThreads: libzmq I/O threads (1 is plenty below a few GB/s).
+    public init(ioThreads: Int = 1) throws {
+        guard let handle = zmq_ctx_new() else { throw TransportError.last("zmq_ctx_new") }
+        self.handle = handle
+        if zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) != 0 {
+            let error = TransportError.last("zmq_ctx_set IO_THREADS=\(ioThreads)")
+            zmq_ctx_term(handle)
+            throw error
+        }
+    }
+
+    /// Makes blocking calls on every socket of this context return `ETERM`. Safe from any thread.
+    public func shutdown() {
+        zmq_ctx_shutdown(handle)
+    }
+
+    deinit {
+        // Blocks until every socket is closed and its linger period has passed; sockets keep the context
+        // alive through a strong reference, so by the time we get here they are all gone.
+        while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
+    }
+
+    /// The libzmq version this process runs with, e.g. "4.3.4".
+    public static var libraryVersion: String {
+        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+        zmq_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+}

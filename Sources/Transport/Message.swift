@@ -1,0 +1,70 @@
+import CZMQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One frame of a (possibly multipart) message, owning a `zmq_msg_t`.
+///
+/// Received frames are read in place through `withUnsafeBytes` (no copy). A received frame can be sent on
+/// another socket as is: libzmq moves its content, so forwarding an activation never copies its bytes.
+/// After a frame has been sent it is empty.
+public final class Message {
+    let raw: UnsafeMutablePointer<zmq_msg_t>
+
+    /// An empty frame, ready to receive into.
+    public init() {
+        raw = .allocate(capacity: 1)
+        zmq_msg_init(raw)
+    }
+
+    /// A frame holding a copy of `bytes` (one copy, into libzmq's buffer).
+    public init(copying bytes: UnsafeRawBufferPointer) {
+        raw = .allocate(capacity: 1)
+        zmq_msg_init_size(raw, bytes.count)
+        if bytes.count > 0, let base = bytes.baseAddress {
+            memcpy(zmq_msg_data(raw), base, bytes.count)
+        }
+    }
+
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(copying: UnsafeRawBufferPointer(start: nil, count: 0))
+        bytes.withUnsafeBytes { buffer in
+            zmq_msg_close(raw)
+            zmq_msg_init_size(raw, buffer.count)
+            if buffer.count > 0 { memcpy(zmq_msg_data(raw), buffer.baseAddress!, buffer.count) }
+        }
+    }
+
+    /// A frame of `count` bytes whose content `fill` writes in place (no intermediate buffer).
+    public init(count: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        raw = .allocate(capacity: 1)
+        zmq_msg_init_size(raw, count)
+        fill(UnsafeMutableRawBufferPointer(start: zmq_msg_data(raw), count: count))
+    }
+
+    deinit {
+        zmq_msg_close(raw)
+        raw.deallocate()
+    }
+
+    /// Number of bytes in the frame.
+    public var count: Int { zmq_msg_size(raw) }
+
+    /// Reads the frame's bytes in place.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: zmq_msg_data(raw), count: zmq_msg_size(raw)))
+    }
+
+    /// A copy of the frame's bytes.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// A metadata property of a received frame, e.g. "Peer-Address" (TCP peers) or "Socket-Type".
+    public func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(raw, name) else { return nil }
+        return String(cString: value)
+    }
+
+    var hasMore: Bool { zmq_msg_more(raw) != 0 }
+}

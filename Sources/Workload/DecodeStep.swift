@@ -1,0 +1,52 @@
+/// The operator graph of one decode step for one micro-batch, per layer.
+///
+/// `contexts` holds, for each request of the micro-batch, the number of tokens its attention covers in this
+/// step (prompt + tokens generated so far, including the one being generated, whose K/V is appended first).
+/// FC weights are read once per micro-batch and multiplied with each request's vector (GEMV per request:
+/// 2 flops per weight element per request). Attention reads each request's own K and V once per KV head;
+/// the query heads of a GQA group each multiply them (flops scale with query heads, bytes with KV heads).
+public struct DecodeStep: Sendable {
+    public let model: ModelConfig
+
+    public init(model: ModelConfig) { self.model = model }
+
+    /// Flops an element-wise RMSNorm costs per element (square, accumulate, scale, gamma).
+    public static let normFlopsPerElement: Int64 = 4
+    /// Flops of a numerically stable softmax per score (max, subtract, exp, sum, divide).
+    public static let softmaxFlopsPerElement: Int64 = 5
+    /// Flops of SiLU(gate) ⊙ up per FFN element.
+    public static let activationFlopsPerElement: Int64 = 5
+
+    /// The operators of one transformer layer for a micro-batch.
+    public func layerOps(contexts: [Int]) -> [DecodeOp] {
+        let m = model
+        let b = Int64(contexts.count)
+        let h = Int64(m.hidden), e = Int64(m.bytesPerElement)
+        let qDim = Int64(m.queryHeads * m.headDim), kvDim = Int64(m.kvHeads * m.headDim)
+        let tokens = contexts.reduce(Int64(0)) { $0 + Int64($1) }
+        let qkvWeights = (qDim + 2 * kvDim) * h
+        let oWeights = qDim * h
+        let ffnWeights = 3 * h * Int64(m.ffn)
+        return [
+            DecodeOp(.norm, .processor, bytesRead: 2 * h * e, flops: 2 * Self.normFlopsPerElement * b * h),
+            DecodeOp(.qkvProjection, .pim, bytesRead: qkvWeights * e, flops: 2 * b * qkvWeights),
+            DecodeOp(.kvAppend, .pim, bytesWritten: b * m.kvBytesPerTokenPerLayer, flops: 0),
+            DecodeOp(.attentionScore, .pim, bytesRead: tokens * kvDim * e, flops: 2 * qDim * tokens),
+            DecodeOp(.softmax, .processor, flops: Self.softmaxFlopsPerElement * Int64(m.queryHeads) * tokens),
+            DecodeOp(.attentionValue, .pim, bytesRead: tokens * kvDim * e, flops: 2 * qDim * tokens),
+            DecodeOp(.outputProjection, .pim, bytesRead: oWeights * e, flops: 2 * b * oWeights),
+            DecodeOp(.residual, .processor, flops: 2 * b * h),
+            DecodeOp(.ffn, .pim, bytesRead: ffnWeights * e, flops: 2 * b * ffnWeights),
+            DecodeOp(.ffnActivation, .processor, flops: Self.activationFlopsPerElement * b * Int64(m.ffn)),
+        ]
+    }
+
+    /// Final norm and LM head for a micro-batch (run by the last stage; sampling is the host's).
+    public func lmHeadOps(batch: Int) -> [DecodeOp] {
+        let b = Int64(batch), h = Int64(model.hidden), v = Int64(model.vocab), e = Int64(model.bytesPerElement)
+        return [
+            DecodeOp(.norm, .processor, bytesRead: h * e, flops: Self.normFlopsPerElement * b * h),
+            DecodeOp(.lmHead, .pim, bytesRead: v * h * e, flops: 2 * b * v * h),
+        ]
+    }
+}

@@ -1,0 +1,86 @@
+/// The dimensions of a decoder-only transformer, as the simulator needs them.
+/// All weights and KV-cache entries are 16-bit (BF16 on AiM): `bytesPerElement` = 2.
+public struct ModelConfig: Sendable, Hashable, Codable {
+    public var name: String
+    public var layers: Int
+    public var hidden: Int
+    public var queryHeads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Intermediate size of the gated FFN (three matrices: gate, up, down).
+    public var ffn: Int
+    public var vocab: Int
+    /// Longest context (prompt + generated tokens) the model supports, in tokens.
+    public var maxContext: Int
+    public var bytesPerElement: Int = 2
+
+    public init(name: String, layers: Int, hidden: Int, queryHeads: Int, kvHeads: Int, headDim: Int,
+                ffn: Int, vocab: Int, maxContext: Int, bytesPerElement: Int = 2) {
+        self.name = name
+        self.layers = layers
+        self.hidden = hidden
+        self.queryHeads = queryHeads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.ffn = ffn
+        self.vocab = vocab
+        self.maxContext = maxContext
+        self.bytesPerElement = bytesPerElement
+    }
+
+    /// Query heads sharing one KV head (1 without grouped-query attention).
+    public var groupSize: Int { queryHeads / kvHeads }
+
+    /// Bytes of one transformer layer's weights: Q, K, V, O projections, the three FFN matrices, two norms.
+    public var weightBytesPerLayer: Int64 {
+        let q = Int64(queryHeads * headDim) * Int64(hidden)
+        let kv = 2 * Int64(kvHeads * headDim) * Int64(hidden)
+        let o = Int64(queryHeads * headDim) * Int64(hidden)
+        let ffnWeights = 3 * Int64(hidden) * Int64(ffn)
+        let norms = 2 * Int64(hidden)
+        return (q + kv + o + ffnWeights + norms) * Int64(bytesPerElement)
+    }
+
+    /// Bytes of the final norm and the LM head (vocab × hidden); they live on the last pipeline stage.
+    public var lmHeadBytes: Int64 {
+        (Int64(vocab) * Int64(hidden) + Int64(hidden)) * Int64(bytesPerElement)
+    }
+
+    /// KV-cache bytes one token adds in one layer: K and V, kv heads × head dim each.
+    public var kvBytesPerTokenPerLayer: Int64 {
+        2 * Int64(kvHeads) * Int64(headDim) * Int64(bytesPerElement)
+    }
+
+    /// Bytes of the activation a pipeline stage passes on for one request (hidden × 2 B).
+    public var activationBytesPerRequest: Int { hidden * bytesPerElement }
+
+    /// The four presets of HARDWARE.md §4.
+    public static let presets: [String: ModelConfig] = [
+        "llm-7b-32k": ModelConfig(name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,
+                                  headDim: 128, ffn: 11008, vocab: 151_936, maxContext: 32_768),
+        "llm-7b-128k-gqa": ModelConfig(name: "llm-7b-128k-gqa", layers: 32, hidden: 4096, queryHeads: 32,
+                                       kvHeads: 8, headDim: 128, ffn: 14336, vocab: 128_256,
+                                       maxContext: 131_072),
+        "llm-72b-32k": ModelConfig(name: "llm-72b-32k", layers: 80, hidden: 8192, queryHeads: 64, kvHeads: 64,
+                                   headDim: 128, ffn: 24576, vocab: 152_064, maxContext: 32_768),
+        "llm-72b-128k-gqa": ModelConfig(name: "llm-72b-128k-gqa", layers: 80, hidden: 8192, queryHeads: 64,
+                                        kvHeads: 8, headDim: 128, ffn: 28672, vocab: 128_256,
+                                        maxContext: 131_072),
+    ]
+
+    public static var presetNames: [String] { presets.keys.sorted() }
+
+    /// Problems with the dimensions, as sentences; empty when the model is consistent.
+    public var problems: [String] {
+        var found: [String] = []
+        for (label, value) in [("layers", layers), ("hidden", hidden), ("query_heads", queryHeads),
+                               ("kv_heads", kvHeads), ("head_dim", headDim), ("ffn", ffn), ("vocab", vocab),
+                               ("max_context", maxContext)] where value <= 0 {
+            found.append("\(label) must be positive, got \(value)")
+        }
+        if kvHeads > 0 && queryHeads % kvHeads != 0 {
+            found.append("query_heads (\(queryHeads)) must be a multiple of kv_heads (\(kvHeads))")
+        }
+        return found
+    }
+}
