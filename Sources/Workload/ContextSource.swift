@@ -24,6 +24,14 @@ public enum ContextSource: Sendable, Hashable, Codable {
         }
     }
 
+    /// The mean prompt length of this source (tokens).
+    public var meanLength: Double {
+        switch self {
+        case .fixed(let tokens): return Double(tokens)
+        case .dataset(let dataset): return dataset.mean
+        }
+    }
+
     public var label: String {
         switch self {
         case .fixed(let tokens): return "fixed \(tokens) tokens"

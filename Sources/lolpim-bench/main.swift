@@ -1,1 +1,1 @@
-print("x")
+print("benchmarks: see issue 2")

@@ -72,6 +72,21 @@ public struct PipelinePlan: Sendable {
         }
     }
 
+    /// The `auto` split. On PIM a decode step streams, per request, every weight of a layer (GEMV) plus the
+    /// request's K and V of that layer, so a layer weighs weightBytesPerLayer + tokens × kvBytesPerTokenPerLayer
+    /// (at the workload's mean context) and the LM head lmHeadBytes. The last stage, which also holds the LM
+    /// head, gets the layer count that brings it closest to an equal share (at least one layer); the other
+    /// stages split the remaining layers evenly, larger parts first.
+    public static func balancedSplit(model: ModelConfig, stages: Int, meanTokens: Double) -> [Int] {
+        guard stages > 1 else { return [model.layers] }
+        let layerWeight = Double(model.weightBytesPerLayer) + meanTokens * Double(model.kvBytesPerTokenPerLayer)
+        let head = Double(model.lmHeadBytes) / layerWeight
+        let share = (Double(model.layers) + head) / Double(stages)
+        let maxLast = model.layers - (stages - 1)
+        let last = min(maxLast, max(1, Int((share - head).rounded())))
+        return evenSplit(layers: model.layers - last, stages: stages - 1) + [last]
+    }
+
     /// `layers` split into `stages` consecutive parts whose sizes differ by at most one, larger parts first.
     public static func evenSplit(layers: Int, stages: Int) -> [Int] {
         guard stages > 0 else { return [] }

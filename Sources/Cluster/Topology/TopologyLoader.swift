@@ -45,7 +45,8 @@ public enum TopologyLoader {
 
         var parallelMap = try doc.mapping("parallelism")
         let parallelism = try readParallelism(&parallelMap, modules: cluster.modules, model: model,
-                                              batchSize: workload.batchSize, within: doc)
+                                              batchSize: workload.batchSize,
+                                              meanTokens: workload.context.meanLength, within: doc)
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
@@ -185,7 +186,7 @@ public enum TopologyLoader {
     }
 
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
-                                        batchSize: Int, within doc: YAMLMapping) throws -> Topology.Parallelism {
+                                        batchSize: Int, meanTokens: Double, within doc: YAMLMapping) throws -> Topology.Parallelism {
         let microBatches = try map?.int("micro_batches", default: modules) ?? min(modules, batchSize)
         if let stages = try map?.int("pipeline_stages", default: modules), stages != modules {
             throw map!.error("pipeline_stages", "must equal cluster.modules (\(modules)): each module is one "
@@ -195,7 +196,11 @@ public enum TopologyLoader {
             throw map!.error("micro_batches", "\(microBatches) micro-batches need at least as many requests; "
                              + "workload.batch_size is \(batchSize)")
         }
-        var layers = PipelinePlan.evenSplit(layers: model.layers, stages: modules)
+        if modules > model.layers {
+            throw doc.error("cluster", "\(modules) modules but the model has only \(model.layers) layers; "
+                            + "each pipeline stage needs at least one layer")
+        }
+        var layers = PipelinePlan.balancedSplit(model: model, stages: modules, meanTokens: meanTokens)
         if var m = map, let node = m.node("layers_per_stage") {
             defer { map = m }
             if case .scalar(let s) = node, s.string == "auto" {
@@ -215,10 +220,6 @@ public enum TopologyLoader {
             } else {
                 throw m.error("layers_per_stage", "expected 'auto' or a list of layer counts, found \(node.kindName)")
             }
-        }
-        if modules > model.layers {
-            throw doc.error("cluster", "\(modules) modules but the model has only \(model.layers) layers; "
-                            + "each pipeline stage needs at least one layer")
         }
         try map?.rejectUnknownKeys()
         return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers)

@@ -1,0 +1,193 @@
+import Foundation
+import PIMModule
+
+/// results.json (schema `lolpim-results/1`, documented in README.md "Output reference"). Keys carry their
+/// unit as a suffix: `_ps` picoseconds, `_bytes`, `_per_s`, `_fraction` (0…1), `_ns`, `_us`, `_seconds`.
+/// The `simulated` section depends only on the topology and seed; `wallclock` describes this execution.
+public struct RunResults: Codable, Sendable {
+    public static let schemaVersion = "lolpim-results/1"
+    public var schema = RunResults.schemaVersion
+    /// False when the run stopped early; `error` says why and `simulated` holds what was gathered.
+    public var complete: Bool
+    public var error: String?
+    public var topology: TopologyInfo
+    public var simulated: SimulatedResults
+    public var wallclock: WallclockResults
+}
+
+public struct TopologyInfo: Codable, Sendable {
+    public var name: String
+    public var file: String
+    public var model: String
+    public var modules: Int
+    public var modulePreset: String
+    public var channelsPerModule: Int
+    public var fidelity: String
+    public var batchSize: Int
+    public var microBatches: Int
+    public var decodeSteps: Int
+    public var context: String
+    public var seed: UInt64
+}
+
+public struct SimulatedResults: Codable, Sendable, Equatable {
+    /// Simulated time from the start until the last token was sampled.
+    public var makespanPs: Picoseconds
+    /// Tokens generated (requests × decode steps completed).
+    public var generatedTokens: Int64
+    /// generated_tokens / makespan.
+    public var throughputTokensPerS: Double
+    /// Time between consecutive tokens of a request (the first token: from the start of the run).
+    public var tokenLatency: LatencySummary
+    /// 1 − Σ stage busy / (stages × makespan): the fraction of module time spent not computing.
+    public var pipelineBubbleFraction: Double
+    public var stages: [StageResult]
+    public var links: [LinkResult]
+    public var host: HostResult
+    public var capacity: CapacityResult
+}
+
+public struct LatencySummary: Codable, Sendable, Equatable {
+    public var count: Int
+    public var meanPs: Picoseconds
+    public var p50Ps: Picoseconds
+    public var p99Ps: Picoseconds
+    public var maxPs: Picoseconds
+
+    /// Nearest-rank percentiles of integer samples; the mean is rounded to the nearest picosecond.
+    public init(samples: [Picoseconds]) {
+        let sorted = samples.sorted()
+        count = sorted.count
+        func rank(_ p: Double) -> Picoseconds {
+            sorted.isEmpty ? 0 : sorted[max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+        }
+        let total = sorted.reduce(0, +)
+        meanPs = sorted.isEmpty ? 0 : Picoseconds((Double(total) / Double(sorted.count)).rounded())
+        p50Ps = rank(0.5)
+        p99Ps = rank(0.99)
+        maxPs = sorted.last ?? 0
+    }
+}
+
+public struct StageResult: Codable, Sendable, Equatable {
+    public var stage: Int
+    public var firstLayer: Int
+    public var layers: Int
+    public var lmHead: Bool
+    public var microBatches: Int64
+    /// Time the module computed.
+    public var busyPs: Picoseconds
+    /// makespan − busy.
+    public var idlePs: Picoseconds
+    /// busy / makespan.
+    public var utilisationFraction: Double
+    /// Time its ingress and egress ports spent transferring activations.
+    public var ingressBusyPs: Picoseconds
+    public var egressBusyPs: Picoseconds
+    /// Compute time by operator.
+    public var opTimePs: [String: Picoseconds]
+    public var dramBytesRead: Int64
+    public var dramBytesWritten: Int64
+    public var flops: Int64
+    /// DRAM bytes read / (peak internal bandwidth × makespan).
+    public var internalBandwidthFraction: Double
+    public var memory: MemoryResult
+}
+
+public struct MemoryResult: Codable, Sendable, Equatable {
+    public var capacityBytes: Int64
+    public var weightBytes: Int64
+    public var kvBytes: Int64
+    public var usedFraction: Double
+}
+
+public struct LinkResult: Codable, Sendable, Equatable {
+    /// "host->stage0", "stage0->stage1", …, "stageN->host".
+    public var name: String
+    public var bytes: Int64
+    public var messages: Int64
+    /// Time the sending port spent transferring.
+    public var busyPs: Picoseconds
+    /// busy / makespan.
+    public var utilisationFraction: Double
+}
+
+public struct HostResult: Codable, Sendable, Equatable {
+    /// Host time spent sampling and scheduling.
+    public var busyPs: Picoseconds
+}
+
+public struct CapacityResult: Codable, Sendable, Equatable {
+    public var totalBytes: Int64
+    public var usedBytes: Int64
+    public var usedFraction: Double
+}
+
+public struct WallclockResults: Codable, Sendable {
+    /// Transport the processes used (inproc, ipc, tcp).
+    public var transport: String
+    public var libzmqVersion: String
+    public var workers: Int
+    /// From the coordinator's start to the results, seconds.
+    public var runSeconds: Double
+    /// From the coordinator's start until every worker was ready, seconds.
+    public var setupSeconds: Double
+    /// Summed over the coordinator and the workers.
+    public var messagesSent: Int64
+    public var bytesSent: Int64
+    /// One-way wall-clock latency of data messages (power-of-two histogram; quantiles are bucket bounds).
+    public var dataMessageLatency: LatencyReport
+}
+
+public struct LatencyReport: Codable, Sendable {
+    public var count: Int64
+    public var meanUs: Double
+    public var p50Us: Double
+    public var p99Us: Double
+    public var maxUs: Double
+    /// counts per bucket i = [2^i, 2^(i+1)) ns, trailing empty buckets dropped.
+    public var histogramLog2Ns: [Int64]
+
+    public init(_ h: LatencyHistogram) {
+        count = h.count
+        meanUs = h.meanNs / 1000
+        p50Us = Double(h.quantileNs(0.5)) / 1000
+        p99Us = Double(h.quantileNs(0.99)) / 1000
+        maxUs = Double(h.maxNs) / 1000
+        var buckets = h.buckets
+        while let last = buckets.last, last == 0 { buckets.removeLast() }
+        histogramLog2Ns = buckets
+    }
+}
+
+extension RunResults {
+    /// JSON with sorted keys and snake_case names; deterministic for equal values.
+    public func encoded() throws -> Data {
+        try Self.encoder.encode(self)
+    }
+
+    static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+
+    public static func decode(_ data: Data) throws -> RunResults {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(RunResults.self, from: data)
+    }
+
+    /// The bytes of the `simulated` section alone, as written; what the determinism invariant compares.
+    public func simulatedSectionBytes() throws -> Data {
+        try Self.encoder.encode(simulated)
+    }
+
+    public func write(to directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = (directory as NSString).appendingPathComponent("results.json")
+        try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+        return path
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import PIMModule
+
+/// The human summary printed at the end of a run. Every figure carries its unit.
+public enum SummaryTable {
+    public static func render(_ r: RunResults, resultsPath: String?) -> String {
+        let t = r.topology, s = r.simulated, w = r.wallclock
+        var out: [String] = []
+        out.append("lolpim · \(t.name) · \(t.model) on \(t.modules) × \(t.modulePreset) (\(t.channelsPerModule) channels) · "
+                   + "\(t.fidelity) · batch \(t.batchSize) in \(t.microBatches) micro-batches · \(t.decodeSteps) decode steps")
+        out.append("context: \(t.context) · seed \(t.seed)")
+        if !r.complete { out.append("INCOMPLETE RUN: \(r.error ?? "stopped early") — figures cover what finished") }
+        out.append("")
+        let lat = s.tokenLatency
+        let rows: [(String, String)] = [
+            ("throughput", String(format: "%.1f tokens/s", s.throughputTokensPerS)),
+            ("generated", "\(s.generatedTokens) tokens in \(ms(s.makespanPs)) simulated"),
+            ("token latency", "mean \(ms(lat.meanPs)) · p50 \(ms(lat.p50Ps)) · p99 \(ms(lat.p99Ps)) · max \(ms(lat.maxPs))"),
+            ("pipeline bubble", pct(s.pipelineBubbleFraction)),
+            ("memory used", "\(pct(s.capacity.usedFraction)) of \(Units.gib(s.capacity.totalBytes))"),
+            ("host busy", ms(s.host.busyPs)),
+        ]
+        for (label, value) in rows { out.append("  " + label.padding(toLength: 17, withPad: " ", startingAt: 0) + value) }
+        if !s.stages.isEmpty {
+            out.append("")
+            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  memory GiB (used %)")
+            for st in s.stages {
+                let layers = "\(st.firstLayer)–\(st.firstLayer + st.layers - 1)\(st.lmHead ? "+H" : "")"
+                let memory = String(format: "%.2f (%.0f %%)",
+                                    Double(st.memory.weightBytes + st.memory.kvBytes) / 1_073_741_824,
+                                    st.memory.usedFraction * 100)
+                out.append(String(format: " %5d  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %@", st.stage, layers.padding(toLength: 8, withPad: " ", startingAt: 0),
+                                  Time.seconds(st.busyPs) * 1000, st.utilisationFraction * 100,
+                                  Time.seconds(st.ingressBusyPs) * 1000, Time.seconds(st.egressBusyPs) * 1000,
+                                  st.internalBandwidthFraction * 100, memory))
+            }
+            let busiest = Dictionary(grouping: s.stages.flatMap { $0.opTimePs }, by: \.key)
+                .mapValues { $0.reduce(0) { $0 + $1.value } }
+            let total = Double(busiest.values.reduce(0, +))
+            let shares = busiest.sorted { $0.value > $1.value }.prefix(5)
+                .map { "\($0.key) \(pct(Double($0.value) / max(total, 1)))" }
+            out.append("  compute by op: " + shares.joined(separator: " · "))
+        }
+        out.append("")
+        out.append(String(format: "wall clock: %.2f s (setup %.2f s) · %d workers over %@ · %lld messages · %@ · "
+                          + "data message latency p50 %.0f µs, p99 %.0f µs",
+                          w.runSeconds, w.setupSeconds, w.workers, w.transport, w.messagesSent,
+                          bytes(w.bytesSent), w.dataMessageLatency.p50Us, w.dataMessageLatency.p99Us))
+        if let resultsPath { out.append("results: \(resultsPath)") }
+        return out.joined(separator: "\n")
+    }
+
+    static func ms(_ ps: Picoseconds) -> String { String(format: "%.3f ms", Time.seconds(ps) * 1000) }
+    static func pct(_ fraction: Double) -> String { String(format: "%.1f %%", fraction * 100) }
+    static func bytes(_ n: Int64) -> String {
+        n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / 1_048_576) : String(format: "%.1f KiB", Double(n) / 1024)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Synchronization
+
+/// Wall-clock readings for time-outs and the wall-clock section of results (never for simulated time).
+enum WallClock {
+    /// Monotonic milliseconds, for deadlines and heartbeats.
+    static func monotonicMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Nanoseconds since the Unix epoch, comparable across processes on one host.
+    static func realtimeNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// Set when SIGINT or SIGTERM arrives; every wait loop checks it and stops cleanly.
+public enum StopSignal {
+    static let requested = Atomic<Bool>(false)
+
+    public static var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// Installs handlers for SIGINT and SIGTERM that only set the flag (async-signal-safe).
+    public static func install() {
+        signal(SIGINT) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
+    }
+}

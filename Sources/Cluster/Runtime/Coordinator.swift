@@ -1,0 +1,378 @@
+import Foundation
+import Logging
+import PIMModule
+import Transport
+
+/// Options of the coordinator process.
+public struct CoordinatorOptions: Sendable {
+    /// Control endpoint to bind (ROUTER); workers connect here.
+    public var controlBind: String
+    /// Endpoint to bind for micro-batches coming back from the last stage; nil derives it from `controlBind`.
+    public var returnBind: String?
+    /// Topology file path, for the results.
+    public var topologyFile: String
+    /// Directory results.json is written to.
+    public var outputDirectory: String
+    /// File to write the bound control endpoint to once listening (how `lolpim run` learns a tcp port).
+    public var endpointFile: String?
+    /// Label of the transport in the wall-clock section.
+    public var transportLabel: String
+    public var registrationTimeoutMs = 60_000
+    public var heartbeatIntervalMs = 500
+    public var heartbeatTimeoutMs = 10_000
+    /// Longest wait for any micro-batch to come back before the run is declared stuck, milliseconds.
+    public var stallTimeoutMs = 120_000
+    /// Print a progress line on stderr.
+    public var progress = true
+
+    public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
+                endpointFile: String? = nil, transportLabel: String) {
+        self.controlBind = controlBind
+        self.returnBind = returnBind
+        self.topologyFile = topologyFile
+        self.outputDirectory = outputDirectory
+        self.endpointFile = endpointFile
+        self.transportLabel = transportLabel
+    }
+}
+
+/// The host: registers the workers, hands each its stage, drives micro-batches through the pipeline, and
+/// turns the timing that comes back into results.json. Writes results (marked incomplete) on failure too.
+public final class Coordinator {
+    let plan: PipelinePlan
+    let options: CoordinatorOptions
+    let context: Context
+    var logger = Logger(label: "lolpim.coordinator")
+
+    /// A registered worker.
+    struct Peer {
+        var routingId: [UInt8]
+        var hello: Hello
+        var lastHeard: Int64
+        var label: String { "worker \(hello.rank) (\(hello.hostname), pid \(hello.pid))" }
+    }
+
+    private var peers: [Int: Peer] = [:]
+    private var rankOfRoutingId: [[UInt8]: Int] = [:]
+    private var host: HostModel
+    private var wall = WallStats()
+    private var tokenLatencies: [Picoseconds] = []
+    private var makespan: Picoseconds = 0
+    private var stageReports: [Int: StageStats] = [:]
+    private var workerWall: [Int: WallStats] = [:]
+    private let startMs = WallClock.monotonicMs()
+    private var setupMs: Int64 = 0
+    /// Where `run` wrote results.json.
+    public private(set) var resultsPath: String?
+
+    public init(plan: PipelinePlan, options: CoordinatorOptions, context: Context? = nil) throws {
+        self.plan = plan
+        self.options = options
+        self.context = try context ?? Context()
+        host = HostModel(topology: plan.topology)
+    }
+
+    /// Runs the whole simulation. On failure, writes the partial results with `complete: false` and
+    /// rethrows; the caller exits non-zero.
+    @discardableResult
+    public func run() throws -> RunResults {
+        let control = try Socket(context, .router)
+        try control.set(.routerMandatory(true))
+        try control.set(.maxMessageSize(64 << 20))
+        try control.bind(options.controlBind)
+        let returns = try Socket(context, .pull)
+        try returns.set(.maxMessageSize(1 << 30))
+        try returns.bind(options.returnBind ?? Endpoints.returnPath(forControl: control.lastEndpoint))
+        if let file = options.endpointFile {
+            try control.lastEndpoint.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        do {
+            try register(control)
+            try configure(control, returnEndpoint: returns.lastEndpoint)
+            setupMs = WallClock.monotonicMs() - startMs
+            try simulate(control, returns)
+            try collectStats(control)
+            let results = makeResults(complete: true, error: nil)
+            resultsPath = try results.write(to: options.outputDirectory)
+            return results
+        } catch {
+            broadcast(.shutdown(Shutdown(reason: "\(error)")), on: control)
+            let results = makeResults(complete: false, error: "\(error)")
+            resultsPath = try? results.write(to: options.outputDirectory)
+            throw error
+        }
+    }
+
+    // MARK: Phases
+
+    private func register(_ control: Socket) throws {
+        let expected = plan.stages.count
+        let deadline = WallClock.monotonicMs() + Int64(options.registrationTimeoutMs)
+        var refusals: [String] = []
+        while peers.count < expected {
+            try checkStop()
+            let now = WallClock.monotonicMs()
+            if now >= deadline {
+                let missing = (0..<expected).filter { peers[$0] == nil }
+                var text = "\(missing.count) of \(expected) workers never registered within "
+                    + "\(options.registrationTimeoutMs / 1000) s (missing ranks: \(Self.list(missing)))"
+                if !refusals.isEmpty { text += "; refused: " + refusals.joined(separator: "; ") }
+                throw RuntimeError.timeout(text)
+            }
+            guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
+            while let (id, message) = try receiveControl(control, refusals: &refusals) {
+                guard case .hello(let hello) = message else { continue }
+                let label = "worker \(hello.rank) (\(hello.hostname), pid \(hello.pid))"
+                if !(0..<expected).contains(hello.rank) {
+                    refusals.append("\(label): rank outside 0…\(expected - 1)")
+                    reply(.error(ErrorReport(rank: nil, message: "rank \(hello.rank) is outside 0…\(expected - 1) "
+                                             + "for this \(expected)-module topology")), to: id, on: control)
+                } else if let existing = peers[hello.rank] {
+                    refusals.append("\(label): rank already taken by \(existing.label)")
+                    reply(.error(ErrorReport(rank: nil, message: "rank \(hello.rank) is already registered by "
+                                             + existing.label)), to: id, on: control)
+                } else {
+                    peers[hello.rank] = Peer(routingId: id, hello: hello, lastHeard: WallClock.monotonicMs())
+                    rankOfRoutingId[id] = hello.rank
+                    logger.debug("registered \(label) at \(hello.dataEndpoint)")
+                }
+            }
+        }
+    }
+
+    private func configure(_ control: Socket, returnEndpoint: String) throws {
+        for rank in 0..<plan.stages.count {
+            let downstream = rank + 1 < plan.stages.count ? peers[rank + 1]!.hello.dataEndpoint : returnEndpoint
+            let config = Config(rank: rank, topology: plan.topology, downstream: downstream,
+                                heartbeatIntervalMs: options.heartbeatIntervalMs,
+                                heartbeatTimeoutMs: options.heartbeatTimeoutMs)
+            try sendControl(.config(config), to: rank, on: control)
+        }
+        var ready = Set<Int>()
+        let deadline = WallClock.monotonicMs() + Int64(options.registrationTimeoutMs)
+        var refusals: [String] = []
+        while ready.count < plan.stages.count {
+            try checkStop()
+            let now = WallClock.monotonicMs()
+            if now >= deadline {
+                let missing = (0..<plan.stages.count).filter { !ready.contains($0) }
+                throw RuntimeError.timeout("workers \(Self.list(missing)) did not confirm their configuration")
+            }
+            guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
+            while let (id, message) = try receiveControl(control, refusals: &refusals) {
+                if case .ready(let r) = message, rankOfRoutingId[id] == r.rank { ready.insert(r.rank) }
+            }
+        }
+    }
+
+    private func simulate(_ control: Socket, _ returns: Socket) throws {
+        let topology = plan.topology
+        let steps = topology.workload.decodeSteps
+        let microBatches = plan.microBatches.count
+        let totalSteps = microBatches * steps
+        var iteration = Array(repeating: 0, count: microBatches)
+        var lastTokenAt = Array(repeating: Picoseconds(0), count: microBatches)
+        var completed = 0
+        let data = try Socket(context, .push)
+        try data.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
+        try data.connect(peers[0]!.hello.dataEndpoint)
+        let progress = ProgressLine(enabled: options.progress, total: totalSteps, steps: steps)
+
+        for m in 0..<microBatches {
+            try inject(microBatch: m, iteration: 0, ready: 0, payload: nil, on: data)
+        }
+        var lastProgressMs = WallClock.monotonicMs()
+        var nextHeartbeat = lastProgressMs
+        var refusals: [String] = []
+        while completed < totalSteps {
+            try checkStop()
+            let now = WallClock.monotonicMs()
+            if now >= nextHeartbeat {
+                broadcast(.heartbeat, on: control)
+                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
+                try checkPeersAlive(now: now)
+            }
+            if now - lastProgressMs > Int64(options.stallTimeoutMs) {
+                let waiting = (0..<microBatches).filter { iteration[$0] < steps }
+                throw RuntimeError.timeout("no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
+                                           + "(waiting for micro-batches \(Self.list(waiting)))")
+            }
+            let ready = try Poller().readable([control, returns], timeoutMs: Int(max(1, nextHeartbeat - now)))
+            if ready[0] {
+                while let _ = try receiveControl(control, refusals: &refusals) {}
+            }
+            guard ready[1] else { continue }
+            while let frames = try returns.receive(dontWait: true) {
+                wall.received(bytes: frames.reduce(0) { $0 + $1.count })
+                let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+                let (header, payload) = try validateReturn(frames, iteration: iteration, peer: peer)
+                wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
+                let m = Int(header.microBatch)
+                let sampled = host.complete(depart: header.departPs, payloadBytes: Int64(payload.count),
+                                            requests: header.entries.count)
+                for _ in header.entries { tokenLatencies.append(sampled - lastTokenAt[m]) }
+                lastTokenAt[m] = sampled
+                makespan = max(makespan, sampled)
+                iteration[m] += 1
+                completed += 1
+                lastProgressMs = WallClock.monotonicMs()
+                if iteration[m] < steps {
+                    try inject(microBatch: m, iteration: iteration[m], ready: sampled, payload: payload, on: data)
+                }
+                progress.update(completed: completed, simulatedPs: makespan, tokens: tokenLatencies.count)
+            }
+        }
+        progress.finish()
+    }
+
+    private func collectStats(_ control: Socket) throws {
+        broadcast(.finish, on: control)
+        let deadline = WallClock.monotonicMs() + Int64(options.heartbeatTimeoutMs)
+        var refusals: [String] = []
+        while stageReports.count < plan.stages.count {
+            try checkStop()
+            let now = WallClock.monotonicMs()
+            if now >= deadline {
+                let missing = (0..<plan.stages.count).filter { stageReports[$0] == nil }
+                throw RuntimeError.timeout("workers \(Self.list(missing)) did not send their statistics")
+            }
+            guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
+            while let (id, message) = try receiveControl(control, refusals: &refusals) {
+                if case .stats(let report) = message, rankOfRoutingId[id] == report.rank {
+                    stageReports[report.rank] = report.stage
+                    workerWall[report.rank] = report.wall
+                }
+            }
+        }
+    }
+
+    // MARK: Data path
+
+    /// Sends micro-batch `m` at decode step `iteration` into stage 0. The activation is `payload` (the bytes
+    /// that came back from the last stage, moved without a copy) or, for the first step, fresh bytes.
+    private func inject(microBatch m: Int, iteration: Int, ready: Picoseconds, payload: Message?, on data: Socket) throws {
+        let requests = plan.microBatches[m]
+        let bytes = requests.count * plan.topology.model.activationBytesPerRequest
+        let activation = payload ?? Message(count: bytes) { buffer in
+            // Deterministic content standing in for the embeddings of the prompt's last token.
+            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ m) }
+        }
+        let depart = host.inject(ready: ready, payloadBytes: Int64(bytes))
+        let contexts = plan.contexts(microBatch: m, iteration: iteration)
+        let entries = zip(requests, contexts).map { MicroBatchHeader.Entry(request: UInt32($0), context: UInt32($1)) }
+        let header = MicroBatchHeader(iteration: UInt32(iteration), microBatch: UInt32(m), departPs: depart,
+                                      wallSendNs: WallClock.realtimeNs(), entries: entries)
+        let frames = WireCodec.encode(.microBatch(header, payload: activation))
+        let size = frames.reduce(0) { $0 + $1.count }
+        guard try data.send(frames) else {
+            throw RuntimeError.timeout("stage 0 (\(peers[0]!.label)) did not accept micro-batch \(m) within "
+                                       + "\(options.heartbeatTimeoutMs / 1000) s")
+        }
+        wall.sent(bytes: size)
+    }
+
+    /// A message from the last stage must be the micro-batch we are waiting for, with its requests intact.
+    private func validateReturn(_ frames: [Message], iteration: [Int], peer: String) throws -> (MicroBatchHeader, Message) {
+        let last = peers[plan.stages.count - 1]!.label
+        let decoded: WireMessage
+        do {
+            decoded = try WireCodec.decode(frames)
+        } catch {
+            throw RuntimeError.protocolViolation("return socket\(peer) (expected \(last)): \(error)")
+        }
+        guard case .microBatch(let header, let payload) = decoded else {
+            throw RuntimeError.protocolViolation("return socket\(peer): a \(decoded.kind) message where only "
+                                                 + "micro-batches belong")
+        }
+        let m = Int(header.microBatch)
+        guard plan.microBatches.indices.contains(m), Int(header.iteration) == iteration[m],
+              header.entries.map({ Int($0.request) }) == plan.microBatches[m],
+              payload.count == plan.microBatches[m].count * plan.topology.model.activationBytesPerRequest else {
+            throw RuntimeError.protocolViolation("return socket\(peer): micro-batch \(header.microBatch) step "
+                                                 + "\(header.iteration) is not one in flight")
+        }
+        return (header, payload)
+    }
+
+    // MARK: Control path
+
+    /// Receives one control message if one is waiting. Heartbeats refresh the sender; errors from workers
+    /// abort the run; invalid messages from unknown peers are refused with an error reply and a warning;
+    /// invalid messages from registered workers abort the run.
+    private func receiveControl(_ control: Socket, refusals: inout [String]) throws -> ([UInt8], WireMessage)? {
+        guard let frames = try control.receive(dontWait: true), frames.count >= 1 else { return nil }
+        let id = frames[0].bytes
+        let body = Array(frames.dropFirst())
+        wall.received(bytes: body.reduce(0) { $0 + $1.count })
+        let rank = rankOfRoutingId[id]
+        let sender = rank.flatMap { peers[$0]?.label }
+            ?? "unregistered peer '\(String(decoding: id, as: UTF8.self))'\(frames[0].property("Peer-Address").map { " at \($0)" } ?? "")"
+        let message: WireMessage
+        do {
+            message = try WireCodec.decode(body)
+        } catch {
+            if rank != nil { throw RuntimeError.protocolViolation("\(sender) sent an invalid control message: \(error)") }
+            logger.warning("refused a message from \(sender): \(error)")
+            refusals.append("\(sender): \(error)")
+            reply(.error(ErrorReport(rank: nil, message: "refused: \(error)")), to: id, on: control)
+            return ([], .heartbeat)
+        }
+        if let rank { peers[rank]?.lastHeard = WallClock.monotonicMs() }
+        if case .error(let report) = message {
+            throw RuntimeError.aborted("\(sender) reported: \(report.message)")
+        }
+        return (id, message)
+    }
+
+    private func checkPeersAlive(now: Int64) throws {
+        for rank in peers.keys.sorted() {
+            let peer = peers[rank]!
+            if now - peer.lastHeard > Int64(options.heartbeatTimeoutMs) {
+                throw RuntimeError.peerSilent("\(peer.label) sent no heartbeat for \(options.heartbeatTimeoutMs / 1000) s "
+                                              + "(killed, hung or unreachable)")
+            }
+        }
+    }
+
+    private func sendControl(_ message: WireMessage, to rank: Int, on control: Socket) throws {
+        let frames = [Message(peers[rank]!.routingId)] + WireCodec.encode(message)
+        try control.send(frames)
+        wall.sent(bytes: frames.dropFirst().reduce(0) { $0 + $1.count })
+    }
+
+    /// Best-effort message to every registered worker (a worker that is gone is skipped).
+    private func broadcast(_ message: WireMessage, on control: Socket) {
+        for rank in peers.keys.sorted() { try? sendControl(message, to: rank, on: control) }
+    }
+
+    private func reply(_ message: WireMessage, to id: [UInt8], on control: Socket) {
+        _ = try? control.send([Message(id)] + WireCodec.encode(message), dontWait: true)
+    }
+
+    private func checkStop() throws {
+        if StopSignal.isRequested { throw RuntimeError.interrupted }
+    }
+
+    // MARK: Results
+
+    private func makeResults(complete: Bool, error: String?) -> RunResults {
+        let builder = ResultsBuilder(plan: plan)
+        let simulated = builder.simulated(makespan: makespan, tokenLatencies: tokenLatencies, host: host,
+                                          stages: Array(stageReports.values))
+        var total = wall
+        for w in workerWall.values { total.merge(w) }
+        let now = WallClock.monotonicMs()
+        let wallclock = WallclockResults(
+            transport: options.transportLabel, libzmqVersion: Context.libraryVersion, workers: plan.stages.count,
+            runSeconds: Double(now - startMs) / 1000, setupSeconds: Double(setupMs) / 1000,
+            messagesSent: total.messagesSent, bytesSent: total.bytesSent,
+            dataMessageLatency: LatencyReport(total.dataLatency))
+        return RunResults(complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
+                          simulated: simulated, wallclock: wallclock)
+    }
+
+    static func list(_ ranks: [Int]) -> String {
+        ranks.count <= 12 ? ranks.map(String.init).joined(separator: ", ")
+            : ranks.prefix(12).map(String.init).joined(separator: ", ") + ", … (\(ranks.count) in all)"
+    }
+}

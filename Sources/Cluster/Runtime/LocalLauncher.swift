@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import Transport
+
+/// `lolpim run`: starts a coordinator and one worker per module on this machine and waits for them.
+/// With `inproc` they are threads of this process sharing one ZeroMQ context; with `ipc` or `tcp` they are
+/// separate OS processes (this executable, re-run as `lolpim coordinator` and `lolpim worker`).
+public struct LocalLauncher {
+    public var topologyFile: String
+    public var transport: TransportKind
+    public var outputDirectory: String
+    /// TCP port of the coordinator's control socket; 0 picks a free one.
+    public var port: Int = 0
+    public var progress = true
+    public var registrationTimeoutMs = 60_000
+    public var heartbeatTimeoutMs = 10_000
+    /// Grace period for processes to exit after the coordinator, milliseconds.
+    public var exitGraceMs = 5_000
+
+    public init(topologyFile: String, transport: TransportKind, outputDirectory: String) {
+        self.topologyFile = topologyFile
+        self.transport = transport
+        self.outputDirectory = outputDirectory
+    }
+
+    /// Runs and returns the results (read back from results.json for process runs). Throws on failure,
+    /// after every process it started has stopped.
+    public func run(plan: PipelinePlan) throws -> (RunResults, String) {
+        switch transport {
+        case .inproc: return try runInProcess(plan: plan)
+        case .ipc, .tcp: return try runProcesses(workers: plan.stages.count)
+        }
+    }
+
+    private func coordinatorOptions(control: String) -> CoordinatorOptions {
+        var options = CoordinatorOptions(controlBind: control, topologyFile: topologyFile,
+                                         outputDirectory: outputDirectory, transportLabel: transport.rawValue)
+        options.registrationTimeoutMs = registrationTimeoutMs
+        options.heartbeatTimeoutMs = heartbeatTimeoutMs
+        options.progress = progress
+        return options
+    }
+
+    // MARK: Threads
+
+    private func runInProcess(plan: PipelinePlan) throws -> (RunResults, String) {
+        let context = try Context()
+        let control = "inproc://lolpim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/control"
+        let coordinator = try Coordinator(plan: plan, options: coordinatorOptions(control: control), context: context)
+        // The coordinator binds inside run(); workers retry their connect until it exists (inproc allows
+        // connect-before-bind since libzmq 4.2), so the order does not matter.
+        let failures = WorkerFailures()
+        var threads: [Thread] = []
+        for rank in 0..<plan.stages.count {
+            let options = WorkerOptions(coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs)
+            let thread = Thread {
+                do {
+                    try Worker(options: options, context: context).run()
+                } catch {
+                    failures.record(rank: rank, error: error)
+                }
+                failures.done()
+            }
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+        }
+        threads.forEach { $0.start() }
+        let outcome = Result { try coordinator.run() }
+        if case .failure = outcome { context.shutdown() }  // unblocks workers still waiting to register
+        failures.waitAll(count: threads.count, timeoutMs: exitGraceMs + heartbeatTimeoutMs)
+        let results = try outcome.get()
+        return (results, coordinator.resultsPath ?? outputDirectory)
+    }
+
+    // MARK: Processes
+
+    private func runProcesses(workers: Int) throws -> (RunResults, String) {
+        let runDirectory = NSTemporaryDirectory() + "lolpim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: runDirectory) }
+        let endpointFile = runDirectory + "/coordinator.endpoint"
+        let control = Endpoints.control(transport, runDirectory: runDirectory, port: port)
+        let executable = Self.executablePath()
+
+        var children: [(label: String, process: Process)] = []
+        func stopAll(_ signal: Int32) {
+            for (_, p) in children where p.isRunning { kill(p.processIdentifier, signal) }
+        }
+        func spawn(_ label: String, _ arguments: [String]) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            try process.run()
+            children.append((label, process))
+        }
+
+        var coordinatorArgs = ["coordinator", topologyFile, "--bind", control, "--output", outputDirectory,
+                               "--endpoint-file", endpointFile, "--transport-label", transport.rawValue, "--no-summary",
+                               "--registration-timeout", "\(registrationTimeoutMs / 1000)",
+                               "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
+        if !progress { coordinatorArgs.append("--quiet") }
+        try spawn("coordinator", coordinatorArgs)
+        let coordinator = children[0].process
+
+        // Wait for the coordinator to listen; it writes its resolved endpoint (the real tcp port) to a file.
+        let deadline = WallClock.monotonicMs() + Int64(registrationTimeoutMs)
+        var endpoint: String?
+        while endpoint == nil {
+            if !coordinator.isRunning { coordinator.waitUntilExit(); throw LaunchError.coordinatorFailed(coordinator.terminationStatus) }
+            if StopSignal.isRequested || WallClock.monotonicMs() > deadline {
+                stopAll(SIGTERM)
+                coordinator.waitUntilExit()
+                throw StopSignal.isRequested ? RuntimeError.interrupted
+                    : RuntimeError.timeout("the coordinator did not start listening")
+            }
+            endpoint = try? String(contentsOfFile: endpointFile, encoding: .utf8)
+            if endpoint == nil { usleep(20_000) }
+        }
+        do {
+            for rank in 0..<workers {
+                try spawn("worker \(rank)", ["worker", "--coordinator", endpoint!, "--rank", "\(rank)",
+                                             "--registration-timeout", "\(registrationTimeoutMs / 1000)"])
+            }
+        } catch {
+            stopAll(SIGTERM)
+            throw LaunchError.spawnFailed("\(error)")
+        }
+
+        // Wait for the coordinator; forward a stop request to every child.
+        var forwarded = false
+        while coordinator.isRunning {
+            if StopSignal.isRequested && !forwarded {
+                stopAll(SIGTERM)
+                forwarded = true
+            }
+            usleep(20_000)
+        }
+        coordinator.waitUntilExit()
+        // Workers leave on their own once the coordinator is done; stragglers are stopped.
+        let graceEnd = WallClock.monotonicMs() + Int64(exitGraceMs)
+        while children.contains(where: { $0.process.isRunning }) && WallClock.monotonicMs() < graceEnd { usleep(20_000) }
+        stopAll(SIGTERM)
+        usleep(200_000)
+        stopAll(SIGKILL)
+        children.forEach { $0.process.waitUntilExit() }
+
+        let failed = children.dropFirst().filter { $0.process.terminationStatus != 0 }.map {
+            "\($0.label) exited with status \($0.process.terminationStatus)"
+        }
+        let path = (outputDirectory as NSString).appendingPathComponent("results.json")
+        guard coordinator.terminationStatus == 0 else {
+            if StopSignal.isRequested { throw RuntimeError.interrupted }
+            throw LaunchError.coordinatorFailed(coordinator.terminationStatus)
+        }
+        guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
+        let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
+        return (results, path)
+    }
+
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+}
+
+public enum LaunchError: Error, CustomStringConvertible {
+    case coordinatorFailed(Int32)
+    case workersFailed([String])
+    case spawnFailed(String)
+
+    public var description: String {
+        switch self {
+        case .coordinatorFailed(let status): return "the coordinator failed (exit status \(status)); see its message above"
+        case .workersFailed(let list): return "workers failed: " + list.joined(separator: "; ")
+        case .spawnFailed(let why): return "could not start a process: \(why)"
+        }
+    }
+}
+
+/// Collects worker thread failures (inproc runs) and lets the launcher wait for every thread to end.
+final class WorkerFailures: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var finished = 0
+    private(set) var errors: [(rank: Int, error: Error)] = []
+
+    func record(rank: Int, error: Error) {
+        lock.lock()
+        errors.append((rank, error))
+        lock.unlock()
+    }
+
+    func done() {
+        lock.lock()
+        finished += 1
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    func waitAll(count: Int, timeoutMs: Int) {
+        let until = Date(timeIntervalSinceNow: Double(timeoutMs) / 1000)
+        lock.lock()
+        while finished < count && lock.wait(until: until) {}
+        lock.unlock()
+    }
+}

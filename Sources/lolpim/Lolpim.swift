@@ -1,0 +1,206 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Logging
+
+@main
+struct Lolpim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lolpim",
+        abstract: "A distributed multi-process simulator of LoL-PIM: long-context LLM decoding on multi-node DRAM-PIM.",
+        discussion: "Start with: lolpim run Topologies/default.yaml",
+        version: LolpimVersion.string,
+        subcommands: [Run.self, Validate.self, CoordinatorCommand.self, WorkerCommand.self]
+    )
+}
+
+/// Options every process-starting command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Seconds to wait for every worker to register (and for a worker to get its configuration).")
+    var registrationTimeout: Int = 60
+
+    @Option(help: "Seconds without a heartbeat after which a peer counts as dead.")
+    var heartbeatTimeout: Int = 10
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
+    func bootstrapLogging() {
+        let level = Logger.Level(rawValue: logLevel) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Loads a topology or exits with status 2 and the located error.
+func loadTopology(_ path: String) throws -> (Topology, PipelinePlan) {
+    do {
+        let topology = try TopologyLoader.load(path: path)
+        return (topology, try PipelinePlan(topology: topology))
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data("lolpim: error: \(text)\n".utf8))
+}
+
+/// Runs `body`, turning runtime failures into a message and a non-zero exit status.
+func reportingFailures<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as RuntimeError {
+        printError(error.description)
+        throw ExitCode(error.exitCode)
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a topology: a coordinator and one worker per module on this machine.")
+
+    @Argument(help: "Topology file (YAML).")
+    var topology: String = "Topologies/default.yaml"
+
+    @Option(help: "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, loopback TCP) or inproc (threads of one process).")
+    var transport: String = "ipc"
+
+    @Option(help: "Directory for results.json (default: results/<topology name>).")
+    var output: String?
+
+    @Option(help: "TCP port of the coordinator's control socket with --transport tcp (0: any free port).")
+    var port: Int = 0
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        guard let kind = TransportKind(rawValue: transport) else {
+            throw ValidationError("--transport must be one of: ipc, tcp, inproc")
+        }
+        let (topology, plan) = try loadTopology(self.topology)
+        var launcher = LocalLauncher(topologyFile: self.topology, transport: kind,
+                                     outputDirectory: output ?? "results/\(topology.name)")
+        launcher.port = port
+        launcher.progress = !quiet
+        launcher.registrationTimeoutMs = common.registrationTimeout * 1000
+        launcher.heartbeatTimeoutMs = common.heartbeatTimeout * 1000
+        let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
+        print(SummaryTable.render(results, resultsPath: path))
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check topology files and print what they describe.")
+
+    @Argument(help: "Topology files (YAML).")
+    var files: [String]
+
+    func run() throws {
+        var failed = false
+        for file in files {
+            do {
+                let topology = try TopologyLoader.load(path: file)
+                print(TopologyDescription.render(topology, plan: try PipelinePlan(topology: topology), file: file))
+            } catch {
+                printError("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(2) }
+    }
+}
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator (the host) of a topology; workers connect to it.")
+
+    @Argument(help: "Topology file (YAML).")
+    var topology: String
+
+    @Option(help: "Control endpoint to bind, e.g. tcp://127.0.0.1:5700 or ipc:///tmp/run/control.sock.")
+    var bind: String = "tcp://127.0.0.1:5700"
+
+    @Option(help: "Directory for results.json (default: results/<topology name>).")
+    var output: String?
+
+    @Option(help: "Write the bound control endpoint to this file once listening.")
+    var endpointFile: String?
+
+    @Option(help: "Transport label recorded in the wall-clock section.")
+    var transportLabel: String?
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
+    @Flag(help: "Do not print the summary table (lolpim run prints it).")
+    var noSummary = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        let (topology, plan) = try loadTopology(self.topology)
+        var options = CoordinatorOptions(
+            controlBind: bind, topologyFile: self.topology, outputDirectory: output ?? "results/\(topology.name)",
+            endpointFile: endpointFile, transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }))
+        options.registrationTimeoutMs = common.registrationTimeout * 1000
+        options.heartbeatTimeoutMs = common.heartbeatTimeout * 1000
+        options.progress = !quiet
+        let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
+        let results: RunResults
+        do {
+            results = try reportingFailures { try coordinator.run() }
+        } catch {
+            if let path = coordinator.resultsPath { printError("partial results (incomplete) written to \(path)") }
+            throw error
+        }
+        if !noSummary {
+            print(SummaryTable.render(results, resultsPath: coordinator.resultsPath))
+        }
+    }
+}
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one PIM module (a worker); it registers with the coordinator and simulates its stage.")
+
+    @Option(help: "The coordinator's control endpoint.")
+    var coordinator: String
+
+    @Option(help: "This worker's rank (its pipeline stage), 0-based.")
+    var rank: Int
+
+    @Option(help: "Data endpoint to bind (default: derived from the coordinator's endpoint).")
+    var dataBind: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        guard rank >= 0 else { throw ValidationError("--rank must be 0 or more") }
+        try reportingFailures {
+            try Worker(options: WorkerOptions(coordinator: coordinator, rank: rank, dataBind: dataBind,
+                                              registrationTimeoutMs: common.registrationTimeout * 1000)).run()
+        }
+    }
+}
