@@ -24,9 +24,15 @@ public enum StopSignal {
 
     public static var isRequested: Bool { requested.load(ordering: .relaxed) }
 
-    /// Installs handlers for SIGINT and SIGTERM that only set the flag (async-signal-safe).
+    /// Installs handlers for SIGINT and SIGTERM that only set the flag (async-signal-safe), and unblocks
+    /// both: a parent may have started us with them blocked, and a blocked signal would never stop us.
     public static func install() {
         signal(SIGINT) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
     }
 }

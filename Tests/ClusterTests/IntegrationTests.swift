@@ -1,0 +1,258 @@
+import Foundation
+import Testing
+@testable import Cluster
+import PIMModule
+import Transport
+import Workload
+
+/// 4 workers, 3 micro-batches of 2 requests with QMSum prompt lengths (a GQA model, so the KV cache fits).
+let determinismTopology = """
+    name: determinism
+    seed: 5
+    model: llm-7b-128k-gqa
+    cluster:
+      modules: 4
+    parallelism:
+      micro_batches: 3
+    workload:
+      batch_size: 6
+      context: qmsum
+      decode_steps: 8
+    """
+
+/// A run long enough (50,000 decode steps) to be interrupted on purpose.
+let longRunTopology = minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-7b-128k-gqa")
+    .replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 50000")
+
+@Suite("Multi-process runs", .serialized)
+struct IntegrationTests {
+    @Test("the simulated section is byte-identical over inproc, ipc and tcp")
+    func determinism() throws {
+        let dir = Harness.directory("determinism")
+        let file = Harness.topology(determinismTopology, in: dir)
+        var sections: [String: Data] = [:]
+        for transport in ["inproc", "ipc", "tcp"] {
+            let out = dir + "/" + transport
+            let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
+            #expect(run.status == 0, "\(transport): \(run.stderr)")
+            #expect(run.stdout.contains("tokens/s"))
+            let results = try Harness.results(in: out)
+            #expect(results.complete)
+            #expect(results.wallclock.transport == transport)
+            #expect(results.wallclock.workers == 4)
+            #expect(results.simulated.generatedTokens == 6 * 8)
+            #expect(results.simulated.stages.count == 4)
+            #expect(results.simulated.stages.allSatisfy { $0.microBatches == 3 * 8 })
+            #expect(results.simulated.links.count == 5)
+            sections[transport] = try results.simulatedSectionBytes()
+        }
+        #expect(sections["inproc"] == sections["ipc"])
+        #expect(sections["ipc"] == sections["tcp"])
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("one micro-batch through the pipeline takes exactly the closed-form time")
+    func closedForm() throws {
+        let yaml = """
+            seed: 1
+            model: llm-7b-32k
+            cluster: {modules: 3}
+            links:
+              host: {bandwidth_gbps: 32, latency_ns: 1000}
+              module: {bandwidth_gbps: 8, latency_ns: 500}
+            parallelism: {micro_batches: 1, layers_per_stage: [10, 11, 11]}
+            workload: {batch_size: 2, context: 4000, decode_steps: 5}
+            host: {step_overhead_ns: 2000, per_request_ns: 300}
+            """
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "closed.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        let dir = Harness.directory("closed")
+        let launcher = LocalLauncher(topologyFile: "closed.yaml", transport: .inproc, outputDirectory: dir)
+        var quiet = launcher
+        quiet.progress = false
+        let (results, _) = try quiet.run(plan: plan)
+
+        let cost = RooflineCostModel(module: topology.cluster.module)
+        let step = DecodeStep(model: topology.model)
+        let bytes: Int64 = 2 * 4096 * 2
+        let hostHop = topology.links.host.latencyPs + topology.links.host.transferTime(bytes: bytes)
+        let moduleHop = topology.links.module.latencyPs + topology.links.module.transferTime(bytes: bytes)
+        var expected: Picoseconds = 0
+        var latencies: [Picoseconds] = []
+        for iteration in 0..<5 {
+            let contexts = [4000 + iteration + 1, 4000 + iteration + 1]
+            let compute = plan.stages.reduce(Picoseconds(0)) { sum, s in
+                sum + cost.stageCost(step: step, layers: s.layers, contexts: contexts, includesLMHead: s.includesLMHead).total
+            }
+            let stepTime = 2 * hostHop + 2 * moduleHop + compute + 2_000_000 + 2 * 300_000
+            expected += stepTime
+            latencies += [stepTime, stepTime]
+        }
+        #expect(results.simulated.makespanPs == expected)
+        #expect(results.simulated.tokenLatency == LatencySummary(samples: latencies))
+        #expect(results.simulated.generatedTokens == 10)
+        #expect(abs(results.simulated.throughputTokensPerS - 10 / Time.seconds(expected)) < 1e-9)
+    }
+
+    @Test("validate reports a located error and exits 2")
+    func validateErrors() throws {
+        let dir = Harness.directory("validate")
+        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "  modules: 4", with: "  modules: 4\n  banks: 16"),
+                                    in: dir)
+        let run = try Harness.run(["validate", file], in: dir)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("\(file):6:3: cluster.banks: unknown key"))
+        let ok = try Harness.run(["validate", packageRoot.appendingPathComponent("Topologies/default.yaml").path], in: dir)
+        #expect(ok.status == 0)
+        #expect(ok.stdout.contains("llm-7b-32k"))
+    }
+
+    @Test("a model that does not fit is refused before any process starts")
+    func doesNotFit() throws {
+        let dir = Harness.directory("nofit")
+        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 30000")
+            .replacingOccurrences(of: "batch_size: 6", with: "batch_size: 64"), in: dir)
+        let run = try Harness.run(["run", file, "--output", dir + "/out"], in: dir)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("do not fit"))
+        #expect(run.stderr.contains("needs"))
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("a port already in use fails the run with a clear message")
+    func portInUse() throws {
+        let dir = Harness.directory("port")
+        let file = Harness.topology(minimalTopology, in: dir)
+        let context = try Context()
+        let holder = try Socket(context, .pull)
+        try holder.bind("tcp://127.0.0.1:*")
+        let port = holder.lastEndpoint.split(separator: ":").last!
+        let run = try Harness.run(["run", file, "--transport", "tcp", "--port", String(port), "--output", dir + "/out"],
+                                  in: dir, seconds: 30)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("Address already in use"))
+        #expect(run.stderr.contains("tcp://127.0.0.1:\(port)"))
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("a worker that never registers: the coordinator gives up, names the ranks, keeps partial results")
+    func neverRegisters() throws {
+        let dir = Harness.directory("noworkers")
+        let file = Harness.topology(minimalTopology, in: dir)
+        let run = try Harness.run(["coordinator", file, "--bind", "ipc://\(dir)/control.sock", "--output", dir + "/out",
+                                   "--registration-timeout", "2", "--quiet"], in: dir, seconds: 30)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("4 of 4 workers never registered within 2 s (missing ranks: 0, 1, 2, 3)"))
+        let results = try Harness.results(in: dir + "/out")
+        #expect(!results.complete)
+        #expect(results.error?.contains("never registered") == true)
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("a peer of another protocol version is refused, by the coordinator and by a worker")
+    func wrongVersion() throws {
+        let dir = Harness.directory("version")
+        let file = Harness.topology(minimalTopology, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
+                                               "--registration-timeout", "3", "--quiet"], in: dir)
+        let context = try Context()
+        let fake = try Socket(context, .dealer)
+        try fake.set(.receiveTimeout(5000))
+        try fake.connect(control)
+        var hello = WireCodec.encode(.hello(Hello(rank: 0, dataEndpoint: "ipc://x", hostname: "old", pid: 1,
+                                                  software: "lolpim 0.0")))[0].bytes
+        hello[4] = 99
+        try fake.send(bytes: [hello])
+        let reply = try #require(try fake.receive())
+        guard case .error(let report) = try WireCodec.decode(reply) else {
+            Issue.record("expected an error reply")
+            return
+        }
+        #expect(report.message.contains("version 99"))
+        let outcome = coordinator.wait(seconds: 30)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("refused"))
+        #expect(outcome.stderr.contains("protocol version 99"))
+
+        // A worker whose coordinator speaks another version exits with a message naming both versions.
+        let router = try Socket(context, .router)
+        try router.set(.receiveTimeout(10_000))
+        try router.bind("ipc://\(dir)/fake.sock")
+        let worker = try Harness.Running(["worker", "--coordinator", "ipc://\(dir)/fake.sock", "--rank", "0",
+                                          "--registration-timeout", "5"], in: dir)
+        let frames = try #require(try router.receive())
+        var answer = WireCodec.encode(.heartbeat)[0].bytes
+        answer[4] = 99
+        try router.send(bytes: [frames[0].bytes, answer])
+        let workerOutcome = worker.wait(seconds: 30)
+        #expect(workerOutcome.status == 1)
+        #expect(workerOutcome.stderr.contains("protocol version 99, this process speaks 1"))
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("garbage on a worker's data socket aborts the run, naming the worker; nothing is left running")
+    func garbageOnDataSocket() throws {
+        let dir = Harness.directory("garbage")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
+                                               "--quiet"], in: dir)
+        let workers = try (0..<4).map { try Harness.Running(["worker", "--coordinator", control, "--rank", "\($0)"], in: dir) }
+        usleep(1_500_000)
+        let context = try Context()
+        let intruder = try Socket(context, .push)
+        try intruder.connect("ipc://\(dir)/worker-2.sock")
+        try intruder.send(bytes: [Array("definitely not a lolpim message".utf8)])
+        let outcome = coordinator.wait(seconds: 30)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("worker 2 refused a message on its data socket"))
+        #expect(outcome.stderr.contains("bad magic"))
+        for worker in workers { #expect(worker.wait(seconds: 30).status != 0) }
+        #expect(try !Harness.results(in: dir + "/out").complete)
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("garbage from an unknown peer on the control socket is refused and the results are unaffected")
+    func garbageOnControlSocket() throws {
+        let dir = Harness.directory("control-garbage")
+        let file = Harness.topology(determinismTopology, in: dir)
+        let reference = try Harness.run(["run", file, "--transport", "inproc", "--output", dir + "/ref", "--quiet"], in: dir)
+        #expect(reference.status == 0)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
+                                               "--quiet", "--transport-label", "ipc"], in: dir)
+        let context = try Context()
+        let stranger = try Socket(context, .dealer)
+        try stranger.set(.receiveTimeout(5000))
+        try stranger.connect(control)
+        try stranger.send(bytes: [Array(repeating: 0xFF, count: 40)])
+        let reply = try #require(try stranger.receive())
+        guard case .error(let report) = try WireCodec.decode(reply) else {
+            Issue.record("expected an error reply")
+            return
+        }
+        #expect(report.message.contains("bad magic"))
+        let workers = try (0..<4).map { try Harness.Running(["worker", "--coordinator", control, "--rank", "\($0)"], in: dir) }
+        #expect(coordinator.wait(seconds: 60).status == 0)
+        for worker in workers { #expect(worker.wait(seconds: 30).status == 0) }
+        let a = try Harness.results(in: dir + "/ref").simulatedSectionBytes()
+        let b = try Harness.results(in: dir + "/out").simulatedSectionBytes()
+        #expect(a == b)
+    }
+
+    @Test("Ctrl-C on lolpim run stops every process and keeps partial results")
+    func interrupt() throws {
+        let dir = Harness.directory("interrupt")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let run = try Harness.Running(["run", file, "--output", dir + "/out", "--quiet"], in: dir)
+        usleep(2_000_000)
+        kill(run.process.processIdentifier, SIGINT)
+        let outcome = run.wait(seconds: 30)
+        #expect(outcome.status == 130)
+        let results = try Harness.results(in: dir + "/out")
+        #expect(!results.complete)
+        #expect(results.simulated.generatedTokens > 0)
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+}

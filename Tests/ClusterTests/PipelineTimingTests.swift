@@ -1,0 +1,119 @@
+import Testing
+@testable import Cluster
+import PIMModule
+import Workload
+
+@Suite("Pipeline timing: ports, stages, host, plan")
+struct PipelineTimingTests {
+    let link = LinkSpec(bytesPerSecond: 16e9, latencyPs: 600_000)
+
+    @Test("an uncontended transfer arrives after latency + bytes / bandwidth")
+    func transfer() {
+        var egress = Port(link: link), ingress = Port(link: link)
+        let depart = egress.send(ready: 1_000, bytes: 16_000)  // 16 kB at 16 GB/s = 1 µs
+        #expect(depart == 1_000)
+        #expect(ingress.receive(depart: depart, bytes: 16_000) == 1_000 + 600_000 + 1_000_000)
+    }
+
+    @Test("back-to-back sends serialise on the egress port")
+    func egressSerialises() {
+        var egress = Port(link: link)
+        #expect(egress.send(ready: 0, bytes: 16_000) == 0)
+        #expect(egress.send(ready: 0, bytes: 16_000) == 1_000_000)
+        #expect(egress.send(ready: 5_000_000, bytes: 16_000) == 5_000_000)
+        #expect(egress.busy == 3_000_000)
+        #expect(egress.bytes == 48_000)
+        #expect(egress.messages == 3)
+    }
+
+    @Test("arrivals queue on the ingress port")
+    func ingressSerialises() {
+        var ingress = Port(link: link)
+        let first = ingress.receive(depart: 0, bytes: 16_000)
+        let second = ingress.receive(depart: 0, bytes: 16_000)
+        #expect(second == first + 1_000_000)
+    }
+
+    @Test("a stage starts at max(arrival, module free) and adds its roofline cost")
+    func stage() throws {
+        let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        var stage = StageSimulator(topology: topology, stage: plan.stages[1])
+        let cost = RooflineCostModel(module: topology.cluster.module).stageCost(
+            step: DecodeStep(model: topology.model), layers: plan.stages[1].layers, contexts: [2049, 2049],
+            includesLMHead: false)
+        let bytes: Int64 = 2 * 8192
+        let hop = topology.links.module.latencyPs + topology.links.module.transferTime(bytes: bytes)
+        let a = stage.handle(depart: 0, contexts: [2049, 2049], payloadBytes: bytes)
+        #expect(a.arrival == hop)
+        #expect(a.start == hop)
+        #expect(a.finish == hop + cost.total)
+        #expect(a.depart == a.finish)
+        // A second micro-batch arriving early waits for the module.
+        let b = stage.handle(depart: 0, contexts: [2049, 2049], payloadBytes: bytes)
+        #expect(b.start == a.finish)
+        #expect(b.depart == b.finish)
+        #expect(stage.stats.busyPs == 2 * cost.total)
+        #expect(stage.stats.microBatches == 2)
+        #expect(stage.stats.egress.bytes == 2 * bytes)
+    }
+
+    @Test("the host samples returned micro-batches one at a time")
+    func host() throws {
+        let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
+        var host = HostModel(topology: topology)
+        let bytes: Int64 = 16_000
+        let arrival = 600_000 + 1_000_000
+        let cost = topology.host.stepOverheadPs + 2 * topology.host.perRequestPs
+        let first = host.complete(depart: 0, payloadBytes: bytes, requests: 2)
+        #expect(first == Int64(arrival) + cost)
+        let second = host.complete(depart: 0, payloadBytes: bytes, requests: 2)
+        #expect(second == first + cost)
+        #expect(host.busyPs == 2 * cost)
+    }
+
+    @Test("micro-batches cover every request once; splits sum to the layers")
+    func plan() throws {
+        for (requests, groups) in [(6, 3), (7, 3), (5, 5), (64, 7)] {
+            let split = PipelinePlan.evenSplit(layers: requests, stages: groups)
+            #expect(split.reduce(0, +) == requests)
+            #expect(split.max()! - split.min()! <= 1)
+        }
+        for name in ModelConfig.presetNames {
+            let model = ModelConfig.presets[name]!
+            for stages in [1, 2, 8, 32] {
+                let split = PipelinePlan.balancedSplit(model: model, stages: stages, meanTokens: 14_000)
+                #expect(split.count == stages)
+                #expect(split.reduce(0, +) == model.layers)
+                #expect(split.allSatisfy { $0 >= 1 })
+            }
+        }
+        let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
+        let p = try PipelinePlan(topology: topology)
+        #expect(p.microBatches.flatMap { $0 } == Array(0..<6))
+        #expect(p.contexts(microBatch: 1, iteration: 2) == [2048 + 3, 2048 + 3])
+        #expect(p.generatedTokens == 6 * 4)
+    }
+
+    @Test("latency percentiles are nearest-rank on integers")
+    func percentiles() {
+        let s = LatencySummary(samples: Array(1...100).map { Picoseconds($0) })
+        #expect(s.p50Ps == 50)
+        #expect(s.p99Ps == 99)
+        #expect(s.maxPs == 100)
+        #expect(s.meanPs == 51)  // 50.5 rounds away from zero
+        #expect(LatencySummary(samples: []).count == 0)
+    }
+
+    @Test("latency histogram buckets by powers of two")
+    func histogram() {
+        var h = LatencyHistogram()
+        for ns in [0, 1, 3, 1000, 1000, 1000, 70_000] { h.record(ns: Int64(ns)) }
+        #expect(h.count == 7)
+        #expect(h.buckets[0] == 2)
+        #expect(h.buckets[1] == 1)
+        #expect(h.buckets[9] == 3)  // 512 ≤ 1000 < 1024
+        #expect(h.quantileNs(0.5) == 1024)
+        #expect(h.maxNs == 70_000)
+    }
+}

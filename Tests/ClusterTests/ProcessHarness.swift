@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import Cluster
+
+/// Helpers for tests that start real lolpim processes.
+enum Harness {
+    /// The lolpim executable built beside the test bundle.
+    static var binary: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lolpim").path
+    }
+
+    /// A fresh directory for one test.
+    static func directory(_ name: String) -> String {
+        let path = NSTemporaryDirectory() + "lolpim-test-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Writes a topology into `directory` and returns its path.
+    static func topology(_ yaml: String, in directory: String, name: String = "t.yaml") -> String {
+        let path = directory + "/" + name
+        try! yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// A started process whose output goes to files.
+    final class Running {
+        let process = Process()
+        let out: String, err: String
+
+        init(_ arguments: [String], in directory: String) throws {
+            let tag = UInt32.random(in: 0...UInt32.max)
+            out = directory + "/out-\(tag).txt"
+            err = directory + "/err-\(tag).txt"
+            _ = FileManager.default.createFile(atPath: out, contents: nil)
+            _ = FileManager.default.createFile(atPath: err, contents: nil)
+            process.executableURL = URL(fileURLWithPath: Harness.binary)
+            process.arguments = arguments
+            process.standardOutput = FileHandle(forWritingAtPath: out)
+            process.standardError = FileHandle(forWritingAtPath: err)
+            try process.run()
+        }
+
+        /// Waits at most `seconds`, then kills the process (a test must never hang).
+        func wait(seconds: Double) -> Outcome {
+            let deadline = Date(timeIntervalSinceNow: seconds)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning {
+                Issue.record("process \(process.arguments ?? []) did not exit within \(seconds) s; killing it")
+                kill(process.processIdentifier, SIGKILL)
+            }
+            process.waitUntilExit()
+            return Outcome(status: process.terminationStatus,
+                           stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        }
+    }
+
+    static func run(_ arguments: [String], in directory: String, seconds: Double = 60) throws -> Outcome {
+        try Running(arguments, in: directory).wait(seconds: seconds)
+    }
+
+    /// Processes whose command line mentions `text` (e.g. a test's unique directory).
+    static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+        }
+    }
+
+    /// Waits (bounded) until no process mentions `text`; returns the ones left.
+    static func leftovers(mentioning text: String, within seconds: Double = 10) -> [Int32] {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        var left = processes(mentioning: text)
+        while !left.isEmpty && Date() < deadline {
+            usleep(50_000)
+            left = processes(mentioning: text)
+        }
+        for pid in left { kill(pid, SIGKILL) }
+        return left
+    }
+
+    static func results(in directory: String) throws -> RunResults {
+        try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: directory + "/results.json")))
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+@testable import Cluster
+import PIMModule
+import Workload
+
+/// The repository root, from this file's location.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+let minimalTopology = """
+    name: small
+    seed: 3
+    model: llm-7b-32k
+    cluster:
+      modules: 4
+    parallelism:
+      micro_batches: 3
+    workload:
+      batch_size: 6
+      context: 2048
+      decode_steps: 4
+    """
+
+func parseError(_ yaml: String) -> TopologyError? {
+    do {
+        _ = try TopologyLoader.parse(yaml: yaml, file: "t.yaml")
+        return nil
+    } catch let error as TopologyError {
+        return error
+    } catch {
+        Issue.record("unexpected error type: \(error)")
+        return nil
+    }
+}
+
+@Suite("Topology files")
+struct TopologyLoaderTests {
+    @Test("every shipped topology validates", arguments: try! FileManager.default.contentsOfDirectory(
+        atPath: packageRoot.appendingPathComponent("Topologies").path).filter { $0.hasSuffix(".yaml") })
+    func shipped(file: String) throws {
+        let topology = try TopologyLoader.load(path: packageRoot.appendingPathComponent("Topologies/\(file)").path)
+        let plan = try PipelinePlan(topology: topology)
+        #expect(plan.stages.allSatisfy { $0.memory.fits })
+        #expect(plan.stages.map(\.layers).reduce(0, +) == topology.model.layers)
+    }
+
+    @Test("the default topology is llm-7b-32k on 8 PIM-only modules")
+    func defaultTopology() throws {
+        let t = try TopologyLoader.load(path: packageRoot.appendingPathComponent("Topologies/default.yaml").path)
+        #expect(t.model == ModelConfig.presets["llm-7b-32k"])
+        #expect(t.cluster.modules == 8)
+        #expect(t.cluster.kind == "pim-only")
+    }
+
+    @Test("defaults are filled and overrides applied")
+    func defaultsAndOverrides() throws {
+        let t = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
+        #expect(t.links.host == LinkSpec.cxlDefault)
+        #expect(t.cluster.module == ModuleConfig.cent32)
+        #expect(t.workload.context == .fixed(2048))
+        #expect(t.fidelity.level == .roofline)
+        let custom = try TopologyLoader.parse(yaml: minimalTopology.replacingOccurrences(of: "  modules: 4", with: """
+              modules: 4
+              preset: aimx-16ch
+              channels: 8
+              tck_ps: 1000
+              capacity_gib: 32
+            links:
+              module: {bandwidth_gbps: 64, latency_ns: 250}
+            """), file: "t.yaml")
+        #expect(custom.cluster.module.channels == 8)
+        #expect(custom.cluster.module.tCKps == 1000)
+        #expect(custom.cluster.module.capacityBytes == 32 << 30)
+        #expect(custom.links.module == LinkSpec(bytesPerSecond: 64e9, latencyPs: 250_000))
+    }
+
+    @Test("an explicit model needs every dimension")
+    func explicitModel() throws {
+        let yaml = minimalTopology.replacingOccurrences(of: "model: llm-7b-32k", with: """
+            model:
+              name: tiny
+              layers: 8
+              hidden: 512
+              query_heads: 8
+              kv_heads: 8
+              head_dim: 64
+              ffn: 1024
+              vocab: 1000
+              max_context: 8192
+            """)
+        #expect(try TopologyLoader.parse(yaml: yaml, file: "t.yaml").model.hidden == 512)
+        let missing = parseError(yaml.replacingOccurrences(of: "  ffn: 1024\n", with: ""))
+        #expect(missing?.field == "model.ffn")
+        #expect(missing?.message.contains("required") == true)
+    }
+
+    @Test("malformed YAML names the line")
+    func malformed() {
+        let error = parseError("name: x\ncluster: [modules: 4\nworkload: {")
+        #expect(error?.line != nil)
+        #expect(error?.description.hasPrefix("t.yaml:") == true)
+        #expect(error?.message.contains("not valid YAML") == true)
+    }
+
+    @Test("unknown keys are refused with their line and the accepted keys")
+    func unknownKey() {
+        let error = parseError(minimalTopology.replacingOccurrences(of: "  modules: 4", with: "  modules: 4\n  chanels: 16"))
+        #expect(error?.field == "cluster.chanels")
+        #expect(error?.line == 6)
+        #expect(error?.message.contains("channels") == true)
+    }
+
+    @Test("unknown presets list the known ones")
+    func unknownPresets() {
+        let model = parseError(minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-13b"))
+        #expect(model?.field == "model")
+        #expect(model?.message.contains("llm-72b-32k") == true)
+        let module = parseError(minimalTopology.replacingOccurrences(of: "  modules: 4", with: "  modules: 4\n  preset: hbm"))
+        #expect(module?.field == "cluster.preset")
+        let dataset = parseError(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: narrativeqa"))
+        #expect(dataset?.field == "workload.context")
+        #expect(dataset?.message.contains("qmsum") == true)
+    }
+
+    @Test("zero, negative and non-numeric sizes are refused", arguments: [
+        ("  modules: 4", "  modules: 0", "cluster.modules"),
+        ("  batch_size: 6", "  batch_size: -2", "workload.batch_size"),
+        ("  decode_steps: 4", "  decode_steps: many", "workload.decode_steps"),
+        ("  modules: 4", "  modules: 4\n  tck_ps: 0", "cluster.tck_ps"),
+        ("  modules: 4", "  modules: 4\nlinks:\n  host: {bandwidth_gbps: -1}", "links.host.bandwidth_gbps"),
+    ])
+    func badSizes(from: String, to: String, field: String) {
+        let error = parseError(minimalTopology.replacingOccurrences(of: from, with: to))
+        #expect(error?.field == field)
+        #expect(error?.line != nil)
+    }
+
+    @Test("a model that does not fit is refused with needed and available memory")
+    func doesNotFit() {
+        let error = parseError(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 30000")
+            .replacingOccurrences(of: "batch_size: 6", with: "batch_size: 64"))
+        #expect(error?.field == "workload.batch_size")
+        #expect(error?.message.contains("do not fit") == true)
+        #expect(error?.message.contains("but has 16.00 GiB") == true)
+        #expect(error?.line == 9)
+    }
+
+    @Test("inconsistent parallelism is refused")
+    func parallelism() {
+        let tooMany = parseError(minimalTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 7"))
+        #expect(tooMany?.field == "parallelism.micro_batches")
+        let badSplit = parseError(minimalTopology.replacingOccurrences(of: "micro_batches: 3",
+                                                                       with: "micro_batches: 3\n  layers_per_stage: [8, 8, 8]"))
+        #expect(badSplit?.field == "parallelism.layers_per_stage")
+        let stages = parseError(minimalTopology.replacingOccurrences(of: "micro_batches: 3",
+                                                                     with: "micro_batches: 3\n  pipeline_stages: 2"))
+        #expect(stages?.field == "parallelism.pipeline_stages")
+        let longContext = parseError(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 32768"))
+        #expect(longContext?.field == "workload.context")
+    }
+
+    @Test("a missing file is a clear error")
+    func missingFile() {
+        #expect(throws: TopologyError.self) { try TopologyLoader.load(path: "/nonexistent/t.yaml") }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import Cluster
+import Transport
+import Workload
+
+func roundTrip(_ message: WireMessage) throws -> WireMessage {
+    // Copy the frames as a receiver would get them.
+    try WireCodec.decode(WireCodec.encode(message).map { Message($0.bytes) })
+}
+
+func decodeBytes(_ frames: [[UInt8]]) -> ProtocolError? {
+    do {
+        _ = try WireCodec.decode(frames.map(Message.init))
+        return nil
+    } catch {
+        return error
+    }
+}
+
+@Suite("Wire protocol")
+struct WireCodecTests {
+    let topology = try! TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
+
+    @Test("control messages round-trip")
+    func control() throws {
+        let hello = Hello(rank: 3, dataEndpoint: "tcp://127.0.0.1:4000", hostname: "h", pid: 42, software: "x")
+        guard case .hello(let h) = try roundTrip(.hello(hello)) else { Issue.record("kind"); return }
+        #expect(h == hello)
+        let config = Config(rank: 1, topology: topology, downstream: "ipc:///x", heartbeatIntervalMs: 5,
+                            heartbeatTimeoutMs: 6)
+        guard case .config(let c) = try roundTrip(.config(config)) else { Issue.record("kind"); return }
+        #expect(c == config)
+        guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
+        guard case .finish = try roundTrip(.finish) else { Issue.record("kind"); return }
+        guard case .shutdown(let s) = try roundTrip(.shutdown(Shutdown(reason: "r"))) else { Issue.record("kind"); return }
+        #expect(s.reason == "r")
+        let plan = try PipelinePlan(topology: topology)
+        let report = StatsReport(rank: 0, stage: StageStats(stage: plan.stages[0]), wall: WallStats())
+        guard case .stats(let r) = try roundTrip(.stats(report)) else { Issue.record("kind"); return }
+        #expect(r == report)
+    }
+
+    @Test("micro-batch header and payload round-trip")
+    func microBatch() throws {
+        let header = MicroBatchHeader(iteration: 7, microBatch: 2, departPs: 123_456_789, wallSendNs: 99,
+                                      entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
+        let payload = Message(Array(repeating: 0xAB, count: 16384))
+        guard case .microBatch(let h, let p) = try roundTrip(.microBatch(header, payload: payload)) else {
+            Issue.record("kind")
+            return
+        }
+        #expect(h == header)
+        #expect(p.bytes == Array(repeating: 0xAB, count: 16384))
+    }
+
+    @Test("invalid frames are refused with a reason")
+    func refusals() {
+        let valid = WireCodec.encode(.heartbeat)[0].bytes
+        #expect(decodeBytes([]) == .empty)
+        #expect(decodeBytes([[1, 2, 3]]) == .tooShort(bytes: 3))
+        #expect(decodeBytes([Array("XXXX".utf8) + valid[4...]]) == .badMagic)
+        var wrongVersion = valid
+        wrongVersion[4] = 99
+        #expect(decodeBytes([wrongVersion]) == .wrongVersion(99))
+        #expect(decodeBytes([wrongVersion])!.description.contains("version 99"))
+        var unknown = valid
+        unknown[6] = 200
+        #expect(decodeBytes([unknown]) == .unknownType(200))
+        #expect(decodeBytes([valid, [1]]) == .frameCount(type: "heartbeat", got: 2, expected: 1))
+        var hello = valid
+        hello[6] = WireMessage.Kind.hello.rawValue
+        if case .malformedBody(let type, _)? = decodeBytes([hello + Array("{\"rank\": 1}".utf8)]) {
+            #expect(type == "hello")
+        } else {
+            Issue.record("a hello without its fields must be refused")
+        }
+        let header = MicroBatchHeader(iteration: 0, microBatch: 0, departPs: 1, wallSendNs: 0,
+                                      entries: [.init(request: 0, context: 1)])
+        let frames = WireCodec.encode(.microBatch(header, payload: Message([0, 0])))
+        let truncated = Array(frames[0].bytes.dropLast(3))
+        if case .malformedBody? = decodeBytes([truncated, [0, 0]]) {} else { Issue.record("truncated header accepted") }
+        #expect(decodeBytes([frames[0].bytes]) == .frameCount(type: "microBatch", got: 1, expected: 2))
+    }
+
+    @Test("random and mutated frames never trap (fixed seed)")
+    func fuzz() {
+        var rng = SplitMix64(seed: 2024)
+        let header = MicroBatchHeader(iteration: 1, microBatch: 1, departPs: 5, wallSendNs: 0,
+                                      entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
+        let seeds: [[[UInt8]]] = [
+            WireCodec.encode(.heartbeat).map(\.bytes),
+            WireCodec.encode(.hello(Hello(rank: 1, dataEndpoint: "e", hostname: "h", pid: 1, software: "s"))).map(\.bytes),
+            WireCodec.encode(.microBatch(header, payload: Message([1, 2, 3]))).map(\.bytes),
+        ]
+        var accepted = 0
+        for i in 0..<20_000 {
+            var frames: [[UInt8]]
+            if i % 4 == 0 {
+                let count = Int(rng.next() % 3) + 1
+                frames = (0..<count).map { _ in (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+            } else {
+                frames = seeds[Int(rng.next() % UInt64(seeds.count))]
+                let f = Int(rng.next() % UInt64(frames.count))
+                switch rng.next() % 3 {
+                case 0 where !frames[f].isEmpty: frames[f].removeLast(Int(rng.next() % UInt64(frames[f].count)) + 1)
+                case 1 where !frames[f].isEmpty:
+                    let at = Int(rng.next() % UInt64(frames[f].count))
+                    frames[f][at] = UInt8(truncatingIfNeeded: rng.next())
+                default: frames[f] += [UInt8(truncatingIfNeeded: rng.next())]
+                }
+            }
+            if decodeBytes(frames) == nil { accepted += 1 }
+        }
+        // Mutations inside a micro-batch's numbers or a JSON string can stay valid; garbage must not.
+        #expect(accepted < 20_000 / 2)
+    }
+}
