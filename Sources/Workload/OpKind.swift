@@ -10,7 +10,7 @@ public enum OpKind: String, CaseIterable, Sendable, Codable, Comparable {
     case residual            = "residual"           // the two residual adds
     case ffn                 = "ffn"                // gate, up and down matrices
     case ffnActivation       = "ffn_activation"     // SiLU(gate) ⊙ up
-    case lmHead              = "lm_head"            // final norm + vocab projection (last stage only)
+    case lmHead              = "lm_head"            // vocab projection (last stage only; its norm counts as norm)
 
     public static func < (a: OpKind, b: OpKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -19,9 +19,6 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Seconds to wait for every worker to register (and for a worker to get its configuration).")
     var registrationTimeout: Int = 60
 
-    @Option(help: "Seconds without a heartbeat after which a peer counts as dead.")
-    var heartbeatTimeout: Int = 10
-
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "warning"
 
@@ -84,6 +81,9 @@ struct Run: ParsableCommand {
     @Flag(help: "No progress line.")
     var quiet = false
 
+    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
+    var heartbeatTimeout: Int = 10
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -98,7 +98,7 @@ struct Run: ParsableCommand {
         launcher.port = port
         launcher.progress = !quiet
         launcher.registrationTimeoutMs = common.registrationTimeout * 1000
-        launcher.heartbeatTimeoutMs = common.heartbeatTimeout * 1000
+        launcher.heartbeatTimeoutMs = heartbeatTimeout * 1000
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
     }
@@ -152,6 +152,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Do not print the summary table (lolpim run prints it).")
     var noSummary = false
 
+    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
+    var heartbeatTimeout: Int = 10
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -162,7 +165,7 @@ struct CoordinatorCommand: ParsableCommand {
             controlBind: bind, topologyFile: self.topology, outputDirectory: output ?? "results/\(topology.name)",
             endpointFile: endpointFile, transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }))
         options.registrationTimeoutMs = common.registrationTimeout * 1000
-        options.heartbeatTimeoutMs = common.heartbeatTimeout * 1000
+        options.heartbeatTimeoutMs = heartbeatTimeout * 1000
         options.progress = !quiet
         let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
         let results: RunResults

@@ -191,6 +191,27 @@ struct IntegrationTests {
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
+    @Test("a second worker claiming a taken rank is refused by name")
+    func duplicateRank() throws {
+        let dir = Harness.directory("duplicate")
+        let file = Harness.topology(minimalTopology, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
+                                               "--registration-timeout", "4", "--quiet"], in: dir)
+        let first = try Harness.Running(["worker", "--coordinator", control, "--rank", "0"], in: dir)
+        usleep(500_000)
+        let second = try Harness.Running(["worker", "--coordinator", control, "--rank", "0"], in: dir)
+        let refused = second.wait(seconds: 30)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("rank 0 is already registered by worker 0"))
+        let outcome = coordinator.wait(seconds: 30)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("missing ranks: 1, 2, 3"))
+        #expect(outcome.stderr.contains("rank already taken"))
+        #expect(first.wait(seconds: 30).status != 0)
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
     @Test("garbage on a worker's data socket aborts the run, naming the worker; nothing is left running")
     func garbageOnDataSocket() throws {
         let dir = Harness.directory("garbage")

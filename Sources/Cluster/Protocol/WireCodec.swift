@@ -101,6 +101,7 @@ public enum WireCodec {
         let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
         guard version == Self.version else { throw .wrongVersion(version) }
         guard let kind = WireMessage.Kind(rawValue: bytes[6]) else { throw .unknownType(bytes[6]) }
+        guard bytes[7] == 0 else { throw .malformedBody(type: "\(kind)", reason: "reserved header byte is \(bytes[7]), expected 0") }
         return kind
     }
 

@@ -120,8 +120,9 @@ public final class Coordinator {
                 throw RuntimeError.timeout(text)
             }
             guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
-            while let (id, message) = try receiveControl(control, refusals: &refusals) {
-                guard case .hello(let hello) = message else { continue }
+            while let received = try receiveControl(control, refusals: &refusals) {
+                guard case .hello(let hello)? = received.message else { continue }
+                let id = received.id
                 let label = "worker \(hello.rank) (\(hello.hostname), pid \(hello.pid))"
                 if !(0..<expected).contains(hello.rank) {
                     refusals.append("\(label): rank outside 0…\(expected - 1)")
@@ -151,16 +152,22 @@ public final class Coordinator {
         var ready = Set<Int>()
         let deadline = WallClock.monotonicMs() + Int64(options.registrationTimeoutMs)
         var refusals: [String] = []
+        var nextHeartbeat = WallClock.monotonicMs()
         while ready.count < plan.stages.count {
             try checkStop()
             let now = WallClock.monotonicMs()
+            // Configured workers start watching our heartbeats while slower ones are still connecting.
+            if now >= nextHeartbeat {
+                broadcast(.heartbeat, on: control)
+                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
+            }
             if now >= deadline {
                 let missing = (0..<plan.stages.count).filter { !ready.contains($0) }
                 throw RuntimeError.timeout("workers \(Self.list(missing)) did not confirm their configuration")
             }
-            guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
-            while let (id, message) = try receiveControl(control, refusals: &refusals) {
-                if case .ready(let r) = message, rankOfRoutingId[id] == r.rank { ready.insert(r.rank) }
+            guard try Poller().readable([control], timeoutMs: Int(min(100, deadline - now)))[0] else { continue }
+            while let received = try receiveControl(control, refusals: &refusals) {
+                if case .ready(let r)? = received.message, rankOfRoutingId[received.id] == r.rank { ready.insert(r.rank) }
             }
         }
     }
@@ -237,8 +244,8 @@ public final class Coordinator {
                 throw RuntimeError.timeout("workers \(Self.list(missing)) did not send their statistics")
             }
             guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
-            while let (id, message) = try receiveControl(control, refusals: &refusals) {
-                if case .stats(let report) = message, rankOfRoutingId[id] == report.rank {
+            while let received = try receiveControl(control, refusals: &refusals) {
+                if case .stats(let report)? = received.message, rankOfRoutingId[received.id] == report.rank {
                     stageReports[report.rank] = report.stage
                     workerWall[report.rank] = report.wall
                 }
@@ -299,7 +306,7 @@ public final class Coordinator {
     /// Receives one control message if one is waiting. Heartbeats refresh the sender; errors from workers
     /// abort the run; invalid messages from unknown peers are refused with an error reply and a warning;
     /// invalid messages from registered workers abort the run.
-    private func receiveControl(_ control: Socket, refusals: inout [String]) throws -> ([UInt8], WireMessage)? {
+    private func receiveControl(_ control: Socket, refusals: inout [String]) throws -> Received? {
         guard let frames = try control.receive(dontWait: true), frames.count >= 1 else { return nil }
         let id = frames[0].bytes
         let body = Array(frames.dropFirst())
@@ -315,13 +322,25 @@ public final class Coordinator {
             logger.warning("refused a message from \(sender): \(error)")
             refusals.append("\(sender): \(error)")
             reply(.error(ErrorReport(rank: nil, message: "refused: \(error)")), to: id, on: control)
-            return ([], .heartbeat)
+            return Received(id: id, message: nil)
         }
         if let rank { peers[rank]?.lastHeard = WallClock.monotonicMs() }
         if case .error(let report) = message {
+            // Only a registered worker can stop the run; a stranger's error report is noted and ignored.
+            guard rank != nil else {
+                logger.warning("ignored an error report from \(sender): \(report.message)")
+                return Received(id: id, message: nil)
+            }
             throw RuntimeError.aborted("\(sender) reported: \(report.message)")
         }
-        return (id, message)
+        return Received(id: id, message: message)
+    }
+
+    /// One message from the control socket: its sender's routing id and the message, or nil when the
+    /// message was refused or ignored.
+    struct Received {
+        var id: [UInt8]
+        var message: WireMessage?
     }
 
     private func checkPeersAlive(now: Int64) throws {

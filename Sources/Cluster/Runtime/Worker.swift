@@ -35,11 +35,35 @@ public final class Worker {
         logger = Logger(label: "lolpim.worker.\(options.rank)")
     }
 
-    /// Runs until the coordinator says finish (returns) or something fails (throws).
+    /// Runs until the coordinator says finish (returns) or something fails (throws). A failure is also
+    /// reported to the coordinator (best effort) so that it can stop the run at once, naming this worker.
     public func run() throws {
+        var control: Socket?
+        do {
+            try run(control: &control)
+        } catch {
+            if let control, !Self.cameFromCoordinator(error) {
+                _ = try? control.send(WireCodec.encode(.error(ErrorReport(rank: options.rank, message: "\(error)"))),
+                                      dontWait: true)
+            }
+            throw error
+        }
+    }
+
+    /// Errors the coordinator already knows about (it sent them, or it is the one that went away).
+    private static func cameFromCoordinator(_ error: Error) -> Bool {
+        switch error as? RuntimeError {
+        case .aborted?, .refused?, .peerSilent?: return true
+        default: return false
+        }
+    }
+
+    private func run(control controlSocket: inout Socket?) throws {
         let control = try Socket(context, .dealer)
-        try control.set(.routingId(Array("rank-\(options.rank)".utf8)))
+        // Unique per process, so that a second worker claiming the same rank gets a refusal, not silence.
+        try control.set(.routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
         try control.connect(options.coordinator)
+        controlSocket = control
         let data = try Socket(context, .pull)
         try data.set(.maxMessageSize(1 << 30))
         let bind = options.dataBind ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)

@@ -51,11 +51,11 @@ public enum TopologyLoader {
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
         var hostMap = try doc.mapping("host")
-        let host = Topology.HostSpec(
-            stepOverheadPs: Picoseconds(try hostMap?.double("step_overhead_ns", default: nil, allowZero: true,
-                                                            unit: "ns") ?? 5_000) * 1000,
-            perRequestPs: Picoseconds(try hostMap?.double("per_request_ns", default: nil, allowZero: true,
-                                                          unit: "ns") ?? 100) * 1000)
+        func nanoseconds(_ key: String, default value: Double) throws -> Picoseconds {
+            Picoseconds(((try hostMap?.double(key, default: nil, allowZero: true, unit: "ns") ?? value) * 1000).rounded())
+        }
+        let host = Topology.HostSpec(stepOverheadPs: try nanoseconds("step_overhead_ns", default: 5_000),
+                                     perRequestPs: try nanoseconds("per_request_ns", default: 100))
         try hostMap?.rejectUnknownKeys()
         try doc.rejectUnknownKeys()
 
@@ -187,7 +187,7 @@ public enum TopologyLoader {
 
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
                                         batchSize: Int, meanTokens: Double, within doc: YAMLMapping) throws -> Topology.Parallelism {
-        let microBatches = try map?.int("micro_batches", default: modules) ?? min(modules, batchSize)
+        let microBatches = try map?.int("micro_batches", default: min(modules, batchSize)) ?? min(modules, batchSize)
         if let stages = try map?.int("pipeline_stages", default: modules), stages != modules {
             throw map!.error("pipeline_stages", "must equal cluster.modules (\(modules)): each module is one "
                              + "pipeline stage")
