@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         // Benchmarks print figures; they are never part of the test suite.
-        .executableTarget(name: "lolpim-bench", dependencies: ["Transport", "Cluster"]),
+        .executableTarget(name: "lolpim-bench", dependencies: ["CZMQ", "Transport", "Cluster", "PIMModule", "Workload"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),

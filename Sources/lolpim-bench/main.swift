@@ -1,1 +1,231 @@
-print("benchmarks: see issue 2")
+// lolpim-bench: prints figures; never part of the test suite and never fails on timing.
+//
+//   swift run -c release lolpim-bench [transport|roofline|all] [--count N]
+//
+// transport: one-way latency (half a ping-pong round trip) and messages/s (one-way stream) of a data message
+//            of 8 KiB and 128 KiB payload, through our Transport + wire protocol (encode, decode, validate,
+//            forward the payload frame) side by side with raw libzmq calls (zmq_send / zmq_msg_recv), over
+//            ipc:// and tcp://127.0.0.1 in the same process.
+// roofline:  stage evaluations per second of the roofline cost model (one micro-batch through a stage).
+import CZMQ
+import Cluster
+import Foundation
+import PIMModule
+import Transport
+import Workload
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// A path whose two ends are used from two threads.
+struct Path: @unchecked Sendable {
+    let context: Context
+    let endpoint: String
+}
+
+func endpoint(_ kind: String, _ tag: String) -> String {
+    kind == "ipc" ? "ipc://\(NSTemporaryDirectory())lolpim-bench-\(getpid())-\(tag).sock" : "tcp://127.0.0.1:*"
+}
+
+// MARK: Ours: Transport + WireCodec
+
+func header(requests: Int) -> MicroBatchHeader {
+    MicroBatchHeader(iteration: 1, microBatch: 0, departPs: 1000, wallSendNs: 0,
+                     entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
+}
+
+func decodeChecked(_ frames: [Message], payloadBytes: Int) -> (MicroBatchHeader, Message) {
+    guard case .microBatch(let h, let p)? = try? WireCodec.decode(frames), p.count == payloadBytes else {
+        fatalError("benchmark message did not decode")
+    }
+    return (h, p)
+}
+
+func oursStream(kind: String, payload: [UInt8], requests: Int, count: Int) throws -> Double {
+    let context = try Context()
+    let pull = try Socket(context, .pull)
+    try pull.set(.receiveHighWaterMark(0))
+    try pull.bind(endpoint(kind, "s"))
+    let path = Path(context: context, endpoint: pull.lastEndpoint)
+    let h = header(requests: requests)
+    let sender = Thread {
+        let push = try! Socket(path.context, .push)
+        try! push.set(.sendHighWaterMark(0))
+        try! push.connect(path.endpoint)
+        payload.withUnsafeBytes { bytes in
+            for _ in 0..<count { try! push.send(WireCodec.encode(.microBatch(h, payload: Message(copying: bytes)))) }
+        }
+    }
+    let start = now()
+    sender.start()
+    for _ in 0..<count { _ = decodeChecked(try pull.receive()!, payloadBytes: payload.count) }
+    return Double(count) / (now() - start)
+}
+
+func oursPingPong(kind: String, payload: [UInt8], requests: Int, count: Int) throws -> Double {
+    let context = try Context()
+    let a = try Socket(context, .pair)
+    try a.bind(endpoint(kind, "p"))
+    let path = Path(context: context, endpoint: a.lastEndpoint)
+    let size = payload.count
+    let echo = Thread {
+        let b = try! Socket(path.context, .pair)
+        try! b.connect(path.endpoint)
+        for _ in 0..<count {
+            // A worker's step: decode, validate, re-stamp, forward the payload frame without copying.
+            var (h, p) = decodeChecked(try! b.receive()!, payloadBytes: size)
+            h.departPs += 1
+            try! b.send(WireCodec.encode(.microBatch(h, payload: p)))
+        }
+    }
+    echo.start()
+    let h = header(requests: requests)
+    let start = now()
+    try payload.withUnsafeBytes { bytes in
+        for _ in 0..<count {
+            try a.send(WireCodec.encode(.microBatch(h, payload: Message(copying: bytes))))
+            _ = decodeChecked(try a.receive()!, payloadBytes: size)
+        }
+    }
+    return (now() - start) / Double(count) / 2 * 1e6
+}
+
+// MARK: Raw libzmq
+
+final class RawContext: @unchecked Sendable {
+    let handle = zmq_ctx_new()!
+    deinit { zmq_ctx_term(handle) }
+}
+
+func rawEndpoint(_ socket: UnsafeMutableRawPointer) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    var size = buffer.count
+    zmq_getsockopt(socket, ZMQ_LAST_ENDPOINT, &buffer, &size)
+    return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+func rawReceive(_ socket: UnsafeMutableRawPointer, _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int {
+    zmq_msg_init(msg)
+    let n = zmq_msg_recv(msg, socket, 0)
+    precondition(n >= 0)
+    return Int(n)
+}
+
+func rawStream(kind: String, payload: [UInt8], count: Int) -> Double {
+    let ctx = RawContext()
+    let pull = zmq_socket(ctx.handle, ZMQ_PULL)!
+    var zero: Int32 = 0
+    zmq_setsockopt(pull, ZMQ_RCVHWM, &zero, 4)
+    zmq_bind(pull, endpoint(kind, "rs"))
+    let path = rawEndpoint(pull)
+    let sender = Thread {
+        let push = zmq_socket(ctx.handle, ZMQ_PUSH)!
+        var zero: Int32 = 0
+        zmq_setsockopt(push, ZMQ_SNDHWM, &zero, 4)
+        zmq_connect(push, path)
+        payload.withUnsafeBytes { bytes in
+            for _ in 0..<count { zmq_send(push, bytes.baseAddress, bytes.count, 0) }
+        }
+        zmq_close(push)
+    }
+    let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+    let start = now()
+    sender.start()
+    for _ in 0..<count {
+        _ = rawReceive(pull, msg)
+        zmq_msg_close(msg)
+    }
+    let rate = Double(count) / (now() - start)
+    msg.deallocate()
+    zmq_close(pull)
+    return rate
+}
+
+func rawPingPong(kind: String, payload: [UInt8], count: Int) -> Double {
+    let ctx = RawContext()
+    let a = zmq_socket(ctx.handle, ZMQ_PAIR)!
+    zmq_bind(a, endpoint(kind, "rp"))
+    let path = rawEndpoint(a)
+    let echo = Thread {
+        let b = zmq_socket(ctx.handle, ZMQ_PAIR)!
+        zmq_connect(b, path)
+        let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        for _ in 0..<count {
+            _ = rawReceive(b, msg)
+            zmq_msg_send(msg, b, 0)
+        }
+        msg.deallocate()
+        zmq_close(b)
+    }
+    echo.start()
+    let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+    let start = now()
+    payload.withUnsafeBytes { bytes in
+        for _ in 0..<count {
+            zmq_send(a, bytes.baseAddress, bytes.count, 0)
+            _ = rawReceive(a, msg)
+            zmq_msg_close(msg)
+        }
+    }
+    let latency = (now() - start) / Double(count) / 2 * 1e6
+    msg.deallocate()
+    zmq_close(a)
+    return latency
+}
+
+// MARK: Roofline
+
+func rooflineRate() -> Double {
+    let topology = try! TopologyLoader.load(path: "Topologies/default.yaml")
+    let plan = try! PipelinePlan(topology: topology)
+    var stage = StageSimulator(topology: topology, stage: plan.stages[0])
+    let count = 200_000
+    let start = now()
+    for i in 0..<count {
+        _ = stage.handle(depart: Picoseconds(i), contexts: [14_000 + i % 64], payloadBytes: 8192)
+    }
+    return Double(count) / (now() - start)
+}
+
+// MARK: Main
+
+let arguments = CommandLine.arguments.dropFirst()
+let what = arguments.first { !$0.hasPrefix("-") } ?? "all"
+let count = arguments.firstIndex(of: "--count").flatMap { Int(arguments[$0 + 1]) } ?? 20_000
+let repeats = arguments.firstIndex(of: "--repeats").flatMap { Int(arguments[$0 + 1]) } ?? 5
+
+/// Median of `repeats` measurements, ours and raw interleaved so that both see the same machine state.
+func median(_ measure: () throws -> Double) rethrows -> Double {
+    var values: [Double] = []
+    for _ in 0..<repeats { values.append(try measure()) }
+    return values.sorted()[values.count / 2]
+}
+
+if what == "transport" || what == "all" {
+    print("transport benchmark: libzmq \(Context.libraryVersion); each figure is the median of \(repeats) runs of "
+          + "\(count) messages; release build recommended")
+    print("payload   path  | ours: latency µs   msgs/s | raw zmq: latency µs   msgs/s | ours/raw latency  raw/ours rate")
+    for (label, hidden, requests) in [("8 KiB", 4096, 1), ("128 KiB", 4096, 16)] {
+        let payload = (0..<(hidden * 2 * requests)).map { UInt8(truncatingIfNeeded: $0) }
+        for kind in ["ipc", "tcp"] {
+            // Warm up both paths once, then measure.
+            _ = try oursPingPong(kind: kind, payload: payload, requests: requests, count: 500)
+            _ = rawPingPong(kind: kind, payload: payload, count: 500)
+            let oursLatency = try median { try oursPingPong(kind: kind, payload: payload, requests: requests, count: count) }
+            let rawLatency = median { rawPingPong(kind: kind, payload: payload, count: count) }
+            let oursRate = try median { try oursStream(kind: kind, payload: payload, requests: requests, count: count) }
+            let rawRate = median { rawStream(kind: kind, payload: payload, count: count) }
+            print(label.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
+                  + kind.padding(toLength: 4, withPad: " ", startingAt: 0) + String(format: "  | %17.2f %9.0f | %20.2f %8.0f | %16.2f× %13.2f×",
+                         oursLatency, oursRate, rawLatency, rawRate,
+                         oursLatency / rawLatency, rawRate / oursRate))
+        }
+    }
+}
+if what == "roofline" || what == "all" {
+    print(String(format: "roofline stage model: %.0f micro-batch stage evaluations per second (default topology, stage 0)",
+                 rooflineRate()))
+}
