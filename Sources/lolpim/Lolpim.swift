@@ -32,6 +32,20 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// Options of the commands that run the host side (run, coordinator).
+struct HostOptions: ParsableArguments {
+    @Option(help: "Directory for results.json (default: results/<topology name>).")
+    var output: String?
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
+    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
+    var heartbeatTimeout: Int = 10
+
+    func outputDirectory(_ topology: Topology) -> String { output ?? "results/\(topology.name)" }
+}
+
 /// Loads a topology or exits with status 2 and the located error.
 func loadTopology(_ path: String) throws -> (Topology, PipelinePlan) {
     do {
@@ -72,18 +86,10 @@ struct Run: ParsableCommand {
     @Option(help: "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, loopback TCP) or inproc (threads of one process).")
     var transport: String = "ipc"
 
-    @Option(help: "Directory for results.json (default: results/<topology name>).")
-    var output: String?
-
     @Option(help: "TCP port of the coordinator's control socket with --transport tcp (0: any free port).")
     var port: Int = 0
 
-    @Flag(help: "No progress line.")
-    var quiet = false
-
-    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
-    var heartbeatTimeout: Int = 10
-
+    @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -94,11 +100,11 @@ struct Run: ParsableCommand {
         }
         let (topology, plan) = try loadTopology(self.topology)
         var launcher = LocalLauncher(topologyFile: self.topology, transport: kind,
-                                     outputDirectory: output ?? "results/\(topology.name)")
+                                     outputDirectory: host.outputDirectory(topology))
         launcher.port = port
-        launcher.progress = !quiet
+        launcher.progress = !host.quiet
         launcher.registrationTimeoutMs = common.registrationTimeout * 1000
-        launcher.heartbeatTimeoutMs = heartbeatTimeout * 1000
+        launcher.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
     }
@@ -137,24 +143,16 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Control endpoint to bind, e.g. tcp://127.0.0.1:5700 or ipc:///tmp/run/control.sock.")
     var bind: String = "tcp://127.0.0.1:5700"
 
-    @Option(help: "Directory for results.json (default: results/<topology name>).")
-    var output: String?
-
     @Option(help: "Write the bound control endpoint to this file once listening.")
     var endpointFile: String?
 
     @Option(help: "Transport label recorded in the wall-clock section.")
     var transportLabel: String?
 
-    @Flag(help: "No progress line.")
-    var quiet = false
-
     @Flag(help: "Do not print the summary table (lolpim run prints it).")
     var noSummary = false
 
-    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
-    var heartbeatTimeout: Int = 10
-
+    @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -162,11 +160,11 @@ struct CoordinatorCommand: ParsableCommand {
         StopSignal.install()
         let (topology, plan) = try loadTopology(self.topology)
         var options = CoordinatorOptions(
-            controlBind: bind, topologyFile: self.topology, outputDirectory: output ?? "results/\(topology.name)",
+            controlBind: bind, topologyFile: self.topology, outputDirectory: host.outputDirectory(topology),
             endpointFile: endpointFile, transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }))
         options.registrationTimeoutMs = common.registrationTimeout * 1000
-        options.heartbeatTimeoutMs = heartbeatTimeout * 1000
-        options.progress = !quiet
+        options.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
+        options.progress = !host.quiet
         let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
         let results: RunResults
         do {

@@ -154,8 +154,7 @@ struct IntegrationTests {
         let dir = Harness.directory("version")
         let file = Harness.topology(minimalTopology, in: dir)
         let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
-                                               "--registration-timeout", "3", "--quiet"], in: dir)
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--registration-timeout", "3", "--quiet"])
         let context = try Context()
         let fake = try Socket(context, .dealer)
         try fake.set(.receiveTimeout(5000))
@@ -196,11 +195,10 @@ struct IntegrationTests {
         let dir = Harness.directory("duplicate")
         let file = Harness.topology(minimalTopology, in: dir)
         let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
-                                               "--registration-timeout", "4", "--quiet"], in: dir)
-        let first = try Harness.Running(["worker", "--coordinator", control, "--rank", "0"], in: dir)
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--registration-timeout", "4", "--quiet"])
+        let first = try Harness.worker(rank: 0, control: control, in: dir)
         usleep(500_000)
-        let second = try Harness.Running(["worker", "--coordinator", control, "--rank", "0"], in: dir)
+        let second = try Harness.worker(rank: 0, control: control, in: dir)
         let refused = second.wait(seconds: 30)
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("rank 0 is already registered by worker 0"))
@@ -217,9 +215,8 @@ struct IntegrationTests {
         let dir = Harness.directory("garbage")
         let file = Harness.topology(longRunTopology, in: dir)
         let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
-                                               "--quiet"], in: dir)
-        let workers = try (0..<4).map { try Harness.Running(["worker", "--coordinator", control, "--rank", "\($0)"], in: dir) }
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet"])
+        let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
         let context = try Context()
         let intruder = try Socket(context, .push)
@@ -241,8 +238,7 @@ struct IntegrationTests {
         let reference = try Harness.run(["run", file, "--transport", "inproc", "--output", dir + "/ref", "--quiet"], in: dir)
         #expect(reference.status == 0)
         let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.Running(["coordinator", file, "--bind", control, "--output", dir + "/out",
-                                               "--quiet", "--transport-label", "ipc"], in: dir)
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--transport-label", "ipc"])
         let context = try Context()
         let stranger = try Socket(context, .dealer)
         try stranger.set(.receiveTimeout(5000))
@@ -254,7 +250,7 @@ struct IntegrationTests {
             return
         }
         #expect(report.message.contains("bad magic"))
-        let workers = try (0..<4).map { try Harness.Running(["worker", "--coordinator", control, "--rank", "\($0)"], in: dir) }
+        let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         #expect(coordinator.wait(seconds: 60).status == 0)
         for worker in workers { #expect(worker.wait(seconds: 30).status == 0) }
         let a = try Harness.results(in: dir + "/ref").simulatedSectionBytes()

@@ -63,6 +63,16 @@ enum Harness {
         }
     }
 
+    /// `lolpim coordinator` bound to `control`, writing results to `directory`/out.
+    static func coordinator(_ file: String, control: String, in directory: String, _ extra: [String]) throws -> Running {
+        try Running(["coordinator", file, "--bind", control, "--output", directory + "/out"] + extra, in: directory)
+    }
+
+    /// `lolpim worker` of `rank` registering with `control`.
+    static func worker(rank: Int, control: String, in directory: String) throws -> Running {
+        try Running(["worker", "--coordinator", control, "--rank", "\(rank)"], in: directory)
+    }
+
     static func run(_ arguments: [String], in directory: String, seconds: Double = 60) throws -> Outcome {
         try Running(arguments, in: directory).wait(seconds: seconds)
     }
