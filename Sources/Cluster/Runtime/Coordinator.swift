@@ -78,6 +78,8 @@ public final class Coordinator {
     public func run() throws -> RunResults {
         let control = try Socket(context, .router)
         try control.set(.routerMandatory(true))
+        // A worker that stops reading must not block the coordinator: sends give up after the heartbeat time-out.
+        try control.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
         try control.set(.maxMessageSize(64 << 20))
         try control.bind(options.controlBind)
         let returns = try Socket(context, .pull)
@@ -355,7 +357,10 @@ public final class Coordinator {
 
     private func sendControl(_ message: WireMessage, to rank: Int, on control: Socket) throws {
         let frames = [Message(peers[rank]!.routingId)] + WireCodec.encode(message)
-        try control.send(frames)
+        guard try control.send(frames) else {
+            throw RuntimeError.timeout("\(peers[rank]!.label) did not take a \(message.kind) message within "
+                                       + "\(options.heartbeatTimeoutMs / 1000) s")
+        }
         wall.sent(bytes: frames.dropFirst().reduce(0) { $0 + $1.count })
     }
 

@@ -62,6 +62,7 @@ public final class Worker {
         let control = try Socket(context, .dealer)
         // Unique per process, so that a second worker claiming the same rank gets a refusal, not silence.
         try control.set(.routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
+        try control.set(.sendTimeout(Int32(options.registrationTimeoutMs)))
         try control.connect(options.coordinator)
         controlSocket = control
         let data = try Socket(context, .pull)
@@ -204,7 +205,9 @@ public final class Worker {
     private func send(_ message: WireMessage, on socket: Socket) throws {
         let frames = WireCodec.encode(message)
         let size = frames.reduce(0) { $0 + $1.count }
-        try socket.send(frames)
+        guard try socket.send(frames) else {
+            throw RuntimeError.timeout("worker \(options.rank) could not send a \(message.kind) message to the coordinator")
+        }
         wall.sent(bytes: size)
     }
 }
