@@ -18,12 +18,7 @@ public struct StageSimulator: Sendable {
     public init(topology: Topology, stage: StagePlan) {
         plan = stage
         step = DecodeStep(model: topology.model)
-        switch topology.fidelity.level {
-        case .roofline:
-            costModel = RooflineCostModel(module: topology.cluster.module,
-                                          pimEfficiency: topology.fidelity.pimEfficiency,
-                                          processorEfficiency: topology.fidelity.processorEfficiency)
-        }
+        costModel = topology.fidelity.costModel(module: topology.cluster.module)
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
         ingress = Port(link: isFirst ? topology.links.host : topology.links.module)

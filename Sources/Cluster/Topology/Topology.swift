@@ -47,7 +47,10 @@ public struct Topology: Sendable, Codable, Equatable {
     }
 
     public enum FidelityLevel: String, Sendable, Codable, CaseIterable {
+        /// Closed-form: max(bytes / bandwidth, flops / compute) per operator.
         case roofline
+        /// AiM command streams timed cycle by cycle against the timing table.
+        case command
     }
 
     public struct FidelitySpec: Sendable, Codable, Equatable {
@@ -55,6 +58,24 @@ public struct Topology: Sendable, Codable, Equatable {
         /// PIM efficiency for the roofline model; nil = derived from the timing table.
         public var pimEfficiency: Double?
         public var processorEfficiency: Double
+        /// Command fidelity: the channel controller's scheduling policy.
+        public var scheduling: SchedulingPolicy = .dcs
+        /// Command fidelity: how attention is spread over channels.
+        public var partitioning: AttentionPartitioning = .tokenParallel
+        /// Command fidelity: output-buffer entries of the pingpong / dcs controller.
+        public var obufEntries: Int = 8
+
+        /// The cost model this fidelity stands for.
+        public func costModel(module: ModuleConfig) -> any OpCostModel {
+            switch level {
+            case .roofline:
+                return RooflineCostModel(module: module, pimEfficiency: pimEfficiency,
+                                         processorEfficiency: processorEfficiency)
+            case .command:
+                return CommandCostModel(module: module, scheduling: scheduling, partitioning: partitioning,
+                                        obufEntries: obufEntries, processorEfficiency: processorEfficiency)
+            }
+        }
     }
 
     public struct HostSpec: Sendable, Codable, Equatable {

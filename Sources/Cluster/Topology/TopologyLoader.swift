@@ -241,7 +241,24 @@ public enum TopologyLoader {
         let processor = try map?.double("processor_efficiency", default: nil)
             ?? RooflineCostModel.defaultProcessorEfficiency
         if processor > 1 { throw map!.error("processor_efficiency", "expected a fraction in (0, 1], found \(processor)") }
+        var spec = Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
+        if let name = try map?.scalar("scheduling") {
+            guard let policy = SchedulingPolicy(rawValue: name) else {
+                throw map!.error("scheduling", "unknown scheduling '\(name)'; expected one of: "
+                                 + SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            spec.scheduling = policy
+        }
+        if let name = try map?.scalar("partitioning") {
+            guard let partitioning = AttentionPartitioning(rawValue: name) else {
+                throw map!.error("partitioning", "unknown partitioning '\(name)'; expected one of: "
+                                 + AttentionPartitioning.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            spec.partitioning = partitioning
+        }
+        spec.obufEntries = try map?.int("obuf_entries", default: spec.obufEntries, minimum: 2, unit: "entries")
+            ?? spec.obufEntries
         try map?.rejectUnknownKeys()
-        return Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
+        return spec
     }
 }

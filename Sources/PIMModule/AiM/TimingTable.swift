@@ -1,0 +1,93 @@
+/// The timing constraints of an AiM channel as data, in the style of Ramulator 2: each rule says "after
+/// command A, command B waits at least N cycles", at the scope of one bank or the whole channel.
+/// All-bank commands (ACT16, PREA, MAC16, …) touch every bank, so a same-bank rule between an all-bank
+/// command and any other command always applies.
+public struct TimingTable: Sendable {
+    public enum Scope: Sendable, Hashable, CustomStringConvertible {
+        case sameBank
+        case channel
+        public var description: String { self == .sameBank ? "same bank" : "channel" }
+    }
+
+    public struct Rule: Sendable, Hashable, CustomStringConvertible {
+        public var preceding: AiMCommandKind
+        public var following: AiMCommandKind
+        public var scope: Scope
+        public var cycles: Int
+        /// Where the number comes from, e.g. "nRCDRDMAC".
+        public var source: String
+
+        public var description: String { "\(preceding) → \(following) ≥ \(cycles) (\(source), \(scope))" }
+    }
+
+    public let rules: [Rule]
+    /// Rules indexed by the following command, for the engine's inner loop.
+    let byFollowing: [[Rule]]
+    /// Cycles after issue until a command's effect is complete (data written, result readable, bank closed).
+    public let completion: [Int]
+    public let timing: AiMTiming
+
+    public init(rules: [Rule], timing: AiMTiming) {
+        self.rules = rules
+        self.timing = timing
+        var index = Array(repeating: [Rule](), count: AiMCommandKind.allCases.count)
+        for rule in rules { index[rule.following.rawValue].append(rule) }
+        byFollowing = index
+        let t = timing
+        completion = AiMCommandKind.allCases.map { kind in
+            switch kind {
+            case .act16: return t.nRCDRDMAC
+            case .prea: return t.nRP
+            case .ref: return t.nRFC
+            case .wrgb: return t.nCWLGB + t.nBL
+            case .mac16, .af16, .ewmul16: return t.nCCDL
+            case .rdmac16: return t.nCLREG + t.nBL
+            case .wrmac16: return t.nCWLREG + t.nBL
+            case .rd: return t.nCL + t.nBL
+            case .wr: return t.nCWL + t.nBL
+            }
+        }
+    }
+
+    /// The constraints of HARDWARE.md §2 for a timing preset.
+    public static func aim(_ t: AiMTiming) -> TimingTable {
+        var rules: [Rule] = []
+        func add(_ a: AiMCommandKind, _ b: AiMCommandKind, _ n: Int, _ source: String, _ scope: Scope = .sameBank) {
+            rules.append(Rule(preceding: a, following: b, scope: scope, cycles: n, source: source))
+        }
+        // Opening a row.
+        add(.act16, .mac16, t.nRCDRDMAC, "nRCDRDMAC")
+        add(.act16, .af16, t.nRCDRDAF, "nRCDRDAF")
+        add(.act16, .ewmul16, t.nRCDEWMUL, "nRCDEWMUL")
+        add(.act16, .rd, t.nRCDRD, "nRCDRD")
+        add(.act16, .wr, t.nRCDWR, "nRCDWR")
+        add(.act16, .act16, t.nRC, "nRC")
+        add(.act16, .act16, t.nRRDL, "nRRDL", .channel)
+        add(.act16, .prea, t.nRAS, "nRAS")
+        // Closing rows and refresh.
+        add(.prea, .act16, t.nRP, "nRP")
+        add(.prea, .ref, t.nRP, "nRP")
+        add(.ref, .act16, t.nRFC, "nRFC")
+        add(.ref, .ref, t.nRFC, "nRFC")
+        // Column commands on the open rows.
+        for a in [AiMCommandKind.mac16, .af16, .ewmul16] {
+            for b in [AiMCommandKind.mac16, .rdmac16, .ewmul16, .af16] { add(a, b, t.nCCDL, "nCCDL") }
+            add(a, .prea, t.nRTP, "nRTP")
+        }
+        add(.rd, .rd, t.nCCDL, "nCCDL")
+        add(.rd, .rd, t.nCCDS, "nCCDS", .channel)
+        add(.wr, .wr, t.nCCDL, "nCCDL")
+        add(.wr, .wr, t.nCCDS, "nCCDS", .channel)
+        add(.rd, .prea, t.nRTP, "nRTP")
+        add(.wr, .prea, t.nCWL + t.nBL + t.nWR, "nCWL+nBL+nWR")
+        add(.wr, .rd, t.nCWL + t.nBL + t.nWTRL, "nCWL+nBL+nWTRL")
+        add(.wr, .rd, t.nCWL + t.nBL + t.nWTRS, "nCWL+nBL+nWTRS", .channel)
+        add(.rd, .wr, t.nCL + t.nBL + 2 - t.nCWL, "nCL+nBL+2-nCWL", .channel)
+        // The external data bus carries one burst (nBL cycles) at a time.
+        let bus = AiMCommandKind.allCases.filter(\.usesDataBus)
+        for a in bus { for b in bus { add(a, b, t.nBL, "nBL (data bus)", .channel) } }
+        return TimingTable(rules: rules, timing: t)
+    }
+
+    public static let gddr6AiM = TimingTable.aim(.gddr6AiM)
+}

@@ -1,0 +1,132 @@
+/// How a GEMV (y = W x for `batch` input vectors) is laid out on one channel and lowered to its command
+/// stream. This mapping is the one documented in docs/MAPPING.md.
+///
+/// - Output rows are spread over the channels and, inside a channel, over its 16 banks: bank k of a channel
+///   holds every 16th output row of that channel. An output row's weights lie in consecutive 2 KB DRAM rows
+///   of its bank (1024 BF16 weights per DRAM row = 64 columns of 32 B). When an output row is shorter than
+///   a DRAM row (e.g. a K-cache token of 128 elements), several output rows share one DRAM row as
+///   `segments`. The 16 banks keep their rows at the same addresses, so one ACT16 opens 16 output rows.
+/// - The input vector is cut into chunks of one DRAM row's width (up to 64 columns); a chunk is written into
+///   the global buffer (GB) with WRGB, one 32 B entry per column. When chunks are short, the GB holds the
+///   chunks of several inputs at once (`inputsPerFill`), and every open row serves all of them (row reuse:
+///   GQA query heads, batched requests).
+/// - Each segment accumulates into one output-buffer entry with MAC16 (one per column) and is drained with
+///   RDMAC16; partial sums of different chunks are added by the HUB.
+/// - Loop order: `inputStationary` fills the GB once per chunk and input group and sweeps every DRAM row
+///   under it; `rowStationary` opens each DRAM row once and refills the GB for every input group under it.
+///   They differ only when the batch does not fit the GB; the kernel timer picks the faster.
+public struct GEMVShape: Sendable, Hashable, Codable {
+    /// Output rows this channel computes.
+    public var rows: Int
+    /// Input length (elements).
+    public var columns: Int
+    /// Input vectors multiplied with the same weights.
+    public var batch: Int
+
+    public init(rows: Int, columns: Int, batch: Int) {
+        self.rows = rows
+        self.columns = columns
+        self.batch = batch
+    }
+}
+
+public enum LoopOrder: String, Sendable, Hashable, Codable, CaseIterable {
+    case inputStationary, rowStationary
+}
+
+/// A channel's command stream before scheduling, with the segment ("tile") each command belongs to.
+public struct KernelProgram: Sendable {
+    public var commands: [AiMCommand] = []
+    /// Segment index of each command: WRGB → the first segment that reads it, ACT16 → the next segment,
+    /// MAC16 / RDMAC16 → their segment, PREA → the previous segment.
+    public var tile: [Int32] = []
+    public var segments: Int = 0
+
+    mutating func append(_ command: AiMCommand, tile: Int) {
+        commands.append(command)
+        self.tile.append(Int32(tile))
+    }
+}
+
+public struct GEMVLowering: Sendable {
+    public let module: ModuleConfig
+    /// Global-buffer entries of 32 B (64 in AiM: 2 KB).
+    public let gbEntries: Int
+    /// Output-buffer entries segments accumulate into (1 = one MAC register per bank, as in AiM).
+    public let obufEntries: Int
+
+    public init(module: ModuleConfig, gbEntries: Int = 64, obufEntries: Int) {
+        self.module = module
+        self.gbEntries = gbEntries
+        self.obufEntries = max(1, obufEntries)
+    }
+
+    /// Columns (GB entries) of one input chunk, chunks per input, segments per DRAM row, inputs per fill.
+    public func geometry(_ shape: GEMVShape) -> (chunkColumns: Int, chunks: Int, segmentsPerRow: Int,
+                                               inputsPerFill: Int, rowsPerBank: Int) {
+        let elementsPerColumn = module.columnBytes / 2
+        let columnsPerInput = (shape.columns + elementsPerColumn - 1) / elementsPerColumn
+        let chunkColumns = min(columnsPerInput, module.columnsPerRow)
+        let chunks = (columnsPerInput + chunkColumns - 1) / chunkColumns
+        let segmentsPerRow = max(1, module.columnsPerRow / chunkColumns)
+        let inputsPerFill = max(1, min(shape.batch, gbEntries / chunkColumns))
+        let rowsPerBank = (shape.rows + module.banksPerChannel - 1) / module.banksPerChannel
+        return (chunkColumns, chunks, segmentsPerRow, inputsPerFill, rowsPerBank)
+    }
+
+    public func program(_ shape: GEMVShape, order: LoopOrder) -> KernelProgram {
+        let g = geometry(shape)
+        let elementsPerColumn = module.columnBytes / 2
+        let columnsPerInput = (shape.columns + elementsPerColumn - 1) / elementsPerColumn
+        let dramRowsPerChunk = (g.rowsPerBank + g.segmentsPerRow - 1) / g.segmentsPerRow
+        var p = KernelProgram()
+        var segment = 0
+        func columns(inChunk k: Int) -> Int { min(g.chunkColumns, columnsPerInput - k * g.chunkColumns) }
+        func segments(inRow d: Int) -> Int { min(g.segmentsPerRow, g.rowsPerBank - d * g.segmentsPerRow) }
+        func fill(chunk k: Int, inputs: Range<Int>) {
+            for (slot, _) in inputs.enumerated() {
+                for c in 0..<columns(inChunk: k) {
+                    p.append(AiMCommand(.wrgb, gbEntry: slot * g.chunkColumns + c), tile: segment)
+                }
+            }
+        }
+        func sweepRow(chunk k: Int, row d: Int, inputs: Range<Int>) {
+            for s in 0..<segments(inRow: d) {
+                for (slot, _) in inputs.enumerated() {
+                    let o = segment % obufEntries
+                    for c in 0..<columns(inChunk: k) {
+                        p.append(AiMCommand(.mac16, row: k * dramRowsPerChunk + d, column: s * g.chunkColumns + c,
+                                            gbEntry: slot * g.chunkColumns + c, obufEntry: o), tile: segment)
+                    }
+                    p.append(AiMCommand(.rdmac16, obufEntry: o), tile: segment)
+                    segment += 1
+                }
+            }
+        }
+        let groups = stride(from: 0, to: shape.batch, by: g.inputsPerFill).map { $0..<min($0 + g.inputsPerFill, shape.batch) }
+        for k in 0..<g.chunks {
+            switch order {
+            case .inputStationary:
+                for inputs in groups {
+                    fill(chunk: k, inputs: inputs)
+                    for d in 0..<dramRowsPerChunk {
+                        p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), tile: segment)
+                        sweepRow(chunk: k, row: d, inputs: inputs)
+                        p.append(AiMCommand(.prea), tile: segment - 1)
+                    }
+                }
+            case .rowStationary:
+                for d in 0..<dramRowsPerChunk {
+                    p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), tile: segment)
+                    for inputs in groups {
+                        fill(chunk: k, inputs: inputs)
+                        sweepRow(chunk: k, row: d, inputs: inputs)
+                    }
+                    p.append(AiMCommand(.prea), tile: segment - 1)
+                }
+            }
+        }
+        p.segments = segment
+        return p
+    }
+}

@@ -1,0 +1,159 @@
+/// How a channel's controller orders its command stream (HARDWARE.md §1, idea 3).
+public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// AiM baseline: one queue in program order (WR-INP → MAC → RD-OUT); a switch between buffer I/O and
+    /// compute waits for the previous command to complete (the fixed gap). One MAC register per bank.
+    case `static`
+    /// Double-buffered GB and output buffer: while the compute side works on one segment, the I/O side
+    /// drains the previous segment's result and writes the next segment's inputs; the halves swap only
+    /// when both sides are idle.
+    case pingpong
+    /// Dynamic command scheduling: an I/O queue (WRGB, RDMAC16) and a compute queue (ACT16, MAC16, PREA),
+    /// in order inside each, with per-entry RAW/WAR/WAW tracking on GB and output-buffer entries; a command
+    /// issues as soon as its true dependencies clear and the timing table allows.
+    case dcs
+}
+
+/// Issues a kernel program on a channel engine under a scheduling policy.
+public struct Scheduler: Sendable {
+    public let policy: SchedulingPolicy
+
+    public init(policy: SchedulingPolicy) { self.policy = policy }
+
+    /// A dependency: command `index` must have issued `latency` cycles earlier.
+    struct Dependency {
+        var index: Int
+        var latency: Int64
+    }
+
+    /// Runs `program` on `engine` from cycle `start`; returns the issue cycle of every command.
+    @discardableResult
+    public func run(_ program: KernelProgram, on engine: inout ChannelEngine, start: Int64 = 0) -> [Int64] {
+        let n = program.commands.count
+        let deps = dependencies(program, table: engine.table)
+        let queues = queueOrders(program)
+        var issued = [Int64](repeating: -1, count: n)
+        var heads = [Int](repeating: 0, count: queues.count)
+        var lastIssue = start
+        for _ in 0..<n {
+            var best: (queue: Int, cycle: Int64, notBefore: Int64, index: Int)?
+            for q in queues.indices where heads[q] < queues[q].count {
+                let i = queues[q][heads[q]]
+                var notBefore = start
+                var ready = true
+                for d in deps[i] {
+                    guard issued[d.index] >= 0 else { ready = false; break }
+                    notBefore = max(notBefore, issued[d.index] + d.latency)
+                }
+                guard ready else { continue }
+                let cycle = engine.projectedIssue(program.commands[i], notBefore: notBefore)
+                if best == nil || cycle < best!.cycle || (cycle == best!.cycle && i < best!.index) {
+                    best = (q, cycle, notBefore, i)
+                }
+            }
+            guard let choice = best else {
+                preconditionFailure("scheduler deadlock: no queue head is ready (a lowering bug)")
+            }
+            let cycle = engine.issueEarliest(program.commands[choice.index], notBefore: choice.notBefore)
+            issued[choice.index] = cycle
+            lastIssue = max(lastIssue, cycle)
+            heads[choice.queue] += 1
+        }
+        return issued
+    }
+
+    /// Queue contents (program indices in issue order) for the policy.
+    func queueOrders(_ program: KernelProgram) -> [[Int]] {
+        let all = Array(program.commands.indices)
+        switch policy {
+        case .static:
+            return [all]
+        case .dcs:
+            return [all.filter { program.commands[$0].kind.isIO }, all.filter { !program.commands[$0].kind.isIO }]
+        case .pingpong:
+            // The I/O side works in swap intervals: during interval s it drains segment s − 1 and fills the
+            // inputs of segment s + 1.
+            let io = all.filter { program.commands[$0].kind.isIO }
+                .sorted { (pingpongInterval(program, $0), $0) < (pingpongInterval(program, $1), $1) }
+            return [io, all.filter { !program.commands[$0].kind.isIO }]
+        }
+    }
+
+    private func pingpongInterval(_ program: KernelProgram, _ i: Int) -> Int {
+        let tile = Int(program.tile[i])
+        return program.commands[i].kind == .wrgb ? tile - 1 : tile + 1
+    }
+
+    /// The dependencies each command waits for under the policy.
+    func dependencies(_ program: KernelProgram, table: TimingTable) -> [[Dependency]] {
+        let commands = program.commands
+        var deps = [[Dependency]](repeating: [], count: commands.count)
+        let writeDone = Int64(table.completion[AiMCommandKind.wrgb.rawValue])
+        let drainDone = Int64(table.completion[AiMCommandKind.rdmac16.rawValue])
+        let macDone = Int64(table.completion[AiMCommandKind.mac16.rawValue])
+        switch policy {
+        case .static:
+            for i in commands.indices.dropFirst() {
+                let previous = commands[i - 1].kind
+                let gap = previous.isIO != commands[i].kind.isIO ? Int64(table.completion[previous.rawValue]) : 0
+                deps[i].append(Dependency(index: i - 1, latency: gap))
+            }
+        case .dcs:
+            // Program-order hazards per buffer entry.
+            var lastGBWrite: [Int16: Int] = [:], lastGBRead: [Int16: Int] = [:]
+            var lastAccumulate: [Int16: Int] = [:], lastDrain: [Int16: Int] = [:]
+            for (i, c) in commands.enumerated() {
+                switch c.kind {
+                case .wrgb:
+                    if let r = lastGBRead[c.gbEntry] { deps[i].append(Dependency(index: r, latency: 1)) }     // WAR
+                    if let w = lastGBWrite[c.gbEntry] { deps[i].append(Dependency(index: w, latency: 1)) }    // WAW
+                    lastGBWrite[c.gbEntry] = i
+                case .mac16:
+                    if let w = lastGBWrite[c.gbEntry] { deps[i].append(Dependency(index: w, latency: writeDone)) } // RAW
+                    if let d = lastDrain[c.obufEntry] { deps[i].append(Dependency(index: d, latency: drainDone)) } // WAR
+                    lastGBRead[c.gbEntry] = i
+                    lastAccumulate[c.obufEntry] = i
+                case .rdmac16:
+                    if let a = lastAccumulate[c.obufEntry] { deps[i].append(Dependency(index: a, latency: macDone)) } // RAW
+                    lastDrain[c.obufEntry] = i
+                default:
+                    break
+                }
+            }
+        case .pingpong:
+            // Segment s computes once its inputs are in (I/O interval s − 1 done) and the previous segment is
+            // done; the I/O side of interval s starts at the swap, when segment s starts computing.
+            var firstCompute: [Int32: Int] = [:], lastIOOfInterval: [Int: Int] = [:]
+            let order = queueOrders(program)
+            for i in order[0] { lastIOOfInterval[pingpongInterval(program, i)] = i }
+            for (i, c) in commands.enumerated() where !c.kind.isIO && firstCompute[program.tile[i]] == nil {
+                firstCompute[program.tile[i]] = i
+            }
+            for (i, c) in commands.enumerated() {
+                let tile = program.tile[i]
+                if c.kind.isIO {
+                    let interval = pingpongInterval(program, i)
+                    if let swap = firstCompute[Int32(max(0, interval))], interval >= 0 {
+                        deps[i].append(Dependency(index: swap, latency: 0))
+                    }
+                    if c.kind == .rdmac16, let last = lastCompute(commands, program.tile, before: i, tile: tile) {
+                        deps[i].append(Dependency(index: last, latency: macDone))
+                    }
+                } else if firstCompute[tile] == i, let io = lastIOOfInterval[Int(tile) - 1] {
+                    let kind = commands[io].kind
+                    deps[i].append(Dependency(index: io, latency: Int64(table.completion[kind.rawValue])))
+                }
+            }
+        }
+        return deps
+    }
+
+    private func lastCompute(_ commands: [AiMCommand], _ tiles: [Int32], before i: Int, tile: Int32) -> Int? {
+        var j = i - 1
+        while j >= 0 {
+            if tiles[j] == tile && commands[j].kind == .mac16 { return j }
+            if tiles[j] < tile { return nil }
+            j -= 1
+        }
+        return nil
+    }
+}
