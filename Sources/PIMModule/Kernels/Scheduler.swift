@@ -97,8 +97,8 @@ public struct Scheduler: Sendable {
                 let gap = previous.isIO != commands[i].kind.isIO ? Int64(table.completion[previous.rawValue]) : 0
                 deps[i].append(Dependency(index: i - 1, latency: gap))
             }
-        case .dcs:
-            // Program-order hazards per buffer entry.
+        case .dcs, .pingpong:
+            // Program-order hazards per buffer entry (true dependencies hold under double buffering too).
             var lastGBWrite: [Int16: Int] = [:], lastGBRead: [Int16: Int] = [:]
             var lastAccumulate: [Int16: Int] = [:], lastDrain: [Int16: Int] = [:]
             for (i, c) in commands.enumerated() {
@@ -119,7 +119,8 @@ public struct Scheduler: Sendable {
                     break
                 }
             }
-        case .pingpong:
+        }
+        if policy == .pingpong {
             // Segment s computes once its inputs are in (I/O interval s − 1 done) and the previous segment is
             // done; the I/O side of interval s starts at the swap, when segment s starts computing.
             var firstCompute: [Int32: Int] = [:], lastIOOfInterval: [Int: Int] = [:]

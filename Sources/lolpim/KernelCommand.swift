@@ -1,0 +1,122 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import PIMModule
+import Workload
+
+/// `lolpim kernel`: time one kernel on one module at command level, optionally dumping its command trace.
+struct KernelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernel",
+        abstract: "Time one PIM kernel at command level and optionally write its command trace.",
+        discussion: """
+            gemv: y = W x on one channel's share of a matrix (rows are per channel). attention: QKᵀ and SV of \
+            one request's KV heads over a context, on all channels of the module.
+            The trace has one command per line: cycle channel COMMAND bank row column gb_entry obuf_entry \
+            (-1 where a field does not apply).
+            """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case gemv, attention }
+
+    @Argument(help: "Kernel kind: gemv or attention.")
+    var kind: Kind
+
+    @Option(help: "gemv: output rows on one channel.")
+    var rows: Int = 256
+
+    @Option(help: "gemv: input length (elements).")
+    var columns: Int = 4096
+
+    @Option(help: "gemv: input vectors sharing the weights (batch).")
+    var batch: Int = 1
+
+    @Option(help: "attention: tokens in the context.")
+    var tokens: Int = 16384
+
+    @Option(help: "attention: KV heads.")
+    var kvHeads: Int = 32
+
+    @Option(help: "attention: query heads per KV head (GQA group).")
+    var group: Int = 1
+
+    @Option(help: "attention: elements per head.")
+    var headDim: Int = 128
+
+    @Option(help: "attention: tcp (token-parallel) or hfp (head-first).")
+    var partitioning: String = "tcp"
+
+    @Option(help: "Module preset: \(ModuleConfig.presetNames.joined(separator: ", ")).")
+    var module: String = "cent-32ch"
+
+    @Option(help: "Scheduling: static, pingpong or dcs.")
+    var scheduling: String = "dcs"
+
+    @Option(help: "Output-buffer entries (pingpong, dcs).")
+    var obufEntries: Int = 8
+
+    @Option(help: "Write the command trace of a gemv kernel to this file.")
+    var trace: String?
+
+    @Flag(help: "Replay the gemv trace through the timing-legality checker and report violations.")
+    var check = false
+
+    func run() throws {
+        guard let preset = ModuleConfig.presets[module] else {
+            throw ValidationError("--module must be one of: \(ModuleConfig.presetNames.joined(separator: ", "))")
+        }
+        guard let policy = SchedulingPolicy(rawValue: scheduling) else {
+            throw ValidationError("--scheduling must be one of: static, pingpong, dcs")
+        }
+        guard let split = AttentionPartitioning(rawValue: partitioning) else {
+            throw ValidationError("--partitioning must be tcp or hfp")
+        }
+        guard rows > 0, columns > 0, batch > 0, tokens > 0, kvHeads > 0, group > 0, headDim > 0, obufEntries >= 2 else {
+            throw ValidationError("sizes must be positive (and --obuf-entries at least 2)")
+        }
+        let ns = Double(preset.tCKps) / 1000
+        switch kind {
+        case .gemv:
+            let timer = KernelTimer(module: preset, policy: policy, obufEntries: obufEntries)
+            let shape = GEMVShape(rows: rows, columns: columns, batch: batch)
+            let timing = timer.time(shape)
+            let macs = timing.count(.mac16)
+            let bytes = Double(rows * columns * 2)
+            print("gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), \(policy) "
+                  + "scheduling, \(timing.order) loop order")
+            print(String(format: "  time           %lld cycles = %.1f ns (tCK %lld ps)", timing.cycles,
+                         Double(timing.cycles) * ns, preset.tCKps))
+            print(String(format: "  MAC busy       %.1f %% of cycles (MAC16 × nCCDL / cycles)",
+                         Double(macs * Int64(preset.timing.nCCDL)) / Double(timing.cycles) * 100))
+            print(String(format: "  weight stream  %.1f GB/s of the channel's %.1f GB/s peak",
+                         bytes / (Double(timing.cycles) * ns), preset.peakInternalBandwidth / Double(preset.channels) / 1e9))
+            print("  commands       " + AiMCommandKind.allCases.filter { timing.count($0) > 0 }
+                    .map { "\($0) \(timing.count($0))" }.joined(separator: " · "))
+            if trace != nil || check {
+                let commands = timer.trace(shape)
+                if let trace {
+                    let text = commands.map(\.traceLine).joined(separator: "\n") + "\n"
+                    try text.write(toFile: trace, atomically: true, encoding: .utf8)
+                    print("  trace          \(commands.count) commands written to \(trace)")
+                }
+                if check {
+                    let violations = TimingChecker(table: timer.table).check(commands)
+                    print("  legality       \(violations.isEmpty ? "no violations" : "\(violations.count) violations")")
+                    for v in violations.prefix(20) { print("    \(v)") }
+                    if !violations.isEmpty { throw ExitCode(1) }
+                }
+            }
+        case .attention:
+            let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split, obufEntries: obufEntries)
+            let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads, headDim: headDim)
+            let score = model.latency(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape))
+            let value = model.latency(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape))
+            print("attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
+                  + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset)")
+            print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
+            print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
+            let bytes = Double(2 * tokens * kvHeads * headDim * 2)
+            print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak", bytes / (Double(score + value) / 1000),
+                         preset.peakInternalBandwidth / 1e9))
+        }
+    }
+}
