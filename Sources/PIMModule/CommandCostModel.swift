@@ -31,68 +31,106 @@ public struct CommandCostModel: OpCostModel {
 
     var cyclePs: Picoseconds { module.tCKps }
 
-    public func latency(of op: DecodeOp) -> Picoseconds {
+    public func cost(of op: DecodeOp) -> OpCost {
         switch (op.unit, op.shape) {
         case (.pim, .gemv(let matrices, let batch)):
-            return matrices.reduce(0) { $0 + gemv($1, batch: batch) }
+            return matrices.reduce(OpCost(latency: 0)) { total, m in
+                let c = gemv(m, batch: batch)
+                return OpCost(latency: total.latency + c.latency, commands: total.commands + c.commands,
+                              hubFlops: total.hubFlops + c.hubFlops)
+            }
         case (.pim, .attention(let contexts, let queryHeads, let kvHeads, let headDim)):
             return attention(op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
                              headDim: headDim)
         case (.pim, .append(let requests, let kvHeads, let headDim)):
             return append(pairs: requests * kvHeads, headDim: headDim)
         default:
-            return processor.latency(of: op)
+            return processor.cost(of: op)
         }
     }
 
-    /// One weight matrix on all channels, plus the HUB's partial-sum additions.
-    func gemv(_ m: Matrix, batch: Int) -> Picoseconds {
-        let rows = (m.rows + module.channels - 1) / module.channels
-        let kernel = timer.time(GEMVShape(rows: rows, columns: m.columns, batch: batch))
-        let chunks = timer.lowering.geometry(GEMVShape(rows: rows, columns: m.columns, batch: batch)).chunks
-        return kernel.cycles * cyclePs + hubAdditions(Int64(m.rows) * Int64(batch) * Int64(chunks - 1))
+    /// Rows of a matrix on each channel: ceil or floor of rows / channels.
+    func rowsPerChannel(_ rows: Int) -> [Int] {
+        (0..<module.channels).map { rows / module.channels + ($0 < rows % module.channels ? 1 : 0) }
     }
 
-    func attention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> Picoseconds {
-        let slices = partitioning.assign(contexts: contexts, kvHeads: kvHeads, channels: module.channels)
-        func sliceCycles(_ tokens: Int) -> Int64 {
-            let shape = kind == .attentionScore
-                ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-                : GEMVShape(rows: headDim, columns: tokens, batch: group)
-            return timer.time(shape).cycles
+    /// One weight matrix on all channels in lock-step (the busiest channel decides), plus the HUB's
+    /// partial-sum additions.
+    func gemv(_ m: Matrix, batch: Int) -> OpCost {
+        var commands = CommandCounts()
+        var cycles: Int64 = 0
+        for (rows, count) in Dictionary(grouping: rowsPerChannel(m.rows), by: { $0 }).mapValues(\.count) where rows > 0 {
+            let kernel = timer.time(GEMVShape(rows: rows, columns: m.columns, batch: batch))
+            commands = commands + CommandCounts(kernel.counts) * Int64(count)
+            cycles = max(cycles, kernel.cycles)
         }
+        let chunks = timer.lowering.geometry(GEMVShape(rows: m.rows, columns: m.columns, batch: batch)).chunks
+        let additions = Int64(m.rows) * Int64(batch) * Int64(chunks - 1)
+        return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions)
+    }
+
+    /// Attention of every (request, KV head) pair, as `AttentionPartitioning.assign` spreads it. Slices
+    /// are grouped by size instead of listed: token-parallel slices of one pair differ by at most one token.
+    func attention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> OpCost {
+        var memo: [Int: KernelTiming] = [:]
+        func kernel(_ tokens: Int) -> KernelTiming {
+            if let k = memo[tokens] { return k }
+            let k = timer.time(kind == .attentionScore
+                               ? GEMVShape(rows: tokens, columns: headDim, batch: group)
+                               : GEMVShape(rows: headDim, columns: tokens, batch: group))
+            memo[tokens] = k
+            return k
+        }
+        let channels = module.channels
+        var commands = CommandCounts()
         switch partitioning {
         case .tokenParallel:
-            // Channel 0 holds the largest slice of every pair (ranges differ by at most one token).
-            let cycles = slices[0].reduce(Int64(0)) { $0 + sliceCycles($1.tokens) }
-            let reduce: Int64 = kind == .attentionValue
-                ? Int64(contexts.count * kvHeads * group * headDim) * Int64(module.channels - 1) : 0
-            return cycles * cyclePs + hubAdditions(reduce)
+            // All channels work on one pair at a time; the channels with the extra token decide.
+            var cycles: Int64 = 0
+            for tokens in contexts {
+                let small = tokens / channels, extra = tokens % channels
+                let large = kernel(small + (extra > 0 ? 1 : 0))
+                cycles += large.cycles * Int64(kvHeads)
+                commands = commands + CommandCounts(large.counts) * Int64(extra * kvHeads)
+                if small > 0 { commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads) }
+            }
+            let additions = kind == .attentionValue
+                ? Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1) : 0
+            return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions)
         case .headFirst:
-            let busiest = slices.map { $0.reduce(Int64(0)) { $0 + sliceCycles($1.tokens) } }.max() ?? 0
-            return busiest * cyclePs
+            var perChannel = Array(repeating: Int64(0), count: channels)
+            for (request, tokens) in contexts.enumerated() {
+                let k = kernel(tokens)
+                commands = commands + CommandCounts(k.counts) * Int64(kvHeads)
+                for head in 0..<kvHeads { perChannel[(request * kvHeads + head) % channels] += k.cycles }
+            }
+            return OpCost(latency: (perChannel.max() ?? 0) * cyclePs, commands: commands)
         }
     }
 
     /// K/V appends of `pairs` (request, KV head) pairs spread over the channels.
-    func append(pairs: Int, headDim: Int) -> Picoseconds {
-        guard pairs > 0 else { return 0 }
+    func append(pairs: Int, headDim: Int) -> OpCost {
+        guard pairs > 0 else { return OpCost(latency: 0) }
         let perChannel = Int64((pairs + module.channels - 1) / module.channels)
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
-        return perChannel * AppendKernel.cycles(table: timer.table, columns: columns) * cyclePs
+        let kernel = AppendKernel(table: timer.table, columns: columns)
+        return OpCost(latency: perChannel * kernel.cycles * cyclePs, commands: kernel.commands(pairs: Int64(pairs)))
     }
 
-    /// Additions on the HUB processor (1 flop each).
-    func hubAdditions(_ count: Int64) -> Picoseconds {
+    /// Time of `count` additions on the HUB processor.
+    func hubTime(_ count: Int64) -> Picoseconds {
         count <= 0 ? 0 : processor.latency(of: DecodeOp(.residual, .processor, flops: count))
     }
 }
 
-/// The command cost of appending one token's K and V for one (request, KV head) pair.
-enum AppendKernel {
-    /// Cycles of K (ACT16, `columns` WR, PREA) plus 1/16 of the V write-back of 16 staged tokens
-    /// (`columns` row groups of ACT16, 16 WR, PREA), rounded up.
-    static func cycles(table: TimingTable, columns: Int) -> Int64 {
+/// The command cost of appending one token's K and V for one (request, KV head) pair: K is `columns`
+/// WR into one bank (ACT16, WR…, PREA); V, stored transposed, is written 16 tokens at a time from a HUB
+/// staging buffer (`columns` row groups of ACT16, 16 WR, PREA), so a token costs 1/16 of that.
+struct AppendKernel {
+    let k: ChannelEngine
+    let v: ChannelEngine
+
+    init(table: TimingTable, columns: Int) {
         var k = ChannelEngine(table: table, refresh: false)
         k.issueEarliest(AiMCommand(.act16, row: 0))
         for c in 0..<columns { k.issueEarliest(AiMCommand(.wr, bank: 0, row: 0, column: c)) }
@@ -103,6 +141,15 @@ enum AppendKernel {
             for bank in 0..<16 { v.issueEarliest(AiMCommand(.wr, bank: bank, row: group, column: 0)) }
             v.issueEarliest(AiMCommand(.prea))
         }
-        return k.endCycle + (v.endCycle + 15) / 16
+        self.k = k
+        self.v = v
+    }
+
+    /// Cycles per token, V rounded up.
+    var cycles: Int64 { k.endCycle + (v.endCycle + 15) / 16 }
+
+    /// Commands of `pairs` appends (V's share rounded to the nearest command).
+    func commands(pairs: Int64) -> CommandCounts {
+        CommandCounts(zip(k.counts, v.counts).map { pairs * $0 + (pairs * $1 + 8) / 16 })
     }
 }

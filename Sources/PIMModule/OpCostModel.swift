@@ -1,9 +1,51 @@
 import Workload
 
 /// Turns an operator's work into time on one module. Implementations: `RooflineCostModel` (fast, closed
-/// form); the command-level AiM model comes beside it.
+/// form) and `CommandCostModel` (AiM command streams).
 public protocol OpCostModel: Sendable {
-    func latency(of op: DecodeOp) -> Picoseconds
+    func cost(of op: DecodeOp) -> OpCost
+}
+
+extension OpCostModel {
+    public func latency(of op: DecodeOp) -> Picoseconds { cost(of: op).latency }
+}
+
+/// Commands issued, by kind (indexed by `AiMCommandKind.rawValue`), summed over a module's channels.
+public struct CommandCounts: Sendable, Equatable, Codable {
+    public var values: [Int64]
+
+    public init() { values = Array(repeating: 0, count: AiMCommandKind.allCases.count) }
+    public init(_ values: [Int64]) { self.values = values }
+
+    public subscript(kind: AiMCommandKind) -> Int64 {
+        get { values[kind.rawValue] }
+        set { values[kind.rawValue] = newValue }
+    }
+
+    public static func + (a: CommandCounts, b: CommandCounts) -> CommandCounts {
+        CommandCounts(zip(a.values, b.values).map { $0 + $1 })
+    }
+
+    public static func * (a: CommandCounts, n: Int64) -> CommandCounts { CommandCounts(a.values.map { $0 * n }) }
+
+    /// Counts by command name, for results.json.
+    public var byName: [String: Int64] {
+        Dictionary(uniqueKeysWithValues: AiMCommandKind.allCases.map { ("\($0)", values[$0.rawValue]) })
+    }
+}
+
+/// What one operator costs a module: its time, the DRAM commands it takes, and the HUB processor's work.
+public struct OpCost: Sendable, Equatable {
+    public var latency: Picoseconds
+    public var commands: CommandCounts
+    /// Floating-point operations on the HUB processor (softmax, norms, element-wise work, reductions).
+    public var hubFlops: Int64
+
+    public init(latency: Picoseconds, commands: CommandCounts = CommandCounts(), hubFlops: Int64 = 0) {
+        self.latency = latency
+        self.commands = commands
+        self.hubFlops = hubFlops
+    }
 }
 
 /// The time a stage spends on one micro-batch, with the breakdown by operator kind.
@@ -13,15 +55,19 @@ public struct StageCost: Sendable, Equatable {
     public var bytesRead: Int64 = 0
     public var bytesWritten: Int64 = 0
     public var flops: Int64 = 0
+    public var commands = CommandCounts()
+    public var hubFlops: Int64 = 0
 
     public init() {}
 
-    public mutating func add(_ op: DecodeOp, latency: Picoseconds, times: Int64 = 1) {
-        total += latency * times
-        byKind[op.kind, default: 0] += latency * times
+    public mutating func add(_ op: DecodeOp, cost: OpCost, times: Int64 = 1) {
+        total += cost.latency * times
+        byKind[op.kind, default: 0] += cost.latency * times
         bytesRead += op.bytesRead * times
         bytesWritten += op.bytesWritten * times
         flops += op.flops * times
+        commands = commands + cost.commands * times
+        hubFlops += cost.hubFlops * times
     }
 }
 
@@ -31,10 +77,10 @@ extension OpCostModel {
         var cost = StageCost()
         guard !contexts.isEmpty else { return cost }
         for op in step.layerOps(contexts: contexts) {
-            cost.add(op, latency: latency(of: op), times: Int64(layers))
+            cost.add(op, cost: self.cost(of: op), times: Int64(layers))
         }
         if includesLMHead {
-            for op in step.lmHeadOps(batch: contexts.count) { cost.add(op, latency: latency(of: op)) }
+            for op in step.lmHeadOps(batch: contexts.count) { cost.add(op, cost: self.cost(of: op)) }
         }
         return cost
     }

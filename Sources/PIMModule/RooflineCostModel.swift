@@ -38,6 +38,27 @@ public struct RooflineCostModel: OpCostModel {
             / (Double(Int64(module.timing.nBL) * module.tCKps) / Time.picosecondsPerSecond)
     }
 
+    public func cost(of op: DecodeOp) -> OpCost {
+        OpCost(latency: latency(of: op), commands: estimatedCommands(op), hubFlops: op.unit == .processor ? op.flops : 0)
+    }
+
+    /// The commands the roofline assumes, for energy: PIM operators stream their bytes in full rows
+    /// (one ACT16 + PREA per 16 × 2 KB, one MAC16 per 512 flops per channel-wide command, one RDMAC16 per
+    /// 64 MAC16); writes are 32 B WR bursts; HUB operators read with MAC-free column reads (none counted).
+    public func estimatedCommands(_ op: DecodeOp) -> CommandCounts {
+        var counts = CommandCounts()
+        guard op.unit == .pim else { return counts }
+        let banks = Int64(module.banksPerChannel)
+        let rowBytes = Int64(module.rowBytes) * banks
+        let macFlops = 2 * Int64(module.macsPerColumn) * banks
+        counts[.act16] = (op.bytesRead + rowBytes - 1) / rowBytes
+        counts[.prea] = counts[.act16]
+        counts[.mac16] = (op.flops + macFlops - 1) / macFlops
+        counts[.rdmac16] = (counts[.mac16] + 63) / 64
+        counts[.wr] = (op.bytesWritten + Int64(module.columnBytes) - 1) / Int64(module.columnBytes)
+        return counts
+    }
+
     public func latency(of op: DecodeOp) -> Picoseconds {
         let readSeconds = Double(op.bytesRead) / effectiveBandwidth
         let computeRate: Double

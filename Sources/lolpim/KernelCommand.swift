@@ -108,8 +108,8 @@ struct KernelCommand: ParsableCommand {
         case .attention:
             let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split, obufEntries: obufEntries)
             let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads, headDim: headDim)
-            let score = model.latency(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape))
-            let value = model.latency(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape))
+            let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency
+            let value = model.cost(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape)).latency
             print("attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
                   + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset)")
             print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))

@@ -172,3 +172,44 @@ struct FidelityAgreementTests {
         }
     }
 }
+
+@Suite("Kernel timing classes")
+struct KernelClassTests {
+    @Test("shapes with the same rows per bank and columns per 32 B issue the same commands")
+    func canonicalIsExact() {
+        let timer = KernelTimer(module: .cent32, policy: .dcs)
+        for (a, b) in [(GEMVShape(rows: 700, columns: 128, batch: 2), GEMVShape(rows: 704, columns: 128, batch: 2)),
+                       (GEMVShape(rows: 128, columns: 3001, batch: 1), GEMVShape(rows: 128, columns: 3008, batch: 1))] {
+            var e1 = ChannelEngine(table: timer.table), e2 = ChannelEngine(table: timer.table)
+            Scheduler(policy: .dcs).run(timer.lowering.program(a, order: .inputStationary), on: &e1)
+            Scheduler(policy: .dcs).run(timer.lowering.program(b, order: .inputStationary), on: &e2)
+            #expect(e1.endCycle == e2.endCycle)
+            #expect(e1.counts == e2.counts)
+            #expect(timer.canonical(a) == b)
+        }
+    }
+}
+
+@Suite("Attention cost follows the partitioning")
+struct AttentionCostTests {
+    @Test("the cost model's grouped slices equal a slice-by-slice sum over assign()", arguments: AttentionPartitioning.allCases)
+    func groupedEqualsListed(partitioning: AttentionPartitioning) {
+        let contexts = [40, 1000, 5003]
+        let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: partitioning)
+        let shape = OpShape.attention(contexts: contexts, queryHeads: 8, kvHeads: 4, headDim: 128)
+        let cost = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape))
+        let slices = partitioning.assign(contexts: contexts, kvHeads: 4, channels: 32)
+        var commands = CommandCounts()
+        var perChannel = Array(repeating: Int64(0), count: 32)
+        for (channel, list) in slices.enumerated() {
+            for s in list {
+                let k = model.timer.time(GEMVShape(rows: s.tokens, columns: 128, batch: 2))
+                commands = commands + CommandCounts(k.counts)
+                perChannel[channel] += k.cycles
+            }
+        }
+        #expect(cost.commands == commands)
+        if partitioning == .headFirst { #expect(cost.latency == perChannel.max()! * 500) }
+        else { #expect(cost.latency >= perChannel.max()! * 500) }
+    }
+}

@@ -19,6 +19,10 @@ public struct StageStats: Sendable, Equatable, Codable {
     public var bytesRead: Int64 = 0
     public var bytesWritten: Int64 = 0
     public var flops: Int64 = 0
+    /// DRAM commands of all the module's channels (estimated from bytes and flops at roofline fidelity).
+    public var commands = CommandCounts()
+    /// Flops of the HUB processor.
+    public var hubFlops: Int64 = 0
     /// The stage's two link ends at the end of the run.
     public var ingress: PortStats = .init()
     public var egress: PortStats = .init()
@@ -40,6 +44,8 @@ public struct StageStats: Sendable, Equatable, Codable {
         bytesRead += cost.bytesRead
         bytesWritten += cost.bytesWritten
         flops += cost.flops
+        commands = commands + cost.commands
+        hubFlops += cost.hubFlops
         self.ingress = PortStats(ingress)
         self.egress = PortStats(egress)
     }

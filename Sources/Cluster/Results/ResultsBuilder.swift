@@ -14,14 +14,23 @@ public struct ResultsBuilder {
                           stages reports: [StageStats]) -> SimulatedResults {
         let stages = reports.sorted { $0.stage < $1.stage }
         let span = Double(max(makespan, 1))
-        let peak = plan.topology.cluster.module.peakInternalBandwidth
-        let stageResults = stages.map { s in
+        let module = plan.topology.cluster.module
+        let peak = module.peakInternalBandwidth
+        let energyModel = EnergyModel()
+        let energies = stages.map {
+            energyModel.breakdown(module: module, commands: $0.commands, hubFlops: $0.hubFlops, busyPs: $0.busyPs,
+                                  elapsedPs: makespan)
+        }
+        let macCycles = Double(Int64(module.timing.nCCDL) * module.tCKps)
+        let stageResults = zip(stages, energies).map { s, energy in
             StageResult(stage: s.stage, firstLayer: s.firstLayer, layers: s.layers, lmHead: s.includesLMHead,
                         microBatches: s.microBatches, busyPs: s.busyPs, idlePs: max(0, makespan - s.busyPs),
                         utilisationFraction: Double(s.busyPs) / span,
                         ingressBusyPs: s.ingress.busyPs, egressBusyPs: s.egress.busyPs, opTimePs: s.opTimePs,
                         dramBytesRead: s.bytesRead, dramBytesWritten: s.bytesWritten, flops: s.flops,
                         internalBandwidthFraction: Double(s.bytesRead) / (peak * Time.seconds(max(makespan, 1))),
+                        macUtilisationFraction: Double(s.commands[.mac16]) * macCycles / (Double(module.channels) * span),
+                        commands: s.commands.byName, energy: EnergyResult(energy),
                         memory: MemoryResult(capacityBytes: s.memory.capacityBytes, weightBytes: s.memory.weightBytes,
                                              kvBytes: s.memory.kvBytes, usedFraction: s.memory.usedFraction))
         }
@@ -35,12 +44,14 @@ public struct ResultsBuilder {
         let total = plan.stages.reduce(Int64(0)) { $0 + $1.memory.capacityBytes }
         let used = plan.stages.reduce(Int64(0)) { $0 + $1.memory.neededBytes }
         let tokens = Int64(tokenLatencies.count)
+        let energy = energies.reduce(EnergyModel.Breakdown(), +)
         return SimulatedResults(
             makespanPs: makespan, generatedTokens: tokens,
             throughputTokensPerS: makespan > 0 ? Double(tokens) / Time.seconds(makespan) : 0,
             tokenLatency: LatencySummary(samples: tokenLatencies), pipelineBubbleFraction: bubble,
             stages: stageResults, links: links, host: HostResult(busyPs: host.busyPs),
-            capacity: CapacityResult(totalBytes: total, usedBytes: used, usedFraction: Double(used) / Double(total)))
+            capacity: CapacityResult(totalBytes: total, usedBytes: used, usedFraction: Double(used) / Double(total)),
+            energy: EnergyResult(energy), energyPerTokenJ: tokens > 0 ? energy.totalJ / Double(tokens) : 0)
     }
 
     private func link(_ name: String, _ port: PortStats, _ span: Double) -> LinkResult {

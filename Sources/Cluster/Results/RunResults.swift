@@ -45,6 +45,30 @@ public struct SimulatedResults: Codable, Sendable, Equatable {
     public var links: [LinkResult]
     public var host: HostResult
     public var capacity: CapacityResult
+    /// Energy of all modules by component (see EnergyModel), joules.
+    public var energy: EnergyResult
+    /// energy.total_j / generated_tokens.
+    public var energyPerTokenJ: Double
+}
+
+public struct EnergyResult: Codable, Sendable, Equatable {
+    public var activationJ: Double
+    public var macJ: Double
+    public var ioJ: Double
+    public var refreshJ: Double
+    public var backgroundJ: Double
+    public var hubJ: Double
+    public var totalJ: Double
+
+    public init(_ b: EnergyModel.Breakdown) {
+        activationJ = b.activationJ
+        macJ = b.macJ
+        ioJ = b.ioJ
+        refreshJ = b.refreshJ
+        backgroundJ = b.backgroundJ
+        hubJ = b.hubJ
+        totalJ = b.totalJ
+    }
 }
 
 public struct LatencySummary: Codable, Sendable, Equatable {
@@ -91,6 +115,11 @@ public struct StageResult: Codable, Sendable, Equatable {
     public var flops: Int64
     /// DRAM bytes read / (peak internal bandwidth × makespan).
     public var internalBandwidthFraction: Double
+    /// MAC16 × nCCDL cycles / (channels × makespan cycles): how much of the time the MAC units work.
+    public var macUtilisationFraction: Double
+    /// DRAM commands by name, all channels.
+    public var commands: [String: Int64]
+    public var energy: EnergyResult
     public var memory: MemoryResult
 }
 

@@ -12,6 +12,7 @@ public enum SummaryTable {
         if !r.complete { out.append("INCOMPLETE RUN: \(r.error ?? "stopped early") — figures cover what finished") }
         out.append("")
         let lat = s.tokenLatency
+        func share(_ joules: Double) -> Double { s.energy.totalJ > 0 ? joules / s.energy.totalJ * 100 : 0 }
         let rows: [(String, String)] = [
             ("throughput", String(format: "%.1f tokens/s", s.throughputTokensPerS)),
             ("generated", "\(s.generatedTokens) tokens in \(ms(s.makespanPs)) simulated"),
@@ -19,20 +20,25 @@ public enum SummaryTable {
             ("pipeline bubble", pct(s.pipelineBubbleFraction)),
             ("memory used", "\(pct(s.capacity.usedFraction)) of \(Units.gib(s.capacity.totalBytes))"),
             ("host busy", ms(s.host.busyPs)),
+            ("energy", String(format: "%.3f J · %.2f mJ/token (MAC %.0f %%, I/O %.0f %%, activation %.0f %%, "
+                              + "refresh %.0f %%, background %.0f %%, HUB %.0f %%)", s.energy.totalJ,
+                              s.energyPerTokenJ * 1000, share(s.energy.macJ), share(s.energy.ioJ),
+                              share(s.energy.activationJ), share(s.energy.refreshJ), share(s.energy.backgroundJ),
+                              share(s.energy.hubJ))),
         ]
         for (label, value) in rows { out.append("  " + label.padding(toLength: 17, withPad: " ", startingAt: 0) + value) }
         if !s.stages.isEmpty {
             out.append("")
-            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  memory GiB (used %)")
+            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  MAC %  memory GiB (used %)")
             for st in s.stages {
                 let layers = "\(st.firstLayer)–\(st.firstLayer + st.layers - 1)\(st.lmHead ? "+H" : "")"
                 let memory = String(format: "%.2f (%.0f %%)",
                                     Double(st.memory.weightBytes + st.memory.kvBytes) / 1_073_741_824,
                                     st.memory.usedFraction * 100)
-                out.append(String(format: " %5d  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %@", st.stage, layers.padding(toLength: 8, withPad: " ", startingAt: 0),
+                out.append(String(format: " %5d  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %5.1f  %@", st.stage, layers.padding(toLength: 8, withPad: " ", startingAt: 0),
                                   Time.seconds(st.busyPs) * 1000, st.utilisationFraction * 100,
                                   Time.seconds(st.ingressBusyPs) * 1000, Time.seconds(st.egressBusyPs) * 1000,
-                                  st.internalBandwidthFraction * 100, memory))
+                                  st.internalBandwidthFraction * 100, st.macUtilisationFraction * 100, memory))
             }
             let busiest = Dictionary(grouping: s.stages.flatMap { $0.opTimePs }, by: \.key)
                 .mapValues { $0.reduce(0) { $0 + $1.value } }

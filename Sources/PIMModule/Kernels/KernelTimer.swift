@@ -38,7 +38,18 @@ public final class KernelTimer: Sendable {
         lowering.geometry(shape).inputsPerFill >= shape.batch ? [.inputStationary] : LoopOrder.allCases
     }
 
-    public func time(_ shape: GEMVShape) -> KernelTiming {
+    /// The representative of `shape`'s timing class. All banks move together and a MAC16 covers a whole
+    /// 32 B column, so rows only matter per 16 (one per bank) and columns per 16 elements: shapes that agree
+    /// on ceil(rows / 16) and ceil(columns / 16) issue the same commands. Attention slices grow by one token
+    /// per step, so this exact equivalence lets consecutive steps share one simulation.
+    public func canonical(_ shape: GEMVShape) -> GEMVShape {
+        let banks = module.banksPerChannel, elements = module.columnBytes / 2
+        return GEMVShape(rows: (shape.rows + banks - 1) / banks * banks,
+                         columns: (shape.columns + elements - 1) / elements * elements, batch: shape.batch)
+    }
+
+    public func time(_ requested: GEMVShape) -> KernelTiming {
+        let shape = canonical(requested)
         if let known = cache.withLock({ $0[shape] }) { return known }
         var best: KernelTiming?
         for order in orders(shape) {
@@ -53,7 +64,8 @@ public final class KernelTimer: Sendable {
     }
 
     /// The command trace of a kernel in the loop order `time` picks.
-    public func trace(_ shape: GEMVShape, channel: Int = 0) -> [IssuedCommand] {
+    public func trace(_ requested: GEMVShape, channel: Int = 0) -> [IssuedCommand] {
+        let shape = canonical(requested)
         let order = time(shape).order
         var engine = ChannelEngine(table: table, record: true, channel: channel)
         Scheduler(policy: policy).run(lowering.program(shape, order: order), on: &engine)
