@@ -18,8 +18,11 @@ struct KernelCommand: ParsableCommand {
 
     enum Kind: String, ExpressibleByArgument, CaseIterable { case gemv, attention }
 
-    @Argument(help: "Kernel kind: gemv or attention.")
-    var kind: Kind
+    @Argument(help: "Kernel kind: gemv or attention (not needed with --replay).")
+    var kind: Kind?
+
+    @Option(help: "Replay an AiM instruction trace (text format of the public AiM toolchain) and report its timing.")
+    var replay: String?
 
     @Option(help: "gemv: output rows on one channel.")
     var rows: Int = 256
@@ -54,10 +57,10 @@ struct KernelCommand: ParsableCommand {
     @Option(help: "Output-buffer entries (pingpong, dcs).")
     var obufEntries: Int = 8
 
-    @Option(help: "Write the command trace of a gemv kernel to this file.")
+    @Option(help: "Write the command trace (gemv or --replay) to this file.")
     var trace: String?
 
-    @Flag(help: "Replay the gemv trace through the timing-legality checker and report violations.")
+    @Flag(help: "Run the command trace (gemv or --replay) through the timing-legality checker.")
     var check = false
 
     func run() throws {
@@ -74,6 +77,11 @@ struct KernelCommand: ParsableCommand {
             throw ValidationError("sizes must be positive (and --obuf-entries at least 2)")
         }
         let ns = Double(preset.tCKps) / 1000
+        if let replay {
+            try runReplay(replay, module: preset)
+            return
+        }
+        guard let kind else { throw ValidationError("name a kernel kind (gemv or attention) or give --replay FILE") }
         switch kind {
         case .gemv:
             let timer = KernelTimer(module: preset, policy: policy, obufEntries: obufEntries)
@@ -98,12 +106,7 @@ struct KernelCommand: ParsableCommand {
                     try text.write(toFile: trace, atomically: true, encoding: .utf8)
                     print("  trace          \(commands.count) commands written to \(trace)")
                 }
-                if check {
-                    let violations = TimingChecker(table: timer.table).check(commands)
-                    print("  legality       \(violations.isEmpty ? "no violations" : "\(violations.count) violations")")
-                    for v in violations.prefix(20) { print("    \(v)") }
-                    if !violations.isEmpty { throw ExitCode(1) }
-                }
+                if check { try checkLegality(commands, table: timer.table) }
             }
         case .attention:
             let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split, obufEntries: obufEntries)
@@ -118,5 +121,46 @@ struct KernelCommand: ParsableCommand {
             print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak", bytes / (Double(score + value) / 1000),
                          preset.peakInternalBandwidth / 1e9))
         }
+    }
+
+    func runReplay(_ path: String, module: ModuleConfig) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("lolpim: error: \(path): cannot read the trace (\(error.localizedDescription))\n".utf8))
+            throw ExitCode(2)
+        }
+        let parsed: (instructions: [AiMTraceReplay.Instruction], hostLines: Int)
+        do {
+            parsed = try AiMTraceReplay.parse(text, file: path)
+        } catch {
+            FileHandle.standardError.write(Data("lolpim: error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let replayer = AiMTraceReplay(table: TimingTable.aim(module.timing), channels: module.channels)
+        let report = replayer.replay(parsed.instructions, hostLines: parsed.hostLines, record: trace != nil || check)
+        let ns = Double(module.tCKps) / 1000
+        print("replay of \(path): \(report.instructions) AiM instructions, \(report.hostLines) host lines, \(module.preset) "
+              + "(\(module.channels) channels, tCK \(module.tCKps) ps)")
+        print(String(format: "  total          %lld cycles = %.1f ns", report.cycles, Double(report.cycles) * ns))
+        print("  commands       " + AiMCommandKind.allCases.filter { report.commands[$0] > 0 }
+                .map { "\($0) \(report.commands[$0])" }.joined(separator: " · "))
+        print("  per channel    channel: commands, busy until cycle")
+        for c in 0..<module.channels where report.channelCommands[c] > 0 {
+            print("    \(c): \(report.channelCommands[c]) commands, busy until \(report.channelEnd[c])")
+        }
+        if let trace {
+            try (report.trace.map(\.traceLine).joined(separator: "\n") + "\n").write(toFile: trace, atomically: true, encoding: .utf8)
+            print("  trace          \(report.trace.count) commands written to \(trace)")
+        }
+        if check { try checkLegality(report.trace, table: replayer.table) }
+    }
+
+    func checkLegality(_ commands: [IssuedCommand], table: TimingTable) throws {
+        let violations = TimingChecker(table: table).check(commands)
+        print("  legality       \(violations.isEmpty ? "no violations" : "\(violations.count) violations")")
+        for v in violations.prefix(20) { print("    \(v)") }
+        if !violations.isEmpty { throw ExitCode(1) }
     }
 }
