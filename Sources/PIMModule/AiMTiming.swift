@@ -16,6 +16,23 @@ public struct AiMTiming: Sendable, Hashable, Codable {
     /// The `GDDR6_AiM` preset.
     public static let gddr6AiM = AiMTiming()
 
+    /// NeuPIMs-style HBM2 PIM timing (HARDWARE.md §5), at tCK 1 ns: CL 14, tRCD 14, tRP 14, tRAS 34,
+    /// tCCD_S/L 1/2, tRRD_S/L 4/6, tFAW 30, tRFC 260, tREFI 3900. The sources give no PIM-specific delays:
+    /// every ACT → column-command delay is tRCD, nRC = tRAS + tRP, and the write/turnaround figures
+    /// (nWR 15, nRTP 4, nCWL 4, nWTR_S/L 3/8, nBL 2, register and GB latencies 1, nMODCH 0) are assumptions
+    /// of typical HBM2 values, stated here and in the docs.
+    public static let hbm2NeuPIMs: AiMTiming = {
+        var t = AiMTiming()
+        t.nBL = 2; t.nCL = 14
+        t.nRCDRD = 14; t.nRCDRDMAC = 14; t.nRCDEWMUL = 14; t.nRCDRDAF = 14; t.nRCDRDCP = 14
+        t.nRCDWR = 14; t.nRCDWRCP = 14
+        t.nRP = 14; t.nRAS = 34; t.nRC = 48; t.nWR = 15; t.nRTP = 4; t.nCWL = 4
+        t.nCCDS = 1; t.nCCDL = 2; t.nRRDS = 4; t.nRRDL = 6; t.nWTRS = 3; t.nWTRL = 8; t.nFAW = 30
+        t.nRFC = 260; t.nRFCpb = 130; t.nREFI = 3900
+        t.nCLREG = 1; t.nCLGB = 1; t.nCWLREG = 1; t.nCWLGB = 1; t.nMODCH = 0; t.nWPRE = 1
+        return t
+    }()
+
     /// Cycles one row of `columns` MAC16 commands occupies a channel: ACT16 → first MAC16 (nRCDRDMAC), the
     /// MACs nCCDL apart, last MAC16 → PREA (nRTP), PREA → next ACT16 (nRP); at least nRC from ACT to ACT.
     public func rowStreamCycles(columns: Int) -> Int {

@@ -138,7 +138,7 @@ struct AppendKernel {
         var v = ChannelEngine(table: table, refresh: false)
         for group in 0..<columns {
             v.issueEarliest(AiMCommand(.act16, row: group))
-            for bank in 0..<16 { v.issueEarliest(AiMCommand(.wr, bank: bank, row: group, column: 0)) }
+            for bank in 0..<table.banks { v.issueEarliest(AiMCommand(.wr, bank: bank, row: group, column: 0)) }
             v.issueEarliest(AiMCommand(.prea))
         }
         self.k = k

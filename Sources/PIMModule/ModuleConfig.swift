@@ -47,7 +47,14 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     /// The commercial AiMX card used to describe token partitioning: 16 channels × 16 banks, 8 GB.
     public static let aimx16 = ModuleConfig(preset: "aimx-16ch", channels: 16)
 
-    public static let presets: [String: ModuleConfig] = ["cent-32ch": cent32, "aimx-16ch": aimx16]
+    /// NeuPIMs-style HBM2 PIM channels (HARDWARE.md §3, §5): 32 channels × 32 banks, 1 KB rows, tCK 1 ns,
+    /// 32 GB (1 GB per channel). Here the module is timed as a PIM-only module (its NPU is not modelled yet).
+    public static let neupims32 = ModuleConfig(preset: "neupims-32ch", channels: 32, banksPerChannel: 32,
+                                               bankBytes: 32 << 20, rowBytes: 1024, tCKps: 1000,
+                                               timing: .hbm2NeuPIMs)
+
+    public static let presets: [String: ModuleConfig] = ["cent-32ch": cent32, "aimx-16ch": aimx16,
+                                                         "neupims-32ch": neupims32]
     public static var presetNames: [String] { presets.keys.sorted() }
 
     /// DRAM capacity, bytes.

@@ -138,7 +138,7 @@ struct KernelCommand: ParsableCommand {
             FileHandle.standardError.write(Data("lolpim: error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let replayer = AiMTraceReplay(table: TimingTable.aim(module.timing), channels: module.channels)
+        let replayer = AiMTraceReplay(table: TimingTable.of(module), channels: module.channels)
         let report = replayer.replay(parsed.instructions, hostLines: parsed.hostLines, record: trace != nil || check)
         let ns = Double(module.tCKps) / 1000
         print("replay of \(path): \(report.instructions) AiM instructions, \(report.hostLines) host lines, \(module.preset) "

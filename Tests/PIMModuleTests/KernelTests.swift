@@ -13,9 +13,9 @@ let kernelShapes: [(String, GEMVShape)] = [
     ("sv-gqa", GEMVShape(rows: 128, columns: 1500, batch: 4)),
 ]
 
-func run(_ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inputStationary)
-    -> (program: KernelProgram, issued: [Int64], engine: ChannelEngine) {
-    let timer = KernelTimer(module: .cent32, policy: policy)
+func run(_ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inputStationary,
+         module: ModuleConfig = .cent32) -> (program: KernelProgram, issued: [Int64], engine: ChannelEngine) {
+    let timer = KernelTimer(module: module, policy: policy)
     let program = timer.lowering.program(shape, order: order)
     var engine = ChannelEngine(table: timer.table, record: true)
     let issued = Scheduler(policy: policy).run(program, on: &engine)
@@ -31,6 +31,19 @@ struct KernelTests {
             let r = run(shape, policy, order: order)
             let violations = TimingChecker(table: .gddr6AiM).check(r.engine.trace!)
             #expect(violations.isEmpty, "\(name) \(policy) \(order): \(violations.prefix(3))")
+        }
+    }
+
+    @Test("kernel traces are legal on every module preset (AiM GDDR6 and NeuPIMs HBM2 tables)",
+          arguments: ModuleConfig.presetNames)
+    func legalityPerPreset(preset: String) {
+        let module = ModuleConfig.presets[preset]!
+        for (name, shape) in kernelShapes {
+            for policy in SchedulingPolicy.allCases {
+                let r = run(shape, policy, module: module)
+                let violations = TimingChecker(table: .of(module)).check(r.engine.trace!)
+                #expect(violations.isEmpty, "\(preset) \(name) \(policy): \(violations.prefix(3))")
+            }
         }
     }
 

@@ -1,11 +1,11 @@
 /// One AiM channel's command issue, cycle by cycle: every command goes out at the earliest cycle that
 /// satisfies the timing table against everything issued before, at most one command per cycle on the
-/// command bus. Rows open and close for all 16 banks together (ACT16 / PREA). All-bank refresh is issued
+/// command bus. Rows open and close for all banks together (ACT16 / PREA). All-bank refresh is issued
 /// every nREFI cycles (counted from the start of the stream): open rows are closed, REF runs for nRFC,
 /// and the row the next command needs is opened again.
 public struct ChannelEngine: Sendable {
     public let table: TimingTable
-    /// Last issue cycle per command kind and bank (16 banks).
+    /// Last issue cycle per command kind and bank.
     private var lastIssue: [[Int64]]
     /// Last issue cycle per command kind on any bank.
     private var lastAny: [Int64]
@@ -22,14 +22,13 @@ public struct ChannelEngine: Sendable {
     public private(set) var trace: [IssuedCommand]?
     public let channel: Int
     static let never: Int64 = -1 << 40
-    public static let banks = 16
 
     public init(table: TimingTable, refresh: Bool = true, record: Bool = false, channel: Int = 0) {
         self.table = table
         self.refresh = refresh
         self.channel = channel
         let kinds = AiMCommandKind.allCases.count
-        lastIssue = Array(repeating: Array(repeating: Self.never, count: Self.banks), count: kinds)
+        lastIssue = Array(repeating: Array(repeating: Self.never, count: table.banks), count: kinds)
         lastAny = Array(repeating: Self.never, count: kinds)
         counts = Array(repeating: 0, count: kinds)
         nextRefresh = Int64(table.timing.nREFI)
@@ -57,7 +56,7 @@ public struct ChannelEngine: Sendable {
     public mutating func issue(_ command: AiMCommand, at cycle: Int64) -> Int64 {
         let kind = command.kind.rawValue
         if command.kind.isAllBank {
-            for b in 0..<Self.banks { lastIssue[kind][b] = cycle }
+            for b in 0..<table.banks { lastIssue[kind][b] = cycle }
         } else {
             lastIssue[kind][Int(command.bank)] = cycle
         }

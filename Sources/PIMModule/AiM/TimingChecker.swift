@@ -25,9 +25,10 @@ public struct TimingChecker: Sendable {
 
     private func check(channel: Int, _ commands: [IssuedCommand]) -> [Violation] {
         var violations: [Violation] = []
-        // last[kind][bank] for banks 0…15; index 16 holds the latest on any bank.
+        // last[kind][bank] for each bank; the extra last index holds the latest on any bank.
+        let any = table.banks
         var last = [AiMCommandKind: [Int64?]]()
-        for kind in AiMCommandKind.allCases { last[kind] = Array(repeating: nil, count: 17) }
+        for kind in AiMCommandKind.allCases { last[kind] = Array(repeating: nil, count: any + 1) }
         var previousCycle: Int64?
         var rowOpen = false
         for issued in commands {
@@ -38,7 +39,7 @@ public struct TimingChecker: Sendable {
             if let p = previousCycle, p == issued.cycle { report("two commands in cycle \(p) on one command bus") }
             previousCycle = issued.cycle
             for rule in table.rules where rule.following == c.kind {
-                let bankSlot = (rule.scope == .channel || c.kind.isAllBank || rule.preceding.isAllBank) ? 16 : Int(c.bank)
+                let bankSlot = (rule.scope == .channel || c.kind.isAllBank || rule.preceding.isAllBank) ? any : Int(c.bank)
                 if let t = last[rule.preceding]![bankSlot], issued.cycle - t < Int64(rule.cycles) {
                     report("\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires \(rule.cycles)")
                 }
@@ -57,11 +58,11 @@ public struct TimingChecker: Sendable {
                 break
             }
             if c.kind.isAllBank {
-                for b in 0..<16 { last[c.kind]![b] = issued.cycle }
+                for b in 0..<any { last[c.kind]![b] = issued.cycle }
             } else {
                 last[c.kind]![Int(c.bank)] = issued.cycle
             }
-            last[c.kind]![16] = issued.cycle
+            last[c.kind]![any] = issued.cycle
         }
         return violations
     }

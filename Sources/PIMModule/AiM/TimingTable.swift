@@ -26,10 +26,13 @@ public struct TimingTable: Sendable {
     /// Cycles after issue until a command's effect is complete (data written, result readable, bank closed).
     public let completion: [Int]
     public let timing: AiMTiming
+    /// Banks per channel: all-bank commands act on this many banks.
+    public let banks: Int
 
-    public init(rules: [Rule], timing: AiMTiming) {
+    public init(rules: [Rule], timing: AiMTiming, banks: Int = 16) {
         self.rules = rules
         self.timing = timing
+        self.banks = banks
         var index = Array(repeating: [Rule](), count: AiMCommandKind.allCases.count)
         for rule in rules { index[rule.following.rawValue].append(rule) }
         byFollowing = index
@@ -50,7 +53,7 @@ public struct TimingTable: Sendable {
     }
 
     /// The constraints of HARDWARE.md §2 for a timing preset.
-    public static func aim(_ t: AiMTiming) -> TimingTable {
+    public static func aim(_ t: AiMTiming, banks: Int = 16) -> TimingTable {
         var rules: [Rule] = []
         func add(_ a: AiMCommandKind, _ b: AiMCommandKind, _ n: Int, _ source: String, _ scope: Scope = .sameBank) {
             rules.append(Rule(preceding: a, following: b, scope: scope, cycles: n, source: source))
@@ -86,8 +89,11 @@ public struct TimingTable: Sendable {
         // The external data bus carries one burst (nBL cycles) at a time.
         let bus = AiMCommandKind.allCases.filter(\.usesDataBus)
         for a in bus { for b in bus { add(a, b, t.nBL, "nBL (data bus)", .channel) } }
-        return TimingTable(rules: rules, timing: t)
+        return TimingTable(rules: rules, timing: t, banks: banks)
     }
 
     public static let gddr6AiM = TimingTable.aim(.gddr6AiM)
+
+    /// The table of a module's channels.
+    public static func of(_ module: ModuleConfig) -> TimingTable { aim(module.timing, banks: module.banksPerChannel) }
 }

@@ -29,7 +29,7 @@ public final class KernelTimer: Sendable {
     public init(module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8) {
         self.module = module
         self.policy = policy
-        table = TimingTable.aim(module.timing)
+        table = TimingTable.of(module)
         lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
     }
 
