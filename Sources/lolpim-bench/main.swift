@@ -7,6 +7,10 @@
 //            forward the payload frame) side by side with raw libzmq calls (zmq_send / zmq_msg_recv), over
 //            ipc:// and tcp://127.0.0.1 in the same process.
 // roofline:  stage evaluations per second of the roofline cost model (one micro-batch through a stage).
+// engine:    commands per second of the raw command engine (a large GEMV kernel scheduled under each
+//            policy, no cache).
+// run:       wall time of `lolpim run` on the llm-72b-32k topology (32 modules, QMSum, 64 decode steps) at
+//            command and at roofline fidelity, as separate processes over ipc.
 import CZMQ
 import Cluster
 import Foundation
@@ -190,6 +194,39 @@ func rooflineRate() -> Double {
     return Double(count) / (now() - start)
 }
 
+// MARK: Command engine
+
+func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double) {
+    let module = ModuleConfig.cent32
+    let timer = KernelTimer(module: module, policy: policy)
+    let program = timer.lowering.program(GEMVShape(rows: 2048, columns: 8192, batch: 1), order: .inputStationary)
+    var engine = ChannelEngine(table: timer.table)
+    let start = now()
+    Scheduler(policy: policy).run(program, on: &engine)
+    let elapsed = now() - start
+    let commands = engine.counts.reduce(0, +)
+    return (commands, Double(commands) / elapsed)
+}
+
+// MARK: Full runs
+
+func timedRun(topology: String, fidelity: String) throws -> Double {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lolpim").path
+    let text = try String(contentsOfFile: topology, encoding: .utf8)
+        .replacingOccurrences(of: "level: roofline", with: "level: \(fidelity)")
+    let file = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-\(fidelity).yaml"
+    try text.write(toFile: file, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = ["run", file, "--quiet", "--output", NSTemporaryDirectory() + "lolpim-bench-\(fidelity)"]
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    let start = now()
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+    return now() - start
+}
+
 // MARK: Main
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -223,6 +260,20 @@ if what == "transport" || what == "all" {
                          oursLatency, oursRate, rawLatency, rawRate,
                          oursLatency / rawLatency, rawRate / oursRate))
         }
+    }
+}
+if what == "engine" || what == "all" {
+    for policy in SchedulingPolicy.allCases {
+        let (commands, rate) = engineRate(policy: policy)
+        print(String(format: "command engine (%@): %lld commands of a 2048 × 8192 GEMV channel kernel, %.2f million commands/s",
+                     policy.rawValue, commands, rate / 1e6))
+    }
+}
+if what == "run" || what == "all" {
+    let topology = "Topologies/llm-72b-32k-32modules.yaml"
+    for fidelity in ["command", "roofline"] {
+        let seconds = try timedRun(topology: topology, fidelity: fidelity)
+        print(String(format: "full run, %@ at %@ fidelity (33 processes over ipc): %.2f s wall", topology, fidelity, seconds))
     }
 }
 if what == "roofline" || what == "all" {

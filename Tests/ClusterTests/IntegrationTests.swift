@@ -51,6 +51,23 @@ struct IntegrationTests {
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
+    @Test("command fidelity is deterministic across transports too")
+    func determinismCommand() throws {
+        let dir = Harness.directory("determinism-command")
+        let file = Harness.topology(determinismTopology + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n", in: dir)
+        var sections: [Data] = []
+        for transport in ["inproc", "ipc"] {
+            let out = dir + "/" + transport
+            let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
+            #expect(run.status == 0, "\(transport): \(run.stderr)")
+            let results = try Harness.results(in: out)
+            #expect(results.topology.fidelity == "command")
+            #expect(results.simulated.stages.allSatisfy { $0.commands["MAC16"]! > 0 && $0.energy.totalJ > 0 })
+            sections.append(try results.simulatedSectionBytes())
+        }
+        #expect(sections[0] == sections[1])
+    }
+
     @Test("one micro-batch through the pipeline takes exactly the closed-form time")
     func closedForm() throws {
         let yaml = """
