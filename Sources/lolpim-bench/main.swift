@@ -1,6 +1,6 @@
 // lolpim-bench: prints figures; never part of the test suite and never fails on timing.
 //
-//   swift run -c release lolpim-bench [transport|roofline|all] [--count N]
+//   swift run -c release lolpim-bench [transport|engine|run|roofline|all] [--count N] [--repeats R]
 //
 // transport: one-way latency (half a ping-pong round trip) and messages/s (one-way stream) of a data message
 //            of 8 KiB and 128 KiB payload, through our Transport + wire protocol (encode, decode, validate,
@@ -234,7 +234,7 @@ let what = arguments.first { !$0.hasPrefix("-") } ?? "all"
 let count = arguments.firstIndex(of: "--count").flatMap { Int(arguments[$0 + 1]) } ?? 20_000
 let repeats = arguments.firstIndex(of: "--repeats").flatMap { Int(arguments[$0 + 1]) } ?? 5
 
-/// Median of `repeats` measurements, ours and raw interleaved so that both see the same machine state.
+/// Median of `repeats` measurements of one path (ours and raw are measured one after the other).
 func median(_ measure: () throws -> Double) rethrows -> Double {
     var values: [Double] = []
     for _ in 0..<repeats { values.append(try measure()) }

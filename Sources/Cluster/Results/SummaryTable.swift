@@ -43,7 +43,7 @@ public enum SummaryTable {
             let busiest = Dictionary(grouping: s.stages.flatMap { $0.opTimePs }, by: \.key)
                 .mapValues { $0.reduce(0) { $0 + $1.value } }
             let total = Double(busiest.values.reduce(0, +))
-            let shares = busiest.sorted { $0.value > $1.value }.prefix(5)
+            let shares = busiest.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5)
                 .map { "\($0.key) \(pct(Double($0.value) / max(total, 1)))" }
             out.append("  compute by op: " + shares.joined(separator: " · "))
         }

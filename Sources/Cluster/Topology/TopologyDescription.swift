@@ -26,10 +26,18 @@ public enum TopologyDescription {
         let prompts = plan.requests.map(\.promptTokens)
         out.append("  workload   batch \(t.workload.batchSize), \(t.workload.decodeSteps) decode steps, context \(t.workload.context.label); "
                    + "drawn prompts \(prompts.min() ?? 0)…\(prompts.max() ?? 0) tokens (mean \(prompts.reduce(0, +) / max(prompts.count, 1)))")
-        out.append(String(format: "  fidelity   %@ (PIM efficiency %.3f%@, processor efficiency %.2f)",
-                          t.fidelity.level.rawValue, roofline.pimEfficiency,
-                          t.fidelity.pimEfficiency == nil ? " derived from the timing table" : "",
-                          roofline.processorEfficiency))
+        switch t.fidelity.level {
+        case .roofline:
+            out.append(String(format: "  fidelity   roofline (PIM efficiency %.3f%@, processor efficiency %.2f)",
+                              roofline.pimEfficiency,
+                              t.fidelity.pimEfficiency == nil ? " derived from the timing table" : "",
+                              roofline.processorEfficiency))
+        case .command:
+            out.append(String(format: "  fidelity   command (AiM commands: %@ scheduling, %@ attention partitioning, "
+                              + "%d output-buffer entries; processor efficiency %.2f)",
+                              t.fidelity.scheduling.rawValue, t.fidelity.partitioning.rawValue,
+                              t.fidelity.obufEntries, roofline.processorEfficiency))
+        }
         out.append(String(format: "  host       %.1f µs per micro-batch step + %.2f µs per request",
                           Double(t.host.stepOverheadPs) / 1e6, Double(t.host.perRequestPs) / 1e6))
         let fullest = plan.stages.max { $0.memory.usedFraction < $1.memory.usedFraction }!
