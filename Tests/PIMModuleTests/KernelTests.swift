@@ -263,3 +263,20 @@ struct DecompositionTests {
         #expect(linear[3] == linear[0] + step * Int64(rows - 6))
     }
 }
+
+@Suite("Attention kernels of both partitionings")
+struct PartitionedKernelTests {
+    @Test("the QKᵀ and SV kernels each partitioning produces are legal under every schedule",
+          arguments: AttentionPartitioning.allCases, SchedulingPolicy.allCases)
+    func legality(partitioning: AttentionPartitioning, policy: SchedulingPolicy) {
+        let timer = KernelTimer(module: .cent32, policy: policy)
+        let slices = partitioning.assign(contexts: [333, 2500], kvHeads: 8, channels: 32)
+        let sizes = Set(slices.flatMap { $0.map(\.tokens) })
+        for tokens in sizes {
+            for shape in [GEMVShape(rows: tokens, columns: 128, batch: 4), GEMVShape(rows: 128, columns: tokens, batch: 4)] {
+                let violations = TimingChecker(table: timer.table).check(timer.trace(shape))
+                #expect(violations.isEmpty, "\(partitioning) \(policy) \(shape): \(violations.prefix(2))")
+            }
+        }
+    }
+}
