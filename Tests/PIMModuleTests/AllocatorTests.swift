@@ -1,0 +1,110 @@
+import Testing
+@testable import PIMModule
+import Workload
+
+@Suite("KV allocators: static and DPA")
+struct AllocatorTests {
+    let bytesPerToken: Int64 = 64 * 1024   // 4 layers of a 7B model
+    let chunk: Int64 = 1 << 20
+
+    /// Random admissions, growth and releases; every invariant checked after every step.
+    @Test("DPA: chunks never overlap, free chunks return, utilisation is exact, one partial chunk per request, no over-commit",
+          arguments: [1, 2, 3, 4, 5])
+    func dpaProperties(seed: Int) throws {
+        var rng = SplitMix64(seed: UInt64(seed))
+        var dpa = DPAAllocator(capacityBytes: 300 * chunk, bytesPerToken: bytesPerToken, chunkBytes: chunk)
+        var live: [Int: (tokens: Int, final: Int)] = [:]
+        var next = 0
+        // Picks a live request reproducibly (dictionary order is randomised per process).
+        func pick() -> (Int, (tokens: Int, final: Int))? {
+            let ids = live.keys.sorted()
+            guard !ids.isEmpty else { return nil }
+            let id = ids[Int(rng.next() % UInt64(ids.count))]
+            return (id, live[id]!)
+        }
+        for _ in 0..<3000 {
+            switch rng.next() % 4 {
+            case 0:
+                let prompt = Int(rng.next() % 2000) + 1
+                let final = prompt + Int(rng.next() % 1000)
+                if dpa.canAdmit(prompt: prompt, finalTokens: final) {
+                    let events = try dpa.admit(request: next, prompt: prompt, finalTokens: final)
+                    #expect(events.first == .requestStart)
+                    #expect(events.filter { $0 == .newChunk }.count == dpa.chunks(for: prompt))
+                    live[next] = (prompt, final)
+                    next += 1
+                }
+            case 1, 2:
+                // Growing up to the final length never fails: admission reserved it.
+                if let (id, r) = pick(), r.tokens < r.final {
+                    let to = min(r.final, r.tokens + Int(rng.next() % 40) + 1)
+                    _ = try dpa.grow(request: id, to: to)
+                    live[id]!.tokens = to
+                }
+            default:
+                if let (id, _) = pick() {
+                    #expect(dpa.release(request: id) == [.requestEnd])
+                    live.removeValue(forKey: id)
+                }
+            }
+            let chunks = dpa.tables.values.flatMap { $0 }
+            #expect(Set(chunks).count == chunks.count, "a chunk belongs to two requests")
+            #expect(chunks.count + dpa.freeChunks == dpa.totalChunks, "chunks lost or duplicated")
+            #expect(dpa.usedBytes == live.values.reduce(Int64(0)) { $0 + Int64($1.tokens) } * bytesPerToken)
+            #expect(dpa.allocatedBytes == Int64(chunks.count) * chunk)
+            #expect(dpa.allocatedBytes <= dpa.capacityBytes)
+            for (id, r) in live {
+                #expect(dpa.tables[id]!.count == dpa.chunks(for: r.tokens), "more than one partial chunk")
+            }
+            #expect(dpa.translationEntries == chunks.count)
+        }
+        for id in live.keys { _ = dpa.release(request: id) }
+        #expect(dpa.freeChunks == dpa.totalChunks)
+        #expect(dpa.allocatedBytes == 0)
+    }
+
+    @Test("static: each request reserves T_max; admission stops when the reservations fill the space")
+    func staticReservations() throws {
+        var s = StaticKVAllocator(capacityBytes: 10 * 32_768 * bytesPerToken + 5, bytesPerToken: bytesPerToken,
+                                  maxContext: 32_768)
+        for id in 0..<10 { _ = try s.admit(request: id, prompt: 1000, finalTokens: 1100) }
+        #expect(!s.canAdmit(prompt: 10, finalTokens: 20))
+        #expect(throws: AllocationError.self) { try s.admit(request: 99, prompt: 10, finalTokens: 20) }
+        #expect(s.allocatedBytes == 10 * 32_768 * bytesPerToken)
+        #expect(s.usedBytes == 10 * 1000 * bytesPerToken)
+        #expect(s.release(request: 3) == [.requestEnd])
+        #expect(s.canAdmit(prompt: 10, finalTokens: 20))
+        #expect(!s.canAdmit(prompt: 10, finalTokens: 40_000))
+    }
+
+    @Test("DPA admits by actual lengths where static admits by T_max: a larger batch in the same memory")
+    func dpaAdmitsMore() throws {
+        let capacity: Int64 = 12 << 30
+        var s = StaticKVAllocator(capacityBytes: capacity, bytesPerToken: bytesPerToken, maxContext: 32_768)
+        var d = DPAAllocator(capacityBytes: capacity, bytesPerToken: bytesPerToken, chunkBytes: chunk)
+        var staticCount = 0, dpaCount = 0
+        while s.canAdmit(prompt: 14_000, finalTokens: 14_064) {
+            _ = try s.admit(request: staticCount, prompt: 14_000, finalTokens: 14_064)
+            staticCount += 1
+        }
+        while d.canAdmit(prompt: 14_000, finalTokens: 14_064) {
+            _ = try d.admit(request: dpaCount, prompt: 14_000, finalTokens: 14_064)
+            dpaCount += 1
+        }
+        #expect(staticCount == Int(capacity / (32_768 * bytesPerToken)))
+        #expect(dpaCount == Int(capacity / chunk) / d.chunks(for: 14_064))
+        #expect(dpaCount > 2 * staticCount)
+    }
+
+    @Test("DPA chunk edges and DRAM rows: a 1 MB chunk on a 32-channel module is exactly one row in every bank")
+    func chunkAlignment() {
+        #expect(ChunkLayout(module: .cent32, chunkBytes: 1 << 20).rowsPerBank == 1)
+        #expect(ChunkLayout(module: .cent32, chunkBytes: 1 << 20).splitsRows == false)
+        #expect(ChunkLayout(module: .aimx16, chunkBytes: 1 << 20).rowsPerBank == 2)
+        #expect(ChunkLayout(module: .cent32, chunkBytes: 768 << 10).splitsRows == true)
+        // A chunk that ends mid-row costs one extra ACT16 + PREA per channel at each such edge.
+        let odd = ChunkLayout(module: .cent32, chunkBytes: 768 << 10)
+        #expect(odd.extraRowActivations(chunks: 4) == 3)
+        #expect(ChunkLayout(module: .cent32, chunkBytes: 1 << 20).extraRowActivations(chunks: 4) == 0)
+    }
+}
