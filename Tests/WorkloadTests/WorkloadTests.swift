@@ -74,3 +74,59 @@ struct WorkloadTests {
         #expect(head.last!.flops == 2 * 2 * 1000 * 64)
     }
 }
+
+@Suite("Request streams and trace files")
+struct RequestStreamTests {
+    @Test("generated requests are seeded; Poisson gaps follow the rate; offline requests arrive at zero")
+    func generated() {
+        let a = RequestStream.generate(count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
+                                       output: .normal(mean: 200, std: 50, min: 10, max: 400),
+                                       arrival: .poisson(perSecond: 100), seed: 3)
+        let b = RequestStream.generate(count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
+                                       output: .normal(mean: 200, std: 50, min: 10, max: 400),
+                                       arrival: .poisson(perSecond: 100), seed: 3)
+        #expect(a == b)
+        #expect(a.allSatisfy { (10...400).contains($0.outputTokens) })
+        #expect(zip(a, a.dropFirst()).allSatisfy { $0.arrivalPs <= $1.arrivalPs })
+        // 1999 gaps of mean 10 ms: the last arrival near 20 s (within 10 %).
+        let last = Double(a.last!.arrivalPs) / 1e12
+        #expect(abs(last - 19.99) < 2.0)
+        let offline = RequestStream.generate(count: 5, context: .fixed(100), output: .fixed(7), arrival: .offline, seed: 1)
+        #expect(offline.allSatisfy { $0.arrivalPs == 0 && $0.promptTokens == 100 && $0.outputTokens == 7 })
+    }
+
+    @Test("a trace file is read with its header, arrivals in seconds and token counts")
+    func traceFile() throws {
+        let requests = try RequestTrace.parse("""
+            # arrival in seconds
+            arrival_s,context_tokens,output_tokens
+            0,1000,10
+            0.5,2000,20
+            """, file: "t.csv")
+        #expect(requests.count == 2)
+        #expect(requests[1] == RequestSpec(id: 1, arrivalPs: 500_000_000_000, promptTokens: 2000, outputTokens: 20))
+    }
+
+    @Test("trace errors name the file, line and field", arguments: [
+        ("context,output\n1,2", 1, "", "expected the header"),
+        ("arrival_s,context_tokens,output_tokens\n0,100", 2, "", "3 fields"),
+        ("arrival_s,context_tokens,output_tokens\n-1,100,5", 2, "arrival_s", "≥ 0"),
+        ("arrival_s,context_tokens,output_tokens\n1,100,5\n0.5,100,5", 3, "arrival_s", "must not decrease"),
+        ("arrival_s,context_tokens,output_tokens\n0,zero,5", 2, "context_tokens", "positive"),
+        ("arrival_s,context_tokens,output_tokens\n0,10,0", 2, "output_tokens", "positive"),
+        ("arrival_s,context_tokens,output_tokens\n", 2, "", "no requests"),
+    ])
+    func traceErrors(text: String, line: Int, field: String, fragment: String) {
+        do {
+            _ = try RequestTrace.parse(text, file: "t.csv")
+            Issue.record("accepted")
+        } catch let error as RequestTrace.ParseError {
+            #expect(error.line == line)
+            #expect(error.field == field)
+            #expect(error.message.contains(fragment), "\(error)")
+            #expect(error.description.hasPrefix("t.csv:\(line): "))
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+}

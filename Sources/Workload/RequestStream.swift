@@ -1,0 +1,131 @@
+import Foundation
+
+/// One request of a workload: when it arrives, how long its prompt is, how many tokens it generates.
+public struct RequestSpec: Sendable, Hashable, Codable {
+    public var id: Int
+    /// Arrival time, picoseconds from the start of the run.
+    public var arrivalPs: Int64
+    /// Tokens in the KV cache before the first decode step.
+    public var promptTokens: Int
+    /// Tokens it decodes.
+    public var outputTokens: Int
+
+    public init(id: Int, arrivalPs: Int64, promptTokens: Int, outputTokens: Int) {
+        self.id = id
+        self.arrivalPs = arrivalPs
+        self.promptTokens = promptTokens
+        self.outputTokens = outputTokens
+    }
+
+    public var finalTokens: Int { promptTokens + outputTokens }
+}
+
+/// How many tokens each request generates.
+public enum OutputLength: Sendable, Hashable, Codable {
+    case fixed(Int)
+    /// Truncated normal, rounded to whole tokens, in [min, max].
+    case normal(mean: Double, std: Double, min: Int, max: Int)
+
+    public var maxLength: Int {
+        switch self {
+        case .fixed(let n): return n
+        case .normal(_, _, _, let max): return max
+        }
+    }
+}
+
+/// When requests arrive.
+public enum ArrivalProcess: Sendable, Hashable, Codable {
+    /// All at time zero (an offline batch).
+    case offline
+    /// A Poisson process of `perSecond` requests per second.
+    case poisson(perSecond: Double)
+}
+
+/// Builds the request list of a run, deterministically from a seed. Prompt lengths, output lengths and
+/// arrival gaps use separate streams derived from the seed, so changing one does not reshuffle the others.
+public enum RequestStream {
+    public static func generate(count: Int, context: ContextSource, output: OutputLength, arrival: ArrivalProcess,
+                                seed: UInt64) -> [RequestSpec] {
+        let prompts = context.lengths(count: count, seed: seed)
+        var outputs = SplitMix64(seed: (seed ^ 0x5EED_0000) &+ 1)
+        var gaps = SplitMix64(seed: (seed ^ 0xA441_7A10) &+ 2)
+        var time: Double = 0
+        return (0..<count).map { i in
+            let out: Int
+            switch output {
+            case .fixed(let n): out = n
+            case .normal(let mean, let std, let min, let max):
+                out = Dataset(name: "output", mean: mean, std: std, min: min, max: max).sample(count: 1, using: &outputs)[0]
+            }
+            switch arrival {
+            case .offline: time = 0
+            case .poisson(let rate):
+                if i > 0 { time += -Foundation.log(1.0 - gaps.nextUnit()) / rate }
+            }
+            return RequestSpec(id: i, arrivalPs: Int64((time * 1e12).rounded()), promptTokens: prompts[i], outputTokens: out)
+        }
+    }
+}
+
+/// A request trace file: CSV with the header `arrival_s,context_tokens,output_tokens`, one request per line,
+/// arrival times in seconds (non-decreasing), positive token counts. `#` starts a comment line.
+public enum RequestTrace {
+    public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var field: String
+        public var message: String
+        public var description: String { "\(file):\(line): \(field.isEmpty ? "" : "\(field): ")\(message)" }
+    }
+
+    public static let header = ["arrival_s", "context_tokens", "output_tokens"]
+
+    public static func parse(_ text: String, file: String) throws -> [RequestSpec] {
+        var requests: [RequestSpec] = []
+        var sawHeader = false
+        var lastArrival = -1.0
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            if !sawHeader {
+                guard fields == header else {
+                    throw ParseError(file: file, line: line, field: "", message: "expected the header "
+                                     + "'\(header.joined(separator: ","))', found '\(trimmed)'")
+                }
+                sawHeader = true
+                continue
+            }
+            guard fields.count == 3 else {
+                throw ParseError(file: file, line: line, field: "", message: "expected 3 fields, found \(fields.count)")
+            }
+            guard let arrival = Double(fields[0]), arrival.isFinite, arrival >= 0 else {
+                throw ParseError(file: file, line: line, field: "arrival_s",
+                                 message: "expected a time in seconds ≥ 0, found '\(fields[0])'")
+            }
+            guard arrival >= lastArrival else {
+                throw ParseError(file: file, line: line, field: "arrival_s",
+                                 message: "arrivals must not decrease (\(fields[0]) after \(lastArrival))")
+            }
+            lastArrival = arrival
+            guard let context = Int(fields[1]), context >= 1 else {
+                throw ParseError(file: file, line: line, field: "context_tokens",
+                                 message: "expected a positive number of tokens, found '\(fields[1])'")
+            }
+            guard let output = Int(fields[2]), output >= 1 else {
+                throw ParseError(file: file, line: line, field: "output_tokens",
+                                 message: "expected a positive number of tokens, found '\(fields[2])'")
+            }
+            requests.append(RequestSpec(id: requests.count, arrivalPs: Int64((arrival * 1e12).rounded()),
+                                        promptTokens: context, outputTokens: output))
+        }
+        guard sawHeader else {
+            throw ParseError(file: file, line: 1, field: "", message: "empty trace: expected the header '\(header.joined(separator: ","))'")
+        }
+        guard !requests.isEmpty else { throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests") }
+        return requests
+    }
+}
