@@ -1,21 +1,22 @@
 import Workload
 
-/// What one module must hold: its layers' weights (and the LM head on the last stage) plus the KV cache of
-/// every request for its layers, reserved for the request's whole length (prompt + decode steps).
+/// What one module holds: its layers' weights (and the LM head on the last stage), and the room left for
+/// the KV cache of those layers.
 public struct MemoryPlan: Sendable, Equatable, Codable {
     public var capacityBytes: Int64
     public var weightBytes: Int64
-    public var kvBytes: Int64
+    /// KV bytes one token takes in this module's layers.
+    public var kvBytesPerToken: Int64
 
-    public var neededBytes: Int64 { weightBytes + kvBytes }
-    public var fits: Bool { neededBytes <= capacityBytes }
-    public var usedFraction: Double { Double(neededBytes) / Double(capacityBytes) }
-
-    public init(model: ModelConfig, module: ModuleConfig, layers: Int, includesLMHead: Bool,
-                tokensPerRequest: [Int]) {
+    public init(model: ModelConfig, module: ModuleConfig, layers: Int, includesLMHead: Bool) {
         capacityBytes = module.capacityBytes
         weightBytes = Int64(layers) * model.weightBytesPerLayer + (includesLMHead ? model.lmHeadBytes : 0)
-        let tokens = tokensPerRequest.reduce(Int64(0)) { $0 + Int64($1) }
-        kvBytes = tokens * Int64(layers) * model.kvBytesPerTokenPerLayer
+        kvBytesPerToken = Int64(layers) * model.kvBytesPerTokenPerLayer
     }
+
+    /// Bytes left for the KV cache.
+    public var kvCapacityBytes: Int64 { max(0, capacityBytes - weightBytes) }
+
+    /// Whether the weights plus `tokens` tokens of KV fit.
+    public func fits(tokens: Int) -> Bool { weightBytes + Int64(tokens) * kvBytesPerToken <= capacityBytes }
 }

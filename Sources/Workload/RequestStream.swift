@@ -32,6 +32,13 @@ public enum OutputLength: Sendable, Hashable, Codable {
         case .normal(_, _, _, let max): return max
         }
     }
+
+    public var label: String {
+        switch self {
+        case .fixed(let n): return "\(n)"
+        case .normal(let mean, let std, let min, let max): return "normal mean \(mean) std \(std) in \(min)…\(max)"
+        }
+    }
 }
 
 /// When requests arrive.
@@ -40,6 +47,13 @@ public enum ArrivalProcess: Sendable, Hashable, Codable {
     case offline
     /// A Poisson process of `perSecond` requests per second.
     case poisson(perSecond: Double)
+
+    public var label: String {
+        switch self {
+        case .offline: return "offline (all at time 0)"
+        case .poisson(let rate): return "Poisson \(rate) requests/s"
+        }
+    }
 }
 
 /// Builds the request list of a run, deterministically from a seed. Prompt lengths, output lengths and

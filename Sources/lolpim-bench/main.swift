@@ -185,7 +185,7 @@ func rawPingPong(kind: String, payload: [UInt8], count: Int) -> Double {
 func rooflineRate() -> Double {
     let topology = try! TopologyLoader.load(path: "Topologies/default.yaml")
     let plan = try! PipelinePlan(topology: topology)
-    var stage = StageSimulator(topology: topology, stage: plan.stages[0])
+    var stage = StageSimulator(plan: plan, stage: plan.stages[0])
     let count = 200_000
     let start = now()
     for i in 0..<count {

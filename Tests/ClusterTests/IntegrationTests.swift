@@ -48,7 +48,29 @@ struct IntegrationTests {
         }
         #expect(sections["inproc"] == sections["ipc"])
         #expect(sections["ipc"] == sections["tcp"])
+        // …and equal to the single-threaded reference.
+        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
+        #expect(try RunResults.encoder.encode(reference.simulated) == sections["ipc"])
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("continuous batching with DPA and Poisson arrivals is deterministic across transports")
+    func determinismContinuous() throws {
+        let dir = Harness.directory("determinism-continuous")
+        let file = Harness.topology(batchingTopology(batching: "continuous", allocation: "dpa", requests: 16, batch: 8),
+                                    in: dir)
+        var sections: [Data] = []
+        for transport in ["inproc", "ipc", "tcp"] {
+            let out = dir + "/" + transport
+            let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
+            #expect(run.status == 0, "\(transport): \(run.stderr)")
+            let results = try Harness.results(in: out)
+            #expect(results.simulated.requests.finished == 16)
+            sections.append(try results.simulatedSectionBytes())
+        }
+        #expect(sections[0] == sections[1] && sections[1] == sections[2])
+        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
+        #expect(try RunResults.encoder.encode(reference.simulated) == sections[0])
     }
 
     @Test("command fidelity is deterministic across transports too")
@@ -78,7 +100,7 @@ struct IntegrationTests {
               host: {bandwidth_gbps: 32, latency_ns: 1000}
               module: {bandwidth_gbps: 8, latency_ns: 500}
             parallelism: {micro_batches: 1, layers_per_stage: [10, 11, 11]}
-            workload: {batch_size: 2, context: 4000, decode_steps: 5}
+            workload: {batch_size: 2, context: 4000, decode_steps: 5, host_intervention_ns: 0}
             host: {step_overhead_ns: 2000, per_request_ns: 300}
             """
         let topology = try TopologyLoader.parse(yaml: yaml, file: "closed.yaml")
@@ -94,7 +116,13 @@ struct IntegrationTests {
         let bytes: Int64 = 2 * 4096 * 2
         let hostHop = topology.links.host.latencyPs + topology.links.host.transferTime(bytes: bytes)
         let moduleHop = topology.links.module.latencyPs + topology.links.module.transferTime(bytes: bytes)
-        var expected: Picoseconds = 0
+        // Both prompts' KV (4000 tokens × the stage's layers) reach each module over its own host link, one
+        // after the other; the first step can start when the slowest module has both.
+        let kvReady = plan.stages.map { s -> Picoseconds in
+            let one = topology.links.host.transferTime(bytes: 4000 * s.memory.kvBytesPerToken)
+            return 2 * one + topology.links.host.latencyPs
+        }.max()!
+        var expected: Picoseconds = kvReady
         var latencies: [Picoseconds] = []
         for iteration in 0..<5 {
             let contexts = [4000 + iteration + 1, 4000 + iteration + 1]
@@ -109,6 +137,8 @@ struct IntegrationTests {
         #expect(results.simulated.tokenLatency == LatencySummary(samples: latencies))
         #expect(results.simulated.generatedTokens == 10)
         #expect(abs(results.simulated.throughputTokensPerS - 10 / Time.seconds(expected)) < 1e-9)
+        #expect(results.simulated.kv.prefillTransferBytes == 2 * 4000 * plan.stages.reduce(0) { $0 + $1.memory.kvBytesPerToken })
+        #expect(results.simulated.requests.finished == 2)
     }
 
     @Test("validate reports a located error and exits 2")
@@ -127,11 +157,10 @@ struct IntegrationTests {
     @Test("a model that does not fit is refused before any process starts")
     func doesNotFit() throws {
         let dir = Harness.directory("nofit")
-        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 30000")
-            .replacingOccurrences(of: "batch_size: 6", with: "batch_size: 64"), in: dir)
+        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-72b-32k"), in: dir)
         let run = try Harness.run(["run", file, "--output", dir + "/out"], in: dir)
         #expect(run.status == 2)
-        #expect(run.stderr.contains("do not fit"))
+        #expect(run.stderr.contains("does not fit"))
         #expect(run.stderr.contains("needs"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
@@ -203,7 +232,7 @@ struct IntegrationTests {
         try router.send(bytes: [frames[0].bytes, answer])
         let workerOutcome = worker.wait(seconds: 30)
         #expect(workerOutcome.status == 1)
-        #expect(workerOutcome.stderr.contains("protocol version 99, this process speaks 1"))
+        #expect(workerOutcome.stderr.contains("protocol version 99, this process speaks \(WireCodec.version)"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 

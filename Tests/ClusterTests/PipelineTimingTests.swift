@@ -38,7 +38,7 @@ struct PipelineTimingTests {
     func stage() throws {
         let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
         let plan = try PipelinePlan(topology: topology)
-        var stage = StageSimulator(topology: topology, stage: plan.stages[1])
+        var stage = StageSimulator(plan: plan, stage: plan.stages[1])
         let cost = RooflineCostModel(module: topology.cluster.module).stageCost(
             step: DecodeStep(model: topology.model), layers: plan.stages[1].layers, contexts: [2049, 2049],
             includesLMHead: false)
@@ -90,8 +90,8 @@ struct PipelineTimingTests {
         }
         let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")
         let p = try PipelinePlan(topology: topology)
-        #expect(p.microBatches.flatMap { $0 } == Array(0..<6))
-        #expect(p.contexts(microBatch: 1, iteration: 2) == [2048 + 3, 2048 + 3])
+        #expect(p.requests.map(\.id) == Array(0..<6))
+        #expect(p.requests.allSatisfy { $0.promptTokens == 2048 && $0.outputTokens == 4 && $0.arrivalPs == 0 })
         #expect(p.generatedTokens == 6 * 4)
     }
 

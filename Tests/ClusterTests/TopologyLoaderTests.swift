@@ -41,7 +41,7 @@ struct TopologyLoaderTests {
     func shipped(file: String) throws {
         let topology = try TopologyLoader.load(path: packageRoot.appendingPathComponent("Topologies/\(file)").path)
         let plan = try PipelinePlan(topology: topology)
-        #expect(plan.stages.allSatisfy { $0.memory.fits })
+        #expect(plan.stages.allSatisfy { $0.memory.fits(tokens: plan.requests.map(\.finalTokens).max()!) })
         #expect(plan.stages.map(\.layers).reduce(0, +) == topology.model.layers)
     }
 
@@ -138,12 +138,54 @@ struct TopologyLoaderTests {
 
     @Test("a model that does not fit is refused with needed and available memory")
     func doesNotFit() {
-        let error = parseError(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 30000")
-            .replacingOccurrences(of: "batch_size: 6", with: "batch_size: 64"))
-        #expect(error?.field == "workload.batch_size")
-        #expect(error?.message.contains("do not fit") == true)
-        #expect(error?.message.contains("but has 16.00 GiB") == true)
-        #expect(error?.line == 9)
+        // 72B weights alone need 33 GiB per module on 4 modules of 16 GiB.
+        let weights = parseError(minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-72b-32k"))
+        #expect(weights?.field == "cluster.modules")
+        #expect(weights?.message.contains("does not fit") == true)
+        #expect(weights?.message.contains("but has 16.00 GiB") == true)
+        #expect(weights?.line == 5)
+        // On one module the 7B model (13.2 GiB of weights) has room for one request of 2052 tokens under DPA,
+        // but static allocation reserves T_max = 32K tokens (16 GiB of KV) per request.
+        let oneModule = minimalTopology.replacingOccurrences(of: "modules: 4", with: "modules: 1")
+        #expect(parseError(oneModule) == nil)
+        let reservation = parseError(oneModule.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 4\n  allocation: static"))
+        #expect(reservation?.field == "workload.context")
+        #expect(reservation?.message.contains("reserved by static allocation (T_max)") == true)
+    }
+
+    @Test("workload options: outputs, arrivals, batching, allocation, traces")
+    func workloadOptions() throws {
+        let t = try TopologyLoader.parse(yaml: minimalTopology.replacingOccurrences(of: "  decode_steps: 4", with: """
+              output_tokens: {mean: 100, std: 20, min: 10, max: 200}
+              requests: 40
+              arrival: {poisson_per_s: 50}
+              batching: continuous
+              allocation: static
+              max_context: 8192
+              chunk_kib: 512
+            """), file: "t.yaml")
+        #expect(t.workload.output == .normal(mean: 100, std: 20, min: 10, max: 200))
+        #expect(t.workload.requests == 40)
+        #expect(t.workload.arrival == .poisson(perSecond: 50))
+        #expect(t.workload.batching == .continuous)
+        #expect(t.workload.allocation == .static)
+        #expect(t.workload.chunkBytes == 512 << 10)
+        let both = parseError(minimalTopology.replacingOccurrences(of: "  decode_steps: 4", with: "  decode_steps: 4\n  output_tokens: 5"))
+        #expect(both?.field == "workload.output_tokens")
+        let tooLong = parseError(minimalTopology.replacingOccurrences(of: "  decode_steps: 4", with: "  decode_steps: 4\n  max_context: 2000"))
+        #expect(tooLong?.field == "workload.context")
+        let dir = NSTemporaryDirectory() + "lolpim-trace-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "arrival_s,context_tokens,output_tokens\n0,100,5\n0.001,200,x\n".write(toFile: dir + "/bad.csv", atomically: true, encoding: .utf8)
+        do {
+            _ = try TopologyLoader.parse(yaml: minimalTopology.replacingOccurrences(of: "  context: 2048\n", with: "  trace: bad.csv\n"),
+                                         file: dir + "/t.yaml")
+            Issue.record("a bad trace was accepted")
+        } catch let error as TopologyError {
+            #expect(error.file == dir + "/bad.csv")
+            #expect(error.line == 3)
+            #expect(error.field == "output_tokens")
+        }
     }
 
     @Test("inconsistent parallelism is refused")

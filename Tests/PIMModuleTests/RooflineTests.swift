@@ -68,16 +68,14 @@ struct RooflineTests {
         #expect(cost.stageCost(step: step, layers: 4, contexts: [], includesLMHead: true).total == 0)
     }
 
-    @Test("memory plan: weights + KV reserved for every token of every request")
+    @Test("memory plan: weights of the module's layers (+ LM head) and the KV room left")
     func memoryPlan() {
         let model = ModelConfig.presets["llm-7b-32k"]!
-        let plan = MemoryPlan(model: model, module: .cent32, layers: 4, includesLMHead: true,
-                              tokensPerRequest: [1000, 3000])
+        let plan = MemoryPlan(model: model, module: .cent32, layers: 4, includesLMHead: true)
         #expect(plan.weightBytes == 4 * model.weightBytesPerLayer + model.lmHeadBytes)
-        #expect(plan.kvBytes == 4000 * 4 * model.kvBytesPerTokenPerLayer)
-        #expect(plan.fits)
-        let huge = MemoryPlan(model: model, module: .cent32, layers: 4, includesLMHead: false,
-                              tokensPerRequest: Array(repeating: 32_768, count: 64))
-        #expect(!huge.fits)
+        #expect(plan.kvBytesPerToken == 4 * model.kvBytesPerTokenPerLayer)
+        #expect(plan.kvCapacityBytes == (16 << 30) - plan.weightBytes)
+        #expect(plan.fits(tokens: 100_000))
+        #expect(!plan.fits(tokens: 1_000_000))
     }
 }

@@ -10,13 +10,6 @@ public struct PlanError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(field): \(message)" }
 }
 
-/// One request of the workload.
-public struct Request: Sendable, Equatable, Codable {
-    public var id: Int
-    /// Tokens already in the KV cache when decoding starts (the prompt).
-    public var promptTokens: Int
-}
-
 /// One pipeline stage: a module and the consecutive layers it holds.
 public struct StagePlan: Sendable, Equatable, Codable {
     public var index: Int
@@ -27,47 +20,42 @@ public struct StagePlan: Sendable, Equatable, Codable {
     public var memory: MemoryPlan
 }
 
-/// Everything derived from a topology before the run: the requests, the micro-batches, the stages and what
-/// each module must store. Built the same way by the coordinator and by every worker.
+/// Everything derived from a topology before the run: the requests and the stages with what each module
+/// stores. Built the same way by the coordinator and by every worker.
 public struct PipelinePlan: Sendable {
     public let topology: Topology
-    public let requests: [Request]
-    /// Request ids of each micro-batch (contiguous groups whose sizes differ by at most one).
-    public let microBatches: [[Int]]
+    /// Requests in arrival order.
+    public let requests: [RequestSpec]
     public let stages: [StagePlan]
 
     public init(topology: Topology) throws(PlanError) {
         self.topology = topology
-        let workload = topology.workload
-        let prompts = workload.context.lengths(count: workload.batchSize, seed: topology.seed)
-        requests = prompts.enumerated().map { Request(id: $0.offset, promptTokens: $0.element) }
-        let groups = Self.evenSplit(layers: workload.batchSize, stages: topology.parallelism.microBatches)
-        var start = 0
-        microBatches = groups.map { count in
-            defer { start += count }
-            return Array(start..<(start + count))
-        }
-        let totalTokens = requests.map { $0.promptTokens + workload.decodeSteps }
+        let w = topology.workload
+        requests = w.trace ?? RequestStream.generate(count: w.requests, context: w.context, output: w.output,
+                                                     arrival: w.arrival, seed: topology.seed)
         var first = 0
         var stages: [StagePlan] = []
         for (index, layers) in topology.parallelism.layersPerStage.enumerated() {
             let last = index == topology.parallelism.layersPerStage.count - 1
             let memory = MemoryPlan(model: topology.model, module: topology.cluster.module, layers: layers,
-                                    includesLMHead: last, tokensPerRequest: totalTokens)
-            stages.append(StagePlan(index: index, firstLayer: first, layers: layers, includesLMHead: last,
-                                    memory: memory))
+                                    includesLMHead: last)
+            stages.append(StagePlan(index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory))
             first += layers
         }
         self.stages = stages
-        if let tight = stages.filter({ !$0.memory.fits }).max(by: { $0.memory.neededBytes < $1.memory.neededBytes }) {
+        // The run needs every module to hold its weights and the longest request alone (static allocation:
+        // a T_max reservation).
+        let longest = requests.map(\.finalTokens).max() ?? 0
+        let needed = w.allocation == .static ? w.maxContext : longest
+        if let tight = stages.first(where: { !$0.memory.fits(tokens: needed) }) {
             let m = tight.memory
-            let longest = totalTokens.max() ?? 0
-            throw PlanError(field: "workload.batch_size", message: """
-                the model and its KV cache do not fit: module \(tight.index) (layers \(tight.firstLayer)–\
+            let kv = Int64(needed) * m.kvBytesPerToken
+            throw PlanError(field: m.weightBytes > m.capacityBytes ? "cluster.modules" : "workload.context", message: """
+                the model does not fit: module \(tight.index) (layers \(tight.firstLayer)–\
                 \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \
-                \(Units.gib(m.neededBytes)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(m.kvBytes)) \
-                for \(requests.count) requests of up to \(longest) tokens) but has \(Units.gib(m.capacityBytes)); \
-                lower workload.batch_size or workload.context, or add cluster.modules
+                \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(kv)) for \
+                one request of \(needed) tokens\(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) \
+                but has \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
                 """)
         }
     }
@@ -93,14 +81,16 @@ public struct PipelinePlan: Sendable {
         return (0..<stages).map { layers / stages + ($0 < layers % stages ? 1 : 0) }
     }
 
-    /// Contexts (tokens attended) of a micro-batch's requests at decode step `iteration` (0-based): the
-    /// prompt, the tokens generated before, and the token being generated.
-    public func contexts(microBatch: Int, iteration: Int) -> [Int] {
-        microBatches[microBatch].map { requests[$0].promptTokens + iteration + 1 }
+    /// The KV allocator of a stage's module under the workload's scheme.
+    public func allocator(stage: Int) -> any KVAllocator {
+        let w = topology.workload
+        let m = stages[stage].memory
+        return KVAllocatorFactory.make(w.allocation, capacityBytes: m.kvCapacityBytes, bytesPerToken: m.kvBytesPerToken,
+                                       maxContext: w.maxContext, chunkBytes: w.chunkBytes)
     }
 
-    /// Tokens every request generates.
-    public var generatedTokens: Int { requests.count * topology.workload.decodeSteps }
+    /// Tokens the run generates.
+    public var generatedTokens: Int { requests.reduce(0) { $0 + $1.outputTokens } }
 }
 
 /// Formatting of sizes and times with their units, for messages and tables.

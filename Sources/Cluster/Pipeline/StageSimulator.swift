@@ -14,8 +14,12 @@ public struct StageSimulator: Sendable {
     public private(set) var stats: StageStats
 
     private var moduleFreeAt: Picoseconds = 0
+    /// This module's KV allocator for its layers (static or DPA).
+    public private(set) var allocator: any KVAllocator
 
-    public init(topology: Topology, stage: StagePlan) {
+    public init(plan pipeline: PipelinePlan, stage: StagePlan) {
+        let topology = pipeline.topology
+        allocator = pipeline.allocator(stage: stage.index)
         plan = stage
         step = DecodeStep(model: topology.model)
         costModel = topology.fidelity.costModel(module: topology.cluster.module)
@@ -35,8 +39,25 @@ public struct StageSimulator: Sendable {
         public var depart: Picoseconds
     }
 
-    /// Handles a micro-batch that left the previous stage at `depart`, with `contexts` tokens per request
-    /// and an activation of `payloadBytes`.
+    /// Handles a micro-batch that left the previous stage at `depart` and an activation of `payloadBytes`.
+    /// Requests on their first step get their prompt's KV allocated; every request's KV grows to its
+    /// context; requests on their last step free their KV afterwards.
+    public mutating func handle(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry],
+                                payloadBytes: Int64) throws -> Outcome {
+        for e in entries {
+            let request = Int(e.request), context = Int(e.context)
+            if e.isFirst {
+                stats.count(try allocator.admit(request: request, prompt: context - 1, finalTokens: context - 1))
+            }
+            stats.count(try allocator.grow(request: request, to: context))
+        }
+        stats.observe(allocator)
+        let outcome = handle(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes)
+        for e in entries where e.isLast { stats.count(allocator.release(request: Int(e.request))) }
+        return outcome
+    }
+
+    /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping).
     public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64) -> Outcome {
         let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)

@@ -23,6 +23,13 @@ public struct StageStats: Sendable, Equatable, Codable {
     public var commands = CommandCounts()
     /// Flops of the HUB processor.
     public var hubFlops: Int64 = 0
+    /// KV allocation on this module: host interventions by kind, and peaks over the run.
+    public var allocationEvents: [String: Int64] = [:]
+    public var peakKvAllocatedBytes: Int64 = 0
+    public var peakKvUsedBytes: Int64 = 0
+    public var peakRequests: Int = 0
+    /// Largest VA→PA table size (entries over all requests) under DPA.
+    public var peakTranslationEntries: Int = 0
     /// The stage's two link ends at the end of the run.
     public var ingress: PortStats = .init()
     public var egress: PortStats = .init()
@@ -33,6 +40,17 @@ public struct StageStats: Sendable, Equatable, Codable {
         layers = stage.layers
         includesLMHead = stage.includesLMHead
         memory = stage.memory
+    }
+
+    mutating func count(_ events: [AllocationEventKind]) {
+        for e in events { allocationEvents[e.rawValue, default: 0] += 1 }
+    }
+
+    mutating func observe(_ allocator: any KVAllocator) {
+        peakKvAllocatedBytes = max(peakKvAllocatedBytes, allocator.allocatedBytes)
+        peakKvUsedBytes = max(peakKvUsedBytes, allocator.usedBytes)
+        peakRequests = max(peakRequests, allocator.requests)
+        if let dpa = allocator as? DPAAllocator { peakTranslationEntries = max(peakTranslationEntries, dpa.translationEntries) }
     }
 
     mutating func record(start: Picoseconds, cost: StageCost, ingress: Port, egress: Port) {

@@ -5,10 +5,21 @@ public struct MicroBatchHeader: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var request: UInt32
         public var context: UInt32
-        public init(request: UInt32, context: UInt32) {
+        public var flags: UInt32
+
+        /// The request's first decode step: its prompt's KV arrived; allocate it.
+        public static let first: UInt32 = 1
+        /// The request's last decode step: free its KV after this step.
+        public static let last: UInt32 = 2
+
+        public init(request: UInt32, context: UInt32, flags: UInt32 = 0) {
             self.request = request
             self.context = context
+            self.flags = flags
         }
+
+        public var isFirst: Bool { flags & Self.first != 0 }
+        public var isLast: Bool { flags & Self.last != 0 }
     }
 
     /// Decode step, 0-based.
@@ -30,7 +41,7 @@ public struct MicroBatchHeader: Sendable, Equatable {
 
     /// Bytes of the fixed part after the common 8-byte header.
     static let fixedBytes = 4 + 4 + 8 + 8 + 4
-    static let entryBytes = 8
+    static let entryBytes = 12
     /// Upper bound on requests per micro-batch accepted from the wire.
     static let maxEntries = 1 << 20
 }

@@ -6,7 +6,8 @@ import Transport
 /// header in frame 0; a micro-batch carries a binary header in frame 0 and the activation bytes in frame 1.
 /// Decoding validates everything and never traps: a bad message is a `ProtocolError`.
 public enum WireCodec {
-    public static let version: UInt16 = 1
+    /// 2: micro-batch entries carry flags (first / last decode step of a request).
+    public static let version: UInt16 = 2
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes).
@@ -37,6 +38,7 @@ public enum WireCodec {
                 for e in h.entries {
                     w.put(e.request)
                     w.put(e.context)
+                    w.put(e.flags)
                 }
             }
             return [frame, payload]
@@ -152,7 +154,11 @@ public enum WireCodec {
         for _ in 0..<count {
             let request: UInt32 = r.get()
             let context: UInt32 = r.get()
-            entries.append(.init(request: request, context: context))
+            let flags: UInt32 = r.get()
+            guard flags & ~(MicroBatchHeader.Entry.first | MicroBatchHeader.Entry.last) == 0, context >= 1 else {
+                throw .malformedBody(type: "microBatch", reason: "request \(request): flags \(flags) or context \(context) invalid")
+            }
+            entries.append(.init(request: request, context: context, flags: flags))
         }
         return MicroBatchHeader(iteration: iteration, microBatch: microBatch, departPs: depart, wallSendNs: wall,
                                 entries: entries)

@@ -7,11 +7,12 @@ public struct ResultsBuilder {
     public init(plan: PipelinePlan) { self.plan = plan }
 
     /// - Parameters:
-    ///   - tokenLatencies: one sample per generated token (see `SimulatedResults.tokenLatency`).
+    ///   - scheduler: what the batch scheduler saw (token latencies, requests, KV over time).
     ///   - makespan: when the last token was sampled.
     ///   - stages: per-stage reports, any order; missing stages (an aborted run) are left out.
-    public func simulated(makespan: Picoseconds, tokenLatencies: [Picoseconds], host: HostModel,
+    public func simulated(makespan: Picoseconds, scheduler: SchedulerStats, host: HostModel,
                           stages reports: [StageStats]) -> SimulatedResults {
+        let tokenLatencies = scheduler.tokenLatencies
         let stages = reports.sorted { $0.stage < $1.stage }
         let span = Double(max(makespan, 1))
         let module = plan.topology.cluster.module
@@ -23,17 +24,35 @@ public struct ResultsBuilder {
         }
         let macCycles = Double(Int64(module.timing.nCCDL) * module.tCKps)
         let stageResults = zip(stages, energies).map { s, energy in
-            StageResult(stage: s.stage, firstLayer: s.firstLayer, layers: s.layers, lmHead: s.includesLMHead,
+            stageResult(s, energy: energy, span: span, peak: peak, macCycles: macCycles, makespan: makespan)
+        }
+        return assemble(stages: stages, stageResults: stageResults, energies: energies, span: span, makespan: makespan,
+                        scheduler: scheduler, host: host, tokenLatencies: tokenLatencies)
+    }
+
+    private func stageResult(_ s: StageStats, energy: EnergyModel.Breakdown, span: Double, peak: Double,
+                             macCycles: Double, makespan: Picoseconds) -> StageResult {
+        let module = plan.topology.cluster.module
+        let memory = MemoryResult(
+            capacityBytes: s.memory.capacityBytes, weightBytes: s.memory.weightBytes,
+            kvCapacityBytes: s.memory.kvCapacityBytes, peakKvAllocatedBytes: s.peakKvAllocatedBytes,
+            peakKvUsedBytes: s.peakKvUsedBytes,
+            peakUsedFraction: Double(s.memory.weightBytes + s.peakKvAllocatedBytes) / Double(s.memory.capacityBytes),
+            peakRequests: s.peakRequests, peakTranslationEntries: s.peakTranslationEntries,
+            allocationEvents: s.allocationEvents)
+        return StageResult(stage: s.stage, firstLayer: s.firstLayer, layers: s.layers, lmHead: s.includesLMHead,
                         microBatches: s.microBatches, busyPs: s.busyPs, idlePs: max(0, makespan - s.busyPs),
                         utilisationFraction: Double(s.busyPs) / span,
                         ingressBusyPs: s.ingress.busyPs, egressBusyPs: s.egress.busyPs, opTimePs: s.opTimePs,
                         dramBytesRead: s.bytesRead, dramBytesWritten: s.bytesWritten, flops: s.flops,
                         internalBandwidthFraction: Double(s.bytesRead) / (peak * Time.seconds(max(makespan, 1))),
                         macUtilisationFraction: Double(s.commands[.mac16]) * macCycles / (Double(module.channels) * span),
-                        commands: s.commands.byName, energy: EnergyResult(energy),
-                        memory: MemoryResult(capacityBytes: s.memory.capacityBytes, weightBytes: s.memory.weightBytes,
-                                             kvBytes: s.memory.kvBytes, usedFraction: s.memory.usedFraction))
-        }
+                        commands: s.commands.byName, energy: EnergyResult(energy), memory: memory)
+    }
+
+    private func assemble(stages: [StageStats], stageResults: [StageResult], energies: [EnergyModel.Breakdown],
+                          span: Double, makespan: Picoseconds, scheduler: SchedulerStats, host: HostModel,
+                          tokenLatencies: [Picoseconds]) -> SimulatedResults {
         var links = [link("host->stage0", PortStats(host.egress), span)]
         for s in stages {
             let to = s.stage == plan.stages.count - 1 ? "host" : "stage\(s.stage + 1)"
@@ -42,7 +61,8 @@ public struct ResultsBuilder {
         let busy = stages.reduce(Int64(0)) { $0 + $1.busyPs }
         let bubble = stages.isEmpty ? 0 : 1 - Double(busy) / (Double(plan.stages.count) * span)
         let total = plan.stages.reduce(Int64(0)) { $0 + $1.memory.capacityBytes }
-        let used = plan.stages.reduce(Int64(0)) { $0 + $1.memory.neededBytes }
+        let used = plan.stages.reduce(Int64(0)) { $0 + $1.memory.weightBytes }
+            + stages.reduce(Int64(0)) { $0 + $1.peakKvAllocatedBytes }
         let tokens = Int64(tokenLatencies.count)
         let energy = energies.reduce(EnergyModel.Breakdown(), +)
         return SimulatedResults(
@@ -51,7 +71,47 @@ public struct ResultsBuilder {
             tokenLatency: LatencySummary(samples: tokenLatencies), pipelineBubbleFraction: bubble,
             stages: stageResults, links: links, host: HostResult(busyPs: host.busyPs),
             capacity: CapacityResult(totalBytes: total, usedBytes: used, usedFraction: Double(used) / Double(total)),
-            energy: EnergyResult(energy), energyPerTokenJ: tokens > 0 ? energy.totalJ / Double(tokens) : 0)
+            energy: EnergyResult(energy), energyPerTokenJ: tokens > 0 ? energy.totalJ / Double(tokens) : 0,
+            requests: requestsResult(scheduler, makespan: makespan), kv: kvResult(scheduler, makespan: makespan),
+            allocation: allocationResult(scheduler, stages: stages))
+    }
+
+    /// Time-weighted mean of a step function sampled at `series` times, over [0, makespan].
+    private func timeWeighted(_ series: [(time: Picoseconds, value: Double)], makespan: Picoseconds) -> Double {
+        guard makespan > 0, !series.isEmpty else { return 0 }
+        var sum = 0.0
+        for (i, point) in series.enumerated() {
+            let end = i + 1 < series.count ? series[i + 1].time : makespan
+            sum += point.value * Double(max(0, min(end, makespan) - point.time))
+        }
+        return sum / Double(makespan)
+    }
+
+    private func requestsResult(_ s: SchedulerStats, makespan: Picoseconds) -> RequestsResult {
+        RequestsResult(total: plan.requests.count, admitted: s.admitted, finished: s.finished, maxQueued: s.maxQueued,
+                       meanEffectiveBatch: timeWeighted(s.series.map { ($0.time, Double($0.active)) }, makespan: makespan),
+                       peakEffectiveBatch: s.series.map(\.active).max() ?? 0,
+                       endToEndDecode: LatencySummary(samples: s.endToEnd),
+                       timePerOutputToken: LatencySummary(samples: s.timePerOutputToken))
+    }
+
+    private func kvResult(_ s: SchedulerStats, makespan: Picoseconds) -> KVResult {
+        let stride = max(1, (s.series.count + 255) / 256)
+        let thinned = s.series.enumerated().filter { $0.offset % stride == 0 }.map(\.element)
+        return KVResult(meanUsedFraction: timeWeighted(s.series.map { ($0.time, $0.used) }, makespan: makespan),
+                        meanAllocatedFraction: timeWeighted(s.series.map { ($0.time, $0.allocated) }, makespan: makespan),
+                        peakUsedFraction: s.series.map(\.used).max() ?? 0,
+                        peakAllocatedFraction: s.series.map(\.allocated).max() ?? 0,
+                        prefillTransferBytes: s.kvTransferBytes,
+                        series: thinned.map { [Double($0.time), Double($0.active), $0.used, $0.allocated] })
+    }
+
+    private func allocationResult(_ s: SchedulerStats, stages: [StageStats]) -> AllocationResult {
+        let w = plan.topology.workload
+        let events = Dictionary(uniqueKeysWithValues: AllocationEventKind.allCases.map { ($0.rawValue, s.events[$0] ?? 0) })
+        return AllocationResult(scheme: w.allocation.rawValue, chunkBytes: w.chunkBytes, events: events,
+                                hostInterventionPs: events.values.reduce(0, +) * w.hostInterventionPs,
+                                peakTranslationEntries: stages.map(\.peakTranslationEntries).max() ?? 0)
     }
 
     private func link(_ name: String, _ port: PortStats, _ span: Double) -> LinkResult {
@@ -64,7 +124,10 @@ public struct ResultsBuilder {
         return TopologyInfo(name: t.name, file: file, model: t.model.name, modules: t.cluster.modules,
                             modulePreset: t.cluster.module.preset, channelsPerModule: t.cluster.module.channels,
                             fidelity: t.fidelity.level.rawValue, batchSize: t.workload.batchSize,
-                            microBatches: t.parallelism.microBatches, decodeSteps: t.workload.decodeSteps,
-                            context: t.workload.context.label, seed: t.seed)
+                            microBatches: t.parallelism.microBatches, requests: plan.requests.count,
+                            outputTokens: t.workload.output.label,
+                            context: t.workload.trace != nil ? "trace (\(plan.requests.count) requests)" : t.workload.context.label,
+                            arrival: t.workload.trace != nil ? "trace" : t.workload.arrival.label,
+                            batching: t.workload.batching.rawValue, allocation: t.workload.allocation.rawValue, seed: t.seed)
     }
 }

@@ -25,8 +25,13 @@ public struct TopologyInfo: Codable, Sendable {
     public var fidelity: String
     public var batchSize: Int
     public var microBatches: Int
-    public var decodeSteps: Int
+    public var requests: Int
+    /// Output tokens per request, in words ("64" or "normal mean 200 …").
+    public var outputTokens: String
     public var context: String
+    public var arrival: String
+    public var batching: String
+    public var allocation: String
     public var seed: UInt64
 }
 
@@ -49,6 +54,49 @@ public struct SimulatedResults: Codable, Sendable, Equatable {
     public var energy: EnergyResult
     /// energy.total_j / generated_tokens.
     public var energyPerTokenJ: Double
+    public var requests: RequestsResult
+    public var kv: KVResult
+    public var allocation: AllocationResult
+}
+
+public struct RequestsResult: Codable, Sendable, Equatable {
+    public var total: Int
+    public var admitted: Int
+    public var finished: Int
+    /// Most requests that had arrived and waited for admission at once.
+    public var maxQueued: Int
+    /// Time-weighted mean of the requests decoding at once, over the makespan.
+    public var meanEffectiveBatch: Double
+    public var peakEffectiveBatch: Int
+    /// Per finished request: admission to last token.
+    public var endToEndDecode: LatencySummary
+    /// Per finished request with more than one output token: (last token − first token) / (outputs − 1).
+    public var timePerOutputToken: LatencySummary
+}
+
+public struct KVResult: Codable, Sendable, Equatable {
+    /// Time-weighted means over the makespan of KV bytes holding tokens (used) and reserved or allocated,
+    /// both over the KV capacity of all modules (capacity minus weights).
+    public var meanUsedFraction: Double
+    public var meanAllocatedFraction: Double
+    public var peakUsedFraction: Double
+    public var peakAllocatedFraction: Double
+    /// Bytes of prefilled KV sent from the host for admitted requests.
+    public var prefillTransferBytes: Int64
+    /// Samples at scheduling decisions (at most 256, evenly thinned): [time_ps, active requests,
+    /// used fraction, allocated fraction].
+    public var series: [[Double]]
+}
+
+public struct AllocationResult: Codable, Sendable, Equatable {
+    public var scheme: String
+    public var chunkBytes: Int64
+    /// Host interventions by kind (request_start, new_chunk, request_end), summed over modules.
+    public var events: [String: Int64]
+    /// Host time spent on them.
+    public var hostInterventionPs: Picoseconds
+    /// Largest VA→PA table (entries over all requests) of any module.
+    public var peakTranslationEntries: Int
 }
 
 public struct EnergyResult: Codable, Sendable, Equatable {
@@ -126,8 +174,17 @@ public struct StageResult: Codable, Sendable, Equatable {
 public struct MemoryResult: Codable, Sendable, Equatable {
     public var capacityBytes: Int64
     public var weightBytes: Int64
-    public var kvBytes: Int64
-    public var usedFraction: Double
+    /// capacity − weights.
+    public var kvCapacityBytes: Int64
+    /// Peaks over the run of KV reserved/allocated and of KV holding tokens.
+    public var peakKvAllocatedBytes: Int64
+    public var peakKvUsedBytes: Int64
+    /// (weights + peak KV allocated) / capacity.
+    public var peakUsedFraction: Double
+    public var peakRequests: Int
+    public var peakTranslationEntries: Int
+    /// Host interventions this module needed, by kind.
+    public var allocationEvents: [String: Int64]
 }
 
 public struct LinkResult: Codable, Sendable, Equatable {

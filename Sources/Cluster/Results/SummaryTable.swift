@@ -7,8 +7,9 @@ public enum SummaryTable {
         let t = r.topology, s = r.simulated, w = r.wallclock
         var out: [String] = []
         out.append("lolpim · \(t.name) · \(t.model) on \(t.modules) × \(t.modulePreset) (\(t.channelsPerModule) channels) · "
-                   + "\(t.fidelity) · batch \(t.batchSize) in \(t.microBatches) micro-batches · \(t.decodeSteps) decode steps")
-        out.append("context: \(t.context) · seed \(t.seed)")
+                   + "\(t.fidelity) · \(t.requests) requests, batch ≤ \(t.batchSize) in \(t.microBatches) micro-batch slots")
+        out.append("context: \(t.context) · output tokens \(t.outputTokens) · arrival \(t.arrival) · \(t.batching) batching · "
+                   + "\(t.allocation) KV allocation · seed \(t.seed)")
         if !r.complete { out.append("INCOMPLETE RUN: \(r.error ?? "stopped early") — figures cover what finished") }
         out.append("")
         let lat = s.tokenLatency
@@ -18,7 +19,16 @@ public enum SummaryTable {
             ("generated", "\(s.generatedTokens) tokens in \(ms(s.makespanPs)) simulated"),
             ("token latency", "mean \(ms(lat.meanPs)) · p50 \(ms(lat.p50Ps)) · p99 \(ms(lat.p99Ps)) · max \(ms(lat.maxPs))"),
             ("pipeline bubble", pct(s.pipelineBubbleFraction)),
-            ("memory used", "\(pct(s.capacity.usedFraction)) of \(Units.gib(s.capacity.totalBytes))"),
+            ("effective batch", String(format: "mean %.2f · peak %d requests (%d admitted, %d finished, up to %d queued)",
+                                       s.requests.meanEffectiveBatch, s.requests.peakEffectiveBatch, s.requests.admitted,
+                                       s.requests.finished, s.requests.maxQueued)),
+            ("per request", "time per output token p50 \(ms(s.requests.timePerOutputToken.p50Ps)) · "
+                + "end-to-end decode p50 \(ms(s.requests.endToEndDecode.p50Ps)), p99 \(ms(s.requests.endToEndDecode.p99Ps))"),
+            ("KV capacity", "mean \(pct(s.kv.meanUsedFraction)) holding tokens, \(pct(s.kv.meanAllocatedFraction)) "
+                + "reserved (peaks \(pct(s.kv.peakUsedFraction)) / \(pct(s.kv.peakAllocatedFraction)))"),
+            ("allocation", "\(s.allocation.scheme): " + AllocationEventKind.allCases.map { "\($0.rawValue) \(s.allocation.events[$0.rawValue] ?? 0)" }
+                .joined(separator: " · ") + " · host \(ms(s.allocation.hostInterventionPs))"),
+            ("memory used", "peak \(pct(s.capacity.usedFraction)) of \(Units.gib(s.capacity.totalBytes))"),
             ("host busy", ms(s.host.busyPs)),
             ("energy", String(format: "%.3f J · %.2f mJ/token (MAC %.0f %%, I/O %.0f %%, activation %.0f %%, "
                               + "refresh %.0f %%, background %.0f %%, HUB %.0f %%)", s.energy.totalJ,
@@ -29,12 +39,12 @@ public enum SummaryTable {
         for (label, value) in rows { out.append("  " + label.padding(toLength: 17, withPad: " ", startingAt: 0) + value) }
         if !s.stages.isEmpty {
             out.append("")
-            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  MAC %  memory GiB (used %)")
+            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  MAC %  peak memory GiB (%)")
             for st in s.stages {
                 let layers = "\(st.firstLayer)–\(st.firstLayer + st.layers - 1)\(st.lmHead ? "+H" : "")"
                 let memory = String(format: "%.2f (%.0f %%)",
-                                    Double(st.memory.weightBytes + st.memory.kvBytes) / 1_073_741_824,
-                                    st.memory.usedFraction * 100)
+                                    Double(st.memory.weightBytes + st.memory.peakKvAllocatedBytes) / 1_073_741_824,
+                                    st.memory.peakUsedFraction * 100)
                 out.append(String(format: " %5d  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %5.1f  %@", st.stage, layers.padding(toLength: 8, withPad: " ", startingAt: 0),
                                   Time.seconds(st.busyPs) * 1000, st.utilisationFraction * 100,
                                   Time.seconds(st.ingressBusyPs) * 1000, Time.seconds(st.egressBusyPs) * 1000,

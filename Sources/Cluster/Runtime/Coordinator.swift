@@ -55,8 +55,8 @@ public final class Coordinator {
     private var peers: [Int: Peer] = [:]
     private var rankOfRoutingId: [[UInt8]: Int] = [:]
     private var host: HostModel
+    private var scheduler: BatchScheduler
     private var wall = WallStats()
-    private var tokenLatencies: [Picoseconds] = []
     private var makespan: Picoseconds = 0
     private var stageReports: [Int: StageStats] = [:]
     private var workerWall: [Int: WallStats] = [:]
@@ -70,6 +70,7 @@ public final class Coordinator {
         self.options = options
         self.context = try context ?? Context()
         host = HostModel(topology: plan.topology)
+        scheduler = BatchScheduler(plan: plan)
     }
 
     /// Runs the whole simulation. On failure, writes the partial results with `complete: false` and
@@ -175,26 +176,24 @@ public final class Coordinator {
     }
 
     private func simulate(_ control: Socket, _ returns: Socket) throws {
-        let topology = plan.topology
-        let steps = topology.workload.decodeSteps
-        let microBatches = plan.microBatches.count
-        let totalSteps = microBatches * steps
-        var iteration = Array(repeating: 0, count: microBatches)
-        var lastTokenAt = Array(repeating: Picoseconds(0), count: microBatches)
-        var completed = 0
         let data = try Socket(context, .push)
         try data.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
         try data.connect(peers[0]!.hello.dataEndpoint)
-        let progress = ProgressLine(enabled: options.progress, total: totalSteps, steps: steps)
-
-        for m in 0..<microBatches {
-            try inject(microBatch: m, iteration: 0, ready: 0, payload: nil, on: data)
+        let progress = ProgressLine(enabled: options.progress, total: plan.generatedTokens)
+        /// The micro-batch each slot has in flight.
+        var inFlight: [Int: BatchScheduler.Injection] = [:]
+        for injection in scheduler.start(host: &host) {
+            try inject(injection, payload: nil, on: data)
+            inFlight[injection.slot] = injection
         }
         var lastProgressMs = WallClock.monotonicMs()
         var nextHeartbeat = lastProgressMs
         var refusals: [String] = []
-        while completed < totalSteps {
+        while !scheduler.finished {
             try checkStop()
+            guard !inFlight.isEmpty else {
+                throw RuntimeError.aborted("internal error: requests remain but nothing is in flight")
+            }
             let now = WallClock.monotonicMs()
             if now >= nextHeartbeat {
                 broadcast(.heartbeat, on: control)
@@ -202,9 +201,8 @@ public final class Coordinator {
                 try checkPeersAlive(now: now)
             }
             if now - lastProgressMs > Int64(options.stallTimeoutMs) {
-                let waiting = (0..<microBatches).filter { iteration[$0] < steps }
                 throw RuntimeError.timeout("no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
-                                           + "(waiting for micro-batches \(Self.list(waiting)))")
+                                           + "(waiting for micro-batch slots \(Self.list(inFlight.keys.sorted())))")
             }
             let ready = try Poller().readable([control, returns], timeoutMs: Int(max(1, nextHeartbeat - now)))
             if ready[0] {
@@ -214,21 +212,21 @@ public final class Coordinator {
             while let frames = try returns.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                let (header, payload) = try validateReturn(frames, iteration: iteration, peer: peer)
+                let (header, payload) = try validateReturn(frames, inFlight: inFlight, peer: peer)
                 wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
-                let m = Int(header.microBatch)
+                let slot = Int(header.microBatch)
+                inFlight[slot] = nil
                 let sampled = host.complete(depart: header.departPs, payloadBytes: Int64(payload.count),
                                             requests: header.entries.count)
-                for _ in header.entries { tokenLatencies.append(sampled - lastTokenAt[m]) }
-                lastTokenAt[m] = sampled
                 makespan = max(makespan, sampled)
-                iteration[m] += 1
-                completed += 1
                 lastProgressMs = WallClock.monotonicMs()
-                if iteration[m] < steps {
-                    try inject(microBatch: m, iteration: iteration[m], ready: sampled, payload: payload, on: data)
+                for injection in scheduler.returned(slot: slot, now: sampled, host: &host) {
+                    // The activation that came back is reused (moved, not copied) when its size still fits.
+                    let reuse = injection.slot == slot && injection.entries.count == header.entries.count
+                    try inject(injection, payload: reuse ? payload : nil, on: data)
+                    inFlight[injection.slot] = injection
                 }
-                progress.update(completed: completed, simulatedPs: makespan, tokens: tokenLatencies.count)
+                progress.update(completed: scheduler.stats.tokenLatencies.count, simulatedPs: makespan)
             }
         }
         progress.finish()
@@ -257,31 +255,29 @@ public final class Coordinator {
 
     // MARK: Data path
 
-    /// Sends micro-batch `m` at decode step `iteration` into stage 0. The activation is `payload` (the bytes
-    /// that came back from the last stage, moved without a copy) or, for the first step, fresh bytes.
-    private func inject(microBatch m: Int, iteration: Int, ready: Picoseconds, payload: Message?, on data: Socket) throws {
-        let requests = plan.microBatches[m]
-        let bytes = requests.count * plan.topology.model.activationBytesPerRequest
+    /// Sends a micro-batch into stage 0. The activation is `payload` (the bytes that came back from the
+    /// last stage, moved without a copy) or fresh bytes of the right size.
+    private func inject(_ injection: BatchScheduler.Injection, payload: Message?, on data: Socket) throws {
+        let bytes = injection.entries.count * plan.topology.model.activationBytesPerRequest
         let activation = payload ?? Message(count: bytes) { buffer in
-            // Deterministic content standing in for the embeddings of the prompt's last token.
-            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ m) }
+            // Deterministic content standing in for the embeddings of the requests' last tokens.
+            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
         }
-        let depart = host.inject(ready: ready, payloadBytes: Int64(bytes))
-        let contexts = plan.contexts(microBatch: m, iteration: iteration)
-        let entries = zip(requests, contexts).map { MicroBatchHeader.Entry(request: UInt32($0), context: UInt32($1)) }
-        let header = MicroBatchHeader(iteration: UInt32(iteration), microBatch: UInt32(m), departPs: depart,
-                                      wallSendNs: WallClock.realtimeNs(), entries: entries)
+        let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
+        let header = MicroBatchHeader(iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
+                                      departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
         let frames = WireCodec.encode(.microBatch(header, payload: activation))
         let size = frames.reduce(0) { $0 + $1.count }
         guard try data.send(frames) else {
-            throw RuntimeError.timeout("stage 0 (\(peers[0]!.label)) did not accept micro-batch \(m) within "
+            throw RuntimeError.timeout("stage 0 (\(peers[0]!.label)) did not accept micro-batch \(injection.slot) within "
                                        + "\(options.heartbeatTimeoutMs / 1000) s")
         }
         wall.sent(bytes: size)
     }
 
-    /// A message from the last stage must be the micro-batch we are waiting for, with its requests intact.
-    private func validateReturn(_ frames: [Message], iteration: [Int], peer: String) throws -> (MicroBatchHeader, Message) {
+    /// A message from the last stage must be a micro-batch in flight, with its requests intact.
+    private func validateReturn(_ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
+                                peer: String) throws -> (MicroBatchHeader, Message) {
         let last = peers[plan.stages.count - 1]!.label
         let decoded: WireMessage
         do {
@@ -293,10 +289,9 @@ public final class Coordinator {
             throw RuntimeError.protocolViolation("return socket\(peer): a \(decoded.kind) message where only "
                                                  + "micro-batches belong")
         }
-        let m = Int(header.microBatch)
-        guard plan.microBatches.indices.contains(m), Int(header.iteration) == iteration[m],
-              header.entries.map({ Int($0.request) }) == plan.microBatches[m],
-              payload.count == plan.microBatches[m].count * plan.topology.model.activationBytesPerRequest else {
+        guard let sent = inFlight[Int(header.microBatch)], Int(header.iteration) == sent.iteration,
+              header.entries == sent.entries,
+              payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest else {
             throw RuntimeError.protocolViolation("return socket\(peer): micro-batch \(header.microBatch) step "
                                                  + "\(header.iteration) is not one in flight")
         }
@@ -381,7 +376,7 @@ public final class Coordinator {
 
     private func makeResults(complete: Bool, error: String?) -> RunResults {
         let builder = ResultsBuilder(plan: plan)
-        let simulated = builder.simulated(makespan: makespan, tokenLatencies: tokenLatencies, host: host,
+        let simulated = builder.simulated(makespan: makespan, scheduler: scheduler.stats, host: host,
                                           stages: Array(stageReports.values))
         var total = wall
         for w in workerWall.values { total.merge(w) }

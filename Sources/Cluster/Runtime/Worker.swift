@@ -87,7 +87,7 @@ public final class Worker {
         guard plan.stages.indices.contains(options.rank) else {
             throw RuntimeError.refused("rank \(options.rank) has no stage in a \(plan.stages.count)-stage pipeline")
         }
-        var stage = StageSimulator(topology: config.topology, stage: plan.stages[options.rank])
+        var stage = StageSimulator(plan: plan, stage: plan.stages[options.rank])
         let downstream = try Socket(context, .push)
         try downstream.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
         try downstream.connect(config.downstream)
@@ -188,8 +188,14 @@ public final class Worker {
         }
         let now = WallClock.realtimeNs()
         wall.dataLatency.record(ns: Int64(bitPattern: now &- header.wallSendNs))
-        let outcome = stage.handle(depart: header.departPs, contexts: header.entries.map { Int($0.context) },
-                                   payloadBytes: Int64(payload.count))
+        let outcome: StageSimulator.Outcome
+        do {
+            outcome = try stage.handle(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count))
+        } catch {
+            let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
+            try send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
+            throw RuntimeError.aborted(text)
+        }
         var next = header
         next.departPs = outcome.depart
         next.wallSendNs = WallClock.realtimeNs()

@@ -39,11 +39,32 @@ public struct Topology: Sendable, Codable, Equatable {
     }
 
     public struct WorkloadSpec: Sendable, Codable, Equatable {
-        /// Requests decoded together.
+        /// Most requests decoding at once (memory may admit fewer).
         public var batchSize: Int
         public var context: ContextSource
-        /// Tokens generated per request.
-        public var decodeSteps: Int
+        /// Tokens each request generates.
+        public var output: OutputLength
+        /// Requests in the run.
+        public var requests: Int
+        public var arrival: ArrivalProcess
+        /// Requests read from a trace file (arrival, context, output), replacing the synthetic ones.
+        public var trace: [RequestSpec]?
+        public var batching: BatchingPolicy
+        public var allocation: AllocationScheme
+        /// T_max: tokens the static scheme reserves per request.
+        public var maxContext: Int
+        /// DPA chunk size, bytes.
+        public var chunkBytes: Int64
+        /// Host time per DPA intervention (request start, new chunk, request end), picoseconds.
+        public var hostInterventionPs: Picoseconds
+    }
+
+    /// How the coordinator forms batches.
+    public enum BatchingPolicy: String, Sendable, Codable, CaseIterable {
+        /// Fill a batch up to capacity, run it to completion, then form the next.
+        case `static`
+        /// Admit waiting requests whenever memory frees, at every micro-batch step (iteration-level).
+        case continuous
     }
 
     public enum FidelityLevel: String, Sendable, Codable, CaseIterable {

@@ -20,12 +20,17 @@ public enum TopologyDescription {
         out.append(String(format: "  links      host↔module %.1f GB/s, %.0f ns · module↔module %.1f GB/s, %.0f ns",
                           t.links.host.bytesPerSecond / 1e9, Double(t.links.host.latencyPs) / 1000,
                           t.links.module.bytesPerSecond / 1e9, Double(t.links.module.latencyPs) / 1000))
-        out.append("  pipeline   \(t.stages) stages, layers per stage \(t.parallelism.layersPerStage.map(String.init).joined(separator: " ")) "
-                   + "(LM head on the last), \(t.parallelism.microBatches) micro-batches of "
-                   + "\(Set(plan.microBatches.map(\.count)).sorted().map(String.init).joined(separator: "/")) requests")
+        let split = t.parallelism.layersPerStage.map(String.init).joined(separator: " ")
+        out.append("  pipeline   \(t.stages) stages, layers per stage \(split) (LM head on the last), "
+                   + "\(t.parallelism.microBatches) micro-batch slots")
+        let w = t.workload
         let prompts = plan.requests.map(\.promptTokens)
-        out.append("  workload   batch \(t.workload.batchSize), \(t.workload.decodeSteps) decode steps, context \(t.workload.context.label); "
-                   + "drawn prompts \(prompts.min() ?? 0)…\(prompts.max() ?? 0) tokens (mean \(prompts.reduce(0, +) / max(prompts.count, 1)))")
+        let source = w.trace != nil ? "a request trace" : "context \(w.context.label), \(w.arrival.label)"
+        out.append("  workload   \(plan.requests.count) requests from \(source); output tokens \(w.output.label); "
+                   + "prompts \(prompts.min() ?? 0)…\(prompts.max() ?? 0) tokens (mean \(prompts.reduce(0, +) / max(prompts.count, 1)))")
+        out.append("  batching   \(w.batching.rawValue), at most \(w.batchSize) requests at once; KV allocation "
+                   + "\(w.allocation.rawValue)" + (w.allocation == .dpa ? " in \(w.chunkBytes / 1024) KiB chunks"
+                                                   : " reserving T_max = \(w.maxContext) tokens per request"))
         switch t.fidelity.level {
         case .roofline:
             out.append(String(format: "  fidelity   roofline (PIM efficiency %.3f%@, processor efficiency %.2f)",
@@ -40,11 +45,16 @@ public enum TopologyDescription {
         }
         out.append(String(format: "  host       %.1f µs per micro-batch step + %.2f µs per request",
                           Double(t.host.stepOverheadPs) / 1e6, Double(t.host.perRequestPs) / 1e6))
-        let fullest = plan.stages.max { $0.memory.usedFraction < $1.memory.usedFraction }!
-        out.append(String(format: "  memory     fullest module %d: %@ of %@ (%.1f %%: weights %@, KV %@)",
-                          fullest.index, Units.gib(fullest.memory.neededBytes), Units.gib(fullest.memory.capacityBytes),
-                          fullest.memory.usedFraction * 100, Units.gib(fullest.memory.weightBytes),
-                          Units.gib(fullest.memory.kvBytes)))
+        // The module that holds the fewest tokens of KV bounds the batch.
+        func tokens(_ s: StagePlan) -> Int64 { s.memory.kvCapacityBytes / max(s.memory.kvBytesPerToken, 1) }
+        let tightest = plan.stages.min { tokens($0) < tokens($1) }!
+        let room = tightest.memory
+        let perRequest = w.allocation == .static ? Int64(w.maxContext) * room.kvBytesPerToken
+            : Int64((plan.requests.map(\.finalTokens).reduce(0, +)) / max(plan.requests.count, 1)) * room.kvBytesPerToken
+        out.append(String(format: "  memory     tightest module %d: weights %@ of %@, KV room %@ = about %lld requests "
+                          + "of the %@ (%@ each)", tightest.index, Units.gib(room.weightBytes), Units.gib(room.capacityBytes),
+                          Units.gib(room.kvCapacityBytes), room.kvCapacityBytes / max(perRequest, 1),
+                          w.allocation == .static ? "T_max reservation" : "mean final length", Units.gib(perRequest)))
         return out.joined(separator: "\n")
     }
 }

@@ -163,26 +163,117 @@ public enum TopologyLoader {
 
     private static func readWorkload(_ map: inout YAMLMapping, model: ModelConfig) throws -> Topology.WorkloadSpec {
         let batch = try map.int("batch_size", default: nil, unit: "requests")
-        let steps = try map.int("decode_steps", default: nil, unit: "tokens")
         let datasets = Dataset.presetNames.joined(separator: ", ")
-        guard let text = try map.scalar("context") else {
-            throw map.error("context", "required: a length in tokens or a dataset (\(datasets))")
+
+        // Requests: from a trace file, or synthetic from a context source.
+        var trace: [RequestSpec]?
+        if let path = try map.scalar("trace") {
+            let resolved = path.hasPrefix("/") ? path
+                : URL(fileURLWithPath: map.file).deletingLastPathComponent().appendingPathComponent(path).path
+            let text: String
+            do {
+                text = try String(contentsOfFile: resolved, encoding: .utf8)
+            } catch {
+                throw map.error("trace", "cannot read the request trace '\(resolved)' (\(error.localizedDescription))")
+            }
+            do {
+                trace = try RequestTrace.parse(text, file: resolved)
+            } catch let error as RequestTrace.ParseError {
+                throw TopologyError(file: error.file, line: error.line, field: error.field, message: error.message)
+            }
         }
-        let context: ContextSource
-        if let tokens = Int(text.replacingOccurrences(of: "_", with: "")) {
-            guard tokens >= 1 else { throw map.error("context", "must be at least 1 token, found \(tokens)") }
-            context = .fixed(tokens)
-        } else if let dataset = Dataset.presets[text] {
-            context = .dataset(dataset)
+        var context = ContextSource.fixed(1)
+        if let text = try map.scalar("context") {
+            guard trace == nil else { throw map.error("context", "give either context or trace, not both") }
+            if let tokens = Int(text.replacingOccurrences(of: "_", with: "")) {
+                guard tokens >= 1 else { throw map.error("context", "must be at least 1 token, found \(tokens)") }
+                context = .fixed(tokens)
+            } else if let dataset = Dataset.presets[text] {
+                context = .dataset(dataset)
+            } else {
+                throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), found '\(text)'")
+            }
+        } else if trace == nil {
+            throw map.error("context", "required: a length in tokens or a dataset (\(datasets)), or give trace")
+        }
+
+        // Output lengths: decode_steps (fixed) or output_tokens (fixed or a distribution).
+        var output: OutputLength
+        if let steps = try map.scalar("decode_steps") {
+            guard let n = Int(steps.replacingOccurrences(of: "_", with: "")), n >= 1 else {
+                throw map.error("decode_steps", "expected a positive number of tokens, found '\(steps)'")
+            }
+            guard !map.has("output_tokens") else {
+                throw map.error("output_tokens", "give either decode_steps or output_tokens, not both")
+            }
+            output = .fixed(n)
+        } else if let node = map.node("output_tokens") {
+            if case .scalar(let s) = node {
+                guard let n = Int(s.string), n >= 1 else {
+                    throw map.error("output_tokens", "expected a positive number of tokens or {mean, std, min, max}")
+                }
+                output = .fixed(n)
+            } else {
+                var o = try YAMLMapping(file: map.file, path: "workload.output_tokens", node: node)
+                let mean = try o.double("mean", default: nil, unit: "tokens") ?? 0
+                let std = try o.double("std", default: nil, allowZero: true, unit: "tokens") ?? 0
+                let low = try o.int("min", default: 1, unit: "tokens")
+                let high = try o.int("max", default: nil, unit: "tokens")
+                try o.rejectUnknownKeys()
+                guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
+                output = .normal(mean: mean, std: std, min: low, max: high)
+            }
+        } else if trace != nil {
+            output = .fixed(1)
         } else {
-            throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), found '\(text)'")
+            throw map.error("decode_steps", "required: tokens each request generates (decode_steps or output_tokens)")
         }
-        if context.maxLength + steps > model.maxContext {
-            throw map.error("context", "prompts up to \(context.maxLength) tokens + \(steps) decode steps exceed "
-                            + "the model's \(model.maxContext)-token context")
+
+        let requests = try map.int("requests", default: trace?.count ?? batch, unit: "requests")
+        if let trace, requests != trace.count {
+            throw map.error("requests", "the trace holds \(trace.count) requests; leave requests out or set it to that")
+        }
+        var arrival = ArrivalProcess.offline
+        if let node = map.node("arrival") {
+            if case .scalar(let s) = node, s.string == "offline" {
+            } else if case .mapping = node {
+                var a = try YAMLMapping(file: map.file, path: "workload.arrival", node: node)
+                let rate = try a.double("poisson_per_s", default: nil, unit: "requests/s")
+                try a.rejectUnknownKeys()
+                guard let rate else { throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}") }
+                arrival = .poisson(perSecond: rate)
+            } else {
+                throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}")
+            }
+            if trace != nil { throw map.error("arrival", "a trace gives its own arrival times; leave arrival out") }
+        }
+        let batchingName = try map.string("batching", default: "static")
+        guard let batching = Topology.BatchingPolicy(rawValue: batchingName) else {
+            throw map.error("batching", "expected static or continuous, found '\(batchingName)'")
+        }
+        let allocationName = try map.string("allocation", default: "dpa")
+        guard let allocation = AllocationScheme(rawValue: allocationName) else {
+            throw map.error("allocation", "expected static or dpa, found '\(allocationName)'")
+        }
+        let maxContext = try map.int("max_context", default: model.maxContext, unit: "tokens")
+        if maxContext > model.maxContext {
+            throw map.error("max_context", "\(maxContext) tokens exceed the model's \(model.maxContext)-token context")
+        }
+        let chunkKiB = try map.int("chunk_kib", default: 1024, unit: "KiB")
+        let interventionNs = try map.double("host_intervention_ns", default: 1000, allowZero: true, unit: "ns") ?? 1000
+
+        // Every request must fit the context limit.
+        let longest = trace.map { $0.map(\.finalTokens).max() ?? 0 } ?? (context.maxLength + output.maxLength)
+        if longest > maxContext {
+            let field = trace != nil ? "trace" : "context"
+            throw map.error(field, "requests of up to \(longest) tokens (prompt + output) exceed "
+                            + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
         }
         try map.rejectUnknownKeys()
-        return Topology.WorkloadSpec(batchSize: batch, context: context, decodeSteps: steps)
+        return Topology.WorkloadSpec(batchSize: batch, context: context, output: output, requests: requests,
+                                     arrival: arrival, trace: trace, batching: batching, allocation: allocation,
+                                     maxContext: maxContext, chunkBytes: Int64(chunkKiB) * 1024,
+                                     hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()))
     }
 
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,

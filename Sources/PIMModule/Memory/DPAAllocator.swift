@@ -1,7 +1,8 @@
 /// Dynamic PIM access (DPA): KV is allocated lazily in chunks (1 MB by default) from one free list per
 /// module, and each request keeps a VA→PA table of its chunks. A request gets a new chunk only when its
 /// KV crosses a chunk boundary, so at most its last chunk is partly empty; all its chunks return to the
-/// free list when it ends. The host acts at request start, on each new chunk, and at request end.
+/// free list when it ends. The host acts at request start (allocating the prompt's chunks in that one
+/// intervention), on each new chunk while decoding, and at request end.
 ///
 /// One free list per module (not per channel): under token-parallel partitioning every chunk of a request's
 /// KV is spread over all channels of the module alike, so chunks are module-wide address ranges.
@@ -57,9 +58,9 @@ public struct DPAAllocator: KVAllocator {
         committed[request] = chunks(for: max(prompt, finalTokens))
         tables[request] = []
         tokens[request] = 0
-        var events: [AllocationEventKind] = [.requestStart]
-        events += try grow(request: request, to: prompt)
-        return events
+        // The prompt's chunks are set up in the same intervention as the request's start.
+        _ = try grow(request: request, to: prompt)
+        return [.requestStart]
     }
 
     public mutating func grow(request: Int, to count: Int) throws -> [AllocationEventKind] {

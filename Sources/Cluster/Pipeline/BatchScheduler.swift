@@ -1,0 +1,197 @@
+import PIMModule
+import Workload
+
+/// The coordinator's request pool and batching policy, in simulated time and free of sockets: it decides
+/// which requests decode in which micro-batch slot, admits requests when every module's allocator has room
+/// (mirroring the workers' allocators, so admission uses the real free memory), charges the host for DPA
+/// interventions and for sending each new request's prefilled KV cache, and keeps the per-request figures.
+///
+/// - `static` batching: when every slot is empty, admit waiting requests (arrived by now, in arrival order)
+///   up to `batch_size` or memory, spread them over the slots in contiguous groups, and run them to the end.
+/// - `continuous` batching: whenever a slot comes back, free its finished requests and admit waiting
+///   requests into it and into empty slots, while memory and `batch_size` allow (first come, first served:
+///   a request that does not fit blocks the ones behind it).
+public struct BatchScheduler: Sendable {
+    public let plan: PipelinePlan
+    let slots: Int
+    /// Requests of each slot, in order.
+    public private(set) var members: [[Int]]
+    private var inFlight: [Bool]
+    /// Injections per slot so far (the next message's iteration field).
+    public private(set) var iterations: [Int]
+    private var next = 0
+    private var generated: [Int]
+    private var admittedAt: [Picoseconds]
+    private var lastTokenAt: [Picoseconds]
+    private var firstTokenAt: [Picoseconds]
+    private var mirrors: [any KVAllocator]
+    public private(set) var stats = SchedulerStats()
+
+    public init(plan: PipelinePlan) {
+        self.plan = plan
+        slots = plan.topology.parallelism.microBatches
+        members = Array(repeating: [], count: slots)
+        inFlight = Array(repeating: false, count: slots)
+        iterations = Array(repeating: 0, count: slots)
+        let n = plan.requests.count
+        generated = Array(repeating: 0, count: n)
+        admittedAt = Array(repeating: -1, count: n)
+        lastTokenAt = Array(repeating: 0, count: n)
+        firstTokenAt = Array(repeating: -1, count: n)
+        mirrors = plan.stages.indices.map { plan.allocator(stage: $0) }
+    }
+
+    /// A micro-batch to send into stage 0.
+    public struct Injection: Sendable, Equatable {
+        public var slot: Int
+        public var iteration: Int
+        /// When the host can send it (after sampling, DPA interventions and KV transfers).
+        public var ready: Picoseconds
+        public var entries: [MicroBatchHeader.Entry]
+    }
+
+    public var finished: Bool { stats.finished == plan.requests.count }
+    public var active: Int { members.reduce(0) { $0 + $1.count } }
+
+    /// The first injections, at time 0.
+    public mutating func start(host: inout HostModel) -> [Injection] {
+        schedule(now: 0, returned: nil, host: &host)
+    }
+
+    /// Slot `slot` came back and its tokens were sampled at `now`: record them, free finished requests,
+    /// admit new ones, and return what to inject next.
+    public mutating func returned(slot: Int, now: Picoseconds, host: inout HostModel) -> [Injection] {
+        inFlight[slot] = false
+        var ended = 0
+        var staying: [Int] = []
+        for r in members[slot] {
+            generated[r] += 1
+            stats.tokenLatencies.append(now - lastTokenAt[r])
+            lastTokenAt[r] = now
+            if firstTokenAt[r] < 0 { firstTokenAt[r] = now }
+            let spec = plan.requests[r]
+            if generated[r] == spec.outputTokens {
+                for s in mirrors.indices { ended += mirrors[s].release(request: r).count }
+                stats.finished += 1
+                stats.endToEnd.append(now - admittedAt[r])
+                if spec.outputTokens > 1 {
+                    stats.timePerOutputToken.append((now - firstTokenAt[r]) / Picoseconds(spec.outputTokens - 1))
+                }
+            } else {
+                staying.append(r)
+            }
+        }
+        members[slot] = staying
+        stats.events[.requestEnd, default: 0] += Int64(ended)
+        let after = host.work(ready: now, cost: Picoseconds(ended) * plan.topology.workload.hostInterventionPs)
+        return schedule(now: after, returned: slot, host: &host)
+    }
+
+    /// Admits what the policy allows at `now`, then builds the injections of every slot that is ready.
+    private mutating func schedule(now start: Picoseconds, returned: Int?, host: inout HostModel) -> [Injection] {
+        var now = start
+        let w = plan.topology.workload
+        let allIdle = !inFlight.contains(true) && active == 0
+        // With nothing running and nobody waiting yet, the host idles until the next arrival.
+        if allIdle && next < plan.requests.count && plan.requests[next].arrivalPs > now {
+            now = plan.requests[next].arrivalPs
+        }
+        var admitted: [Int] = []
+        if w.batching == .continuous || allIdle {
+            while next < plan.requests.count, plan.requests[next].arrivalPs <= now, active + admitted.count < w.batchSize {
+                let spec = plan.requests[next]
+                guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) }) else { break }
+                for s in mirrors.indices {
+                    _ = try? mirrors[s].admit(request: next, prompt: spec.promptTokens, finalTokens: spec.finalTokens)
+                }
+                // One intervention per module sets the request up, its prompt's chunks included.
+                stats.events[.requestStart, default: 0] += Int64(mirrors.count)
+                now = host.work(ready: now, cost: Picoseconds(mirrors.count) * w.hostInterventionPs)
+                admittedAt[next] = now
+                admitted.append(next)
+                next += 1
+            }
+            stats.maxQueued = max(stats.maxQueued, plan.requests[next...].prefix { $0.arrivalPs <= now }.count)
+        }
+        if active > 0 { stats.admittedWhileRunning += admitted.count }
+        // Place the admitted requests: static batches in contiguous groups over all slots, continuous ones on
+        // the least-loaded slots that are not in flight.
+        let open = (0..<slots).filter { !inFlight[$0] }
+        if w.batching == .static && allIdle {
+            let groups = PipelinePlan.evenSplit(layers: admitted.count, stages: slots)
+            var i = 0
+            for (slot, count) in groups.enumerated() {
+                members[slot] += admitted[i..<(i + count)]
+                i += count
+            }
+        } else {
+            for r in admitted {
+                let slot = open.min { (members[$0].count, $0) < (members[$1].count, $1) }!
+                members[slot].append(r)
+            }
+        }
+        // Each new request's prompt KV travels from the host before its first step.
+        var kvReady: [Int: Picoseconds] = [:]
+        for r in admitted {
+            let shares = plan.stages.map { Int64(plan.requests[r].promptTokens) * $0.memory.kvBytesPerToken }
+            kvReady[r] = host.transferKV(ready: now, bytes: shares)
+            stats.kvTransferBytes += shares.reduce(0, +)
+        }
+        stats.admitted += admitted.count
+        stats.sample(now: now, active: active, mirrors: mirrors)
+
+        var injections: [Injection] = []
+        for slot in open where !members[slot].isEmpty && (slot == returned || members[slot].contains { admitted.contains($0) }) {
+            var ready = now
+            var chunkEvents = 0
+            var entries: [MicroBatchHeader.Entry] = []
+            for r in members[slot] {
+                let spec = plan.requests[r]
+                let context = spec.promptTokens + generated[r] + 1
+                for s in mirrors.indices { chunkEvents += (try? mirrors[s].grow(request: r, to: context).count) ?? 0 }
+                var flags: UInt32 = 0
+                if generated[r] == 0 { flags |= MicroBatchHeader.Entry.first }
+                if generated[r] + 1 == spec.outputTokens { flags |= MicroBatchHeader.Entry.last }
+                entries.append(.init(request: UInt32(r), context: UInt32(context), flags: flags))
+                if let kv = kvReady[r] { ready = max(ready, kv) }
+            }
+            stats.events[.newChunk, default: 0] += Int64(chunkEvents)
+            ready = host.work(ready: ready, cost: Picoseconds(chunkEvents) * w.hostInterventionPs)
+            for r in members[slot] where generated[r] == 0 && lastTokenAt[r] == 0 { lastTokenAt[r] = ready }
+            inFlight[slot] = true
+            injections.append(Injection(slot: slot, iteration: iterations[slot], ready: ready, entries: entries))
+            iterations[slot] += 1
+        }
+        return injections
+    }
+}
+
+/// What the batch scheduler saw over a run.
+public struct SchedulerStats: Sendable {
+    public var admitted = 0
+    public var finished = 0
+    /// Requests admitted while others were still decoding (always 0 under static batching).
+    public var admittedWhileRunning = 0
+    /// Most requests that had arrived but were not admitted, at any decision point.
+    public var maxQueued = 0
+    /// One sample per generated token: time since the request's previous token (or since its first step
+    /// was ready).
+    public var tokenLatencies: [Picoseconds] = []
+    /// Per finished request: from admission to its last token; and the mean time per output token after the first.
+    public var endToEnd: [Picoseconds] = []
+    public var timePerOutputToken: [Picoseconds] = []
+    /// DPA host interventions by kind, summed over modules.
+    public var events: [AllocationEventKind: Int64] = [:]
+    public var kvTransferBytes: Int64 = 0
+    /// (time, active requests, KV used fraction, KV allocated fraction) at each scheduling decision.
+    public var series: [(time: Picoseconds, active: Int, used: Double, allocated: Double)] = []
+
+    mutating func sample(now: Picoseconds, active: Int, mirrors: [any KVAllocator]) {
+        let capacity = mirrors.reduce(Int64(0)) { $0 + $1.capacityBytes }
+        let used = mirrors.reduce(Int64(0)) { $0 + $1.usedBytes }
+        let allocated = mirrors.reduce(Int64(0)) { $0 + $1.allocatedBytes }
+        let c = Double(max(capacity, 1))
+        if let last = series.last, last.time == now { series.removeLast() }
+        series.append((now, active, Double(used) / c, Double(allocated) / c))
+    }
+}

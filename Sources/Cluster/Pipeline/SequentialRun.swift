@@ -1,0 +1,47 @@
+import PIMModule
+
+/// The whole simulation in one thread, without processes or sockets: micro-batches go through the stages
+/// in the order the coordinator sends them, which is exactly the order every FIFO stage of the distributed
+/// run sees. Its results are the reference the distributed run must reproduce byte for byte; it also serves
+/// tests of batching and allocation policies.
+public struct SequentialRun {
+    public let plan: PipelinePlan
+
+    public init(plan: PipelinePlan) { self.plan = plan }
+
+    public struct Outcome {
+        public var simulated: SimulatedResults
+        public var scheduler: SchedulerStats
+        public var stages: [StageStats]
+        /// The KV allocated on each module after every scheduling decision, for policy tests.
+        public var allocatedHistory: [[Int64]]
+    }
+
+    public func run() throws -> Outcome {
+        var host = HostModel(topology: plan.topology)
+        var scheduler = BatchScheduler(plan: plan)
+        var stages = plan.stages.map { StageSimulator(plan: plan, stage: $0) }
+        let bytesPerRequest = Int64(plan.topology.model.activationBytesPerRequest)
+        var queue = scheduler.start(host: &host)
+        var head = 0
+        var makespan: Picoseconds = 0
+        var history: [[Int64]] = []
+        while head < queue.count {
+            let injection = queue[head]
+            head += 1
+            let bytes = Int64(injection.entries.count) * bytesPerRequest
+            var depart = host.inject(ready: injection.ready, payloadBytes: bytes)
+            for k in stages.indices {
+                depart = try stages[k].handle(depart: depart, entries: injection.entries, payloadBytes: bytes).depart
+            }
+            history.append(stages.map { $0.allocator.allocatedBytes })
+            let sampled = host.complete(depart: depart, payloadBytes: bytes, requests: injection.entries.count)
+            makespan = max(makespan, sampled)
+            queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)
+        }
+        let simulated = ResultsBuilder(plan: plan).simulated(makespan: makespan, scheduler: scheduler.stats, host: host,
+                                                             stages: stages.map(\.stats))
+        return Outcome(simulated: simulated, scheduler: scheduler.stats, stages: stages.map(\.stats),
+                       allocatedHistory: history)
+    }
+}
