@@ -39,12 +39,17 @@ public struct AiMTiming: Sendable, Hashable, Codable {
         max(nRCDRDMAC + (columns - 1) * nCCDL + nRTP + nRP, nRC)
     }
 
-    /// Fraction of time a channel is available between all-bank refreshes: 1 − nRFC / nREFI.
-    public var refreshAvailability: Double { 1.0 - Double(nRFC) / Double(nREFI) }
+    /// Cycles one all-bank refresh costs a stream of MAC16 in an open row: the last MAC16 → PREA (nRTP),
+    /// PREA → REF (nRP), REF (nRFC), the row's ACT16 → the next MAC16 (nRCDRDMAC), minus the nCCDL slot the
+    /// next MAC16 would have waited anyway. 308 cycles for `GDDR6_AiM`.
+    public var refreshStallCycles: Int { nRTP + nRP + nRFC + nRCDRDMAC - nCCDL }
+
+    /// Fraction of time a streaming channel is not stalled by refresh: 1 − refreshStallCycles / nREFI.
+    public var refreshAvailability: Double { 1.0 - Double(refreshStallCycles) / Double(nREFI) }
 
     /// Sustained fraction of peak MAC bandwidth when streaming whole rows of `columns` MAC16 commands
     /// (each MAC16 one nCCDL slot), including refresh: useful cycles / row cycles × refresh availability.
-    /// With the preset and 2 KB rows (64 columns of 32 B): 128 / 226 × (1 − 210/3333) = 0.531.
+    /// With the preset and 2 KB rows (64 columns of 32 B): 128 / 226 × (1 − 308/3333) = 0.514.
     public func rowStreamingEfficiency(columns: Int) -> Double {
         Double(columns * nCCDL) / Double(rowStreamCycles(columns: columns)) * refreshAvailability
     }

@@ -83,28 +83,40 @@ public struct CommandCostModel: OpCostModel {
         }
         let channels = module.channels
         var commands = CommandCounts()
+        // SV slices longer than one DRAM row of tokens leave one partial sum per chunk; the HUB adds them.
+        func chunkAdditions(_ tokens: Int) -> Int64 {
+            guard kind == .attentionValue, tokens > 0 else { return 0 }
+            let chunks = timer.lowering.geometry(GEMVShape(rows: headDim, columns: tokens, batch: group)).chunks
+            return Int64(chunks - 1) * Int64(headDim * group)
+        }
         switch partitioning {
         case .tokenParallel:
             // All channels work on one pair at a time; the channels with the extra token decide.
             var cycles: Int64 = 0
+            var additions: Int64 = 0
             for tokens in contexts {
                 let small = tokens / channels, extra = tokens % channels
                 let large = kernel(small + (extra > 0 ? 1 : 0))
                 cycles += large.cycles * Int64(kvHeads)
                 commands = commands + CommandCounts(large.counts) * Int64(extra * kvHeads)
                 if small > 0 { commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads) }
+                additions += Int64(kvHeads) * (Int64(extra) * chunkAdditions(small + 1)
+                                               + Int64(channels - extra) * chunkAdditions(small))
             }
-            let additions = kind == .attentionValue
-                ? Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1) : 0
+            // The channels' SV partial sums are reduced once per (request, head) in the HUB.
+            if kind == .attentionValue { additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1) }
             return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions)
         case .headFirst:
             var perChannel = Array(repeating: Int64(0), count: channels)
+            var additions: Int64 = 0
             for (request, tokens) in contexts.enumerated() {
                 let k = kernel(tokens)
                 commands = commands + CommandCounts(k.counts) * Int64(kvHeads)
+                additions += Int64(kvHeads) * chunkAdditions(tokens)
                 for head in 0..<kvHeads { perChannel[(request * kvHeads + head) % channels] += k.cycles }
             }
-            return OpCost(latency: (perChannel.max() ?? 0) * cyclePs, commands: commands)
+            return OpCost(latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
+                          hubFlops: additions)
         }
     }
 

@@ -6,7 +6,7 @@ import Workload
 /// - PIM operators (GEMV, QKᵀ, SV) run on the near-bank MAC units: bandwidth is the module's peak internal
 ///   bandwidth and compute the MAC units' peak, both × `pimEfficiency`. By default `pimEfficiency` is
 ///   derived from the timing table: the row-streaming efficiency of full 2 KB rows including refresh
-///   (0.531 for `GDDR6_AiM`), see `AiMTiming.rowStreamingEfficiency`.
+///   (0.514 for `GDDR6_AiM`), see `AiMTiming.rowStreamingEfficiency`.
 /// - Writes (K/V append) go through the channels' data buses: bytes / (channels × columnBytes per nBL).
 /// - Processor operators (softmax, norms, element-wise) run on the HUB at `processorFLOPS × processorEfficiency`;
 ///   whatever they read from DRAM streams at the effective internal bandwidth.

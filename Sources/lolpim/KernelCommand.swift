@@ -109,6 +109,10 @@ struct KernelCommand: ParsableCommand {
                 if check { try checkLegality(commands, table: timer.table) }
             }
         case .attention:
+            guard trace == nil && !check else {
+                throw ValidationError("--trace and --check apply to gemv kernels and --replay; an attention op is many "
+                                      + "kernels (time one slice with: gemv --rows TOKENS --columns HEAD_DIM --batch GROUP)")
+            }
             let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split, obufEntries: obufEntries)
             let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads, headDim: headDim)
             let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency

@@ -30,7 +30,9 @@ struct RooflineTests {
         // ACT→MAC 56, 63 more MACs × 2, MAC→PREA 12, PREA→ACT 32.
         #expect(t.rowStreamCycles(columns: 64) == 56 + 63 * 2 + 12 + 32)
         #expect(t.rowStreamCycles(columns: 1) == 100)
-        let expected = 128.0 / 226.0 * (1 - 210.0 / 3333.0)
+        // Refresh stalls a row stream for nRTP + nRP + nRFC + nRCDRDMAC − nCCDL = 308 cycles every nREFI.
+        #expect(t.refreshStallCycles == 12 + 32 + 210 + 56 - 2)
+        let expected = 128.0 / 226.0 * (1 - 308.0 / 3333.0)
         #expect(abs(t.rowStreamingEfficiency(columns: 64) - expected) < 1e-12)
         #expect(abs(RooflineCostModel.derivedPIMEfficiency(.cent32) - expected) < 1e-12)
     }

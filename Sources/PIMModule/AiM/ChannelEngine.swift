@@ -79,6 +79,14 @@ public struct ChannelEngine: Sendable {
     public mutating func issueEarliest(_ command: AiMCommand, notBefore: Int64 = 0) -> Int64 {
         var t = earliest(command, notBefore: notBefore)
         if refresh && t >= nextRefresh {
+            if command.kind == .prea {
+                // The stream closes its row anyway: that PREA serves the refresh too.
+                issue(command, at: t)
+                let ref = AiMCommand(.ref)
+                issue(ref, at: earliest(ref, notBefore: nextRefresh))
+                nextRefresh += Int64(table.timing.nREFI)
+                return t
+            }
             refreshNow(reopenFor: command)
             t = earliest(command, notBefore: notBefore)
         }
@@ -105,7 +113,7 @@ public struct ChannelEngine: Sendable {
         let ref = AiMCommand(.ref)
         issue(ref, at: earliest(ref, notBefore: nextRefresh))
         nextRefresh += Int64(table.timing.nREFI)
-        if row >= 0 && command.kind != .act16 && command.kind != .prea {
+        if row >= 0 && command.kind != .act16 {
             let act = AiMCommand(.act16, row: Int(row))
             issue(act, at: earliest(act))
         }

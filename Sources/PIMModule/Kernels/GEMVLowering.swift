@@ -14,7 +14,8 @@
 ///   RDMAC16; partial sums of different chunks are added by the HUB.
 /// - Loop order: `inputStationary` fills the GB once per chunk and input group and sweeps every DRAM row
 ///   under it; `rowStationary` opens each DRAM row once and refills the GB for every input group under it.
-///   They differ only when the batch does not fit the GB; the kernel timer picks the faster.
+///   The kernel timer simulates both when the batch does not fit the GB (one input group: input-stationary
+///   is never slower, since it fills the GB once per chunk) and picks the faster.
 public struct GEMVShape: Sendable, Hashable, Codable {
     /// Output rows this channel computes.
     public var rows: Int

@@ -14,20 +14,20 @@ public struct KernelTiming: Sendable, Equatable {
 
 /// Times GEMV kernels on one channel at command level, under one scheduling policy, and remembers every
 /// result: identical kernels (same shape, mapping and schedule) take identical time, so each unique kernel
-/// is simulated once. Every kernel starts right after a refresh (refresh phase 0); a kernel that starts
-/// elsewhere in the refresh interval would see its refreshes shifted, which changes its time by at most one
-/// refresh (PREA + nRFC + ACT16 ≈ 300 cycles) per kernel.
+/// is simulated once.
+///
+/// Refresh: a kernel's command stream is simulated without refresh, exactly, and then pays the refreshes it
+/// meets on average over the refresh phase: every nREFI cycles a refresh stalls a row stream for
+/// p = `AiMTiming.refreshStallCycles` (308 cycles for `GDDR6_AiM`), so T refresh-free cycles become
+/// T · nREFI / (nREFI − p), with T / (nREFI − p) refreshes (rounded). Real refresh timing depends on where in
+/// the refresh interval a kernel starts; the expected value avoids biasing short kernels (shorter than
+/// nREFI) either way. The engine itself refreshes exactly when asked (traces, replays, tests).
 ///
 /// Long kernels (more than `blockThreshold` MAC16 commands) are timed by row-block decomposition: a kernel
 /// is a sequence of identical DRAM-row blocks (one more DRAM row per chunk, or one more input chunk), so
 /// without refresh its time is affine in the block count once the pipeline is in steady state. The timer
-/// simulates the same kernel with 6, 7 and 8 blocks without refresh, checks that the two increments are
-/// equal (otherwise it simulates the whole kernel), extends the line to the real block count, and then adds
-/// the refreshes the stream would meet: n = ⌊(T + n·p) / nREFI⌋, where p is the mean stall per refresh
-/// measured on a sample of the kernel long enough to meet about 16 refreshes (or nRTP + nRP + nRFC +
-/// nRCDRDMAC − nCCDL when the sample meets none).
-/// Without refresh the decomposition is exact; with it, the error is the refresh-phase error above (tested
-/// against full simulation: under 1 %).
+/// simulates the same kernel with 6, 7 and 8 blocks, checks that the two increments are equal (otherwise it
+/// simulates the whole kernel) and extends the line to the real block count: exact (tested).
 public final class KernelTimer: Sendable {
     public let module: ModuleConfig
     public let policy: SchedulingPolicy
@@ -67,9 +67,9 @@ public final class KernelTimer: Sendable {
         if let known = cache.withLock({ $0[shape] }) { return known }
         var best: KernelTiming?
         for order in orders(shape) {
-            let timing = macCommands(shape) > blockThreshold
-                ? (decomposed(shape, order: order) ?? simulate(shape, order: order, refresh: true))
-                : simulate(shape, order: order, refresh: true)
+            let base = (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
+                ?? simulate(shape, order: order, refresh: false)
+            let timing = withExpectedRefresh(base)
             if best == nil || timing.cycles < best!.cycles { best = timing }
         }
         let result = best!
@@ -91,8 +91,8 @@ public final class KernelTimer: Sendable {
         return KernelTiming(cycles: engine.endCycle, counts: engine.counts, order: order)
     }
 
-    /// Row-block decomposition (see the type's documentation); nil when the kernel has too few blocks or
-    /// the increments are not steady.
+    /// Row-block decomposition of the refresh-free timing (see the type's documentation); nil when the
+    /// kernel has too few blocks or the increments are not steady.
     public func decomposed(_ shape: GEMVShape, order: LoopOrder) -> KernelTiming? {
         let g = lowering.geometry(shape)
         let banks = module.banksPerChannel, elements = module.columnBytes / 2
@@ -118,28 +118,21 @@ public final class KernelTimer: Sendable {
         let step = points[1].cycles - points[0].cycles
         guard points[2].cycles - points[1].cycles == step, step > 0 else { return nil }
         let extra = Int64(blocks - 6)
-        var counts = zip(points[0].counts, points[1].counts).map { $0 + ($1 - $0) * extra }
-        let base = points[0].cycles + step * extra
-        let t = module.timing
-        // The stall one refresh causes in this kernel's stream, averaged over a sample long enough to meet
-        // about 16 refreshes (at most the kernel itself), else the row-stream stall
-        // nRTP + nRP + nRFC + nRCDRDMAC − nCCDL.
-        let sampleBlocks = min(blocks, 8 + Int((16 * Int64(t.nREFI) + step - 1) / step))
-        let plain = simulate(sample(sampleBlocks), order: order, refresh: false)
-        let refreshed = simulate(sample(sampleBlocks), order: order, refresh: true)
-        let met = refreshed.count(.ref)
-        let penalty = met > 0 ? (refreshed.cycles - plain.cycles + met / 2) / met
-            : Int64(t.nRTP + t.nRP + t.nRFC + t.nRCDRDMAC - t.nCCDL)
-        var refreshes: Int64 = 0
-        while true {
-            let next = (base + refreshes * penalty) / Int64(t.nREFI)
-            if next == refreshes { break }
-            refreshes = next
-        }
-        counts[AiMCommandKind.ref.rawValue] += refreshes
-        counts[AiMCommandKind.prea.rawValue] += refreshes
-        counts[AiMCommandKind.act16.rawValue] += refreshes
-        return KernelTiming(cycles: base + refreshes * penalty, counts: counts, order: order)
+        let counts = zip(points[0].counts, points[1].counts).map { $0 + ($1 - $0) * extra }
+        return KernelTiming(cycles: points[0].cycles + step * extra, counts: counts, order: order)
+    }
+
+    /// A refresh-free timing plus the refreshes it meets on average (see the type's documentation).
+    public func withExpectedRefresh(_ t: KernelTiming) -> KernelTiming {
+        let interval = Double(module.timing.nREFI), stall = Double(module.timing.refreshStallCycles)
+        let refreshes = Double(t.cycles) / (interval - stall)
+        var counts = t.counts
+        let n = Int64(refreshes.rounded())
+        counts[AiMCommandKind.ref.rawValue] += n
+        counts[AiMCommandKind.prea.rawValue] += n
+        counts[AiMCommandKind.act16.rawValue] += n
+        return KernelTiming(cycles: Int64((Double(t.cycles) * interval / (interval - stall)).rounded()), counts: counts,
+                            order: t.order)
     }
 
     /// The command trace of a kernel in the loop order `time` picks.

@@ -4,8 +4,10 @@ public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable 
     /// compute waits for the previous command to complete (the fixed gap). One MAC register per bank.
     case `static`
     /// Double-buffered GB and output buffer: while the compute side works on one segment, the I/O side
-    /// drains the previous segment's result and writes the next segment's inputs; the halves swap only
-    /// when both sides are idle.
+    /// drains the previous segment's result and writes the next segment's inputs. A segment's compute
+    /// starts only when the previous segment's compute is done and its own I/O interval has completed, and
+    /// an I/O interval starts only at the swap (when its segment's compute starts): the halves swap at
+    /// segment boundaries, when both sides are done with them. Per-entry data hazards still hold.
     case pingpong
     /// Dynamic command scheduling: an I/O queue (WRGB, RDMAC16) and a compute queue (ACT16, MAC16, PREA),
     /// in order inside each, with per-entry RAW/WAR/WAW tracking on GB and output-buffer entries; a command
@@ -33,7 +35,6 @@ public struct Scheduler: Sendable {
         let queues = queueOrders(program)
         var issued = [Int64](repeating: -1, count: n)
         var heads = [Int](repeating: 0, count: queues.count)
-        var lastIssue = start
         for _ in 0..<n {
             var best: (queue: Int, cycle: Int64, notBefore: Int64, index: Int)?
             for q in queues.indices where heads[q] < queues[q].count {
@@ -55,7 +56,6 @@ public struct Scheduler: Sendable {
             }
             let cycle = engine.issueEarliest(program.commands[choice.index], notBefore: choice.notBefore)
             issued[choice.index] = cycle
-            lastIssue = max(lastIssue, cycle)
             heads[choice.queue] += 1
         }
         return issued
