@@ -21,9 +21,14 @@ public struct CommandCostModel: OpCostModel {
     public let partitioning: AttentionPartitioning
     public let processor: RooflineCostModel
 
+    /// DPA chunk placement, when the KV cache is allocated in chunks (nil: contiguous, static allocation).
+    public let chunkLayout: ChunkLayout?
+
     public init(module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
-                obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency) {
+                obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
+                chunkLayout: ChunkLayout? = nil) {
         self.module = module
+        self.chunkLayout = chunkLayout
         timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
@@ -40,8 +45,10 @@ public struct CommandCostModel: OpCostModel {
                               hubFlops: total.hubFlops + c.hubFlops)
             }
         case (.pim, .attention(let contexts, let queryHeads, let kvHeads, let headDim)):
-            return attention(op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
-                             headDim: headDim)
+            var cost = attention(op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
+                                 headDim: headDim)
+            cost.latency += chunkEdgePenalty(contexts: contexts, kvHeads: kvHeads, headDim: headDim)
+            return cost
         case (.pim, .append(let requests, let kvHeads, let headDim)):
             return append(pairs: requests * kvHeads, headDim: headDim)
         default:
@@ -127,6 +134,24 @@ public struct CommandCostModel: OpCostModel {
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
         let kernel = AppendKernel(table: timer.table, columns: columns)
         return OpCost(latency: perChannel * kernel.cycles * cyclePs, commands: kernel.commands(pairs: Int64(pairs)))
+    }
+
+    /// Under DPA with chunks that are not a whole number of row groups, a request's K (or V) cache of one
+    /// layer, bytes = tokens × kv_heads × head_dim × 2 B, is cut at every chunk edge; each edge that falls
+    /// inside a DRAM row forces an unplanned row change in every channel: the open row closes after nRTP,
+    /// precharges (nRP) and the next chunk's row opens (nRCDRDMAC). Aligned chunks (1 MB on a 32-channel,
+    /// 16-bank, 2 KB-row module) cost nothing.
+    func chunkEdgePenalty(contexts: [Int], kvHeads: Int, headDim: Int) -> Picoseconds {
+        guard let layout = chunkLayout, layout.splitsRows else { return 0 }
+        let t = module.timing
+        let stall = Int64(t.nRTP + t.nRP + t.nRCDRDMAC)
+        var edges: Int64 = 0
+        for tokens in contexts {
+            let bytes = Int64(tokens) * Int64(kvHeads * headDim * 2)
+            let chunks = Int((bytes + layout.chunkBytes - 1) / layout.chunkBytes)
+            edges += Int64(layout.extraRowActivations(chunks: chunks))
+        }
+        return edges * stall * cyclePs
     }
 
     /// Time of `count` additions on the HUB processor.

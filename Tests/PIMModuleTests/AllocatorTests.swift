@@ -108,3 +108,26 @@ struct AllocatorTests {
         #expect(ChunkLayout(module: .cent32, chunkBytes: 1 << 20).extraRowActivations(chunks: 4) == 0)
     }
 }
+
+@Suite("DPA chunks in the command model")
+struct ChunkTimingTests {
+    @Test("aligned chunks cost nothing; chunk edges inside DRAM rows cost one row change per edge")
+    func chunkEdges() {
+        let op = DecodeOp(.attentionScore, .pim, flops: 0,
+                          shape: .attention(contexts: [32_000], queryHeads: 32, kvHeads: 32, headDim: 128))
+        let contiguous = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
+        let aligned = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
+                                       chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 1 << 20))
+        let odd = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
+                                   chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 768 << 10))
+        #expect(aligned.cost(of: op).latency == contiguous.cost(of: op).latency)
+        // K of one layer: 32,000 × 32 × 128 × 2 B = 262,144,000 B = 334 chunks of 768 KiB, 333 edges; every
+        // 4th edge (4 × 768 KiB = 3 MiB = 3 row groups of 1 MiB) falls on a row edge, the others inside rows.
+        let layout = ChunkLayout(module: .cent32, chunkBytes: 768 << 10)
+        let edges = Int64(layout.extraRowActivations(chunks: 334))
+        #expect(edges == 333 - 333 / 4)
+        let t = AiMTiming.gddr6AiM
+        let stall = Int64(t.nRTP + t.nRP + t.nRCDRDMAC) * 500
+        #expect(odd.cost(of: op).latency == contiguous.cost(of: op).latency + edges * stall)
+    }
+}

@@ -22,7 +22,7 @@ public struct StageSimulator: Sendable {
         allocator = pipeline.allocator(stage: stage.index)
         plan = stage
         step = DecodeStep(model: topology.model)
-        costModel = topology.fidelity.costModel(module: topology.cluster.module)
+        costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload)
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
         ingress = Port(link: isFirst ? topology.links.host : topology.links.module)

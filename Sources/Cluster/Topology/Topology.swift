@@ -86,15 +86,18 @@ public struct Topology: Sendable, Codable, Equatable {
         /// Command fidelity: output-buffer entries of the pingpong / dcs controller.
         public var obufEntries: Int = 8
 
-        /// The cost model this fidelity stands for.
-        public func costModel(module: ModuleConfig) -> any OpCostModel {
+        /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
+        /// that fall inside DRAM rows (`ChunkLayout`).
+        public func costModel(module: ModuleConfig, workload: WorkloadSpec? = nil) -> any OpCostModel {
             switch level {
             case .roofline:
                 return RooflineCostModel(module: module, pimEfficiency: pimEfficiency,
                                          processorEfficiency: processorEfficiency)
             case .command:
+                let chunks = workload.flatMap { $0.allocation == .dpa ? ChunkLayout(module: module, chunkBytes: $0.chunkBytes) : nil }
                 return CommandCostModel(module: module, scheduling: scheduling, partitioning: partitioning,
-                                        obufEntries: obufEntries, processorEfficiency: processorEfficiency)
+                                        obufEntries: obufEntries, processorEfficiency: processorEfficiency,
+                                        chunkLayout: chunks)
             }
         }
     }
