@@ -26,68 +26,56 @@ let longRunTopology = minimalTopology.replacingOccurrences(of: "llm-7b-32k", wit
 
 @Suite("Multi-process runs", .serialized)
 struct IntegrationTests {
-    @Test("the simulated section is byte-identical over inproc, ipc and tcp")
-    func determinism() throws {
-        let dir = Harness.directory("determinism")
-        let file = Harness.topology(determinismTopology, in: dir)
-        var sections: [String: Data] = [:]
-        for transport in ["inproc", "ipc", "tcp"] {
+    /// Runs `yaml` over each transport, checks every run succeeded, and returns the results by transport
+    /// after checking that their simulated sections are byte-identical to each other and to the
+    /// single-threaded reference run.
+    func runEverywhere(_ yaml: String, name: String, transports: [String] = ["inproc", "ipc", "tcp"]) throws
+        -> [String: RunResults] {
+        let dir = Harness.directory(name)
+        let file = Harness.topology(yaml, in: dir)
+        var results: [String: RunResults] = [:]
+        for transport in transports {
             let out = dir + "/" + transport
             let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
             #expect(run.status == 0, "\(transport): \(run.stderr)")
             #expect(run.stdout.contains("tokens/s"))
-            let results = try Harness.results(in: out)
+            results[transport] = try Harness.results(in: out)
+            #expect(results[transport]?.wallclock.transport == transport)
+        }
+        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
+        let expected = try RunResults.encoder.encode(reference.simulated)
+        for (transport, r) in results { #expect(try r.simulatedSectionBytes() == expected, "\(transport) differs") }
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+        return results
+    }
+
+    @Test("the simulated section is byte-identical over inproc, ipc and tcp")
+    func determinism() throws {
+        for results in try runEverywhere(determinismTopology, name: "determinism").values {
             #expect(results.complete)
-            #expect(results.wallclock.transport == transport)
             #expect(results.wallclock.workers == 4)
             #expect(results.simulated.generatedTokens == 6 * 8)
             #expect(results.simulated.stages.count == 4)
             #expect(results.simulated.stages.allSatisfy { $0.microBatches == 3 * 8 })
             #expect(results.simulated.links.count == 5)
-            sections[transport] = try results.simulatedSectionBytes()
         }
-        #expect(sections["inproc"] == sections["ipc"])
-        #expect(sections["ipc"] == sections["tcp"])
-        // …and equal to the single-threaded reference.
-        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
-        #expect(try RunResults.encoder.encode(reference.simulated) == sections["ipc"])
-        #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
     @Test("continuous batching with DPA and Poisson arrivals is deterministic across transports")
     func determinismContinuous() throws {
-        let dir = Harness.directory("determinism-continuous")
-        let file = Harness.topology(batchingTopology(batching: "continuous", allocation: "dpa", requests: 16, batch: 8),
-                                    in: dir)
-        var sections: [Data] = []
-        for transport in ["inproc", "ipc", "tcp"] {
-            let out = dir + "/" + transport
-            let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
-            #expect(run.status == 0, "\(transport): \(run.stderr)")
-            let results = try Harness.results(in: out)
+        let yaml = batchingTopology(batching: "continuous", allocation: "dpa", requests: 16, batch: 8)
+        for results in try runEverywhere(yaml, name: "determinism-continuous").values {
             #expect(results.simulated.requests.finished == 16)
-            sections.append(try results.simulatedSectionBytes())
         }
-        #expect(sections[0] == sections[1] && sections[1] == sections[2])
-        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
-        #expect(try RunResults.encoder.encode(reference.simulated) == sections[0])
     }
 
     @Test("command fidelity is deterministic across transports too")
     func determinismCommand() throws {
-        let dir = Harness.directory("determinism-command")
-        let file = Harness.topology(determinismTopology + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n", in: dir)
-        var sections: [Data] = []
-        for transport in ["inproc", "ipc"] {
-            let out = dir + "/" + transport
-            let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"], in: dir)
-            #expect(run.status == 0, "\(transport): \(run.stderr)")
-            let results = try Harness.results(in: out)
+        let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n"
+        for results in try runEverywhere(yaml, name: "determinism-command", transports: ["inproc", "ipc"]).values {
             #expect(results.topology.fidelity == "command")
             #expect(results.simulated.stages.allSatisfy { $0.commands["MAC16"]! > 0 && $0.energy.totalJ > 0 })
-            sections.append(try results.simulatedSectionBytes())
         }
-        #expect(sections[0] == sections[1])
     }
 
     @Test("one micro-batch through the pipeline takes exactly the closed-form time")
