@@ -71,7 +71,7 @@ struct IntegrationTests {
 
     @Test("command fidelity is deterministic across transports too")
     func determinismCommand() throws {
-        let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n"
+        let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: pingpong, partitioning: tcp}\n"
         for results in try runEverywhere(yaml, name: "determinism-command", transports: ["inproc", "ipc"]).values {
             #expect(results.topology.fidelity == "command")
             #expect(results.simulated.stages.allSatisfy { $0.commands["MAC16"]! > 0 && $0.energy.totalJ > 0 })
