@@ -292,6 +292,46 @@ struct IntegrationTests {
         #expect(a == b)
     }
 
+    @Test("a worker killed mid-run: the coordinator names it within the heartbeat time-out and keeps partial results")
+    func workerKilled() throws {
+        let dir = Harness.directory("killed-worker")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--heartbeat-timeout", "2"])
+        let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
+        usleep(1_500_000)
+        kill(workers[2].process.processIdentifier, SIGKILL)
+        let started = Date()
+        let outcome = coordinator.wait(seconds: 30)
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("worker 2 ("))
+        #expect(outcome.stderr.contains("sent no heartbeat for 2 s"))
+        let results = try Harness.results(in: dir + "/out")
+        #expect(!results.complete)
+        #expect(results.simulated.generatedTokens > 0)
+        for (rank, worker) in workers.enumerated() where rank != 2 { #expect(worker.wait(seconds: 30).status != 0) }
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("the coordinator killed: every worker exits by itself within the heartbeat time-out")
+    func coordinatorKilled() throws {
+        let dir = Harness.directory("killed-coordinator")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--heartbeat-timeout", "2"])
+        let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
+        usleep(1_500_000)
+        kill(coordinator.process.processIdentifier, SIGKILL)
+        _ = coordinator.wait(seconds: 5)
+        for worker in workers {
+            let outcome = worker.wait(seconds: 15)
+            #expect(outcome.status == 1)
+            #expect(outcome.stderr.contains("sent nothing for 2 s"))
+        }
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
     @Test("Ctrl-C on lolpim run stops every process and keeps partial results")
     func interrupt() throws {
         let dir = Harness.directory("interrupt")
