@@ -185,10 +185,8 @@ struct IntegrationTests {
 
     @Test("a peer of another protocol version is refused, by the coordinator and by a worker")
     func wrongVersion() throws {
-        let dir = Harness.directory("version")
-        let file = Harness.topology(minimalTopology, in: dir)
-        let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--registration-timeout", "3", "--quiet"])
+        let setup = try Harness.startCoordinator("version", minimalTopology, ["--registration-timeout", "3", "--quiet"])
+        let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let context = try Context()
         let fake = try Socket(context, .dealer)
         try fake.set(.receiveTimeout(5000))
@@ -226,10 +224,8 @@ struct IntegrationTests {
 
     @Test("a second worker claiming a taken rank is refused by name")
     func duplicateRank() throws {
-        let dir = Harness.directory("duplicate")
-        let file = Harness.topology(minimalTopology, in: dir)
-        let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--registration-timeout", "4", "--quiet"])
+        let setup = try Harness.startCoordinator("duplicate", minimalTopology, ["--registration-timeout", "4", "--quiet"])
+        let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let first = try Harness.worker(rank: 0, control: control, in: dir)
         usleep(500_000)
         let second = try Harness.worker(rank: 0, control: control, in: dir)
@@ -246,10 +242,8 @@ struct IntegrationTests {
 
     @Test("garbage on a worker's data socket aborts the run, naming the worker; nothing is left running")
     func garbageOnDataSocket() throws {
-        let dir = Harness.directory("garbage")
-        let file = Harness.topology(longRunTopology, in: dir)
-        let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet"])
+        let setup = try Harness.startCoordinator("garbage", longRunTopology, ["--quiet"])
+        let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
         let context = try Context()
@@ -294,10 +288,8 @@ struct IntegrationTests {
 
     @Test("a worker killed mid-run: the coordinator names it within the heartbeat time-out and keeps partial results")
     func workerKilled() throws {
-        let dir = Harness.directory("killed-worker")
-        let file = Harness.topology(longRunTopology, in: dir)
-        let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--heartbeat-timeout", "2"])
+        let setup = try Harness.startCoordinator("killed-worker", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
+        let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
         kill(workers[2].process.processIdentifier, SIGKILL)
@@ -316,10 +308,8 @@ struct IntegrationTests {
 
     @Test("the coordinator killed: every worker exits by itself within the heartbeat time-out")
     func coordinatorKilled() throws {
-        let dir = Harness.directory("killed-coordinator")
-        let file = Harness.topology(longRunTopology, in: dir)
-        let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--heartbeat-timeout", "2"])
+        let setup = try Harness.startCoordinator("killed-coordinator", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
+        let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
         kill(coordinator.process.processIdentifier, SIGKILL)

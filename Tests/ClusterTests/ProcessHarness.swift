@@ -68,6 +68,23 @@ enum Harness {
         try Running(["coordinator", file, "--bind", control, "--output", directory + "/out"] + extra, in: directory)
     }
 
+    /// A test's directory, topology file and control endpoint, with a coordinator started on them.
+    struct Setup {
+        let dir: String
+        let file: String
+        let control: String
+        let coordinator: Running
+    }
+
+    /// Writes `yaml` into a fresh directory and starts `lolpim coordinator` on an ipc endpoint there.
+    static func startCoordinator(_ name: String, _ yaml: String, _ extra: [String]) throws -> Setup {
+        let dir = directory(name)
+        let file = topology(yaml, in: dir)
+        let control = "ipc://\(dir)/control.sock"
+        return Setup(dir: dir, file: file, control: control,
+                     coordinator: try coordinator(file, control: control, in: dir, extra))
+    }
+
     /// `lolpim worker` of `rank` registering with `control`.
     static func worker(rank: Int, control: String, in directory: String) throws -> Running {
         try Running(["worker", "--coordinator", control, "--rank", "\(rank)"], in: directory)
