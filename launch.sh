@@ -56,7 +56,8 @@ if [ "${1:-}" = "test" ]; then
     shift
     say "building (debug) and running the test suite"
     swift build --build-tests || exit 1
-    run_forwarding_signals swift test --skip-build "$@"
+    # Serial: the multi-process tests each start several processes; on 2 cores they must not overlap.
+    run_forwarding_signals swift test --skip-build --no-parallel "$@"
     status=$?
     [ $status -eq 0 ] && say "all tests passed" || say "tests failed (exit status $status)"
     exit $status

@@ -10,7 +10,8 @@ struct Lolpim: ParsableCommand {
         abstract: "A distributed multi-process simulator of LoL-PIM: long-context LLM decoding on multi-node DRAM-PIM.",
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
-        subcommands: [Run.self, Validate.self, KernelCommand.self, CoordinatorCommand.self, WorkerCommand.self]
+        subcommands: [Run.self, Validate.self, SweepCommand.self, KernelCommand.self, CoordinatorCommand.self,
+                      WorkerCommand.self]
     )
 }
 
@@ -203,5 +204,36 @@ struct WorkerCommand: ParsableCommand {
             try Worker(options: WorkerOptions(coordinator: coordinator, rank: rank, dataBind: dataBind,
                                               registrationTimeoutMs: common.registrationTimeout * 1000)).run()
         }
+    }
+}
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run every point of a sweep file as a full run, appending one CSV row per point (resumable).")
+
+    @Argument(help: "Sweep file (YAML): base topology, axes or points, output CSV, transport.")
+    var file: String
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        let spec: SweepSpec
+        do {
+            spec = try SweepSpec.load(path: file)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        var runner = SweepRunner(spec: spec)
+        runner.progress = !quiet
+        let summary = try reportingFailures { try runner.run() }
+        print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
+              + "(\(summary.failed) failed); results in \(spec.output)")
     }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import Cluster
+
+@Suite("Sweeps", .serialized)
+struct SweepTests {
+    /// 5 points: four that run and one (0 modules) that fails validation.
+    func sweepFile(in dir: String) -> String {
+        _ = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 3000"),
+                             in: dir, name: "base.yaml")
+        return Harness.topology("""
+            base: base.yaml
+            output: out/sweep.csv
+            transport: ipc
+            axes:
+              cluster.modules: [2, 0, 4]
+              parallelism.micro_batches: [1, 2]
+            """, in: dir, name: "sweep.yaml")
+    }
+
+    func rows(_ path: String) throws -> [[String]] {
+        SweepCSV.parse(try String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    @Test("a sweep killed midway resumes: every point exactly once, failures recorded with their error")
+    func resume() throws {
+        let dir = Harness.directory("sweep")
+        let file = sweepFile(in: dir)
+        let csv = dir + "/out/sweep.csv"
+        let first = try Harness.Running(["sweep", file, "--quiet"], in: dir)
+        // Wait for the first point's row, then kill the sweep mid-run.
+        let deadline = Date(timeIntervalSinceNow: 60)
+        while Date() < deadline, ((try? rows(csv))?.count ?? 0) < 2 { usleep(50_000) }
+        kill(first.process.processIdentifier, SIGKILL)
+        _ = first.wait(seconds: 10)
+        _ = Harness.leftovers(mentioning: dir, within: 5)
+        let partial = try rows(csv).count - 1
+        #expect(partial >= 1 && partial < 6)
+
+        let second = try Harness.run(["sweep", file, "--quiet"], in: dir, seconds: 120)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("6 points, \(partial) already done"))
+        let table = try rows(csv)
+        #expect(table[0] == ["point", "cluster.modules", "parallelism.micro_batches", "status", "error"] + SweepCSV.figures)
+        let keys = table.dropFirst().map { $0[0] }
+        #expect(keys.count == 6)
+        #expect(Set(keys).count == 6)
+        let failed = table.dropFirst().filter { $0[3] == "failed" }
+        #expect(failed.count == 2)
+        #expect(failed.allSatisfy { $0[1] == "0" && $0[4].contains("cluster.modules") })
+        let ok = table.dropFirst().filter { $0[3] == "ok" }
+        #expect(ok.allSatisfy { Double($0[5])! > 0 })
+
+        // A third run has nothing left to do.
+        let third = try Harness.run(["sweep", file, "--quiet"], in: dir, seconds: 60)
+        #expect(third.stdout.contains("6 already done, 0 run"))
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
+    @Test("sweep files are validated with located errors")
+    func invalid() throws {
+        let dir = Harness.directory("sweep-invalid")
+        _ = Harness.topology(minimalTopology, in: dir, name: "base.yaml")
+        let file = Harness.topology("base: base.yaml\naxes:\n  cluster.modules: 4\n", in: dir, name: "bad.yaml")
+        let run = try Harness.run(["sweep", file], in: dir)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("axes.cluster.modules: expected a non-empty list of values"))
+        #expect(throws: TopologyError.self) { try SweepSpec.load(path: dir + "/missing.yaml") }
+    }
+
+    @Test("CSV cells with commas and quotes round-trip")
+    func csvQuoting() {
+        let cells = ["a,b", "say \"hi\"", "plain", ""]
+        #expect(SweepCSV.parse(SweepCSV.line(cells) + "\n") == [cells])
+    }
+}
