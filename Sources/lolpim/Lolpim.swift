@@ -44,6 +44,9 @@ struct HostOptions: ParsableArguments {
     @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
     var heartbeatTimeout: Int = 10
 
+    @Option(help: "Write a Chrome-trace / Perfetto JSON timeline of the run to this file (open it in ui.perfetto.dev).")
+    var trace: String?
+
     func outputDirectory(_ topology: Topology) -> String { output ?? "results/\(topology.name)" }
 }
 
@@ -106,6 +109,7 @@ struct Run: ParsableCommand {
         launcher.progress = !host.quiet
         launcher.registrationTimeoutMs = common.registrationTimeout * 1000
         launcher.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
+        launcher.traceFile = host.trace
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
     }
@@ -166,6 +170,7 @@ struct CoordinatorCommand: ParsableCommand {
         options.registrationTimeoutMs = common.registrationTimeout * 1000
         options.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
         options.progress = !host.quiet
+        options.traceFile = host.trace
         let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
         let results: RunResults
         do {

@@ -78,6 +78,41 @@ struct IntegrationTests {
         }
     }
 
+    @Test("--trace writes a valid Chrome-trace timeline: nested op spans, link spans, DPA instants, flow arrows")
+    func timeline() throws {
+        let dir = Harness.directory("trace")
+        let file = Harness.topology(determinismTopology, in: dir)
+        let trace = dir + "/run.trace.json"
+        let run = try Harness.run(["run", file, "--output", dir + "/out", "--quiet", "--trace", trace], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any]
+        let events = try #require(object?["traceEvents"] as? [[String: Any]])
+        let spans = events.filter { $0["ph"] as? String == "X" }
+        #expect(spans.allSatisfy { ($0["ts"] as? Double ?? -1) >= 0 && ($0["dur"] as? Double ?? -1) >= 0 && $0["tid"] != nil })
+        let names = Dictionary(uniqueKeysWithValues: events.filter { $0["name"] as? String == "thread_name" }
+            .map { ($0["tid"] as! Int, ($0["args"] as! [String: Any])["name"] as! String) })
+        #expect(Set(spans.map { $0["tid"] as! Int }).isSubset(of: Set(names.keys)))
+        #expect(names.values.contains("module 0") && names.values.contains("module 3 ops") && names.values.contains("host"))
+        #expect(names.values.contains("link from stage 2"))
+        // Every op span lies inside the module span of the same stage that starts at or before it.
+        func track(_ e: [String: Any]) -> String { names[e["tid"] as! Int]! }
+        let moduleSpans = spans.filter { track($0).hasPrefix("module") && !track($0).hasSuffix("ops") }
+        let opSpans = spans.filter { track($0).hasSuffix("ops") }
+        #expect(moduleSpans.count == 4 * 3 * 8)
+        for op in opSpans.prefix(400) {
+            let module = String(track(op).dropLast(4))
+            let ts = op["ts"] as! Double, end = ts + (op["dur"] as! Double)
+            #expect(moduleSpans.contains { track($0) == module && ($0["ts"] as! Double) <= ts + 1e-6
+                                            && end <= ($0["ts"] as! Double) + ($0["dur"] as! Double) + 1e-6 })
+        }
+        #expect(events.contains { $0["ph"] as? String == "i" && ($0["name"] as? String ?? "").hasPrefix("DPA request_start") })
+        // Each micro-batch step's flow starts once and finishes once.
+        let flows = Dictionary(grouping: events.filter { $0["cat"] as? String == "flow" }, by: { $0["id"] as! Int })
+        #expect(flows.count == 3 * 8)
+        #expect(flows.values.allSatisfy { f in f.filter { $0["ph"] as? String == "s" }.count == 1
+                                          && f.filter { $0["ph"] as? String == "f" }.count == 1 })
+    }
+
     @Test("one micro-batch through the pipeline takes exactly the closed-form time")
     func closedForm() throws {
         let yaml = """

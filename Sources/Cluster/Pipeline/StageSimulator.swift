@@ -16,6 +16,8 @@ public struct StageSimulator: Sendable {
     private var moduleFreeAt: Picoseconds = 0
     /// This module's KV allocator for its layers (static or DPA).
     public private(set) var allocator: any KVAllocator
+    /// Timeline events, when recording (`lolpim run --trace`).
+    public var timeline: [TimelineEvent]?
 
     public init(plan pipeline: PipelinePlan, stage: StagePlan) {
         let topology = pipeline.topology
@@ -43,22 +45,39 @@ public struct StageSimulator: Sendable {
     /// Requests on their first step get their prompt's KV allocated; every request's KV grows to its
     /// context; requests on their last step free their KV afterwards.
     public mutating func handle(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry],
-                                payloadBytes: Int64) throws -> Outcome {
+                                payloadBytes: Int64, slot: Int = 0, iteration: Int = 0) throws -> Outcome {
+        var events: [AllocationEventKind] = []
         for e in entries {
             let request = Int(e.request), context = Int(e.context)
             if e.isFirst {
-                stats.count(try allocator.admit(request: request, prompt: context - 1, finalTokens: context - 1))
+                events += try allocator.admit(request: request, prompt: context - 1, finalTokens: context - 1)
             }
-            stats.count(try allocator.grow(request: request, to: context))
+            events += try allocator.grow(request: request, to: context)
         }
+        stats.count(events)
         stats.observe(allocator)
-        let outcome = handle(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes)
-        for e in entries where e.isLast { stats.count(allocator.release(request: Int(e.request))) }
+        let outcome = handle(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
+                             slot: slot, iteration: iteration)
+        var released: [AllocationEventKind] = []
+        for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
+        stats.count(released)
+        if timeline != nil {
+            let track = "module \(plan.index)"
+            for (kind, count) in Dictionary(grouping: events, by: { $0 }).mapValues(\.count).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA \(kind.rawValue) ×\(count)",
+                                               startPs: outcome.start))
+            }
+            if !released.isEmpty {
+                timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA request_end ×\(released.count)",
+                                               startPs: outcome.finish))
+            }
+        }
         return outcome
     }
 
     /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping).
-    public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64) -> Outcome {
+    public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
+                                slot: Int = 0, iteration: Int = 0) -> Outcome {
         let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)
         let cost = costModel.stageCost(step: step, layers: plan.layers, contexts: contexts,
@@ -67,6 +86,28 @@ public struct StageSimulator: Sendable {
         moduleFreeAt = finish
         let depart = egress.send(ready: finish, bytes: payloadBytes)
         stats.record(start: start, cost: cost, ingress: ingress, egress: egress)
+        if timeline != nil { recordTimeline(start: start, cost: cost, depart: depart, bytes: payloadBytes, slot: slot,
+                                            iteration: iteration, requests: contexts.count) }
         return Outcome(arrival: arrival, start: start, finish: finish, depart: depart)
+    }
+
+    /// The module's span, its ops laid end to end (all layers of an op kind together, in decode order), and
+    /// the activation's transfer on the outgoing link.
+    private mutating func recordTimeline(start: Picoseconds, cost: StageCost, depart: Picoseconds, bytes: Int64,
+                                         slot: Int, iteration: Int, requests: Int) {
+        let track = "module \(plan.index)"
+        timeline!.append(TimelineEvent(track: track, name: "slot \(slot) step \(iteration)", startPs: start,
+                                       durationPs: cost.total, slot: slot, step: iteration,
+                                       args: ["requests": "\(requests)", "layers": "\(plan.layers)"]))
+        var at = start
+        for kind in OpKind.allCases {
+            guard let time = cost.byKind[kind], time > 0 else { continue }
+            timeline!.append(TimelineEvent(track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
+                                           slot: slot, step: iteration))
+            at += time
+        }
+        let transfer = egress.link.transferTime(bytes: bytes)
+        timeline!.append(TimelineEvent(track: "link from stage \(plan.index)", name: "activation \(bytes) B",
+                                       startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: slot, step: iteration))
     }
 }

@@ -28,6 +28,8 @@ public struct Config: Codable, Sendable, Equatable {
     public var downstream: String
     public var heartbeatIntervalMs: Int
     public var heartbeatTimeoutMs: Int
+    /// Record a timeline of the stage's work and send it with the statistics.
+    public var recordTimeline: Bool?
 }
 
 /// Worker → coordinator: configured and connected downstream.
@@ -40,6 +42,8 @@ public struct StatsReport: Codable, Sendable, Equatable {
     public var rank: Int
     public var stage: StageStats
     public var wall: WallStats
+    /// The stage's timeline, when the configuration asked for one.
+    public var timeline: [TimelineEvent]?
 }
 
 /// Coordinator → worker: stop now, without a result.

@@ -24,6 +24,8 @@ public struct CoordinatorOptions: Sendable {
     public var stallTimeoutMs = 120_000
     /// Print a progress line on stderr.
     public var progress = true
+    /// Write a Chrome-trace / Perfetto timeline of the run here.
+    public var traceFile: String?
 
     public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
                 endpointFile: String? = nil, transportLabel: String) {
@@ -59,6 +61,8 @@ public final class Coordinator {
     private var wall = WallStats()
     private var makespan: Picoseconds = 0
     private var stageReports: [Int: StageStats] = [:]
+    /// The host's timeline, then every worker's, when a trace was asked for.
+    private var hostTimeline: [TimelineEvent] = []
     private var workerWall: [Int: WallStats] = [:]
     private let startMs = WallClock.monotonicMs()
     private var setupMs: Int64 = 0
@@ -97,6 +101,9 @@ public final class Coordinator {
             try collectStats(control)
             let results = makeResults(complete: true, error: nil)
             resultsPath = try results.write(to: options.outputDirectory)
+            if let trace = options.traceFile {
+                try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
+            }
             return results
         } catch {
             broadcast(.shutdown(Shutdown(reason: "\(error)")), on: control)
@@ -149,7 +156,8 @@ public final class Coordinator {
             let downstream = rank + 1 < plan.stages.count ? peers[rank + 1]!.hello.dataEndpoint : returnEndpoint
             let config = Config(rank: rank, topology: plan.topology, downstream: downstream,
                                 heartbeatIntervalMs: options.heartbeatIntervalMs,
-                                heartbeatTimeoutMs: options.heartbeatTimeoutMs)
+                                heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+                                recordTimeline: options.traceFile != nil)
             try sendControl(.config(config), to: rank, on: control)
         }
         var ready = Set<Int>()
@@ -219,6 +227,11 @@ public final class Coordinator {
                 let sampled = host.complete(depart: header.departPs, payloadBytes: Int64(payload.count),
                                             requests: header.entries.count)
                 makespan = max(makespan, sampled)
+                if options.traceFile != nil {
+                    let cost = plan.topology.host.stepOverheadPs + plan.topology.host.perRequestPs * Picoseconds(header.entries.count)
+                    hostTimeline.append(TimelineEvent(track: "host", name: "sample slot \(slot)", startPs: sampled - cost,
+                                                      durationPs: cost, slot: slot, step: Int(header.iteration)))
+                }
                 lastProgressMs = WallClock.monotonicMs()
                 for injection in scheduler.returned(slot: slot, now: sampled, host: &host) {
                     // The activation that came back is reused (moved, not copied) when its size still fits.
@@ -248,6 +261,7 @@ public final class Coordinator {
                 if case .stats(let report)? = received.message, rankOfRoutingId[received.id] == report.rank {
                     stageReports[report.rank] = report.stage
                     workerWall[report.rank] = report.wall
+                    if let timeline = report.timeline { hostTimeline += timeline }
                 }
             }
         }

@@ -14,6 +14,8 @@ public struct LocalLauncher {
     public var progress = true
     public var registrationTimeoutMs = 60_000
     public var heartbeatTimeoutMs = 10_000
+    /// Chrome-trace / Perfetto timeline file to write.
+    public var traceFile: String?
     /// Grace period for processes to exit after the coordinator, milliseconds.
     public var exitGraceMs = 5_000
 
@@ -38,6 +40,7 @@ public struct LocalLauncher {
         options.registrationTimeoutMs = registrationTimeoutMs
         options.heartbeatTimeoutMs = heartbeatTimeoutMs
         options.progress = progress
+        options.traceFile = traceFile
         return options
     }
 
@@ -99,6 +102,7 @@ public struct LocalLauncher {
                                "--registration-timeout", "\(registrationTimeoutMs / 1000)",
                                "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
         if !progress { coordinatorArgs.append("--quiet") }
+        if let traceFile { coordinatorArgs += ["--trace", traceFile] }
         try spawn("coordinator", coordinatorArgs)
         let coordinator = children[0].process
 

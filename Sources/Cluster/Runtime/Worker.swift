@@ -88,6 +88,7 @@ public final class Worker {
             throw RuntimeError.refused("rank \(options.rank) has no stage in a \(plan.stages.count)-stage pipeline")
         }
         var stage = StageSimulator(plan: plan, stage: plan.stages[options.rank])
+        if config.recordTimeline == true { stage.timeline = [] }
         let downstream = try Socket(context, .push)
         try downstream.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
         try downstream.connect(config.downstream)
@@ -121,7 +122,8 @@ public final class Worker {
                     switch try decodeFromCoordinator(frames) {
                     case .heartbeat: break
                     case .finish:
-                        try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall)), on: control)
+                        try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall,
+                                                    timeline: stage.timeline)), on: control)
                         return
                     case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
                     case .error(let e): throw RuntimeError.aborted("coordinator reported: \(e.message)")
@@ -190,7 +192,8 @@ public final class Worker {
         wall.dataLatency.record(ns: Int64(bitPattern: now &- header.wallSendNs))
         let outcome: StageSimulator.Outcome
         do {
-            outcome = try stage.handle(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count))
+            outcome = try stage.handle(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
+                                       slot: Int(header.microBatch), iteration: Int(header.iteration))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
             try send(.error(ErrorReport(rank: options.rank, message: text)), on: control)

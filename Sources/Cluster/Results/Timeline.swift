@@ -1,0 +1,85 @@
+import Foundation
+import PIMModule
+
+/// One event of a run's timeline, in simulated time: a span on a track (a module, an op inside a module's
+/// work, a link, the host) or an instant (a DPA event). Workers record their own; the coordinator merges
+/// them into a Chrome-trace / Perfetto JSON file (`lolpim run --trace FILE`).
+public struct TimelineEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case span, instant }
+    public var kind: Kind
+    /// Track: "module 3", "module 3 ops", "link stage3->stage4", "host".
+    public var track: String
+    public var name: String
+    public var startPs: Picoseconds
+    public var durationPs: Picoseconds
+    /// Micro-batch slot and step, for flow arrows that follow a micro-batch through the pipeline.
+    public var slot: Int?
+    public var step: Int?
+    public var args: [String: String]?
+
+    public init(kind: Kind = .span, track: String, name: String, startPs: Picoseconds, durationPs: Picoseconds = 0,
+                slot: Int? = nil, step: Int? = nil, args: [String: String]? = nil) {
+        self.kind = kind
+        self.track = track
+        self.name = name
+        self.startPs = startPs
+        self.durationPs = durationPs
+        self.slot = slot
+        self.step = step
+        self.args = args
+    }
+}
+
+/// Writes the Chrome trace-event format (JSON object with `traceEvents`), which Perfetto UI and
+/// chrome://tracing open: one thread per track inside one process, complete events ("X") for spans,
+/// instant events ("i"), thread names ("M"), and flow events ("s" / "t" / "f") that link each micro-batch
+/// step's work from module to module. Times are microseconds (the format's unit), from picoseconds.
+public enum ChromeTrace {
+    public static func json(_ events: [TimelineEvent]) throws -> Data {
+        var tracks: [String: Int] = [:]
+        func tid(_ track: String) -> Int {
+            if let t = tracks[track] { return t }
+            tracks[track] = tracks.count + 1
+            return tracks.count
+        }
+        func us(_ ps: Picoseconds) -> Double { Double(ps) / 1_000_000 }
+        var out: [[String: Any]] = []
+        let ordered = events.sorted { ($0.startPs, $0.track, $0.name) < ($1.startPs, $1.track, $1.name) }
+        for e in ordered {
+            var item: [String: Any] = ["name": e.name, "cat": e.track.hasPrefix("link") ? "link" : "compute",
+                                       "pid": 1, "tid": tid(e.track), "ts": us(e.startPs)]
+            switch e.kind {
+            case .span:
+                item["ph"] = "X"
+                item["dur"] = us(e.durationPs)
+            case .instant:
+                item["ph"] = "i"
+                item["s"] = "t"
+            }
+            if let args = e.args { item["args"] = args }
+            out.append(item)
+        }
+        // Flow arrows: the module spans of one (slot, step), in time order.
+        let flows = Dictionary(grouping: ordered.filter { $0.kind == .span && $0.track.hasPrefix("module") && !$0.track.hasSuffix("ops")
+                                                          && $0.slot != nil && $0.step != nil },
+                               by: { "\($0.slot!)-\($0.step!)" })
+        for (index, key) in flows.keys.sorted().enumerated() {
+            let hops = flows[key]!
+            guard hops.count > 1 else { continue }
+            for (i, hop) in hops.enumerated() {
+                let phase = i == 0 ? "s" : (i == hops.count - 1 ? "f" : "t")
+                var item: [String: Any] = ["name": "micro-batch \(key)", "cat": "flow", "ph": phase, "id": index + 1,
+                                           "pid": 1, "tid": tid(hop.track), "ts": us(hop.startPs)]
+                if phase == "f" { item["bp"] = "e" }
+                out.append(item)
+            }
+        }
+        for (track, id) in tracks.sorted(by: { $0.value < $1.value }) {
+            out.append(["name": "thread_name", "ph": "M", "pid": 1, "tid": id, "args": ["name": track]])
+            out.append(["name": "thread_sort_index", "ph": "M", "pid": 1, "tid": id, "args": ["sort_index": id]])
+        }
+        out.append(["name": "process_name", "ph": "M", "pid": 1, "args": ["name": "lolpim (simulated time)"]])
+        return try JSONSerialization.data(withJSONObject: ["traceEvents": out, "displayTimeUnit": "ns"],
+                                          options: [.sortedKeys])
+    }
+}
