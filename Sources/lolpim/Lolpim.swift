@@ -10,8 +10,8 @@ struct Lolpim: ParsableCommand {
         abstract: "A distributed multi-process simulator of LoL-PIM: long-context LLM decoding on multi-node DRAM-PIM.",
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
-        subcommands: [Run.self, Validate.self, SweepCommand.self, KernelCommand.self, CoordinatorCommand.self,
-                      WorkerCommand.self]
+        subcommands: [Run.self, Validate.self, SweepCommand.self, ReportCommand.self, KernelCommand.self,
+                      CoordinatorCommand.self, WorkerCommand.self]
     )
 }
 
@@ -240,5 +240,28 @@ struct SweepCommand: ParsableCommand {
         let summary = try reportingFailures { try runner.run() }
         print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
               + "(\(summary.failed) failed); results in \(spec.output)")
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "SVG charts and an HTML page from a run's results.json or a sweep's CSV.")
+
+    @Argument(help: "results.json of a run, or the CSV of a sweep.")
+    var input: String
+
+    @Option(help: "Directory for the charts and index.html (default: <input directory>/report).")
+    var output: String?
+
+    func run() throws {
+        let directory = output ?? ((input as NSString).deletingLastPathComponent.isEmpty ? "." : (input as NSString).deletingLastPathComponent) + "/report"
+        do {
+            let files = try Report.generate(input: input, directory: directory)
+            print("report: \(files.count) files in \(directory) (open \(directory)/index.html)")
+        } catch {
+            printError("\(input): \(error)")
+            throw ExitCode(2)
+        }
     }
 }
