@@ -26,6 +26,14 @@ public struct BatchScheduler: Sendable {
     private var firstTokenAt: [Picoseconds]
     private var mirrors: [any KVAllocator]
     public private(set) var stats = SchedulerStats()
+    /// Injections built but not yet released to the host's outgoing link, and the ready times of those
+    /// released and not yet back (by slot).
+    private var held: [Injection] = []
+    private var released: [Int: Picoseconds] = [:]
+    /// The latest host event (returns arrive in time order).
+    private var hostNow: Picoseconds = 0
+    /// The shortest possible round trip through the pipeline: host and module link latencies.
+    private let lookahead: Picoseconds
 
     public init(plan: PipelinePlan) {
         self.plan = plan
@@ -39,6 +47,8 @@ public struct BatchScheduler: Sendable {
         lastTokenAt = Array(repeating: 0, count: n)
         firstTokenAt = Array(repeating: -1, count: n)
         mirrors = plan.stages.indices.map { plan.allocator(stage: $0) }
+        let links = plan.topology.links
+        lookahead = 2 * links.host.latencyPs + Picoseconds(max(0, plan.stages.count - 1)) * links.module.latencyPs
     }
 
     /// A micro-batch to send into stage 0.
@@ -51,6 +61,24 @@ public struct BatchScheduler: Sendable {
     }
 
     public var finished: Bool { stats.finished == plan.requests.count }
+
+    /// Releases held injections in ready-time order, as long as no injection still to come can be ready
+    /// earlier: every future injection follows a return, so it is ready no earlier than the latest host
+    /// event, nor earlier than the earliest released micro-batch's ready time plus the shortest round
+    /// trip. This keeps the host's outgoing link (and every FIFO stage) in simulated-time order: a
+    /// micro-batch waiting for its requests' KV does not hold back one that is ready sooner.
+    private mutating func release() -> [Injection] {
+        held.sort { ($0.ready, $0.slot) < ($1.ready, $1.slot) }
+        var out: [Injection] = []
+        while let first = held.first {
+            let bound = released.isEmpty ? Picoseconds.max : max(hostNow, released.values.min()! + lookahead)
+            guard first.ready <= bound else { break }
+            out.append(first)
+            released[first.slot] = first.ready
+            held.removeFirst()
+        }
+        return out
+    }
     public var active: Int { members.reduce(0) { $0 + $1.count } }
 
     /// The first injections, at time 0.
@@ -62,6 +90,8 @@ public struct BatchScheduler: Sendable {
     /// admit new ones, and return what to inject next.
     public mutating func returned(slot: Int, now: Picoseconds, host: inout HostModel) -> [Injection] {
         inFlight[slot] = false
+        released[slot] = nil
+        hostNow = max(hostNow, now)
         var ended = 0
         var staying: [Int] = []
         for r in members[slot] {
@@ -162,7 +192,8 @@ public struct BatchScheduler: Sendable {
             injections.append(Injection(slot: slot, iteration: iterations[slot], ready: ready, entries: entries))
             iterations[slot] += 1
         }
-        return injections
+        held += injections
+        return release()
     }
 }
 
