@@ -27,16 +27,26 @@ public struct Dataset: Sendable, Hashable, Codable {
     public static var presetNames: [String] { presets.keys.sorted() }
 
     /// `count` lengths drawn with `generator`: Box–Muller normal samples, rejected until inside [min, max],
-    /// rounded to the nearest token.
+    /// rounded to the nearest token. A draw that is rejected 1,000 times in a row (a range the distribution
+    /// almost never reaches) is clamped into [min, max], so sampling always ends.
     public func sample(count: Int, using generator: inout SplitMix64) -> [Int] {
         var lengths: [Int] = []
         lengths.reserveCapacity(count)
+        var rejected = 0
         while lengths.count < count {
             let u1 = 1.0 - generator.nextUnit()  // (0, 1]: log is finite
             let u2 = generator.nextUnit()
             let z = (-2.0 * Foundation.log(u1)).squareRoot() * Foundation.cos(2.0 * Double.pi * u2)
             let value = (mean + std * z).rounded()
-            if value >= Double(min) && value <= Double(max) { lengths.append(Int(value)) }
+            if value >= Double(min) && value <= Double(max) {
+                lengths.append(Int(value))
+                rejected = 0
+            } else if rejected >= 1000 {
+                lengths.append(Swift.min(max, Swift.max(min, Int(value))))
+                rejected = 0
+            } else {
+                rejected += 1
+            }
         }
         return lengths
     }

@@ -47,9 +47,16 @@ public struct PipelinePlan: Sendable {
         // a T_max reservation).
         let longest = requests.map(\.finalTokens).max() ?? 0
         let needed = w.allocation == .static ? w.maxContext : longest
-        if let tight = stages.first(where: { !$0.memory.fits(tokens: needed) }) {
+        // DPA hands out whole chunks: the longest request needs its KV rounded up to a chunk.
+        func kvBytes(_ m: MemoryPlan) -> Int64 {
+            let bytes = Int64(needed) * m.kvBytesPerToken
+            return w.allocation == .dpa ? (bytes + w.chunkBytes - 1) / w.chunkBytes * w.chunkBytes : bytes
+        }
+        if let tight = stages.first(where: { $0.memory.weightBytes + kvBytes($0.memory) > $0.memory.capacityBytes
+                                             || (w.allocation == .dpa && $0.memory.kvCapacityBytes / w.chunkBytes
+                                                 < kvBytes($0.memory) / w.chunkBytes) }) {
             let m = tight.memory
-            let kv = Int64(needed) * m.kvBytesPerToken
+            let kv = kvBytes(m)
             throw PlanError(field: m.weightBytes > m.capacityBytes ? "cluster.modules" : "workload.context", message: """
                 the model does not fit: module \(tight.index) (layers \(tight.firstLayer)–\
                 \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \

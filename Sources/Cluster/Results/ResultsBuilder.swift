@@ -125,7 +125,7 @@ public struct ResultsBuilder {
                             modulePreset: t.cluster.module.preset, channelsPerModule: t.cluster.module.channels,
                             fidelity: t.fidelity.level.rawValue, batchSize: t.workload.batchSize,
                             microBatches: t.parallelism.microBatches, requests: plan.requests.count,
-                            outputTokens: t.workload.output.label,
+                            outputTokens: t.workload.trace != nil ? "from the trace" : t.workload.output.label,
                             context: t.workload.trace != nil ? "trace (\(plan.requests.count) requests)" : t.workload.context.label,
                             arrival: t.workload.trace != nil ? "trace" : t.workload.arrival.label,
                             batching: t.workload.batching.rawValue, allocation: t.workload.allocation.rawValue, seed: t.seed)

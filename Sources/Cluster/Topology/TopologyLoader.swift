@@ -44,9 +44,10 @@ public enum TopologyLoader {
         let workload = try readWorkload(&workloadMap, model: model)
 
         var parallelMap = try doc.mapping("parallelism")
+        let meanPrompt = workload.trace.map { t in Double(t.map(\.promptTokens).reduce(0, +)) / Double(max(t.count, 1)) }
+            ?? workload.context.meanLength
         let parallelism = try readParallelism(&parallelMap, modules: cluster.modules, model: model,
-                                              batchSize: workload.batchSize,
-                                              meanTokens: workload.context.meanLength, within: doc)
+                                              batchSize: workload.batchSize, meanTokens: meanPrompt, within: doc)
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
@@ -199,6 +200,10 @@ public enum TopologyLoader {
 
         // Output lengths: decode_steps (fixed) or output_tokens (fixed or a distribution).
         var output: OutputLength
+        if trace != nil, map.has("decode_steps") || map.has("output_tokens") {
+            throw map.error(map.has("decode_steps") ? "decode_steps" : "output_tokens",
+                            "a trace gives each request's output tokens; leave this out")
+        }
         if let steps = try map.scalar("decode_steps") {
             guard let n = Int(steps.replacingOccurrences(of: "_", with: "")), n >= 1 else {
                 throw map.error("decode_steps", "expected a positive number of tokens, found '\(steps)'")
@@ -221,10 +226,13 @@ public enum TopologyLoader {
                 let high = try o.int("max", default: nil, unit: "tokens")
                 try o.rejectUnknownKeys()
                 guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
+                guard std > 0 || (Double(low)...Double(high)).contains(mean) else {
+                    throw map.error("output_tokens", "with std 0 the mean (\(mean)) must lie in min…max (\(low)…\(high))")
+                }
                 output = .normal(mean: mean, std: std, min: low, max: high)
             }
-        } else if trace != nil {
-            output = .fixed(1)
+        } else if let trace {
+            output = .fixed(trace.map(\.outputTokens).max() ?? 1)
         } else {
             throw map.error("decode_steps", "required: tokens each request generates (decode_steps or output_tokens)")
         }
