@@ -40,15 +40,20 @@ public enum Report {
     static func runCharts(_ r: RunResults) -> ([(String, String)], String) {
         let s = r.simulated
         let stages = s.stages.map { "stage \($0.stage)" }
+        let ms = { (ps: Picoseconds) in Time.seconds(ps) * 1000 }
         let kinds = OpKind.allCases.map(\.rawValue).filter { k in s.stages.contains { ($0.opTimePs[k] ?? 0) > 0 } }
+        // One bar per stage and one for the host; each layer is a kind of time (ms), 0 where it does not apply.
         var layers = kinds.map { "compute: \($0)" }
-        var values = kinds.map { k in s.stages.map { Time.seconds($0.opTimePs[k] ?? 0) * 1000 } }
+        var values = kinds.map { k in s.stages.map { ms($0.opTimePs[k] ?? 0) } + [0] }
         layers.append("communication (outgoing link busy)")
-        values.append(s.stages.map { Time.seconds($0.egressBusyPs) * 1000 })
+        values.append(s.stages.map { ms($0.egressBusyPs) } + [0])
+        layers.append("host (sampling, scheduling, DPA)")
+        values.append(s.stages.map { _ in 0 } + [ms(s.host.busyPs)])
         layers.append("idle (bubble)")
-        values.append(s.stages.map { Time.seconds(max(0, $0.idlePs - $0.egressBusyPs)) * 1000 })
-        let breakdown = SVGChart(title: "Where each module's time goes", xLabel: "pipeline stage", yLabel: "time (ms)")
-            .stackedBars(categories: stages, layers: layers, values: values)
+        values.append(s.stages.map { ms(max(0, $0.idlePs - $0.egressBusyPs)) } + [ms(max(0, s.makespanPs - s.host.busyPs))])
+        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: "pipeline stage",
+                                 yLabel: "time (ms)")
+            .stackedBars(categories: stages + ["host"], layers: layers, values: values)
         let energyLayers = ["MAC", "I/O", "activation", "refresh", "background", "HUB"]
         let energy = SVGChart(title: "Energy by component", xLabel: "pipeline stage", yLabel: "energy (J)")
             .stackedBars(categories: stages, layers: energyLayers, values: [
