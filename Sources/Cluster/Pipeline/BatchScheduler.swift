@@ -186,7 +186,8 @@ public struct BatchScheduler: Sendable {
                 if let kv = kvReady[r] { ready = max(ready, kv) }
             }
             stats.events[.newChunk, default: 0] += Int64(chunkEvents)
-            ready = host.work(ready: ready, cost: Picoseconds(chunkEvents) * w.hostInterventionPs)
+            // The host sets the new chunks up now, while the KV may still be on its way.
+            ready = max(ready, host.work(ready: now, cost: Picoseconds(chunkEvents) * w.hostInterventionPs))
             for r in members[slot] where generated[r] == 0 && lastTokenAt[r] == 0 { lastTokenAt[r] = ready }
             inFlight[slot] = true
             injections.append(Injection(slot: slot, iteration: iterations[slot], ready: ready, entries: entries))
