@@ -237,6 +237,7 @@ struct SweepCommand: ParsableCommand {
         }
         var runner = SweepRunner(spec: spec)
         runner.progress = !quiet
+        runner.registrationTimeoutMs = common.registrationTimeout * 1000
         let summary = try reportingFailures { try runner.run() }
         print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
               + "(\(summary.failed) failed); results in \(spec.output)")

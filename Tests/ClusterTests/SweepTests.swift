@@ -68,6 +68,26 @@ struct SweepTests {
         #expect(throws: TopologyError.self) { try SweepSpec.load(path: dir + "/missing.yaml") }
     }
 
+    @Test("explicit points: a field a point leaves out keeps the base file's value")
+    func points() throws {
+        let dir = Harness.directory("sweep-points")
+        _ = Harness.topology(minimalTopology, in: dir, name: "base.yaml")
+        let file = Harness.topology("""
+            base: base.yaml
+            points:
+              - {cluster.modules: 2}
+              - {parallelism.micro_batches: 2, workload.arrival: {poisson_per_s: 5}}
+            """, in: dir, name: "points.yaml")
+        let spec = try SweepSpec.load(path: file)
+        #expect(spec.fields == ["cluster.modules", "parallelism.micro_batches", "workload.arrival"])
+        #expect(spec.key(spec.points[1]) == "parallelism.micro_batches=2;workload.arrival=poisson_per_s: 5")
+        let first = try TopologyLoader.parse(yaml: spec.topologyText(for: spec.points[0]), file: "p0.yaml")
+        #expect(first.cluster.modules == 2 && first.parallelism.microBatches == 3)
+        let second = try TopologyLoader.parse(yaml: spec.topologyText(for: spec.points[1]), file: "p1.yaml")
+        #expect(second.cluster.modules == 4 && second.parallelism.microBatches == 2)
+        #expect(second.workload.arrival == .poisson(perSecond: 5))
+    }
+
     @Test("CSV cells with commas and quotes round-trip")
     func csvQuoting() {
         let cells = ["a,b", "say \"hi\"", "plain", ""]

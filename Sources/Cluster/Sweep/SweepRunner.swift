@@ -6,6 +6,8 @@ import Foundation
 public struct SweepRunner {
     public let spec: SweepSpec
     public var progress = true
+    /// Registration time-out of every point's run, milliseconds.
+    public var registrationTimeoutMs = 60_000
     /// Where each point's topology and results go (default: `<csv name>-points` beside the CSV).
     public var workDirectory: String
 
@@ -42,6 +44,7 @@ public struct SweepRunner {
                 let plan = try PipelinePlan(topology: TopologyLoader.load(path: file))
                 var launcher = LocalLauncher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
                 launcher.progress = false
+                launcher.registrationTimeoutMs = registrationTimeoutMs
                 let (results, _) = try launcher.run(plan: plan)
                 row = [key] + values + ["ok", ""] + SweepCSV.figures(results)
                 throughput = results.simulated.throughputTokensPerS

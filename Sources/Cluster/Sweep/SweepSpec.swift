@@ -15,8 +15,9 @@ public struct SweepSpec {
     public var transport: TransportKind
     /// Field names, in column order.
     public var fields: [String]
-    /// Each point: a value per field (YAML nodes, so lists and mappings work as values).
-    public var points: [[Node]]
+    /// Each point: a value per field (YAML nodes, so lists and mappings work as values); nil where a point
+    /// of an explicit `points` list leaves the field out (the base file's value stays).
+    public var points: [[Node?]]
 
     public static func load(path: String) throws -> SweepSpec {
         let text: String
@@ -46,7 +47,7 @@ public struct SweepSpec {
             throw doc.error("transport", "expected ipc, tcp or inproc, found '\(transportName)'")
         }
         var fields: [String] = []
-        var points: [[Node]] = []
+        var points: [[Node?]] = []
         if let axesNode = doc.node("axes") {
             guard case .mapping(let axes) = axesNode, !axes.isEmpty else {
                 throw doc.error("axes", "expected a mapping from topology field to a list of values")
@@ -76,7 +77,7 @@ public struct SweepSpec {
             }
             points = list.map { item in
                 guard case .mapping(let m) = item else { return [] }
-                return fields.map { m[$0] ?? Node("~") }
+                return fields.map { m[$0] }
             }
         }
         guard !points.isEmpty else { throw doc.error("axes", "required: axes (or points) to vary") }
@@ -84,25 +85,29 @@ public struct SweepSpec {
         return SweepSpec(file: path, baseFile: baseFile, output: output, transport: transport, fields: fields, points: points)
     }
 
-    /// A value as one line of text (its CSV cell and part of the point's key).
-    public static func text(_ node: Node) -> String {
+    /// A value as one line of text (its CSV cell and part of the point's key): a scalar as written, a list
+    /// or mapping as its YAML with the lines joined by spaces; empty for a field the point leaves at the
+    /// base file's value.
+    public static func text(_ node: Node?) -> String {
+        guard let node else { return "" }
         if case .scalar(let s) = node { return s.string }
-        let yaml = (try? Yams.serialize(node: node, mappingStyle: .flow)) ?? "?"
+        let yaml = (try? Yams.serialize(node: node)) ?? "?"
         return yaml.split(separator: "\n").joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 
     /// The key identifying a point in the CSV: `field=value;…`.
-    public func key(_ point: [Node]) -> String {
-        zip(fields, point).map { "\($0)=\(Self.text($1))" }.joined(separator: ";")
+    public func key(_ point: [Node?]) -> String {
+        zip(fields, point).filter { $1 != nil }.map { "\($0)=\(Self.text($1))" }.joined(separator: ";")
     }
 
     /// The base topology with the point's values set.
-    public func topologyText(for point: [Node]) throws -> String {
+    public func topologyText(for point: [Node?]) throws -> String {
         let text = try String(contentsOfFile: baseFile, encoding: .utf8)
         guard var root = try Yams.compose(yaml: text) else {
             throw TopologyError(file: baseFile, field: "", message: "the base topology is empty")
         }
         for (field, value) in zip(fields, point) {
+            guard let value else { continue }
             root = try Self.setting(root, path: field.split(separator: ".").map(String.init), to: value, field: field)
         }
         // Keep a relative request trace pointing at the base topology's directory.
