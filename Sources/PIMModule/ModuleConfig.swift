@@ -79,16 +79,4 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
 
     /// Columns (MAC16 commands) per row.
     public var columnsPerRow: Int { rowBytes / columnBytes }
-
-    /// Problems with the configuration, as sentences; empty when it is consistent.
-    public var problems: [String] {
-        var found: [String] = []
-        if channels <= 0 { found.append("channels must be positive, got \(channels)") }
-        if banksPerChannel <= 0 { found.append("banks_per_channel must be positive, got \(banksPerChannel)") }
-        if tCKps <= 0 { found.append("tck_ps must be positive, got \(tCKps)") }
-        if processorFLOPS <= 0 { found.append("processor_tflops must be positive") }
-        if let bw = internalBandwidthOverride, bw <= 0 { found.append("internal_bandwidth_gbps must be positive") }
-        if let cap = capacityOverride, cap <= 0 { found.append("capacity_gib must be positive") }
-        return found
-    }
 }

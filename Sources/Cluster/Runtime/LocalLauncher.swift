@@ -181,15 +181,14 @@ public enum LaunchError: Error, CustomStringConvertible {
     }
 }
 
-/// Collects worker thread failures (inproc runs) and lets the launcher wait for every thread to end.
+/// Reports worker thread failures (inproc runs) and lets the launcher wait for every thread to end.
 final class WorkerFailures: @unchecked Sendable {
     private let lock = NSCondition()
     private var finished = 0
-    private(set) var errors: [(rank: Int, error: Error)] = []
-
+    /// Reports a worker thread's failure on stderr, as a worker process does.
     func record(rank: Int, error: Error) {
         lock.lock()
-        errors.append((rank, error))
+        FileHandle.standardError.write(Data("lolpim: error: worker \(rank): \(error)\n".utf8))
         lock.unlock()
     }
 

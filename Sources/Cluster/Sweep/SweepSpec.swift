@@ -20,22 +20,7 @@ public struct SweepSpec {
     public var points: [[Node?]]
 
     public static func load(path: String) throws -> SweepSpec {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw TopologyError(file: path, field: "", message: "cannot read the sweep file (\(error.localizedDescription))")
-        }
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw TopologyError(file: path, field: "", message: "the sweep file is empty")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw TopologyError(file: path, field: "", message: "not valid YAML: \(error)")
-        }
-        var doc = try YAMLMapping(file: path, path: "", node: root)
+        var doc = try YAMLMapping.readFile(path, what: "sweep")
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         guard let base = try doc.scalar("base") else { throw doc.error("base", "required: the topology file to start from") }
         let baseFile = base.hasPrefix("/") ? base : directory.appendingPathComponent(base).path

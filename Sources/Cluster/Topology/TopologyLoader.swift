@@ -8,27 +8,17 @@ import Yams
 public enum TopologyLoader {
     /// Loads and validates a topology file, including that the model and its KV cache fit the modules.
     public static func load(path: String) throws -> Topology {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw TopologyError(file: path, field: "", message: "cannot read the file (\(error.localizedDescription))")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(document: YAMLMapping.readFile(path, what: "topology"), file: path)
     }
 
     /// Parses and validates topology YAML; `file` is only used in error messages.
     public static func parse(yaml: String, file: String) throws -> Topology {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw TopologyError(file: file, field: "", message: "the file is empty; see Topologies/default.yaml")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw syntaxError(error, file: file)
-        }
-        var doc = try YAMLMapping(file: file, path: "", node: root)
+        try parse(document: YAMLMapping.document(yaml: yaml, file: file, whenEmpty: "the file is empty; see Topologies/default.yaml"),
+                  file: file)
+    }
+
+    private static func parse(document: YAMLMapping, file: String) throws -> Topology {
+        var doc = document
         let defaultName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let name = try doc.string("name", default: defaultName)
         let seed = try doc.int("seed", default: 1, minimum: 0)
@@ -71,17 +61,6 @@ public enum TopologyLoader {
             throw TopologyError(file: file, line: line, column: column, field: problem.field, message: problem.message)
         }
         return topology
-    }
-
-    private static func syntaxError(_ error: YamlError, file: String) -> TopologyError {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-             .composer(_, let problem, let mark, _):
-            return TopologyError(file: file, line: mark.line, column: mark.column, field: "",
-                                 message: "not valid YAML: \(problem)")
-        default:
-            return TopologyError(file: file, field: "", message: "not valid YAML: \(error)")
-        }
     }
 
     // MARK: Sections

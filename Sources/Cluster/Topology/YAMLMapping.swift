@@ -36,6 +36,38 @@ struct YAMLMapping {
         }
     }
 
+    /// The root mapping of a YAML file; `what` names the file in messages ("topology", "sweep").
+    static func readFile(_ path: String, what: String) throws -> YAMLMapping {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw TopologyError(file: path, field: "", message: "cannot read the \(what) file (\(error.localizedDescription))")
+        }
+        return try document(yaml: text, file: path, whenEmpty: "the \(what) file is empty")
+    }
+
+    /// The root mapping of YAML text; syntax errors are located at their line and column.
+    static func document(yaml: String, file: String, whenEmpty: String) throws -> YAMLMapping {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw TopologyError(file: file, field: "", message: whenEmpty)
+            }
+            root = node
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                 .composer(_, let problem, let mark, _):
+                throw TopologyError(file: file, line: mark.line, column: mark.column, field: "",
+                                    message: "not valid YAML: \(problem)")
+            default:
+                throw TopologyError(file: file, field: "", message: "not valid YAML: \(error)")
+            }
+        }
+        return try YAMLMapping(file: file, path: "", node: root)
+    }
+
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     func field(_ key: String) -> String { Self.join(path, key) }
