@@ -39,15 +39,13 @@ public struct CommandCostModel: OpCostModel {
     public func cost(of op: DecodeOp) -> OpCost {
         switch (op.unit, op.shape) {
         case (.pim, .gemv(let matrices, let batch)):
-            return matrices.reduce(OpCost(latency: 0)) { total, m in
-                let c = gemv(m, batch: batch)
-                return OpCost(latency: total.latency + c.latency, commands: total.commands + c.commands,
-                              hubFlops: total.hubFlops + c.hubFlops)
-            }
+            return matrices.reduce(OpCost(latency: 0)) { $0 + gemv($1, batch: batch) }
         case (.pim, .attention(let contexts, let queryHeads, let kvHeads, let headDim)):
             var cost = attention(op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
                                  headDim: headDim)
-            cost.latency += chunkEdgePenalty(contexts: contexts, kvHeads: kvHeads, headDim: headDim)
+            let penalty = chunkEdgePenalty(contexts: contexts, kvHeads: kvHeads, headDim: headDim)
+            cost.latency += penalty
+            cost.channelBusy = cost.channelBusy.map { $0 + penalty }
             return cost
         case (.pim, .append(let requests, let kvHeads, let headDim)):
             return append(pairs: requests * kvHeads, headDim: headDim)
@@ -56,8 +54,8 @@ public struct CommandCostModel: OpCostModel {
         }
     }
 
-    /// Rows of a matrix on each channel: ceil or floor of rows / channels.
-    func rowsPerChannel(_ rows: Int) -> [Int] {
+    /// `count` items (matrix rows, append pairs) spread over the channels: ceil or floor of count / channels each.
+    func spreadOverChannels(_ rows: Int) -> [Int] {
         (0..<module.channels).map { rows / module.channels + ($0 < rows % module.channels ? 1 : 0) }
     }
 
@@ -65,15 +63,17 @@ public struct CommandCostModel: OpCostModel {
     /// partial-sum additions.
     func gemv(_ m: Matrix, batch: Int) -> OpCost {
         var commands = CommandCounts()
-        var cycles: Int64 = 0
-        for (rows, count) in Dictionary(grouping: rowsPerChannel(m.rows), by: { $0 }).mapValues(\.count) where rows > 0 {
+        var kernels: [Int: KernelTiming] = [:]
+        for (rows, count) in Dictionary(grouping: spreadOverChannels(m.rows), by: { $0 }).mapValues(\.count) where rows > 0 {
             let kernel = timer.time(GEMVShape(rows: rows, columns: m.columns, batch: batch))
+            kernels[rows] = kernel
             commands = commands + CommandCounts(kernel.counts) * Int64(count)
-            cycles = max(cycles, kernel.cycles)
         }
+        let busy = spreadOverChannels(m.rows).map { (kernels[$0]?.cycles ?? 0) * cyclePs }
         let chunks = timer.lowering.geometry(GEMVShape(rows: m.rows, columns: m.columns, batch: batch)).chunks
         let additions = Int64(m.rows) * Int64(batch) * Int64(chunks - 1)
-        return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions)
+        return OpCost(latency: (busy.max() ?? 0) + hubTime(additions), commands: commands, hubFlops: additions,
+                      channelBusy: busy)
     }
 
     /// Attention of every (request, KV head) pair, as `AttentionPartitioning.assign` spreads it. Slices
@@ -100,11 +100,14 @@ public struct CommandCostModel: OpCostModel {
         case .tokenParallel:
             // All channels work on one pair at a time; the channels with the extra token decide.
             var cycles: Int64 = 0
+            var perChannel = Array(repeating: Int64(0), count: channels)
             var additions: Int64 = 0
             for tokens in contexts {
                 let small = tokens / channels, extra = tokens % channels
                 let large = kernel(small + (extra > 0 ? 1 : 0))
                 cycles += large.cycles * Int64(kvHeads)
+                let smallCycles = small > 0 ? kernel(small).cycles : 0
+                for c in 0..<channels { perChannel[c] += (c < extra ? large.cycles : smallCycles) * Int64(kvHeads) }
                 commands = commands + CommandCounts(large.counts) * Int64(extra * kvHeads)
                 if small > 0 { commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads) }
                 additions += Int64(kvHeads) * (Int64(extra) * chunkAdditions(small + 1)
@@ -112,7 +115,8 @@ public struct CommandCostModel: OpCostModel {
             }
             // The channels' SV partial sums are reduced once per (request, head) in the HUB.
             if kind == .attentionValue { additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1) }
-            return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions)
+            return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions,
+                          channelBusy: perChannel.map { $0 * cyclePs })
         case .headFirst:
             var perChannel = Array(repeating: Int64(0), count: channels)
             var additions: Int64 = 0
@@ -123,17 +127,17 @@ public struct CommandCostModel: OpCostModel {
                 for head in 0..<kvHeads { perChannel[(request * kvHeads + head) % channels] += k.cycles }
             }
             return OpCost(latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
-                          hubFlops: additions)
+                          hubFlops: additions, channelBusy: perChannel.map { $0 * cyclePs })
         }
     }
 
     /// K/V appends of `pairs` (request, KV head) pairs spread over the channels.
     func append(pairs: Int, headDim: Int) -> OpCost {
         guard pairs > 0 else { return OpCost(latency: 0) }
-        let perChannel = Int64((pairs + module.channels - 1) / module.channels)
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
         let kernel = AppendKernel(table: timer.table, columns: columns)
-        return OpCost(latency: perChannel * kernel.cycles * cyclePs, commands: kernel.commands(pairs: Int64(pairs)))
+        let busy = spreadOverChannels(pairs).map { Int64($0) * kernel.cycles * cyclePs }
+        return OpCost(latency: busy.max() ?? 0, commands: kernel.commands(pairs: Int64(pairs)), channelBusy: busy)
     }
 
     /// Under DPA with chunks that are not a whole number of row groups, a request's K (or V) cache of one

@@ -40,12 +40,31 @@ public struct OpCost: Sendable, Equatable {
     public var commands: CommandCounts
     /// Floating-point operations on the HUB processor (softmax, norms, element-wise work, reductions).
     public var hubFlops: Int64
+    /// Time each channel is busy with the operator's commands, indexed by channel (empty: the operator
+    /// runs on the HUB processor alone). At most `latency`; the rest of the operator's time the channel
+    /// waits for the busiest channel or for the HUB.
+    public var channelBusy: [Picoseconds]
 
-    public init(latency: Picoseconds, commands: CommandCounts = CommandCounts(), hubFlops: Int64 = 0) {
+    public init(latency: Picoseconds, commands: CommandCounts = CommandCounts(), hubFlops: Int64 = 0,
+                channelBusy: [Picoseconds] = []) {
         self.latency = latency
         self.commands = commands
         self.hubFlops = hubFlops
+        self.channelBusy = channelBusy
     }
+
+    /// Two operators one after the other.
+    public static func + (a: OpCost, b: OpCost) -> OpCost {
+        OpCost(latency: a.latency + b.latency, commands: a.commands + b.commands, hubFlops: a.hubFlops + b.hubFlops,
+               channelBusy: sum(a.channelBusy, b.channelBusy))
+    }
+}
+
+/// Element-wise sum of two per-channel time lists (an empty list counts as zeros).
+func sum(_ a: [Picoseconds], _ b: [Picoseconds], times: Int64 = 1) -> [Picoseconds] {
+    if b.isEmpty { return a }
+    if a.isEmpty { return b.map { $0 * times } }
+    return zip(a, b).map { $0 + $1 * times }
 }
 
 /// The time a stage spends on one micro-batch, with the breakdown by operator kind.
@@ -57,6 +76,8 @@ public struct StageCost: Sendable, Equatable {
     public var flops: Int64 = 0
     public var commands = CommandCounts()
     public var hubFlops: Int64 = 0
+    /// Per-channel busy time by operator kind (see `OpCost.channelBusy`), for the timeline's channel tracks.
+    public var channelBusy: [OpKind: [Picoseconds]] = [:]
 
     public init() {}
 
@@ -68,6 +89,7 @@ public struct StageCost: Sendable, Equatable {
         flops += op.flops * times
         commands = commands + cost.commands * times
         hubFlops += cost.hubFlops * times
+        if !cost.channelBusy.isEmpty { channelBusy[op.kind] = sum(channelBusy[op.kind] ?? [], cost.channelBusy, times: times) }
     }
 }
 

@@ -39,7 +39,10 @@ public struct RooflineCostModel: OpCostModel {
     }
 
     public func cost(of op: DecodeOp) -> OpCost {
-        OpCost(latency: latency(of: op), commands: estimatedCommands(op), hubFlops: op.unit == .processor ? op.flops : 0)
+        let time = latency(of: op)
+        // A PIM operator streams from every channel for its whole time.
+        return OpCost(latency: time, commands: estimatedCommands(op), hubFlops: op.unit == .processor ? op.flops : 0,
+                      channelBusy: op.unit == .pim ? Array(repeating: time, count: module.channels) : [])
     }
 
     /// The commands the roofline assumes, for energy: PIM operators stream their bytes in full rows

@@ -47,6 +47,15 @@ struct HostOptions: ParsableArguments {
     @Option(help: "Write a Chrome-trace / Perfetto JSON timeline of the run to this file (open it in ui.perfetto.dev).")
     var trace: String?
 
+    @Option(help: ArgumentHelp("With --trace: also draw each module's channels in this many groups, one track per group (0: none).",
+                               valueName: "groups"))
+    var traceChannels: Int = 0
+
+    func validate() throws {
+        guard traceChannels >= 0 else { throw ValidationError("--trace-channels must be 0 or more, got \(traceChannels)") }
+        guard traceChannels == 0 || trace != nil else { throw ValidationError("--trace-channels needs --trace FILE") }
+    }
+
     func outputDirectory(_ topology: Topology) -> String { output ?? "results/\(topology.name)" }
 }
 
@@ -110,6 +119,7 @@ struct Run: ParsableCommand {
         launcher.registrationTimeoutMs = common.registrationTimeout * 1000
         launcher.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
         launcher.traceFile = host.trace
+        launcher.traceChannelGroups = host.traceChannels
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
     }
@@ -171,6 +181,7 @@ struct CoordinatorCommand: ParsableCommand {
         options.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
         options.progress = !host.quiet
         options.traceFile = host.trace
+        options.traceChannelGroups = host.traceChannels
         let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
         let results: RunResults
         do {

@@ -83,7 +83,8 @@ struct IntegrationTests {
         let dir = Harness.directory("trace")
         let file = Harness.topology(determinismTopology, in: dir)
         let trace = dir + "/run.trace.json"
-        let run = try Harness.run(["run", file, "--output", dir + "/out", "--quiet", "--trace", trace], in: dir)
+        let run = try Harness.run(["run", file, "--output", dir + "/out", "--quiet", "--trace", trace, "--trace-channels", "2"],
+                                  in: dir)
         #expect(run.status == 0, "\(run.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any]
         let events = try #require(object?["traceEvents"] as? [[String: Any]])
@@ -94,9 +95,10 @@ struct IntegrationTests {
         #expect(Set(spans.map { $0["tid"] as! Int }).isSubset(of: Set(names.keys)))
         #expect(names.values.contains("module 0") && names.values.contains("module 3 ops") && names.values.contains("host"))
         #expect(names.values.contains("link from stage 2"))
+        #expect(names.values.contains("module 3 channels 0-15") && names.values.contains("module 3 channels 16-31"))
         // Every op span lies inside the module span of the same stage that starts at or before it.
         func track(_ e: [String: Any]) -> String { names[e["tid"] as! Int]! }
-        let moduleSpans = spans.filter { track($0).hasPrefix("module") && !track($0).hasSuffix("ops") }
+        let moduleSpans = spans.filter { track($0).hasPrefix("module") && track($0).split(separator: " ").count == 2 }
         let opSpans = spans.filter { track($0).hasSuffix("ops") }
         #expect(moduleSpans.count == 4 * 3 * 8)
         for op in opSpans.prefix(400) {

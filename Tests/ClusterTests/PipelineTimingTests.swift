@@ -34,6 +34,32 @@ struct PipelineTimingTests {
         #expect(second == first + 1_000_000)
     }
 
+    @Test("channel-group tracks: spans inside their op, idle groups left out (head-first attention on 8 KV heads)")
+    func channelTracks() throws {
+        let yaml = minimalTopology.replacingOccurrences(of: "model: llm-7b-32k", with: "model: llm-7b-128k-gqa")
+            + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n"
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "t.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        var stage = StageSimulator(plan: plan, stage: plan.stages[1])
+        stage.timeline = []
+        stage.channelGroups = 8
+        _ = stage.handle(depart: 0, contexts: [30_000], payloadBytes: 8192)
+        let events = stage.timeline!
+        let ops = events.filter { $0.track == "module 1 ops" }
+        let channels = events.filter { $0.track.hasPrefix("module 1 channels") }
+        #expect(Set(channels.map(\.track)).count == 8)
+        #expect(channels.contains { $0.track == "module 1 channels 28-31" })
+        for span in channels {
+            let op = try #require(ops.first { $0.name == span.name && $0.startPs == span.startPs })
+            #expect(span.durationPs > 0 && span.durationPs <= op.durationPs)
+            #expect(Double(span.args!["busy_percent"]!)! <= 100)
+        }
+        // One request × 8 KV heads, head-first: only channels 0-7 hold KV, so only groups 0 and 1 attend.
+        let attending = Set(channels.filter { $0.name == OpKind.attentionScore.rawValue }.map(\.track))
+        #expect(attending == ["module 1 channels 0-3", "module 1 channels 4-7"])
+        #expect(channels.filter { $0.name == OpKind.ffn.rawValue }.count == 8)
+    }
+
     @Test("a stage starts at max(arrival, module free) and adds its roofline cost")
     func stage() throws {
         let topology = try TopologyLoader.parse(yaml: minimalTopology, file: "t.yaml")

@@ -222,8 +222,30 @@ struct AttentionCostTests {
             }
         }
         #expect(cost.commands == commands)
+        #expect(cost.channelBusy == perChannel.map { $0 * 500 })
         if partitioning == .headFirst { #expect(cost.latency == perChannel.max()! * 500) }
         else { #expect(cost.latency >= perChannel.max()! * 500) }
+    }
+
+    @Test("per-channel busy time: GEMV rows and appends spread over the channels, the busiest sets the time")
+    func channelBusy() {
+        let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
+        // 100 rows on 32 channels: 4 channels get 4 rows, 28 get 3.
+        let gemv = model.cost(of: DecodeOp(.qkvProjection, .pim, flops: 0,
+                                           shape: .gemv([Matrix(rows: 100, columns: 4096)], batch: 1)))
+        let four = model.timer.time(GEMVShape(rows: 4, columns: 4096, batch: 1)).cycles * 500
+        let three = model.timer.time(GEMVShape(rows: 3, columns: 4096, batch: 1)).cycles * 500
+        #expect(gemv.channelBusy == Array(repeating: four, count: 4) + Array(repeating: three, count: 28))
+        #expect(gemv.latency >= four)
+        // 40 (request, head) appends: 8 channels take two, 24 take one.
+        let append = model.cost(of: DecodeOp(.kvAppend, .pim, flops: 0, shape: .append(requests: 5, kvHeads: 8, headDim: 128)))
+        #expect(append.channelBusy.count == 32)
+        #expect(append.channelBusy[0] == 2 * append.channelBusy[31])
+        #expect(append.latency == append.channelBusy.max())
+        // A HUB operator uses no channel; a roofline PIM operator keeps every channel busy throughout.
+        #expect(model.cost(of: DecodeOp(.softmax, .processor, flops: 1000)).channelBusy.isEmpty)
+        let roofline = RooflineCostModel(module: .cent32).cost(of: DecodeOp(.ffn, .pim, bytesRead: 1 << 20, flops: 1 << 20))
+        #expect(roofline.channelBusy == Array(repeating: roofline.latency, count: 32))
     }
 }
 

@@ -18,6 +18,10 @@ public struct StageSimulator: Sendable {
     public private(set) var allocator: any KVAllocator
     /// Timeline events, when recording (`lolpim run --trace`).
     public var timeline: [TimelineEvent]?
+    /// Channel-group tracks in the timeline: the module's channels in this many contiguous groups (at most
+    /// one per channel), each a track whose spans show how long the group's busiest channel works inside
+    /// each op. 0: none.
+    public var channelGroups = 0
 
     public init(plan pipeline: PipelinePlan, stage: StagePlan) {
         let topology = pipeline.topology
@@ -104,10 +108,31 @@ public struct StageSimulator: Sendable {
             guard let time = cost.byKind[kind], time > 0 else { continue }
             timeline!.append(TimelineEvent(track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
                                            slot: slot, step: iteration))
+            if channelGroups > 0, let busy = cost.channelBusy[kind] {
+                recordChannels(busy, kind: kind, start: at, opTime: time, slot: slot, iteration: iteration)
+            }
             at += time
         }
         let transfer = egress.link.transferTime(bytes: bytes)
         timeline!.append(TimelineEvent(track: "link from stage \(plan.index)", name: "activation \(bytes) B",
                                        startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: slot, step: iteration))
+    }
+
+    /// One span per channel group inside an op: from the op's start for as long as the group's busiest
+    /// channel works (all layers of the op kind together), with the group's mean busy fraction.
+    private mutating func recordChannels(_ busy: [Picoseconds], kind: OpKind, start: Picoseconds, opTime: Picoseconds,
+                                         slot: Int, iteration: Int) {
+        let groups = min(channelGroups, busy.count)
+        for g in 0..<groups {
+            let channels = busy[(g * busy.count / groups)..<((g + 1) * busy.count / groups)]
+            let longest = channels.max() ?? 0
+            guard longest > 0 else { continue }
+            let mean = Double(channels.reduce(0, +)) / Double(channels.count) / Double(opTime)
+            let name = channels.count == 1 ? "channel \(channels.startIndex)"
+                : "channels \(channels.startIndex)-\(channels.endIndex - 1)"
+            timeline!.append(TimelineEvent(track: "module \(plan.index) \(name)", name: kind.rawValue, startPs: start,
+                                           durationPs: longest, slot: slot, step: iteration,
+                                           args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
+        }
     }
 }

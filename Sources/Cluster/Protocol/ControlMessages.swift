@@ -30,6 +30,8 @@ public struct Config: Codable, Sendable, Equatable {
     public var heartbeatTimeoutMs: Int
     /// Record a timeline of the stage's work and send it with the statistics.
     public var recordTimeline: Bool?
+    /// Channel-group tracks per module in the timeline (absent or 0: none).
+    public var timelineChannelGroups: Int?
 }
 
 /// Worker → coordinator: configured and connected downstream.

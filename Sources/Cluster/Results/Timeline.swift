@@ -60,7 +60,12 @@ public enum ChromeTrace {
             out.append(item)
         }
         // Flow arrows: the module spans of one (slot, step), in time order.
-        let flows = Dictionary(grouping: ordered.filter { $0.kind == .span && $0.track.hasPrefix("module") && !$0.track.hasSuffix("ops")
+        // A module's own track is "module N"; its ops and channel groups are "module N …".
+        func isModuleTrack(_ track: String) -> Bool {
+            let words = track.split(separator: " ")
+            return words.count == 2 && words[0] == "module"
+        }
+        let flows = Dictionary(grouping: ordered.filter { $0.kind == .span && isModuleTrack($0.track)
                                                           && $0.slot != nil && $0.step != nil },
                                by: { "\($0.slot!)-\($0.step!)" })
         for (index, key) in flows.keys.sorted().enumerated() {
@@ -74,9 +79,13 @@ public enum ChromeTrace {
                 out.append(item)
             }
         }
-        for (track, id) in tracks.sorted(by: { $0.value < $1.value }) {
+        // Tracks sorted by name with numbers compared as numbers: host, links, then each module followed by
+        // its channel groups and ops.
+        let names = tracks.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        for (position, track) in names.enumerated() {
+            let id = tracks[track]!
             out.append(["name": "thread_name", "ph": "M", "pid": 1, "tid": id, "args": ["name": track]])
-            out.append(["name": "thread_sort_index", "ph": "M", "pid": 1, "tid": id, "args": ["sort_index": id]])
+            out.append(["name": "thread_sort_index", "ph": "M", "pid": 1, "tid": id, "args": ["sort_index": position]])
         }
         out.append(["name": "process_name", "ph": "M", "pid": 1, "args": ["name": "lolpim (simulated time)"]])
         return try JSONSerialization.data(withJSONObject: ["traceEvents": out, "displayTimeUnit": "ns"],

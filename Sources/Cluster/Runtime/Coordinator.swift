@@ -26,6 +26,8 @@ public struct CoordinatorOptions: Sendable {
     public var progress = true
     /// Write a Chrome-trace / Perfetto timeline of the run here.
     public var traceFile: String?
+    /// Channel-group tracks per module in the timeline (0: none; see `StageSimulator.channelGroups`).
+    public var traceChannelGroups = 0
 
     public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
                 endpointFile: String? = nil, transportLabel: String) {
@@ -157,7 +159,8 @@ public final class Coordinator {
             let config = Config(rank: rank, topology: plan.topology, downstream: downstream,
                                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                                 heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-                                recordTimeline: options.traceFile != nil)
+                                recordTimeline: options.traceFile != nil,
+                                timelineChannelGroups: options.traceFile != nil ? options.traceChannelGroups : nil)
             try sendControl(.config(config), to: rank, on: control)
         }
         var ready = Set<Int>()

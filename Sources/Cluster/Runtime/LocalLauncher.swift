@@ -16,6 +16,8 @@ public struct LocalLauncher {
     public var heartbeatTimeoutMs = 10_000
     /// Chrome-trace / Perfetto timeline file to write.
     public var traceFile: String?
+    /// Channel-group tracks per module in the timeline (0: none).
+    public var traceChannelGroups = 0
     /// Grace period for processes to exit after the coordinator, milliseconds.
     public var exitGraceMs = 5_000
 
@@ -41,6 +43,7 @@ public struct LocalLauncher {
         options.heartbeatTimeoutMs = heartbeatTimeoutMs
         options.progress = progress
         options.traceFile = traceFile
+        options.traceChannelGroups = traceChannelGroups
         return options
     }
 
@@ -102,7 +105,7 @@ public struct LocalLauncher {
                                "--registration-timeout", "\(registrationTimeoutMs / 1000)",
                                "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
         if !progress { coordinatorArgs.append("--quiet") }
-        if let traceFile { coordinatorArgs += ["--trace", traceFile] }
+        if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
         try spawn("coordinator", coordinatorArgs)
         let coordinator = children[0].process
 

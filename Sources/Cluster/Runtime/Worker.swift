@@ -88,7 +88,10 @@ public final class Worker {
             throw RuntimeError.refused("rank \(options.rank) has no stage in a \(plan.stages.count)-stage pipeline")
         }
         var stage = StageSimulator(plan: plan, stage: plan.stages[options.rank])
-        if config.recordTimeline == true { stage.timeline = [] }
+        if config.recordTimeline == true {
+            stage.timeline = []
+            stage.channelGroups = config.timelineChannelGroups ?? 0
+        }
         let downstream = try Socket(context, .push)
         try downstream.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
         try downstream.connect(config.downstream)
