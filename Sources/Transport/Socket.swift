@@ -12,6 +12,8 @@ public enum SocketKind: Sendable {
     case pull
     /// One-to-one, used by tests and benchmarks.
     case pair
+    /// Strict request-reply, server side (the ZAP handler).
+    case rep
 
     var zmqType: Int32 {
         switch self {
@@ -20,6 +22,7 @@ public enum SocketKind: Sendable {
         case .push: return ZMQ_PUSH
         case .pull: return ZMQ_PULL
         case .pair: return ZMQ_PAIR
+        case .rep: return ZMQ_REP
         }
     }
 }
@@ -45,6 +48,14 @@ public enum SocketOption: Sendable {
     /// ZMTP heartbeats on the connection (ms between pings, ms before the connection counts as dead).
     case heartbeatInterval(Int32)
     case heartbeatTimeout(Int32)
+    /// CURVE: act as the server of the handshake (set with `curveSecretKey` before bind).
+    case curveServer(Bool)
+    /// CURVE keys, 40-character Z85 text: this socket's own pair, and (clients) the server's public key.
+    case curvePublicKey(String)
+    case curveSecretKey(String)
+    case curveServerKey(String)
+    /// ZAP domain the socket's connections are authenticated in.
+    case zapDomain(String)
 }
 
 /// A libzmq socket. Not thread-safe (as in libzmq): use it from one thread at a time.
@@ -112,9 +123,23 @@ public final class Socket {
             if zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) != 0 {
                 throw TransportError.last("setsockopt MAXMSGSIZE=\(bytes)")
             }
+        case .curveServer(let on): try setInt32(ZMQ_CURVE_SERVER, on ? 1 : 0, "CURVE_SERVER")
+        case .curvePublicKey(let key): try setString(ZMQ_CURVE_PUBLICKEY, key, "CURVE_PUBLICKEY")
+        case .curveSecretKey(let key): try setString(ZMQ_CURVE_SECRETKEY, key, "CURVE_SECRETKEY")
+        case .curveServerKey(let key): try setString(ZMQ_CURVE_SERVERKEY, key, "CURVE_SERVERKEY")
+        case .zapDomain(let domain): try setString(ZMQ_ZAP_DOMAIN, domain, "ZAP_DOMAIN")
         case .routingId(let id):
             let rc = id.withUnsafeBytes { zmq_setsockopt(handle, ZMQ_ROUTING_ID, $0.baseAddress, $0.count) }
             if rc != 0 { throw TransportError.last("setsockopt ROUTING_ID") }
+        }
+    }
+
+    /// Sets a text option (libzmq takes Z85 keys as 40 characters plus the terminating zero).
+    private func setString(_ name: Int32, _ value: String, _ label: String) throws {
+        var bytes = Array(value.utf8CString)
+        let length = name == ZMQ_ZAP_DOMAIN ? bytes.count - 1 : bytes.count
+        if zmq_setsockopt(handle, name, &bytes, length) != 0 {
+            throw TransportError.last("setsockopt \(label)")
         }
     }
 

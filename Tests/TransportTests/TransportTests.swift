@@ -137,3 +137,69 @@ struct TransportTests {
         #expect(try pull.receive() == nil)
     }
 }
+
+@Suite("CURVE encryption and ZAP authentication")
+struct CurveTests {
+    @Test("key pairs: generated keys are Z85, a secret key gives back its public key, bad text is refused")
+    func keys() throws {
+        let pair = try CurveKeyPair.generate()
+        #expect(Curve.isZ85Key(pair.publicKey) && Curve.isZ85Key(pair.secretKey))
+        #expect(CurveKeyPair(secretKey: pair.secretKey) == pair)
+        #expect(CurveKeyPair(secretKey: "not a key") == nil)
+        #expect(try CurveKeyPair.generate() != pair)
+    }
+
+    /// A CURVE client PUSH connected to `server`; nil keys: a plain (NULL mechanism) client.
+    func client(_ context: Context, to server: String, serverKey: String, keys: CurveKeyPair?) throws -> Socket {
+        let push = try Socket(context, .push)
+        if let keys {
+            try push.set(.curveServerKey(serverKey))
+            try push.set(.curvePublicKey(keys.publicKey))
+            try push.set(.curveSecretKey(keys.secretKey))
+        }
+        try push.set(.sendTimeout(2000))
+        try push.connect(server)
+        return push
+    }
+
+    @Test("only authorised keys get through; the ZAP handler names every refused key", arguments: ["ipc", "tcp"])
+    func authentication(kind: String) throws {
+        let context = try Context()
+        let server = try CurveKeyPair.generate(), member = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+        let zap = try ZAPAuthenticator(context: context, authorized: [member.publicKey])
+        defer { zap.stop() }
+        let pull = try Socket(context, .pull)
+        try pull.set(.curveServer(true))
+        try pull.set(.curveSecretKey(server.secretKey))
+        try pull.set(.zapDomain("test"))
+        try pull.set(.receiveTimeout(1500))
+        try pull.bind(endpoint(kind, "curve"))
+
+        let intruders = [try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: stranger),
+                         try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: nil)]
+        for intruder in intruders { try intruder.set(.sendTimeout(300)); _ = try intruder.send(bytes: [Array("inject".utf8)]) }
+        let good = try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: member)
+        #expect(try good.send(bytes: [Array("hello".utf8)]))
+        let first = try #require(try pull.receive())
+        #expect(first[0].bytes == Array("hello".utf8))
+        #expect(try pull.receive() == nil, "an unauthorised client's message arrived")
+        #expect(zap.refusals.contains { $0.contains(stranger.publicKey) && $0.contains("not authorised") })
+    }
+
+    @Test("a second ZAP handler on the same context is refused")
+    func oneHandlerPerContext() throws {
+        let context = try Context()
+        let zap = try ZAPAuthenticator(context: context, authorized: [])
+        defer { zap.stop() }
+        #expect(throws: TransportError.self) { _ = try ZAPAuthenticator(context: context, authorized: []) }
+    }
+
+    @Test("malformed ZAP requests get an error status, not a crash")
+    func malformed() {
+        #expect(ZAPAuthenticator.answer([], authorized: []).reply[2] == Array("500".utf8))
+        let plain = ZAPAuthenticator.answer([Array("1.0".utf8), [1], [], Array("1.2.3.4".utf8), [], Array("NULL".utf8)],
+                                            authorized: [])
+        #expect(plain.reply[2] == Array("400".utf8))
+        #expect(plain.refusal?.contains("did not use CURVE") == true)
+    }
+}
