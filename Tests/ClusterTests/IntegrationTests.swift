@@ -131,7 +131,7 @@ struct IntegrationTests {
         let topology = try TopologyLoader.parse(yaml: yaml, file: "closed.yaml")
         let plan = try PipelinePlan(topology: topology)
         let dir = Harness.directory("closed")
-        let launcher = LocalLauncher(topologyFile: "closed.yaml", transport: .inproc, outputDirectory: dir)
+        let launcher = Launcher(topologyFile: "closed.yaml", transport: .inproc, outputDirectory: dir)
         var quiet = launcher
         quiet.progress = false
         let (results, _) = try quiet.run(plan: plan)

@@ -28,6 +28,9 @@ public struct CoordinatorOptions: Sendable {
     public var traceFile: String?
     /// Channel-group tracks per module in the timeline (0: none; see `StageSimulator.channelGroups`).
     public var traceChannelGroups = 0
+    /// CURVE keys: encrypt every connection and refuse peers whose key is not authorised (nil: no security,
+    /// for loopback runs).
+    public var keys: ClusterKeys?
 
     public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
                 endpointFile: String? = nil, transportLabel: String) {
@@ -83,13 +86,17 @@ public final class Coordinator {
     /// rethrows; the caller exits non-zero.
     @discardableResult
     public func run() throws -> RunResults {
+        let zap = try options.keys.map { try $0.authenticator(for: context, logger: logger) }
+        defer { zap?.stop() }
         let control = try Socket(context, .router)
+        try options.keys.secureServer(control)
         try control.set(.routerMandatory(true))
         // A worker that stops reading must not block the coordinator: sends give up after the heartbeat time-out.
         try control.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
         try control.set(.maxMessageSize(64 << 20))
-        try control.bind(options.controlBind)
+        try control.bind(try Endpoints.bindable(options.controlBind))
         let returns = try Socket(context, .pull)
+        try options.keys.secureServer(returns)
         try returns.set(.maxMessageSize(1 << 30))
         try returns.bind(options.returnBind ?? Endpoints.returnPath(forControl: control.lastEndpoint))
         if let file = options.endpointFile {
@@ -188,6 +195,7 @@ public final class Coordinator {
 
     private func simulate(_ control: Socket, _ returns: Socket) throws {
         let data = try Socket(context, .push)
+        try options.keys.secureClient(data)
         try data.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
         try data.connect(peers[0]!.hello.dataEndpoint)
         let progress = ProgressLine(enabled: options.progress, total: plan.generatedTokens)

@@ -12,8 +12,12 @@ public struct WorkerOptions: Sendable {
     public var dataBind: String?
     /// How long to wait for the coordinator's configuration after saying hello, milliseconds.
     public var registrationTimeoutMs: Int
+    /// CURVE keys of the cluster (see `ClusterKeys`); nil: no security.
+    public var keys: ClusterKeys?
 
-    public init(coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000) {
+    public init(coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000,
+                keys: ClusterKeys? = nil) {
+        self.keys = keys
         self.coordinator = coordinator
         self.rank = rank
         self.dataBind = dataBind
@@ -38,6 +42,8 @@ public final class Worker {
     /// Runs until the coordinator says finish (returns) or something fails (throws). A failure is also
     /// reported to the coordinator (best effort) so that it can stop the run at once, naming this worker.
     public func run() throws {
+        let zap = try options.keys.map { try $0.authenticator(for: context, logger: logger) }
+        defer { zap?.stop() }
         var control: Socket?
         do {
             try run(control: &control)
@@ -60,12 +66,14 @@ public final class Worker {
 
     private func run(control controlSocket: inout Socket?) throws {
         let control = try Socket(context, .dealer)
+        try options.keys.secureClient(control)
         // Unique per process, so that a second worker claiming the same rank gets a refusal, not silence.
         try control.set(.routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
         try control.set(.sendTimeout(Int32(options.registrationTimeoutMs)))
         try control.connect(options.coordinator)
         controlSocket = control
         let data = try Socket(context, .pull)
+        try options.keys.secureServer(data)
         try data.set(.maxMessageSize(1 << 30))
         let bind = options.dataBind ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
         try data.bind(bind)
@@ -93,6 +101,7 @@ public final class Worker {
             stage.channelGroups = config.timelineChannelGroups ?? 0
         }
         let downstream = try Socket(context, .push)
+        try options.keys.secureClient(downstream)
         try downstream.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
         try downstream.connect(config.downstream)
         try send(.ready(Ready(rank: options.rank)), on: control)

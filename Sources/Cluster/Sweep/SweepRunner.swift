@@ -42,7 +42,7 @@ public struct SweepRunner {
                 let file = directory + "/topology.yaml"
                 try spec.topologyText(for: point).write(toFile: file, atomically: true, encoding: .utf8)
                 let plan = try PipelinePlan(topology: TopologyLoader.load(path: file))
-                var launcher = LocalLauncher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
+                var launcher = Launcher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
                 launcher.progress = false
                 launcher.registrationTimeoutMs = registrationTimeoutMs
                 let (results, _) = try launcher.run(plan: plan)

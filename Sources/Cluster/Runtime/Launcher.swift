@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import Transport
 
-/// `lolpim run`: starts a coordinator and one worker per module on this machine and waits for them.
+/// `lolpim run`: starts a coordinator and one worker per module and waits for them.
 /// With `inproc` they are threads of this process sharing one ZeroMQ context; with `ipc` or `tcp` they are
-/// separate OS processes (this executable, re-run as `lolpim coordinator` and `lolpim worker`).
-public struct LocalLauncher {
+/// separate OS processes (this executable, re-run as `lolpim coordinator` and `lolpim worker`). With
+/// `remote` set, the coordinator runs here and each worker on its host through a remote shell (ssh).
+public struct Launcher {
     public var topologyFile: String
     public var transport: TransportKind
     public var outputDirectory: String
@@ -20,6 +21,12 @@ public struct LocalLauncher {
     public var traceChannelGroups = 0
     /// Grace period for processes to exit after the coordinator, milliseconds.
     public var exitGraceMs = 5_000
+    /// CURVE keys every process uses (ipc and tcp only).
+    public var keys: ClusterKeys?
+    /// Workers on other machines (tcp only); nil: every process on this machine.
+    public var remote: RemoteWorkers?
+    /// Log level passed to the processes started.
+    public var logLevel: String?
 
     public init(topologyFile: String, transport: TransportKind, outputDirectory: String) {
         self.topologyFile = topologyFile
@@ -30,6 +37,12 @@ public struct LocalLauncher {
     /// Runs and returns the results (read back from results.json for process runs). Throws on failure,
     /// after every process it started has stopped.
     public func run(plan: PipelinePlan) throws -> (RunResults, String) {
+        if keys != nil && transport == .inproc {
+            throw RuntimeError.refused("--keys needs separate processes (--transport ipc or tcp); inproc threads share one process")
+        }
+        if remote != nil && transport != .tcp {
+            throw RuntimeError.refused("workers on other hosts need --transport tcp")
+        }
         switch transport {
         case .inproc: return try runInProcess(plan: plan)
         case .ipc, .tcp: return try runProcesses(workers: plan.stages.count)
@@ -44,6 +57,7 @@ public struct LocalLauncher {
         options.progress = progress
         options.traceFile = traceFile
         options.traceChannelGroups = traceChannelGroups
+        options.keys = keys
         return options
     }
 
@@ -85,14 +99,15 @@ public struct LocalLauncher {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let endpointFile = runDirectory + "/coordinator.endpoint"
-        let control = Endpoints.control(transport, runDirectory: runDirectory, port: port)
+        let control = remote.map { "tcp://\($0.coordinatorAddress):\(port == 0 ? "*" : String(port))" }
+            ?? Endpoints.control(transport, runDirectory: runDirectory, port: port)
         let executable = Self.executablePath()
 
         var children: [(label: String, process: Process)] = []
         func stopAll(_ signal: Int32) {
             for (_, p) in children where p.isRunning { kill(p.processIdentifier, signal) }
         }
-        func spawn(_ label: String, _ arguments: [String]) throws {
+        func spawn(_ label: String, _ arguments: [String], executable: String = executable) throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -106,6 +121,7 @@ public struct LocalLauncher {
                                "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
         if !progress { coordinatorArgs.append("--quiet") }
         if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
+        coordinatorArgs += sharedArguments
         try spawn("coordinator", coordinatorArgs)
         let coordinator = children[0].process
 
@@ -125,18 +141,39 @@ public struct LocalLauncher {
         }
         do {
             for rank in 0..<workers {
-                try spawn("worker \(rank)", ["worker", "--coordinator", endpoint!, "--rank", "\(rank)",
-                                             "--registration-timeout", "\(registrationTimeoutMs / 1000)"])
+                var arguments = ["worker", "--coordinator", endpoint!, "--rank", "\(rank)",
+                                 "--registration-timeout", "\(registrationTimeoutMs / 1000)"] + sharedArguments
+                if let remote {
+                    let placement = remote.placements[rank]
+                    if let address = placement.address { arguments += ["--data-bind", "tcp://\(address):*"] }
+                    let command = remote.command(arguments)
+                    try spawn("worker \(rank) on \(placement.host)", Array(remote.shell.dropFirst()) + [placement.host, command],
+                              executable: remote.shellExecutable)
+                } else {
+                    try spawn("worker \(rank)", arguments)
+                }
             }
         } catch {
             stopAll(SIGTERM)
             throw LaunchError.spawnFailed("\(error)")
         }
 
-        // Wait for the coordinator; forward a stop request to every child.
+        // Wait for the coordinator; forward a stop request to every child. A worker process that fails (for
+        // a remote one, also a remote shell that cannot reach its host) gets the coordinator a heartbeat
+        // time-out to notice by itself, then the coordinator is stopped: nothing waits for the full
+        // registration time-out on a worker that will never come.
         var forwarded = false
+        var workerFailedAt: Int64?
         while coordinator.isRunning {
             if StopSignal.isRequested && !forwarded {
+                stopAll(SIGTERM)
+                forwarded = true
+            }
+            if workerFailedAt == nil,
+               children.dropFirst().contains(where: { !$0.process.isRunning && $0.process.terminationStatus != 0 }) {
+                workerFailedAt = WallClock.monotonicMs()
+            }
+            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > Int64(heartbeatTimeoutMs) {
                 stopAll(SIGTERM)
                 forwarded = true
             }
@@ -151,12 +188,18 @@ public struct LocalLauncher {
         stopAll(SIGKILL)
         children.forEach { $0.process.waitUntilExit() }
 
-        let failed = children.dropFirst().filter { $0.process.terminationStatus != 0 }.map {
-            "\($0.label) exited with status \($0.process.terminationStatus)"
+        let failed = children.dropFirst().filter { $0.process.terminationStatus != 0 }.map { child in
+            let status = child.process.terminationStatus
+            // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
+            let why = remote != nil && status == 255 ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
+            return "\(child.label) exited with status \(status)\(why)"
         }
         let path = (outputDirectory as NSString).appendingPathComponent("results.json")
         guard coordinator.terminationStatus == 0 else {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
+            if workerFailedAt != nil && !failed.isEmpty {
+                throw LaunchError.workersFailed(failed + ["the coordinator was stopped after waiting \(heartbeatTimeoutMs / 1000) s"])
+            }
             throw LaunchError.coordinatorFailed(coordinator.terminationStatus)
         }
         guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
@@ -164,7 +207,12 @@ public struct LocalLauncher {
         return (results, path)
     }
 
-    static func executablePath() -> String {
+    /// Options every process of the run takes.
+    private var sharedArguments: [String] {
+        (keys.map { ["--keys", $0.directory] } ?? []) + (logLevel.map { ["--log-level", $0] } ?? [])
+    }
+
+    public static func executablePath() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
     }

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a topology: a coordinator and one worker per module, on this machine or across hosts (--hosts).")
+
+    @Argument(help: "Topology file (YAML).")
+    var topology: String = "Topologies/default.yaml"
+
+    @Option(help: "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts.")
+    var transport: String?
+
+    @Option(help: "TCP port of the coordinator's control socket with --transport tcp (0: any free port).")
+    var port: Int = 0
+
+    @Option(help: "Hosts file: start the workers on these hosts through the remote shell (see README, \"Across machines\").")
+    var hosts: String?
+
+    @Option(help: "With --hosts: the address of this machine that the workers reach the coordinator at (default: the hosts file's `coordinator` line).")
+    var coordinatorAddress: String?
+
+    @Option(help: "With --hosts: the remote shell, as words; the host and the worker command are appended.")
+    var remoteShell: String = RemoteWorkers.defaultShell
+
+    @Option(help: "With --hosts: path of the lolpim executable on the remote hosts (default: this executable's path).")
+    var remoteBinary: String?
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        let transportName = transport ?? (hosts == nil ? "ipc" : "tcp")
+        guard let kind = TransportKind(rawValue: transportName) else {
+            throw ValidationError("--transport must be one of: ipc, tcp, inproc")
+        }
+        let (topology, plan) = try loadTopology(self.topology)
+        var launcher = Launcher(topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
+        launcher.port = port
+        launcher.progress = !host.quiet
+        launcher.registrationTimeoutMs = common.registrationTimeout * 1000
+        launcher.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
+        launcher.traceFile = host.trace
+        launcher.traceChannelGroups = host.traceChannels
+        launcher.keys = try common.loadKeys()
+        launcher.logLevel = common.logLevel
+        if let hosts { launcher.remote = try remoteWorkers(hosts, workers: plan.stages.count) }
+        let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
+        print(SummaryTable.render(results, resultsPath: path))
+    }
+
+    /// The hosts file's placement of every worker, or exit status 2 with the located problem.
+    func remoteWorkers(_ path: String, workers: Int) throws -> RemoteWorkers {
+        do {
+            let file = try HostsFile.load(path: path)
+            guard let address = coordinatorAddress ?? file.coordinator else {
+                throw InputFileError(file: path, message: "no `coordinator ADDRESS` line and no --coordinator-address: "
+                                     + "the workers need an address of this machine to reach the coordinator at")
+            }
+            return RemoteWorkers(placements: try file.assign(workers: workers), coordinatorAddress: address,
+                                 shell: remoteShell, remoteBinary: remoteBinary ?? Launcher.executablePath())
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check topology files and print what they describe.")
+
+    @Argument(help: "Topology files (YAML).")
+    var files: [String]
+
+    func run() throws {
+        var failed = false
+        for file in files {
+            do {
+                let topology = try TopologyLoader.load(path: file)
+                print(TopologyDescription.render(topology, plan: try PipelinePlan(topology: topology), file: file))
+            } catch {
+                printError("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(2) }
+    }
+}
