@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # lolpim front door.
 #   ./launch.sh [TOPOLOGY] [lolpim run options]   set up, build (release), run a topology (default: Topologies/default.yaml)
+#   ./launch.sh --hosts FILE [TOPOLOGY] [options]  the same with the workers on the hosts FILE lists, over ssh
 #   ./launch.sh test [swift test options]          set up, build, run the whole test suite
 # Set-up installs what is missing (libzmq3-dev and pkg-config through apt-get when run as root; otherwise it
 # prints the exact command and stops). Ctrl-C stops every process this script started; any failure exits non-zero.
@@ -65,17 +66,22 @@ fi
 
 case "${1:-}" in
     -h|--help)
-        sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
         exit 0 ;;
 esac
 
+hosts=()
+if [ "${1:-}" = "--hosts" ]; then
+    [ $# -ge 2 ] || { say "--hosts needs a hosts file"; exit 64; }
+    hosts=(--hosts "$2"); shift 2
+fi
 topology=Topologies/default.yaml
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then topology=$1; shift; fi
 say "building lolpim (release)"
 swift build -c release --product lolpim || exit 1
 bin=$(swift build -c release --show-bin-path)/lolpim
-say "running $topology"
-run_forwarding_signals "$bin" run "$topology" "$@"
+say "running $topology${hosts[1]:+ on the hosts in ${hosts[1]}}"
+run_forwarding_signals "$bin" run "$topology" "${hosts[@]}" "$@"
 status=$?
 if [ $status -ne 0 ]; then say "run failed (exit status $status)"; fi
 exit $status

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Cluster
+import Transport
 
 /// Helpers for tests that start real lolpim processes.
 enum Harness {
@@ -35,14 +36,18 @@ enum Harness {
         let process = Process()
         let out: String, err: String
 
-        init(_ arguments: [String], in directory: String) throws {
+        init(_ arguments: [String], in directory: String, environment: [String: String] = [:],
+             executable: String = Harness.binary) throws {
             let tag = UInt32.random(in: 0...UInt32.max)
             out = directory + "/out-\(tag).txt"
             err = directory + "/err-\(tag).txt"
             _ = FileManager.default.createFile(atPath: out, contents: nil)
             _ = FileManager.default.createFile(atPath: err, contents: nil)
-            process.executableURL = URL(fileURLWithPath: Harness.binary)
+            process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.standardOutput = FileHandle(forWritingAtPath: out)
             process.standardError = FileHandle(forWritingAtPath: err)
             try process.run()
@@ -86,8 +91,28 @@ enum Harness {
     }
 
     /// `lolpim worker` of `rank` registering with `control`.
-    static func worker(rank: Int, control: String, in directory: String) throws -> Running {
-        try Running(["worker", "--coordinator", control, "--rank", "\(rank)"], in: directory)
+    static func worker(rank: Int, control: String, in directory: String, _ extra: [String] = []) throws -> Running {
+        try Running(["worker", "--coordinator", control, "--rank", "\(rank)"] + extra, in: directory)
+    }
+
+    /// Waits (bounded) for a file to appear and returns its contents.
+    static func waitForFile(_ path: String, seconds: Double = 20) -> String? {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return text }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// A TCP port on loopback that was free a moment ago.
+    static func freePort() throws -> Int {
+        let context = try Context()
+        let socket = try Socket(context, .pull)
+        try socket.bind("tcp://127.0.0.1:*")
+        let port = Int(socket.lastEndpoint.split(separator: ":").last!)!
+        socket.close()
+        return port
     }
 
     static func run(_ arguments: [String], in directory: String, seconds: Double = 60) throws -> Outcome {
