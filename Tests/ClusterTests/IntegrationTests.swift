@@ -372,5 +372,33 @@ struct IntegrationTests {
         #expect(!results.complete)
         #expect(results.simulated.generatedTokens > 0)
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
+        // The workers' command lines name the launcher's private run directory, lolpim-<pid>-….
+        #expect(Harness.leftovers(mentioning: "lolpim-\(run.process.processIdentifier)-").isEmpty)
+    }
+
+    @Test("a worker killed under lolpim run: the run names it, keeps partial results, exits 1, and the rest stop")
+    func workerKilledUnderRun() throws {
+        let dir = Harness.directory("run-killed-worker")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let run = try Harness.Running(["run", file, "--output", dir + "/out", "--quiet", "--heartbeat-timeout", "2"], in: dir)
+        let runDirectory = "lolpim-\(run.process.processIdentifier)-"
+        var victim: Int32?
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while victim == nil && Date() < deadline {
+            victim = Harness.processes(mentioning: runDirectory).first { pid in
+                let line = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                return line.split(separator: "\0").contains("worker") && line.contains("\0--rank\0" + "2\0")
+            }
+            usleep(50_000)
+        }
+        let pid = try #require(victim, "worker 2 never started")
+        usleep(1_000_000)
+        kill(pid, SIGKILL)
+        let outcome = run.wait(seconds: 30)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("worker 2 ("))
+        #expect(outcome.stderr.contains("worker 2 exited with status"))
+        #expect(try !Harness.results(in: dir + "/out").complete)
+        #expect(Harness.leftovers(mentioning: runDirectory).isEmpty)
     }
 }

@@ -159,9 +159,9 @@ public struct Launcher {
         }
 
         // Wait for the coordinator; forward a stop request to every child. A worker process that fails (for
-        // a remote one, also a remote shell that cannot reach its host) gets the coordinator a heartbeat
-        // time-out to notice by itself, then the coordinator is stopped: nothing waits for the full
-        // registration time-out on a worker that will never come.
+        // a remote one, also a remote shell that cannot reach its host) gives the coordinator a heartbeat
+        // time-out and 2 s to notice by itself (and name the worker), then the coordinator is stopped:
+        // nothing waits for the full registration time-out on a worker that will never come.
         var forwarded = false
         var workerFailedAt: Int64?
         while coordinator.isRunning {
@@ -173,7 +173,7 @@ public struct Launcher {
                children.dropFirst().contains(where: { !$0.process.isRunning && $0.process.terminationStatus != 0 }) {
                 workerFailedAt = WallClock.monotonicMs()
             }
-            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > Int64(heartbeatTimeoutMs) {
+            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > Int64(heartbeatTimeoutMs + 2_000) {
                 stopAll(SIGTERM)
                 forwarded = true
             }
@@ -198,7 +198,7 @@ public struct Launcher {
         guard coordinator.terminationStatus == 0 else {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             if workerFailedAt != nil && !failed.isEmpty {
-                throw LaunchError.workersFailed(failed + ["the coordinator was stopped after waiting \(heartbeatTimeoutMs / 1000) s"])
+                throw LaunchError.workersFailed(failed + ["the coordinator was stopped after waiting \(heartbeatTimeoutMs / 1000 + 2) s"])
             }
             throw LaunchError.coordinatorFailed(coordinator.terminationStatus)
         }
