@@ -54,6 +54,32 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     /// Bytes of the activation a pipeline stage passes on for one request (hidden × 2 B).
     public var activationBytesPerRequest: Int { hidden * bytesPerElement }
 
+    /// The share of the model one member of a tensor-parallel group of `tp` modules holds and computes
+    /// (Megatron-style): query and KV heads, the FFN's intermediate size and the LM head's vocabulary split
+    /// `tp` ways (QKV, gate and up by output rows; O and down by input columns, leaving partial sums for an
+    /// all-reduce); the hidden size, norms and residual stream stay whole on every member. `tp` must divide
+    /// the heads and the FFN size (see `tensorParallelProblems`); the vocabulary is rounded up.
+    public func sharded(tp: Int) -> ModelConfig {
+        guard tp > 1 else { return self }
+        var m = self
+        m.queryHeads = queryHeads / tp
+        m.kvHeads = kvHeads / tp
+        m.ffn = ffn / tp
+        m.vocab = (vocab + tp - 1) / tp
+        return m
+    }
+
+    /// Why `tp` modules cannot split this model evenly, as sentences; empty when they can.
+    public func tensorParallelProblems(tp: Int) -> [String] {
+        var found: [String] = []
+        if tp < 1 { found.append("the tensor-parallel degree must be at least 1, got \(tp)") }
+        guard tp > 1 else { return found }
+        if kvHeads % tp != 0 { found.append("kv_heads (\(kvHeads)) is not a multiple of tp (\(tp))") }
+        if queryHeads % tp != 0 { found.append("query_heads (\(queryHeads)) is not a multiple of tp (\(tp))") }
+        if ffn % tp != 0 { found.append("ffn (\(ffn)) is not a multiple of tp (\(tp))") }
+        return found
+    }
+
     /// The four presets of HARDWARE.md §4.
     public static let presets: [String: ModelConfig] = [
         "llm-7b-32k": ModelConfig(name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,

@@ -94,7 +94,7 @@ struct IntegrationTests {
             .map { ($0["tid"] as! Int, ($0["args"] as! [String: Any])["name"] as! String) })
         #expect(Set(spans.map { $0["tid"] as! Int }).isSubset(of: Set(names.keys)))
         #expect(names.values.contains("module 0") && names.values.contains("module 3 ops") && names.values.contains("host"))
-        #expect(names.values.contains("link from stage 2"))
+        #expect(names.values.contains("link from module 2"))
         #expect(names.values.contains("module 3 channels 0-15") && names.values.contains("module 3 channels 16-31"))
         // Every op span lies inside the module span of the same stage that starts at or before it.
         func track(_ e: [String: Any]) -> String { names[e["tid"] as! Int]! }
@@ -228,7 +228,7 @@ struct IntegrationTests {
         let fake = try Socket(context, .dealer)
         try fake.set(.receiveTimeout(5000))
         try fake.connect(control)
-        var hello = WireCodec.encode(.hello(Hello(rank: 0, dataEndpoint: "ipc://x", hostname: "old", pid: 1,
+        var hello = WireCodec.encode(.hello(Hello(rank: 0, dataEndpoint: "ipc://x", tpEndpoint: "ipc://y", hostname: "old", pid: 1,
                                                   software: "lolpim 0.0")))[0].bytes
         hello[4] = 99
         try fake.send(bytes: [hello])

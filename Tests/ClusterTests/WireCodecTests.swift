@@ -24,14 +24,19 @@ struct WireCodecTests {
 
     @Test("control messages round-trip")
     func control() throws {
-        let hello = Hello(rank: 3, dataEndpoint: "tcp://127.0.0.1:4000", hostname: "h", pid: 42, software: "x")
+        let hello = Hello(rank: 3, dataEndpoint: "tcp://127.0.0.1:4000", tpEndpoint: "tcp://127.0.0.1:4001", hostname: "h", pid: 42, software: "x")
         guard case .hello(let h) = try roundTrip(.hello(hello)) else { Issue.record("kind"); return }
         #expect(h == hello)
-        let config = Config(rank: 1, topology: topology, downstream: "ipc:///x", heartbeatIntervalMs: 5,
+        let config = Config(rank: 1, topology: topology, downstream: "ipc:///x", group: ["ipc:///t"], heartbeatIntervalMs: 5,
                             heartbeatTimeoutMs: 6)
         guard case .config(let c) = try roundTrip(.config(config)) else { Issue.record("kind"); return }
         #expect(c == config)
         guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
+        let chunk = CollectiveHeader(key: .init(iteration: 3, microBatch: 2, index: 11, phase: 1), sender: 1, departPs: 123)
+        guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7]))) else {
+            Issue.record("kind"); return
+        }
+        #expect(ch == chunk && payload.bytes == [9, 8, 7])
         guard case .finish = try roundTrip(.finish) else { Issue.record("kind"); return }
         guard case .shutdown(let s) = try roundTrip(.shutdown(Shutdown(reason: "r"))) else { Issue.record("kind"); return }
         #expect(s.reason == "r")
@@ -90,8 +95,10 @@ struct WireCodecTests {
                                       entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
         let seeds: [[[UInt8]]] = [
             WireCodec.encode(.heartbeat).map(\.bytes),
-            WireCodec.encode(.hello(Hello(rank: 1, dataEndpoint: "e", hostname: "h", pid: 1, software: "s"))).map(\.bytes),
+            WireCodec.encode(.hello(Hello(rank: 1, dataEndpoint: "e", tpEndpoint: "t", hostname: "h", pid: 1, software: "s"))).map(\.bytes),
             WireCodec.encode(.microBatch(header, payload: Message([1, 2, 3]))).map(\.bytes),
+            WireCodec.encode(.collective(CollectiveHeader(key: .init(iteration: 2, microBatch: 1, index: 7, phase: 1),
+                                                          sender: 1, departPs: 99), payload: Message([4, 5]))).map(\.bytes),
         ]
         var accepted = 0
         for i in 0..<100_000 {

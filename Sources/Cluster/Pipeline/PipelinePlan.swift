@@ -10,14 +10,20 @@ public struct PlanError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(field): \(message)" }
 }
 
-/// One pipeline stage: a module and the consecutive layers it holds.
+/// One pipeline stage: a group of `tp` modules (ranks `firstRank ..< firstRank + tp`) and the consecutive
+/// layers it holds, each module a 1/tp share of every layer.
 public struct StagePlan: Sendable, Equatable, Codable {
     public var index: Int
     public var firstLayer: Int
     public var layers: Int
     /// The last stage also runs the final norm and the LM head.
     public var includesLMHead: Bool
+    /// What each module of the stage holds (its share of the layers).
     public var memory: MemoryPlan
+    /// Tensor-parallel degree: modules in the stage.
+    public var tp: Int = 1
+    /// Rank of the stage's first module; member m is rank firstRank + m.
+    public var firstRank: Int = 0
 }
 
 /// Everything derived from a topology before the run: the requests and the stages with what each module
@@ -27,19 +33,31 @@ public struct PipelinePlan: Sendable {
     /// Requests in arrival order.
     public let requests: [RequestSpec]
     public let stages: [StagePlan]
+    /// The share of the model each module computes (the whole model without tensor parallelism).
+    public let shard: ModelConfig
+
+    /// Worker processes (modules): pipeline stages × tensor-parallel degree.
+    public var workers: Int { stages.count * topology.parallelism.tp }
+
+    /// The pipeline stage and tensor-parallel member of a worker rank (ranks go stage by stage).
+    public func position(rank: Int) -> (stage: Int, member: Int) {
+        (rank / topology.parallelism.tp, rank % topology.parallelism.tp)
+    }
 
     public init(topology: Topology) throws(PlanError) {
         self.topology = topology
         let w = topology.workload
         requests = w.trace ?? RequestStream.generate(count: w.requests, context: w.context, output: w.output,
                                                      arrival: w.arrival, seed: topology.seed)
+        let tp = topology.parallelism.tp
+        shard = topology.model.sharded(tp: tp)
         var first = 0
         var stages: [StagePlan] = []
         for (index, layers) in topology.parallelism.layersPerStage.enumerated() {
             let last = index == topology.parallelism.layersPerStage.count - 1
-            let memory = MemoryPlan(model: topology.model, module: topology.cluster.module, layers: layers,
-                                    includesLMHead: last)
-            stages.append(StagePlan(index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory))
+            let memory = MemoryPlan(model: shard, module: topology.cluster.module, layers: layers, includesLMHead: last)
+            stages.append(StagePlan(index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory,
+                                    tp: tp, firstRank: index * tp))
             first += layers
         }
         self.stages = stages
@@ -57,8 +75,9 @@ public struct PipelinePlan: Sendable {
                                                  < kvBytes($0.memory) / w.chunkBytes) }) {
             let m = tight.memory
             let kv = kvBytes(m)
+            let modules = tight.tp == 1 ? "module \(tight.index) (" : "each module of stage \(tight.index) (1/\(tight.tp) of "
             throw PlanError(field: m.weightBytes > m.capacityBytes ? "cluster.modules" : "workload.context", message: """
-                the model does not fit: module \(tight.index) (layers \(tight.firstLayer)–\
+                the model does not fit: \(modules)layers \(tight.firstLayer)–\
                 \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \
                 \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(kv)) for \
                 one request of \(needed) tokens\(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) \

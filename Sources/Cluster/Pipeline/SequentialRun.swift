@@ -20,7 +20,7 @@ public struct SequentialRun {
     public func run() throws -> Outcome {
         var host = HostModel(topology: plan.topology)
         var scheduler = BatchScheduler(plan: plan)
-        var stages = plan.stages.map { StageSimulator(plan: plan, stage: $0) }
+        var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0) }
         let bytesPerRequest = Int64(plan.topology.model.activationBytesPerRequest)
         var queue = scheduler.start(host: &host)
         var head = 0
@@ -30,18 +30,22 @@ public struct SequentialRun {
             let injection = queue[head]
             head += 1
             let bytes = Int64(injection.entries.count) * bytesPerRequest
-            var depart = host.inject(ready: injection.ready, payloadBytes: bytes)
+            // The host sends the micro-batch to every member of stage 0, one after the other on its link;
+            // member m of each stage sends on to member m of the next; member 0 of the last returns it.
+            var departs = (0..<plan.topology.parallelism.tp).map { _ in host.inject(ready: injection.ready, payloadBytes: bytes) }
             for k in stages.indices {
-                depart = try stages[k].handle(depart: depart, entries: injection.entries, payloadBytes: bytes).depart
+                let outcomes = try stages[k].handle(departs: departs, entries: injection.entries, payloadBytes: bytes,
+                                                    slot: injection.slot, iteration: injection.iteration)
+                departs = outcomes.map { $0.depart ?? 0 }
             }
-            history.append(stages.map { $0.allocator.allocatedBytes })
-            let sampled = host.complete(depart: depart, payloadBytes: bytes, requests: injection.entries.count)
+            history.append(stages.map { $0.members[0].allocator.allocatedBytes })
+            let sampled = host.complete(depart: departs[0], payloadBytes: bytes, requests: injection.entries.count)
             makespan = max(makespan, sampled)
             queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)
         }
+        let all = stages.flatMap(\.stats)
         let simulated = ResultsBuilder(plan: plan).simulated(makespan: makespan, scheduler: scheduler.stats, host: host,
-                                                             stages: stages.map(\.stats))
-        return Outcome(simulated: simulated, scheduler: scheduler.stats, stages: stages.map(\.stats),
-                       allocatedHistory: history)
+                                                             stages: all)
+        return Outcome(simulated: simulated, scheduler: scheduler.stats, stages: all, allocatedHistory: history)
     }
 }

@@ -1,20 +1,32 @@
 import PIMModule
 import Workload
 
-/// The timing of one pipeline stage (one module), pure and deterministic: a micro-batch arrives over the
-/// ingress port, waits for the module to be free, runs the stage's layers, and leaves over the egress port.
-/// Micro-batches are handled in the order they arrive (FIFO on one link keeps this causal in a linear
-/// pipeline: arrivals from one upstream are in time order).
+/// The timing of one module of a pipeline stage, pure and deterministic: a micro-batch arrives over the
+/// ingress port, waits for the module to be free, runs the module's share of the stage's layers, and leaves
+/// over the egress port. Micro-batches are handled in the order they arrive (FIFO on one link keeps this
+/// causal in a linear pipeline: arrivals from one upstream are in time order).
+///
+/// With tensor parallelism (tp > 1) the stage is a group of tp modules, this one member `member`: each
+/// layer is compute (norm … O projection), an all-reduce of the partial sums, compute (residual, norm, FFN),
+/// another all-reduce; the last stage ends with the LM head and a gather of each member's best candidates to
+/// member 0. The driver (a worker process, or `TensorParallelGroup` in one thread) runs the `Segment`s of
+/// `begin`'s `Work`, doing each collective's exchange with `collectiveSend` / `collectiveReceive`, then
+/// calls `finish`.
 public struct StageSimulator: Sendable {
     public let plan: StagePlan
+    /// This module's index in the stage's tensor-parallel group.
+    public let member: Int
     let step: DecodeStep
     let costModel: any OpCostModel
     public private(set) var ingress: Port
     public private(set) var egress: Port
+    /// The module's port towards the other members of its group.
+    public private(set) var tpEgress: Port
+    public private(set) var tpIngress: Port
     public private(set) var stats: StageStats
 
     private var moduleFreeAt: Picoseconds = 0
-    /// This module's KV allocator for its layers (static or DPA).
+    /// This module's KV allocator for its share of the layers (static or DPA).
     public private(set) var allocator: any KVAllocator
     /// Timeline events, when recording (`lolpim run --trace`).
     public var timeline: [TimelineEvent]?
@@ -23,17 +35,48 @@ public struct StageSimulator: Sendable {
     /// each op. 0: none.
     public var channelGroups = 0
 
-    public init(plan pipeline: PipelinePlan, stage: StagePlan) {
+    /// Bytes per request of the gathered LM-head result: a token id and its logit (4 B each).
+    public static let gatherBytesPerRequest: Int64 = 8
+
+    public init(plan pipeline: PipelinePlan, stage: StagePlan, member: Int = 0) {
         let topology = pipeline.topology
         allocator = pipeline.allocator(stage: stage.index)
         plan = stage
-        step = DecodeStep(model: topology.model)
+        self.member = member
+        step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload)
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
+        isLastStage = isLast
         ingress = Port(link: isFirst ? topology.links.host : topology.links.module)
         egress = Port(link: isLast ? topology.links.host : topology.links.module)
-        stats = StageStats(stage: stage)
+        tpEgress = Port(link: topology.links.tp)
+        tpIngress = Port(link: topology.links.tp)
+        stats = StageStats(stage: stage, member: member)
+    }
+
+    /// One piece of a micro-batch's work on this module.
+    public enum Segment: Sendable, Equatable {
+        /// The module computes for this long.
+        case compute(Picoseconds)
+        /// All-reduce of `bytes` of partial sums over the group: reduce-scatter then all-gather, each member
+        /// sending chunks of bytes / tp to every other member in each phase.
+        case allReduce(bytes: Int64)
+        /// Every member sends `bytes` to member 0 (one phase).
+        case gather(bytes: Int64)
+    }
+
+    /// A micro-batch's work on this module, from `begin`.
+    public struct Work: Sendable {
+        public var arrival: Picoseconds
+        public var start: Picoseconds
+        public var cost: StageCost
+        public var segments: [Segment]
+        public var payloadBytes: Int64
+        public var requests: Int
+        public var slot: Int
+        public var iteration: Int
+        var events: [AllocationEventKind]
     }
 
     /// Result of handling one micro-batch.
@@ -41,15 +84,21 @@ public struct StageSimulator: Sendable {
         public var arrival: Picoseconds
         public var start: Picoseconds
         public var finish: Picoseconds
-        /// When the activation leaves towards the next stage (or the host).
-        public var depart: Picoseconds
+        /// When the activation leaves towards the next stage (or the host); nil for the members of the last
+        /// stage other than 0, which send nothing on.
+        public var depart: Picoseconds?
     }
 
-    /// Handles a micro-batch that left the previous stage at `depart` and an activation of `payloadBytes`.
-    /// Requests on their first step get their prompt's KV allocated; every request's KV grows to its
-    /// context; requests on their last step free their KV afterwards.
-    public mutating func handle(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry],
-                                payloadBytes: Int64, slot: Int = 0, iteration: Int = 0) throws -> Outcome {
+    /// Whether this module sends the micro-batch on: every member to its counterpart in the next stage, only
+    /// member 0 from the last stage to the host.
+    public var forwards: Bool { member == 0 || !isLastStage }
+    private let isLastStage: Bool
+
+    /// Receives a micro-batch that left the previous stage (or the host) at `depart` with an activation of
+    /// `payloadBytes`, does its KV bookkeeping (requests on their first step get their prompt's KV; every
+    /// request's KV grows to its context), and returns the work to run.
+    public mutating func begin(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+                               slot: Int = 0, iteration: Int = 0) throws -> Work {
         var events: [AllocationEventKind] = []
         for e in entries {
             let request = Int(e.request), context = Int(e.context)
@@ -60,62 +109,172 @@ public struct StageSimulator: Sendable {
         }
         stats.count(events)
         stats.observe(allocator)
-        let outcome = handle(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
-                             slot: slot, iteration: iteration)
+        var work = begin(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
+                         slot: slot, iteration: iteration)
+        work.events = events
+        return work
+    }
+
+    /// As `begin`, without KV bookkeeping.
+    public mutating func begin(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
+                               slot: Int = 0, iteration: Int = 0) -> Work {
+        let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
+        let start = max(arrival, moduleFreeAt)
+        let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
+        return Work(arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
+                    requests: contexts.count, slot: slot, iteration: iteration, events: [])
+    }
+
+    /// The stage cost and the segments of a micro-batch with these contexts.
+    func segments(contexts: [Int], payloadBytes: Int64) -> (StageCost, [Segment]) {
+        var cost = StageCost()
+        guard !contexts.isEmpty else { return (cost, []) }
+        let ops = step.layerOps(contexts: contexts)
+        let costs = ops.map { costModel.cost(of: $0) }
+        for (op, c) in zip(ops, costs) { cost.add(op, cost: c, times: Int64(plan.layers)) }
+        var head: Picoseconds = 0
+        if plan.includesLMHead {
+            for op in step.lmHeadOps(batch: contexts.count) {
+                let c = costModel.cost(of: op)
+                cost.add(op, cost: c)
+                head += c.latency
+            }
+        }
+        guard plan.tp > 1 else { return (cost, [.compute(cost.total)]) }
+        let split = (ops.firstIndex { $0.kind == .outputProjection } ?? ops.count - 1) + 1
+        let attention = costs[..<split].reduce(0) { $0 + $1.latency }
+        let ffn = costs[split...].reduce(0) { $0 + $1.latency }
+        var segments: [Segment] = []
+        for _ in 0..<plan.layers {
+            segments += [.compute(attention), .allReduce(bytes: payloadBytes), .compute(ffn), .allReduce(bytes: payloadBytes)]
+        }
+        if plan.includesLMHead {
+            segments += [.compute(head), .gather(bytes: Int64(contexts.count) * Self.gatherBytesPerRequest)]
+        }
+        return (cost, segments)
+    }
+
+    /// Bytes each member sends to each peer in one phase of a collective.
+    public func chunkBytes(_ segment: Segment) -> Int64 {
+        switch segment {
+        case .compute: return 0
+        case .allReduce(let bytes): return (bytes + Int64(plan.tp) - 1) / Int64(plan.tp)
+        case .gather(let bytes): return bytes
+        }
+    }
+
+    /// Members this one sends to in `phase` of a collective (ascending member order).
+    public func receivers(_ segment: Segment, phase: Int) -> [Int] {
+        switch segment {
+        case .compute: return []
+        case .allReduce: return (0..<plan.tp).filter { $0 != member }
+        case .gather: return member == 0 ? [] : [0]
+        }
+    }
+
+    /// Members this one receives from in `phase` of a collective.
+    public func senders(_ segment: Segment, phase: Int) -> [Int] {
+        switch segment {
+        case .compute: return []
+        case .allReduce: return (0..<plan.tp).filter { $0 != member }
+        case .gather: return member == 0 ? Array(1..<plan.tp) : []
+        }
+    }
+
+    /// Phases of a segment's collective (0 for compute).
+    public static func phases(_ segment: Segment) -> Int {
+        switch segment {
+        case .compute: return 0
+        case .allReduce: return 2
+        case .gather: return 1
+        }
+    }
+
+    /// Sends this member's chunks of one phase, ready at `ready`, through its TP port in receiver order;
+    /// returns each receiver with its chunk's depart time.
+    public mutating func collectiveSend(ready: Picoseconds, bytes: Int64, to receivers: [Int]) -> [(receiver: Int, depart: Picoseconds)] {
+        receivers.map { ($0, tpEgress.send(ready: ready, bytes: bytes)) }
+    }
+
+    /// Receives one phase's chunks (sender, depart time), in a canonical order (depart time, then sender)
+    /// so that the result does not depend on which message the network delivered first; returns when the
+    /// phase is complete for this member: its own `ready` time or the last chunk's arrival.
+    public mutating func collectiveReceive(ready: Picoseconds, bytes: Int64,
+                                           from incoming: [(sender: Int, depart: Picoseconds)]) -> Picoseconds {
+        var done = ready
+        for chunk in incoming.sorted(by: { ($0.depart, $0.sender) < ($1.depart, $1.sender) }) {
+            done = max(done, tpIngress.receive(depart: chunk.depart, bytes: bytes))
+        }
+        stats.collectiveWaitPs += done - ready
+        return done
+    }
+
+    /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the
+    /// activation leaves (when this member forwards it), statistics and timeline are recorded, and the KV of
+    /// requests on their last step is released.
+    public mutating func finish(_ work: Work, at finish: Picoseconds, entries: [MicroBatchHeader.Entry] = []) -> Outcome {
+        moduleFreeAt = finish
+        let depart = forwards ? egress.send(ready: finish, bytes: work.payloadBytes) : nil
+        stats.record(start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
+                     tpIngress: tpIngress, tpEgress: tpEgress)
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)
         if timeline != nil {
-            let track = "module \(plan.index)"
-            for (kind, count) in Dictionary(grouping: events, by: { $0 }).mapValues(\.count).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            recordTimeline(work, finish: finish, depart: depart)
+            let track = "module \(stats.rank)"
+            for (kind, count) in Dictionary(grouping: work.events, by: { $0 }).mapValues(\.count).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA \(kind.rawValue) ×\(count)",
-                                               startPs: outcome.start))
+                                               startPs: work.start))
             }
             if !released.isEmpty {
                 timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA request_end ×\(released.count)",
-                                               startPs: outcome.finish))
+                                               startPs: finish))
             }
         }
-        return outcome
+        return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart)
     }
 
-    /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping).
+    /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).
+    public mutating func handle(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+                                slot: Int = 0, iteration: Int = 0) throws -> Outcome {
+        precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
+        let work = try begin(depart: upstreamDepart, entries: entries, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
+        return finish(work, at: work.start + work.cost.total, entries: entries)
+    }
+
+    /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping, no tensor parallelism).
     public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
                                 slot: Int = 0, iteration: Int = 0) -> Outcome {
-        let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
-        let start = max(arrival, moduleFreeAt)
-        let cost = costModel.stageCost(step: step, layers: plan.layers, contexts: contexts,
-                                       includesLMHead: plan.includesLMHead)
-        let finish = start + cost.total
-        moduleFreeAt = finish
-        let depart = egress.send(ready: finish, bytes: payloadBytes)
-        stats.record(start: start, cost: cost, ingress: ingress, egress: egress)
-        if timeline != nil { recordTimeline(start: start, cost: cost, depart: depart, bytes: payloadBytes, slot: slot,
-                                            iteration: iteration, requests: contexts.count) }
-        return Outcome(arrival: arrival, start: start, finish: finish, depart: depart)
+        precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
+        let work = begin(depart: upstreamDepart, contexts: contexts, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
+        return finish(work, at: work.start + work.cost.total)
     }
 
-    /// The module's span, its ops laid end to end (all layers of an op kind together, in decode order), and
-    /// the activation's transfer on the outgoing link.
-    private mutating func recordTimeline(start: Picoseconds, cost: StageCost, depart: Picoseconds, bytes: Int64,
-                                         slot: Int, iteration: Int, requests: Int) {
-        let track = "module \(plan.index)"
-        timeline!.append(TimelineEvent(track: track, name: "slot \(slot) step \(iteration)", startPs: start,
-                                       durationPs: cost.total, slot: slot, step: iteration,
-                                       args: ["requests": "\(requests)", "layers": "\(plan.layers)"]))
-        var at = start
+    /// The module's span (start to finish, collectives included), its ops laid end to end (all layers of an
+    /// op kind together, in decode order; collectives not shown), and the activation's transfer on the
+    /// outgoing link.
+    private mutating func recordTimeline(_ work: Work, finish: Picoseconds, depart: Picoseconds?) {
+        let track = "module \(stats.rank)"
+        var args = ["requests": "\(work.requests)", "layers": "\(plan.layers)"]
+        if plan.tp > 1 { args["tp_member"] = "\(member) of \(plan.tp)" }
+        timeline!.append(TimelineEvent(track: track, name: "slot \(work.slot) step \(work.iteration)", startPs: work.start,
+                                       durationPs: finish - work.start, slot: work.slot, step: work.iteration, args: args))
+        var at = work.start
         for kind in OpKind.allCases {
-            guard let time = cost.byKind[kind], time > 0 else { continue }
+            guard let time = work.cost.byKind[kind], time > 0 else { continue }
             timeline!.append(TimelineEvent(track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
-                                           slot: slot, step: iteration))
-            if channelGroups > 0, let busy = cost.channelBusy[kind] {
-                recordChannels(busy, kind: kind, start: at, opTime: time, slot: slot, iteration: iteration)
+                                           slot: work.slot, step: work.iteration))
+            if channelGroups > 0, let busy = work.cost.channelBusy[kind] {
+                recordChannels(busy, kind: kind, start: at, opTime: time, slot: work.slot, iteration: work.iteration)
             }
             at += time
         }
-        let transfer = egress.link.transferTime(bytes: bytes)
-        timeline!.append(TimelineEvent(track: "link from stage \(plan.index)", name: "activation \(bytes) B",
-                                       startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: slot, step: iteration))
+        guard let depart else { return }
+        let transfer = egress.link.transferTime(bytes: work.payloadBytes)
+        timeline!.append(TimelineEvent(track: "link from module \(stats.rank)", name: "activation \(work.payloadBytes) B",
+                                       startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: work.slot,
+                                       step: work.iteration))
     }
 
     /// One span per channel group inside an op: from the op's start for as long as the group's busiest
@@ -130,7 +289,7 @@ public struct StageSimulator: Sendable {
             let mean = Double(channels.reduce(0, +)) / Double(channels.count) / Double(opTime)
             let name = channels.count == 1 ? "channel \(channels.startIndex)"
                 : "channels \(channels.startIndex)-\(channels.endIndex - 1)"
-            timeline!.append(TimelineEvent(track: "module \(plan.index) \(name)", name: kind.rawValue, startPs: start,
+            timeline!.append(TimelineEvent(track: "module \(stats.rank) \(name)", name: kind.rawValue, startPs: start,
                                            durationPs: longest, slot: slot, step: iteration,
                                            args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
         }

@@ -1,9 +1,13 @@
 import PIMModule
 import Workload
 
-/// What a stage did over a run, in simulated time. Workers send it to the coordinator at the end.
+/// What one module (a stage's member) did over a run, in simulated time. Workers send it to the
+/// coordinator at the end.
 public struct StageStats: Sendable, Equatable, Codable {
     public var stage: Int
+    /// The module's worker rank and its member index in the stage's tensor-parallel group.
+    public var rank: Int
+    public var member: Int
     public var firstLayer: Int
     public var layers: Int
     public var includesLMHead: Bool
@@ -15,6 +19,8 @@ public struct StageStats: Sendable, Equatable, Codable {
     public var opTimePs: [String: Picoseconds] = [:]
     public var firstStartPs: Picoseconds?
     public var lastFinishPs: Picoseconds = 0
+    /// Time spent in tensor-parallel collectives waiting for the other members' chunks, picoseconds.
+    public var collectiveWaitPs: Picoseconds = 0
     /// DRAM bytes the stage read and wrote, and the flops it performed.
     public var bytesRead: Int64 = 0
     public var bytesWritten: Int64 = 0
@@ -33,9 +39,14 @@ public struct StageStats: Sendable, Equatable, Codable {
     /// The stage's two link ends at the end of the run.
     public var ingress: PortStats = .init()
     public var egress: PortStats = .init()
+    /// The module's tensor-parallel port (both directions), zero without tensor parallelism.
+    public var tpIngress: PortStats = .init()
+    public var tpEgress: PortStats = .init()
 
-    public init(stage: StagePlan) {
+    public init(stage: StagePlan, member: Int = 0) {
         self.stage = stage.index
+        self.member = member
+        rank = stage.firstRank + member
         firstLayer = stage.firstLayer
         layers = stage.layers
         includesLMHead = stage.includesLMHead
@@ -53,12 +64,15 @@ public struct StageStats: Sendable, Equatable, Codable {
         if let dpa = allocator as? DPAAllocator { peakTranslationEntries = max(peakTranslationEntries, dpa.translationEntries) }
     }
 
-    mutating func record(start: Picoseconds, cost: StageCost, ingress: Port, egress: Port) {
+    mutating func record(start: Picoseconds, finish: Picoseconds, cost: StageCost, ingress: Port, egress: Port,
+                         tpIngress: Port, tpEgress: Port) {
         microBatches += 1
         busyPs += cost.total
         for (kind, time) in cost.byKind { opTimePs[kind.rawValue, default: 0] += time }
         if firstStartPs == nil { firstStartPs = start }
-        lastFinishPs = start + cost.total
+        lastFinishPs = finish
+        self.tpIngress = PortStats(tpIngress)
+        self.tpEgress = PortStats(tpEgress)
         bytesRead += cost.bytesRead
         bytesWritten += cost.bytesWritten
         flops += cost.flops

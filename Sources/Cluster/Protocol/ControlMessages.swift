@@ -10,10 +10,13 @@ public struct Hello: Codable, Sendable, Equatable {
     public var hostname: String
     public var pid: Int32
     public var software: String
+    /// Endpoint of the worker's tensor-parallel (PULL) socket, where its group's collective chunks arrive.
+    public var tpEndpoint: String
 
-    public init(rank: Int, dataEndpoint: String, hostname: String, pid: Int32, software: String) {
+    public init(rank: Int, dataEndpoint: String, tpEndpoint: String, hostname: String, pid: Int32, software: String) {
         self.rank = rank
         self.dataEndpoint = dataEndpoint
+        self.tpEndpoint = tpEndpoint
         self.hostname = hostname
         self.pid = pid
         self.software = software
@@ -24,8 +27,12 @@ public struct Hello: Codable, Sendable, Equatable {
 public struct Config: Codable, Sendable, Equatable {
     public var rank: Int
     public var topology: Topology
-    /// Data endpoint of the next stage (or the coordinator's return socket for the last stage).
-    public var downstream: String
+    /// Data endpoint of the next stage's member with the same index (or the coordinator's return socket for
+    /// member 0 of the last stage); nil for the other members of the last stage, which send nothing on.
+    public var downstream: String?
+    /// TP endpoints of the worker's stage group, by member index (its own included); one entry without
+    /// tensor parallelism.
+    public var group: [String]
     public var heartbeatIntervalMs: Int
     public var heartbeatTimeoutMs: Int
     /// Record a timeline of the stage's work and send it with the statistics.

@@ -7,7 +7,8 @@ import Transport
 /// Decoding validates everything and never traps: a bad message is a `ProtocolError`.
 public enum WireCodec {
     /// 2: micro-batch entries carry flags (first / last decode step of a request).
-    public static let version: UInt16 = 2
+    /// 3: tensor parallelism: `collective` messages, `tpEndpoint` in hello, `group` in config.
+    public static let version: UInt16 = 3
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes).
@@ -42,6 +43,19 @@ public enum WireCodec {
                 }
             }
             return [frame, payload]
+        case .collective(let h, let payload):
+            let frame = Message(count: headerBytes + CollectiveHeader.bytes) { buffer in
+                var w = ByteWriter(buffer)
+                w.header(.collective)
+                w.put(h.key.iteration)
+                w.put(h.key.microBatch)
+                w.put(h.key.index)
+                w.put(h.key.phase)
+                for _ in 0..<3 { w.put(UInt8(0)) }
+                w.put(h.sender)
+                w.put(h.departPs)
+            }
+            return [frame, payload]
         }
     }
 
@@ -71,7 +85,7 @@ public enum WireCodec {
         let kind = try first.withUnsafeBytes { bytes in
             Result { () throws(ProtocolError) in try decodeHeader(bytes) }
         }.get()
-        let expectedFrames = kind == .microBatch ? 2 : 1
+        let expectedFrames = kind == .microBatch || kind == .collective ? 2 : 1
         guard frames.count == expectedFrames else {
             throw .frameCount(type: "\(kind)", got: frames.count, expected: expectedFrames)
         }
@@ -92,7 +106,29 @@ public enum WireCodec {
                 Result { () throws(ProtocolError) in try microBatchHeader(bytes) }
             }.get()
             return .microBatch(header, payload: frames[1])
+        case .collective:
+            let header = try first.withUnsafeBytes { bytes in
+                Result { () throws(ProtocolError) in try collectiveHeader(bytes) }
+            }.get()
+            return .collective(header, payload: frames[1])
         }
+    }
+
+    private static func collectiveHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> CollectiveHeader {
+        guard bytes.count == headerBytes + CollectiveHeader.bytes else {
+            throw .malformedBody(type: "collective", reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
+        }
+        var r = ByteReader(bytes, offset: headerBytes)
+        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get(), index: UInt32 = r.get()
+        let phase: UInt8 = r.get()
+        let pad: (UInt8, UInt8, UInt8) = (r.get(), r.get(), r.get())
+        let sender: UInt32 = r.get()
+        let depart: Int64 = r.get()
+        guard phase <= 1 else { throw .malformedBody(type: "collective", reason: "phase \(phase), expected 0 or 1") }
+        guard pad == (0, 0, 0) else { throw .malformedBody(type: "collective", reason: "padding bytes are not zero") }
+        guard depart >= 0 else { throw .malformedBody(type: "collective", reason: "negative depart time \(depart) ps") }
+        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch, index: index, phase: phase),
+                                sender: sender, departPs: depart)
     }
 
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> WireMessage.Kind {

@@ -12,11 +12,13 @@ public enum WireMessage {
     case error(ErrorReport)
     /// A micro-batch and its activation payload (the received frame; forwarding it does not copy).
     case microBatch(MicroBatchHeader, payload: Message)
+    /// A chunk of a tensor-parallel collective between the members of a stage.
+    case collective(CollectiveHeader, payload: Message)
 
     /// Message type codes as they appear in byte 6 of the header.
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, config = 2, ready = 3, heartbeat = 4, finish = 5, stats = 6, shutdown = 7, error = 8
-        case microBatch = 16
+        case microBatch = 16, collective = 17
     }
 
     public var kind: Kind {
@@ -30,6 +32,7 @@ public enum WireMessage {
         case .shutdown: return .shutdown
         case .error: return .error
         case .microBatch: return .microBatch
+        case .collective: return .collective
         }
     }
 }

@@ -9,11 +9,11 @@ public struct ResultsBuilder {
     /// - Parameters:
     ///   - scheduler: what the batch scheduler saw (token latencies, requests, KV over time).
     ///   - makespan: when the last token was sampled.
-    ///   - stages: per-stage reports, any order; missing stages (an aborted run) are left out.
+    ///   - stages: per-module reports, any order; missing ones (an aborted run) are left out.
     public func simulated(makespan: Picoseconds, scheduler: SchedulerStats, host: HostModel,
                           stages reports: [StageStats]) -> SimulatedResults {
         let tokenLatencies = scheduler.tokenLatencies
-        let stages = reports.sorted { $0.stage < $1.stage }
+        let stages = reports.sorted { $0.rank < $1.rank }
         let span = Double(max(makespan, 1))
         let module = plan.topology.cluster.module
         let peak = module.peakInternalBandwidth
@@ -40,10 +40,13 @@ public struct ResultsBuilder {
             peakUsedFraction: Double(s.memory.weightBytes + s.peakKvAllocatedBytes) / Double(s.memory.capacityBytes),
             peakRequests: s.peakRequests, peakTranslationEntries: s.peakTranslationEntries,
             allocationEvents: s.allocationEvents)
-        return StageResult(stage: s.stage, firstLayer: s.firstLayer, layers: s.layers, lmHead: s.includesLMHead,
+        return StageResult(stage: s.stage, rank: s.rank, tpMember: s.member, firstLayer: s.firstLayer, layers: s.layers,
+                        lmHead: s.includesLMHead,
                         microBatches: s.microBatches, busyPs: s.busyPs, idlePs: max(0, makespan - s.busyPs),
                         utilisationFraction: Double(s.busyPs) / span,
-                        ingressBusyPs: s.ingress.busyPs, egressBusyPs: s.egress.busyPs, opTimePs: s.opTimePs,
+                        ingressBusyPs: s.ingress.busyPs, egressBusyPs: s.egress.busyPs,
+                        tpBytesSent: s.tpEgress.bytes, tpBusyPs: s.tpEgress.busyPs, collectiveWaitPs: s.collectiveWaitPs,
+                        opTimePs: s.opTimePs,
                         dramBytesRead: s.bytesRead, dramBytesWritten: s.bytesWritten, flops: s.flops,
                         internalBandwidthFraction: Double(s.bytesRead) / (peak * Time.seconds(max(makespan, 1))),
                         macUtilisationFraction: Double(s.commands[.mac16]) * macCycles / (Double(module.channels) * span),
@@ -53,15 +56,21 @@ public struct ResultsBuilder {
     private func assemble(stages: [StageStats], stageResults: [StageResult], energies: [EnergyModel.Breakdown],
                           span: Double, makespan: Picoseconds, scheduler: SchedulerStats, host: HostModel,
                           tokenLatencies: [Picoseconds]) -> SimulatedResults {
+        // Without tensor parallelism a stage is its module ("stage2"); with it, member m is "stage2.m".
+        let tp = plan.topology.parallelism.tp
+        func name(_ stage: Int, _ member: Int) -> String { tp == 1 ? "stage\(stage)" : "stage\(stage).\(member)" }
         var links = [link("host->stage0", PortStats(host.egress), span)]
-        for s in stages {
-            let to = s.stage == plan.stages.count - 1 ? "host" : "stage\(s.stage + 1)"
-            links.append(link("stage\(s.stage)->\(to)", s.egress, span))
+        for s in stages where s.egress.messages > 0 {
+            let to = s.stage == plan.stages.count - 1 ? "host" : name(s.stage + 1, s.member)
+            links.append(link("\(name(s.stage, s.member))->\(to)", s.egress, span))
+        }
+        for s in stages where s.tpEgress.messages > 0 {
+            links.append(link("\(name(s.stage, s.member))->group", s.tpEgress, span))
         }
         let busy = stages.reduce(Int64(0)) { $0 + $1.busyPs }
-        let bubble = stages.isEmpty ? 0 : 1 - Double(busy) / (Double(plan.stages.count) * span)
-        let total = plan.stages.reduce(Int64(0)) { $0 + $1.memory.capacityBytes }
-        let used = plan.stages.reduce(Int64(0)) { $0 + $1.memory.weightBytes }
+        let bubble = stages.isEmpty ? 0 : 1 - Double(busy) / (Double(plan.workers) * span)
+        let total = plan.stages.reduce(Int64(0)) { $0 + $1.memory.capacityBytes } * Int64(tp)
+        let used = plan.stages.reduce(Int64(0)) { $0 + $1.memory.weightBytes } * Int64(tp)
             + stages.reduce(Int64(0)) { $0 + $1.peakKvAllocatedBytes }
         let tokens = Int64(tokenLatencies.count)
         let energy = energies.reduce(EnergyModel.Breakdown(), +)

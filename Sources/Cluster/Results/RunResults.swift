@@ -143,6 +143,9 @@ public struct LatencySummary: Codable, Sendable, Equatable {
 
 public struct StageResult: Codable, Sendable, Equatable {
     public var stage: Int
+    /// The module's worker rank and its member index in the stage's tensor-parallel group (0 without TP).
+    public var rank: Int
+    public var tpMember: Int
     public var firstLayer: Int
     public var layers: Int
     public var lmHead: Bool
@@ -156,6 +159,11 @@ public struct StageResult: Codable, Sendable, Equatable {
     /// Time its ingress and egress ports spent transferring activations.
     public var ingressBusyPs: Picoseconds
     public var egressBusyPs: Picoseconds
+    /// Tensor parallelism: bytes the module sent to its group over its TP port, the time that port spent
+    /// sending, and the time the module waited in collectives for the other members' chunks.
+    public var tpBytesSent: Int64
+    public var tpBusyPs: Picoseconds
+    public var collectiveWaitPs: Picoseconds
     /// Compute time by operator.
     public var opTimePs: [String: Picoseconds]
     public var dramBytesRead: Int64

@@ -125,7 +125,7 @@ public final class Coordinator {
     // MARK: Phases
 
     private func register(_ control: Socket) throws {
-        let expected = plan.stages.count
+        let expected = plan.workers
         let deadline = WallClock.monotonicMs() + Int64(options.registrationTimeoutMs)
         var refusals: [String] = []
         while peers.count < expected {
@@ -161,9 +161,14 @@ public final class Coordinator {
     }
 
     private func configure(_ control: Socket, returnEndpoint: String) throws {
-        for rank in 0..<plan.stages.count {
-            let downstream = rank + 1 < plan.stages.count ? peers[rank + 1]!.hello.dataEndpoint : returnEndpoint
-            let config = Config(rank: rank, topology: plan.topology, downstream: downstream,
+        let tp = plan.topology.parallelism.tp
+        for rank in 0..<plan.workers {
+            // Member m of a stage sends on to member m of the next stage; member 0 of the last, to the host.
+            let (stage, member) = plan.position(rank: rank)
+            let downstream = stage + 1 < plan.stages.count ? peers[rank + tp]!.hello.dataEndpoint
+                : member == 0 ? returnEndpoint : nil
+            let group = (0..<tp).map { peers[stage * tp + $0]!.hello.tpEndpoint }
+            let config = Config(rank: rank, topology: plan.topology, downstream: downstream, group: group,
                                 heartbeatIntervalMs: options.heartbeatIntervalMs,
                                 heartbeatTimeoutMs: options.heartbeatTimeoutMs,
                                 recordTimeline: options.traceFile != nil,
@@ -174,7 +179,7 @@ public final class Coordinator {
         let deadline = WallClock.monotonicMs() + Int64(options.registrationTimeoutMs)
         var refusals: [String] = []
         var nextHeartbeat = WallClock.monotonicMs()
-        while ready.count < plan.stages.count {
+        while ready.count < plan.workers {
             try checkStop()
             let now = WallClock.monotonicMs()
             // Configured workers start watching our heartbeats while slower ones are still connecting.
@@ -183,7 +188,7 @@ public final class Coordinator {
                 nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
             }
             if now >= deadline {
-                let missing = (0..<plan.stages.count).filter { !ready.contains($0) }
+                let missing = (0..<plan.workers).filter { !ready.contains($0) }
                 throw RuntimeError.timeout("workers \(Self.list(missing)) did not confirm their configuration")
             }
             guard try Poller().readable([control], timeoutMs: Int(min(100, deadline - now)))[0] else { continue }
@@ -194,10 +199,14 @@ public final class Coordinator {
     }
 
     private func simulate(_ control: Socket, _ returns: Socket) throws {
-        let data = try Socket(context, .push)
-        try options.keys.secureClient(data)
-        try data.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
-        try data.connect(peers[0]!.hello.dataEndpoint)
+        // One PUSH per member of stage 0: each gets the micro-batch.
+        let data = try (0..<plan.topology.parallelism.tp).map { member in
+            let socket = try Socket(context, .push)
+            try options.keys.secureClient(socket)
+            try socket.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
+            try socket.connect(peers[member]!.hello.dataEndpoint)
+            return socket
+        }
         let progress = ProgressLine(enabled: options.progress, total: plan.generatedTokens)
         /// The micro-batch each slot has in flight.
         var inFlight: [Int: BatchScheduler.Injection] = [:]
@@ -260,11 +269,11 @@ public final class Coordinator {
         broadcast(.finish, on: control)
         let deadline = WallClock.monotonicMs() + Int64(options.heartbeatTimeoutMs)
         var refusals: [String] = []
-        while stageReports.count < plan.stages.count {
+        while stageReports.count < plan.workers {
             try checkStop()
             let now = WallClock.monotonicMs()
             if now >= deadline {
-                let missing = (0..<plan.stages.count).filter { stageReports[$0] == nil }
+                let missing = (0..<plan.workers).filter { stageReports[$0] == nil }
                 throw RuntimeError.timeout("workers \(Self.list(missing)) did not send their statistics")
             }
             guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
@@ -280,30 +289,35 @@ public final class Coordinator {
 
     // MARK: Data path
 
-    /// Sends a micro-batch into stage 0. The activation is `payload` (the bytes that came back from the
-    /// last stage, moved without a copy) or fresh bytes of the right size.
-    private func inject(_ injection: BatchScheduler.Injection, payload: Message?, on data: Socket) throws {
+    /// Sends a micro-batch into stage 0, to each of its members in turn over the host link. The activation is
+    /// `payload` (the bytes that came back from the last stage, moved without a copy) or fresh bytes of the
+    /// right size.
+    private func inject(_ injection: BatchScheduler.Injection, payload: Message?, on data: [Socket]) throws {
         let bytes = injection.entries.count * plan.topology.model.activationBytesPerRequest
         let activation = payload ?? Message(count: bytes) { buffer in
             // Deterministic content standing in for the embeddings of the requests' last tokens.
             for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
         }
-        let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
-        let header = MicroBatchHeader(iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
-                                      departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
-        let frames = WireCodec.encode(.microBatch(header, payload: activation))
-        let size = frames.reduce(0) { $0 + $1.count }
-        guard try data.send(frames) else {
-            throw RuntimeError.timeout("stage 0 (\(peers[0]!.label)) did not accept micro-batch \(injection.slot) within "
-                                       + "\(options.heartbeatTimeoutMs / 1000) s")
+        for (member, socket) in data.enumerated() {
+            let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
+            let header = MicroBatchHeader(iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
+                                          departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
+            // Every member but the last gets its own copy; the last gets the activation itself.
+            let body = member == data.count - 1 ? activation : Message(activation.bytes)
+            let frames = WireCodec.encode(.microBatch(header, payload: body))
+            let size = frames.reduce(0) { $0 + $1.count }
+            guard try socket.send(frames) else {
+                throw RuntimeError.timeout("stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.slot) "
+                                           + "within \(options.heartbeatTimeoutMs / 1000) s")
+            }
+            wall.sent(bytes: size)
         }
-        wall.sent(bytes: size)
     }
 
     /// A message from the last stage must be a micro-batch in flight, with its requests intact.
     private func validateReturn(_ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
                                 peer: String) throws -> (MicroBatchHeader, Message) {
-        let last = peers[plan.stages.count - 1]!.label
+        let last = peers[plan.stages.last!.firstRank]!.label
         let decoded: WireMessage
         do {
             decoded = try WireCodec.decode(frames)
@@ -407,7 +421,7 @@ public final class Coordinator {
         for w in workerWall.values { total.merge(w) }
         let now = WallClock.monotonicMs()
         let wallclock = WallclockResults(
-            transport: options.transportLabel, libzmqVersion: Context.libraryVersion, workers: plan.stages.count,
+            transport: options.transportLabel, libzmqVersion: Context.libraryVersion, workers: plan.workers,
             runSeconds: Double(now - startMs) / 1000, setupSeconds: Double(setupMs) / 1000,
             messagesSent: total.messagesSent, bytesSent: total.bytesSent,
             dataMessageLatency: LatencyReport(total.dataLatency))

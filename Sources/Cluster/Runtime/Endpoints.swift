@@ -32,6 +32,12 @@ public enum Endpoints {
         return sibling(of: control, name: "worker-\(rank)", bindHost: host)
     }
 
+    /// Where worker `rank` binds its tensor-parallel socket: beside its data endpoint `data` (same address,
+    /// another ephemeral port for tcp; `worker-N-tp` for ipc and inproc).
+    public static func tensorParallel(besideData data: String, rank: Int) -> String {
+        sibling(of: data, name: "worker-\(rank)-tp", bindHost: NetworkAddress.tcpParts(data)?.host ?? "127.0.0.1")
+    }
+
     /// A tcp endpoint to bind with its host name resolved to an IPv4 address (libzmq binds interfaces and
     /// addresses, not names). Wildcard hosts are refused: peers on other machines could not tell which
     /// address to use for the sockets derived from it.

@@ -64,6 +64,22 @@ public final class Worker {
         }
     }
 
+    /// The sockets and clocks of a configured worker, shared by the main loop and collective waits.
+    private struct Session {
+        let control: Socket
+        let data: Socket
+        /// Where the group's collective chunks arrive.
+        let tp: Socket
+        /// PUSH sockets to the other members of the group, by member index (nil for this one).
+        let group: [Socket?]
+        let downstream: Socket?
+        let config: Config
+        var lastHeard: Int64
+        var nextHeartbeat: Int64
+        /// Collective chunks that arrived before this worker was waiting for them.
+        var early: [CollectiveHeader.Key: [(sender: Int, depart: Picoseconds)]] = [:]
+    }
+
     private func run(control controlSocket: inout Socket?) throws {
         let control = try Socket(context, .dealer)
         try options.keys.secureClient(control)
@@ -77,13 +93,17 @@ public final class Worker {
         try data.set(.maxMessageSize(1 << 30))
         let bind = options.dataBind ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
         try data.bind(bind)
-        let dataEndpoint = data.lastEndpoint
+        let tp = try Socket(context, .pull)
+        try options.keys.secureServer(tp)
+        try tp.set(.maxMessageSize(1 << 30))
+        try tp.bind(Endpoints.tensorParallel(besideData: bind, rank: options.rank))
 
-        let hello = Hello(rank: options.rank, dataEndpoint: dataEndpoint, hostname: ProcessInfo.processInfo.hostName,
-                          pid: ProcessInfo.processInfo.processIdentifier, software: LolpimVersion.string)
+        let hello = Hello(rank: options.rank, dataEndpoint: data.lastEndpoint, tpEndpoint: tp.lastEndpoint,
+                          hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
+                          software: LolpimVersion.string)
         try send(.hello(hello), on: control)
         let config = try awaitConfig(control)
-        logger.debug("configured", metadata: ["downstream": "\(config.downstream)"])
+        logger.debug("configured", metadata: ["downstream": "\(config.downstream ?? "none")"])
 
         let plan: PipelinePlan
         do {
@@ -92,58 +112,87 @@ public final class Worker {
             try? send(.error(ErrorReport(rank: options.rank, message: "cannot plan the topology: \(error)")), on: control)
             throw RuntimeError.aborted("rank \(options.rank): cannot plan the topology: \(error)")
         }
-        guard plan.stages.indices.contains(options.rank) else {
-            throw RuntimeError.refused("rank \(options.rank) has no stage in a \(plan.stages.count)-stage pipeline")
+        guard (0..<plan.workers).contains(options.rank), config.group.count == plan.topology.parallelism.tp else {
+            throw RuntimeError.refused("rank \(options.rank) has no place in a \(plan.workers)-module run "
+                                       + "(or its group of \(config.group.count) does not match tp \(plan.topology.parallelism.tp))")
         }
-        var stage = StageSimulator(plan: plan, stage: plan.stages[options.rank])
+        let (stageIndex, member) = plan.position(rank: options.rank)
+        var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member)
         if config.recordTimeline == true {
             stage.timeline = []
             stage.channelGroups = config.timelineChannelGroups ?? 0
         }
-        let downstream = try Socket(context, .push)
-        try options.keys.secureClient(downstream)
-        try downstream.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
-        try downstream.connect(config.downstream)
+        var downstream: Socket?
+        if let endpoint = config.downstream {
+            let socket = try Socket(context, .push)
+            try options.keys.secureClient(socket)
+            try socket.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
+            try socket.connect(endpoint)
+            downstream = socket
+        }
+        let group: [Socket?] = try config.group.enumerated().map { index, endpoint in
+            guard index != member else { return nil }
+            let socket = try Socket(context, .push)
+            try options.keys.secureClient(socket)
+            try socket.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
+            try socket.connect(endpoint)
+            return socket
+        }
         try send(.ready(Ready(rank: options.rank)), on: control)
 
+        let now = WallClock.monotonicMs()
+        var session = Session(control: control, data: data, tp: tp, group: group, downstream: downstream, config: config,
+                              lastHeard: now, nextHeartbeat: now)
         let bytesPerRequest = config.topology.model.activationBytesPerRequest
-        var lastHeard = WallClock.monotonicMs()
-        var nextHeartbeat = lastHeard
-        let poller = Poller()
         while true {
-            if StopSignal.isRequested { throw RuntimeError.interrupted }
-            let now = WallClock.monotonicMs()
-            if now >= nextHeartbeat {
-                try send(.heartbeat, on: control)
-                nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
+            let ready = try service(&session, also: [data])
+            if case .finished = ready {
+                try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
+                         on: control)
+                return
             }
-            if now - lastHeard > Int64(config.heartbeatTimeoutMs) {
-                throw RuntimeError.peerSilent("coordinator at \(options.coordinator) sent nothing for "
-                                              + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
-            }
-            let ready = try poller.readable([control, data], timeoutMs: Int(max(1, nextHeartbeat - now)))
-            if ready[1] {
+            if case .readable(let sockets) = ready, sockets[0] {
                 while let frames = try data.receive(dontWait: true) {
-                    try handleData(frames, stage: &stage, bytesPerRequest: bytesPerRequest,
-                                   downstream: downstream, control: control)
-                }
-            }
-            if ready[0] {
-                while let frames = try control.receive(dontWait: true) {
-                    lastHeard = WallClock.monotonicMs()
-                    switch try decodeFromCoordinator(frames) {
-                    case .heartbeat: break
-                    case .finish:
-                        try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall,
-                                                    timeline: stage.timeline)), on: control)
-                        return
-                    case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
-                    case .error(let e): throw RuntimeError.aborted("coordinator reported: \(e.message)")
-                    default: logger.warning("ignored an unexpected control message from the coordinator")
-                    }
+                    try handleData(frames, stage: &stage, bytesPerRequest: bytesPerRequest, session: &session)
                 }
             }
         }
+    }
+
+    private enum Serviced {
+        case readable([Bool])
+        case finished
+    }
+
+    /// One turn of the control loop: heartbeats out, a bounded wait for the control socket or `sockets`,
+    /// and the coordinator's messages handled. Throws when the coordinator has been silent too long, stops
+    /// the run, or a stop signal arrived; returns `.finished` when the coordinator asks for the statistics.
+    private func service(_ session: inout Session, also sockets: [Socket]) throws -> Serviced {
+        if StopSignal.isRequested { throw RuntimeError.interrupted }
+        let config = session.config
+        let now = WallClock.monotonicMs()
+        if now >= session.nextHeartbeat {
+            try send(.heartbeat, on: session.control)
+            session.nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
+        }
+        if now - session.lastHeard > Int64(config.heartbeatTimeoutMs) {
+            throw RuntimeError.peerSilent("coordinator at \(options.coordinator) sent nothing for "
+                                          + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
+        }
+        let ready = try Poller().readable([session.control] + sockets, timeoutMs: Int(max(1, session.nextHeartbeat - now)))
+        if ready[0] {
+            while let frames = try session.control.receive(dontWait: true) {
+                session.lastHeard = WallClock.monotonicMs()
+                switch try decodeFromCoordinator(frames) {
+                case .heartbeat: break
+                case .finish: return .finished
+                case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
+                case .error(let e): throw RuntimeError.aborted("coordinator reported: \(e.message)")
+                default: logger.warning("ignored an unexpected control message from the coordinator")
+                }
+            }
+        }
+        return .readable(Array(ready.dropFirst()))
     }
 
     private func awaitConfig(_ control: Socket) throws -> Config {
@@ -180,9 +229,10 @@ public final class Worker {
     }
 
     /// Times one micro-batch and forwards it. An invalid data message is reported to the coordinator (the
-    /// data stream can no longer be trusted, so the coordinator aborts the run).
+    /// data stream can no longer be trusted, so the coordinator aborts the run). With tensor parallelism the
+    /// micro-batch's collectives are exchanged with the group here, in segment order.
     private func handleData(_ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
-                            downstream: Socket, control: Socket) throws {
+                            session: inout Session) throws {
         let size = frames.reduce(0) { $0 + $1.count }
         wall.received(bytes: size)
         let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
@@ -197,22 +247,44 @@ public final class Worker {
         } catch {
             let text = "worker \(options.rank) refused a message on its data socket\(peer): \(error)"
             logger.error("\(text)")
-            try send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
+            try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
             return
         }
         let now = WallClock.realtimeNs()
         wall.dataLatency.record(ns: Int64(bitPattern: now &- header.wallSendNs))
-        let outcome: StageSimulator.Outcome
+        let work: StageSimulator.Work
         do {
-            outcome = try stage.handle(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
-                                       slot: Int(header.microBatch), iteration: Int(header.iteration))
+            work = try stage.begin(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
+                                   slot: Int(header.microBatch), iteration: Int(header.iteration))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
-            try send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
+            try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
             throw RuntimeError.aborted(text)
         }
+        var time = work.start
+        for (index, segment) in work.segments.enumerated() {
+            if case .compute(let duration) = segment {
+                time += duration
+                continue
+            }
+            for phase in 0..<StageSimulator.phases(segment) {
+                let key = CollectiveHeader.Key(iteration: header.iteration, microBatch: header.microBatch,
+                                               index: UInt32(index), phase: UInt8(phase))
+                let bytes = stage.chunkBytes(segment)
+                for (to, depart) in stage.collectiveSend(ready: time, bytes: bytes, to: stage.receivers(segment, phase: phase)) {
+                    try sendChunk(CollectiveHeader(key: key, sender: UInt32(stage.member), departPs: depart), bytes: bytes,
+                                  to: to, session: session)
+                }
+                let senders = stage.senders(segment, phase: phase)
+                guard !senders.isEmpty else { continue }
+                let incoming = try awaitChunks(key, from: senders, bytes: bytes, session: &session)
+                time = stage.collectiveReceive(ready: time, bytes: bytes, from: incoming)
+            }
+        }
+        let outcome = stage.finish(work, at: time, entries: header.entries)
+        guard let depart = outcome.depart, let downstream = session.downstream else { return }
         var next = header
-        next.departPs = outcome.depart
+        next.departPs = depart
         next.wallSendNs = WallClock.realtimeNs()
         let out = WireCodec.encode(.microBatch(next, payload: payload))
         let outSize = out.reduce(0) { $0 + $1.count }
@@ -221,6 +293,53 @@ public final class Worker {
                                        + "next stage: downstream not accepting")
         }
         wall.sent(bytes: outSize)
+    }
+
+    /// Sends one collective chunk (`bytes` of stand-in partial sums) to group member `member`.
+    private func sendChunk(_ header: CollectiveHeader, bytes: Int64, to member: Int, session: Session) throws {
+        let chunk = Message(count: Int(bytes)) { buffer in
+            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &+ Int(header.sender)) }
+        }
+        let frames = WireCodec.encode(.collective(header, payload: chunk))
+        guard let socket = session.group[member], try socket.send(frames) else {
+            throw RuntimeError.timeout("worker \(options.rank) could not send a collective chunk to member \(member) of its "
+                                       + "group within \(session.config.heartbeatTimeoutMs / 1000) s")
+        }
+        wall.sent(bytes: frames.reduce(0) { $0 + $1.count })
+    }
+
+    /// Waits (heartbeats going, bounded by the heartbeat time-out) until every sender's chunk of `key` is
+    /// here; chunks of later collectives that arrive meanwhile are kept for their turn.
+    private func awaitChunks(_ key: CollectiveHeader.Key, from senders: [Int], bytes: Int64,
+                             session: inout Session) throws -> [(sender: Int, depart: Picoseconds)] {
+        let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
+        while (session.early[key]?.count ?? 0) < senders.count {
+            if WallClock.monotonicMs() > deadline {
+                let have = Set((session.early[key] ?? []).map(\.sender))
+                throw RuntimeError.timeout("worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
+                                           + "collective chunks from group members \(senders.filter { !have.contains($0) }) "
+                                           + "(micro-batch \(key.microBatch), step \(key.iteration))")
+            }
+            guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
+                throw RuntimeError.protocolViolation("the coordinator asked for statistics while worker \(options.rank) "
+                                                     + "was inside a collective")
+            }
+            guard ready[0] else { continue }
+            while let frames = try session.tp.receive(dontWait: true) {
+                wall.received(bytes: frames.reduce(0) { $0 + $1.count })
+                let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+                guard case .collective(let h, let payload)? = try? WireCodec.decode(frames),
+                      senders.count > 0, Int(h.sender) < session.group.count, Int(h.sender) != Int(options.rank % session.group.count),
+                      payload.count == Int(bytes) || h.key != key else {
+                    let text = "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
+                        + "collective chunk of its group"
+                    try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+                    throw RuntimeError.protocolViolation(text)
+                }
+                session.early[h.key, default: []].append((Int(h.sender), h.departPs))
+            }
+        }
+        return session.early.removeValue(forKey: key) ?? []
     }
 
     private func send(_ message: WireMessage, on socket: Socket) throws {

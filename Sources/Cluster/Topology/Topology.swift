@@ -29,13 +29,28 @@ public struct Topology: Sendable, Codable, Equatable {
         public var host: LinkSpec
         /// Module ↔ module (consecutive pipeline stages).
         public var module: LinkSpec
+        /// Between the members of a tensor-parallel group (the all-reduce traffic). Each module has a TP
+        /// port of its own besides its pipeline ports, so the two kinds of traffic do not contend.
+        public var tp: LinkSpec
     }
 
     public struct Parallelism: Sendable, Codable, Equatable {
         /// Micro-batches in flight; the batch is split into this many groups of requests.
         public var microBatches: Int
-        /// Layers held by each pipeline stage (stage = module), in order; sums to the model's layers.
+        /// Layers held by each pipeline stage, in order; sums to the model's layers. Its length is the
+        /// pipeline-parallel degree.
         public var layersPerStage: [Int]
+        /// Tensor-parallel degree: modules per pipeline stage, splitting each layer's heads and FFN.
+        public var tp: Int = 1
+
+        public init(microBatches: Int, layersPerStage: [Int], tp: Int = 1) {
+            self.microBatches = microBatches
+            self.layersPerStage = layersPerStage
+            self.tp = tp
+        }
+
+        /// Pipeline-parallel degree.
+        public var pp: Int { layersPerStage.count }
     }
 
     public struct WorkloadSpec: Sendable, Codable, Equatable {
@@ -109,8 +124,8 @@ public struct Topology: Sendable, Codable, Equatable {
         public var perRequestPs: Picoseconds
     }
 
-    /// Pipeline stages: one per module.
-    public var stages: Int { cluster.modules }
+    /// Pipeline stages (the pipeline-parallel degree); each is a group of `parallelism.tp` modules.
+    public var stages: Int { parallelism.pp }
 }
 
 /// A point-to-point link: bandwidth in one direction and one-way latency.

@@ -27,7 +27,9 @@ public enum TopologyLoader {
         guard var clusterMap = try doc.mapping("cluster") else { throw doc.error("cluster", "required but missing") }
         let cluster = try readCluster(&clusterMap)
         var linksMap = try doc.mapping("links")
-        let links = Topology.LinkSet(host: try readLink(&linksMap, "host"), module: try readLink(&linksMap, "module"))
+        let moduleLink = try readLink(&linksMap, "module")
+        let links = Topology.LinkSet(host: try readLink(&linksMap, "host"), module: moduleLink,
+                                     tp: try readLink(&linksMap, "tp", default: moduleLink))
         try linksMap?.rejectUnknownKeys()
 
         guard var workloadMap = try doc.mapping("workload") else { throw doc.error("workload", "required but missing") }
@@ -130,8 +132,8 @@ public enum TopologyLoader {
         return Topology.ClusterSpec(modules: modules, kind: kind, module: module)
     }
 
-    private static func readLink(_ links: inout YAMLMapping?, _ key: String) throws -> LinkSpec {
-        var spec = LinkSpec.cxlDefault
+    private static func readLink(_ links: inout YAMLMapping?, _ key: String, default base: LinkSpec = .cxlDefault) throws -> LinkSpec {
+        var spec = base
         guard var map = try links?.mapping(key) else { return spec }
         if let gbps = try map.double("bandwidth_gbps", default: nil, unit: "GB/s") { spec.bytesPerSecond = gbps * 1e9 }
         if let ns = try map.double("latency_ns", default: nil, allowZero: true, unit: "ns") {
@@ -266,19 +268,27 @@ public enum TopologyLoader {
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
                                         batchSize: Int, meanTokens: Double, within doc: YAMLMapping) throws -> Topology.Parallelism {
         let microBatches = try map?.int("micro_batches", default: min(modules, batchSize)) ?? min(modules, batchSize)
-        if let stages = try map?.int("pipeline_stages", default: modules), stages != modules {
-            throw map!.error("pipeline_stages", "must equal cluster.modules (\(modules)): each module is one "
-                             + "pipeline stage")
+        let tp = try map?.int("tp", default: 1) ?? 1
+        guard modules % tp == 0 else {
+            throw map!.error("tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
+        }
+        if let problem = model.tensorParallelProblems(tp: tp).first { throw map!.error("tp", problem) }
+        let pp = modules / tp
+        // `pipeline_stages` is the old name of `pp`.
+        for key in ["pp", "pipeline_stages"] {
+            if let stages = try map?.int(key, default: pp), stages != pp {
+                throw map!.error(key, "must equal cluster.modules / tp = \(modules) / \(tp) = \(pp)")
+            }
         }
         if microBatches > batchSize {
             throw map!.error("micro_batches", "\(microBatches) micro-batches need at least as many requests; "
                              + "workload.batch_size is \(batchSize)")
         }
-        if modules > model.layers {
-            throw doc.error("cluster", "\(modules) modules but the model has only \(model.layers) layers; "
-                            + "each pipeline stage needs at least one layer")
+        if pp > model.layers {
+            throw doc.error("cluster", "\(pp) pipeline stages (\(modules) modules / tp \(tp)) but the model has only "
+                            + "\(model.layers) layers; each pipeline stage needs at least one layer")
         }
-        var layers = PipelinePlan.balancedSplit(model: model, stages: modules, meanTokens: meanTokens)
+        var layers = PipelinePlan.balancedSplit(model: model.sharded(tp: tp), stages: pp, meanTokens: meanTokens)
         if var m = map, let node = m.node("layers_per_stage") {
             defer { map = m }
             if case .scalar(let s) = node, s.string == "auto" {
@@ -291,8 +301,8 @@ public enum TopologyLoader {
                     }
                     return n
                 }
-                if layers.count != modules || layers.reduce(0, +) != model.layers {
-                    throw m.error("layers_per_stage", "expected \(modules) entries (one per module) summing to "
+                if layers.count != pp || layers.reduce(0, +) != model.layers {
+                    throw m.error("layers_per_stage", "expected \(pp) entries (one per pipeline stage) summing to "
                                   + "\(model.layers) layers; found \(layers.count) summing to \(layers.reduce(0, +))")
                 }
             } else {
@@ -300,7 +310,7 @@ public enum TopologyLoader {
             }
         }
         try map?.rejectUnknownKeys()
-        return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers)
+        return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers, tp: tp)
     }
 
     private static func readFidelity(_ map: inout YAMLMapping?) throws -> Topology.FidelitySpec {
