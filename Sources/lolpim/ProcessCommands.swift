@@ -124,7 +124,7 @@ struct RankCommand: ParsableCommand {
         }
         let me = try reportingFailures { try RankEnvironment.detect(environment, variable: rankVariable) }
         let (_, plan) = try loadTopology(topology)
-        try reportingFailures { try me.check(workers: plan.stages.count) }
+        try reportingFailures { try me.check(workers: plan.workers) }
         if me.rank == 0 {
             try runCoordinator(topology: topology, bind: "tcp://\(bindAddress ?? hostName):\(port)", endpointFile: nil,
                                transportLabel: "tcp", summary: true, host: host, common: common)

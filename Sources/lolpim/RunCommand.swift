@@ -27,12 +27,16 @@ struct Run: ParsableCommand {
     @Option(help: "With --hosts: path of the lolpim executable on the remote hosts (default: this executable's path).")
     var remoteBinary: String?
 
+    @Flag(help: "Run every valid (tp, pp) split of the cluster (a resumable sweep) and report the best by throughput.")
+    var searchParallelism = false
+
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        if searchParallelism { return try search() }
         let transportName = transport ?? (hosts == nil ? "ipc" : "tcp")
         guard let kind = TransportKind(rawValue: transportName) else {
             throw ValidationError("--transport must be one of: ipc, tcp, inproc")
@@ -47,9 +51,29 @@ struct Run: ParsableCommand {
         launcher.traceChannelGroups = host.traceChannels
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
-        if let hosts { launcher.remote = try remoteWorkers(hosts, workers: plan.stages.count) }
+        if let hosts { launcher.remote = try remoteWorkers(hosts, workers: plan.workers) }
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
+    }
+
+    /// `--search-parallelism`: every valid split as a full run, then the table and the best split.
+    func search() throws {
+        guard hosts == nil, host.trace == nil else {
+            throw ValidationError("--search-parallelism runs on this machine, without --hosts or --trace")
+        }
+        let (topology, _) = try loadTopology(self.topology)
+        let directory = host.outputDirectory(topology)
+        var search = ParallelismSearch(topologyFile: self.topology, topology: topology,
+                                       output: directory + "/parallelism-search.csv")
+        search.transport = TransportKind(rawValue: transport ?? "ipc") ?? .ipc
+        search.progress = !host.quiet
+        search.registrationTimeoutMs = common.registrationTimeout * 1000
+        let outcome = try reportingFailures { try search.run() }
+        print(ParallelismTable.render(outcome))
+        guard outcome.best != nil else {
+            printError("no split ran successfully; see \(outcome.csv)")
+            throw ExitCode(1)
+        }
     }
 
     /// The hosts file's placement of every worker, or exit status 2 with the located problem.
@@ -88,5 +112,24 @@ struct Validate: ParsableCommand {
             }
         }
         if failed { throw ExitCode(2) }
+    }
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "List the (tp, pp) splits of a topology's cluster: which can run the model and why the others cannot.")
+
+    @Argument(help: "Topology file (YAML).")
+    var topology: String
+
+    func run() throws {
+        let (topology, _) = try loadTopology(self.topology)
+        let candidates = ParallelismPlanner.candidates(for: topology)
+        print("\(topology.model.name) on \(topology.cluster.modules) modules: tp × pp splits")
+        for c in candidates {
+            let mark = c.tp == topology.parallelism.tp ? "  (this topology)" : ""
+            print(String(format: "  tp %3d × pp %3d  ", c.tp, c.pp) + (c.problem.map { "invalid: \($0)" } ?? "valid") + mark)
+        }
     }
 }

@@ -163,11 +163,13 @@ public struct StageSimulator: Sendable {
         }
     }
 
-    /// Members this one sends to in `phase` of a collective (ascending member order).
+    /// Members this one sends to in `phase` of a collective, in sending order. All-reduce chunks go in
+    /// rotated order (member i sends to i+1, i+2, … modulo tp), so in every time slot each member receives
+    /// exactly one chunk: a phase takes latency + (tp − 1) × chunk transfer, with no port contention.
     public func receivers(_ segment: Segment, phase: Int) -> [Int] {
         switch segment {
         case .compute: return []
-        case .allReduce: return (0..<plan.tp).filter { $0 != member }
+        case .allReduce: return (1..<plan.tp).map { (member + $0) % plan.tp }
         case .gather: return member == 0 ? [] : [0]
         }
     }

@@ -39,16 +39,23 @@ public enum SummaryTable {
         for (label, value) in rows { out.append("  " + label.padding(toLength: 17, withPad: " ", startingAt: 0) + value) }
         if !s.stages.isEmpty {
             out.append("")
-            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  MAC %  peak memory GiB (%)")
+            // With tensor parallelism a row is one module, "stage.member", with its collective wait.
+            let tp = s.stages.contains { $0.tpMember > 0 }
+            out.append(" stage  layers    busy ms  util %  in-link ms  out-link ms  DRAM BW %  MAC %  peak memory GiB (%)"
+                       + (tp ? "  TP wait ms" : ""))
             for st in s.stages {
                 let layers = "\(st.firstLayer)–\(st.firstLayer + st.layers - 1)\(st.lmHead ? "+H" : "")"
                 let memory = String(format: "%.2f (%.0f %%)",
                                     Double(st.memory.weightBytes + st.memory.peakKvAllocatedBytes) / 1_073_741_824,
                                     st.memory.peakUsedFraction * 100)
-                out.append(String(format: " %5d  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %5.1f  %@", st.stage, layers.padding(toLength: 8, withPad: " ", startingAt: 0),
-                                  Time.seconds(st.busyPs) * 1000, st.utilisationFraction * 100,
-                                  Time.seconds(st.ingressBusyPs) * 1000, Time.seconds(st.egressBusyPs) * 1000,
-                                  st.internalBandwidthFraction * 100, st.macUtilisationFraction * 100, memory))
+                let stage = tp ? "\(st.stage).\(st.tpMember)" : "\(st.stage)"
+                var row = String(format: " %@  %@ %8.3f  %6.1f  %10.4f  %11.4f  %9.1f  %5.1f  %@",
+                                 stage.leftPadding(5), layers.padding(toLength: 8, withPad: " ", startingAt: 0),
+                                 Time.seconds(st.busyPs) * 1000, st.utilisationFraction * 100,
+                                 Time.seconds(st.ingressBusyPs) * 1000, Time.seconds(st.egressBusyPs) * 1000,
+                                 st.internalBandwidthFraction * 100, st.macUtilisationFraction * 100, memory)
+                if tp { row += String(format: "  %10.4f", Time.seconds(st.collectiveWaitPs) * 1000) }
+                out.append(row)
             }
             let busiest = Dictionary(grouping: s.stages.flatMap { $0.opTimePs }, by: \.key)
                 .mapValues { $0.reduce(0) { $0 + $1.value } }
@@ -71,4 +78,9 @@ public enum SummaryTable {
     static func bytes(_ n: Int64) -> String {
         n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / 1_048_576) : String(format: "%.1f KiB", Double(n) / 1024)
     }
+}
+
+extension String {
+    /// The string right-aligned in `width` characters.
+    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -45,7 +45,7 @@ public struct Launcher {
         }
         switch transport {
         case .inproc: return try runInProcess(plan: plan)
-        case .ipc, .tcp: return try runProcesses(workers: plan.stages.count)
+        case .ipc, .tcp: return try runProcesses(workers: plan.workers)
         }
     }
 
@@ -71,7 +71,7 @@ public struct Launcher {
         // connect-before-bind since libzmq 4.2), so the order does not matter.
         let failures = WorkerFailures()
         var threads: [Thread] = []
-        for rank in 0..<plan.stages.count {
+        for rank in 0..<plan.workers {
             let options = WorkerOptions(coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs)
             let thread = Thread {
                 do {

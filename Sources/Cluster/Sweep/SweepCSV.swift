@@ -61,6 +61,13 @@ public struct SweepCSV {
     }
 
     /// RFC 4180 rows (quoted cells may hold commas, quotes and newlines).
+    /// The rows of a sweep CSV as column → cell.
+    public static func rows(path: String) throws -> [[String: String]] {
+        let rows = parse(try String(contentsOfFile: path, encoding: .utf8))
+        guard let header = rows.first else { return [] }
+        return rows.dropFirst().map { Dictionary(zip(header, $0), uniquingKeysWith: { a, _ in a }) }
+    }
+
     static func parse(_ text: String) -> [[String]] {
         var rows: [[String]] = [], row: [String] = [], cell = ""
         var quoted = false

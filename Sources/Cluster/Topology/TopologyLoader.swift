@@ -36,10 +36,8 @@ public enum TopologyLoader {
         let workload = try readWorkload(&workloadMap, model: model)
 
         var parallelMap = try doc.mapping("parallelism")
-        let meanPrompt = workload.trace.map { t in Double(t.map(\.promptTokens).reduce(0, +)) / Double(max(t.count, 1)) }
-            ?? workload.context.meanLength
         let parallelism = try readParallelism(&parallelMap, modules: cluster.modules, model: model,
-                                              batchSize: workload.batchSize, meanTokens: meanPrompt, within: doc)
+                                              batchSize: workload.batchSize, meanTokens: workload.meanPromptTokens, within: doc)
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
