@@ -69,6 +69,16 @@ struct IntegrationTests {
         }
     }
 
+    @Test("tensor parallelism (tp 2 × pp 2, collectives between worker processes) is deterministic across transports")
+    func determinismTensorParallel() throws {
+        let yaml = determinismTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 2")
+        for results in try runEverywhere(yaml, name: "determinism-tp").values {
+            #expect(results.simulated.stages.count == 4)
+            #expect(results.simulated.stages.allSatisfy { $0.tpBytesSent > 0 })
+            #expect(results.simulated.links.contains { $0.name == "stage0.1->stage1.1" })
+        }
+    }
+
     @Test("command fidelity is deterministic across transports too")
     func determinismCommand() throws {
         let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: pingpong, partitioning: tcp}\n"
