@@ -19,9 +19,12 @@ public enum TopologyDescription {
                           mod.processorFLOPS / 1e12))
         out.append(String(format: "  links      host↔module %.1f GB/s, %.0f ns · module↔module %.1f GB/s, %.0f ns",
                           t.links.host.bytesPerSecond / 1e9, Double(t.links.host.latencyPs) / 1000,
-                          t.links.module.bytesPerSecond / 1e9, Double(t.links.module.latencyPs) / 1000))
+                          t.links.module.bytesPerSecond / 1e9, Double(t.links.module.latencyPs) / 1000)
+                   + (t.parallelism.tp > 1 ? String(format: " · TP group %.1f GB/s, %.0f ns", t.links.tp.bytesPerSecond / 1e9,
+                                                     Double(t.links.tp.latencyPs) / 1000) : ""))
         let split = t.parallelism.layersPerStage.map(String.init).joined(separator: " ")
-        out.append("  pipeline   \(t.stages) stages, layers per stage \(split) (LM head on the last), "
+        let tp = t.parallelism.tp > 1 ? " × tp \(t.parallelism.tp) (each stage \(t.parallelism.tp) modules splitting heads and FFN)" : ""
+        out.append("  pipeline   \(t.stages) stages\(tp), layers per stage \(split) (LM head on the last), "
                    + "\(t.parallelism.microBatches) micro-batch slots")
         let w = t.workload
         let prompts = plan.requests.map(\.promptTokens)
