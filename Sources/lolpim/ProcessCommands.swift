@@ -65,7 +65,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The coordinator's control endpoint.")
     var coordinator: String
 
-    @Option(help: "This worker's rank (its pipeline stage), 0-based.")
+    @Option(help: "This worker's rank, 0-based: pipeline stage × tp + member (the stage without tensor parallelism).")
     var rank: Int
 
     @Option(help: "Data endpoint to bind (default: derived from the coordinator's endpoint; for tcp, the local address that reaches the coordinator).")
