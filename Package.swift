@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // lolpim: a distributed multi-process simulator of LoL-PIM (multi-node DRAM-PIM for long-context LLM decoding).
-// Layers (an arrow only points down): lolpim -> Cluster -> {PIMModule, Workload, Transport}; Transport -> CZMQ.
+// Layers (an arrow only points down): lolpim -> Cluster -> {PIMModule, Workload, Transport}; Transport -> CZMQ;
+// Baselines -> {PIMModule, Workload}.
 import PackageDescription
 
 let package = Package(
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "Workload"),
         // One PIM module: hardware presets and the per-op cost model. Pure.
         .target(name: "PIMModule", dependencies: ["Workload"]),
+        // Analytic models of the systems LoL-PIM is compared with (multi-GPU, GPU-PIM, xPU+PIM). Pure.
+        .target(name: "Baselines", dependencies: ["Workload", "PIMModule"]),
         // Coordinator, worker runtime, wire protocol, topology files, links, results. The only layer with
         // processes, time-outs and files.
         .target(
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
+        .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule"]),
     ],
     swiftLanguageModes: [.v6]

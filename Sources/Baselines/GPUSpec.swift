@@ -1,0 +1,53 @@
+import PIMModule
+
+/// One GPU as the baselines see it: peak dense BF16 compute, HBM bandwidth and capacity, and its NVLink.
+/// Efficiencies cap what a decode kernel reaches (AttAcc's simulator caps utilisation at 0.8 of peak compute
+/// and 0.85 of peak bandwidth, HARDWARE.md §5).
+public struct GPUSpec: Sendable, Equatable, Codable {
+    public var name: String
+    /// Dense BF16 FLOP/s.
+    public var peakFLOPS: Double
+    /// HBM bytes/s.
+    public var memoryBandwidth: Double
+    /// HBM bytes.
+    public var memoryBytes: Int64
+    /// NVLink bytes/s per direction (half the bidirectional figure vendors quote).
+    public var linkBytesPerSecond: Double
+    /// Latency of one step of a collective over NVLink (launch and synchronisation), picoseconds. Not given
+    /// by HARDWARE.md: 2 µs is our documented default.
+    public var linkLatencyPs: Picoseconds
+    public var computeEfficiency: Double
+    public var bandwidthEfficiency: Double
+
+    public init(name: String, peakFLOPS: Double, memoryBandwidth: Double, memoryBytes: Int64, linkBytesPerSecond: Double,
+                linkLatencyPs: Picoseconds = 2_000_000, computeEfficiency: Double = 0.8, bandwidthEfficiency: Double = 0.85) {
+        self.name = name
+        self.peakFLOPS = peakFLOPS
+        self.memoryBandwidth = memoryBandwidth
+        self.memoryBytes = memoryBytes
+        self.linkBytesPerSecond = linkBytesPerSecond
+        self.linkLatencyPs = linkLatencyPs
+        self.computeEfficiency = computeEfficiency
+        self.bandwidthEfficiency = bandwidthEfficiency
+    }
+
+    /// A100-80GB (HARDWARE.md §5): 312 TFLOP/s BF16, about 2.0 TB/s HBM2e, NVLink3 600 GB/s (300 each way).
+    public static let a100 = GPUSpec(name: "a100-80gb", peakFLOPS: 312e12, memoryBandwidth: 2.0e12,
+                                     memoryBytes: 80 << 30, linkBytesPerSecond: 300e9)
+    /// H100-80GB SXM (public datasheet): 989 TFLOP/s dense BF16, 3.35 TB/s HBM3, NVLink4 900 GB/s (450 each way).
+    public static let h100 = GPUSpec(name: "h100-80gb", peakFLOPS: 989e12, memoryBandwidth: 3.35e12,
+                                     memoryBytes: 80 << 30, linkBytesPerSecond: 450e9)
+    /// AttAcc's GPU: an A100 with HBM3 modelled at 3,352 GB/s (HARDWARE.md §5).
+    public static let a100HBM3 = GPUSpec(name: "a100-hbm3", peakFLOPS: 312e12, memoryBandwidth: 3.352e12,
+                                         memoryBytes: 80 << 30, linkBytesPerSecond: 300e9)
+
+    public static let presets: [String: GPUSpec] = ["a100-80gb": a100, "h100-80gb": h100, "a100-hbm3": a100HBM3]
+
+    /// Time of an operator that reads and writes `bytes` and performs `flops`: the larger of its compute
+    /// time and its memory time at the capped rates.
+    public func time(flops: Int64, bytes: Int64) -> Picoseconds {
+        let compute = Double(flops) / (peakFLOPS * computeEfficiency)
+        let memory = Double(bytes) / (memoryBandwidth * bandwidthEfficiency)
+        return Time.picoseconds(seconds: max(compute, memory))
+    }
+}

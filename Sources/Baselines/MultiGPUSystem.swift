@@ -1,0 +1,92 @@
+import PIMModule
+import Workload
+
+/// The multi-GPU baseline: `count` GPUs running the model tensor-parallel (Megatron split, the same as
+/// `ModelConfig.sharded`), decoding with FlashDecoding (attention streams each request's K and V once per
+/// step) and PagedAttention (KV cache in blocks of `blockTokens`, allocated as requests grow).
+///
+/// Per decode step and GPU, every operator of the shard takes max(flops / (peak × compute efficiency),
+/// bytes / (bandwidth × bandwidth efficiency)) (`GPUSpec.time`), and every layer adds two ring all-reduces
+/// of the activations (requests × hidden × 2 B): 2 (n − 1) steps of latency + (bytes / n) / link bandwidth.
+/// The KV cache must fit what the weights leave of the GPUs' memory (less a `reserveFraction` for
+/// activations and workspace), which limits the batch.
+public struct MultiGPUSystem: Sendable {
+    public let gpu: GPUSpec
+    public let count: Int
+    public let model: ModelConfig
+    public var blockTokens = 16
+    /// Memory kept for activations, workspace and fragmentation. Not given by HARDWARE.md: 10 % by default.
+    public var reserveFraction = 0.1
+
+    public init(gpu: GPUSpec, count: Int, model: ModelConfig) {
+        self.gpu = gpu
+        self.count = count
+        self.model = model
+    }
+
+    /// One GPU's share of the model.
+    public var shard: ModelConfig { model.sharded(tp: count) }
+
+    /// Time of one ring all-reduce of `bytes` over the GPUs.
+    public func allReduceTime(bytes: Int64) -> Picoseconds {
+        guard count > 1 else { return 0 }
+        let n = Int64(count)
+        let chunk = (bytes + n - 1) / n
+        return 2 * (n - 1) * (gpu.linkLatencyPs + Time.transfer(bytes: chunk, bytesPerSecond: gpu.linkBytesPerSecond))
+    }
+
+    /// Where one decode step's time goes, picoseconds.
+    public struct StepTime: Sendable, Equatable {
+        /// Weight GEMVs: QKV, O, FFN, LM head.
+        public var fc: Picoseconds = 0
+        /// QKᵀ, softmax, SV and the K/V append.
+        public var attention: Picoseconds = 0
+        /// Norms, residuals, activation.
+        public var other: Picoseconds = 0
+        /// All-reduces.
+        public var communication: Picoseconds = 0
+        public var total: Picoseconds { fc + attention + other + communication }
+    }
+
+    /// One decode step for requests with these contexts (tokens attended, the new one included).
+    public func step(contexts: [Int]) -> StepTime {
+        var t = StepTime()
+        guard !contexts.isEmpty else { return t }
+        let step = DecodeStep(model: shard)
+        let layers = Picoseconds(model.layers)
+        for op in step.layerOps(contexts: contexts) {
+            let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten) * layers
+            switch op.kind {
+            case .qkvProjection, .outputProjection, .ffn, .lmHead: t.fc += time
+            case .attentionScore, .softmax, .attentionValue, .kvAppend: t.attention += time
+            default: t.other += time
+            }
+        }
+        for op in step.lmHeadOps(batch: contexts.count) {
+            let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten)
+            if op.kind == .lmHead { t.fc += time } else { t.other += time }
+        }
+        t.communication = 2 * layers * allReduceTime(bytes: Int64(contexts.count * model.activationBytesPerRequest))
+        return t
+    }
+
+    /// Bytes of weights on each GPU.
+    public var weightBytesPerGPU: Int64 { Int64(model.layers) * shard.weightBytesPerLayer + shard.lmHeadBytes }
+
+    /// Bytes each GPU has for the KV cache.
+    public var kvCapacityBytesPerGPU: Int64 {
+        max(0, Int64(Double(gpu.memoryBytes) * (1 - reserveFraction)) - weightBytesPerGPU)
+    }
+
+    /// KV bytes one request of `tokens` tokens takes on each GPU, in whole PagedAttention blocks.
+    public func kvBytesPerGPU(tokens: Int) -> Int64 {
+        let blocks = Int64((tokens + blockTokens - 1) / blockTokens)
+        return blocks * Int64(blockTokens) * Int64(model.layers) * shard.kvBytesPerTokenPerLayer
+    }
+
+    /// Most requests of `tokens` tokens whose KV fits at once (0: not even one, or the weights do not fit).
+    public func maxBatch(tokens: Int) -> Int {
+        let perRequest = kvBytesPerGPU(tokens: tokens)
+        return perRequest > 0 ? Int(kvCapacityBytesPerGPU / perRequest) : 0
+    }
+}
