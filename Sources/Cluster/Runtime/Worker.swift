@@ -328,9 +328,10 @@ public final class Worker {
             while let frames = try session.tp.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+                // A chunk must come from another member of the group; one of the awaited collective must have its size.
                 guard case .collective(let h, let payload)? = try? WireCodec.decode(frames),
-                      senders.count > 0, Int(h.sender) < session.group.count, Int(h.sender) != Int(options.rank % session.group.count),
-                      payload.count == Int(bytes) || h.key != key else {
+                      session.group.indices.contains(Int(h.sender)), session.group[Int(h.sender)] != nil,
+                      h.key != key || payload.count == Int(bytes) else {
                     let text = "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
                         + "collective chunk of its group"
                     try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
