@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // lolpim: a distributed multi-process simulator of LoL-PIM (multi-node DRAM-PIM for long-context LLM decoding).
-// Layers (an arrow only points down): lolpim -> Cluster -> {PIMModule, Workload, Transport}; Transport -> CZMQ;
-// Baselines -> {PIMModule, Workload}.
+// Layers (an arrow only points down): lolpim -> Cluster -> {Baselines, PIMModule, Workload, Transport};
+// Baselines -> PIMModule -> Workload; Transport -> CZMQ.
 import PackageDescription
 
 let package = Package(
@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "Cluster",
             dependencies: [
-                "Transport", "Workload", "PIMModule",
+                "Transport", "Workload", "PIMModule", "Baselines",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -56,3 +56,52 @@ struct ReportCommand: ParsableCommand {
         }
     }
 }
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare the topology's model and workload on multi-GPU, GPU-PIM and PIM with LoL-PIM's ideas added one by one.",
+        discussion: """
+            The topology gives the model, the requests and the PIM system size. PIM rows run at command fidelity, \
+            every valid tp × pp split of each as a full run (a resumable sweep), and report the best split. GPU rows \
+            use the Baselines models on the same requests. See README, "Comparing with the baselines".
+            """)
+
+    @Argument(help: "Topology file (YAML): model, workload and PIM system size.")
+    var topology: String
+
+    @Option(help: "GPUs of the GPU rows (default: the smallest power of two of 80 GB GPUs with the PIM system's memory).")
+    var gpus: Int?
+
+    @Option(help: "Directory for comparison.csv, the charts and the runs (default: results/<topology name>/compare).")
+    var output: String?
+
+    @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
+    var transport: String = "ipc"
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        guard let kind = TransportKind(rawValue: transport) else { throw ValidationError("--transport must be one of: ipc, tcp, inproc") }
+        if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
+        let (topology, _) = try loadTopology(self.topology)
+        let directory = output ?? "results/\(topology.name)/compare"
+        var comparison = try reportingFailures {
+            try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory, gpus: gpus)
+        }
+        comparison.transport = kind
+        comparison.progress = !quiet
+        comparison.registrationTimeoutMs = common.registrationTimeout * 1000
+        let rows = try reportingFailures { try comparison.run() }
+        let files = try reportingFailures {
+            try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)", to: directory)
+        }
+        print(ComparisonReport.table(rows))
+        print("written: " + files.joined(separator: ", "))
+    }
+}

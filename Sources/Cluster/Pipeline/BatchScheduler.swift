@@ -162,7 +162,7 @@ public struct BatchScheduler: Sendable {
         }
         // Each new request's prompt KV travels from the host before its first step.
         var kvReady: [Int: Picoseconds] = [:]
-        for r in admitted {
+        for r in admitted where plan.topology.workload.prefillKVTransfer {
             let shares = plan.stages.map { Int64(plan.requests[r].promptTokens) * $0.memory.kvBytesPerToken }
             kvReady[r] = host.transferKV(ready: now, bytes: shares)
             stats.kvTransferBytes += shares.reduce(0, +)

@@ -72,6 +72,9 @@ public struct Topology: Sendable, Codable, Equatable {
         public var chunkBytes: Int64
         /// Host time per DPA intervention (request start, new chunk, request end), picoseconds.
         public var hostInterventionPs: Picoseconds
+        /// Whether each admitted request's prompt KV travels from the host over every module's host link
+        /// before its first step (`prefill_kv: transfer`, the default) or is already in place (`resident`).
+        public var prefillKVTransfer: Bool = true
     }
 
     /// How the coordinator forms batches.

@@ -248,6 +248,11 @@ public enum TopologyLoader {
         }
         let chunkKiB = try map.int("chunk_kib", default: 1024, unit: "KiB")
         let interventionNs = try map.double("host_intervention_ns", default: 1000, allowZero: true, unit: "ns") ?? 1000
+        let prefill = try map.string("prefill_kv", default: "transfer")
+        guard ["transfer", "resident"].contains(prefill) else {
+            throw map.error("prefill_kv", "expected transfer (the prompt's KV travels over each module's host link) or "
+                            + "resident (it is already in place), found '\(prefill)'")
+        }
 
         // Every request must fit the context limit.
         let longest = trace.map { $0.map(\.finalTokens).max() ?? 0 } ?? (context.maxLength + output.maxLength)
@@ -260,7 +265,8 @@ public enum TopologyLoader {
         return Topology.WorkloadSpec(batchSize: batch, context: context, output: output, requests: requests,
                                      arrival: arrival, trace: trace, batching: batching, allocation: allocation,
                                      maxContext: maxContext, chunkBytes: Int64(chunkKiB) * 1024,
-                                     hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()))
+                                     hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()),
+                                     prefillKVTransfer: prefill == "transfer")
     }
 
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
