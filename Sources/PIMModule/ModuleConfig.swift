@@ -23,6 +23,8 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     public var internalBandwidthOverride: Double?
     /// Replaces the derived capacity (bytes) when set.
     public var capacityOverride: Int64?
+    /// The NPU of an xPU+PIM module (NeuPIMs-like); nil for a PIM-only module.
+    public var npu: NPUSpec?
 
     public init(preset: String, channels: Int, banksPerChannel: Int = 16, bankBytes: Int64 = 32 << 20,
                 rowBytes: Int = 2048, columnBytes: Int = 32, macsPerColumn: Int = 16, tCKps: Int64 = 500,
@@ -48,7 +50,7 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     public static let aimx16 = ModuleConfig(preset: "aimx-16ch", channels: 16)
 
     /// NeuPIMs-style HBM2 PIM channels (HARDWARE.md §3, §5): 32 channels × 32 banks, 1 KB rows, tCK 1 ns,
-    /// 32 GB (1 GB per channel). Here the module is timed as a PIM-only module (its NPU is not modelled yet).
+    /// 32 GB (1 GB per channel). `cluster.kind: xpu-pim` adds its NPU; as `pim-only` it is timed without one.
     public static let neupims32 = ModuleConfig(preset: "neupims-32ch", channels: 32, banksPerChannel: 32,
                                                bankBytes: 32 << 20, rowBytes: 1024, tCKps: 1000,
                                                timing: .hbm2NeuPIMs)

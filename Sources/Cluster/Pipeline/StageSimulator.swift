@@ -18,6 +18,8 @@ public struct StageSimulator: Sendable {
     public let member: Int
     let step: DecodeStep
     let costModel: any OpCostModel
+    /// The module's NPU (xPU+PIM modules), whose sub-batches interleave with the PIM channels.
+    let npu: NPUSpec?
     public private(set) var ingress: Port
     public private(set) var egress: Port
     /// The module's port towards the other members of its group.
@@ -45,6 +47,7 @@ public struct StageSimulator: Sendable {
         self.member = member
         step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload)
+        npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
         isLastStage = isLast
@@ -140,6 +143,16 @@ public struct StageSimulator: Sendable {
                 head += c.latency
             }
         }
+        if let npu, npu.subBatches > 1, contexts.count > 1, plan.tp == 1 {
+            // The sub-batches' operators (weights read once per sub-batch), and the overlapped time.
+            var groups = StageCost()
+            let time = interleaved(contexts: contexts, subBatches: npu.subBatches, cost: &groups)
+            if plan.includesLMHead {
+                for op in step.lmHeadOps(batch: contexts.count) { groups.add(op, cost: costModel.cost(of: op)) }
+            }
+            groups.total = time + head
+            return (groups, [.compute(groups.total)])
+        }
         guard plan.tp > 1 else { return (cost, [.compute(cost.total)]) }
         let split = (ops.firstIndex { $0.kind == .outputProjection } ?? ops.count - 1) + 1
         let attention = costs[..<split].reduce(0) { $0 + $1.latency }
@@ -152,6 +165,51 @@ public struct StageSimulator: Sendable {
             segments += [.compute(head), .gather(bytes: Int64(contexts.count) * Self.gatherBytesPerRequest)]
         }
         return (cost, segments)
+    }
+
+    /// NeuPIMs' sub-batch interleaving on an xPU+PIM module: the micro-batch's requests are split into
+    /// `subBatches` groups; per layer each group runs its QKV part (norm, QKV) on the NPU, its attention
+    /// (K/V append, QKᵀ, softmax, SV) on the PIM channels, then its O/FFN part on the NPU. The NPU and the PIM
+    /// channels each do one thing at a time, in the order NPU: pre(0), pre(1), …, then per layer and group
+    /// post(g, l), pre(g, l + 1); PIM: att(0, l), att(1, l), …; so one group's attention overlaps the others'
+    /// weight GEMVs (each group reads the weights again). Returns the time of the layers (without the LM head)
+    /// and adds every group's operators to `cost`.
+    func interleaved(contexts: [Int], subBatches: Int, cost: inout StageCost) -> Picoseconds {
+        let sizes = PipelinePlan.evenSplit(layers: contexts.count, stages: min(subBatches, contexts.count))
+        var groups: [(pre: Picoseconds, attention: Picoseconds, post: Picoseconds)] = []
+        var offset = 0
+        for size in sizes {
+            var g: (pre: Picoseconds, attention: Picoseconds, post: Picoseconds) = (0, 0, 0)
+            for op in step.layerOps(contexts: Array(contexts[offset..<(offset + size)])) {
+                let c = costModel.cost(of: op)
+                cost.add(op, cost: c, times: Int64(plan.layers))
+                let time = c.latency
+                switch op.kind {
+                case .norm, .qkvProjection: g.pre += time
+                case .kvAppend, .attentionScore, .softmax, .attentionValue: g.attention += time
+                default: g.post += time
+                }
+            }
+            groups.append(g)
+            offset += size
+        }
+        var npuFree: Picoseconds = 0, pimFree: Picoseconds = 0
+        var preDone = groups.map { _ in Picoseconds(0) }
+        for g in groups.indices {
+            npuFree += groups[g].pre
+            preDone[g] = npuFree
+        }
+        for layer in 0..<plan.layers {
+            for g in groups.indices {
+                pimFree = max(pimFree, preDone[g]) + groups[g].attention
+                npuFree = max(npuFree, pimFree) + groups[g].post
+                if layer + 1 < plan.layers {
+                    npuFree += groups[g].pre
+                    preDone[g] = npuFree
+                }
+            }
+        }
+        return npuFree
     }
 
     /// Bytes each member sends to each peer in one phase of a collective.

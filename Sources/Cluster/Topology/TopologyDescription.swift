@@ -16,7 +16,12 @@ public enum TopologyDescription {
                           + "internal %.1f TB/s peak, PIM %.1f TFLOP/s, HUB %.1f TFLOP/s",
                           t.cluster.modules, t.cluster.kind, mod.preset, mod.channels, mod.banksPerChannel, mod.tCKps,
                           Units.gib(mod.capacityBytes), mod.peakInternalBandwidth / 1e12, mod.pimPeakFLOPS / 1e12,
-                          mod.processorFLOPS / 1e12))
+                          mod.processorFLOPS / 1e12)
+                   + (mod.npu.map { npu in
+                       let bandwidth = XPUPIMCostModel(pim: RooflineCostModel(module: mod), npu: npu, module: mod).npuBandwidth
+                       return String(format: ", NPU %.0f TFLOP/s reading %.0f GB/s, %d sub-batches", npu.flops / 1e12,
+                                     bandwidth / 1e9, npu.subBatches)
+                   } ?? ""))
         out.append(String(format: "  links      host↔module %.1f GB/s, %.0f ns · module↔module %.1f GB/s, %.0f ns",
                           t.links.host.bytesPerSecond / 1e9, Double(t.links.host.latencyPs) / 1000,
                           t.links.module.bytesPerSecond / 1e9, Double(t.links.module.latencyPs) / 1000)

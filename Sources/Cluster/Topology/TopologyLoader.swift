@@ -106,10 +106,10 @@ public enum TopologyLoader {
     private static func readCluster(_ map: inout YAMLMapping) throws -> Topology.ClusterSpec {
         let modules = try map.int("modules", default: nil)
         let kind = try map.string("kind", default: "pim-only")
-        guard kind == "pim-only" else {
-            throw map.error("kind", "unknown module kind '\(kind)'; expected: pim-only")
+        guard ["pim-only", "xpu-pim"].contains(kind) else {
+            throw map.error("kind", "unknown module kind '\(kind)'; expected pim-only (CENT-like) or xpu-pim (NeuPIMs-like)")
         }
-        let presetName = try map.string("preset", default: "cent-32ch")
+        let presetName = try map.string("preset", default: kind == "xpu-pim" ? "neupims-32ch" : "cent-32ch")
         guard var module = ModuleConfig.presets[presetName] else {
             throw map.error("preset", "unknown module preset '\(presetName)'; expected one of: "
                             + ModuleConfig.presetNames.joined(separator: ", "))
@@ -125,6 +125,17 @@ public enum TopologyLoader {
         }
         if let gib = try map.double("capacity_gib", default: nil, unit: "GiB") {
             module.capacityOverride = Int64(gib * 1_073_741_824)
+        }
+        if kind == "xpu-pim" {
+            var npu = NPUSpec()
+            if let tflops = try map.double("npu_tflops", default: nil, unit: "TFLOP/s") { npu.flops = tflops * 1e12 }
+            if let gbps = try map.double("npu_bandwidth_gbps", default: nil, unit: "GB/s") { npu.memoryBandwidth = gbps * 1e9 }
+            npu.subBatches = try map.int("sub_batches", default: npu.subBatches)
+            module.npu = npu
+        } else {
+            for key in ["npu_tflops", "npu_bandwidth_gbps", "sub_batches"] where map.node(key) != nil {
+                throw map.error(key, "only an xpu-pim module has an NPU; set cluster.kind: xpu-pim")
+            }
         }
         try map.rejectUnknownKeys()
         return Topology.ClusterSpec(modules: modules, kind: kind, module: module)

@@ -1,0 +1,56 @@
+import Workload
+
+/// The NPU of an xPU+PIM module (NeuPIMs-like, HARDWARE.md §3): systolic arrays for the weight GEMVs, with
+/// the module's DRAM reached through the channels' ordinary data path.
+public struct NPUSpec: Sendable, Hashable, Codable {
+    /// Peak FLOP/s (8 systolic arrays of 128 × 128 at 1 GHz: 256 TFLOP/s).
+    public var flops: Double
+    /// Bytes/s the NPU reads from the module's DRAM; nil derives it from the channels' data buses
+    /// (channels × 32 B per nBL cycles: 512 GB/s for `neupims-32ch`).
+    public var memoryBandwidth: Double?
+    /// Fractions of peak compute and bandwidth a decode GEMV reaches (AttAcc's caps, 0.8 and 0.85).
+    public var computeEfficiency = 0.8
+    public var bandwidthEfficiency = 0.85
+    /// Sub-batches of a micro-batch interleaved between the NPU and the PIM channels (NeuPIMs: 2).
+    public var subBatches = 2
+
+    public init(flops: Double = 256e12, memoryBandwidth: Double? = nil) {
+        self.flops = flops
+        self.memoryBandwidth = memoryBandwidth
+    }
+}
+
+/// The cost model of an xPU+PIM module: the weight GEMVs (QKV, O, FFN, LM head) run on the NPU at
+/// max(flops / (NPU peak × 0.8), weight bytes / (NPU bandwidth × 0.85)); attention (K/V append, QKᵀ, SV)
+/// runs on the PIM channels as `pim` prices it; norms, softmax, residuals and the activation run on the
+/// module's vector processor (`processorFLOPS`) as in the roofline model. Sub-batch interleaving is a
+/// stage-level schedule (`StageSimulator`), not a per-operator cost.
+public struct XPUPIMCostModel: OpCostModel {
+    public let pim: any OpCostModel
+    public let npu: NPUSpec
+    public let module: ModuleConfig
+
+    public init(pim: any OpCostModel, npu: NPUSpec, module: ModuleConfig) {
+        self.pim = pim
+        self.npu = npu
+        self.module = module
+    }
+
+    /// Bytes/s the NPU reads (given, or the channels' data buses).
+    public var npuBandwidth: Double {
+        npu.memoryBandwidth ?? Double(module.channels * module.columnBytes)
+            / (Double(Int64(module.timing.nBL) * module.tCKps) / Time.picosecondsPerSecond)
+    }
+
+    /// Whether the NPU runs this operator (the weight GEMVs).
+    public static func runsOnNPU(_ kind: OpKind) -> Bool {
+        [.qkvProjection, .outputProjection, .ffn, .lmHead].contains(kind)
+    }
+
+    public func cost(of op: DecodeOp) -> OpCost {
+        guard Self.runsOnNPU(op.kind) else { return pim.cost(of: op) }
+        let compute = Double(op.flops) / (npu.flops * npu.computeEfficiency)
+        let memory = Double(op.bytesRead + op.bytesWritten) / (npuBandwidth * npu.bandwidthEfficiency)
+        return OpCost(latency: Time.picoseconds(seconds: max(compute, memory)))
+    }
+}
