@@ -76,6 +76,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Directory for comparison.csv, the charts and the runs (default: results/<topology name>/compare).")
     var output: String?
 
+    @Option(help: "Largest tensor-parallel degree the PIM rows try.")
+    var maxTp: Int = 8
+
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
     var transport: String = "ipc"
 
@@ -95,6 +98,7 @@ struct CompareCommand: ParsableCommand {
             try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory, gpus: gpus)
         }
         comparison.transport = kind
+        comparison.maxTP = max(1, maxTp)
         comparison.progress = !quiet
         comparison.registrationTimeoutMs = common.registrationTimeout * 1000
         let rows = try reportingFailures { try comparison.run() }

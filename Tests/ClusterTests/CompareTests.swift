@@ -32,11 +32,11 @@ struct CompareTests {
         #expect(rows[1][6] == "1.000")
         for row in rows.dropFirst() { #expect(abs(Double(row[6])! - Double(row[2])! / a100) < 0.002) }
         // PIM rows name the split they ran at; it is one the planner accepts.
-        for row in rows.suffix(4) { #expect(row[1].contains("tp ") && row[1].contains(" × pp ")) }
+        for row in rows.suffix(Comparison.ladder.count) { #expect(row[1].contains("tp ") && row[1].contains(" × pp ")) }
         for chart in ["comparison-throughput.svg", "comparison-energy.svg"] {
             let svg = try String(contentsOfFile: dir + "/cmp/" + chart, encoding: .utf8)
             let counter = try #require(ElementCounter.parse(svg))
-            #expect(counter.classes["segment"] == 7, "\(chart): one bar per system")
+            #expect(counter.classes["segment"] == 3 + Comparison.ladder.count, "\(chart): one bar per system")
         }
         #expect(run.stdout.contains("×A100"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)

@@ -23,6 +23,8 @@ public struct Comparison {
     public var transport: TransportKind = .ipc
     public var progress = true
     public var registrationTimeoutMs = 60_000
+    /// Largest tensor-parallel degree the PIM rows try (collectives cost wall-clock time: see README).
+    public var maxTP = 8
 
     public init(topologyFile: String, topology: Topology, outputDirectory: String, gpus: Int? = nil) throws {
         self.topologyFile = topologyFile
@@ -49,9 +51,13 @@ public struct Comparison {
         public var partitioning: AttentionPartitioning
         public var scheduling: SchedulingPolicy
         public var allocation: AllocationScheme
+        /// An xPU+PIM system (NeuPIMs-like) of half as many 32 GB modules instead of the topology's PIM-only one.
+        public var xpu = false
     }
 
     public static let ladder: [Variant] = [
+        Variant(name: "xPU+PIM (NeuPIMs-like, hfp, static sched., static alloc.)", label: "xPU+PIM",
+                partitioning: .headFirst, scheduling: .static, allocation: .static, xpu: true),
         Variant(name: "CENT-like PIM (hfp, static scheduling, static allocation)", label: "CENT-like",
                 partitioning: .headFirst, scheduling: .static, allocation: .static),
         Variant(name: "+ token-parallel partitioning", label: "+tcp", partitioning: .tokenParallel, scheduling: .static,
@@ -119,21 +125,30 @@ public struct Comparison {
             t.fidelity.partitioning = variant.partitioning
             t.fidelity.scheduling = variant.scheduling
             t.workload.allocation = variant.allocation
-            let valid = ParallelismPlanner.candidates(for: t).filter(\.isValid)
+            var cluster: Node?
+            if variant.xpu {
+                // Memory-matched: 32 GB xPU+PIM modules, half as many (HARDWARE.md §3: 4 for 8, 16 for 32).
+                let modules = max(1, topology.cluster.modules / 2)
+                t.cluster = Topology.ClusterSpec(modules: modules, kind: "xpu-pim", module: ModuleConfig.neupims32)
+                t.cluster.module.npu = NPUSpec()
+                cluster = Node.mapping(Node.Mapping([(Node("modules"), Node(String(modules))), (Node("kind"), Node("xpu-pim")),
+                                                     (Node("preset"), Node("neupims-32ch"))]))
+            }
+            let valid = ParallelismPlanner.candidates(for: t).filter { $0.isValid && $0.tp <= maxTP }
             if valid.isEmpty { invalid[v] = ParallelismPlanner.candidates(for: t).first?.problem ?? "no split" }
             for c in valid {
                 let fidelity = Node.mapping(Node.Mapping([
                     (Node("level"), Node("command")), (Node("partitioning"), Node(variant.partitioning.rawValue)),
                     (Node("scheduling"), Node(variant.scheduling.rawValue)),
                 ]))
-                points.append([fidelity, Node(variant.allocation.rawValue), Node("resident")]
+                points.append([cluster, fidelity, Node(variant.allocation.rawValue), Node("resident")]
                               + ParallelismPlanner.fields(tp: c.tp, pp: c.pp))
                 owner.append((v, c.tp, c.pp))
             }
         }
         let csv = outputDirectory + "/compare-runs.csv"
         let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: csv, transport: transport,
-                             fields: ["fidelity", "workload.allocation", "workload.prefill_kv", "parallelism.tp", "parallelism.pp",
+                             fields: ["cluster", "fidelity", "workload.allocation", "workload.prefill_kv", "parallelism.tp", "parallelism.pp",
                                       "parallelism.layers_per_stage"], points: points)
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
@@ -152,7 +167,8 @@ public struct Comparison {
             guard let best else {
                 return Row(system: variant.name, label: variant.label, configuration: invalid[v].map { "cannot run: \($0)" } ?? "every split failed (see \(csv))")
             }
-            return Row(system: variant.name, label: variant.label, configuration: "\(topology.cluster.modules) modules, tp \(best.tp) × pp \(best.pp)",
+            let modules = variant.xpu ? max(1, topology.cluster.modules / 2) : topology.cluster.modules
+            return Row(system: variant.name, label: variant.label, configuration: "\(modules) modules, tp \(best.tp) × pp \(best.pp)",
                        throughputTokensPerS: Double(best.row["throughput_tokens_per_s"]!),
                        timePerOutputTokenP50Ps: best.row["time_per_output_token_p50_ps"].flatMap { Picoseconds($0) },
                        meanEffectiveBatch: best.row["mean_effective_batch_requests"].flatMap(Double.init),
