@@ -81,7 +81,7 @@ public struct BaselineDecodeRun: Sendable {
     public struct Result: Sendable, Equatable {
         public var makespanPs: Picoseconds
         public var generatedTokens: Int64
-        /// Requests that can never fit, alone (they are skipped).
+        /// Requests that can never fit, alone, or generate nothing (they are skipped).
         public var rejected: Int
         public var throughputTokensPerS: Double
         /// Median time per output token: the step time each token took, the median over all tokens.
@@ -96,7 +96,7 @@ public struct BaselineDecodeRun: Sendable {
     }
 
     public func run() -> Result {
-        let fits = requests.filter { system.kvBytes(tokens: $0.finalTokens) <= system.kvCapacityBytes }
+        let fits = requests.filter { $0.outputTokens > 0 && system.kvBytes(tokens: $0.finalTokens) <= system.kvCapacityBytes }
         var waiting = fits.sorted { ($0.arrivalPs, $0.id) < ($1.arrivalPs, $1.id) }[...]
         var running: [(request: RequestSpec, generated: Int)] = []
         var committed: Int64 = 0
@@ -131,8 +131,8 @@ public struct BaselineDecodeRun: Sendable {
             now += t.total
             tokens += Int64(running.count)
             for i in running.indices { running[i].generated += 1 }
-            for r in running where r.generated == r.request.outputTokens { committed -= system.kvBytes(tokens: r.request.finalTokens) }
-            running.removeAll { $0.generated == $0.request.outputTokens }
+            for r in running where r.generated >= r.request.outputTokens { committed -= system.kvBytes(tokens: r.request.finalTokens) }
+            running.removeAll { $0.generated >= $0.request.outputTokens }
         }
         // Median step time over tokens: each step's time counts once per token it produced.
         let sorted = stepTimes.sorted { $0.time < $1.time }

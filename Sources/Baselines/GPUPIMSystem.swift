@@ -57,13 +57,12 @@ public struct GPUPIMSystem: Sendable {
         fc.gpu.linkLatencyPs + Time.transfer(bytes: bytes, bytesPerSecond: fc.gpu.linkBytesPerSecond * Double(fc.count))
     }
 
-    /// KV bytes all devices hold.
-    public var kvCapacityBytes: Int64 { Int64(devices * stacksPerDevice) * stackBytes }
+    /// KV bytes all devices hold; 0 when the GPUs cannot hold the weights.
+    public var kvCapacityBytes: Int64 { fc.kvCapacityBytesPerGPU > 0 ? Int64(devices * stacksPerDevice) * stackBytes : 0 }
 
     /// Most requests of `tokens` tokens whose KV fits on the devices (the weights stay on the GPUs, which must
     /// hold them).
     public func maxBatch(tokens: Int) -> Int {
-        guard fc.kvCapacityBytesPerGPU > 0 else { return 0 }
         let perRequest = Int64(tokens) * Int64(model.layers) * model.kvBytesPerTokenPerLayer
         return perRequest > 0 ? Int(kvCapacityBytes / perRequest) : 0
     }

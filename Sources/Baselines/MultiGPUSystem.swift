@@ -24,8 +24,19 @@ public struct MultiGPUSystem: Sendable {
         self.model = model
     }
 
-    /// One GPU's share of the model.
-    public var shard: ModelConfig { model.sharded(tp: count) }
+    /// One GPU's share of the model. With more GPUs than KV heads, each GPU keeps one KV head (replicated, as
+    /// tensor-parallel decoders do for GQA models).
+    public var shard: ModelConfig {
+        var s = model.sharded(tp: count)
+        if count > model.kvHeads { s.kvHeads = 1 }
+        return s
+    }
+
+    /// Why `count` GPUs cannot split the model (query heads and FFN must divide evenly); empty when they can.
+    public var problems: [String] {
+        count < 1 ? ["at least one GPU is needed"]
+            : model.tensorParallelProblems(tp: count).filter { !$0.hasPrefix("kv_heads") || count < model.kvHeads }
+    }
 
     /// Time of one ring all-reduce of `bytes` over the GPUs.
     public func allReduceTime(bytes: Int64) -> Picoseconds {
@@ -70,8 +81,12 @@ public struct MultiGPUSystem: Sendable {
         return t
     }
 
-    /// Bytes of weights on each GPU.
-    public var weightBytesPerGPU: Int64 { Int64(model.layers) * shard.weightBytesPerLayer + shard.lmHeadBytes }
+    /// Bytes of weights on each GPU: its share of the layers, of the LM head and of the input embedding
+    /// (vocab × hidden, split by vocabulary like the LM head).
+    public var weightBytesPerGPU: Int64 {
+        Int64(model.layers) * shard.weightBytesPerLayer + shard.lmHeadBytes
+            + Int64(shard.vocab) * Int64(model.hidden) * Int64(model.bytesPerElement)
+    }
 
     /// Bytes each GPU has for the KV cache.
     public var kvCapacityBytesPerGPU: Int64 {

@@ -24,7 +24,9 @@ public struct NPUSpec: Sendable, Hashable, Codable {
 /// max(flops / (NPU peak × 0.8), weight bytes / (NPU bandwidth × 0.85)); attention (K/V append, QKᵀ, SV)
 /// runs on the PIM channels as `pim` prices it; norms, softmax, residuals and the activation run on the
 /// module's vector processor (`processorFLOPS`) as in the roofline model. Sub-batch interleaving is a
-/// stage-level schedule (`StageSimulator`), not a per-operator cost.
+/// stage-level schedule (`StageSimulator`), not a per-operator cost. For energy, an NPU operator's bytes are
+/// ordinary DRAM column reads (RD, one per 32 B, with one ACT16/PREA per 16 rows of the banks, as the roofline
+/// estimates PIM rows) and its flops are ALU operations priced like the HUB's.
 public struct XPUPIMCostModel: OpCostModel {
     public let pim: any OpCostModel
     public let npu: NPUSpec
@@ -51,6 +53,12 @@ public struct XPUPIMCostModel: OpCostModel {
         guard Self.runsOnNPU(op.kind) else { return pim.cost(of: op) }
         let compute = Double(op.flops) / (npu.flops * npu.computeEfficiency)
         let memory = Double(op.bytesRead + op.bytesWritten) / (npuBandwidth * npu.bandwidthEfficiency)
-        return OpCost(latency: Time.picoseconds(seconds: max(compute, memory)))
+        var commands = CommandCounts()
+        let bytes = op.bytesRead + op.bytesWritten
+        let rowGroup = Int64(module.rowBytes * module.banksPerChannel)
+        commands[.rd] = (bytes + Int64(module.columnBytes) - 1) / Int64(module.columnBytes)
+        commands[.act16] = (bytes + rowGroup - 1) / rowGroup
+        commands[.prea] = commands[.act16]
+        return OpCost(latency: Time.picoseconds(seconds: max(compute, memory)), commands: commands, hubFlops: op.flops)
     }
 }

@@ -79,6 +79,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Largest tensor-parallel degree the PIM rows try.")
     var maxTp: Int = 8
 
+    @Option(help: "NPU bandwidth of the xPU+PIM row, GB/s (default: the module's derived 512 GB/s).")
+    var npuBandwidthGbps: Double?
+
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
     var transport: String = "ipc"
 
@@ -99,6 +102,7 @@ struct CompareCommand: ParsableCommand {
         }
         comparison.transport = kind
         comparison.maxTP = max(1, maxTp)
+        comparison.npuBandwidthGbps = npuBandwidthGbps
         comparison.progress = !quiet
         comparison.registrationTimeoutMs = common.registrationTimeout * 1000
         let rows = try reportingFailures { try comparison.run() }

@@ -38,14 +38,24 @@ struct MultiGPUTests {
     @Test("the batch is what the KV cache leaves room for, in 16-token pages")
     func capacity() {
         let system = MultiGPUSystem(gpu: roundGPU, count: 1, model: tinyModel)
-        #expect(system.weightBytesPerGPU == 33_558_528 + 2_050_048)
+        // Layer 33,558,528 B + LM head 2,050,048 B + input embedding 1000 × 1024 × 2 B.
+        #expect(system.weightBytesPerGPU == 33_558_528 + 2_050_048 + 2_048_000)
         #expect(system.kvBytesPerGPU(tokens: 1000) == 1008 * 4096)
-        #expect(system.kvCapacityBytesPerGPU == 966_367_641 - 35_608_576)
-        #expect(system.maxBatch(tokens: 1000) == 225)
+        #expect(system.kvCapacityBytesPerGPU == 966_367_641 - 37_656_576)
+        #expect(system.maxBatch(tokens: 1000) == 224)
         // An 80 GB A100 cannot hold LLM-72B alone; eight hold it with room for 32K-token requests.
         let big = ModelConfig.presets["llm-72b-32k"]!
         #expect(MultiGPUSystem(gpu: .a100, count: 1, model: big).maxBatch(tokens: 32_768) == 0)
         #expect(MultiGPUSystem(gpu: .a100, count: 8, model: big).maxBatch(tokens: 32_768) > 0)
+    }
+
+    @Test("more GPUs than KV heads replicate one KV head per GPU; a count that splits no heads evenly is refused")
+    func gqa() {
+        let gqa = ModelConfig.presets["llm-72b-128k-gqa"]!
+        let sixteen = MultiGPUSystem(gpu: .a100, count: 16, model: gqa)
+        #expect(sixteen.shard.kvHeads == 1 && sixteen.shard.queryHeads == 4 && sixteen.problems.isEmpty)
+        #expect(sixteen.kvBytesPerGPU(tokens: 16) == 16 * 80 * 2 * 128 * 2)
+        #expect(MultiGPUSystem(gpu: .a100, count: 3, model: gqa).problems.first == "kv_heads (8) is not a multiple of tp (3)")
     }
 
     @Test("compute-bound operators follow peak × efficiency")

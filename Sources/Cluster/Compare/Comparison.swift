@@ -25,6 +25,19 @@ public struct Comparison {
     public var registrationTimeoutMs = 60_000
     /// Largest tensor-parallel degree the PIM rows try (collectives cost wall-clock time: see README).
     public var maxTP = 8
+    /// The xPU+PIM row's NPU bandwidth, GB/s (nil: the module's derived default).
+    public var npuBandwidthGbps: Double?
+
+    /// 16 hex digits of an FNV-1a hash of the topology file: the runs' CSV is named after it, so that an edited
+    /// topology never reuses the runs of the old one.
+    static func fingerprint(_ file: String) throws -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in try Data(contentsOf: URL(fileURLWithPath: file)) {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
 
     public init(topologyFile: String, topology: Topology, outputDirectory: String, gpus: Int? = nil) throws {
         self.topologyFile = topologyFile
@@ -32,6 +45,9 @@ public struct Comparison {
         plan = try PipelinePlan(topology: topology)
         self.outputDirectory = outputDirectory
         self.gpus = gpus ?? Self.memoryMatchedGPUs(topology)
+        if let problem = MultiGPUSystem(gpu: .a100, count: self.gpus, model: topology.model).problems.first {
+            throw RuntimeError.refused("\(self.gpus) GPUs cannot split \(topology.model.name): \(problem); choose --gpus")
+        }
     }
 
     /// The smallest power of two of 80 GB GPUs with at least the PIM system's memory (HARDWARE.md §5:
@@ -125,31 +141,31 @@ public struct Comparison {
             t.fidelity.partitioning = variant.partitioning
             t.fidelity.scheduling = variant.scheduling
             t.workload.allocation = variant.allocation
-            var cluster: Node?
+            // cluster.modules, kind, preset, npu_bandwidth_gbps: left as the base file has them, except for xPU+PIM.
+            var cluster: [Node?] = [nil, nil, nil, nil]
             if variant.xpu {
                 // Memory-matched: 32 GB xPU+PIM modules, half as many (HARDWARE.md §3: 4 for 8, 16 for 32).
                 let modules = max(1, topology.cluster.modules / 2)
                 t.cluster = Topology.ClusterSpec(modules: modules, kind: "xpu-pim", module: ModuleConfig.neupims32)
-                t.cluster.module.npu = NPUSpec()
-                cluster = Node.mapping(Node.Mapping([(Node("modules"), Node(String(modules))), (Node("kind"), Node("xpu-pim")),
-                                                     (Node("preset"), Node("neupims-32ch"))]))
+                t.cluster.module.npu = NPUSpec(memoryBandwidth: npuBandwidthGbps.map { $0 * 1e9 })
+                cluster = [Node(String(modules)), Node("xpu-pim"), Node("neupims-32ch"),
+                           npuBandwidthGbps.map { Node(String($0)) }]
             }
             let valid = ParallelismPlanner.candidates(for: t).filter { $0.isValid && $0.tp <= maxTP }
             if valid.isEmpty { invalid[v] = ParallelismPlanner.candidates(for: t).first?.problem ?? "no split" }
             for c in valid {
-                let fidelity = Node.mapping(Node.Mapping([
-                    (Node("level"), Node("command")), (Node("partitioning"), Node(variant.partitioning.rawValue)),
-                    (Node("scheduling"), Node(variant.scheduling.rawValue)),
-                ]))
-                points.append([cluster, fidelity, Node(variant.allocation.rawValue), Node("resident")]
+                let fidelity = [Node("command"), Node(variant.partitioning.rawValue), Node(variant.scheduling.rawValue)]
+                points.append(cluster + fidelity + [Node(variant.allocation.rawValue), Node("resident")]
                               + ParallelismPlanner.fields(tp: c.tp, pp: c.pp))
                 owner.append((v, c.tp, c.pp))
             }
         }
-        let csv = outputDirectory + "/compare-runs.csv"
+        let csv = outputDirectory + "/compare-runs-\(try Self.fingerprint(topologyFile)).csv"
         let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: csv, transport: transport,
-                             fields: ["cluster", "fidelity", "workload.allocation", "workload.prefill_kv", "parallelism.tp", "parallelism.pp",
-                                      "parallelism.layers_per_stage"], points: points)
+                             fields: ["cluster.modules", "cluster.kind", "cluster.preset", "cluster.npu_bandwidth_gbps",
+                                      "fidelity.level", "fidelity.partitioning", "fidelity.scheduling", "workload.allocation",
+                                      "workload.prefill_kv", "parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage"],
+                             points: points)
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs

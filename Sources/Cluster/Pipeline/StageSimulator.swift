@@ -168,7 +168,7 @@ public struct StageSimulator: Sendable {
     }
 
     /// NeuPIMs' sub-batch interleaving on an xPU+PIM module: the micro-batch's requests are split into
-    /// `subBatches` groups; per layer each group runs its QKV part (norm, QKV) on the NPU, its attention
+    /// `subBatches` groups; per layer each group runs its QKV part (first norm, QKV) on the NPU, its attention
     /// (K/V append, QKᵀ, softmax, SV) on the PIM channels, then its O/FFN part on the NPU. The NPU and the PIM
     /// channels each do one thing at a time, in the order NPU: pre(0), pre(1), …, then per layer and group
     /// post(g, l), pre(g, l + 1); PIM: att(0, l), att(1, l), …; so one group's attention overlaps the others'
@@ -185,7 +185,11 @@ public struct StageSimulator: Sendable {
                 cost.add(op, cost: c, times: Int64(plan.layers))
                 let time = c.latency
                 switch op.kind {
-                case .norm, .qkvProjection: g.pre += time
+                case .norm:
+                    // The layer's two norms are one operator: the first before QKV, the second before the FFN.
+                    g.pre += time / 2
+                    g.post += time - time / 2
+                case .qkvProjection: g.pre += time
                 case .kvAppend, .attentionScore, .softmax, .attentionValue: g.attention += time
                 default: g.post += time
                 }
