@@ -155,8 +155,10 @@ public struct StageSimulator: Sendable {
         }
         guard plan.tp > 1 else { return (cost, [.compute(cost.total)]) }
         let split = (ops.firstIndex { $0.kind == .outputProjection } ?? ops.count - 1) + 1
-        let attention = costs[..<split].reduce(0) { $0 + $1.latency }
-        let ffn = costs[split...].reduce(0) { $0 + $1.latency }
+        // The layer's two norms are one operator: the first half before QKV, the second before the FFN.
+        let norm = zip(ops, costs).first { $0.0.kind == .norm }?.1.latency ?? 0
+        let attention = costs[..<split].reduce(0) { $0 + $1.latency } - norm / 2
+        let ffn = costs[split...].reduce(0) { $0 + $1.latency } + norm / 2
         var segments: [Segment] = []
         for _ in 0..<plan.layers {
             segments += [.compute(attention), .allReduce(bytes: payloadBytes), .compute(ffn), .allReduce(bytes: payloadBytes)]

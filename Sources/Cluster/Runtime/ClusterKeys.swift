@@ -39,10 +39,14 @@ public struct ClusterKeys: Sendable, Equatable {
                 secret-key = \(pair.secretKey)
 
                 """
-            guard fm.createFile(atPath: pairPath, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw InputFileError(file: pairPath, line: nil, message: "cannot write")
-            }
-            try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: pairPath)
+            // Created 0600 from the start (never readable by others, not even briefly).
+            if force { try? fm.removeItem(atPath: pairPath) }
+            let fd = open(pairPath, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            guard fd >= 0 else { throw InputFileError(file: pairPath, line: nil, message: "cannot create it (\(String(cString: strerror(errno))))") }
+            let bytes = Array(secret.utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == bytes.count else { throw InputFileError(file: pairPath, line: nil, message: "cannot write it") }
             let authorized = """
                 # Public keys (Z85) allowed to connect to this cluster's coordinator and workers, one per line;
                 # text after the key is a comment.

@@ -104,13 +104,20 @@ public struct Launcher {
         let executable = Self.executablePath()
 
         var children: [(label: String, process: Process)] = []
+        /// Children this launcher had to signal (their non-zero exit is not their failure).
+        var signalled = Set<Int32>()
         func stopAll(_ signal: Int32) {
-            for (_, p) in children where p.isRunning { kill(p.processIdentifier, signal) }
+            for (_, p) in children where p.isRunning {
+                signalled.insert(p.processIdentifier)
+                kill(p.processIdentifier, signal)
+            }
         }
         func spawn(_ label: String, _ arguments: [String], executable: String = executable) throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            // No child reads our input (a remote shell would otherwise forward it, or stop in the background).
+            process.standardInput = FileHandle.nullDevice
             try process.run()
             children.append((label, process))
         }
@@ -155,6 +162,7 @@ public struct Launcher {
             }
         } catch {
             stopAll(SIGTERM)
+            children.forEach { $0.process.waitUntilExit() }
             throw LaunchError.spawnFailed("\(error)")
         }
 
@@ -188,7 +196,9 @@ public struct Launcher {
         stopAll(SIGKILL)
         children.forEach { $0.process.waitUntilExit() }
 
-        let failed = children.dropFirst().filter { $0.process.terminationStatus != 0 }.map { child in
+        let failed = children.dropFirst().filter {
+            $0.process.terminationStatus != 0 && (coordinator.terminationStatus != 0 || !signalled.contains($0.process.processIdentifier))
+        }.map { child in
             let status = child.process.terminationStatus
             // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
             let why = remote != nil && status == 255 ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
@@ -209,7 +219,9 @@ public struct Launcher {
 
     /// Options every process of the run takes.
     private var sharedArguments: [String] {
-        (keys.map { ["--keys", $0.directory] } ?? []) + (logLevel.map { ["--log-level", $0] } ?? [])
+        // An absolute keys path: remote workers resolve a relative one against their login directory.
+        (keys.map { ["--keys", URL(fileURLWithPath: $0.directory).standardizedFileURL.path] } ?? [])
+            + (logLevel.map { ["--log-level", $0] } ?? [])
     }
 
     public static func executablePath() -> String {

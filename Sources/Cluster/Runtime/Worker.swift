@@ -76,8 +76,8 @@ public final class Worker {
         let config: Config
         var lastHeard: Int64
         var nextHeartbeat: Int64
-        /// Collective chunks that arrived before this worker was waiting for them.
-        var early: [CollectiveHeader.Key: [(sender: Int, depart: Picoseconds)]] = [:]
+        /// Collective chunks that arrived before this worker was waiting for them, by sender.
+        var early: [CollectiveHeader.Key: [Int: (depart: Picoseconds, bytes: Int)]] = [:]
     }
 
     private func run(control controlSocket: inout Socket?) throws {
@@ -91,7 +91,7 @@ public final class Worker {
         let data = try Socket(context, .pull)
         try options.keys.secureServer(data)
         try data.set(.maxMessageSize(1 << 30))
-        let bind = options.dataBind ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
+        let bind = try options.dataBind.map(Endpoints.bindable) ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
         try data.bind(bind)
         let tp = try Socket(context, .pull)
         try options.keys.secureServer(tp)
@@ -113,8 +113,11 @@ public final class Worker {
             throw RuntimeError.aborted("rank \(options.rank): cannot plan the topology: \(error)")
         }
         guard (0..<plan.workers).contains(options.rank), config.group.count == plan.topology.parallelism.tp else {
-            throw RuntimeError.refused("rank \(options.rank) has no place in a \(plan.workers)-module run "
-                                       + "(or its group of \(config.group.count) does not match tp \(plan.topology.parallelism.tp))")
+            // The coordinator sent a configuration this worker cannot use: tell it, so it stops at once.
+            let text = "rank \(options.rank) has no place in a \(plan.workers)-module run (or its group of "
+                + "\(config.group.count) does not match tp \(plan.topology.parallelism.tp))"
+            try? send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
+            throw RuntimeError.protocolViolation(text)
         }
         let (stageIndex, member) = plan.position(rank: options.rank)
         var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member)
@@ -313,9 +316,9 @@ public final class Worker {
     private func awaitChunks(_ key: CollectiveHeader.Key, from senders: [Int], bytes: Int64,
                              session: inout Session) throws -> [(sender: Int, depart: Picoseconds)] {
         let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
-        while (session.early[key]?.count ?? 0) < senders.count {
+        while !Set(senders).isSubset(of: Set((session.early[key] ?? [:]).keys)) {
             if WallClock.monotonicMs() > deadline {
-                let have = Set((session.early[key] ?? []).map(\.sender))
+                let have = Set((session.early[key] ?? [:]).keys)
                 throw RuntimeError.timeout("worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
                                            + "collective chunks from group members \(senders.filter { !have.contains($0) }) "
                                            + "(micro-batch \(key.microBatch), step \(key.iteration))")
@@ -328,19 +331,27 @@ public final class Worker {
             while let frames = try session.tp.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                // A chunk must come from another member of the group; one of the awaited collective must have its size.
+                // A chunk must come from another member of the group, once per collective and phase.
                 guard case .collective(let h, let payload)? = try? WireCodec.decode(frames),
                       session.group.indices.contains(Int(h.sender)), session.group[Int(h.sender)] != nil,
-                      h.key != key || payload.count == Int(bytes) else {
+                      session.early[h.key]?[Int(h.sender)] == nil else {
                     let text = "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
                         + "collective chunk of its group"
                     try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                     throw RuntimeError.protocolViolation(text)
                 }
-                session.early[h.key, default: []].append((Int(h.sender), h.departPs))
+                session.early[h.key, default: [:]][Int(h.sender)] = (h.departPs, payload.count)
             }
         }
-        return session.early.removeValue(forKey: key) ?? []
+        let chunks = session.early.removeValue(forKey: key) ?? [:]
+        // Only the expected members, each with a chunk of the expected size.
+        guard Set(chunks.keys) == Set(senders), chunks.values.allSatisfy({ $0.bytes == Int(bytes) }) else {
+            let text = "worker \(options.rank) got collective chunks of the wrong size or from the wrong members "
+                + "(micro-batch \(key.microBatch), step \(key.iteration))"
+            try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+            throw RuntimeError.protocolViolation(text)
+        }
+        return chunks.map { (sender: $0.key, depart: $0.value.depart) }
     }
 
     private func send(_ message: WireMessage, on socket: Socket) throws {
