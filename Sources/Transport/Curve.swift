@@ -11,7 +11,7 @@ public struct CurveKeyPair: Sendable, Equatable {
 
     /// A fresh random key pair. Fails when libzmq was built without CURVE.
     public static func generate() throws -> CurveKeyPair {
-        try requireCurve()
+        try Curve.requireCurve()
         var pub = [CChar](repeating: 0, count: 41), sec = [CChar](repeating: 0, count: 41)
         guard zmq_curve_keypair(&pub, &sec) == 0 else { throw TransportError.last("zmq_curve_keypair") }
         return CurveKeyPair(publicKey: text(pub), secretKey: text(sec))
@@ -29,8 +29,6 @@ public struct CurveKeyPair: Sendable, Equatable {
         self.publicKey = publicKey
         self.secretKey = secretKey
     }
-
-    static func requireCurve() throws { try Curve.requireCurve() }
 }
 
 public enum Curve {

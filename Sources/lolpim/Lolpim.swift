@@ -15,6 +15,9 @@ struct Lolpim: ParsableCommand {
     )
 }
 
+/// `--transport ipc|tcp|inproc`: an unknown value is a usage error that lists the valid ones.
+extension TransportKind: ExpressibleByArgument {}
+
 /// Options every process-starting command shares.
 struct CommonOptions: ParsableArguments {
     @Option(help: "Seconds to wait for every worker to register (and for a worker to get its configuration).")

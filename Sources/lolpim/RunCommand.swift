@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
     var topology: String = "Topologies/default.yaml"
 
     @Option(help: "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts.")
-    var transport: String?
+    var transport: TransportKind?
 
     @Option(help: "TCP port of the coordinator's control socket with --transport tcp (0: any free port).")
     var port: Int = 0
@@ -37,10 +37,7 @@ struct Run: ParsableCommand {
         common.bootstrapLogging()
         StopSignal.install()
         if searchParallelism { return try search() }
-        let transportName = transport ?? (hosts == nil ? "ipc" : "tcp")
-        guard let kind = TransportKind(rawValue: transportName) else {
-            throw ValidationError("--transport must be one of: ipc, tcp, inproc")
-        }
+        let kind = transport ?? (hosts == nil ? .ipc : .tcp)
         let (topology, plan) = try loadTopology(self.topology)
         var launcher = Launcher(topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
         launcher.port = port
@@ -65,7 +62,7 @@ struct Run: ParsableCommand {
         let directory = host.outputDirectory(topology)
         var search = ParallelismSearch(topologyFile: self.topology, topology: topology,
                                        output: directory + "/parallelism-search.csv")
-        search.transport = TransportKind(rawValue: transport ?? "ipc") ?? .ipc
+        search.transport = transport ?? .ipc
         search.progress = !host.quiet
         search.registrationTimeoutMs = common.registrationTimeout * 1000
         let outcome = try reportingFailures { try search.run() }

@@ -83,7 +83,7 @@ struct CompareCommand: ParsableCommand {
     var npuBandwidthGbps: Double?
 
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
-    var transport: String = "ipc"
+    var transport: TransportKind = .ipc
 
     @Flag(help: "No progress bar.")
     var quiet = false
@@ -93,14 +93,13 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
-        guard let kind = TransportKind(rawValue: transport) else { throw ValidationError("--transport must be one of: ipc, tcp, inproc") }
         if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
         let (topology, _) = try loadTopology(self.topology)
         let directory = output ?? "results/\(topology.name)/compare"
         var comparison = try reportingFailures {
             try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory, gpus: gpus)
         }
-        comparison.transport = kind
+        comparison.transport = transport
         comparison.maxTP = max(1, maxTp)
         comparison.npuBandwidthGbps = npuBandwidthGbps
         comparison.progress = !quiet

@@ -81,10 +81,12 @@ struct TensorParallelTests {
     @Test("the planner never proposes a split that cannot run, and names why the others cannot",
           arguments: ModelConfig.presetNames)
     func planner(model: String) throws {
+        var checked = 0
         for modules in [1, 2, 3, 4, 6, 8, 12, 16, 32] {
             let yaml = tensorParallelTopology(modules: 32, tp: 1).replacingOccurrences(of: "llm-7b-128k-gqa", with: model)
                 .replacingOccurrences(of: "cluster: {modules: 32}", with: "cluster: {modules: \(modules)}")
             guard let base = try? TopologyLoader.parse(yaml: yaml, file: "p.yaml") else { continue }  // does not fit at all
+            checked += 1
             let candidates = ParallelismPlanner.candidates(for: base)
             #expect(candidates.map { $0.tp * $0.pp } == Array(repeating: modules, count: candidates.count))
             for c in candidates {
@@ -97,6 +99,8 @@ struct TensorParallelTests {
                 }
             }
         }
+        // Even the 72B models fit the larger clusters: the loop did check something.
+        #expect(checked >= 2)
     }
 
     @Test("lolpim run --search-parallelism runs every valid split and picks the fastest")

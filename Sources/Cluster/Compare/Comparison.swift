@@ -169,14 +169,12 @@ public struct Comparison {
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs
-        _ = try runner.run()
-        let recorded = Dictionary(try SweepCSV.rows(path: csv).compactMap { row in row["point"].map { ($0, row) } },
-                                  uniquingKeysWith: { _, last in last })
+        let recorded = try runner.runAndCollect()
         return Self.ladder.indices.map { v in
             let variant = Self.ladder[v]
             var best: (row: [String: String], tp: Int, pp: Int)?
-            for (i, point) in points.enumerated() where owner[i].variant == v {
-                guard let row = recorded[spec.key(point)], row["status"] == "ok",
+            for i in points.indices where owner[i].variant == v {
+                guard let row = recorded[i],
                       let t = row["throughput_tokens_per_s"].flatMap(Double.init) else { continue }
                 if best == nil || t > Double(best!.row["throughput_tokens_per_s"]!)! { best = (row, owner[i].tp, owner[i].pp) }
             }

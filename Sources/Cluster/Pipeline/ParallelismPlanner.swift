@@ -88,12 +88,9 @@ public struct ParallelismSearch {
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs
-        _ = try runner.run()
         var throughput: [Int: Double] = [:]
-        for row in try SweepCSV.rows(path: output) where row["status"] == "ok" {
-            if let tp = row["parallelism.tp"].flatMap(Int.init), let t = row["throughput_tokens_per_s"].flatMap(Double.init) {
-                throughput[tp] = t
-            }
+        for (candidate, row) in zip(valid, try runner.runAndCollect()) {
+            if let t = row?["throughput_tokens_per_s"].flatMap(Double.init) { throughput[candidate.tp] = t }
         }
         let best = valid.filter { throughput[$0.tp] != nil }.max { throughput[$0.tp]! < throughput[$1.tp]! }
         return Outcome(candidates: candidates, throughput: throughput, best: best, csv: output)

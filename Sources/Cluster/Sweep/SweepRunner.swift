@@ -64,6 +64,17 @@ public struct SweepRunner {
     }
 }
 
+extension SweepRunner {
+    /// Runs the sweep (skipping points already recorded) and returns, for each point in `spec.points` order,
+    /// its CSV row (column → cell) when it ran successfully, nil when it failed.
+    public func runAndCollect() throws -> [[String: String]?] {
+        _ = try run()
+        let rows = Dictionary(try SweepCSV.rows(path: spec.output).compactMap { row in row["point"].map { ($0, row) } },
+                              uniquingKeysWith: { _, last in last })
+        return spec.points.map { point in rows[spec.key(point)].flatMap { $0["status"] == "ok" ? $0 : nil } }
+    }
+}
+
 /// The sweep's progress bar on stderr: points done / total, elapsed and estimated time left, and the last
 /// point's throughput.
 final class SweepProgress {
