@@ -63,6 +63,9 @@ struct KernelCommand: ParsableCommand {
     @Flag(help: "Run the command trace (gemv or --replay) through the timing-legality checker.")
     var check = false
 
+    @Flag(help: "No DRAM refresh (the public AiM simulator never refreshes; lolpim refreshes every nREFI).")
+    var noRefresh = false
+
     func run() throws {
         guard let preset = ModuleConfig.presets[module] else {
             throw ValidationError("--module must be one of: \(ModuleConfig.presetNames.joined(separator: ", "))")
@@ -135,21 +138,29 @@ struct KernelCommand: ParsableCommand {
             FileHandle.standardError.write(Data("lolpim: error: \(path): cannot read the trace (\(error.localizedDescription))\n".utf8))
             throw ExitCode(2)
         }
-        let parsed: (instructions: [AiMTraceReplay.Instruction], hostLines: Int)
+        let replayer = AiMTraceReplay(module: module, refresh: !noRefresh)
+        let parsed: AiMTraceParser.Parsed
         do {
-            parsed = try AiMTraceReplay.parse(text, file: path)
+            parsed = try replayer.parse(text, file: path)
         } catch {
             FileHandle.standardError.write(Data("lolpim: error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let replayer = AiMTraceReplay(table: TimingTable.of(module), channels: module.channels)
-        let report = replayer.replay(parsed.instructions, hostLines: parsed.hostLines, record: trace != nil || check)
+        let started = ContinuousClock.now
+        let report = replayer.run(parsed.instructions, record: trace != nil || check)
+        let wall = ContinuousClock.now - started
         let ns = Double(module.tCKps) / 1000
-        print("replay of \(path): \(report.instructions) AiM instructions, \(report.hostLines) host lines, \(module.preset) "
-              + "(\(module.channels) channels, tCK \(module.tCKps) ps)")
+        print("replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), \(module.preset) "
+              + "(\(module.channels) channels, tCK \(module.tCKps) ps), AiM simulator rules, refresh \(noRefresh ? "off" : "on")")
         print(String(format: "  total          %lld cycles = %.1f ns", report.cycles, Double(report.cycles) * ns))
         print("  commands       " + AiMCommandKind.allCases.filter { report.commands[$0] > 0 }
                 .map { "\($0) \(report.commands[$0])" }.joined(separator: " · "))
+        print("  decoder        \(report.blockedCycles) cycles waiting for blocking instructions, "
+              + "\(report.queueFullCycles) for a full channel queue")
+        let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        let issued = report.channelCommands.reduce(0, +)
+        print(String(format: "  replay speed   %lld commands in %.3f s = %.0f commands/s (wall clock)", issued, seconds,
+                     Double(issued) / max(seconds, 1e-9)))
         print("  per channel    channel: commands, busy until cycle")
         for c in 0..<module.channels where report.channelCommands[c] > 0 {
             print("    \(c): \(report.channelCommands[c]) commands, busy until \(report.channelEnd[c])")

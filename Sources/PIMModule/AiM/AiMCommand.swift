@@ -21,6 +21,23 @@ public enum AiMCommandKind: Int, CaseIterable, Sendable, Codable, CustomStringCo
     /// Ordinary single-bank read and write of 32 B (data bus), e.g. appending K and V.
     case rd
     case wr
+    // Commands that only the public AiM simulator's controller issues (single-bank traces, copies, mode
+    // changes); the replay of its traces produces them, lolpim's own kernels do not.
+    /// Open one row in one bank.
+    case act
+    /// Close one bank's row.
+    case pre
+    /// Single-bank MAC.
+    case mac
+    /// Copy 32 B from a bank into the global buffer, and back.
+    case rdcp
+    case wrcp
+    /// Read the 16 banks' activation-function results (data bus).
+    case rdaf16
+    /// Write 32 B into all 16 banks' open rows, then close them (WR_ABK).
+    case wra16
+    /// Switch the controller between register and bank mode (nMODCH).
+    case tmod
 
     public var description: String {
         switch self {
@@ -35,13 +52,21 @@ public enum AiMCommandKind: Int, CaseIterable, Sendable, Codable, CustomStringCo
         case .ewmul16: return "EWMUL16"
         case .rd: return "RD"
         case .wr: return "WR"
+        case .act: return "ACT"
+        case .pre: return "PRE"
+        case .mac: return "MAC"
+        case .rdcp: return "RDCP"
+        case .wrcp: return "WRCP"
+        case .rdaf16: return "RDAF16"
+        case .wra16: return "WRA16"
+        case .tmod: return "TMOD"
         }
     }
 
     /// Commands that act on all 16 banks at once.
     public var isAllBank: Bool {
         switch self {
-        case .rd, .wr: return false
+        case .rd, .wr, .act, .pre, .mac, .rdcp, .wrcp: return false
         default: return true
         }
     }
@@ -49,7 +74,7 @@ public enum AiMCommandKind: Int, CaseIterable, Sendable, Codable, CustomStringCo
     /// Commands that move data over the channel's external data bus for nBL cycles.
     public var usesDataBus: Bool {
         switch self {
-        case .wrgb, .rdmac16, .wrmac16, .rd, .wr: return true
+        case .wrgb, .rdmac16, .wrmac16, .rd, .wr, .rdaf16, .wra16: return true
         default: return false
         }
     }

@@ -41,7 +41,8 @@ public struct ChannelEngine: Sendable {
         let bank = Int(command.bank)
         for rule in table.byFollowing[command.kind.rawValue] {
             let last: Int64
-            if rule.scope == .channel || command.kind.isAllBank || rule.preceding.isAllBank {
+            // lolpim's own table has no bank-group rules; one would be applied channel-wide (conservative).
+            if rule.scope != .sameBank || command.kind.isAllBank || rule.preceding.isAllBank {
                 last = lastAny[rule.preceding.rawValue]
             } else {
                 last = lastIssue[rule.preceding.rawValue][bank]

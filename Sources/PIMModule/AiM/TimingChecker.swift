@@ -25,12 +25,14 @@ public struct TimingChecker: Sendable {
 
     private func check(channel: Int, _ commands: [IssuedCommand]) -> [Violation] {
         var violations: [Violation] = []
-        // last[kind][bank] for each bank; the extra last index holds the latest on any bank.
-        let any = table.banks
+        // last[kind][slot]: slots 0..<banks per bank, then one per bank group, then the latest on any bank.
+        let groups = (table.banks + table.banksPerGroup - 1) / table.banksPerGroup
+        let any = table.banks + groups
         var last = [AiMCommandKind: [Int64?]]()
         for kind in AiMCommandKind.allCases { last[kind] = Array(repeating: nil, count: any + 1) }
         var previousCycle: Int64?
-        var rowOpen = false
+        // Open row per bank (-1: closed).
+        var open = Array(repeating: Int32(-1), count: table.banks)
         for issued in commands {
             let c = issued.command
             func report(_ message: String) {
@@ -38,29 +40,46 @@ public struct TimingChecker: Sendable {
             }
             if let p = previousCycle, p == issued.cycle { report("two commands in cycle \(p) on one command bus") }
             previousCycle = issued.cycle
+            let bank = Int(c.bank)
             for rule in table.rules where rule.following == c.kind {
-                let bankSlot = (rule.scope == .channel || c.kind.isAllBank || rule.preceding.isAllBank) ? any : Int(c.bank)
-                if let t = last[rule.preceding]![bankSlot], issued.cycle - t < Int64(rule.cycles) {
+                let slot: Int
+                if rule.scope == .channel || c.kind.isAllBank || rule.preceding.isAllBank {
+                    slot = any
+                } else if rule.scope == .bankGroup {
+                    slot = table.banks + bank / table.banksPerGroup
+                } else {
+                    slot = bank
+                }
+                if let t = last[rule.preceding]![slot], issued.cycle - t < Int64(rule.cycles) {
                     report("\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires \(rule.cycles)")
                 }
             }
             switch c.kind {
             case .act16:
-                if rowOpen { report("ACT16 while a row is open (PREA first)") }
-                rowOpen = true
-            case .prea:
-                rowOpen = false
+                if open.contains(where: { $0 >= 0 && $0 != c.row }) { report("ACT16 while another row is open (PREA first)") }
+                open = Array(repeating: c.row, count: table.banks)
+            case .act:
+                if open[bank] >= 0 { report("ACT of bank \(bank) while a row is open (PRE first)") }
+                open[bank] = c.row
+            case .prea, .wra16:
+                if c.kind == .wra16 && open.contains(-1) { report("WRA16 with a closed bank") }
+                open = Array(repeating: -1, count: table.banks)
+            case .pre:
+                open[bank] = -1
             case .ref:
-                if rowOpen { report("REF while a row is open") }
-            case .mac16, .af16, .ewmul16, .rd, .wr:
-                if !rowOpen { report("\(c.kind) with no open row") }
-            case .wrgb, .rdmac16, .wrmac16:
+                if open.contains(where: { $0 >= 0 }) { report("REF while a row is open") }
+            case .mac16, .af16, .ewmul16:
+                if open.contains(-1) { report("\(c.kind) with a closed bank") }
+            case .rd, .wr, .mac, .rdcp, .wrcp:
+                if open[bank] < 0 { report("\(c.kind) with no open row in bank \(bank)") }
+            case .wrgb, .rdmac16, .wrmac16, .rdaf16, .tmod:
                 break
             }
             if c.kind.isAllBank {
                 for b in 0..<any { last[c.kind]![b] = issued.cycle }
             } else {
-                last[c.kind]![Int(c.bank)] = issued.cycle
+                last[c.kind]![bank] = issued.cycle
+                last[c.kind]![table.banks + bank / table.banksPerGroup] = issued.cycle
             }
             last[c.kind]![any] = issued.cycle
         }

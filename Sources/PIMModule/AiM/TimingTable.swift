@@ -5,8 +5,17 @@
 public struct TimingTable: Sendable {
     public enum Scope: Sendable, Hashable, CustomStringConvertible {
         case sameBank
+        /// The bank group of the preceding command's bank (`banksPerGroup` consecutive banks); only rules
+        /// between single-bank commands use it.
+        case bankGroup
         case channel
-        public var description: String { self == .sameBank ? "same bank" : "channel" }
+        public var description: String {
+            switch self {
+            case .sameBank: return "same bank"
+            case .bankGroup: return "same bank group"
+            case .channel: return "channel"
+            }
+        }
     }
 
     public struct Rule: Sendable, Hashable, CustomStringConvertible {
@@ -28,11 +37,14 @@ public struct TimingTable: Sendable {
     public let timing: AiMTiming
     /// Banks per channel: all-bank commands act on this many banks.
     public let banks: Int
+    /// Banks per bank group (GDDR6: 4 groups of 4).
+    public let banksPerGroup: Int
 
-    public init(rules: [Rule], timing: AiMTiming, banks: Int = 16) {
+    public init(rules: [Rule], timing: AiMTiming, banks: Int = 16, banksPerGroup: Int = 4) {
         self.rules = rules
         self.timing = timing
         self.banks = banks
+        self.banksPerGroup = max(1, banksPerGroup)
         var index = Array(repeating: [Rule](), count: AiMCommandKind.allCases.count)
         for rule in rules { index[rule.following.rawValue].append(rule) }
         byFollowing = index
@@ -48,6 +60,12 @@ public struct TimingTable: Sendable {
             case .wrmac16: return t.nCWLREG + t.nBL
             case .rd: return t.nCL + t.nBL
             case .wr: return t.nCWL + t.nBL
+            case .act: return t.nRCDRD
+            case .pre: return t.nRP
+            case .mac, .rdcp, .wrcp: return 1
+            case .rdaf16: return t.nCLREG + t.nBL
+            case .wra16: return t.nCWL + t.nBL + t.nRP
+            case .tmod: return t.nMODCH
             }
         }
     }

@@ -1,0 +1,313 @@
+/// One channel's controller and DRAM state under the public AiM simulator's rules (its `AiM` controller
+/// over the GDDR6 device), advanced one command-clock cycle at a time by `AiMTraceReplay`:
+/// - AiM requests wait in one in-order queue (`queueCapacity` entries); only its head may issue. Ordinary
+///   memory requests (single-bank reads and writes) wait in a read and a write queue served first-ready,
+///   first-come (FR-FCFS), with write-drain watermarks; the two kinds never share the controller (a request
+///   is refused while the other kind is queued).
+/// - Each cycle at most one command issues: the head request's next command (PREA / ACT16 / PRE / ACT
+///   before the final one when its rows are not open), once every timing rule allows it. If the request
+///   needs the other mode (register vs bank), a mode change (TMOD) issues in its place.
+/// - A finished request departs after its command latency; completed reads (and blocking AiM requests)
+///   leave one per cycle, in order; EOC and SYNC leave only when no write is still in flight.
+/// - Refresh (lolpim's model, off to reproduce that simulator): every nREFI cycles an all-bank refresh
+///   request takes priority; it needs bank mode and all rows closed (PREA first).
+struct AiMChannelController {
+    /// A request as the controller holds it.
+    struct Request {
+        enum Kind { case aim, read, write, refresh, endMarker }
+        var kind: Kind
+        var final: AiMCommandKind
+        var bank: Int
+        var row: Int
+        var needsRegisterMode: Bool
+        /// Its completion is reported to the decoder (blocking instructions).
+        var notifies: Bool
+        var arrive: Int64 = 0
+        /// The command it needs next (set by scheduling).
+        var next: AiMCommandKind = .tmod
+    }
+
+    struct Completion {
+        var depart: Int64
+        var isEndMarker: Bool
+        var notifies: Bool
+    }
+
+    let table: TimingTable
+    let channel: Int
+    let refresh: Bool
+    /// Requests a queue holds (that simulator admits while fewer than 33 wait).
+    static let queueCapacity = 33
+    /// Write-drain watermarks of the read/write queues (fractions of 32 entries).
+    static let writeHigh = 0.8 * 32, writeLow = 0.2 * 32
+
+    private(set) var clock: Int64 = 0
+    private var aim: [Request] = []
+    private var aimHead = 0
+    private var reads: [Request] = []
+    private var writes: [Request] = []
+    /// Memory requests whose row has been opened for them.
+    private var active: [Request] = []
+    private var priority: [Request] = []
+    private var pendingReads: [Completion] = []
+    private var pendingReadHead = 0
+    private var pendingWrites: [Int64] = []
+    private var registerMode = false
+    private var writeMode = false
+    private var nextRefresh: Int64
+    /// Open row per bank, -1 when closed.
+    private var openRow: [Int]
+    /// Earliest cycle per command kind: channel-wide, per bank group, per bank.
+    private var channelReady: [Int64]
+    private var groupReady: [[Int64]]
+    private var bankReady: [[Int64]]
+    /// Rules indexed by the preceding command.
+    private let byPreceding: [[TimingTable.Rule]]
+
+    private(set) var counts: [Int64]
+    private(set) var issuedCommands = 0
+    /// Cycle at which the last command completes (issue + latency), for reports.
+    private(set) var busyUntil: Int64 = 0
+    var trace: [IssuedCommand]?
+
+    init(table: TimingTable, channel: Int, refresh: Bool, record: Bool) {
+        self.table = table
+        self.channel = channel
+        self.refresh = refresh
+        let kinds = AiMCommandKind.allCases.count
+        let groups = (table.banks + table.banksPerGroup - 1) / table.banksPerGroup
+        channelReady = Array(repeating: .min, count: kinds)
+        groupReady = Array(repeating: Array(repeating: .min, count: kinds), count: groups)
+        bankReady = Array(repeating: Array(repeating: .min, count: kinds), count: table.banks)
+        openRow = Array(repeating: -1, count: table.banks)
+        var index = Array(repeating: [TimingTable.Rule](), count: kinds)
+        for rule in table.rules { index[rule.preceding.rawValue].append(rule) }
+        byPreceding = index
+        counts = Array(repeating: 0, count: kinds)
+        nextRefresh = Int64(table.timing.nREFI)
+        trace = record ? [] : nil
+    }
+
+    /// Nothing queued, in flight or due.
+    var isIdle: Bool {
+        aimHead == aim.count && reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty
+            && pendingReadHead == pendingReads.count && pendingWrites.isEmpty
+    }
+
+    // MARK: Accepting requests
+
+    /// Offers a request; false when the controller cannot take it this cycle.
+    mutating func send(_ request: Request) -> Bool {
+        var r = request
+        r.arrive = clock
+        switch r.kind {
+        case .aim, .endMarker:
+            guard reads.isEmpty && writes.isEmpty, aim.count - aimHead < Self.queueCapacity else { return false }
+            if aimHead > 4096 { aim.removeFirst(aimHead); aimHead = 0 }
+            aim.append(r)
+        case .read:
+            guard aimHead == aim.count else { return false }
+            // That simulator forwards a read from any queued write (memory requests carry no address).
+            if !writes.isEmpty {
+                pendingReads.append(Completion(depart: clock + 1, isEndMarker: false, notifies: r.notifies))
+                return true
+            }
+            guard reads.count < Self.queueCapacity else { return false }
+            reads.append(r)
+        case .write:
+            guard aimHead == aim.count, writes.count < Self.queueCapacity else { return false }
+            writes.append(r)
+        case .refresh:
+            priority.append(r)
+        }
+        return true
+    }
+
+    // MARK: One cycle
+
+    /// Advances one cycle; returns how many notifying requests completed (0 or 1).
+    mutating func tick() -> Int {
+        clock += 1
+        if isIdle && !(refresh && clock == nextRefresh) { return 0 }
+        var notified = 0
+        if pendingReadHead < pendingReads.count {
+            let first = pendingReads[pendingReadHead]
+            if first.depart <= clock && (!first.isEndMarker || pendingWrites.isEmpty) {
+                pendingReadHead += 1
+                if first.notifies { notified = 1 }
+                if pendingReadHead == pendingReads.count { pendingReads.removeAll(keepingCapacity: true); pendingReadHead = 0 }
+            }
+        }
+        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 <= clock } }
+        if refresh && clock == nextRefresh {
+            nextRefresh += Int64(table.timing.nREFI)
+            priority.append(Request(kind: .refresh, final: .ref, bank: -1, row: -1, needsRegisterMode: false,
+                                    notifies: false))
+        }
+        schedule()
+        return notified
+    }
+
+    private enum Source { case active, priority, aim, reads, writes }
+
+    private mutating func schedule() {
+        var source: Source?
+        var index = 0
+        var queue = active
+        if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
+            source = .active
+            index = i
+        }
+        active = queue
+        if source == nil, !priority.isEmpty {
+            priority[0].next = prerequisite(priority[0])
+            guard ready(priority[0].next, bank: -1) else { return }
+            source = .priority
+        }
+        if source == nil {
+            if aimHead < aim.count {
+                if aim[aimHead].kind == .endMarker {
+                    let marker = aim[aimHead]
+                    aimHead += 1
+                    pendingReads.append(Completion(depart: clock, isEndMarker: true, notifies: marker.notifies))
+                    return
+                }
+                aim[aimHead].next = prerequisite(aim[aimHead])
+                guard ready(aim[aimHead].next, bank: aim[aimHead].bank) else { return }
+                source = .aim
+                index = aimHead
+            } else {
+                updateWriteMode()
+                var queue = writeMode ? writes : reads
+                if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
+                    source = writeMode ? .writes : .reads
+                    index = i
+                }
+                if writeMode { writes = queue } else { reads = queue }
+            }
+        }
+        guard let source else { return }
+        var request: Request
+        switch source {
+        case .active: request = active[index]
+        case .priority: request = priority[index]
+        case .aim: request = aim[index]
+        case .reads: request = reads[index]
+        case .writes: request = writes[index]
+        }
+        // A precharge may not close a bank whose row was just opened for a waiting memory request.
+        if request.next == .pre || request.next == .prea {
+            let bank = request.next == .prea ? -1 : request.bank
+            if active.contains(where: { $0.bank == bank }) { return }
+        }
+        var command = request.next
+        let needsRegister = request.kind == .aim && request.needsRegisterMode
+        if needsRegister != registerMode {
+            command = .tmod
+            registerMode.toggle()
+        }
+        issue(command, bank: command == .tmod ? -1 : request.bank, row: request.row)
+        if command == request.final {
+            let depart = clock + table.aimSimulatorLatency(command)
+            busyUntil = max(busyUntil, depart)
+            let reader = request.kind == .read || (request.kind == .aim && request.notifies)
+            if reader {
+                pendingReads.append(Completion(depart: depart, isEndMarker: false, notifies: request.notifies))
+            } else {
+                pendingWrites.append(depart)
+            }
+            remove(source, index)
+        } else if (request.kind == .read || request.kind == .write) && command == .act {
+            remove(source, index)
+            active.append(request)
+        }
+    }
+
+    private mutating func remove(_ source: Source, _ index: Int) {
+        switch source {
+        case .active: active.remove(at: index)
+        case .priority: priority.remove(at: index)
+        case .aim: aimHead += 1
+        case .reads: reads.remove(at: index)
+        case .writes: writes.remove(at: index)
+        }
+    }
+
+    private mutating func updateWriteMode() {
+        if !writeMode {
+            if Double(writes.count) > Self.writeHigh || reads.isEmpty { writeMode = true }
+        } else if Double(writes.count) < Self.writeLow && !reads.isEmpty {
+            writeMode = false
+        }
+    }
+
+    /// FR-FCFS: the oldest request whose next command is ready, else the oldest (ties: queue order).
+    private func bestReady(in queue: inout [Request]) -> Int? {
+        guard !queue.isEmpty else { return nil }
+        for i in queue.indices { queue[i].next = prerequisite(queue[i]) }
+        var best = 0
+        var bestReady = ready(queue[0].next, bank: queue[0].bank)
+        for i in queue.indices.dropFirst() {
+            let r = ready(queue[i].next, bank: queue[i].bank)
+            if r != bestReady {
+                if r { best = i; bestReady = true }
+            } else if queue[i].arrive < queue[best].arrive {
+                best = i
+            }
+        }
+        return best
+    }
+
+    // MARK: Device state
+
+    /// The command a request needs next, given the open rows.
+    func prerequisite(_ r: Request) -> AiMCommandKind {
+        switch r.final {
+        case .ref:
+            return openRow.contains { $0 >= 0 } ? .prea : .ref
+        case .wra16, .mac16, .af16, .ewmul16:
+            if openRow.contains(where: { $0 >= 0 && $0 != r.row }) { return .prea }
+            return openRow.contains(-1) ? .act16 : r.final
+        case .rd, .wr, .rdcp, .wrcp, .mac:
+            let open = openRow[r.bank]
+            if open < 0 { return .act }
+            return open == r.row ? r.final : .pre
+        default:
+            return r.final
+        }
+    }
+
+    func ready(_ kind: AiMCommandKind, bank: Int) -> Bool {
+        let k = kind.rawValue
+        guard channelReady[k] <= clock else { return false }
+        guard bank >= 0 && !kind.isAllBank else { return true }
+        return groupReady[bank / table.banksPerGroup][k] <= clock && bankReady[bank][k] <= clock
+    }
+
+    private mutating func issue(_ kind: AiMCommandKind, bank: Int, row: Int) {
+        let singleBank = bank >= 0 && !kind.isAllBank
+        for rule in byPreceding[kind.rawValue] {
+            let t = clock + Int64(rule.cycles), f = rule.following.rawValue
+            switch rule.scope {
+            case .channel: channelReady[f] = max(channelReady[f], t)
+            case .bankGroup where singleBank:
+                let g = bank / table.banksPerGroup
+                groupReady[g][f] = max(groupReady[g][f], t)
+            case .sameBank where singleBank: bankReady[bank][f] = max(bankReady[bank][f], t)
+            default: break
+            }
+        }
+        switch kind {
+        case .act16: openRow = Array(repeating: row, count: table.banks)
+        case .prea, .wra16: openRow = Array(repeating: -1, count: table.banks)
+        case .act: openRow[bank] = row
+        case .pre: openRow[bank] = -1
+        default: break
+        }
+        counts[kind.rawValue] += 1
+        issuedCommands += 1
+        busyUntil = max(busyUntil, clock + 1)
+        trace?.append(IssuedCommand(cycle: clock, channel: channel,
+                                    command: AiMCommand(kind, bank: singleBank ? bank : -1, row: row)))
+    }
+}
