@@ -94,6 +94,41 @@ struct AiMChannelController {
             && pendingReadHead == pendingReads.count && pendingWrites.isEmpty
     }
 
+    /// The earliest cycle at which `tick` can change anything, assuming no new request arrives: the head
+    /// request's next command becomes ready, a completion is due or a refresh falls due. Lets the replay skip
+    /// cycles in which nothing happens anywhere. Memory requests (FR-FCFS) are not projected: then the next
+    /// cycle.
+    func nextEvent() -> Int64 {
+        let soon = clock + 1
+        guard reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty else { return soon }
+        var t = refresh ? max(nextRefresh, soon) : Int64.max
+        if pendingReadHead < pendingReads.count {
+            let first = pendingReads[pendingReadHead]
+            var due = first.depart
+            if first.isEndMarker, let last = pendingWrites.max() { due = max(due, last + 1) }
+            t = min(t, max(due, soon))
+        }
+        if aimHead < aim.count {
+            let head = aim[aimHead]
+            if head.kind == .endMarker { return soon }
+            let next = prerequisite(head)
+            let k = next.rawValue
+            var ready = channelReady[k]
+            if head.bank >= 0 && !next.isAllBank {
+                ready = max(ready, groupReady[head.bank / table.banksPerGroup][k], bankReady[head.bank][k])
+            }
+            t = min(t, max(ready, soon))
+        }
+        return t
+    }
+
+    /// Moves the clock on by `cycles` in which, by `nextEvent`, nothing happens.
+    mutating func skip(_ cycles: Int64) {
+        clock += cycles
+        // The skipped ticks would have retired these writes.
+        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 <= clock } }
+    }
+
     // MARK: Accepting requests
 
     /// Offers a request; false when the controller cannot take it this cycle.

@@ -75,7 +75,19 @@ public struct AiMTraceReplay: Sendable {
                 }
                 if remainingHead[c] == remaining[c].count { remaining[c].removeAll(); remainingHead[c] = 0 }
             }
-            // 2. Decode the next instruction, unless a blocking one is in flight.
+            // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
+            //    cycles in which no channel can act are skipped.
+            if stalled > 0 || isRemaining {
+                let next = controllers.map { $0.nextEvent() }.min() ?? cycle + 1
+                // Nothing can ever happen again (not reachable with the rules above): stop instead of spinning.
+                if next == .max { break }
+                if next > cycle + 1 {
+                    let skipped = next - cycle - 1
+                    for c in 0..<channels { controllers[c].skip(skipped) }
+                    cycle += skipped
+                    if stalled > 0 { blocked += skipped } else { queueFull += skipped }
+                }
+            }
             if stalled > 0 {
                 blocked += 1
             } else if wasRemaining {
