@@ -135,7 +135,7 @@ public struct CommandCostModel: OpCostModel {
     func append(pairs: Int, headDim: Int) -> OpCost {
         guard pairs > 0 else { return OpCost(latency: 0) }
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
-        let kernel = AppendKernel(table: timer.table, columns: columns)
+        let kernel = AppendKernel(table: TimingTable.of(module), columns: columns)
         let busy = spreadOverChannels(pairs).map { Int64($0) * kernel.cycles * cyclePs }
         return OpCost(latency: busy.max() ?? 0, commands: kernel.commands(pairs: Int64(pairs)), channelBusy: busy)
     }

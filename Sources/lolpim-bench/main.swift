@@ -199,12 +199,10 @@ func rooflineRate() -> Double {
 func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double) {
     let module = ModuleConfig.cent32
     let timer = KernelTimer(module: module, policy: policy)
-    let program = timer.lowering.program(GEMVShape(rows: 2048, columns: 8192, batch: 1), order: .inputStationary)
-    var engine = ChannelEngine(table: timer.table)
     let start = now()
-    Scheduler(policy: policy).run(program, on: &engine)
+    let timing = timer.simulate(GEMVShape(rows: 2048, columns: 8192, batch: 1), order: .inputStationary, refresh: true)
     let elapsed = now() - start
-    let commands = engine.counts.reduce(0, +)
+    let commands = timing.counts.reduce(0, +)
     return (commands, Double(commands) / elapsed)
 }
 

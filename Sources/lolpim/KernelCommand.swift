@@ -63,6 +63,9 @@ struct KernelCommand: ParsableCommand {
     @Flag(help: "Run the command trace (gemv or --replay) through the timing-legality checker.")
     var check = false
 
+    @Option(help: "Write the kernel's instruction stream in the AiM simulator's trace format to this file.")
+    var emitAim: String?
+
     @Flag(help: "No DRAM refresh (the public AiM simulator never refreshes; lolpim refreshes every nREFI).")
     var noRefresh = false
 
@@ -89,21 +92,32 @@ struct KernelCommand: ParsableCommand {
         case .gemv:
             let timer = KernelTimer(module: preset, policy: policy, obufEntries: obufEntries)
             let shape = GEMVShape(rows: rows, columns: columns, batch: batch)
-            let timing = timer.time(shape)
+            let order = timer.time(shape).order
+            let timing = timer.simulate(timer.canonical(shape), order: order, refresh: !noRefresh)
             let macs = timing.count(.mac16)
             let bytes = Double(rows * columns * 2)
             print("gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), \(policy) "
-                  + "scheduling, \(timing.order) loop order")
+                  + "scheduling, \(timing.order) loop order, refresh \(noRefresh ? "off" : "on (from cycle 0)")")
             print(String(format: "  time           %lld cycles = %.1f ns (tCK %lld ps)", timing.cycles,
                          Double(timing.cycles) * ns, preset.tCKps))
+            if !noRefresh {
+                print("  in runs        \(timer.time(shape).cycles) cycles (refresh-free time + expected refresh stalls)")
+            }
             print(String(format: "  MAC busy       %.1f %% of cycles (MAC16 × nCCDL / cycles)",
                          Double(macs * Int64(preset.timing.nCCDL)) / Double(timing.cycles) * 100))
             print(String(format: "  weight stream  %.1f GB/s of the channel's %.1f GB/s peak",
                          bytes / (Double(timing.cycles) * ns), preset.peakInternalBandwidth / Double(preset.channels) / 1e9))
             print("  commands       " + AiMCommandKind.allCases.filter { timing.count($0) > 0 }
                     .map { "\($0) \(timing.count($0))" }.joined(separator: " · "))
+            if let emitAim {
+                let mask = AiMInstruction.mask(0..<min(32, preset.channels))
+                let program = timer.aimProgram(shape, order: order, mask: mask)
+                try writeAim(program, to: emitAim, policy: policy,
+                             header: ["gemv \(rows) rows x \(columns) columns x batch \(batch) per channel",
+                                      "\(preset.preset), every channel its own share, \(order) loop order"])
+            }
             if trace != nil || check {
-                let commands = timer.trace(shape)
+                let commands = timer.trace(shape, refresh: !noRefresh)
                 if let trace {
                     let text = commands.map(\.traceLine).joined(separator: "\n") + "\n"
                     try text.write(toFile: trace, atomically: true, encoding: .utf8)
@@ -170,6 +184,19 @@ struct KernelCommand: ParsableCommand {
             print("  trace          \(report.trace.count) commands written to \(trace)")
         }
         if check { try checkLegality(report.trace, table: replayer.table) }
+    }
+
+    /// Writes an AiM instruction program; under dcs or pingpong it is the static order, and says so.
+    func writeAim(_ program: [AiMInstruction], to path: String, policy: SchedulingPolicy, header: [String]) throws {
+        var lines = header.map { "# " + $0 }
+        if policy != .static {
+            lines.append("# static instruction order: \(policy) scheduling cannot be expressed in this format")
+            print("  note           \(policy) reorders commands inside the controller, which the AiM simulator's "
+                  + "instruction format cannot express: \(path) holds the static order")
+        }
+        lines += program.map(\.text)
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        print("  AiM trace      \(program.count) instructions written to \(path)")
     }
 
     func checkLegality(_ commands: [IssuedCommand], table: TimingTable) throws {

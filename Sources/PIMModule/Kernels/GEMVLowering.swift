@@ -131,3 +131,55 @@ public struct GEMVLowering: Sendable {
         return p
     }
 }
+
+extension GEMVLowering {
+    /// The kernel as AiM instructions in the public toolchain's form (the `static` schedule; docs/MAPPING.md):
+    /// per GB fill one `WR_GB` of the input group's chunk columns; per segment and input `WR_BIAS` (clear the
+    /// 16 MAC registers), `MAC_ABK` over the chunk's columns in the segment's DRAM row, `RD_MAC`. Rows are
+    /// opened and closed by the controller (PREA / ACT16 when a MAC_ABK names another row). The instruction
+    /// format has no column or GB-entry operand, so segments that share a DRAM row and inputs that share
+    /// the GB are not told apart; timing does not depend on either.
+    ///
+    /// `mask` names the channels that run it (every channel its own share of rows, with this shape).
+    public func aimInstructions(_ shape: GEMVShape, order: LoopOrder, mask: Int) -> [AiMInstruction] {
+        let g = geometry(shape)
+        let elementsPerColumn = module.columnBytes / 2
+        let columnsPerInput = (shape.columns + elementsPerColumn - 1) / elementsPerColumn
+        let dramRowsPerChunk = (g.rowsPerBank + g.segmentsPerRow - 1) / g.segmentsPerRow
+        var out: [AiMInstruction] = []
+        func columns(inChunk k: Int) -> Int { min(g.chunkColumns, columnsPerInput - k * g.chunkColumns) }
+        func segments(inRow d: Int) -> Int { min(g.segmentsPerRow, g.rowsPerBank - d * g.segmentsPerRow) }
+        func fill(chunk k: Int, inputs: Range<Int>) {
+            out.append(AiMInstruction(.wrGB, [.opsize: columns(inChunk: k) * inputs.count, .gpr0: 0, .mask: mask]))
+        }
+        func sweepRow(chunk k: Int, row d: Int, inputs: Range<Int>) {
+            for _ in 0..<segments(inRow: d) {
+                for _ in inputs {
+                    out.append(AiMInstruction(.wrBias, [.gpr0: 0, .mask: mask]))
+                    out.append(AiMInstruction(.macABK, [.opsize: columns(inChunk: k), .mask: mask,
+                                                        .row: k * dramRowsPerChunk + d]))
+                    out.append(AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]))
+                }
+            }
+        }
+        let groups = stride(from: 0, to: shape.batch, by: g.inputsPerFill)
+            .map { $0..<min($0 + g.inputsPerFill, shape.batch) }
+        for k in 0..<g.chunks {
+            switch order {
+            case .inputStationary:
+                for inputs in groups {
+                    fill(chunk: k, inputs: inputs)
+                    for d in 0..<dramRowsPerChunk { sweepRow(chunk: k, row: d, inputs: inputs) }
+                }
+            case .rowStationary:
+                for d in 0..<dramRowsPerChunk {
+                    for inputs in groups {
+                        fill(chunk: k, inputs: inputs)
+                        sweepRow(chunk: k, row: d, inputs: inputs)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -31,6 +31,8 @@ public struct KernelTiming: Sendable, Equatable {
 public final class KernelTimer: Sendable {
     public let module: ModuleConfig
     public let policy: SchedulingPolicy
+    /// The timing rules its kernels are simulated under: the AiM simulator's for `static`, lolpim's table
+    /// (HARDWARE.md §2 in docs/MAPPING.md) for `pingpong` and `dcs`.
     public let table: TimingTable
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])
@@ -43,7 +45,8 @@ public final class KernelTimer: Sendable {
         self.module = module
         self.blockThreshold = blockThreshold
         self.policy = policy
-        table = TimingTable.of(module)
+        table = policy == .static ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
+            : .of(module)
         lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
     }
 
@@ -84,11 +87,27 @@ public final class KernelTimer: Sendable {
         return Int64(g.rowsPerBank) * Int64(columns) * Int64(shape.batch)
     }
 
-    /// Full cycle-by-cycle simulation.
+    /// Full cycle-by-cycle simulation, refreshing from cycle 0 when `refresh` is on. `static` kernels run
+    /// as AiM instruction programs on the AiM controller model (the cycles until EOC completes); `pingpong`
+    /// and `dcs` kernels as command programs on the channel engine.
     public func simulate(_ shape: GEMVShape, order: LoopOrder, refresh: Bool) -> KernelTiming {
+        if policy == .static {
+            let report = staticReplay(refresh: refresh).run(aimProgram(shape, order: order))
+            return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: order)
+        }
         var engine = ChannelEngine(table: table, refresh: refresh)
         Scheduler(policy: policy).run(lowering.program(shape, order: order), on: &engine)
         return KernelTiming(cycles: engine.endCycle, counts: engine.counts, order: order)
+    }
+
+    /// The AiM controller model for one channel of this module.
+    func staticReplay(refresh: Bool) -> AiMTraceReplay {
+        AiMTraceReplay(timing: module.timing, channels: 1, banks: module.banksPerChannel, refresh: refresh)
+    }
+
+    /// The kernel's AiM instructions on the channels of `mask` (channel 0 by default), ending with EOC.
+    public func aimProgram(_ shape: GEMVShape, order: LoopOrder, mask: Int = AiMInstruction.mask([0])) -> [AiMInstruction] {
+        lowering.aimInstructions(canonical(shape), order: order, mask: mask) + [AiMInstruction(.eoc)]
     }
 
     /// Row-block decomposition of the refresh-free timing (see the type's documentation); nil when the
@@ -136,10 +155,13 @@ public final class KernelTimer: Sendable {
     }
 
     /// The command trace of a kernel in the loop order `time` picks.
-    public func trace(_ requested: GEMVShape, channel: Int = 0) -> [IssuedCommand] {
+    public func trace(_ requested: GEMVShape, channel: Int = 0, refresh: Bool = true) -> [IssuedCommand] {
         let shape = canonical(requested)
         let order = time(shape).order
-        var engine = ChannelEngine(table: table, record: true, channel: channel)
+        if policy == .static {
+            return staticReplay(refresh: refresh).run(aimProgram(shape, order: order), record: true).trace
+        }
+        var engine = ChannelEngine(table: table, refresh: refresh, record: true, channel: channel)
         Scheduler(policy: policy).run(lowering.program(shape, order: order), on: &engine)
         return engine.trace ?? []
     }

@@ -1,7 +1,8 @@
 /// How a channel's controller orders its command stream (HARDWARE.md §1, idea 3).
 public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable {
-    /// AiM baseline: one queue in program order (WR-INP → MAC → RD-OUT); a switch between buffer I/O and
-    /// compute waits for the previous command to complete (the fixed gap). One MAC register per bank.
+    /// AiM baseline: the public AiM simulator's controller (one in-order queue per channel, a mode change of
+    /// nMODCH between register and bank commands, blocking RD_MAC, one decoder for all channels). Kernels
+    /// under it are AiM instruction programs timed by `AiMTraceReplay`. One MAC register per bank.
     case `static`
     /// Double-buffered GB and output buffer: while the compute side works on one segment, the I/O side
     /// drains the previous segment's result and writes the next segment's inputs. A segment's compute
@@ -15,7 +16,9 @@ public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable 
     case dcs
 }
 
-/// Issues a kernel program on a channel engine under a scheduling policy.
+/// Issues a kernel program on a channel engine under the `pingpong` or `dcs` policy. (`static` kernels run
+/// on the AiM controller model, `AiMTraceReplay`; asked for `static`, this issues the commands in program
+/// order with no other rule.)
 public struct Scheduler: Sendable {
     public let policy: SchedulingPolicy
 
@@ -92,11 +95,7 @@ public struct Scheduler: Sendable {
         let macDone = Int64(table.completion[AiMCommandKind.mac16.rawValue])
         switch policy {
         case .static:
-            for i in commands.indices.dropFirst() {
-                let previous = commands[i - 1].kind
-                let gap = previous.isIO != commands[i].kind.isIO ? Int64(table.completion[previous.rawValue]) : 0
-                deps[i].append(Dependency(index: i - 1, latency: gap))
-            }
+            for i in commands.indices.dropFirst() { deps[i].append(Dependency(index: i - 1, latency: 0)) }
         case .dcs, .pingpong:
             // Program-order hazards per buffer entry (true dependencies hold under double buffering too).
             var lastGBWrite: [Int16: Int] = [:], lastGBRead: [Int16: Int] = [:]
