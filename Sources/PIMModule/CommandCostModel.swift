@@ -26,10 +26,10 @@ public struct CommandCostModel: OpCostModel {
 
     public init(module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
                 obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
-                chunkLayout: ChunkLayout? = nil) {
+                chunkLayout: ChunkLayout? = nil, refresh: Bool = true) {
         self.module = module
         self.chunkLayout = chunkLayout
-        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries)
+        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }
@@ -90,6 +90,9 @@ public struct CommandCostModel: OpCostModel {
         }
         let channels = module.channels
         var commands = CommandCounts()
+        if timer.policy == .static {
+            return staticAttention(kind, contexts: contexts, group: group, kvHeads: kvHeads, headDim: headDim)
+        }
         // SV slices longer than one DRAM row of tokens leave one partial sum per chunk; the HUB adds them.
         func chunkAdditions(_ tokens: Int) -> Int64 {
             guard kind == .attentionValue, tokens > 0 else { return 0 }
@@ -129,6 +132,45 @@ public struct CommandCostModel: OpCostModel {
             return OpCost(latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
                           hubFlops: additions, channelBusy: perChannel.map { $0 * cyclePs })
         }
+    }
+
+    /// Attention under `static` scheduling: the operator's AiM program (`AttentionProgram`) timed on all
+    /// channels by the AiM controller model, composed unit by unit: every unit alone plus what each unit
+    /// costs after the previous one (`KernelTimer.boundary`), which equals replaying the whole operator;
+    /// then the expected refresh stalls. A channel is busy for its own slice's kernel time in each unit.
+    /// The HUB adds SV partial sums as in the other policies: chunks − 1 per output of each slice, and
+    /// (token-parallel) the channels' partial outputs.
+    func staticAttention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> OpCost {
+        let program = AttentionProgram(timer: timer, partitioning: partitioning)
+        let phase: AttentionProgram.Phase = kind == .attentionScore ? .score : .value
+        var total = KernelTiming(cycles: 0, counts: CommandCounts().values, order: .inputStationary)
+        func add(_ t: KernelTiming) {
+            total.cycles += t.cycles
+            total.counts = zip(total.counts, t.counts).map { $0 + $1 }
+        }
+        var perChannel = Array(repeating: Int64(0), count: module.channels)
+        var additions: Int64 = 0
+        var previous: AttentionProgram.Unit?
+        for unit in program.units(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim) {
+            let t = timer.time(unit, program: program)
+            add(t)
+            if let previous { add(timer.boundary(previous, unit, program: program)) }
+            previous = unit
+            for (c, shape) in unit.shapes.enumerated() {
+                guard let shape else { continue }
+                perChannel[c] += timer.time(shape).cycles
+                if phase == .value {
+                    additions += Int64(timer.lowering.geometry(shape).chunks - 1) * Int64(headDim * group)
+                }
+            }
+        }
+        if timer.refresh { total = timer.withExpectedRefresh(total) }
+        if phase == .value && partitioning == .tokenParallel {
+            additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(module.channels - 1)
+        }
+        let busy = perChannel.map { min($0, total.cycles) * cyclePs }
+        return OpCost(latency: total.cycles * cyclePs + hubTime(additions), commands: CommandCounts(total.counts),
+                      hubFlops: additions, channelBusy: busy)
     }
 
     /// K/V appends of `pairs` (request, KV head) pairs spread over the channels.

@@ -36,15 +36,20 @@ public final class KernelTimer: Sendable {
     public let table: TimingTable
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])
+    private let unitCache = Mutex<[[AttentionProgram.Unit]: KernelTiming]>([:])
     /// MAC16 count above which kernels are timed by row-block decomposition.
     public let blockThreshold: Int64
+    /// Whether `time` adds the expected refresh stalls (off: refresh-free timings throughout).
+    public let refresh: Bool
 
     /// - Parameter obufEntries: output-buffer entries for `pingpong` and `dcs` (the LoL-PIM buffer);
     ///   `static` models AiM's single MAC register per bank.
-    public init(module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000) {
+    public init(module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
+                refresh: Bool = true) {
         self.module = module
         self.blockThreshold = blockThreshold
         self.policy = policy
+        self.refresh = refresh
         table = policy == .static ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
             : .of(module)
         lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
@@ -72,7 +77,7 @@ public final class KernelTimer: Sendable {
         for order in orders(shape) {
             let base = (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
                 ?? simulate(shape, order: order, refresh: false)
-            let timing = withExpectedRefresh(base)
+            let timing = refresh ? withExpectedRefresh(base) : base
             if best == nil || timing.cycles < best!.cycles { best = timing }
         }
         let result = best!
@@ -152,6 +157,36 @@ public final class KernelTimer: Sendable {
         counts[AiMCommandKind.act16.rawValue] += n
         return KernelTiming(cycles: Int64((Double(t.cycles) * interval / (interval - stall)).rounded()), counts: counts,
                             order: t.order)
+    }
+
+    /// A static attention unit (`AttentionProgram`) alone on all channels of the module, refresh-free (EOC
+    /// included); remembered like kernels.
+    public func time(_ unit: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
+        if let known = unitCache.withLock({ $0[[unit]] }) { return known }
+        let result = replayUnits([unit], program: program)
+        unitCache.withLock { $0[[unit]] = result }
+        return result
+    }
+
+    /// What unit `b` costs right after unit `a` in one program, beyond the two alone: T(a b) − T(a) − T(b)
+    /// (it saves one EOC and one start-up: the first mode change, the first row opening; it may pay a
+    /// precharge). A unit ends with a blocking RD_MAC on every channel it uses, so once a unit is under way
+    /// the controller's state no longer depends on the one before: summing units and these boundaries gives
+    /// the whole program's cycles (tested against whole-operator replays).
+    public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
+        if let known = unitCache.withLock({ $0[[a, b]] }) { return known }
+        let both = replayUnits([a, b], program: program)
+        let one = time(a, program: program), two = time(b, program: program)
+        let result = KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
+                                  counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
+                                  order: .inputStationary)
+        unitCache.withLock { $0[[a, b]] = result }
+        return result
+    }
+
+    private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
+        let report = program.replay(refresh: false).run(units.flatMap(program.instructions) + [AiMInstruction(.eoc)])
+        return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .inputStationary)
     }
 
     /// The command trace of a kernel in the loop order `time` picks.

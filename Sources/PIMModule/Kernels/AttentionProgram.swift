@@ -1,0 +1,114 @@
+/// Attention under `static` scheduling: the AiM instruction program of a QKᵀ or SV operator over a module's
+/// channels, as the AiM controller model runs it (one decoder for every channel, blocking RD_MAC).
+///
+/// Each channel's share is a GEMV (`CommandCostModel` explains the slice shapes). The program is built in
+/// units of channels that work together:
+/// - token-parallel: one unit per (request, KV head) pair, every channel a token slice of it;
+/// - head-first: one unit per wave of up to `channels` pairs, pair p on channel p mod channels.
+/// Inside a unit the channels' GEMV programs are merged in lock-step: position by position, identical
+/// instructions go out once with the union of their channel masks. A `WR_GB` whose data differs between
+/// channels (each channel's own query heads, or its own slice of the scores) goes out once per channel:
+/// only the token-parallel QKᵀ broadcasts one query to every channel.
+public struct AttentionProgram: Sendable {
+    public enum Phase: Sendable, Hashable { case score, value }
+
+    /// Channels working together, and the GEMV each runs (nil: idle in this unit).
+    public struct Unit: Sendable, Hashable {
+        public var shapes: [GEMVShape?]
+        /// All channels read the same input (token-parallel QKᵀ).
+        public var sharedInput: Bool
+    }
+
+    public let timer: KernelTimer
+    public let partitioning: AttentionPartitioning
+
+    public init(timer: KernelTimer, partitioning: AttentionPartitioning) {
+        self.timer = timer
+        self.partitioning = partitioning
+    }
+
+    var channels: Int { timer.module.channels }
+
+    /// The GEMV of a slice of `tokens` tokens.
+    public func slice(_ phase: Phase, tokens: Int, group: Int, headDim: Int) -> GEMVShape {
+        timer.canonical(phase == .score ? GEMVShape(rows: tokens, columns: headDim, batch: group)
+                                        : GEMVShape(rows: headDim, columns: tokens, batch: group))
+    }
+
+    /// The units of an operator, in program order.
+    public func units(_ phase: Phase, contexts: [Int], kvHeads: Int, group: Int, headDim: Int) -> [Unit] {
+        let assigned = partitioning.assign(contexts: contexts, kvHeads: kvHeads, channels: channels)
+        switch partitioning {
+        case .tokenParallel:
+            // Slice i of every channel belongs to the same pair (every pair gives each channel one slice,
+            // or none when the pair has fewer tokens than channels).
+            var next = Array(repeating: 0, count: channels)
+            var out: [Unit] = []
+            for (request, _) in contexts.enumerated() {
+                for head in 0..<kvHeads {
+                    var shapes: [GEMVShape?] = Array(repeating: nil, count: channels)
+                    for c in 0..<channels where next[c] < assigned[c].count {
+                        let s = assigned[c][next[c]]
+                        guard s.request == request && s.head == head else { continue }
+                        shapes[c] = slice(phase, tokens: s.tokens, group: group, headDim: headDim)
+                        next[c] += 1
+                    }
+                    out.append(Unit(shapes: shapes, sharedInput: phase == .score))
+                }
+            }
+            return out
+        case .headFirst:
+            let waves = assigned.map(\.count).max() ?? 0
+            return (0..<waves).map { w in
+                Unit(shapes: (0..<channels).map { c in
+                    w < assigned[c].count ? slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim) : nil
+                }, sharedInput: false)
+            }
+        }
+    }
+
+    /// A unit's instructions (without EOC).
+    public func instructions(_ unit: Unit) -> [AiMInstruction] {
+        let programs: [[AiMInstruction]] = unit.shapes.enumerated().map { c, shape in
+            guard let shape else { return [] }
+            return timer.lowering.aimInstructions(shape, order: timer.time(shape).order, mask: AiMInstruction.mask([c]))
+        }
+        var out: [AiMInstruction] = []
+        for j in 0..<(programs.map(\.count).max() ?? 0) {
+            var position: [AiMInstruction] = []
+            for program in programs where j < program.count {
+                let instruction = program[j]
+                let perChannel = instruction.opcode == .wrGB && !unit.sharedInput
+                if !perChannel, let k = position.firstIndex(where: { $0.sameExceptMask(instruction) }) {
+                    position[k].values[.mask]! |= instruction.values[.mask]!
+                } else {
+                    position.append(instruction)
+                }
+            }
+            out += position
+        }
+        return out
+    }
+
+    /// The whole operator as one program, ending with EOC.
+    public func program(_ phase: Phase, contexts: [Int], kvHeads: Int, group: Int, headDim: Int) -> [AiMInstruction] {
+        units(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim).flatMap(instructions)
+            + [AiMInstruction(.eoc)]
+    }
+
+    /// The AiM controller model of the module.
+    public func replay(refresh: Bool) -> AiMTraceReplay {
+        AiMTraceReplay(module: timer.module, refresh: refresh)
+    }
+}
+
+extension AiMInstruction {
+    /// Equal but for the channel mask.
+    func sameExceptMask(_ other: AiMInstruction) -> Bool {
+        guard opcode == other.opcode else { return false }
+        var a = values, b = other.values
+        a[.mask] = nil
+        b[.mask] = nil
+        return a == b
+    }
+}
