@@ -98,8 +98,8 @@ struct AiMChannelController {
     /// request's next command becomes ready, a completion is due or a refresh falls due. Lets the replay skip
     /// cycles in which nothing happens anywhere. Memory requests (FR-FCFS) are not projected: then the next
     /// cycle.
-    func nextEvent() -> Int64 {
-        let soon = clock + 1
+    func nextEvent(now: Int64) -> Int64 {
+        let soon = now + 1
         guard reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty else { return soon }
         var t = refresh ? max(nextRefresh, soon) : Int64.max
         if pendingReadHead < pendingReads.count {
@@ -122,17 +122,11 @@ struct AiMChannelController {
         return t
     }
 
-    /// Moves the clock on by `cycles` in which, by `nextEvent`, nothing happens.
-    mutating func skip(_ cycles: Int64) {
-        clock += cycles
-        // The skipped ticks would have retired these writes.
-        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 <= clock } }
-    }
-
     // MARK: Accepting requests
 
-    /// Offers a request; false when the controller cannot take it this cycle.
-    mutating func send(_ request: Request) -> Bool {
+    /// Offers a request in cycle `now` (before this cycle's tick); false when the controller cannot take it.
+    mutating func send(_ request: Request, now: Int64) -> Bool {
+        clock = now
         var r = request
         r.arrive = clock
         switch r.kind {
@@ -160,11 +154,15 @@ struct AiMChannelController {
 
     // MARK: One cycle
 
-    /// Advances one cycle; returns how many notifying requests completed (0 or 1).
-    mutating func tick() -> Int {
-        clock += 1
+    /// The controller's work in cycle `cycle`; returns how many notifying requests completed (0 or 1).
+    /// Cycles in which nothing can happen (`nextEvent`, or an idle controller without refresh) may be left
+    /// out: the state it keeps depends only on the cycles at which something happened.
+    mutating func tick(at cycle: Int64) -> Int {
+        clock = cycle
         if isIdle && !(refresh && clock == nextRefresh) { return 0 }
         var notified = 0
+        // Writes that earlier ticks would have retired.
+        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 < clock } }
         if pendingReadHead < pendingReads.count {
             let first = pendingReads[pendingReadHead]
             if first.depart <= clock && (!first.isEndMarker || pendingWrites.isEmpty) {

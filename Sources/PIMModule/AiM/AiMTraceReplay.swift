@@ -60,7 +60,7 @@ public struct AiMTraceReplay: Sendable {
         var cycle: Int64 = 0
         // A request that could not be queued this cycle waits in `remaining` for its channel.
         func offer(_ request: AiMChannelController.Request, to c: Int) -> Bool {
-            if remainingHead[c] == remaining[c].count && controllers[c].send(request) { return true }
+            if remainingHead[c] == remaining[c].count && controllers[c].send(request, now: cycle) { return true }
             remaining[c].append(request)
             return false
         }
@@ -70,7 +70,7 @@ public struct AiMTraceReplay: Sendable {
             for c in 0..<channels where remainingHead[c] < remaining[c].count {
                 wasRemaining = true
                 while remainingHead[c] < remaining[c].count {
-                    guard controllers[c].send(remaining[c][remainingHead[c]]) else { isRemaining = true; break }
+                    guard controllers[c].send(remaining[c][remainingHead[c]], now: cycle) else { isRemaining = true; break }
                     remainingHead[c] += 1
                 }
                 if remainingHead[c] == remaining[c].count { remaining[c].removeAll(); remainingHead[c] = 0 }
@@ -78,12 +78,14 @@ public struct AiMTraceReplay: Sendable {
             // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
             //    cycles in which no channel can act are skipped.
             if stalled > 0 || isRemaining {
-                let next = controllers.map { $0.nextEvent() }.min() ?? cycle + 1
+                var next = Int64.max
+                for c in 0..<channels where refresh || !controllers[c].isIdle {
+                    next = min(next, controllers[c].nextEvent(now: cycle))
+                }
                 // Nothing can ever happen again (not reachable with the rules above): stop instead of spinning.
                 if next == .max { break }
                 if next > cycle + 1 {
                     let skipped = next - cycle - 1
-                    for c in 0..<channels { controllers[c].skip(skipped) }
                     cycle += skipped
                     if stalled > 0 { blocked += skipped } else { queueFull += skipped }
                 }
@@ -130,8 +132,8 @@ public struct AiMTraceReplay: Sendable {
             }
             // 3. Every channel advances one cycle; completed blocking requests release the decoder.
             cycle += 1
-            for c in 0..<channels {
-                if controllers[c].tick() > 0 {
+            for c in 0..<channels where refresh || !controllers[c].isIdle {
+                if controllers[c].tick(at: cycle) > 0 {
                     stalled -= 1
                     if stalled == 0 {
                         if instructions[front].opcode == .eoc { finished = cycle }

@@ -62,14 +62,16 @@ public struct TimingChecker: Sendable {
                 if open[bank] >= 0 { report("ACT of bank \(bank) while a row is open (PRE first)") }
                 open[bank] = c.row
             case .prea, .wra16:
-                if c.kind == .wra16 && open.contains(-1) { report("WRA16 with a closed bank") }
+                if c.kind == .wra16, let closed = open.firstIndex(of: -1) {
+                    report("WRA16 with no open row in bank \(closed)")
+                }
                 open = Array(repeating: -1, count: table.banks)
             case .pre:
                 open[bank] = -1
             case .ref:
                 if open.contains(where: { $0 >= 0 }) { report("REF while a row is open") }
             case .mac16, .af16, .ewmul16:
-                if open.contains(-1) { report("\(c.kind) with a closed bank") }
+                if let closed = open.firstIndex(of: -1) { report("\(c.kind) with no open row in bank \(closed)") }
             case .rd, .wr, .mac, .rdcp, .wrcp:
                 if open[bank] < 0 { report("\(c.kind) with no open row in bank \(bank)") }
             case .wrgb, .rdmac16, .wrmac16, .rdaf16, .tmod:
