@@ -93,6 +93,22 @@ struct AiMEmitTests {
         }
     }
 
+    @Test("the timer's reduced unit programs take exactly the full programs' cycles", arguments: AttentionPartitioning.allCases)
+    func reduced(partitioning: AttentionPartitioning) {
+        let timer = KernelTimer(module: module, policy: .static)
+        let program = AttentionProgram(timer: timer, partitioning: partitioning)
+        let replay = program.replay(refresh: false)
+        for op in operators(seed: 13) {
+            for phase in [AttentionProgram.Phase.score, .value] {
+                for unit in program.units(phase, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128) {
+                    let full = replay.run(program.instructions(unit) + [AiMInstruction(.eoc)]).cycles
+                    let reduced = replay.run(program.reducedInstructions(unit) + [AiMInstruction(.eoc)]).cycles
+                    #expect(full == reduced, "\(phase) \(op)")
+                }
+            }
+        }
+    }
+
     @Test("token-parallel QKᵀ broadcasts one WR_GB to every channel; SV and head-first write each channel's own")
     func inputs() {
         let timer = KernelTimer(module: module, policy: .static)

@@ -42,8 +42,9 @@ struct AiMChannelController {
     static let writeHigh = 0.8 * 32, writeLow = 0.2 * 32
 
     private(set) var clock: Int64 = 0
-    private var aim: [Request] = []
-    private var aimHead = 0
+    /// The AiM queue, a ring of `queueCapacity` slots: `aimCount` requests from `aimHead`.
+    private var aim: [Request]
+    private var aimHead = 0, aimCount = 0
     private var reads: [Request] = []
     private var writes: [Request] = []
     /// Memory requests whose row has been opened for them.
@@ -57,6 +58,9 @@ struct AiMChannelController {
     private var nextRefresh: Int64
     /// Open row per bank, -1 when closed.
     private var openRow: [Int]
+    /// The row open in every bank, -1 when every bank is closed, -2 otherwise (mixed, after single-bank
+    /// commands): all-bank commands decide their prerequisite from it.
+    private var commonRow = -1
     /// Earliest cycle per command kind: channel-wide, per bank group, per bank.
     private var channelReady: [Int64]
     private var groupReady: [[Int64]]
@@ -80,9 +84,9 @@ struct AiMChannelController {
         groupReady = Array(repeating: Array(repeating: .min, count: kinds), count: groups)
         bankReady = Array(repeating: Array(repeating: .min, count: kinds), count: table.banks)
         openRow = Array(repeating: -1, count: table.banks)
-        var index = Array(repeating: [TimingTable.Rule](), count: kinds)
-        for rule in table.rules { index[rule.preceding.rawValue].append(rule) }
-        byPreceding = index
+        byPreceding = table.byPreceding
+        aim = Array(repeating: Request(kind: .endMarker, final: .tmod, bank: -1, row: -1, needsRegisterMode: false,
+                                       notifies: false), count: Self.queueCapacity)
         counts = Array(repeating: 0, count: kinds)
         nextRefresh = Int64(table.timing.nREFI)
         trace = record ? [] : nil
@@ -90,7 +94,7 @@ struct AiMChannelController {
 
     /// Nothing queued, in flight or due.
     var isIdle: Bool {
-        aimHead == aim.count && reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty
+        aimCount == 0 && reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty
             && pendingReadHead == pendingReads.count && pendingWrites.isEmpty
     }
 
@@ -108,7 +112,7 @@ struct AiMChannelController {
             if first.isEndMarker, let last = pendingWrites.max() { due = max(due, last + 1) }
             t = min(t, max(due, soon))
         }
-        if aimHead < aim.count {
+        if aimCount > 0 {
             let head = aim[aimHead]
             if head.kind == .endMarker { return soon }
             let next = prerequisite(head)
@@ -131,11 +135,11 @@ struct AiMChannelController {
         r.arrive = clock
         switch r.kind {
         case .aim, .endMarker:
-            guard reads.isEmpty && writes.isEmpty, aim.count - aimHead < Self.queueCapacity else { return false }
-            if aimHead > 4096 { aim.removeFirst(aimHead); aimHead = 0 }
-            aim.append(r)
+            guard reads.isEmpty && writes.isEmpty, aimCount < Self.queueCapacity else { return false }
+            aim[(aimHead + aimCount) % Self.queueCapacity] = r
+            aimCount += 1
         case .read:
-            guard aimHead == aim.count else { return false }
+            guard aimCount == 0 else { return false }
             // That simulator forwards a read from any queued write (memory requests carry no address).
             if !writes.isEmpty {
                 pendingReads.append(Completion(depart: clock + 1, isEndMarker: false, notifies: r.notifies))
@@ -144,7 +148,7 @@ struct AiMChannelController {
             guard reads.count < Self.queueCapacity else { return false }
             reads.append(r)
         case .write:
-            guard aimHead == aim.count, writes.count < Self.queueCapacity else { return false }
+            guard aimCount == 0, writes.count < Self.queueCapacity else { return false }
             writes.append(r)
         case .refresh:
             priority.append(r)
@@ -198,10 +202,10 @@ struct AiMChannelController {
             source = .priority
         }
         if source == nil {
-            if aimHead < aim.count {
+            if aimCount > 0 {
                 if aim[aimHead].kind == .endMarker {
                     let marker = aim[aimHead]
-                    aimHead += 1
+                    popAiM()
                     pendingReads.append(Completion(depart: clock, isEndMarker: true, notifies: marker.notifies))
                     return
                 }
@@ -260,10 +264,15 @@ struct AiMChannelController {
         switch source {
         case .active: active.remove(at: index)
         case .priority: priority.remove(at: index)
-        case .aim: aimHead += 1
+        case .aim: popAiM()
         case .reads: reads.remove(at: index)
         case .writes: writes.remove(at: index)
         }
+    }
+
+    private mutating func popAiM() {
+        aimHead = (aimHead + 1) % Self.queueCapacity
+        aimCount -= 1
     }
 
     private mutating func updateWriteMode() {
@@ -297,8 +306,10 @@ struct AiMChannelController {
     func prerequisite(_ r: Request) -> AiMCommandKind {
         switch r.final {
         case .ref:
-            return openRow.contains { $0 >= 0 } ? .prea : .ref
+            return commonRow == -1 || !openRow.contains { $0 >= 0 } ? .ref : .prea
         case .wra16, .mac16, .af16, .ewmul16:
+            if commonRow == r.row { return r.final }
+            if commonRow == -1 { return .act16 }
             if openRow.contains(where: { $0 >= 0 && $0 != r.row }) { return .prea }
             return openRow.contains(-1) ? .act16 : r.final
         case .rd, .wr, .rdcp, .wrcp, .mac:
@@ -331,10 +342,15 @@ struct AiMChannelController {
             }
         }
         switch kind {
-        case .act16: openRow = Array(repeating: row, count: table.banks)
-        case .prea, .wra16: openRow = Array(repeating: -1, count: table.banks)
-        case .act: openRow[bank] = row
-        case .pre: openRow[bank] = -1
+        case .act16:
+            for b in openRow.indices { openRow[b] = row }
+            commonRow = row
+        case .prea, .wra16:
+            for b in openRow.indices { openRow[b] = -1 }
+            commonRow = -1
+        case .act, .pre:
+            openRow[bank] = kind == .act ? row : -1
+            commonRow = openRow.allSatisfy { $0 == openRow[0] } ? openRow[0] : -2
         default: break
         }
         counts[kind.rawValue] += 1

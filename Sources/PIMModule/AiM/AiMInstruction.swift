@@ -72,13 +72,57 @@ public struct AiMInstruction: Sendable, Hashable {
         case address, data, channel
     }
 
+    /// Field values by name (a field the opcode does not carry is nil), stored inline: the replay reads them
+    /// for every instruction it decodes.
+    public struct Fields: Sendable, Hashable, ExpressibleByDictionaryLiteral {
+        private var opsize = -1, gpr0 = -1, gpr1 = -1, mask = -1, bank = -1, row = -1
+        private var address = -1, data = -1, channel = -1
+
+        public init(dictionaryLiteral elements: (Field, Int)...) {
+            for (field, value) in elements { self[field] = value }
+        }
+
+        /// Values are non-negative; nil means absent.
+        public subscript(field: Field) -> Int? {
+            get {
+                let v: Int
+                switch field {
+                case .opsize: v = opsize
+                case .gpr0: v = gpr0
+                case .gpr1: v = gpr1
+                case .mask: v = mask
+                case .bank: v = bank
+                case .row: v = row
+                case .address: v = address
+                case .data: v = data
+                case .channel: v = channel
+                }
+                return v < 0 ? nil : v
+            }
+            set {
+                let v = newValue ?? -1
+                switch field {
+                case .opsize: opsize = v
+                case .gpr0: gpr0 = v
+                case .gpr1: gpr1 = v
+                case .mask: mask = v
+                case .bank: bank = v
+                case .row: row = v
+                case .address: address = v
+                case .data: data = v
+                case .channel: channel = v
+                }
+            }
+        }
+    }
+
     public var opcode: Opcode
     /// Field values; a field the opcode does not carry is absent.
-    public var values: [Field: Int]
+    public var values: Fields
     /// Line in the trace file (0 for instructions made in memory).
     public var line: Int
 
-    public init(_ opcode: Opcode, _ values: [Field: Int] = [:], line: Int = 0) {
+    public init(_ opcode: Opcode, _ values: Fields = [:], line: Int = 0) {
         self.opcode = opcode
         self.values = values
         self.line = line

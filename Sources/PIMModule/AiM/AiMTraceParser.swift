@@ -63,7 +63,7 @@ public enum AiMTraceParser {
                            + "found \(operands.count)")
             }
             if opcode == .wrAFLUT { throw fail("WR_AFLUT is not supported by the AiM simulator either") }
-            var values: [AiMInstruction.Field: Int] = [:]
+            var values: AiMInstruction.Fields = [:]
             for (field, word) in zip(fields, operands) {
                 let lower = word.lowercased()
                 let parsed = lower.hasPrefix("0x") ? Int(lower.dropFirst(2), radix: 16) : Int(lower)
@@ -81,7 +81,7 @@ public enum AiMTraceParser {
                          + "(the AiM simulator needs one to finish)")
     }
 
-    private static func check(_ opcode: AiMInstruction.Opcode, _ values: [AiMInstruction.Field: Int], channels: Int,
+    private static func check(_ opcode: AiMInstruction.Opcode, _ values: AiMInstruction.Fields, channels: Int,
                               banks: Int, fail: (String) -> ParseError) throws {
         let name = opcode.rawValue
         if let opsize = values[.opsize], opsize < 1 || opsize > maxOpsize {

@@ -32,6 +32,8 @@ public struct TimingTable: Sendable {
     public let rules: [Rule]
     /// Rules indexed by the following command, for the engine's inner loop.
     let byFollowing: [[Rule]]
+    /// Rules indexed by the preceding command, for the AiM controller model.
+    let byPreceding: [[Rule]]
     /// Cycles after issue until a command's effect is complete (data written, result readable, bank closed).
     public let completion: [Int]
     public let timing: AiMTiming
@@ -46,8 +48,13 @@ public struct TimingTable: Sendable {
         self.banks = banks
         self.banksPerGroup = max(1, banksPerGroup)
         var index = Array(repeating: [Rule](), count: AiMCommandKind.allCases.count)
-        for rule in rules { index[rule.following.rawValue].append(rule) }
+        var preceding = index
+        for rule in rules {
+            index[rule.following.rawValue].append(rule)
+            preceding[rule.preceding.rawValue].append(rule)
+        }
         byFollowing = index
+        byPreceding = preceding
         let t = timing
         completion = AiMCommandKind.allCases.map { kind in
             switch kind {

@@ -17,6 +17,8 @@ public struct AttentionProgram: Sendable {
         public var shapes: [GEMVShape?]
         /// All channels read the same input (token-parallel QKᵀ).
         public var sharedInput: Bool
+        /// The loop order of every channel's GEMV (nil: each shape's own best, `KernelTimer.time`).
+        public var order: LoopOrder? = nil
     }
 
     public let timer: KernelTimer
@@ -71,7 +73,8 @@ public struct AttentionProgram: Sendable {
     public func instructions(_ unit: Unit) -> [AiMInstruction] {
         let programs: [[AiMInstruction]] = unit.shapes.enumerated().map { c, shape in
             guard let shape else { return [] }
-            return timer.lowering.aimInstructions(shape, order: timer.time(shape).order, mask: AiMInstruction.mask([c]))
+            return timer.lowering.aimInstructions(shape, order: unit.order ?? timer.time(shape).order,
+                                                  mask: AiMInstruction.mask([c]))
         }
         var out: [AiMInstruction] = []
         for j in 0..<(programs.map(\.count).max() ?? 0) {
@@ -88,6 +91,23 @@ public struct AttentionProgram: Sendable {
             out += position
         }
         return out
+    }
+
+    /// The unit's program with the same timing on fewer channels, for the timer. When every channel reads
+    /// the same input (one broadcast WR_GB), channels that run the same GEMV receive identical requests in
+    /// the same cycles and move in lock-step: one of each group is enough. (When each channel has its own
+    /// WR_GB, a full channel queue stalls the decoder for each of them, so every channel is kept.) Tested
+    /// equal to the full program.
+    public func reducedInstructions(_ unit: Unit) -> [AiMInstruction] {
+        guard unit.sharedInput else { return instructions(unit) }
+        var first: [GEMVShape: Int] = [:]
+        for (c, shape) in unit.shapes.enumerated() { if let shape, first[shape] == nil { first[shape] = c } }
+        let keep = AiMInstruction.mask(first.values)
+        return instructions(unit).map { instruction in
+            var reduced = instruction
+            if let mask = instruction.values[.mask] { reduced.values[.mask] = mask & keep }
+            return reduced
+        }
     }
 
     /// The whole operator as one program, ending with EOC.

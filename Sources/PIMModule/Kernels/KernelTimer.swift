@@ -118,32 +118,39 @@ public final class KernelTimer: Sendable {
     /// Row-block decomposition of the refresh-free timing (see the type's documentation); nil when the
     /// kernel has too few blocks or the increments are not steady.
     public func decomposed(_ shape: GEMVShape, order: LoopOrder) -> KernelTiming? {
+        guard let (blocks, sample) = blockSamples(shape) else { return nil }
+        return extrapolate(blocks: blocks) { simulate(sample($0), order: order, refresh: false) }
+    }
+
+    /// A kernel as a sequence of identical blocks: one more DRAM row per chunk (the last row keeps its
+    /// partial segment count), or one more input chunk (the last chunk keeps its partial columns); nil when
+    /// it has fewer than 16 blocks. `sample(k)` is the same kernel with k blocks.
+    func blockSamples(_ shape: GEMVShape) -> (blocks: Int, sample: (Int) -> GEMVShape)? {
         let g = lowering.geometry(shape)
         let banks = module.banksPerChannel, elements = module.columnBytes / 2
         let dramRows = (g.rowsPerBank + g.segmentsPerRow - 1) / g.segmentsPerRow
-        let sample: (Int) -> GEMVShape
-        let blocks: Int
         if dramRows >= 16 {
-            // One more DRAM row per chunk; the last row keeps its partial segment count.
             let lastSegments = g.rowsPerBank - (dramRows - 1) * g.segmentsPerRow
-            sample = { GEMVShape(rows: (($0 - 1) * g.segmentsPerRow + lastSegments) * banks, columns: shape.columns,
-                                 batch: shape.batch) }
-            blocks = dramRows
-        } else if g.chunks >= 16 {
+            return (dramRows, { GEMVShape(rows: (($0 - 1) * g.segmentsPerRow + lastSegments) * banks,
+                                          columns: shape.columns, batch: shape.batch) })
+        }
+        if g.chunks >= 16 {
             let columnsPerInput = (shape.columns + elements - 1) / elements
             let lastColumns = columnsPerInput - (g.chunks - 1) * g.chunkColumns
-            sample = { GEMVShape(rows: shape.rows, columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
-                                 batch: shape.batch) }
-            blocks = g.chunks
-        } else {
-            return nil
+            return (g.chunks, { GEMVShape(rows: shape.rows, columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
+                                          batch: shape.batch) })
         }
-        let points = [6, 7, 8].map { simulate(sample($0), order: order, refresh: false) }
+        return nil
+    }
+
+    /// The timing of `blocks` blocks from timings of 6, 7 and 8, if the two increments are equal.
+    func extrapolate(blocks: Int, _ timing: (Int) -> KernelTiming) -> KernelTiming? {
+        let points = [6, 7, 8].map(timing)
         let step = points[1].cycles - points[0].cycles
         guard points[2].cycles - points[1].cycles == step, step > 0 else { return nil }
         let extra = Int64(blocks - 6)
         let counts = zip(points[0].counts, points[1].counts).map { $0 + ($1 - $0) * extra }
-        return KernelTiming(cycles: points[0].cycles + step * extra, counts: counts, order: order)
+        return KernelTiming(cycles: points[0].cycles + step * extra, counts: counts, order: points[0].order)
     }
 
     /// A refresh-free timing plus the refreshes it meets on average (see the type's documentation).
@@ -160,23 +167,45 @@ public final class KernelTimer: Sendable {
     }
 
     /// A static attention unit (`AttentionProgram`) alone on all channels of the module, refresh-free (EOC
-    /// included); remembered like kernels.
+    /// included); remembered like kernels. A long unit whose channels all run the same GEMV is timed by
+    /// block decomposition, as long kernels are (`decomposed`).
     public func time(_ unit: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
         if let known = unitCache.withLock({ $0[[unit]] }) { return known }
-        let result = replayUnits([unit], program: program)
-        unitCache.withLock { $0[[unit]] = result }
-        return result
+        var result: KernelTiming?
+        if let (blocks, sample) = unitBlocks(unit) {
+            result = extrapolate(blocks: blocks) { replayUnits([sample($0)], program: program) }
+        }
+        let timing = result ?? replayUnits([unit], program: program)
+        unitCache.withLock { $0[[unit]] = timing }
+        return timing
+    }
+
+    /// A unit whose channels all run one GEMV of more than `blockThreshold` MAC16 commands in all, as
+    /// blocks (`blockSamples`); the samples keep the GEMV's loop order.
+    func unitBlocks(_ unit: AttentionProgram.Unit) -> (blocks: Int, sample: (Int) -> AttentionProgram.Unit)? {
+        let shapes = unit.shapes.compactMap { $0 }
+        guard let shape = shapes.first, shapes.allSatisfy({ $0 == shape }),
+              macCommands(shape) * Int64(shapes.count) > blockThreshold,
+              let (blocks, sample) = blockSamples(shape) else { return nil }
+        let order = unit.order ?? time(shape).order
+        return (blocks, { k in
+            AttentionProgram.Unit(shapes: unit.shapes.map { $0 == nil ? nil : sample(k) }, sharedInput: unit.sharedInput,
+                                  order: order)
+        })
     }
 
     /// What unit `b` costs right after unit `a` in one program, beyond the two alone: T(a b) − T(a) − T(b)
     /// (it saves one EOC and one start-up: the first mode change, the first row opening; it may pay a
     /// precharge). A unit ends with a blocking RD_MAC on every channel it uses, so once a unit is under way
     /// the controller's state no longer depends on the one before: summing units and these boundaries gives
-    /// the whole program's cycles (tested against whole-operator replays).
+    /// the whole program's cycles (tested against whole-operator replays). For the same reason a long unit's
+    /// boundary is that of its 6-block sample, which ends and starts the same way.
     public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
         if let known = unitCache.withLock({ $0[[a, b]] }) { return known }
-        let both = replayUnits([a, b], program: program)
-        let one = time(a, program: program), two = time(b, program: program)
+        let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
+        let both = replayUnits([shortA, shortB], program: program)
+        let one = shortA == a ? time(a, program: program) : replayUnits([shortA], program: program)
+        let two = shortB == b ? time(b, program: program) : replayUnits([shortB], program: program)
         let result = KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
                                   counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
                                   order: .inputStationary)
@@ -185,7 +214,7 @@ public final class KernelTimer: Sendable {
     }
 
     private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
-        let report = program.replay(refresh: false).run(units.flatMap(program.instructions) + [AiMInstruction(.eoc)])
+        let report = program.replay(refresh: false).run(units.flatMap(program.reducedInstructions) + [AiMInstruction(.eoc)])
         return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .inputStationary)
     }
 
