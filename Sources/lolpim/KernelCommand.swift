@@ -130,50 +130,42 @@ struct KernelCommand: ParsableCommand {
                 throw ValidationError("--trace and --check apply to gemv kernels and --replay; an attention op is many "
                                       + "kernels (time one slice with: gemv --rows TOKENS --columns HEAD_DIM --batch GROUP)")
             }
-            let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split, obufEntries: obufEntries,
-                                         refresh: !noRefresh)
-            let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads, headDim: headDim)
-            let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency
-            let value = model.cost(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape)).latency
-            print("attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
-                  + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset), refresh \(noRefresh ? "off" : "on")")
-            if policy == .static {
-                // The whole operator as one program on the AiM controller model, as --emit-aim writes it.
-                let program = AttentionProgram(timer: model.timer, partitioning: split)
-                let replay = program.replay(refresh: !noRefresh)
-                for (phase, name) in [(AttentionProgram.Phase.score, "QKᵀ"), (.value, "SV ")] {
-                    let instructions = program.program(phase, contexts: [tokens], kvHeads: kvHeads, group: group,
-                                                       headDim: headDim)
-                    let cycles = replay.run(instructions).cycles
-                    print(String(format: "  %@  %lld cycles = %.3f µs as one program (refresh from cycle 0%@)", name, cycles,
-                                 Double(cycles) * ns / 1000, phase == .value ? "; HUB reduction not included" : ""))
-                    if let emitAim {
-                        let path = phase == .score ? emitAim : Self.valuePath(emitAim)
-                        try writeAim(instructions, to: path, policy: policy,
-                                     header: ["attention \(name == "QKᵀ" ? "QK^T" : "SV") over \(tokens) tokens, \(kvHeads) KV heads x "
-                                              + "group \(group), head_dim \(headDim), \(split.rawValue), \(preset.preset)"])
-                    }
-                }
-                print(String(format: "  in runs: QKᵀ %.3f µs, SV %.3f µs (HUB reduction included; unit by unit%@)",
-                             Double(score) / 1e6, Double(value) / 1e6, noRefresh ? "" : ", expected refresh"))
-            } else {
-                print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
-                print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
-                if let emitAim {
-                    let program = AttentionProgram(timer: KernelTimer(module: preset, policy: .static), partitioning: split)
-                    for phase in [AttentionProgram.Phase.score, .value] {
-                        let instructions = program.program(phase, contexts: [tokens], kvHeads: kvHeads, group: group,
-                                                           headDim: headDim)
-                        try writeAim(instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), policy: policy,
-                                     header: ["attention \(phase == .score ? "QK^T" : "SV") over \(tokens) tokens, "
-                                              + "\(kvHeads) KV heads x group \(group), head_dim \(headDim), \(split.rawValue)"])
-                    }
-                }
-            }
-            let bytes = Double(2 * tokens * kvHeads * headDim * 2)
-            print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak", bytes / (Double(score + value) / 1000),
-                         preset.peakInternalBandwidth / 1e9))
+            try runAttention(preset: preset, policy: policy, split: split, ns: ns)
         }
+    }
+
+    func runAttention(preset: ModuleConfig, policy: SchedulingPolicy, split: AttentionPartitioning, ns: Double) throws {
+        let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split,
+                                     obufEntries: obufEntries, refresh: !noRefresh)
+        let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads,
+                                      headDim: headDim)
+        let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency
+        let value = model.cost(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape)).latency
+        print("attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
+              + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset), "
+              + "refresh \(noRefresh ? "off" : "on")")
+        print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
+        print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
+        // The operators as AiM programs over all channels: what --emit-aim writes and `static` times.
+        let timer = policy == .static ? model.timer : KernelTimer(module: preset, policy: .static)
+        let program = AttentionProgram(timer: timer, partitioning: split)
+        for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")] {
+            let instructions = program.program(phase, contexts: [tokens], kvHeads: kvHeads, group: group,
+                                               headDim: headDim)
+            if policy == .static {
+                let cycles = program.replay(refresh: !noRefresh).run(instructions).cycles
+                print(String(format: "  %@ as one AiM program: %lld cycles = %.3f µs (refresh %@; no HUB work)",
+                             name, cycles, Double(cycles) * ns / 1000, noRefresh ? "off" : "from cycle 0"))
+            }
+            if let emitAim {
+                try writeAim(instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), policy: policy,
+                             header: ["attention \(name) over \(tokens) tokens, \(kvHeads) KV heads x group \(group), "
+                                      + "head_dim \(headDim), \(split.rawValue), \(preset.preset)"])
+            }
+        }
+        let bytes = Double(2 * tokens * kvHeads * headDim * 2)
+        print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak",
+                     bytes / (Double(score + value) / 1000), preset.peakInternalBandwidth / 1e9))
     }
 
     /// Where the SV program goes beside the QKᵀ one: `a.trace` → `a.sv.trace`.

@@ -109,6 +109,21 @@ struct AiMEmitTests {
         }
     }
 
+    /// Head-first waves of 2,100-token heads have 17 DRAM rows per bank: with no MAC threshold the timer
+    /// decomposes them into row blocks, and boundaries come from 6-block samples.
+    @Test("attention: block-decomposed units and their boundaries add up to the whole-operator replay")
+    func decomposedUnits() {
+        let timer = KernelTimer(module: module, policy: .static, blockThreshold: 0)
+        let program = AttentionProgram(timer: timer, partitioning: .headFirst)
+        let units = program.units(.score, contexts: [2100, 2200], kvHeads: 32, group: 1, headDim: 128)
+        #expect(units.count == 2 && timer.unitBlocks(units[0]) != nil)
+        var composed = timer.time(units[0], program: program).cycles + timer.time(units[1], program: program).cycles
+        composed += timer.boundary(units[0], units[1], program: program).cycles
+        let whole = program.replay(refresh: false).run(program.program(.score, contexts: [2100, 2200], kvHeads: 32,
+                                                                       group: 1, headDim: 128)).cycles
+        #expect(composed == whole)
+    }
+
     @Test("token-parallel QKᵀ broadcasts one WR_GB to every channel; SV and head-first write each channel's own")
     func inputs() {
         let timer = KernelTimer(module: module, policy: .static)

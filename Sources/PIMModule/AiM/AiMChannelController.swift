@@ -172,7 +172,10 @@ struct AiMChannelController {
             if first.depart <= clock && (!first.isEndMarker || pendingWrites.isEmpty) {
                 pendingReadHead += 1
                 if first.notifies { notified = 1 }
-                if pendingReadHead == pendingReads.count { pendingReads.removeAll(keepingCapacity: true); pendingReadHead = 0 }
+                if pendingReadHead == pendingReads.count {
+                    pendingReads.removeAll(keepingCapacity: true)
+                    pendingReadHead = 0
+                }
             }
         }
         if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 <= clock } }

@@ -14,8 +14,10 @@ extension AiMTiming {
     /// and nFAW 28 from a DDR4 JEDEC table (the `GDDR6_AiM` preset's 11 / 11 / 42 are overwritten), and it
     /// pins nCLREG 0, nCLGB 1, nCWLREG 1, nCWLGB 1, nWPRE 1. It also recomputes nRFC and nREFI, which it
     /// never uses (its all-bank refresh manager issues no refresh on this organisation); lolpim keeps the
-    /// preset's refresh values for its own refresh model.
+    /// preset's refresh values for its own refresh model. Other presets (the NeuPIMs-like HBM2 timing) are
+    /// not that simulator's device: its rules run on their own values, unchanged.
     public var aimSimulatorEffective: AiMTiming {
+        guard self == .gddr6AiM else { return self }
         var t = self
         t.nRRDS = 5
         t.nRRDL = 6

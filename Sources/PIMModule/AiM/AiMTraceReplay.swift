@@ -70,7 +70,10 @@ public struct AiMTraceReplay: Sendable {
             for c in 0..<channels where remainingHead[c] < remaining[c].count {
                 wasRemaining = true
                 while remainingHead[c] < remaining[c].count {
-                    guard controllers[c].send(remaining[c][remainingHead[c]], now: cycle) else { isRemaining = true; break }
+                    guard controllers[c].send(remaining[c][remainingHead[c]], now: cycle) else {
+                        isRemaining = true
+                        break
+                    }
                     remainingHead[c] += 1
                 }
                 if remainingHead[c] == remaining[c].count { remaining[c].removeAll(); remainingHead[c] = 0 }
@@ -106,7 +109,8 @@ public struct AiMTraceReplay: Sendable {
                     } else {
                         targets = instruction.channels(limit: channels)
                     }
-                    let kind: AiMChannelController.Request.Kind = op.isMemoryAccess ? (final == .rd ? .read : .write) : .aim
+                    let kind: AiMChannelController.Request.Kind = op.isMemoryAccess
+                        ? (final == .rd ? .read : .write) : .aim
                     let row = op == .af ? (1 << 29) + afMode : instruction.row
                     let request = AiMChannelController.Request(
                         kind: kind, final: final, bank: instruction.bank, row: row,
@@ -144,7 +148,8 @@ public struct AiMTraceReplay: Sendable {
         }
         var counts = CommandCounts()
         for c in controllers { counts = counts + CommandCounts(c.counts) }
-        let trace = record ? controllers.flatMap { $0.trace ?? [] }.sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
+        let trace = record ? controllers.flatMap { $0.trace ?? [] }
+            .sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
         return Report(cycles: finished ?? cycle, instructions: instructions.count,
                       hostLines: instructions.filter { $0.opcode.isHostAccess }.count, commands: counts,
                       channelCommands: controllers.map { Int64($0.issuedCommands) },

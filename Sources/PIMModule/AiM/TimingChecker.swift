@@ -51,12 +51,15 @@ public struct TimingChecker: Sendable {
                     slot = bank
                 }
                 if let t = last[rule.preceding]![slot], issued.cycle - t < Int64(rule.cycles) {
-                    report("\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires \(rule.cycles)")
+                    report("\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires "
+                           + "\(rule.cycles)")
                 }
             }
             switch c.kind {
             case .act16:
-                if open.contains(where: { $0 >= 0 && $0 != c.row }) { report("ACT16 while another row is open (PREA first)") }
+                if open.contains(where: { $0 >= 0 && $0 != c.row }) {
+                    report("ACT16 while another row is open (PREA first)")
+                }
                 open = Array(repeating: c.row, count: table.banks)
             case .act:
                 if open[bank] >= 0 { report("ACT of bank \(bank) while a row is open (PRE first)") }

@@ -63,7 +63,8 @@ public struct AttentionProgram: Sendable {
             let waves = assigned.map(\.count).max() ?? 0
             return (0..<waves).map { w in
                 Unit(shapes: (0..<channels).map { c in
-                    w < assigned[c].count ? slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim) : nil
+                    guard w < assigned[c].count else { return nil }
+                    return slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim)
                 }, sharedInput: false)
             }
         }

@@ -111,7 +111,8 @@ public final class KernelTimer: Sendable {
     }
 
     /// The kernel's AiM instructions on the channels of `mask` (channel 0 by default), ending with EOC.
-    public func aimProgram(_ shape: GEMVShape, order: LoopOrder, mask: Int = AiMInstruction.mask([0])) -> [AiMInstruction] {
+    public func aimProgram(_ shape: GEMVShape, order: LoopOrder,
+                           mask: Int = AiMInstruction.mask([0])) -> [AiMInstruction] {
         lowering.aimInstructions(canonical(shape), order: order, mask: mask) + [AiMInstruction(.eoc)]
     }
 
@@ -137,7 +138,8 @@ public final class KernelTimer: Sendable {
         if g.chunks >= 16 {
             let columnsPerInput = (shape.columns + elements - 1) / elements
             let lastColumns = columnsPerInput - (g.chunks - 1) * g.chunkColumns
-            return (g.chunks, { GEMVShape(rows: shape.rows, columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
+            return (g.chunks, { GEMVShape(rows: shape.rows,
+                                          columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
                                           batch: shape.batch) })
         }
         return nil
@@ -189,8 +191,8 @@ public final class KernelTimer: Sendable {
               let (blocks, sample) = blockSamples(shape) else { return nil }
         let order = unit.order ?? time(shape).order
         return (blocks, { k in
-            AttentionProgram.Unit(shapes: unit.shapes.map { $0 == nil ? nil : sample(k) }, sharedInput: unit.sharedInput,
-                                  order: order)
+            AttentionProgram.Unit(shapes: unit.shapes.map { $0 == nil ? nil : sample(k) },
+                                  sharedInput: unit.sharedInput, order: order)
         })
     }
 
@@ -200,7 +202,8 @@ public final class KernelTimer: Sendable {
     /// the controller's state no longer depends on the one before: summing units and these boundaries gives
     /// the whole program's cycles (tested against whole-operator replays). For the same reason a long unit's
     /// boundary is that of its 6-block sample, which ends and starts the same way.
-    public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
+    public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit,
+                         program: AttentionProgram) -> KernelTiming {
         if let known = unitCache.withLock({ $0[[a, b]] }) { return known }
         let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
         let both = replayUnits([shortA, shortB], program: program)
@@ -214,7 +217,8 @@ public final class KernelTimer: Sendable {
     }
 
     private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
-        let report = program.replay(refresh: false).run(units.flatMap(program.reducedInstructions) + [AiMInstruction(.eoc)])
+        let instructions = units.flatMap(program.reducedInstructions) + [AiMInstruction(.eoc)]
+        let report = program.replay(refresh: false).run(instructions)
         return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .inputStationary)
     }
 
