@@ -14,6 +14,8 @@ ensure_system_packages() {
     local missing=()
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     if ! pkg-config --exists libzmq 2>/dev/null; then missing+=(libzmq3-dev); fi
+    # SQLite for the kernel-timing store (GRDB links the system library).
+    if ! pkg-config --exists sqlite3 2>/dev/null; then missing+=(libsqlite3-dev); fi
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing ${missing[*]} (apt-get)"

@@ -26,10 +26,10 @@ public struct CommandCostModel: OpCostModel {
 
     public init(module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
                 obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
-                chunkLayout: ChunkLayout? = nil, refresh: Bool = true) {
+                chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil) {
         self.module = module
         self.chunkLayout = chunkLayout
-        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh)
+        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh, store: store)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }

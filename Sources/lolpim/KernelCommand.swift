@@ -69,6 +69,11 @@ struct KernelCommand: ParsableCommand {
     @Flag(help: "No DRAM refresh (the public AiM simulator never refreshes; lolpim refreshes every nREFI).")
     var noRefresh = false
 
+    @OptionGroup var kernelCache: KernelCacheOptions
+
+    /// This command's view of the kernel-timing store (nil when off), counting its lookups.
+    var store: CountingKernelStore? { kernelCache.choice.store.map { CountingKernelStore($0) } }
+
     func run() throws {
         guard let preset = ModuleConfig.presets[module] else {
             throw ValidationError("--module must be one of: \(ModuleConfig.presetNames.joined(separator: ", "))")
@@ -90,7 +95,9 @@ struct KernelCommand: ParsableCommand {
         guard let kind else { throw ValidationError("name a kernel kind (gemv or attention) or give --replay FILE") }
         switch kind {
         case .gemv:
-            let timer = KernelTimer(module: preset, policy: policy, obufEntries: obufEntries)
+            let store = self.store
+            defer { report(store) }
+            let timer = KernelTimer(module: preset, policy: policy, obufEntries: obufEntries, store: store)
             let shape = GEMVShape(rows: rows, columns: columns, batch: batch)
             let order = timer.time(shape).order
             let timing = timer.simulate(timer.canonical(shape), order: order, refresh: !noRefresh)
@@ -135,8 +142,10 @@ struct KernelCommand: ParsableCommand {
     }
 
     func runAttention(preset: ModuleConfig, policy: SchedulingPolicy, split: AttentionPartitioning, ns: Double) throws {
+        let store = self.store
+        defer { report(store) }
         let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split,
-                                     obufEntries: obufEntries, refresh: !noRefresh)
+                                     obufEntries: obufEntries, refresh: !noRefresh, store: store)
         let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads,
                                       headDim: headDim)
         let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency
@@ -166,6 +175,13 @@ struct KernelCommand: ParsableCommand {
         let bytes = Double(2 * tokens * kvHeads * headDim * 2)
         print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak",
                      bytes / (Double(score + value) / 1000), preset.peakInternalBandwidth / 1e9))
+    }
+
+    /// The store's lookups of this command, printed and recorded for `lolpim cache stats`.
+    func report(_ store: CountingKernelStore?) {
+        guard let store, let file = store.base as? SQLiteKernelStore else { return }
+        print("  kernel store   \(store.hits) hits, \(store.misses) misses (\(file.path))")
+        file.recordRun(command: "kernel", hits: store.hits, misses: store.misses)
     }
 
     /// Where the SV program goes beside the QKᵀ one: `a.trace` → `a.sv.trace`.

@@ -11,7 +11,7 @@ struct Lolpim: ParsableCommand {
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
         subcommands: [Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self, KernelCommand.self,
-                      CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self]
+                      CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self, CacheCommand.self]
     )
 }
 
@@ -29,6 +29,8 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("CURVE keys directory (made by `lolpim keys DIR`): encrypt every connection and refuse peers without an authorised key.",
                                valueName: "dir"))
     var keys: String?
+
+    @OptionGroup var kernelCache: KernelCacheOptions
 
     /// The cluster's keys when `--keys` is given; a bad keys directory exits with status 2.
     func loadKeys() throws -> ClusterKeys? {
@@ -49,6 +51,19 @@ struct CommonOptions: ParsableArguments {
             return handler
         }
     }
+}
+
+/// Where command-level kernel timings are kept between processes and runs (docs/KERNEL-STORE.md).
+struct KernelCacheOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Kernel-timing store file (default: $LOLPIM_KERNEL_CACHE, else "
+                               + "$XDG_CACHE_HOME/lolpim/kernels.sqlite, else ~/.cache/lolpim/kernels.sqlite).",
+                               valueName: "path"))
+    var kernelCache: String?
+
+    @Flag(help: "No kernel-timing store: simulate every kernel afresh (results are the same).")
+    var noKernelCache = false
+
+    var choice: KernelStoreChoice { .resolve(path: kernelCache, disabled: noKernelCache) }
 }
 
 /// Options of the commands that run the host side (run, coordinator).

@@ -46,6 +46,7 @@ func runCoordinator(topology path: String, bind: String, endpointFile: String?, 
     options.traceFile = host.trace
     options.traceChannelGroups = host.traceChannels
     options.keys = try common.loadKeys()
+    options.kernelStore = common.kernelCache.choice
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {
@@ -83,7 +84,8 @@ struct WorkerCommand: ParsableCommand {
 
 func runWorker(coordinator: String, rank: Int, dataBind: String?, common: CommonOptions) throws {
     let options = WorkerOptions(coordinator: coordinator, rank: rank, dataBind: dataBind,
-                                registrationTimeoutMs: common.registrationTimeout * 1000, keys: try common.loadKeys())
+                                registrationTimeoutMs: common.registrationTimeout * 1000, keys: try common.loadKeys(),
+                                kernelStore: common.kernelCache.choice)
     try reportingFailures { try Worker(options: options).run() }
 }
 

@@ -48,6 +48,7 @@ struct Run: ParsableCommand {
         launcher.traceChannelGroups = host.traceChannels
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
+        launcher.kernelStore = common.kernelCache.choice
         if let hosts { launcher.remote = try remoteWorkers(hosts, workers: plan.workers) }
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
@@ -65,6 +66,7 @@ struct Run: ParsableCommand {
         search.transport = transport ?? .ipc
         search.progress = !host.quiet
         search.registrationTimeoutMs = common.registrationTimeout * 1000
+        search.kernelStore = common.kernelCache.choice
         let outcome = try reportingFailures { try search.run() }
         print(ParallelismTable.render(outcome))
         guard outcome.best != nil else {

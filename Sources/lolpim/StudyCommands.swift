@@ -28,6 +28,7 @@ struct SweepCommand: ParsableCommand {
         var runner = SweepRunner(spec: spec)
         runner.progress = !quiet
         runner.registrationTimeoutMs = common.registrationTimeout * 1000
+        runner.kernelStore = common.kernelCache.choice
         let summary = try reportingFailures { try runner.run() }
         print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
               + "(\(summary.failed) failed); results in \(spec.output)")
@@ -104,6 +105,7 @@ struct CompareCommand: ParsableCommand {
         comparison.npuBandwidthGbps = npuBandwidthGbps
         comparison.progress = !quiet
         comparison.registrationTimeoutMs = common.registrationTimeout * 1000
+        comparison.kernelStore = common.kernelCache.choice
         let rows = try reportingFailures { try comparison.run() }
         let files = try reportingFailures {
             try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)", to: directory)

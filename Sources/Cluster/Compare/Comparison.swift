@@ -23,6 +23,8 @@ public struct Comparison {
     public var transport: TransportKind = .ipc
     public var progress = true
     public var registrationTimeoutMs = 60_000
+    /// The kernel-timing store every run uses.
+    public var kernelStore: KernelStoreChoice = .off
     /// Largest tensor-parallel degree the PIM rows try (collectives cost wall-clock time: see README).
     public var maxTP = 8
     /// The xPU+PIM row's NPU bandwidth, GB/s (nil: the module's derived default).
@@ -169,6 +171,7 @@ public struct Comparison {
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs
+        runner.kernelStore = kernelStore
         let recorded = try runner.runAndCollect()
         return Self.ladder.indices.map { v in
             let variant = Self.ladder[v]

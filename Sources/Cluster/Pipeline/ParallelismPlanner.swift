@@ -64,6 +64,8 @@ public struct ParallelismSearch {
     public var transport: TransportKind = .ipc
     public var progress = true
     public var registrationTimeoutMs = 60_000
+    /// The kernel-timing store every run uses.
+    public var kernelStore: KernelStoreChoice = .off
 
     public init(topologyFile: String, topology: Topology, output: String) {
         self.topologyFile = topologyFile
@@ -88,6 +90,7 @@ public struct ParallelismSearch {
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs
+        runner.kernelStore = kernelStore
         var throughput: [Int: Double] = [:]
         for (candidate, row) in zip(valid, try runner.runAndCollect()) {
             if let t = row?["throughput_tokens_per_s"].flatMap(Double.init) { throughput[candidate.tp] = t }

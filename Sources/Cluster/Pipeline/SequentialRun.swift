@@ -6,8 +6,13 @@ import PIMModule
 /// tests of batching and allocation policies.
 public struct SequentialRun {
     public let plan: PipelinePlan
+    /// Where kernel timings are looked up (default: one store in memory that every stage shares).
+    public let store: any KernelTimingStore
 
-    public init(plan: PipelinePlan) { self.plan = plan }
+    public init(plan: PipelinePlan, store: (any KernelTimingStore)? = nil) {
+        self.plan = plan
+        self.store = store ?? MemoryKernelStore()
+    }
 
     public struct Outcome {
         public var simulated: SimulatedResults
@@ -20,7 +25,7 @@ public struct SequentialRun {
     public func run() throws -> Outcome {
         var host = HostModel(topology: plan.topology)
         var scheduler = BatchScheduler(plan: plan)
-        var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0) }
+        var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0, store: store) }
         let bytesPerRequest = Int64(plan.topology.model.activationBytesPerRequest)
         var queue = scheduler.start(host: &host)
         var head = 0

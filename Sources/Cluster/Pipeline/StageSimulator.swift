@@ -40,13 +40,15 @@ public struct StageSimulator: Sendable {
     /// Bytes per request of the gathered LM-head result: a token id and its logit (4 B each).
     public static let gatherBytesPerRequest: Int64 = 8
 
-    public init(plan pipeline: PipelinePlan, stage: StagePlan, member: Int = 0) {
+    /// - Parameter store: where command-level kernel timings are looked up first (nil: simulated here).
+    public init(plan pipeline: PipelinePlan, stage: StagePlan, member: Int = 0, store: (any KernelTimingStore)? = nil) {
         let topology = pipeline.topology
         allocator = pipeline.allocator(stage: stage.index)
         plan = stage
         self.member = member
         step = DecodeStep(model: pipeline.shard)
-        costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload)
+        costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload,
+                                                store: store)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1

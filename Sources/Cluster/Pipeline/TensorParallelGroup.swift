@@ -7,8 +7,8 @@ import PIMModule
 public struct TensorParallelGroup: Sendable {
     public private(set) var members: [StageSimulator]
 
-    public init(plan: PipelinePlan, stage: StagePlan) {
-        members = (0..<stage.tp).map { StageSimulator(plan: plan, stage: stage, member: $0) }
+    public init(plan: PipelinePlan, stage: StagePlan, store: (any KernelTimingStore)? = nil) {
+        members = (0..<stage.tp).map { StageSimulator(plan: plan, stage: stage, member: $0, store: store) }
     }
 
     /// Handles a micro-batch that left the previous stage at `departs[m]` towards member m (one entry per

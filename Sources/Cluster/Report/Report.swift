@@ -114,9 +114,11 @@ public enum Report {
                                logX: logX).line(series)
             charts.append((figure.column, svg))
         }
-        let table = "<table><tr>" + header.map { "<th>\(SVGChart.escape($0))</th>" }.joined() + "</tr>"
-            + rows.dropFirst().map { "<tr>" + $0.map { "<td>\(SVGChart.escape($0))</td>" }.joined() + "</tr>" }.joined()
-            + "</table>"
+        let head: String = header.map { "<th>\(SVGChart.escape($0))</th>" }.joined()
+        let body: String = rows.dropFirst().map { row -> String in
+            "<tr>" + row.map { "<td>\(SVGChart.escape($0))</td>" }.joined() + "</tr>"
+        }.joined()
+        let table = "<table><tr>" + head + "</tr>" + body + "</table>"
         return (charts, table)
     }
 }

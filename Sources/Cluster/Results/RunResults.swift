@@ -226,9 +226,17 @@ public struct WallclockResults: Codable, Sendable {
     public var runSeconds: Double
     /// From the coordinator's start until every worker was ready, seconds.
     public var setupSeconds: Double
+    /// The simulator's own speed: simulated generated tokens per second of run time, and stage visits (one
+    /// module handling one micro-batch) per second of run time.
+    public var simulatedTokensPerWallSecond: Double
+    public var stageVisitsPerWallSecond: Double
     /// Summed over the coordinator and the workers.
     public var messagesSent: Int64
     public var bytesSent: Int64
+    /// Kernel-timing store lookups of all workers: answered by the store, and simulated instead (misses).
+    /// Both 0 without a store or at roofline fidelity.
+    public var kernelStoreHits: Int64
+    public var kernelStoreMisses: Int64
     /// One-way wall-clock latency of data messages (power-of-two histogram; quantiles are bucket bounds).
     public var dataMessageLatency: LatencyReport
 }

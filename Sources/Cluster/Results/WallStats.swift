@@ -7,6 +7,9 @@ public struct WallStats: Codable, Sendable, Equatable {
     public var bytesReceived: Int64 = 0
     /// One-way latency of received data messages (sender's wall clock to receiver's), nanoseconds.
     public var dataLatency = LatencyHistogram()
+    /// Kernel-timing store lookups answered by the store (hits) and not (misses: the kernel was simulated).
+    public var kernelStoreHits: Int64 = 0
+    public var kernelStoreMisses: Int64 = 0
 
     public init() {}
 
@@ -26,6 +29,8 @@ public struct WallStats: Codable, Sendable, Equatable {
         messagesReceived += other.messagesReceived
         bytesReceived += other.bytesReceived
         dataLatency.merge(other.dataLatency)
+        kernelStoreHits += other.kernelStoreHits
+        kernelStoreMisses += other.kernelStoreMisses
     }
 }
 

@@ -31,6 +31,8 @@ public struct CoordinatorOptions: Sendable {
     /// CURVE keys: encrypt every connection and refuse peers whose key is not authorised (nil: no security,
     /// for loopback runs).
     public var keys: ClusterKeys?
+    /// The kernel-timing store the run's lookups are recorded in (`lolpim cache stats`), or off.
+    public var kernelStore: KernelStoreChoice = .off
 
     public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
                 endpointFile: String? = nil, transportLabel: String) {
@@ -110,6 +112,9 @@ public final class Coordinator {
             try collectStats(control)
             let results = makeResults(complete: true, error: nil)
             resultsPath = try results.write(to: options.outputDirectory)
+            options.kernelStore.store?.recordRun(command: "run \(options.topologyFile)",
+                                                 hits: results.wallclock.kernelStoreHits,
+                                                 misses: results.wallclock.kernelStoreMisses)
             if let trace = options.traceFile {
                 try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
             }
@@ -420,10 +425,15 @@ public final class Coordinator {
         var total = wall
         for w in workerWall.values { total.merge(w) }
         let now = WallClock.monotonicMs()
+        let seconds = Double(now - startMs) / 1000
+        let visits = simulated.stages.reduce(Int64(0)) { $0 + $1.microBatches }
         let wallclock = WallclockResults(
             transport: options.transportLabel, libzmqVersion: Context.libraryVersion, workers: plan.workers,
-            runSeconds: Double(now - startMs) / 1000, setupSeconds: Double(setupMs) / 1000,
+            runSeconds: seconds, setupSeconds: Double(setupMs) / 1000,
+            simulatedTokensPerWallSecond: seconds > 0 ? Double(simulated.generatedTokens) / seconds : 0,
+            stageVisitsPerWallSecond: seconds > 0 ? Double(visits) / seconds : 0,
             messagesSent: total.messagesSent, bytesSent: total.bytesSent,
+            kernelStoreHits: total.kernelStoreHits, kernelStoreMisses: total.kernelStoreMisses,
             dataMessageLatency: LatencyReport(total.dataLatency))
         return RunResults(complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
                           simulated: simulated, wallclock: wallclock)

@@ -27,6 +27,9 @@ public struct Launcher {
     public var remote: RemoteWorkers?
     /// Log level passed to the processes started.
     public var logLevel: String?
+    /// The kernel-timing store of this host, for the coordinator and the local workers; workers on other
+    /// hosts use their own host's default store (or none, when this is off).
+    public var kernelStore: KernelStoreChoice = .off
 
     public init(topologyFile: String, transport: TransportKind, outputDirectory: String) {
         self.topologyFile = topologyFile
@@ -58,6 +61,7 @@ public struct Launcher {
         options.traceFile = traceFile
         options.traceChannelGroups = traceChannelGroups
         options.keys = keys
+        options.kernelStore = kernelStore
         return options
     }
 
@@ -72,7 +76,8 @@ public struct Launcher {
         let failures = WorkerFailures()
         var threads: [Thread] = []
         for rank in 0..<plan.workers {
-            let options = WorkerOptions(coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs)
+            let options = WorkerOptions(coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs,
+                                        kernelStore: kernelStore)
             let thread = Thread {
                 do {
                     try Worker(options: options, context: context).run()
@@ -128,7 +133,7 @@ public struct Launcher {
                                "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
         if !progress { coordinatorArgs.append("--quiet") }
         if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
-        coordinatorArgs += sharedArguments
+        coordinatorArgs += sharedArguments + kernelStore.arguments
         try spawn("coordinator", coordinatorArgs)
         let coordinator = children[0].process
 
@@ -151,13 +156,14 @@ public struct Launcher {
                 var arguments = ["worker", "--coordinator", endpoint!, "--rank", "\(rank)",
                                  "--registration-timeout", "\(registrationTimeoutMs / 1000)"] + sharedArguments
                 if let remote {
+                    if kernelStore == .off { arguments += KernelStoreChoice.off.arguments }
                     let placement = remote.placements[rank]
                     if let address = placement.address { arguments += ["--data-bind", "tcp://\(address):*"] }
                     let command = remote.command(arguments)
                     try spawn("worker \(rank) on \(placement.host)", Array(remote.shell.dropFirst()) + [placement.host, command],
                               executable: remote.shellExecutable)
                 } else {
-                    try spawn("worker \(rank)", arguments)
+                    try spawn("worker \(rank)", arguments + kernelStore.arguments)
                 }
             }
         } catch {

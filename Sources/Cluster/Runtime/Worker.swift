@@ -14,10 +14,13 @@ public struct WorkerOptions: Sendable {
     public var registrationTimeoutMs: Int
     /// CURVE keys of the cluster (see `ClusterKeys`); nil: no security.
     public var keys: ClusterKeys?
+    /// This host's kernel-timing store, or off.
+    public var kernelStore: KernelStoreChoice
 
     public init(coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000,
-                keys: ClusterKeys? = nil) {
+                keys: ClusterKeys? = nil, kernelStore: KernelStoreChoice = .off) {
         self.keys = keys
+        self.kernelStore = kernelStore
         self.coordinator = coordinator
         self.rank = rank
         self.dataBind = dataBind
@@ -120,7 +123,8 @@ public final class Worker {
             throw RuntimeError.protocolViolation(text)
         }
         let (stageIndex, member) = plan.position(rank: options.rank)
-        var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member)
+        let store = options.kernelStore.store.map { CountingKernelStore($0) }
+        var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member, store: store)
         if config.recordTimeline == true {
             stage.timeline = []
             stage.channelGroups = config.timelineChannelGroups ?? 0
@@ -150,6 +154,8 @@ public final class Worker {
         while true {
             let ready = try service(&session, also: [data])
             if case .finished = ready {
+                wall.kernelStoreHits = store?.hits ?? 0
+                wall.kernelStoreMisses = store?.misses ?? 0
                 try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
                          on: control)
                 return

@@ -10,6 +10,8 @@ public struct SweepRunner {
     public var registrationTimeoutMs = 60_000
     /// Where each point's topology and results go (default: `<csv name>-points` beside the CSV).
     public var workDirectory: String
+    /// The kernel-timing store every point's run uses.
+    public var kernelStore: KernelStoreChoice = .off
 
     public init(spec: SweepSpec) {
         self.spec = spec
@@ -45,6 +47,7 @@ public struct SweepRunner {
                 var launcher = Launcher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
                 launcher.progress = false
                 launcher.registrationTimeoutMs = registrationTimeoutMs
+                launcher.kernelStore = kernelStore
                 let (results, _) = try launcher.run(plan: plan)
                 row = [key] + values + ["ok", ""] + SweepCSV.figures(results)
                 throughput = results.simulated.throughputTokensPerS

@@ -9,6 +9,12 @@ public struct KernelTiming: Sendable, Equatable {
     /// The loop order the timer chose.
     public var order: LoopOrder
 
+    public init(cycles: Int64, counts: [Int64], order: LoopOrder) {
+        self.cycles = cycles
+        self.counts = counts
+        self.order = order
+    }
+
     public func count(_ kind: AiMCommandKind) -> Int64 { counts[kind.rawValue] }
 }
 
@@ -41,11 +47,15 @@ public final class KernelTimer: Sendable {
     public let blockThreshold: Int64
     /// Whether `time` adds the expected refresh stalls (off: refresh-free timings throughout).
     public let refresh: Bool
+    /// Where timings outlive this timer (nil: this process's memory only).
+    public let store: (any KernelTimingStore)?
+    /// What decides this timer's kernels besides their own shape (`KernelKey.context`).
+    public let storeContext: String
 
     /// - Parameter obufEntries: output-buffer entries for `pingpong` and `dcs` (the LoL-PIM buffer);
     ///   `static` models AiM's single MAC register per bank.
     public init(module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
-                refresh: Bool = true) {
+                refresh: Bool = true, store: (any KernelTimingStore)? = nil) {
         self.module = module
         self.blockThreshold = blockThreshold
         self.policy = policy
@@ -53,6 +63,24 @@ public final class KernelTimer: Sendable {
         table = policy == .static ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
             : .of(module)
         lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
+        self.store = store
+        storeContext = Self.storeContext(module: module, policy: policy, table: table, lowering: lowering,
+                                         blockThreshold: blockThreshold, refresh: refresh)
+    }
+
+    /// The timing of `key`: this process's memory, else the store, else `compute` (then remembered and stored).
+    private func remembered<Key: Hashable & Sendable>(_ memoryKey: Key, in memory: borrowing Mutex<[Key: KernelTiming]>,
+                                                      store storeKey: @autoclosure () -> KernelKey,
+                                                      compute: () -> KernelTiming) -> KernelTiming {
+        if let known = memory.withLock({ $0[memoryKey] }) { return known }
+        let key = store == nil ? nil : storeKey()
+        let result = key.flatMap { store?.timing($0) } ?? {
+            let computed = compute()
+            if let key { store?.record(key, computed) }
+            return computed
+        }()
+        memory.withLock { $0[memoryKey] = result }
+        return result
     }
 
     /// Loop orders worth simulating for a shape (they differ only when the batch does not fit the GB).
@@ -72,17 +100,16 @@ public final class KernelTimer: Sendable {
 
     public func time(_ requested: GEMVShape) -> KernelTiming {
         let shape = canonical(requested)
-        if let known = cache.withLock({ $0[shape] }) { return known }
-        var best: KernelTiming?
-        for order in orders(shape) {
-            let base = (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
-                ?? simulate(shape, order: order, refresh: false)
-            let timing = refresh ? withExpectedRefresh(base) : base
-            if best == nil || timing.cycles < best!.cycles { best = timing }
+        return remembered(shape, in: cache, store: storeKey(shape)) {
+            var best: KernelTiming?
+            for order in orders(shape) {
+                let base = (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
+                    ?? simulate(shape, order: order, refresh: false)
+                let timing = refresh ? withExpectedRefresh(base) : base
+                if best == nil || timing.cycles < best!.cycles { best = timing }
+            }
+            return best!
         }
-        let result = best!
-        cache.withLock { $0[shape] = result }
-        return result
     }
 
     /// MAC16 commands of a shape: one per bank row, input column and input.
@@ -172,14 +199,13 @@ public final class KernelTimer: Sendable {
     /// included); remembered like kernels. A long unit whose channels all run the same GEMV is timed by
     /// block decomposition, as long kernels are (`decomposed`).
     public func time(_ unit: AttentionProgram.Unit, program: AttentionProgram) -> KernelTiming {
-        if let known = unitCache.withLock({ $0[[unit]] }) { return known }
-        var result: KernelTiming?
-        if let (blocks, sample) = unitBlocks(unit) {
-            result = extrapolate(blocks: blocks) { replayUnits([sample($0)], program: program) }
+        remembered([unit], in: unitCache, store: storeKey([unit], program: program, boundary: false)) {
+            var result: KernelTiming?
+            if let (blocks, sample) = unitBlocks(unit) {
+                result = extrapolate(blocks: blocks) { replayUnits([sample($0)], program: program) }
+            }
+            return result ?? replayUnits([unit], program: program)
         }
-        let timing = result ?? replayUnits([unit], program: program)
-        unitCache.withLock { $0[[unit]] = timing }
-        return timing
     }
 
     /// A unit whose channels all run one GEMV of more than `blockThreshold` MAC16 commands in all, as
@@ -204,16 +230,15 @@ public final class KernelTimer: Sendable {
     /// boundary is that of its 6-block sample, which ends and starts the same way.
     public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit,
                          program: AttentionProgram) -> KernelTiming {
-        if let known = unitCache.withLock({ $0[[a, b]] }) { return known }
-        let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
-        let both = replayUnits([shortA, shortB], program: program)
-        let one = shortA == a ? time(a, program: program) : replayUnits([shortA], program: program)
-        let two = shortB == b ? time(b, program: program) : replayUnits([shortB], program: program)
-        let result = KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
-                                  counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
-                                  order: .inputStationary)
-        unitCache.withLock { $0[[a, b]] = result }
-        return result
+        remembered([a, b], in: unitCache, store: storeKey([a, b], program: program, boundary: true)) {
+            let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
+            let both = replayUnits([shortA, shortB], program: program)
+            let one = shortA == a ? time(a, program: program) : replayUnits([shortA], program: program)
+            let two = shortB == b ? time(b, program: program) : replayUnits([shortB], program: program)
+            return KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
+                                counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
+                                order: .inputStationary)
+        }
     }
 
     private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
