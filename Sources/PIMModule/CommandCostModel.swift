@@ -1,3 +1,4 @@
+import Synchronization
 import Workload
 
 /// The `command` fidelity: PIM operators are lowered to AiM command streams (GEMVLowering) and timed
@@ -23,6 +24,8 @@ public struct CommandCostModel: OpCostModel {
 
     /// DPA chunk placement, when the KV cache is allocated in chunks (nil: contiguous, static allocation).
     public let chunkLayout: ChunkLayout?
+    /// K/V append kernels by columns per token, simulated once.
+    private let appendKernels = AppendKernels()
 
     public init(module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
                 obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
@@ -177,7 +180,7 @@ public struct CommandCostModel: OpCostModel {
     func append(pairs: Int, headDim: Int) -> OpCost {
         guard pairs > 0 else { return OpCost(latency: 0) }
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
-        let kernel = AppendKernel(table: TimingTable.of(module), columns: columns)
+        let kernel = appendKernels.kernel(module: module, columns: columns)
         let busy = spreadOverChannels(pairs).map { Int64($0) * kernel.cycles * cyclePs }
         return OpCost(latency: busy.max() ?? 0, commands: kernel.commands(pairs: Int64(pairs)), channelBusy: busy)
     }
@@ -206,10 +209,22 @@ public struct CommandCostModel: OpCostModel {
     }
 }
 
+/// The append kernels a cost model has simulated, by columns per token.
+final class AppendKernels: Sendable {
+    private let kernels = Mutex<[Int: AppendKernel]>([:])
+
+    func kernel(module: ModuleConfig, columns: Int) -> AppendKernel {
+        if let known = kernels.withLock({ $0[columns] }) { return known }
+        let kernel = AppendKernel(table: TimingTable.of(module), columns: columns)
+        kernels.withLock { $0[columns] = kernel }
+        return kernel
+    }
+}
+
 /// The command cost of appending one token's K and V for one (request, KV head) pair: K is `columns`
 /// WR into one bank (ACT16, WR…, PREA); V, stored transposed, is written 16 tokens at a time from a HUB
 /// staging buffer (`columns` row groups of ACT16, 16 WR, PREA), so a token costs 1/16 of that.
-struct AppendKernel {
+struct AppendKernel: Sendable {
     let k: ChannelEngine
     let v: ChannelEngine
 
