@@ -44,6 +44,23 @@ public final class Message {
         fill(UnsafeMutableRawBufferPointer(start: zmq_msg_data(raw), count: count))
     }
 
+    /// A frame of `count` zero bytes that shares one process-wide, never-freed, read-only buffer (up to
+    /// 64 MiB; larger frames own zeroed memory) instead of owning a copy (libzmq's zero-copy `zmq_msg_init_data` with no free function): for stand-in payloads
+    /// whose size matters and whose content does not. Sending it costs no fill and no user-space copy.
+    public static func zeros(count: Int) -> Message {
+        guard let base = ZeroBuffer.pointer(count: count) else {
+            return Message(count: count) { buffer in
+                if let base = buffer.baseAddress { memset(base, 0, buffer.count) }
+            }
+        }
+        return Message(sharing: base, count: count)
+    }
+
+    private init(sharing base: UnsafeMutableRawPointer, count: Int) {
+        raw = .allocate(capacity: 1)
+        zmq_msg_init_data(raw, base, count, nil, nil)
+    }
+
     deinit {
         zmq_msg_close(raw)
         raw.deallocate()
@@ -67,4 +84,18 @@ public final class Message {
     }
 
     var hasMore: Bool { zmq_msg_more(raw) != 0 }
+}
+
+/// The zero-filled memory `Message.zeros` frames point into: 64 MiB from calloc, made once (Swift
+/// initialises a global once, thread-safely, with no lock afterwards) and never freed. calloc of a block this
+/// large maps the kernel's zero pages, which nothing ever writes to, so it costs no physical memory.
+enum ZeroBuffer {
+    static let size = 64 << 20
+    /// The buffer's address, 0 if calloc failed.
+    static let address = UInt(bitPattern: calloc(size, 1))
+
+    /// Memory of at least `count` zero bytes, or nil (too large, or none could be had).
+    static func pointer(count: Int) -> UnsafeMutableRawPointer? {
+        count <= size ? UnsafeMutableRawPointer(bitPattern: address) : nil
+    }
 }

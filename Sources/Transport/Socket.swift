@@ -56,6 +56,9 @@ public enum SocketOption: Sendable {
     case curveServerKey(String)
     /// ZAP domain the socket's connections are authenticated in.
     case zapDomain(String)
+    /// Kernel send and receive buffer sizes of the socket's connections, bytes (ZMQ_SNDBUF, ZMQ_RCVBUF).
+    case sendBuffer(Int32)
+    case receiveBuffer(Int32)
 }
 
 /// A libzmq socket. Not thread-safe (as in libzmq): use it from one thread at a time.
@@ -128,6 +131,8 @@ public final class Socket {
         case .curveSecretKey(let key): try setString(ZMQ_CURVE_SECRETKEY, key, "CURVE_SECRETKEY")
         case .curveServerKey(let key): try setString(ZMQ_CURVE_SERVERKEY, key, "CURVE_SERVERKEY")
         case .zapDomain(let domain): try setString(ZMQ_ZAP_DOMAIN, domain, "ZAP_DOMAIN")
+        case .sendBuffer(let bytes): try setInt32(ZMQ_SNDBUF, bytes, "SNDBUF")
+        case .receiveBuffer(let bytes): try setInt32(ZMQ_RCVBUF, bytes, "RCVBUF")
         case .routingId(let id):
             let rc = id.withUnsafeBytes { zmq_setsockopt(handle, ZMQ_ROUTING_ID, $0.baseAddress, $0.count) }
             if rc != 0 { throw TransportError.last("setsockopt ROUTING_ID") }

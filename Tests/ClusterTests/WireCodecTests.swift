@@ -32,12 +32,15 @@ struct WireCodecTests {
         guard case .config(let c) = try roundTrip(.config(config)) else { Issue.record("kind"); return }
         #expect(c == config)
         guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
-        let chunk = CollectiveHeader(key: .init(iteration: 3, microBatch: 2, index: 11, phase: 1), sender: 1, departPs: 123)
+        let state = CollectivePorts.State(startPs: 123, egressFreePs: 45, ingressFreePs: 67)
+        let chunk = CollectiveHeader(key: .init(iteration: 3, microBatch: 2), sender: 1, chunks: 2, state: state)
         guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7]))) else {
             Issue.record("kind"); return
         }
-        #expect(ch == chunk && payload.bytes == [9, 8, 7])
-        guard case .finish = try roundTrip(.finish) else { Issue.record("kind"); return }
+        #expect(ch == chunk && ch.state == state && payload.bytes == [9, 8, 7])
+        guard case .finish(let f) = try roundTrip(.finish(Finish(microBatches: 12))), f.microBatches == 12 else {
+            Issue.record("kind"); return
+        }
         guard case .shutdown(let s) = try roundTrip(.shutdown(Shutdown(reason: "r"))) else { Issue.record("kind"); return }
         #expect(s.reason == "r")
         let plan = try PipelinePlan(topology: topology)
@@ -97,8 +100,9 @@ struct WireCodecTests {
             WireCodec.encode(.heartbeat).map(\.bytes),
             WireCodec.encode(.hello(Hello(rank: 1, dataEndpoint: "e", tpEndpoint: "t", hostname: "h", pid: 1, software: "s"))).map(\.bytes),
             WireCodec.encode(.microBatch(header, payload: Message([1, 2, 3]))).map(\.bytes),
-            WireCodec.encode(.collective(CollectiveHeader(key: .init(iteration: 2, microBatch: 1, index: 7, phase: 1),
-                                                          sender: 1, departPs: 99), payload: Message([4, 5]))).map(\.bytes),
+            WireCodec.encode(.collective(CollectiveHeader(key: .init(iteration: 2, microBatch: 1), sender: 1, chunks: 1,
+                                                          state: .init(startPs: 99, egressFreePs: 9, ingressFreePs: 0)),
+                                         payload: Message([4, 5]))).map(\.bytes),
         ]
         var accepted = 0
         for i in 0..<100_000 {

@@ -14,6 +14,12 @@ public struct Port: Sendable, Equatable, Codable {
 
     public init(link: LinkSpec) { self.link = link }
 
+    /// A port with no history that is next free at `freeAt` (another member's port, known from its state).
+    public init(link: LinkSpec, freeAt: Picoseconds) {
+        self.link = link
+        self.freeAt = freeAt
+    }
+
     /// Egress: sends `bytes` ready at `ready`; returns when the first bit leaves (depart time).
     public mutating func send(ready: Picoseconds, bytes: Int64) -> Picoseconds {
         let transfer = link.transferTime(bytes: bytes)

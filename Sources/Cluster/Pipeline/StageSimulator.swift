@@ -10,8 +10,7 @@ import Workload
 /// layer is compute (norm … O projection), an all-reduce of the partial sums, compute (residual, norm, FFN),
 /// another all-reduce; the last stage ends with the LM head and a gather of each member's best candidates to
 /// member 0. The driver (a worker process, or `TensorParallelGroup` in one thread) runs the `Segment`s of
-/// `begin`'s `Work`, doing each collective's exchange with `collectiveSend` / `collectiveReceive`, then
-/// calls `finish`.
+/// `begin`'s `Work` over the group (`CollectivePorts.run`), then calls `finish`.
 public struct StageSimulator: Sendable {
     public let plan: StagePlan
     /// This module's index in the stage's tensor-parallel group.
@@ -22,9 +21,8 @@ public struct StageSimulator: Sendable {
     let npu: NPUSpec?
     public private(set) var ingress: Port
     public private(set) var egress: Port
-    /// The module's port towards the other members of its group.
-    public private(set) var tpEgress: Port
-    public private(set) var tpIngress: Port
+    /// The module's ports towards and from the other members of its group.
+    public internal(set) var collective: CollectivePorts
     public private(set) var stats: StageStats
 
     private var moduleFreeAt: Picoseconds = 0
@@ -55,8 +53,7 @@ public struct StageSimulator: Sendable {
         isLastStage = isLast
         ingress = Port(link: isFirst ? topology.links.host : topology.links.module)
         egress = Port(link: isLast ? topology.links.host : topology.links.module)
-        tpEgress = Port(link: topology.links.tp)
-        tpIngress = Port(link: topology.links.tp)
+        collective = CollectivePorts(tp: stage.tp, member: member, link: topology.links.tp)
         stats = StageStats(stage: stage, member: member)
     }
 
@@ -220,61 +217,16 @@ public struct StageSimulator: Sendable {
         return npuFree
     }
 
-    /// Bytes each member sends to each peer in one phase of a collective.
-    public func chunkBytes(_ segment: Segment) -> Int64 {
-        switch segment {
-        case .compute: return 0
-        case .allReduce(let bytes): return (bytes + Int64(plan.tp) - 1) / Int64(plan.tp)
-        case .gather(let bytes): return bytes
+    /// Runs a micro-batch's segments on this member, with the other members of its group as replicas built
+    /// from their states at the start of the micro-batch (`peers[m]`, nil for this member): exactly the time
+    /// and port use that running the whole group in lock step gives this member. Returns when it finishes.
+    public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> Picoseconds {
+        var members = peers.enumerated().map { m, state in
+            m == member ? collective : CollectivePorts(tp: plan.tp, member: m, link: collective.egress.link, state: state!)
         }
-    }
-
-    /// Members this one sends to in `phase` of a collective, in sending order. All-reduce chunks go in
-    /// rotated order (member i sends to i+1, i+2, … modulo tp), so in every time slot each member receives
-    /// exactly one chunk: a phase takes latency + (tp − 1) × chunk transfer, with no port contention.
-    public func receivers(_ segment: Segment, phase: Int) -> [Int] {
-        switch segment {
-        case .compute: return []
-        case .allReduce: return (1..<plan.tp).map { (member + $0) % plan.tp }
-        case .gather: return member == 0 ? [] : [0]
-        }
-    }
-
-    /// Members this one receives from in `phase` of a collective.
-    public func senders(_ segment: Segment, phase: Int) -> [Int] {
-        switch segment {
-        case .compute: return []
-        case .allReduce: return (0..<plan.tp).filter { $0 != member }
-        case .gather: return member == 0 ? Array(1..<plan.tp) : []
-        }
-    }
-
-    /// Phases of a segment's collective (0 for compute).
-    public static func phases(_ segment: Segment) -> Int {
-        switch segment {
-        case .compute: return 0
-        case .allReduce: return 2
-        case .gather: return 1
-        }
-    }
-
-    /// Sends this member's chunks of one phase, ready at `ready`, through its TP port in receiver order;
-    /// returns each receiver with its chunk's depart time.
-    public mutating func collectiveSend(ready: Picoseconds, bytes: Int64, to receivers: [Int]) -> [(receiver: Int, depart: Picoseconds)] {
-        receivers.map { ($0, tpEgress.send(ready: ready, bytes: bytes)) }
-    }
-
-    /// Receives one phase's chunks (sender, depart time), in a canonical order (depart time, then sender)
-    /// so that the result does not depend on which message the network delivered first; returns when the
-    /// phase is complete for this member: its own `ready` time or the last chunk's arrival.
-    public mutating func collectiveReceive(ready: Picoseconds, bytes: Int64,
-                                           from incoming: [(sender: Int, depart: Picoseconds)]) -> Picoseconds {
-        var done = ready
-        for chunk in incoming.sorted(by: { ($0.depart, $0.sender) < ($1.depart, $1.sender) }) {
-            done = max(done, tpIngress.receive(depart: chunk.depart, bytes: bytes))
-        }
-        stats.collectiveWaitPs += done - ready
-        return done
+        let finish = CollectivePorts.run(work.segments, members: &members, start: peers.map { $0?.startPs ?? work.start })
+        collective = members[member]
+        return finish[member]
     }
 
     /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the
@@ -284,7 +236,7 @@ public struct StageSimulator: Sendable {
         moduleFreeAt = finish
         let depart = forwards ? egress.send(ready: finish, bytes: work.payloadBytes) : nil
         stats.record(start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
-                     tpIngress: tpIngress, tpEgress: tpEgress)
+                     collective: collective)
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)

@@ -65,14 +65,15 @@ public struct StageStats: Sendable, Equatable, Codable {
     }
 
     mutating func record(start: Picoseconds, finish: Picoseconds, cost: StageCost, ingress: Port, egress: Port,
-                         tpIngress: Port, tpEgress: Port) {
+                         collective: CollectivePorts) {
         microBatches += 1
         busyPs += cost.total
         for (kind, time) in cost.byKind { opTimePs[kind.rawValue, default: 0] += time }
         if firstStartPs == nil { firstStartPs = start }
         lastFinishPs = finish
-        self.tpIngress = PortStats(tpIngress)
-        self.tpEgress = PortStats(tpEgress)
+        tpIngress = PortStats(collective.ingress)
+        tpEgress = PortStats(collective.egress)
+        collectiveWaitPs = collective.waitPs
         bytesRead += cost.bytesRead
         bytesWritten += cost.bytesWritten
         flops += cost.flops

@@ -1,36 +1,46 @@
-/// The binary header of a `collective` message: one member's chunk of a tensor-parallel collective,
-/// sent worker → worker inside a pipeline stage's group (docs/PROTOCOL.md §5b). Frame 1 carries the chunk's
-/// bytes (the partial sums of an all-reduce, or the gathered candidates).
+/// The binary header of a `collective` message: what one member of a tensor-parallel group tells each other
+/// member once per micro-batch (docs/PROTOCOL.md §5b): its state at the start of the micro-batch, which
+/// decides its part in every collective of it. Frame 1 carries the chunks it sends that member over the
+/// micro-batch, end to end in segment and phase order (the partial sums of each all-reduce phase, the
+/// gathered candidates).
 public struct CollectiveHeader: Sendable, Equatable, Hashable {
-    /// Identifies the collective: the micro-batch (decode step and slot), the collective's index inside the
-    /// stage's work for it, and the phase (0: reduce-scatter or gather, 1: all-gather).
+    /// Identifies the micro-batch: its decode step and slot.
     public struct Key: Sendable, Equatable, Hashable {
         public var iteration: UInt32
         public var microBatch: UInt32
-        public var index: UInt32
-        public var phase: UInt8
 
-        public init(iteration: UInt32, microBatch: UInt32, index: UInt32, phase: UInt8) {
+        public init(iteration: UInt32, microBatch: UInt32) {
             self.iteration = iteration
             self.microBatch = microBatch
-            self.index = index
-            self.phase = phase
         }
     }
 
     public var key: Key
     /// The sender's member index in the group.
     public var sender: UInt32
-    /// Simulated time the chunk left the sender's TP port, picoseconds.
-    public var departPs: Int64
+    /// Chunks in frame 1.
+    public var chunks: UInt32
+    /// Simulated time the sender starts the micro-batch and its TP ports are next free, picoseconds.
+    public var startPs: Int64
+    public var egressFreePs: Int64
+    public var ingressFreePs: Int64
 
-    public init(key: Key, sender: UInt32, departPs: Int64) {
+    public init(key: Key, sender: UInt32, chunks: UInt32, state: CollectivePorts.State) {
         self.key = key
         self.sender = sender
-        self.departPs = departPs
+        self.chunks = chunks
+        startPs = state.startPs
+        egressFreePs = state.egressFreePs
+        ingressFreePs = state.ingressFreePs
     }
 
-    /// Bytes after the common 8-byte header: iteration, micro-batch, index (UInt32 each), phase (UInt8),
-    /// 3 zero bytes, sender (UInt32), depart (Int64).
-    static let bytes = 4 + 4 + 4 + 1 + 3 + 4 + 8
+    public var state: CollectivePorts.State {
+        CollectivePorts.State(startPs: startPs, egressFreePs: egressFreePs, ingressFreePs: ingressFreePs)
+    }
+
+    /// Bytes after the common 8-byte header: iteration, micro-batch, sender, chunks (UInt32 each), start,
+    /// egress free, ingress free (Int64 each).
+    static let bytes = 4 * 4 + 3 * 8
+    /// Most chunks one message may carry (4 per layer of a stage, plus a gather).
+    static let maxChunks: UInt32 = 1 << 16
 }

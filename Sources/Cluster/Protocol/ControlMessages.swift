@@ -55,6 +55,16 @@ public struct StatsReport: Codable, Sendable, Equatable {
     public var timeline: [TimelineEvent]?
 }
 
+/// Coordinator → worker: the run is over once this worker has handled `microBatches` micro-batches (every
+/// worker handles every micro-batch the host injected); then it sends its statistics. A member of a
+/// tensor-parallel group may still be working through micro-batches its group's member 0 has already
+/// passed on, so a worker finishes its share before it reports.
+public struct Finish: Codable, Sendable, Equatable {
+    public var microBatches: Int64
+
+    public init(microBatches: Int64) { self.microBatches = microBatches }
+}
+
 /// Coordinator → worker: stop now, without a result.
 public struct Shutdown: Codable, Sendable, Equatable {
     public var reason: String

@@ -8,7 +8,8 @@ import Transport
 public enum WireCodec {
     /// 2: micro-batch entries carry flags (first / last decode step of a request).
     /// 3: tensor parallelism: `collective` messages, `tpEndpoint` in hello, `group` in config.
-    public static let version: UInt16 = 3
+    /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
+    public static let version: UInt16 = 4
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes).
@@ -22,7 +23,7 @@ public enum WireCodec {
         case .config(let body): return [control(.config, body)]
         case .ready(let body): return [control(.ready, body)]
         case .heartbeat: return [header(.heartbeat)]
-        case .finish: return [header(.finish)]
+        case .finish(let body): return [control(.finish, body)]
         case .stats(let body): return [control(.stats, body)]
         case .shutdown(let body): return [control(.shutdown, body)]
         case .error(let body): return [control(.error, body)]
@@ -49,11 +50,11 @@ public enum WireCodec {
                 w.header(.collective)
                 w.put(h.key.iteration)
                 w.put(h.key.microBatch)
-                w.put(h.key.index)
-                w.put(h.key.phase)
-                for _ in 0..<3 { w.put(UInt8(0)) }
                 w.put(h.sender)
-                w.put(h.departPs)
+                w.put(h.chunks)
+                w.put(h.startPs)
+                w.put(h.egressFreePs)
+                w.put(h.ingressFreePs)
             }
             return [frame, payload]
         }
@@ -90,11 +91,12 @@ public enum WireCodec {
             throw .frameCount(type: "\(kind)", got: frames.count, expected: expectedFrames)
         }
         switch kind {
-        case .heartbeat, .finish:
+        case .heartbeat:
             guard first.count == headerBytes else {
                 throw .malformedBody(type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
             }
-            return kind == .heartbeat ? .heartbeat : .finish
+            return .heartbeat
+        case .finish: return .finish(try json(Finish.self, first, kind))
         case .hello: return .hello(try json(Hello.self, first, kind))
         case .config: return .config(try json(Config.self, first, kind))
         case .ready: return .ready(try json(Ready.self, first, kind))
@@ -119,16 +121,16 @@ public enum WireCodec {
             throw .malformedBody(type: "collective", reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
         }
         var r = ByteReader(bytes, offset: headerBytes)
-        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get(), index: UInt32 = r.get()
-        let phase: UInt8 = r.get()
-        let pad: (UInt8, UInt8, UInt8) = (r.get(), r.get(), r.get())
-        let sender: UInt32 = r.get()
-        let depart: Int64 = r.get()
-        guard phase <= 1 else { throw .malformedBody(type: "collective", reason: "phase \(phase), expected 0 or 1") }
-        guard pad == (0, 0, 0) else { throw .malformedBody(type: "collective", reason: "padding bytes are not zero") }
-        guard depart >= 0 else { throw .malformedBody(type: "collective", reason: "negative depart time \(depart) ps") }
-        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch, index: index, phase: phase),
-                                sender: sender, departPs: depart)
+        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get(), sender: UInt32 = r.get(), chunks: UInt32 = r.get()
+        let state = CollectivePorts.State(startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get())
+        guard chunks <= CollectiveHeader.maxChunks else {
+            throw .malformedBody(type: "collective", reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
+        }
+        guard state.startPs >= 0, state.egressFreePs >= 0, state.ingressFreePs >= 0 else {
+            throw .malformedBody(type: "collective", reason: "negative simulated time")
+        }
+        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch), sender: sender, chunks: chunks,
+                                state: state)
     }
 
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> WireMessage.Kind {

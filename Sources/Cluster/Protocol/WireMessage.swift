@@ -6,13 +6,13 @@ public enum WireMessage {
     case config(Config)
     case ready(Ready)
     case heartbeat
-    case finish
+    case finish(Finish)
     case stats(StatsReport)
     case shutdown(Shutdown)
     case error(ErrorReport)
     /// A micro-batch and its activation payload (the received frame; forwarding it does not copy).
     case microBatch(MicroBatchHeader, payload: Message)
-    /// A chunk of a tensor-parallel collective between the members of a stage.
+    /// A member's state and chunks for a micro-batch's tensor-parallel collectives, to another member.
     case collective(CollectiveHeader, payload: Message)
 
     /// Message type codes as they appear in byte 6 of the header.

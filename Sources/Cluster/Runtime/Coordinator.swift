@@ -66,6 +66,8 @@ public final class Coordinator {
     private var host: HostModel
     private var scheduler: BatchScheduler
     private var wall = WallStats()
+    /// Micro-batches sent into the pipeline (each worker handles every one).
+    private var injected: Int64 = 0
     private var makespan: Picoseconds = 0
     private var stageReports: [Int: StageStats] = [:]
     /// The host's timeline, then every worker's, when a trace was asked for.
@@ -271,7 +273,7 @@ public final class Coordinator {
     }
 
     private func collectStats(_ control: Socket) throws {
-        broadcast(.finish, on: control)
+        broadcast(.finish(Finish(microBatches: injected)), on: control)
         let deadline = WallClock.monotonicMs() + Int64(options.heartbeatTimeoutMs)
         var refusals: [String] = []
         while stageReports.count < plan.workers {
@@ -303,6 +305,7 @@ public final class Coordinator {
             // Deterministic content standing in for the embeddings of the requests' last tokens.
             for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
         }
+        injected += 1
         for (member, socket) in data.enumerated() {
             let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
             let header = MicroBatchHeader(iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
@@ -396,11 +399,13 @@ public final class Coordinator {
 
     private func sendControl(_ message: WireMessage, to rank: Int, on control: Socket) throws {
         let frames = [Message(peers[rank]!.routingId)] + WireCodec.encode(message)
+        // Counted before sending: libzmq takes the frames' content.
+        let size = frames.dropFirst().reduce(0) { $0 + $1.count }
         guard try control.send(frames) else {
             throw RuntimeError.timeout("\(peers[rank]!.label) did not take a \(message.kind) message within "
                                        + "\(options.heartbeatTimeoutMs / 1000) s")
         }
-        wall.sent(bytes: frames.dropFirst().reduce(0) { $0 + $1.count })
+        wall.sent(bytes: size)
     }
 
     /// Best-effort message to every registered worker (a worker that is gone is skipped).

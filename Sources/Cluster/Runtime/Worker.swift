@@ -79,8 +79,13 @@ public final class Worker {
         let config: Config
         var lastHeard: Int64
         var nextHeartbeat: Int64
-        /// Collective chunks that arrived before this worker was waiting for them, by sender.
-        var early: [CollectiveHeader.Key: [Int: (depart: Picoseconds, bytes: Int)]] = [:]
+        /// Micro-batches this worker has handled, and how many it handles in all once the coordinator said so.
+        var handled: Int64 = 0
+        var finishAfter: Int64?
+        var isDone: Bool { finishAfter.map { handled >= $0 } ?? false }
+        /// Collective messages that arrived before this worker was waiting for them: by micro-batch and sender,
+        /// the sender's state, its chunk count and their bytes.
+        var early: [CollectiveHeader.Key: [Int: (state: CollectivePorts.State, chunks: Int, bytes: Int64)]] = [:]
     }
 
     private func run(control controlSocket: inout Socket?) throws {
@@ -99,6 +104,7 @@ public final class Worker {
         let tp = try Socket(context, .pull)
         try options.keys.secureServer(tp)
         try tp.set(.maxMessageSize(1 << 30))
+        try tp.set(.receiveBuffer(Self.collectiveSocketBuffer))
         try tp.bind(Endpoints.tensorParallel(besideData: bind, rank: options.rank))
 
         let hello = Hello(rank: options.rank, dataEndpoint: data.lastEndpoint, tpEndpoint: tp.lastEndpoint,
@@ -142,6 +148,7 @@ public final class Worker {
             let socket = try Socket(context, .push)
             try options.keys.secureClient(socket)
             try socket.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
+            try socket.set(.sendBuffer(Self.collectiveSocketBuffer))
             try socket.connect(endpoint)
             return socket
         }
@@ -152,7 +159,7 @@ public final class Worker {
                               lastHeard: now, nextHeartbeat: now)
         let bytesPerRequest = config.topology.model.activationBytesPerRequest
         while true {
-            let ready = try service(&session, also: [data])
+            let ready = session.isDone ? .finished : try service(&session, also: [data])
             if case .finished = ready {
                 wall.kernelStoreHits = store?.hits ?? 0
                 wall.kernelStoreMisses = store?.misses ?? 0
@@ -161,7 +168,7 @@ public final class Worker {
                 return
             }
             if case .readable(let sockets) = ready, sockets[0] {
-                while let frames = try data.receive(dontWait: true) {
+                while !session.isDone, let frames = try data.receive(dontWait: true) {
                     try handleData(frames, stage: &stage, bytesPerRequest: bytesPerRequest, session: &session)
                 }
             }
@@ -194,7 +201,9 @@ public final class Worker {
                 session.lastHeard = WallClock.monotonicMs()
                 switch try decodeFromCoordinator(frames) {
                 case .heartbeat: break
-                case .finish: return .finished
+                case .finish(let f):
+                    session.finishAfter = f.microBatches
+                    if session.isDone { return .finished }
                 case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
                 case .error(let e): throw RuntimeError.aborted("coordinator reported: \(e.message)")
                 default: logger.warning("ignored an unexpected control message from the coordinator")
@@ -270,27 +279,20 @@ public final class Worker {
             try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
             throw RuntimeError.aborted(text)
         }
-        var time = work.start
-        for (index, segment) in work.segments.enumerated() {
-            if case .compute(let duration) = segment {
-                time += duration
-                continue
+        var peers: [CollectivePorts.State?] = [nil]
+        if stage.plan.tp > 1 {
+            // One exchange per micro-batch and member pair: this member's state and every chunk it sends the
+            // other over the micro-batch; then the whole group's collectives are timed here (docs/PROTOCOL.md §5b).
+            let key = CollectiveHeader.Key(iteration: header.iteration, microBatch: header.microBatch)
+            let state = stage.collective.state(start: work.start)
+            for peer in session.group.indices where peer != stage.member {
+                try sendCollective(key: key, state: state, to: peer, work: work, stage: stage, session: session)
             }
-            for phase in 0..<StageSimulator.phases(segment) {
-                let key = CollectiveHeader.Key(iteration: header.iteration, microBatch: header.microBatch,
-                                               index: UInt32(index), phase: UInt8(phase))
-                let bytes = stage.chunkBytes(segment)
-                for (to, depart) in stage.collectiveSend(ready: time, bytes: bytes, to: stage.receivers(segment, phase: phase)) {
-                    try sendChunk(CollectiveHeader(key: key, sender: UInt32(stage.member), departPs: depart), bytes: bytes,
-                                  to: to, session: session)
-                }
-                let senders = stage.senders(segment, phase: phase)
-                guard !senders.isEmpty else { continue }
-                let incoming = try awaitChunks(key, from: senders, bytes: bytes, session: &session)
-                time = stage.collectiveReceive(ready: time, bytes: bytes, from: incoming)
-            }
+            peers = try awaitCollectives(key, work: work, stage: stage, session: &session)
         }
+        let time = stage.run(work, peers: peers)
         let outcome = stage.finish(work, at: time, entries: header.entries)
+        session.handled += 1
         guard let depart = outcome.depart, let downstream = session.downstream else { return }
         var next = header
         next.departPs = depart
@@ -304,29 +306,36 @@ public final class Worker {
         wall.sent(bytes: outSize)
     }
 
-    /// Sends one collective chunk (`bytes` of stand-in partial sums) to group member `member`.
-    private func sendChunk(_ header: CollectiveHeader, bytes: Int64, to member: Int, session: Session) throws {
-        let chunk = Message(count: Int(bytes)) { buffer in
-            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &+ Int(header.sender)) }
+    /// Sends member `peer` this member's state and the chunks it sends that member over the micro-batch, end
+    /// to end in one frame, as one message. The chunks stand in for partial sums: their sizes are real, their bytes zero
+    /// (shared, so that sending them costs no fill).
+    private func sendCollective(key: CollectiveHeader.Key, state: CollectivePorts.State, to peer: Int,
+                                work: StageSimulator.Work, stage: StageSimulator, session: Session) throws {
+        let sizes = stage.collective.chunks(from: stage.member, to: peer, in: work.segments)
+        let payload = Message.zeros(count: Int(sizes.bytes))
+        let header = CollectiveHeader(key: key, sender: UInt32(stage.member), chunks: UInt32(sizes.count), state: state)
+        let frames = WireCodec.encode(.collective(header, payload: payload))
+        let size = frames.reduce(0) { $0 + $1.count }
+        guard let socket = session.group[peer], try socket.send(frames) else {
+            throw RuntimeError.timeout("worker \(options.rank) could not send its collective message to member \(peer) of "
+                                       + "its group within \(session.config.heartbeatTimeoutMs / 1000) s")
         }
-        let frames = WireCodec.encode(.collective(header, payload: chunk))
-        guard let socket = session.group[member], try socket.send(frames) else {
-            throw RuntimeError.timeout("worker \(options.rank) could not send a collective chunk to member \(member) of its "
-                                       + "group within \(session.config.heartbeatTimeoutMs / 1000) s")
-        }
-        wall.sent(bytes: frames.reduce(0) { $0 + $1.count })
+        wall.sent(bytes: size)
     }
 
-    /// Waits (heartbeats going, bounded by the heartbeat time-out) until every sender's chunk of `key` is
-    /// here; chunks of later collectives that arrive meanwhile are kept for their turn.
-    private func awaitChunks(_ key: CollectiveHeader.Key, from senders: [Int], bytes: Int64,
-                             session: inout Session) throws -> [(sender: Int, depart: Picoseconds)] {
+    /// Waits (heartbeats going, bounded by the heartbeat time-out) until every other member's collective
+    /// message for `key` is here, each with exactly the chunks expected from it; messages for later
+    /// micro-batches that arrive meanwhile are kept for their turn. Returns the members' states by member
+    /// index (nil for this one).
+    private func awaitCollectives(_ key: CollectiveHeader.Key, work: StageSimulator.Work, stage: StageSimulator,
+                                  session: inout Session) throws -> [CollectivePorts.State?] {
+        let others = Set(session.group.indices.filter { $0 != stage.member })
         let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
-        while !Set(senders).isSubset(of: Set((session.early[key] ?? [:]).keys)) {
+        while !others.isSubset(of: Set((session.early[key] ?? [:]).keys)) {
             if WallClock.monotonicMs() > deadline {
-                let have = Set((session.early[key] ?? [:]).keys)
+                let missing = others.subtracting((session.early[key] ?? [:]).keys).sorted()
                 throw RuntimeError.timeout("worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
-                                           + "collective chunks from group members \(senders.filter { !have.contains($0) }) "
+                                           + "the collective messages of group members \(missing) "
                                            + "(micro-batch \(key.microBatch), step \(key.iteration))")
             }
             guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
@@ -337,28 +346,38 @@ public final class Worker {
             while let frames = try session.tp.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                // A chunk must come from another member of the group, once per collective and phase.
-                guard case .collective(let h, let payload)? = try? WireCodec.decode(frames),
-                      session.group.indices.contains(Int(h.sender)), session.group[Int(h.sender)] != nil,
-                      session.early[h.key]?[Int(h.sender)] == nil else {
+                // From another member of the group, once per micro-batch.
+                let decoded = Result { try WireCodec.decode(frames) }
+                guard case .success(.collective(let h, let payload)) = decoded,
+                      others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil else {
+                    let why = (try? decoded.get()) == nil ? "\(decoded)" : "not from another member, or a second one"
                     let text = "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
-                        + "collective chunk of its group"
+                        + "collective message of its group (\(why))"
                     try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                     throw RuntimeError.protocolViolation(text)
                 }
-                session.early[h.key, default: [:]][Int(h.sender)] = (h.departPs, payload.count)
+                session.early[h.key, default: [:]][Int(h.sender)] = (h.state, Int(h.chunks), Int64(payload.count))
             }
         }
-        let chunks = session.early.removeValue(forKey: key) ?? [:]
-        // Only the expected members, each with a chunk of the expected size.
-        guard Set(chunks.keys) == Set(senders), chunks.values.allSatisfy({ $0.bytes == Int(bytes) }) else {
-            let text = "worker \(options.rank) got collective chunks of the wrong size or from the wrong members "
-                + "(micro-batch \(key.microBatch), step \(key.iteration))"
-            try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
-            throw RuntimeError.protocolViolation(text)
+        let arrived = session.early.removeValue(forKey: key) ?? [:]
+        var states: [CollectivePorts.State?] = Array(repeating: nil, count: session.group.count)
+        for (sender, message) in arrived {
+            // Exactly the chunks this micro-batch's collectives make that member send this one.
+            let expected = stage.collective.chunks(from: sender, to: stage.member, in: work.segments)
+            guard message.chunks == expected.count, message.bytes == expected.bytes else {
+                let text = "worker \(options.rank) got a collective message with the wrong chunks from member \(sender) "
+                    + "(micro-batch \(key.microBatch), step \(key.iteration))"
+                try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+                throw RuntimeError.protocolViolation(text)
+            }
+            states[sender] = message.state
         }
-        return chunks.map { (sender: $0.key, depart: $0.value.depart) }
+        return states
     }
+
+    /// Kernel buffer of the group sockets, bytes: a micro-batch's collective message is megabytes, and larger
+    /// buffers move it in fewer wake-ups.
+    static let collectiveSocketBuffer: Int32 = 4 << 20
 
     private func send(_ message: WireMessage, on socket: Socket) throws {
         let frames = WireCodec.encode(message)

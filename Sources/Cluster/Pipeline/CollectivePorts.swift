@@ -1,0 +1,160 @@
+import PIMModule
+
+/// One member's side of its tensor-parallel group's collectives: its port towards the group (egress), its
+/// port from the group (ingress) and the time it waited for the other members' chunks. All-reduce chunks go
+/// in rotated order (member i sends to i+1, i+2, … modulo tp), so in every time slot each member receives
+/// exactly one chunk: a phase takes latency + (tp − 1) × chunk transfer, with no port contention.
+public struct CollectivePorts: Sendable, Equatable {
+    public let tp: Int
+    public let member: Int
+    public private(set) var egress: Port
+    public private(set) var ingress: Port
+    /// Time this member waited in collectives for the other members' chunks.
+    public private(set) var waitPs: Picoseconds = 0
+
+    public init(tp: Int, member: Int, link: LinkSpec) {
+        self.tp = tp
+        self.member = member
+        egress = Port(link: link)
+        ingress = Port(link: link)
+    }
+
+    /// What decides this member's part in a micro-batch's collectives besides the work itself: when it starts
+    /// the micro-batch and when its two ports are next free. Members exchange it once per micro-batch.
+    public struct State: Sendable, Equatable {
+        public var startPs: Picoseconds
+        public var egressFreePs: Picoseconds
+        public var ingressFreePs: Picoseconds
+
+        public init(startPs: Picoseconds, egressFreePs: Picoseconds, ingressFreePs: Picoseconds) {
+            self.startPs = startPs
+            self.egressFreePs = egressFreePs
+            self.ingressFreePs = ingressFreePs
+        }
+    }
+
+    public func state(start: Picoseconds) -> State {
+        State(startPs: start, egressFreePs: egress.freeAt, ingressFreePs: ingress.freeAt)
+    }
+
+    /// Another member as this one knows it from its state: same timing, no history.
+    public init(tp: Int, member: Int, link: LinkSpec, state: State) {
+        self.init(tp: tp, member: member, link: link)
+        egress = Port(link: link, freeAt: state.egressFreePs)
+        ingress = Port(link: link, freeAt: state.ingressFreePs)
+    }
+
+    // MARK: Who sends what to whom
+
+    /// Bytes each member sends to each peer in one phase of a collective.
+    public func chunkBytes(_ segment: StageSimulator.Segment) -> Int64 {
+        switch segment {
+        case .compute: return 0
+        case .allReduce(let bytes): return (bytes + Int64(tp) - 1) / Int64(tp)
+        case .gather(let bytes): return bytes
+        }
+    }
+
+    /// Calls `body` with each member `sender` sends to in a phase of `segment`'s collective, in sending order
+    /// (the same in both phases of an all-reduce).
+    @inline(__always)
+    func forEachReceiver(_ segment: StageSimulator.Segment, of sender: Int, _ body: (Int) -> Void) {
+        switch segment {
+        case .compute: return
+        case .allReduce: for k in 1..<max(tp, 1) { body((sender + k) % tp) }
+        case .gather: if sender != 0 { body(0) }
+        }
+    }
+
+    /// Members `sender` sends to in a phase of a collective, in sending order.
+    public func receivers(_ segment: StageSimulator.Segment, of sender: Int? = nil) -> [Int] {
+        var list: [Int] = []
+        forEachReceiver(segment, of: sender ?? member) { list.append($0) }
+        return list
+    }
+
+    /// Whether this member receives chunks in `segment`'s collective (every member of an all-reduce; member 0
+    /// of a gather).
+    public func receives(in segment: StageSimulator.Segment) -> Bool {
+        switch segment {
+        case .compute: return false
+        case .allReduce: return tp > 1
+        case .gather: return member == 0 && tp > 1
+        }
+    }
+
+    /// Phases of a segment's collective (0 for compute).
+    public static func phases(_ segment: StageSimulator.Segment) -> Int {
+        switch segment {
+        case .compute: return 0
+        case .allReduce: return 2
+        case .gather: return 1
+        }
+    }
+
+    /// The chunks member `sender` sends member `receiver` over a micro-batch's segments, and their bytes:
+    /// what one `collective` message between them carries.
+    public func chunks(from sender: Int, to receiver: Int,
+                       in segments: [StageSimulator.Segment]) -> (count: Int, bytes: Int64) {
+        var count = 0, bytes: Int64 = 0
+        for segment in segments {
+            var sends = false
+            forEachReceiver(segment, of: sender) { if $0 == receiver { sends = true } }
+            guard sends else { continue }
+            count += Self.phases(segment)
+            bytes += Int64(Self.phases(segment)) * chunkBytes(segment)
+        }
+        return (count, bytes)
+    }
+
+    // MARK: Timing
+
+    /// Sends one chunk of `bytes`, ready at `ready`, through the egress port; returns its depart time.
+    public mutating func send(ready: Picoseconds, bytes: Int64) -> Picoseconds {
+        egress.send(ready: ready, bytes: bytes)
+    }
+
+    /// Receives one phase's chunks (depart time, sender), in a canonical order (depart time, then sender) so
+    /// that the result does not depend on the order they were handed over; returns when the phase is complete
+    /// for this member: its own `ready` time or the last chunk's arrival. Sorts `incoming` in place.
+    public mutating func receive(ready: Picoseconds, bytes: Int64,
+                                 from incoming: inout [(depart: Picoseconds, sender: Int)]) -> Picoseconds {
+        incoming.sort { ($0.depart, $0.sender) < ($1.depart, $1.sender) }
+        var done = ready
+        for chunk in incoming { done = max(done, ingress.receive(depart: chunk.depart, bytes: bytes)) }
+        waitPs += done - ready
+        return done
+    }
+
+    /// Runs a micro-batch's segments on every member of a group in lock step, each starting at `start[m]`:
+    /// compute advances a member's time, each collective phase sends every member's chunks and then completes
+    /// each member's receipt. Returns every member's finish time. Every member of a group runs this same
+    /// computation (on its own ports and replicas of the others' built from their `State`), which is why one
+    /// exchange of states per micro-batch decides every collective of it (docs/PROTOCOL.md §5b).
+    public static func run(_ segments: [StageSimulator.Segment], members: inout [CollectivePorts],
+                           start: [Picoseconds]) -> [Picoseconds] {
+        var now = start
+        // Chunks on their way to each member in the current phase, reused from phase to phase.
+        var inbox = Array(repeating: [(depart: Picoseconds, sender: Int)](), count: members.count)
+        for segment in segments {
+            if case .compute(let time) = segment {
+                for m in members.indices { now[m] += time }
+                continue
+            }
+            let bytes = members[0].chunkBytes(segment)
+            for _ in 0..<phases(segment) {
+                for m in members.indices { inbox[m].removeAll(keepingCapacity: true) }
+                for m in members.indices {
+                    let ready = now[m], sender = members[m]
+                    sender.forEachReceiver(segment, of: m) { to in
+                        inbox[to].append((members[m].send(ready: ready, bytes: bytes), m))
+                    }
+                }
+                for m in members.indices where members[m].receives(in: segment) {
+                    now[m] = members[m].receive(ready: now[m], bytes: bytes, from: &inbox[m])
+                }
+            }
+        }
+        return now
+    }
+}
