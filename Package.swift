@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule",
+                                                         .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

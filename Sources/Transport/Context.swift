@@ -5,14 +5,20 @@ import CZMQ
 public final class Context: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
 
-    /// - Parameter ioThreads: libzmq I/O threads (1 is plenty below a few GB/s).
-    public init(ioThreads: Int = 1) throws {
+    /// - Parameters:
+    ///   - ioThreads: libzmq I/O threads (1 is plenty below a few GB/s).
+    ///   - maxSockets: sockets the context may hold (libzmq's default is 1,023; threads of one process that
+    ///     play many workers need more).
+    public init(ioThreads: Int = 1, maxSockets: Int? = nil) throws {
         guard let handle = zmq_ctx_new() else { throw TransportError.last("zmq_ctx_new") }
         self.handle = handle
-        if zmq_ctx_set(handle, ZMQ_IO_THREADS, Int32(ioThreads)) != 0 {
-            let error = TransportError.last("zmq_ctx_set IO_THREADS=\(ioThreads)")
-            zmq_ctx_term(handle)
-            throw error
+        for (option, value, name) in [(ZMQ_IO_THREADS, ioThreads, "IO_THREADS"), (ZMQ_MAX_SOCKETS, maxSockets, "MAX_SOCKETS")]
+        where value != nil {
+            if zmq_ctx_set(handle, option, Int32(clamping: value!)) != 0 {
+                let error = TransportError.last("zmq_ctx_set \(name)=\(value!)")
+                zmq_ctx_term(handle)
+                throw error
+            }
         }
     }
 

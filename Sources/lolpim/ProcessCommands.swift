@@ -38,6 +38,9 @@ struct CoordinatorCommand: ParsableCommand {
 func runCoordinator(topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
                     host: HostOptions, common: CommonOptions) throws {
     let (topology, plan) = try loadTopology(path)
+    try reportingFailures {
+        try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false).enforce(localWorkers: false)
+    }
     var options = CoordinatorOptions(controlBind: bind, topologyFile: path, outputDirectory: host.outputDirectory(topology),
                                      endpointFile: endpointFile, transportLabel: transportLabel)
     options.registrationTimeoutMs = common.registrationTimeout * 1000

@@ -79,6 +79,34 @@ struct IntegrationTests {
         }
     }
 
+    @Test("results are byte-identical with a cold, a warm and no kernel store, over every transport")
+    func kernelStore() throws {
+        let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: static, partitioning: tcp}\n"
+        let dir = Harness.directory("determinism-store")
+        let file = Harness.topology(yaml, in: dir)
+        let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
+        let expected = try RunResults.encoder.encode(reference.simulated)
+        for transport in ["inproc", "ipc", "tcp"] {
+            let store = dir + "/\(transport).sqlite"
+            for (label, options) in [("cold", ["--kernel-cache", store]), ("warm", ["--kernel-cache", store]),
+                                     ("none", ["--no-kernel-cache"])] {
+                let out = dir + "/\(transport)-\(label)"
+                let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"] + options,
+                                          in: dir)
+                #expect(run.status == 0, "\(transport) \(label): \(run.stderr)")
+                let results = try Harness.results(in: out)
+                #expect(try results.simulatedSectionBytes() == expected, "\(transport) \(label) differs")
+                let w = results.wallclock
+                switch label {
+                case "cold": #expect(w.kernelStoreMisses > 0, "\(transport) cold")
+                case "warm": #expect(w.kernelStoreHits > 0 && w.kernelStoreMisses == 0, "\(transport) warm")
+                default: #expect(w.kernelStoreHits == 0 && w.kernelStoreMisses == 0, "\(transport) none")
+                }
+            }
+        }
+        #expect(Harness.leftovers(mentioning: dir).isEmpty)
+    }
+
     @Test("command fidelity is deterministic across transports too")
     func determinismCommand() throws {
         let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: pingpong, partitioning: tcp}\n"

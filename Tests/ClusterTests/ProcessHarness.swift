@@ -11,6 +11,10 @@ enum Harness {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lolpim").path
     }
 
+    /// The kernel-timing store of the processes tests start (one per test run, never the user's own);
+    /// a test that needs another passes LOLPIM_KERNEL_CACHE or --kernel-cache itself.
+    static let kernelCache = NSTemporaryDirectory() + "lolpim-test-kernels-\(getpid()).sqlite"
+
     /// A fresh directory for one test.
     static func directory(_ name: String) -> String {
         let path = NSTemporaryDirectory() + "lolpim-test-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -45,9 +49,8 @@ enum Harness {
             _ = FileManager.default.createFile(atPath: err, contents: nil)
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
-            if !environment.isEmpty {
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            }
+            process.environment = ProcessInfo.processInfo.environment
+                .merging(["LOLPIM_KERNEL_CACHE": Harness.kernelCache]) { $1 }.merging(environment) { $1 }
             process.standardOutput = FileHandle(forWritingAtPath: out)
             process.standardError = FileHandle(forWritingAtPath: err)
             try process.run()

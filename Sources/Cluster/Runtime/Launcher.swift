@@ -46,6 +46,8 @@ public struct Launcher {
         if remote != nil && transport != .tcp {
             throw RuntimeError.refused("workers on other hosts need --transport tcp")
         }
+        try ResourceCheck(workers: plan.workers, tp: plan.topology.parallelism.tp, inProcess: transport == .inproc)
+            .enforce(localWorkers: remote == nil)
         switch transport {
         case .inproc: return try runInProcess(plan: plan)
         case .ipc, .tcp: return try runProcesses(workers: plan.workers)
@@ -68,7 +70,8 @@ public struct Launcher {
     // MARK: Threads
 
     private func runInProcess(plan: PipelinePlan) throws -> (RunResults, String) {
-        let context = try Context()
+        // Every worker thread has its control, data, downstream and TP sockets and one per group peer.
+        let context = try Context(maxSockets: max(1023, plan.workers * (plan.topology.parallelism.tp + 4) + 64))
         let control = "inproc://lolpim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))/control"
         let coordinator = try Coordinator(plan: plan, options: coordinatorOptions(control: control), context: context)
         // The coordinator binds inside run(); workers retry their connect until it exists (inproc allows
