@@ -66,7 +66,8 @@ let package = Package(
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule",
-                                                         .product(name: "GRDB", package: "GRDB.swift")]),
+                                                         .product(name: "GRDB", package: "GRDB.swift"),
+                                                         .product(name: "Histogram", package: "hdrhistogram-swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 // lolpim-bench: prints figures; never part of the test suite and never fails on timing.
 //
-//   swift run -c release lolpim-bench [transport|engine|run|roofline|all] [--count N] [--repeats R]
+//   swift run -c release lolpim-bench [transport|engine|run|roofline|store|collectives|scale|all]
+//                                     [--count N] [--repeats R]
 //
 // transport: one-way latency (half a ping-pong round trip) and messages/s (one-way stream) of a data message
 //            of 8 KiB and 128 KiB payload, through our Transport + wire protocol (encode, decode, validate,
@@ -11,6 +12,13 @@
 //            policy, no cache).
 // run:       wall time of `lolpim run` on the llm-72b-32k topology (32 modules, QMSum, 64 decode steps) at
 //            command and at roofline fidelity, as separate processes over ipc.
+// store:     the 72B compare topology (command fidelity, tp 1) with a cold kernel-timing store, the same store
+//            warm, and no store: wall time, store hits and misses (each run a fresh `lolpim run` over ipc).
+// collectives: the same topology (warm store) at tp 1, 2, 4 and 8 over ipc and inproc: messages, bytes and
+//            wall time (collectives are one message per micro-batch and member pair).
+// scale:     Topologies/llm-72b-32k-1024modules.yaml (1,024 worker processes): setup and run time, and the
+//            workers' peak resident and proportional set sizes, sampled from /proc every second.
+// Not in `all` (minutes each): store, collectives, scale.
 import CZMQ
 import Cluster
 import Foundation
@@ -225,6 +233,69 @@ func timedRun(topology: String, fidelity: String) throws -> Double {
     return now() - start
 }
 
+// MARK: Runs of lolpim with results
+
+/// Runs `lolpim run FILE --quiet --output DIR` with `extra` options; returns the results and the wall seconds.
+func lolpimRun(_ file: String, _ extra: [String], label: String) throws -> (RunResults, Double) {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lolpim").path
+    let output = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-\(label)"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = ["run", file, "--quiet", "--output", output] + extra
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    let start = now()
+    try process.run()
+    process.waitUntilExit()
+    let seconds = now() - start
+    guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+    return (try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: output + "/results.json"))), seconds)
+}
+
+/// A copy of `file` with `parallelism.tp` set (the compare topologies give none, so tp 1).
+func withTP(_ file: String, _ tp: Int) throws -> String {
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+        .replacingOccurrences(of: "parallelism:\n", with: "parallelism:\n  tp: \(tp)\n")
+    let path = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-tp\(tp).yaml"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// Peak resident and proportional set sizes of the `lolpim worker` processes, sampled every second while
+/// `running` is true, KiB: (largest RSS of one worker, largest PSS of one worker, peak sum of RSS, peak sum of PSS).
+final class MemorySampler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peaks = (rss: 0, pss: 0, totalRSS: 0, totalPSS: 0)
+    private var stop = false
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stop }) {
+                var rss = 0, pss = 0, one = (rss: 0, pss: 0)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.first?.isNumber == true {
+                    guard let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
+                          command.contains("lolpim\u{0}worker"),
+                          let rollup = try? String(contentsOfFile: "/proc/\(entry)/smaps_rollup", encoding: .utf8) else { continue }
+                    func field(_ name: String) -> Int {
+                        rollup.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                            .flatMap { Int($0.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") } ?? 0
+                    }
+                    let r = field("Rss"), p = field("Pss")
+                    rss += r; pss += p
+                    one = (max(one.rss, r), max(one.pss, p))
+                }
+                lock.withLock {
+                    peaks = (max(peaks.rss, one.rss), max(peaks.pss, one.pss), max(peaks.totalRSS, rss), max(peaks.totalPSS, pss))
+                }
+                sleep(1)
+            }
+        }
+    }
+
+    func finish() -> (rss: Int, pss: Int, totalRSS: Int, totalPSS: Int) {
+        lock.withLock { stop = true; return peaks }
+    }
+}
+
 // MARK: Main
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -277,4 +348,52 @@ if what == "run" || what == "all" {
 if what == "roofline" || what == "all" {
     print(String(format: "roofline stage model: %.0f micro-batch stage evaluations per second (default topology, stage 0)",
                  rooflineRate()))
+}
+if what == "store" {
+    let topology = "Topologies/compare/llm-72b-32k-qmsum.yaml"
+    let store = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-kernels.sqlite"
+    print("kernel-timing store: \(topology) (command fidelity, tp 1, 32 workers over ipc)")
+    for (label, options) in [("cold store", ["--kernel-cache", store]), ("warm store", ["--kernel-cache", store]),
+                             ("no store", ["--no-kernel-cache"])] {
+        let (results, seconds) = try lolpimRun(topology, options, label: label.replacingOccurrences(of: " ", with: "-"))
+        let w = results.wallclock
+        print(String(format: "  %@  %6.2f s wall (setup %.2f s) · store %lld hits, %lld misses · %.0f simulated tokens/s",
+                     label.padding(toLength: 10, withPad: " ", startingAt: 0), seconds, w.setupSeconds,
+                     w.kernelStoreHits, w.kernelStoreMisses, w.simulatedTokensPerWallSecond))
+    }
+    try? FileManager.default.removeItem(atPath: store)
+}
+if what == "collectives" {
+    let topology = "Topologies/compare/llm-72b-32k-qmsum.yaml"
+    print("collectives: \(topology) (command fidelity, warm kernel store) at tp 1, 2, 4, 8")
+    print("transport  tp   wall s   messages   MiB sent   simulated tokens/s   results identical to tp's inproc run")
+    for tp in [1, 2, 4, 8] {
+        let file = try withTP(topology, tp)
+        _ = try lolpimRun(file, [], label: "warm-\(tp)")  // fills the store for this split
+        var reference: Data?
+        for transport in ["inproc", "ipc"] {
+            let (results, seconds) = try lolpimRun(file, ["--transport", transport], label: "\(transport)-\(tp)")
+            let bytes = try results.simulatedSectionBytes()
+            let same = reference.map { $0 == bytes ? "yes" : "NO" } ?? "(reference)"
+            if reference == nil { reference = bytes }
+            let w = results.wallclock
+            print(String(format: "%@  %2d  %7.2f  %9lld  %9.0f  %19.1f   %@", transport.padding(toLength: 9, withPad: " ", startingAt: 0),
+                         tp, seconds, w.messagesSent, Double(w.bytesSent) / 1_048_576,
+                         results.simulated.throughputTokensPerS, same))
+        }
+    }
+}
+if what == "scale" {
+    let topology = "Topologies/llm-72b-32k-1024modules.yaml"
+    let sampler = MemorySampler()
+    sampler.start()
+    let (results, seconds) = try lolpimRun(topology, [], label: "scale")
+    let peaks = sampler.finish()
+    let w = results.wallclock
+    print(String(format: "scale: %@, %d worker processes over ipc: %.1f s wall, setup %.1f s, %lld messages",
+                 topology, w.workers, seconds, w.setupSeconds, w.messagesSent))
+    print(String(format: "  per worker: peak RSS %.1f MiB, peak PSS %.1f MiB (RSS counts the shared library pages of "
+                 + "every process; PSS divides them)", Double(peaks.rss) / 1024, Double(peaks.pss) / 1024))
+    print(String(format: "  all workers: peak RSS %.0f MiB, peak PSS %.0f MiB", Double(peaks.totalRSS) / 1024,
+                 Double(peaks.totalPSS) / 1024))
 }

@@ -81,7 +81,11 @@ struct IntegrationTests {
 
     @Test("results are byte-identical with a cold, a warm and no kernel store, over every transport")
     func kernelStore() throws {
-        let yaml = determinismTopology + "\nfidelity: {level: command, scheduling: static, partitioning: tcp}\n"
+        // Static scheduling exercises every kind of stored kernel (GEMVs, attention units, boundaries); shorter
+        // contexts and 3 steps keep nine debug-build runs short.
+        let yaml = determinismTopology.replacingOccurrences(of: "context: qmsum", with: "context: 3000")
+            .replacingOccurrences(of: "decode_steps: 8", with: "decode_steps: 3")
+            + "\nfidelity: {level: command, scheduling: static, partitioning: tcp}\n"
         let dir = Harness.directory("determinism-store")
         let file = Harness.topology(yaml, in: dir)
         let reference = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.load(path: file))).run()
@@ -91,8 +95,9 @@ struct IntegrationTests {
             for (label, options) in [("cold", ["--kernel-cache", store]), ("warm", ["--kernel-cache", store]),
                                      ("none", ["--no-kernel-cache"])] {
                 let out = dir + "/\(transport)-\(label)"
-                let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet"] + options,
-                                          in: dir)
+                // Cold static kernels take seconds each in a debug build: a generous heartbeat time-out.
+                let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet",
+                                           "--heartbeat-timeout", "60"] + options, in: dir, seconds: 300)
                 #expect(run.status == 0, "\(transport) \(label): \(run.stderr)")
                 let results = try Harness.results(in: out)
                 #expect(try results.simulatedSectionBytes() == expected, "\(transport) \(label) differs")

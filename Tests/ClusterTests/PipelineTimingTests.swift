@@ -131,15 +131,18 @@ struct PipelineTimingTests {
         #expect(LatencySummary(samples: []).count == 0)
     }
 
-    @Test("latency histogram buckets by powers of two")
+    @Test("latency percentiles are quantiles of the samples within 1 %, and histograms merge exactly")
     func histogram() {
-        var h = LatencyHistogram()
-        for ns in [0, 1, 3, 1000, 1000, 1000, 70_000] { h.record(ns: Int64(ns)) }
-        #expect(h.count == 7)
-        #expect(h.buckets[0] == 2)
-        #expect(h.buckets[1] == 1)
-        #expect(h.buckets[9] == 3)  // 512 ≤ 1000 < 1024
-        #expect(h.quantileNs(0.5) == 1024)
-        #expect(h.maxNs == 70_000)
+        var a = LatencyHistogram(), b = LatencyHistogram()
+        for us in 1...1000 { (us % 2 == 0 ? a : b).record(ns: Int64(us) * 1000) }
+        a.merge(b)
+        #expect(a.count == 1000)
+        func close(_ value: Int64, _ expected: Double) -> Bool { abs(Double(value) - expected) <= 0.01 * expected }
+        #expect(close(a.percentileNs(50), 500_000), "\(a.percentileNs(50))")
+        #expect(close(a.percentileNs(99), 990_000), "\(a.percentileNs(99))")
+        #expect(close(a.maxNs, 1_000_000))
+        #expect(a.meanNs == 500_500)
+        a.record(ns: -5)
+        #expect(a.count == 1001 && LatencyHistogram().percentileNs(50) == 0)
     }
 }

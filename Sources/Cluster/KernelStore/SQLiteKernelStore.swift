@@ -50,7 +50,7 @@ public final class SQLiteKernelStore: KernelTimingStore {
     public func timing(_ key: KernelKey) -> KernelTiming? {
         guard let pool = usablePool() else { return nil }
         do {
-            let context = try contextDigest(key.context, pool: pool)
+            let context = try contextDigest(key.context, pool: pool, recording: false)
             let row = try pool.read { db in
                 try Row.fetchOne(db, sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels WHERE key = ?",
                                  arguments: [Self.digest(context + Data(key.kernel.utf8))])
@@ -66,7 +66,7 @@ public final class SQLiteKernelStore: KernelTimingStore {
     public func record(_ key: KernelKey, _ timing: KernelTiming) {
         guard let pool = usablePool() else { return }
         do {
-            let context = try contextDigest(key.context, pool: pool)
+            let context = try contextDigest(key.context, pool: pool, recording: true)
             let counts = timing.counts.map(String.init).joined(separator: ",")
             try pool.write { db in
                 try db.execute(sql: """
@@ -206,15 +206,16 @@ public final class SQLiteKernelStore: KernelTimingStore {
         return configuration
     }
 
-    /// The digest of a model context, recording its text beside it the first time; a digest already in the
-    /// file must come with the same text.
-    private func contextDigest(_ context: String, pool: DatabasePool) throws -> Data {
+    /// The digest of a model context; a digest already in the file must come with the same text. When
+    /// `recording`, the text is stored beside the digest the first time.
+    private func contextDigest(_ context: String, pool: DatabasePool, recording: Bool) throws -> Data {
         if let known = contexts.withLock({ $0[context] }) { return known }
         let digest = Self.digest(Data(context.utf8))
         let stored = try pool.read { db in
             try String.fetchOne(db, sql: "SELECT description FROM contexts WHERE digest = ?", arguments: [digest])
         }
         if stored == nil {
+            guard recording else { return digest }  // nothing recorded under it yet: not remembered as checked
             try pool.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO contexts (digest, description) VALUES (?, ?)",
                                arguments: [digest, context])

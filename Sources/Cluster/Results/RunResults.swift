@@ -237,28 +237,28 @@ public struct WallclockResults: Codable, Sendable {
     /// Both 0 without a store or at roofline fidelity.
     public var kernelStoreHits: Int64
     public var kernelStoreMisses: Int64
-    /// One-way wall-clock latency of data messages (power-of-two histogram; quantiles are bucket bounds).
+    /// One-way wall-clock latency of data messages (HdrHistogram percentiles).
     public var dataMessageLatency: LatencyReport
 }
 
 public struct LatencyReport: Codable, Sendable {
     public var count: Int64
     public var meanUs: Double
+    /// Percentiles of the samples (HdrHistogram, within 1 %).
     public var p50Us: Double
+    public var p90Us: Double
     public var p99Us: Double
+    public var p999Us: Double
     public var maxUs: Double
-    /// counts per bucket i = [2^i, 2^(i+1)) ns, trailing empty buckets dropped.
-    public var histogramLog2Ns: [Int64]
 
     public init(_ h: LatencyHistogram) {
         count = h.count
         meanUs = h.meanNs / 1000
-        p50Us = Double(h.quantileNs(0.5)) / 1000
-        p99Us = Double(h.quantileNs(0.99)) / 1000
+        p50Us = Double(h.percentileNs(50)) / 1000
+        p90Us = Double(h.percentileNs(90)) / 1000
+        p99Us = Double(h.percentileNs(99)) / 1000
+        p999Us = Double(h.percentileNs(99.9)) / 1000
         maxUs = Double(h.maxNs) / 1000
-        var buckets = h.buckets
-        while let last = buckets.last, last == 0 { buckets.removeLast() }
-        histogramLog2Ns = buckets
     }
 }
 

@@ -69,6 +69,12 @@ public enum SummaryTable {
                           + "data message latency p50 %.0f µs, p99 %.0f µs",
                           w.runSeconds, w.setupSeconds, w.workers, w.transport, w.messagesSent,
                           bytes(w.bytesSent), w.dataMessageLatency.p50Us, w.dataMessageLatency.p99Us))
+        let lookups = w.kernelStoreHits + w.kernelStoreMisses
+        let answered = lookups == 0 ? ""
+            : String(format: " (%.0f %% answered)", Double(w.kernelStoreHits) / Double(lookups) * 100)
+        out.append(String(format: "simulator speed: %.0f simulated tokens per wall second · %.0f stage visits per wall "
+                          + "second · kernel store %lld hits, %lld misses", w.simulatedTokensPerWallSecond,
+                          w.stageVisitsPerWallSecond, w.kernelStoreHits, w.kernelStoreMisses) + answered)
         if let resultsPath { out.append("results: \(resultsPath)") }
         return out.joined(separator: "\n")
     }

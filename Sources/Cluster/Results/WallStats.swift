@@ -1,3 +1,5 @@
+import Histogram
+
 /// Wall-clock figures of one process: what it sent and received and how long data messages took to arrive.
 /// These vary from run to run and live in the `wallclock` section of results.json, never in `simulated`.
 public struct WallStats: Codable, Sendable, Equatable {
@@ -34,43 +36,37 @@ public struct WallStats: Codable, Sendable, Equatable {
     }
 }
 
-/// A histogram of durations in nanoseconds with power-of-two buckets: bucket i counts values in
-/// [2^i, 2^(i+1)) ns (bucket 0 also holds 0). Percentiles are reported as the bucket's upper bound.
+/// Durations in nanoseconds, in an HdrHistogram (hdrhistogram-swift): 1 µs to 1 hour, two significant
+/// digits (every recorded value is within 1 % of its bucket's), so percentiles are real quantiles of the
+/// samples to that precision, and histograms of several processes merge exactly.
 public struct LatencyHistogram: Codable, Sendable, Equatable {
-    public var buckets: [Int64] = Array(repeating: 0, count: 48)
-    public var count: Int64 = 0
-    public var sumNs: Int64 = 0
-    public var maxNs: Int64 = 0
+    public private(set) var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1_000,
+                                                          highestTrackableValue: 3_600_000_000_000,
+                                                          numberOfSignificantValueDigits: .two)
+    public private(set) var sumNs: Int64 = 0
 
     public init() {}
 
+    public var count: Int64 { Int64(clamping: histogram.totalCount) }
+
+    /// Records one duration; negative ones (clocks of two hosts a little apart) count as 0, longer than an
+    /// hour as an hour.
     public mutating func record(ns: Int64) {
-        let value = max(ns, 0)
-        let index = value <= 1 ? 0 : min(63 - value.leadingZeroBitCount, buckets.count - 1)
-        buckets[index] += 1
-        count += 1
-        sumNs += value
-        maxNs = max(maxNs, value)
+        let value = UInt64(min(max(ns, 0), 3_600_000_000_000))
+        _ = histogram.record(value)
+        sumNs &+= Int64(value)
     }
 
     public mutating func merge(_ other: LatencyHistogram) {
-        for i in buckets.indices where i < other.buckets.count { buckets[i] += other.buckets[i] }
-        count += other.count
-        sumNs += other.sumNs
-        maxNs = max(maxNs, other.maxNs)
+        histogram.add(other.histogram)
+        sumNs &+= other.sumNs
     }
 
     public var meanNs: Double { count == 0 ? 0 : Double(sumNs) / Double(count) }
+    public var maxNs: Int64 { count == 0 ? 0 : Int64(histogram.max) }
 
-    /// Upper bound (ns) of the bucket holding the `fraction` quantile; 0 when empty.
-    public func quantileNs(_ fraction: Double) -> Int64 {
-        guard count > 0 else { return 0 }
-        let rank = Int64((Double(count) * fraction).rounded(.up))
-        var seen: Int64 = 0
-        for (i, n) in buckets.enumerated() {
-            seen += n
-            if seen >= max(rank, 1) { return min(Int64(1) << (i + 1), maxNs) }
-        }
-        return maxNs
+    /// The duration at `percentile` (0…100) of the samples, ns; 0 when empty.
+    public func percentileNs(_ percentile: Double) -> Int64 {
+        count == 0 ? 0 : Int64(histogram.valueAtPercentile(percentile))
     }
 }

@@ -186,14 +186,10 @@ public final class Worker {
     private func service(_ session: inout Session, also sockets: [Socket]) throws -> Serviced {
         if StopSignal.isRequested { throw RuntimeError.interrupted }
         let config = session.config
-        let now = WallClock.monotonicMs()
+        var now = WallClock.monotonicMs()
         if now >= session.nextHeartbeat {
             try send(.heartbeat, on: session.control)
             session.nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
-        }
-        if now - session.lastHeard > Int64(config.heartbeatTimeoutMs) {
-            throw RuntimeError.peerSilent("coordinator at \(options.coordinator) sent nothing for "
-                                          + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
         }
         let ready = try Poller().readable([session.control] + sockets, timeoutMs: Int(max(1, session.nextHeartbeat - now)))
         if ready[0] {
@@ -209,6 +205,12 @@ public final class Worker {
                 default: logger.warning("ignored an unexpected control message from the coordinator")
                 }
             }
+        }
+        // Silence is judged after reading what is queued: a long computation must not look like a silent peer.
+        now = WallClock.monotonicMs()
+        if now - session.lastHeard > Int64(config.heartbeatTimeoutMs) {
+            throw RuntimeError.peerSilent("coordinator at \(options.coordinator) sent nothing for "
+                                          + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
         }
         return .readable(Array(ready.dropFirst()))
     }
