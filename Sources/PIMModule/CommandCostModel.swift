@@ -32,7 +32,8 @@ public struct CommandCostModel: OpCostModel {
                 chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil) {
         self.module = module
         self.chunkLayout = chunkLayout
-        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh, store: store)
+        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh,
+                            store: store)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }

@@ -12,8 +12,8 @@ public final class Context: @unchecked Sendable {
     public init(ioThreads: Int = 1, maxSockets: Int? = nil) throws {
         guard let handle = zmq_ctx_new() else { throw TransportError.last("zmq_ctx_new") }
         self.handle = handle
-        for (option, value, name) in [(ZMQ_IO_THREADS, ioThreads, "IO_THREADS"), (ZMQ_MAX_SOCKETS, maxSockets, "MAX_SOCKETS")]
-        where value != nil {
+        let settings = [(ZMQ_IO_THREADS, ioThreads, "IO_THREADS"), (ZMQ_MAX_SOCKETS, maxSockets, "MAX_SOCKETS")]
+        for (option, value, name) in settings where value != nil {
             if zmq_ctx_set(handle, option, Int32(clamping: value!)) != 0 {
                 let error = TransportError.last("zmq_ctx_set \(name)=\(value!)")
                 zmq_ctx_term(handle)

@@ -45,8 +45,9 @@ public final class Message {
     }
 
     /// A frame of `count` zero bytes that shares one process-wide, never-freed, read-only buffer (up to
-    /// 64 MiB; larger frames own zeroed memory) instead of owning a copy (libzmq's zero-copy `zmq_msg_init_data` with no free function): for stand-in payloads
-    /// whose size matters and whose content does not. Sending it costs no fill and no user-space copy.
+    /// 64 MiB; larger frames own zeroed memory) instead of owning a copy (libzmq's zero-copy
+    /// `zmq_msg_init_data` with no free function): for stand-in payloads whose size matters and whose content
+    /// does not. Sending it costs no fill and no user-space copy.
     public static func zeros(count: Int) -> Message {
         guard let base = ZeroBuffer.pointer(count: count) else {
             return Message(count: count) { buffer in

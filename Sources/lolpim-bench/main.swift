@@ -237,7 +237,8 @@ func timedRun(topology: String, fidelity: String) throws -> Double {
 
 /// Runs `lolpim run FILE --quiet --output DIR` with `extra` options; returns the results and the wall seconds.
 func lolpimRun(_ file: String, _ extra: [String], label: String) throws -> (RunResults, Double) {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lolpim").path
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("lolpim").path
     let output = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-\(label)"
     let process = Process()
     process.executableURL = URL(fileURLWithPath: binary)
@@ -271,10 +272,12 @@ final class MemorySampler: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             while !lock.withLock({ stop }) {
                 var rss = 0, pss = 0, one = (rss: 0, pss: 0)
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.first?.isNumber == true {
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                for entry in entries where entry.first?.isNumber == true {
                     guard let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
                           command.contains("lolpim\u{0}worker"),
-                          let rollup = try? String(contentsOfFile: "/proc/\(entry)/smaps_rollup", encoding: .utf8) else { continue }
+                          let rollup = try? String(contentsOfFile: "/proc/\(entry)/smaps_rollup", encoding: .utf8)
+                    else { continue }
                     func field(_ name: String) -> Int {
                         rollup.split(separator: "\n").first { $0.hasPrefix(name + ":") }
                             .flatMap { Int($0.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") } ?? 0
@@ -284,7 +287,8 @@ final class MemorySampler: @unchecked Sendable {
                     one = (max(one.rss, r), max(one.pss, p))
                 }
                 lock.withLock {
-                    peaks = (max(peaks.rss, one.rss), max(peaks.pss, one.pss), max(peaks.totalRSS, rss), max(peaks.totalPSS, pss))
+                    peaks = (max(peaks.rss, one.rss), max(peaks.pss, one.pss), max(peaks.totalRSS, rss),
+                             max(peaks.totalPSS, pss))
                 }
                 sleep(1)
             }
@@ -357,7 +361,8 @@ if what == "store" {
                              ("no store", ["--no-kernel-cache"])] {
         let (results, seconds) = try lolpimRun(topology, options, label: label.replacingOccurrences(of: " ", with: "-"))
         let w = results.wallclock
-        print(String(format: "  %@  %6.2f s wall (setup %.2f s) · store %lld hits, %lld misses · %.0f simulated tokens/s",
+        print(String(format: "  %@  %6.2f s wall (setup %.2f s) · store %lld hits, %lld misses · "
+                     + "%.0f simulated tokens/s",
                      label.padding(toLength: 10, withPad: " ", startingAt: 0), seconds, w.setupSeconds,
                      w.kernelStoreHits, w.kernelStoreMisses, w.simulatedTokensPerWallSecond))
     }
@@ -377,8 +382,9 @@ if what == "collectives" {
             let same = reference.map { $0 == bytes ? "yes" : "NO" } ?? "(reference)"
             if reference == nil { reference = bytes }
             let w = results.wallclock
-            print(String(format: "%@  %2d  %7.2f  %9lld  %9.0f  %19.1f   %@", transport.padding(toLength: 9, withPad: " ", startingAt: 0),
-                         tp, seconds, w.messagesSent, Double(w.bytesSent) / 1_048_576,
+            print(String(format: "%@  %2d  %7.2f  %9lld  %9.0f  %19.1f   %@",
+                         transport.padding(toLength: 9, withPad: " ", startingAt: 0), tp,
+                         seconds, w.messagesSent, Double(w.bytesSent) / 1_048_576,
                          results.simulated.throughputTokensPerS, same))
         }
     }

@@ -22,7 +22,8 @@ struct CacheCommand: ParsableCommand {
             let kinds = s.entries.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " · ")
             print("  entries   \(total) kernel timings" + (kinds.isEmpty ? "" : " (\(kinds))")
                   + " under \(s.contexts) model contexts")
-            print(String(format: "  size      %.1f KiB (database, WAL and shared-memory files)", Double(s.bytes) / 1024))
+            print(String(format: "  size      %.1f KiB (database, WAL and shared-memory files)",
+                         Double(s.bytes) / 1024))
             if let run = s.lastRun {
                 let lookups = run.hits + run.misses
                 let rate = lookups == 0 ? "no lookups"
@@ -49,7 +50,8 @@ struct CacheCommand: ParsableCommand {
 
     static func store(_ options: KernelCacheOptions) throws -> SQLiteKernelStore {
         guard let store = options.choice.store else {
-            throw ValidationError("no kernel store: --no-kernel-cache was given, or neither HOME nor XDG_CACHE_HOME is set")
+            throw ValidationError("no kernel store: --no-kernel-cache was given, or neither HOME nor "
+                                  + "XDG_CACHE_HOME is set")
         }
         return store
     }

@@ -11,7 +11,8 @@ struct Lolpim: ParsableCommand {
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
         subcommands: [Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self, KernelCommand.self,
-                      CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self, CacheCommand.self]
+                      CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self,
+                      CacheCommand.self]
     )
 }
 

@@ -39,7 +39,8 @@ func runCoordinator(topology path: String, bind: String, endpointFile: String?, 
                     host: HostOptions, common: CommonOptions) throws {
     let (topology, plan) = try loadTopology(path)
     try reportingFailures {
-        try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false).enforce(localWorkers: false)
+        try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false)
+            .enforce(localWorkers: false)
     }
     var options = CoordinatorOptions(controlBind: bind, topologyFile: path, outputDirectory: host.outputDirectory(topology),
                                      endpointFile: endpointFile, transportLabel: transportLabel)

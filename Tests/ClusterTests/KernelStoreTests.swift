@@ -46,7 +46,9 @@ struct KernelStoreTests {
         #expect(store.timing(boundary) == negative)
         // Tamper with the file behind the store's back: a wrong number of counts, then a negative time.
         let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: "UPDATE kernels SET counts = '1,2,3' WHERE kernel = ?", arguments: [Self.key.kernel]) }
+        try queue.write {
+            try $0.execute(sql: "UPDATE kernels SET counts = '1,2,3' WHERE kernel = ?", arguments: [Self.key.kernel])
+        }
         #expect(SQLiteKernelStore(path: path).timing(Self.key) == nil)
         try queue.write { try $0.execute(sql: "UPDATE kernels SET cycles = -5, counts = ? WHERE kernel = ?",
                                          arguments: [Self.timing(1).counts.map(String.init).joined(separator: ","),
@@ -120,12 +122,14 @@ struct KernelStoreTests {
         #expect(try store.statistics().entries["gemv"] == writers * each)
         for w in 0..<writers {
             for i in stride(from: 0, to: each, by: 37) {
-                #expect(store.timing(KernelKey(context: "c", kernel: "gemv \(w)x\(i)x1")) == Self.timing(Int64(w * 1000 + i)))
+                let key = KernelKey(context: "c", kernel: "gemv \(w)x\(i)x1")
+                #expect(store.timing(key) == Self.timing(Int64(w * 1000 + i)))
             }
         }
     }
 
-    @Test("a timer with a warm store simulates nothing and gives the same timings", arguments: SchedulingPolicy.allCases)
+    @Test("a timer with a warm store simulates nothing and gives the same timings",
+          arguments: SchedulingPolicy.allCases)
     func warmTimer(policy: SchedulingPolicy) throws {
         let path = Harness.directory("store-timer") + "/k.sqlite"
         let shapes = [GEMVShape(rows: 100, columns: 4096, batch: 4), GEMVShape(rows: 2048, columns: 128, batch: 8)]
@@ -150,13 +154,15 @@ struct KernelStoreTests {
         #expect(KernelStoreChoice.resolve(path: "/p.sqlite", disabled: true, environment: env) == .off)
         #expect(KernelStoreChoice.resolve(path: "/p.sqlite", disabled: false, environment: env) == .file("/p.sqlite"))
         #expect(KernelStoreChoice.resolve(path: nil, disabled: false, environment: env) == .file("/e/k.sqlite"))
-        #expect(KernelStoreChoice.resolve(path: nil, disabled: false, environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"])
-                == .file("/x/lolpim/kernels.sqlite"))
-        #expect(KernelStoreChoice.resolve(path: nil, disabled: false, environment: ["XDG_CACHE_HOME": "rel", "HOME": "/h"])
-                == .file("/h/.cache/lolpim/kernels.sqlite"))
+        func resolved(_ environment: [String: String]) -> KernelStoreChoice {
+            KernelStoreChoice.resolve(path: nil, disabled: false, environment: environment)
+        }
+        #expect(resolved(["XDG_CACHE_HOME": "/x", "HOME": "/h"]) == .file("/x/lolpim/kernels.sqlite"))
+        #expect(resolved(["XDG_CACHE_HOME": "rel", "HOME": "/h"]) == .file("/h/.cache/lolpim/kernels.sqlite"))
         #expect(KernelStoreChoice.resolve(path: nil, disabled: false, environment: [:]) == .off)
         let dir = Harness.directory("store-dir")
-        #expect(KernelStoreChoice.resolve(path: dir, disabled: false, environment: [:]) == .file(dir + "/kernels.sqlite"))
+        #expect(KernelStoreChoice.resolve(path: dir, disabled: false, environment: [:])
+                == .file(dir + "/kernels.sqlite"))
     }
 
     @Test("lolpim cache stats and clear; lolpim kernel counts its lookups; processes share one file")
@@ -166,7 +172,7 @@ struct KernelStoreTests {
         // Four processes at once time the same kernels into one store.
         let arguments = ["kernel", "attention", "--tokens", "4096", "--scheduling", "static", "--kernel-cache", store]
         let runs = try (0..<4).map { _ in try Harness.Running(arguments, in: dir) }
-        for run in runs { #expect(try run.wait(seconds: 120).status == 0) }
+        for run in runs { #expect(run.wait(seconds: 120).status == 0) }
         let warm = try Harness.run(arguments, in: dir, seconds: 120)
         // Every kernel the command needs is in the store now: N hits, no miss.
         let line = try #require(warm.stdout.split(separator: "\n").first { $0.contains("kernel store") })

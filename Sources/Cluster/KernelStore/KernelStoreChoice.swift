@@ -12,7 +12,8 @@ public enum KernelStoreChoice: Sendable, Equatable {
     public static let fileName = "kernels.sqlite"
 
     public static func resolve(path: String?, disabled: Bool,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) -> KernelStoreChoice {
+                               environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> KernelStoreChoice {
         if disabled { return .off }
         func nonEmpty(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         if let given = path ?? nonEmpty("LOLPIM_KERNEL_CACHE") {

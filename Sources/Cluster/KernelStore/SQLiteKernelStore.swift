@@ -52,8 +52,8 @@ public final class SQLiteKernelStore: KernelTimingStore {
         do {
             let context = try contextDigest(key.context, pool: pool, recording: false)
             let row = try pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels WHERE key = ?",
-                                 arguments: [Self.digest(context + Data(key.kernel.utf8))])
+                try Row.fetchOne(db, sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels "
+                                 + "WHERE key = ?", arguments: [Self.digest(context + Data(key.kernel.utf8))])
             }
             guard let row else { return nil }
             return Self.timing(row, context: context, kernel: key.kernel)
@@ -185,7 +185,9 @@ public final class SQLiteKernelStore: KernelTimingStore {
                     return "has schema version \(version), this lolpim uses \(schemaVersion)"
                 }
                 let check = try String.fetchAll(db, sql: "PRAGMA quick_check")
-                guard check == ["ok"] else { return "failed its integrity check (\(check.prefix(3).joined(separator: "; ")))" }
+                guard check == ["ok"] else {
+                    return "failed its integrity check (\(check.prefix(3).joined(separator: "; ")))"
+                }
                 guard Set(tables).isSuperset(of: ["contexts", "kernels", "runs"]) else { return "lacks its tables" }
                 return nil
             }
@@ -242,15 +244,16 @@ public final class SQLiteKernelStore: KernelTimingStore {
                 """) {
                 stats.entries[row["kind"] ?? "?"] = row["n"] ?? 0
             }
-            if let run = try Row.fetchOne(db, sql: "SELECT finished, command, hits, misses FROM runs ORDER BY id DESC LIMIT 1") {
+            let last = "SELECT finished, command, hits, misses FROM runs ORDER BY id DESC LIMIT 1"
+            if let run = try Row.fetchOne(db, sql: last) {
                 stats.lastRun = .init(finished: Date(timeIntervalSince1970: run["finished"] ?? 0),
                                       command: run["command"] ?? "", hits: run["hits"] ?? 0, misses: run["misses"] ?? 0)
             }
             return stats
         }
         stats.bytes = ["", "-wal", "-shm"].reduce(Int64(0)) { total, suffix in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? NSNumber)?.int64Value
-            return total + (size ?? 0)
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix)
+            return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
         }
         return stats
     }

@@ -222,9 +222,11 @@ public struct StageSimulator: Sendable {
     /// and port use that running the whole group in lock step gives this member. Returns when it finishes.
     public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> Picoseconds {
         var members = peers.enumerated().map { m, state in
-            m == member ? collective : CollectivePorts(tp: plan.tp, member: m, link: collective.egress.link, state: state!)
+            m == member ? collective
+                : CollectivePorts(tp: plan.tp, member: m, link: collective.egress.link, state: state!)
         }
-        let finish = CollectivePorts.run(work.segments, members: &members, start: peers.map { $0?.startPs ?? work.start })
+        let start = peers.map { $0?.startPs ?? work.start }
+        let finish = CollectivePorts.run(work.segments, members: &members, start: start)
         collective = members[member]
         return finish[member]
     }

@@ -121,16 +121,18 @@ public enum WireCodec {
             throw .malformedBody(type: "collective", reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
         }
         var r = ByteReader(bytes, offset: headerBytes)
-        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get(), sender: UInt32 = r.get(), chunks: UInt32 = r.get()
+        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get()
+        let sender: UInt32 = r.get(), chunks: UInt32 = r.get()
         let state = CollectivePorts.State(startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get())
         guard chunks <= CollectiveHeader.maxChunks else {
-            throw .malformedBody(type: "collective", reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
+            throw .malformedBody(type: "collective",
+                                 reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
         }
         guard state.startPs >= 0, state.egressFreePs >= 0, state.ingressFreePs >= 0 else {
             throw .malformedBody(type: "collective", reason: "negative simulated time")
         }
-        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch), sender: sender, chunks: chunks,
-                                state: state)
+        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch), sender: sender,
+                                chunks: chunks, state: state)
     }
 
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> WireMessage.Kind {

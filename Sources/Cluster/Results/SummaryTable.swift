@@ -72,8 +72,8 @@ public enum SummaryTable {
         let lookups = w.kernelStoreHits + w.kernelStoreMisses
         let answered = lookups == 0 ? ""
             : String(format: " (%.0f %% answered)", Double(w.kernelStoreHits) / Double(lookups) * 100)
-        out.append(String(format: "simulator speed: %.0f simulated tokens per wall second · %.0f stage visits per wall "
-                          + "second · kernel store %lld hits, %lld misses", w.simulatedTokensPerWallSecond,
+        out.append(String(format: "simulator speed: %.0f simulated tokens per wall second · %.0f stage visits "
+                          + "per wall second · kernel store %lld hits, %lld misses", w.simulatedTokensPerWallSecond,
                           w.stageVisitsPerWallSecond, w.kernelStoreHits, w.kernelStoreMisses) + answered)
         if let resultsPath { out.append("results: \(resultsPath)") }
         return out.joined(separator: "\n")

@@ -309,8 +309,8 @@ public final class Worker {
     }
 
     /// Sends member `peer` this member's state and the chunks it sends that member over the micro-batch, end
-    /// to end in one frame, as one message. The chunks stand in for partial sums: their sizes are real, their bytes zero
-    /// (shared, so that sending them costs no fill).
+    /// to end in one frame, as one message. The chunks stand in for partial sums: their sizes are real, their
+    /// bytes zero (shared, so that sending them costs no fill).
     private func sendCollective(key: CollectiveHeader.Key, state: CollectivePorts.State, to peer: Int,
                                 work: StageSimulator.Work, stage: StageSimulator, session: Session) throws {
         let sizes = stage.collective.chunks(from: stage.member, to: peer, in: work.segments)
@@ -319,8 +319,8 @@ public final class Worker {
         let frames = WireCodec.encode(.collective(header, payload: payload))
         let size = frames.reduce(0) { $0 + $1.count }
         guard let socket = session.group[peer], try socket.send(frames) else {
-            throw RuntimeError.timeout("worker \(options.rank) could not send its collective message to member \(peer) of "
-                                       + "its group within \(session.config.heartbeatTimeoutMs / 1000) s")
+            throw RuntimeError.timeout("worker \(options.rank) could not send its collective message to member "
+                                       + "\(peer) of its group within \(session.config.heartbeatTimeoutMs / 1000) s")
         }
         wall.sent(bytes: size)
     }
@@ -367,8 +367,8 @@ public final class Worker {
             // Exactly the chunks this micro-batch's collectives make that member send this one.
             let expected = stage.collective.chunks(from: sender, to: stage.member, in: work.segments)
             guard message.chunks == expected.count, message.bytes == expected.bytes else {
-                let text = "worker \(options.rank) got a collective message with the wrong chunks from member \(sender) "
-                    + "(micro-batch \(key.microBatch), step \(key.iteration))"
+                let text = "worker \(options.rank) got a collective message with the wrong chunks from member "
+                    + "\(sender) (micro-batch \(key.microBatch), step \(key.iteration))"
                 try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                 throw RuntimeError.protocolViolation(text)
             }

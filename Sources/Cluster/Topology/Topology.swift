@@ -116,8 +116,8 @@ public struct Topology: Sendable, Codable, Equatable {
             case .command:
                 let chunks = workload.flatMap { $0.allocation == .dpa ? ChunkLayout(module: module, chunkBytes: $0.chunkBytes) : nil }
                 pim = CommandCostModel(module: module, scheduling: scheduling, partitioning: partitioning,
-                                       obufEntries: obufEntries, processorEfficiency: processorEfficiency, chunkLayout: chunks,
-                                       store: store)
+                                       obufEntries: obufEntries, processorEfficiency: processorEfficiency,
+                                       chunkLayout: chunks, store: store)
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.
             return module.npu.map { XPUPIMCostModel(pim: pim, npu: $0, module: module) } ?? pim

@@ -39,7 +39,8 @@ extension KernelTimer {
                      "gb \(lowering.gbEntries)",
                      "block-threshold \(blockThreshold)", "refresh \(refresh)"]
         lines.append("module \(m.preset) channels \(m.channels) banks \(m.banksPerChannel) bank-bytes \(m.bankBytes) "
-                     + "row-bytes \(m.rowBytes) column-bytes \(m.columnBytes) macs \(m.macsPerColumn) tck-ps \(m.tCKps)")
+                     + "row-bytes \(m.rowBytes) column-bytes \(m.columnBytes) macs \(m.macsPerColumn) "
+                     + "tck-ps \(m.tCKps)")
         lines.append("timing \(m.timing)")
         lines.append("table banks \(table.banks) per-group \(table.banksPerGroup) completion \(table.completion)")
         lines += table.rules.map { "rule \($0.preceding) \($0.following) \($0.scope) \($0.cycles)" }
@@ -57,7 +58,11 @@ extension KernelTimer {
         let text = units.map { unit in
             var runs: [(shape: GEMVShape?, count: Int)] = []
             for shape in unit.shapes {
-                if let last = runs.last, last.shape == shape { runs[runs.count - 1].count += 1 } else { runs.append((shape, 1)) }
+                if let last = runs.last, last.shape == shape {
+                    runs[runs.count - 1].count += 1
+                } else {
+                    runs.append((shape, 1))
+                }
             }
             let shapes = runs.map { "\($0.count)*" + ($0.shape.map { "\($0.rows)x\($0.columns)x\($0.batch)" } ?? "-") }
             return shapes.joined(separator: ",") + (unit.sharedInput ? " shared" : "")
