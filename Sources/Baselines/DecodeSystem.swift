@@ -10,8 +10,31 @@ public protocol DecodeSystem: Sendable {
     var kvCapacityBytes: Int64 { get }
     /// KV bytes a request of `tokens` tokens takes (all devices together).
     func kvBytes(tokens: Int) -> Int64
-    /// Dynamic energy of one step, joules.
-    func stepEnergy(contexts: [Int]) -> Double
+    /// Dynamic energy of one step, joules: all of it, and the attention operators' share.
+    func stepEnergy(contexts: [Int]) -> StepEnergy
+    /// Memory of all devices together, bytes.
+    var memoryBytes: Int64 { get }
+    /// Power every device draws whatever it does (idle board power), watts, all devices together.
+    var staticPowerW: Double { get }
+}
+
+/// Dynamic energy of one decode step, joules.
+public struct StepEnergy: Sendable, Equatable {
+    public var totalJ = 0.0
+    /// The attention operators' share (`OpKind.isAttention`).
+    public var attentionJ = 0.0
+
+    /// Adds `times` × each operator's bytes at `perByte(op)` J/B and its flops at the ALU's energy.
+    mutating func add(_ ops: [(DecodeOp, Double)], perByte: (DecodeOp) -> Double) {
+        for (op, times) in ops {
+            let joules = times * (Double(op.bytesRead + op.bytesWritten) * perByte(op)
+                                  + Double(op.flops) * BaselineEnergy.aluJPerOp)
+            totalJ += joules
+            if op.kind.isAttention { attentionJ += joules }
+        }
+    }
+
+    static func * (e: StepEnergy, n: Double) -> StepEnergy { StepEnergy(totalJ: e.totalJ * n, attentionJ: e.attentionJ * n) }
 }
 
 /// Energy figures of HARDWARE.md §6 (AttAcc): data movement per byte and ALU work per operation.
@@ -28,17 +51,21 @@ extension MultiGPUSystem: DecodeSystem {
     public var name: String { "\(count) × \(gpu.name)" }
     public var kvCapacityBytes: Int64 { kvCapacityBytesPerGPU * Int64(count) }
     public func kvBytes(tokens: Int) -> Int64 { kvBytesPerGPU(tokens: tokens) * Int64(count) }
+    public var memoryBytes: Int64 { gpu.memoryBytes * Int64(count) }
+    public var staticPowerW: Double { gpu.idlePowerW * Double(count) }
+
+    /// Every operator of one GPU's shard: the layers' (× layers) and the LM head's (once).
+    func shardOps(contexts: [Int]) -> [(DecodeOp, Double)] {
+        let step = DecodeStep(model: shard)
+        return step.layerOps(contexts: contexts).map { ($0, Double(model.layers)) }
+            + step.lmHeadOps(batch: contexts.count).map { ($0, 1.0) }
+    }
 
     /// Every operator's bytes at the GPU memory's energy and its flops at the ALU's, on every GPU.
-    public func stepEnergy(contexts: [Int]) -> Double {
-        guard !contexts.isEmpty else { return 0 }
-        let step = DecodeStep(model: shard)
-        let ops = step.layerOps(contexts: contexts).map { ($0, Double(model.layers)) }
-            + step.lmHeadOps(batch: contexts.count).map { ($0, 1.0) }
-        let perGPU = ops.reduce(0.0) { sum, item in
-            sum + item.1 * (Double(item.0.bytesRead + item.0.bytesWritten) * BaselineEnergy.gpuMemoryJPerByte
-                            + Double(item.0.flops) * BaselineEnergy.aluJPerOp)
-        }
+    public func stepEnergy(contexts: [Int]) -> StepEnergy {
+        guard !contexts.isEmpty else { return StepEnergy() }
+        var perGPU = StepEnergy()
+        perGPU.add(shardOps(contexts: contexts)) { _ in BaselineEnergy.gpuMemoryJPerByte }
         return perGPU * Double(count)
     }
 }
@@ -46,19 +73,17 @@ extension MultiGPUSystem: DecodeSystem {
 extension GPUPIMSystem: DecodeSystem {
     public var name: String { "\(fc.count) × \(fc.gpu.name) + \(devices) HBM-PIM devices" }
     public func kvBytes(tokens: Int) -> Int64 { Int64(tokens) * Int64(model.layers) * model.kvBytesPerTokenPerLayer }
+    public var memoryBytes: Int64 { fc.memoryBytes + Int64(devices) * deviceBytes }
+    public var staticPowerW: Double { fc.staticPowerW + Double(devices) * deviceStaticPowerW }
 
     /// The GPUs' weight layers as in `MultiGPUSystem`, the KV streamed at the PIM banks' energy.
-    public func stepEnergy(contexts: [Int]) -> Double {
-        guard !contexts.isEmpty else { return 0 }
-        let step = DecodeStep(model: fc.shard)
-        let attention: Set<OpKind> = [.attentionScore, .attentionValue, .softmax, .kvAppend]
-        var joules = 0.0
-        for (op, times) in step.layerOps(contexts: contexts).map({ ($0, Double(model.layers)) })
-            + step.lmHeadOps(batch: contexts.count).map({ ($0, 1.0) }) {
-            let perByte = attention.contains(op.kind) ? BaselineEnergy.pimMemoryJPerByte : BaselineEnergy.gpuMemoryJPerByte
-            joules += times * (Double(op.bytesRead + op.bytesWritten) * perByte + Double(op.flops) * BaselineEnergy.aluJPerOp)
+    public func stepEnergy(contexts: [Int]) -> StepEnergy {
+        guard !contexts.isEmpty else { return StepEnergy() }
+        var perGPU = StepEnergy()
+        perGPU.add(fc.shardOps(contexts: contexts)) {
+            $0.kind.isAttention ? BaselineEnergy.pimMemoryJPerByte : BaselineEnergy.gpuMemoryJPerByte
         }
-        return joules * Double(fc.count)
+        return perGPU * Double(fc.count)
     }
 }
 
@@ -67,6 +92,7 @@ extension GPUPIMSystem: DecodeSystem {
 /// over-committed, so nothing is preempted) and `maxBatch` allows; every step decodes one token of every
 /// running request and takes `step(contexts:)`; finished requests leave at the end of their last step.
 /// Prompts are already in the KV cache (prefill happened elsewhere, as for the PIM runs; no KV transfer).
+/// Energy is the steps' dynamic energy plus the system's static power over the whole run.
 public struct BaselineDecodeRun: Sendable {
     public let system: any DecodeSystem
     public let requests: [RequestSpec]
@@ -89,8 +115,15 @@ public struct BaselineDecodeRun: Sendable {
         /// Time-weighted mean of running requests.
         public var meanEffectiveBatch: Double
         public var peakEffectiveBatch: Int
+        /// Dynamic energy plus static energy (`staticPowerW` × makespan), joules.
         public var energyJ: Double
+        public var staticEnergyJ: Double
         public var energyPerTokenJ: Double
+        /// Attention's dynamic energy plus the static energy over the time attention took, joules.
+        public var attentionEnergyJ: Double
+        public var attentionStaticEnergyJ: Double
+        /// Time-weighted mean of the KV bytes the running requests hold over the KV capacity.
+        public var kvMeanUsedFraction: Double
         /// Where the step time went, summed over the run.
         public var time: MultiGPUSystem.StepTime
     }
@@ -102,8 +135,8 @@ public struct BaselineDecodeRun: Sendable {
         var committed: Int64 = 0
         var now: Picoseconds = 0
         var tokens: Int64 = 0
-        var energy = 0.0
-        var batchArea = 0.0
+        var energy = StepEnergy()
+        var batchArea = 0.0, kvArea = 0.0
         var peak = 0
         var stepTimes: [(time: Picoseconds, tokens: Int)] = []
         var total = MultiGPUSystem.StepTime()
@@ -124,8 +157,12 @@ public struct BaselineDecodeRun: Sendable {
             total.attention += t.attention
             total.other += t.other
             total.communication += t.communication
-            energy += system.stepEnergy(contexts: contexts)
+            let e = system.stepEnergy(contexts: contexts)
+            energy.totalJ += e.totalJ
+            energy.attentionJ += e.attentionJ
             batchArea += Double(running.count) * Double(t.total)
+            let held = contexts.reduce(Int64(0)) { $0 + system.kvBytes(tokens: $1) }
+            kvArea += Double(held) * Double(t.total)
             peak = max(peak, running.count)
             stepTimes.append((t.total, running.count))
             now += t.total
@@ -138,10 +175,17 @@ public struct BaselineDecodeRun: Sendable {
         let sorted = stepTimes.sorted { $0.time < $1.time }
         var seen = 0
         let p50 = sorted.first { seen += $0.tokens; return seen * 2 >= Int(tokens) }?.time ?? 0
+        let staticJ = system.staticPowerW * Time.seconds(now)
+        let attentionStaticJ = system.staticPowerW * Time.seconds(total.attention)
+        let capacity = Double(max(system.kvCapacityBytes, 1))
         return Result(makespanPs: now, generatedTokens: tokens, rejected: requests.count - fits.count,
                       throughputTokensPerS: now > 0 ? Double(tokens) / Time.seconds(now) : 0,
                       timePerOutputTokenP50Ps: p50,
                       meanEffectiveBatch: now > 0 ? batchArea / Double(now) : 0, peakEffectiveBatch: peak,
-                      energyJ: energy, energyPerTokenJ: tokens > 0 ? energy / Double(tokens) : 0, time: total)
+                      energyJ: energy.totalJ + staticJ, staticEnergyJ: staticJ,
+                      energyPerTokenJ: tokens > 0 ? (energy.totalJ + staticJ) / Double(tokens) : 0,
+                      attentionEnergyJ: energy.attentionJ + attentionStaticJ,
+                      attentionStaticEnergyJ: attentionStaticJ,
+                      kvMeanUsedFraction: now > 0 ? kvArea / Double(now) / capacity : 0, time: total)
     }
 }

@@ -21,6 +21,10 @@ public struct GPUPIMSystem: Sendable {
     public var internalMultiplier = 9.0
     /// Fraction of the internal bandwidth attention reaches (AttAcc's 0.85 cap on bandwidth by default).
     public var efficiency = 0.85
+    /// Standby power of one device, watts. No public source gives HBM3 standby currents; the default scales the
+    /// closest public preset, DRAMsim3's HBM2 x128 (IDD2N 40 mA at VDD 1.2 V: 48 mW), to each of an HBM3
+    /// stack's 32 pseudo-channels: 5 stacks × 32 × 48 mW = 7.68 W (docs/COMPARE.md §4).
+    public var deviceStaticPowerW = 5 * 32 * 0.040 * 1.2
 
     public init(gpu: GPUSpec = .a100HBM3, gpus: Int, devices: Int? = nil, model: ModelConfig) {
         fc = MultiGPUSystem(gpu: gpu, count: gpus, model: model)
@@ -57,8 +61,11 @@ public struct GPUPIMSystem: Sendable {
         fc.gpu.linkLatencyPs + Time.transfer(bytes: bytes, bytesPerSecond: fc.gpu.linkBytesPerSecond * Double(fc.count))
     }
 
+    /// Bytes of one device (all its stacks).
+    public var deviceBytes: Int64 { Int64(stacksPerDevice) * stackBytes }
+
     /// KV bytes all devices hold; 0 when the GPUs cannot hold the weights.
-    public var kvCapacityBytes: Int64 { fc.kvCapacityBytesPerGPU > 0 ? Int64(devices * stacksPerDevice) * stackBytes : 0 }
+    public var kvCapacityBytes: Int64 { fc.kvCapacityBytesPerGPU > 0 ? Int64(devices) * deviceBytes : 0 }
 
     /// Most requests of `tokens` tokens whose KV fits on the devices (the weights stay on the GPUs, which must
     /// hold them).

@@ -69,7 +69,7 @@ public struct MultiGPUSystem: Sendable {
             let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten) * layers
             switch op.kind {
             case .qkvProjection, .outputProjection, .ffn, .lmHead: t.fc += time
-            case .attentionScore, .softmax, .attentionValue, .kvAppend: t.attention += time
+            case let kind where kind.isAttention: t.attention += time
             default: t.other += time
             }
         }

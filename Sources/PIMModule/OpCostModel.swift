@@ -76,6 +76,9 @@ public struct StageCost: Sendable, Equatable {
     public var flops: Int64 = 0
     public var commands = CommandCounts()
     public var hubFlops: Int64 = 0
+    /// The commands and HUB flops of the attention operators alone (`OpKind.isAttention`), for attention energy.
+    public var attentionCommands = CommandCounts()
+    public var attentionHubFlops: Int64 = 0
     /// Per-channel busy time by operator kind (see `OpCost.channelBusy`), for the timeline's channel tracks.
     public var channelBusy: [OpKind: [Picoseconds]] = [:]
 
@@ -89,6 +92,10 @@ public struct StageCost: Sendable, Equatable {
         flops += op.flops * times
         commands = commands + cost.commands * times
         hubFlops += cost.hubFlops * times
+        if op.kind.isAttention {
+            attentionCommands = attentionCommands + cost.commands * times
+            attentionHubFlops += cost.hubFlops * times
+        }
         if !cost.channelBusy.isEmpty { channelBusy[op.kind] = sum(channelBusy[op.kind] ?? [], cost.channelBusy, times: times) }
     }
 }

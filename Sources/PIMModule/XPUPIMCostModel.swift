@@ -5,9 +5,14 @@ import Workload
 public struct NPUSpec: Sendable, Hashable, Codable {
     /// Peak FLOP/s (8 systolic arrays of 128 × 128 at 1 GHz: 256 TFLOP/s).
     public var flops: Double
-    /// Bytes/s the NPU reads from the module's DRAM; nil derives it from the channels' data buses
-    /// (channels × 32 B per nBL cycles: 512 GB/s for `neupims-32ch`).
+    /// Bytes/s the NPU reads from the module's DRAM; nil derives it from the channels' data buses as NeuPIMs'
+    /// public HBM2 configuration has them: channels × `busBits` / 8 × `transfersPerCycle` / tCK, so
+    /// 32 × 128 bit / 8 × 2 / 1 ns = 1,024 GB/s for `neupims-32ch` (docs/COMPARE.md §5).
     public var memoryBandwidth: Double?
+    /// Data-bus width of one channel, bits (NeuPIMs' `bus_width = 128`, HBM2's 128-bit channel).
+    public var busBits = 128
+    /// Transfers per clock on the data bus (double data rate: NeuPIMs' burst of BL4 takes 2 cycles).
+    public var transfersPerCycle = 2
     /// Fractions of peak compute and bandwidth a decode GEMV reaches (AttAcc's caps, 0.8 and 0.85).
     public var computeEfficiency = 0.8
     public var bandwidthEfficiency = 0.85
@@ -40,8 +45,8 @@ public struct XPUPIMCostModel: OpCostModel {
 
     /// Bytes/s the NPU reads (given, or the channels' data buses).
     public var npuBandwidth: Double {
-        npu.memoryBandwidth ?? Double(module.channels * module.columnBytes)
-            / (Double(Int64(module.timing.nBL) * module.tCKps) / Time.picosecondsPerSecond)
+        npu.memoryBandwidth ?? Double(module.channels * npu.busBits / 8 * npu.transfersPerCycle)
+            / (Double(module.tCKps) / Time.picosecondsPerSecond)
     }
 
     /// Whether the NPU runs this operator (the weight GEMVs).

@@ -12,6 +12,15 @@ public enum OpKind: String, CaseIterable, Sendable, Codable, Comparable {
     case ffnActivation       = "ffn_activation"     // SiLU(gate) ⊙ up
     case lmHead              = "lm_head"            // vocab projection (last stage only; its norm counts as norm)
 
+    /// The attention operators: the K/V append, QKᵀ, softmax and SV (what "attention time" and "attention energy"
+    /// count in results and in `lolpim compare`).
+    public var isAttention: Bool {
+        switch self {
+        case .kvAppend, .attentionScore, .softmax, .attentionValue: true
+        default: false
+        }
+    }
+
     public static func < (a: OpKind, b: OpKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

@@ -18,6 +18,7 @@ struct Lolpim: ParsableCommand {
 
 /// `--transport ipc|tcp|inproc`: an unknown value is a usage error that lists the valid ones.
 extension TransportKind: ExpressibleByArgument {}
+extension SearchMode: ExpressibleByArgument {}
 
 /// Options every process-starting command shares.
 struct CommonOptions: ParsableArguments {

@@ -61,18 +61,22 @@ struct ReportCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare the topology's model and workload on multi-GPU, GPU-PIM and PIM with LoL-PIM's ideas added one by one.",
+        abstract: "Compare the topology's model and workload on GPUs, GPU-PIM and both PIM ladders (LoL-PIM's ideas added one by one).",
         discussion: """
-            The topology gives the model, the requests and the PIM system size. PIM rows run at command fidelity, \
-            every valid tp × pp split of each as a full run (a resumable sweep), and report the best split. GPU rows \
-            use the Baselines models on the same requests. See README, "Comparing with the baselines".
+            The topology gives the model, the requests and the PIM system size; every other system is \
+            memory-matched to it. PIM rows run at command fidelity and search their own tp × pp split, micro-batch \
+            count and (xPU+PIM) sub-batches, each configuration a full run (resumable sweeps). GPU rows use the \
+            Baselines models on the same requests. See docs/COMPARE.md.
             """)
 
     @Argument(help: "Topology file (YAML): model, workload and PIM system size.")
     var topology: String
 
-    @Option(help: "GPUs of the GPU rows (default: the smallest power of two of 80 GB GPUs with the PIM system's memory).")
+    @Option(help: "GPUs of the GPU rows and of GPU-PIM (default: memory-matched; see docs/COMPARE.md).")
     var gpus: Int?
+
+    @Option(help: "HBM-PIM devices of the GPU-PIM row (default: the fewest that bring it to the PIM system's memory).")
+    var pimDevices: Int?
 
     @Option(help: "Directory for comparison.csv, the charts and the runs (default: results/<topology name>/compare).")
     var output: String?
@@ -80,7 +84,10 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Largest tensor-parallel degree the PIM rows try.")
     var maxTp: Int = 8
 
-    @Option(help: "NPU bandwidth of the xPU+PIM row, GB/s (default: the module's derived 512 GB/s).")
+    @Option(help: "How the PIM rows search: staged (one knob at a time) or exhaustive (every combination).")
+    var search: SearchMode = .staged
+
+    @Option(help: "NPU bandwidth of the xPU+PIM rows, GB/s (default: derived from NeuPIMs' HBM2 channels, 1,024 GB/s).")
     var npuBandwidthGbps: Double?
 
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
@@ -95,11 +102,15 @@ struct CompareCommand: ParsableCommand {
         common.bootstrapLogging()
         StopSignal.install()
         if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
+        if let pimDevices, pimDevices < 1 { throw ValidationError("--pim-devices must be at least 1") }
         let (topology, _) = try loadTopology(self.topology)
         let directory = output ?? "results/\(topology.name)/compare"
         var comparison = try reportingFailures {
-            try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory, gpus: gpus)
+            try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory)
         }
+        comparison.gpus = gpus
+        comparison.pimDevices = pimDevices
+        comparison.search = search
         comparison.transport = transport
         comparison.maxTP = max(1, maxTp)
         comparison.npuBandwidthGbps = npuBandwidthGbps
@@ -108,7 +119,8 @@ struct CompareCommand: ParsableCommand {
         comparison.kernelStore = common.kernelCache.choice
         let rows = try reportingFailures { try comparison.run() }
         let files = try reportingFailures {
-            try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)", to: directory)
+            try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)",
+                                       to: directory)
         }
         print(ComparisonReport.table(rows))
         print("written: " + files.joined(separator: ", "))

@@ -44,11 +44,36 @@ struct DecodeRunTests {
     func energy() {
         #expect(abs(BaselineEnergy.gpuMemoryJPerByte - 28.72e-12) < 1e-18)
         #expect(abs(BaselineEnergy.pimMemoryJPerByte - 4.4e-12) < 1e-18)
-        let gpu = system.stepEnergy(contexts: [1000])
+        let gpu = system.stepEnergy(contexts: [1000]).totalJ
         var pim = GPUPIMSystem(gpu: roundGPU, gpus: 1, model: tinyModel)
         pim.stackBytes = 1 << 30
         // Reading K and V (2 × 2,048,000 B) and appending the new token's (4,096 B) in the PIM banks saves
         // (28.72 − 4.4) pJ per byte.
-        #expect(abs((gpu - pim.stepEnergy(contexts: [1000])) - 4_100_096 * (28.72e-12 - 4.4e-12)) < 1e-12)
+        #expect(abs((gpu - pim.stepEnergy(contexts: [1000]).totalJ) - 4_100_096 * (28.72e-12 - 4.4e-12)) < 1e-12)
+        // The attention share is the attention operators' bytes and flops alone, on both systems.
+        let attention = system.stepEnergy(contexts: [1000]).attentionJ
+        #expect(attention > 4_100_096 * 28.72e-12 && attention < gpu)
+        #expect(abs((attention - pim.stepEnergy(contexts: [1000]).attentionJ) - 4_100_096 * (28.72e-12 - 4.4e-12)) < 1e-12)
+    }
+
+    @Test("static energy: the idle board power of every device over the whole run, and over attention's time")
+    func staticEnergy() {
+        var gpu = roundGPU
+        gpu.idlePowerW = 50
+        let two = MultiGPUSystem(gpu: gpu, count: 2, model: tinyModel)
+        #expect(two.staticPowerW == 100 && two.memoryBytes == 2 << 30)
+        let requests = (0..<2).map { RequestSpec(id: $0, arrivalPs: 0, promptTokens: 100, outputTokens: 3) }
+        let idle = BaselineDecodeRun(system: two, requests: requests, maxBatch: 2).run()
+        let dynamicOnly = MultiGPUSystem(gpu: roundGPU, count: 2, model: tinyModel)
+        let plain = BaselineDecodeRun(system: dynamicOnly, requests: requests, maxBatch: 2).run()
+        #expect(plain.staticEnergyJ == 0 && idle.makespanPs == plain.makespanPs)
+        #expect(abs(idle.staticEnergyJ - 100 * Time.seconds(idle.makespanPs)) < 1e-15)
+        #expect(abs(idle.energyJ - plain.energyJ - idle.staticEnergyJ) < 1e-15)
+        #expect(abs(idle.attentionStaticEnergyJ - 100 * Time.seconds(idle.time.attention)) < 1e-15)
+        var attacc = GPUPIMSystem(gpu: gpu, gpus: 1, devices: 3, model: tinyModel)
+        attacc.deviceStaticPowerW = 8
+        #expect(attacc.staticPowerW == 50 + 24)
+        #expect(attacc.memoryBytes == (1 << 30) + 3 * 5 * (16 << 30))
+        #expect(abs(GPUPIMSystem(gpus: 1, model: tinyModel).deviceStaticPowerW - 7.68) < 1e-12)
     }
 }

@@ -18,13 +18,14 @@ func xpuTopology(modules: Int = 2, subBatches: Int = 2, batch: Int = 8) -> Strin
 
 @Suite("xPU+PIM modules (NeuPIMs-like)")
 struct XPUPIMTests {
-    @Test("weight GEMVs run on the NPU at max(flops / (256 T × 0.8), bytes / (512 GB/s × 0.85)); attention stays on PIM")
+    @Test("weight GEMVs run on the NPU at max(flops / (256 T × 0.8), bytes / (1,024 GB/s × 0.85)); attention stays on PIM")
     func costModel() throws {
         let topology = try TopologyLoader.parse(yaml: xpuTopology(), file: "x.yaml")
         let module = topology.cluster.module
         #expect(module.preset == "neupims-32ch" && module.npu != nil)
         let model = try #require(topology.fidelity.costModel(module: module) as? XPUPIMCostModel)
-        #expect(abs(model.npuBandwidth - 512e9) < 1)  // 32 channels × 32 B per 2 cycles of 1 ns
+        // NeuPIMs' HBM2: 32 channels × 128 bit / 8 × 2 transfers per 1 ns cycle.
+        #expect(abs(model.npuBandwidth - 1024e9) < 1)
         let ffn = DecodeOp(.ffn, .pim, bytesRead: 1_000_000_000, flops: 2_000_000_000)
         #expect(model.cost(of: ffn).latency == Time.picoseconds(seconds: max(2e9 / (256e12 * 0.8), 1e9 / (model.npuBandwidth * 0.85))))
         let attention = DecodeOp(.attentionScore, .pim, bytesRead: 1 << 20, flops: 1 << 20)

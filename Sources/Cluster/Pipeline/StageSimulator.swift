@@ -191,7 +191,7 @@ public struct StageSimulator: Sendable {
                     g.pre += time / 2
                     g.post += time - time / 2
                 case .qkvProjection: g.pre += time
-                case .kvAppend, .attentionScore, .softmax, .attentionValue: g.attention += time
+                case let kind where kind.isAttention: g.attention += time
                 default: g.post += time
                 }
             }

@@ -29,6 +29,9 @@ public struct StageStats: Sendable, Equatable, Codable {
     public var commands = CommandCounts()
     /// Flops of the HUB processor.
     public var hubFlops: Int64 = 0
+    /// The attention operators' share of `commands` and `hubFlops` (`OpKind.isAttention`).
+    public var attentionCommands = CommandCounts()
+    public var attentionHubFlops: Int64 = 0
     /// KV allocation on this module: host interventions by kind, and peaks over the run.
     public var allocationEvents: [String: Int64] = [:]
     public var peakKvAllocatedBytes: Int64 = 0
@@ -79,6 +82,8 @@ public struct StageStats: Sendable, Equatable, Codable {
         flops += cost.flops
         commands = commands + cost.commands
         hubFlops += cost.hubFlops
+        attentionCommands = attentionCommands + cost.attentionCommands
+        attentionHubFlops += cost.attentionHubFlops
         self.ingress = PortStats(ingress)
         self.egress = PortStats(egress)
     }

@@ -1,4 +1,5 @@
 import PIMModule
+import Workload
 
 /// Turns what the host saw and what every stage reported into `SimulatedResults`. Pure.
 public struct ResultsBuilder {
@@ -82,7 +83,30 @@ public struct ResultsBuilder {
             capacity: CapacityResult(totalBytes: total, usedBytes: used, usedFraction: Double(used) / Double(total)),
             energy: EnergyResult(energy), energyPerTokenJ: tokens > 0 ? energy.totalJ / Double(tokens) : 0,
             requests: requestsResult(scheduler, makespan: makespan), kv: kvResult(scheduler, makespan: makespan),
-            allocation: allocationResult(scheduler, stages: stages))
+            allocation: allocationResult(scheduler, stages: stages),
+            attention: attentionResult(stages, tokens: tokens),
+            macUtilisationFraction: stageResults.isEmpty ? 0
+                : stageResults.reduce(0) { $0 + $1.macUtilisationFraction } / Double(stageResults.count))
+    }
+
+    /// Attention's time and energy over all modules: each module's attention commands and HUB flops, with its
+    /// background and refresh over the time it spent in attention.
+    private func attentionResult(_ stages: [StageStats], tokens: Int64) -> AttentionResult {
+        let module = plan.topology.cluster.module
+        var time: Picoseconds = 0
+        var energy = EnergyModel.Breakdown()
+        for s in stages {
+            let t = s.opTimePs.reduce(Int64(0)) { sum, entry in
+                sum + (OpKind(rawValue: entry.key)?.isAttention == true ? entry.value : 0)
+            }
+            time += t
+            energy = energy + EnergyModel().breakdown(module: module, commands: s.attentionCommands,
+                                                      hubFlops: s.attentionHubFlops, busyPs: t, elapsedPs: t)
+        }
+        let perToken = tokens > 0 && !stages.isEmpty ? Double(time) / Double(stages.count) / Double(tokens) : 0
+        return AttentionResult(timePs: time, timePerTokenPs: perToken, energy: EnergyResult(energy),
+                               energyPerTokenJ: tokens > 0 ? energy.totalJ / Double(tokens) : 0,
+                               backgroundFraction: energy.totalJ > 0 ? energy.backgroundJ / energy.totalJ : 0)
     }
 
     /// Time-weighted mean of a step function sampled at `series` times, over [0, makespan].

@@ -57,6 +57,26 @@ public struct SimulatedResults: Codable, Sendable, Equatable {
     public var requests: RequestsResult
     public var kv: KVResult
     public var allocation: AllocationResult
+    /// The attention operators (K/V append, QKᵀ, softmax, SV) of all modules: time and energy.
+    public var attention: AttentionResult
+    /// Mean over modules of `stages[].mac_utilisation_fraction`.
+    public var macUtilisationFraction: Double
+}
+
+/// What attention (`OpKind.isAttention`) cost the whole system.
+public struct AttentionResult: Codable, Sendable, Equatable {
+    /// Σ over modules of the time each spent in attention operators.
+    public var timePs: Picoseconds
+    /// time_ps / modules / generated tokens: attention time per token of the mean module (the modules work
+    /// in parallel, so this is the share of a token's time the system spends in attention).
+    public var timePerTokenPs: Double
+    /// Energy of the attention operators' commands and HUB work, plus background and refresh energy over the
+    /// time the modules spent in attention (`EnergyModel` with busy = elapsed = attention time), joules.
+    public var energy: EnergyResult
+    /// energy.total_j / generated_tokens.
+    public var energyPerTokenJ: Double
+    /// energy.background_j / energy.total_j (0 without attention).
+    public var backgroundFraction: Double
 }
 
 public struct RequestsResult: Codable, Sendable, Equatable {

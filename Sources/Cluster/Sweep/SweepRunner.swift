@@ -12,6 +12,11 @@ public struct SweepRunner {
     public var workDirectory: String
     /// The kernel-timing store every point's run uses.
     public var kernelStore: KernelStoreChoice = .off
+    /// Names each point's directory under `workDirectory` from its index and key (default `point-INDEX`).
+    /// `lolpim compare` names them after the key, so that a point keeps its directory when the list changes.
+    public var directoryName: @Sendable (Int, String) -> String = { index, _ in "point-\(index)" }
+    /// Shown before the progress bar (for example the stage of a comparison).
+    public var progressLabel = ""
 
     public init(spec: SweepSpec) {
         self.spec = spec
@@ -31,12 +36,13 @@ public struct SweepRunner {
         let todo = spec.points.enumerated().filter { !done.contains(spec.key($0.element)) }
         var summary = Summary(total: spec.points.count, skipped: spec.points.count - todo.count, ran: 0, failed: 0)
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-        let bar = SweepProgress(enabled: progress, total: spec.points.count, skipped: summary.skipped)
+        let bar = SweepProgress(enabled: progress, total: spec.points.count, skipped: summary.skipped,
+                                label: progressLabel)
         for (index, point) in todo {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             let key = spec.key(point)
             let values = point.map(SweepSpec.text)
-            let directory = workDirectory + "/point-\(index)"
+            let directory = pointDirectory(index: index, key: key)
             var row: [String]
             var throughput: Double?
             do {
@@ -68,6 +74,11 @@ public struct SweepRunner {
 }
 
 extension SweepRunner {
+    /// Where the point at `index` (with `key`) keeps its topology and results.json.
+    public func pointDirectory(index: Int, key: String) -> String {
+        workDirectory + "/" + directoryName(index, key)
+    }
+
     /// Runs the sweep (skipping points already recorded) and returns, for each point in `spec.points` order,
     /// its CSV row (column → cell) when it ran successfully, nil when it failed.
     public func runAndCollect() throws -> [[String: String]?] {
@@ -84,13 +95,15 @@ final class SweepProgress {
     let enabled: Bool
     let total: Int
     let skipped: Int
+    let label: String
     let start = WallClock.monotonicMs()
     let isTerminal = isatty(STDERR_FILENO) != 0
 
-    init(enabled: Bool, total: Int, skipped: Int) {
+    init(enabled: Bool, total: Int, skipped: Int, label: String = "") {
         self.enabled = enabled
         self.total = total
         self.skipped = skipped
+        self.label = label.isEmpty ? "" : label + " "
         if enabled && skipped > 0 { write("sweep: \(skipped) of \(total) points already in the CSV, skipped") }
     }
 
@@ -103,7 +116,7 @@ final class SweepProgress {
         let filled = total > 0 ? done * width / total : width
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
         let last = throughput.map { String(format: "%.1f tokens/s", $0) } ?? "failed"
-        write(String(format: "[%@] %d/%d points · elapsed %.0f s · left ~%.0f s · last %@", bar, done, total,
+        write(label + String(format: "[%@] %d/%d points · elapsed %.0f s · left ~%.0f s · last %@", bar, done, total,
                      elapsed, left, last), inPlace: true)
     }
 

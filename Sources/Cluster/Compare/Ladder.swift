@@ -1,0 +1,55 @@
+import PIMModule
+
+/// The kinds of system `lolpim compare` puts side by side (docs/COMPARE.md §1).
+public enum SystemKind: String, Sendable, CaseIterable {
+    /// GPUs alone (`Baselines.MultiGPUSystem`).
+    case gpu
+    /// GPUs for the weight layers, HBM-PIM devices for attention (`Baselines.GPUPIMSystem`, AttAcc-like).
+    case gpuPIM = "gpu-pim"
+    /// PIM-only modules (CENT-like): lolpim runs.
+    case pimOnly = "pim-only"
+    /// xPU+PIM modules (NeuPIMs-like): an NPU beside PIM channels in every module; lolpim runs.
+    case xpuPIM = "xpu-pim"
+}
+
+/// One PIM configuration of a ladder: a system kind with some of LoL-PIM's ideas switched on.
+public struct Rung: Sendable, Equatable {
+    public var name: String
+    /// Short name for chart axes.
+    public var label: String
+    public var kind: SystemKind
+    public var partitioning: AttentionPartitioning
+    public var scheduling: SchedulingPolicy
+    public var allocation: AllocationScheme
+
+    /// The first rung of its ladder: none of the ideas (head-first, static scheduling, static allocation).
+    public var isBaseline: Bool { partitioning == .headFirst && scheduling == .static && allocation == .static }
+}
+
+/// The two ladders: each PIM system kind without LoL-PIM's ideas, then with token-parallel partitioning (TCP),
+/// dynamic command scheduling (DCS) and dynamic PIM access (DPA) added one at a time. The last rung of each is
+/// LoL-PIM on that kind of system.
+public enum Ladder {
+    static func rungs(_ kind: SystemKind, baseline: String, short: String, top: String, topLabel: String) -> [Rung] {
+        let stem = short.replacingOccurrences(of: "-like", with: "")
+        return [
+            Rung(name: "\(baseline) (hfp, static scheduling, static allocation)", label: short, kind: kind,
+                 partitioning: .headFirst, scheduling: .static, allocation: .static),
+            Rung(name: "\(baseline) + TCP", label: "\(stem) +TCP", kind: kind,
+                 partitioning: .tokenParallel, scheduling: .static, allocation: .static),
+            Rung(name: "\(baseline) + TCP + DCS", label: "\(stem) +DCS", kind: kind,
+                 partitioning: .tokenParallel, scheduling: .dcs, allocation: .static),
+            Rung(name: "\(top) (+ TCP + DCS + DPA)", label: topLabel, kind: kind,
+                 partitioning: .tokenParallel, scheduling: .dcs, allocation: .dpa),
+        ]
+    }
+
+    /// PIM-only modules: CENT-like → + TCP → + DCS → + DPA = LoL-PIM.
+    public static let pimOnly = rungs(.pimOnly, baseline: "CENT-like PIM-only", short: "CENT-like",
+                                      top: "LoL-PIM", topLabel: "LoL-PIM")
+    /// xPU+PIM modules: NeuPIMs-like → + TCP → + DCS → + DPA = LoL-PIM on xPU+PIM.
+    public static let xpuPIM = rungs(.xpuPIM, baseline: "NeuPIMs-like xPU+PIM", short: "NeuPIMs-like",
+                                     top: "LoL-PIM on xPU+PIM", topLabel: "LoL-PIM xPU")
+    /// Both ladders, PIM-only first.
+    public static let all = pimOnly + xpuPIM
+}
