@@ -10,7 +10,7 @@ struct Lolpim: ParsableCommand {
         abstract: "A distributed multi-process simulator of LoL-PIM: long-context LLM decoding on multi-node DRAM-PIM.",
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
-        subcommands: [Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self, KernelCommand.self,
+        subcommands: [Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self, PaperCommand.self, KernelCommand.self,
                       CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self,
                       CacheCommand.self]
     )

@@ -126,3 +126,52 @@ struct CompareCommand: ParsableCommand {
         print("written: " + files.joined(separator: ", "))
     }
 }
+
+struct PaperCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "Regenerate the LoL-PIM paper's evaluation as lolpim's own figures (results/paper/index.html).",
+        discussion: """
+            Runs both ladders on the four models × their datasets, TP vs PP, scalability over memory and context, \
+            DCS vs ping-pong and KV utilisation, each as resumable comparisons, and writes one HTML page with SVGs \
+            and CSVs beside it, marking the paper's published values. Run it from the repository root (it reads \
+            Topologies/compare). See docs/VALIDATION.md.
+            """)
+
+    @Option(help: "Directory for the page, its figures and the runs.")
+    var output = "results/paper"
+
+    @Option(help: "Directory of the comparison topologies the study derives its set-ups from.")
+    var topologies = "Topologies/compare"
+
+    @Flag(help: "Shrink every workload (a smoke run; the figures are not the evaluation's).")
+    var quick = false
+
+    @Option(help: "Largest tensor-parallel degree the PIM rows try.")
+    var maxTp: Int = 8
+
+    @Option(help: "How each run's processes talk: inproc (default: the fastest, results identical), ipc or tcp.")
+    var transport: TransportKind = .inproc
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        common.bootstrapLogging()
+        StopSignal.install()
+        var study = PaperStudy()
+        study.outputDirectory = output
+        study.topologyDirectory = topologies
+        study.quick = quick
+        study.maxTP = max(1, maxTp)
+        study.transport = transport
+        study.progress = !quiet
+        study.registrationTimeoutMs = common.registrationTimeout * 1000
+        study.kernelStore = common.kernelCache.choice
+        let outcome = try reportingFailures { try study.run() }
+        let page = try reportingFailures { try PaperPage.write(outcome, to: output) }
+        print(String(format: "lolpim paper: %.0f s; written: %@", outcome.seconds, page))
+    }
+}

@@ -32,6 +32,10 @@ public struct Comparison {
     public var gpus: Int?
     /// HBM-PIM devices of GPU-PIM (nil: memory-matched).
     public var pimDevices: Int?
+    /// The PIM rows (default: both ladders). A ladder's baseline should come first for its speedups.
+    public var rungs = Ladder.all
+    /// Whether the GPU and GPU-PIM rows are part of the comparison.
+    public var baselines = true
 
     public init(topologyFile: String, topology: Topology, outputDirectory: String) throws {
         self.topologyFile = topologyFile
@@ -133,7 +137,8 @@ public struct Comparison {
     public static let memoryTolerance = 1.3
 
     public func run() throws -> [Row] {
-        Self.withSpeedups(Self.withMemoryNotes(gpuRows() + (try pimRows()), pimMemoryBytes: pimMemoryBytes))
+        Self.withSpeedups(Self.withMemoryNotes((baselines ? gpuRows() : []) + (try pimRows()),
+                                               pimMemoryBytes: pimMemoryBytes))
     }
 
     /// Rows above `memoryTolerance` × the PIM system's memory, with a note that says so and why.
@@ -229,7 +234,6 @@ public struct Comparison {
 
     /// Runs the search of every rung; one row per rung at its fastest configuration.
     func pimRows() throws -> [Row] {
-        let rungs = Ladder.all
         let searches = rungs.map { ConfigurationSearch(topology: system($0).topology, maxTP: maxTP) }
         var visited: [[Outcome]] = Array(repeating: [], count: rungs.count)
         func best(_ r: Int) -> Outcome? {
@@ -303,7 +307,7 @@ public struct Comparison {
     func runStage(_ name: String, _ label: String,
                   _ entries: [(rung: Int, configuration: RunConfiguration)]) throws -> [Figures?] {
         guard !entries.isEmpty else { return [] }
-        let points = entries.map { system(Ladder.all[$0.rung]).fields + $0.configuration.fields }
+        let points = entries.map { system(rungs[$0.rung]).fields + $0.configuration.fields }
         let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: try runsCSV(name),
                              transport: transport, fields: Self.rungFields + ConfigurationSearch.fields, points: points)
         var runner = SweepRunner(spec: spec)

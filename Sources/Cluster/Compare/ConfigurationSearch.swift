@@ -10,7 +10,8 @@ public struct RunConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var subBatches: Int?
 
     public var description: String {
-        "tp \(tp) × pp \(pp), \(microBatches) micro-batches" + (subBatches.map { ", \($0) sub-batches" } ?? "")
+        "tp \(tp) × pp \(pp), \(microBatches) micro-batch\(microBatches == 1 ? "" : "es")"
+            + (subBatches.map { ", \($0) sub-batch\($0 == 1 ? "" : "es")" } ?? "")
     }
 
     /// The topology fields that set it, in `ConfigurationSearch.fields` order.

@@ -9,10 +9,10 @@ public struct BarChart {
         public var category: String
         public var value: Double
         public var group: String
-        /// A reference value to mark on the bar (for example the paper's), nil for none.
-        public var reference: Double?
+        /// A reference value or range to mark on the bar (for example the paper's), nil for none.
+        public var reference: ClosedRange<Double>?
 
-        public init(category: String, value: Double, group: String = "", reference: Double? = nil) {
+        public init(category: String, value: Double, group: String = "", reference: ClosedRange<Double>? = nil) {
             self.category = category
             self.value = value
             self.group = group
@@ -46,7 +46,7 @@ public struct BarChart {
     public func svg(_ bars: [Bar]) -> String {
         let width = max(640.0, left + right + Double(bars.count) * 64)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let peak = bars.map { max($0.value, $0.reference ?? 0) }.max() ?? 1
+        let peak = bars.map { max($0.value, $0.reference?.upperBound ?? 0) }.max() ?? 1
         let step = Self.tickStep(span: peak > 0 ? peak * 1.12 : 1)
         let axisMax = (peak * 1.12 / step).rounded(.up) * step
         func y(_ v: Double) -> Double { top + (1 - v / axisMax) * plotHeight }
@@ -79,9 +79,16 @@ public struct BarChart {
             s += String(format: "<text class=\"value\" x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">"
                         + "%@</text>\n", x + slot / 2, y(v) - 4, String(format: valueFormat, bar.value))
             if let r = bar.reference {
-                s += String(format: "<line class=\"reference\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                            + "stroke=\"black\" stroke-width=\"2\"/>\n", x + slot * 0.08, y(r), x + slot * 0.92, y(r))
-                s += diamond(x + slot / 2, y(r))
+                if r.upperBound > r.lowerBound {
+                    s += String(format: "<rect class=\"reference-range\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                                + "height=\"%.1f\" fill=\"black\" fill-opacity=\"0.18\"/>\n", x + slot * 0.08,
+                                y(r.upperBound), slot * 0.84, y(r.lowerBound) - y(r.upperBound))
+                }
+                for v in Set([r.lowerBound, r.upperBound]).sorted() {
+                    s += String(format: "<line class=\"reference\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                                + "stroke=\"black\" stroke-width=\"2\"/>\n", x + slot * 0.08, y(v), x + slot * 0.92, y(v))
+                    s += diamond(x + slot / 2, y(v))
+                }
             }
             let lx = x + slot / 2, ly = y(0) + 14
             s += String(format: "<text class=\"category\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" "
