@@ -147,4 +147,27 @@ struct PipelineTimingTests {
         a.record(ns: -5)
         #expect(a.count == 1001 && LatencyHistogram().percentileNs(50) == 0)
     }
+
+    @Test("attention figures: the attention operators' time and energy, a share of the whole; MAC utilisation the stages' mean")
+    func attentionFigures() throws {
+        for level in ["roofline", "command"] {
+            let yaml = minimalTopology + "\nfidelity: {level: \(level)}\n"
+            let s = try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "a.yaml")))
+                .run().simulated
+            let attentionOps = Set(OpKind.allCases.filter(\.isAttention).map(\.rawValue))
+            #expect(attentionOps == ["kv_append", "attention_score", "softmax", "attention_value"])
+            let time = s.stages.reduce(Int64(0)) { sum, stage in
+                sum + stage.opTimePs.filter { attentionOps.contains($0.key) }.values.reduce(0, +)
+            }
+            #expect(s.attention.timePs == time && time > 0, "\(level)")
+            let perToken = Double(time) / Double(s.stages.count) / Double(s.generatedTokens)
+            #expect(abs(s.attention.timePerTokenPs - perToken) < 1e-6)
+            #expect(s.attention.energy.totalJ > 0 && s.attention.energy.totalJ < s.energy.totalJ, "\(level)")
+            #expect(s.attention.energy.macJ <= s.energy.macJ && s.attention.energy.backgroundJ < s.energy.backgroundJ)
+            #expect(s.attention.backgroundFraction > 0 && s.attention.backgroundFraction < 1)
+            #expect(abs(s.attention.energyPerTokenJ * Double(s.generatedTokens) - s.attention.energy.totalJ) < 1e-12)
+            let mean = s.stages.map(\.macUtilisationFraction).reduce(0, +) / Double(s.stages.count)
+            #expect(abs(s.macUtilisationFraction - mean) < 1e-12)
+        }
+    }
 }

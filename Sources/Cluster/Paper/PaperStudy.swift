@@ -3,7 +3,7 @@ import PIMModule
 import Workload
 import Yams
 
-/// `lolpim paper`: the LoL-PIM paper's evaluation regenerated as lolpim's own figures (docs/VALIDATION.md §7).
+/// `lolpim paper`: the LoL-PIM paper's evaluation regenerated as lolpim's own figures (docs/VALIDATION.md §6).
 /// Every part is a `Comparison` (resumable sweeps) or a kernel timing, on topologies derived from the shipped
 /// comparison files:
 /// (a) both ladders on the four models × their two datasets at the paper's system sizes; (b) TP vs PP on the
@@ -105,7 +105,7 @@ public struct PaperStudy {
             announce("(c) \(tokens)-token contexts on 512 GB")
             let model = try Yams.compose(yaml: "{preset: llm-72b-128k-gqa, max_context: 1048576}")!
             // Every request has the same length, so T_max is that length: static allocation reserves no more
-            // than the requests use, and the study isolates partitioning and scheduling (docs/VALIDATION.md §7).
+            // than the requests use, and the study isolates partitioning and scheduling (docs/VALIDATION.md §6).
             let requests = quick ? "2" : "16", steps = quick ? 2 : 32
             let fields: [(String, Node)] = [("model", model), ("workload.context", Node(String(tokens))),
                                             ("workload.decode_steps", Node(String(steps))),

@@ -1,6 +1,6 @@
 /// The figures the LoL-PIM paper publishes (arXiv 2412.20166: the abstract of v1, the text of v3, which is
 /// titled "PIMphony"), each with where it is stated. `lolpim paper` marks them on its charts and sets its own
-/// values beside them; none of them is an input to the model (docs/VALIDATION.md §7).
+/// values beside them; none of them is an input to the model (docs/VALIDATION.md §6).
 public struct PublishedFigure: Sendable {
     /// What is compared, in words.
     public var claim: String
