@@ -35,6 +35,9 @@ public struct StepEnergy: Sendable, Equatable {
     }
 
     static func * (e: StepEnergy, n: Double) -> StepEnergy { StepEnergy(totalJ: e.totalJ * n, attentionJ: e.attentionJ * n) }
+    static func + (a: StepEnergy, b: StepEnergy) -> StepEnergy {
+        StepEnergy(totalJ: a.totalJ + b.totalJ, attentionJ: a.attentionJ + b.attentionJ)
+    }
 }
 
 /// Energy figures of HARDWARE.md §6 (AttAcc): data movement per byte and ALU work per operation.
@@ -157,9 +160,7 @@ public struct BaselineDecodeRun: Sendable {
             total.attention += t.attention
             total.other += t.other
             total.communication += t.communication
-            let e = system.stepEnergy(contexts: contexts)
-            energy.totalJ += e.totalJ
-            energy.attentionJ += e.attentionJ
+            energy = energy + system.stepEnergy(contexts: contexts)
             batchArea += Double(running.count) * Double(t.total)
             let held = contexts.reduce(Int64(0)) { $0 + system.kvBytes(tokens: $1) }
             kvArea += Double(held) * Double(t.total)

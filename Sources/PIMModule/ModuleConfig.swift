@@ -79,6 +79,12 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
         peakInternalBandwidth / Double(columnBytes) * Double(2 * macsPerColumn)
     }
 
+    /// Fraction of the MAC units' slots that `mac16` MAC16 commands fill over `timePs` on all channels (one MAC16
+    /// per nCCD_L per channel at most).
+    public func macUtilisation(mac16: Int64, timePs: Double) -> Double {
+        timePs > 0 ? Double(mac16) * Double(Int64(timing.nCCDL) * tCKps) / (Double(channels) * timePs) : 0
+    }
+
     /// Columns (MAC16 commands) per row.
     public var columnsPerRow: Int { rowBytes / columnBytes }
 }

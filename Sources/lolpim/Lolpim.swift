@@ -45,6 +45,16 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
+    /// How a study's runs are carried out: `transport`, progress unless `quiet`, and these options' time-out
+    /// and kernel-timing store.
+    func runOptions(transport: TransportKind, quiet: Bool) -> RunOptions {
+        var runs = RunOptions(transport: transport)
+        runs.progress = !quiet
+        runs.registrationTimeoutMs = registrationTimeout * 1000
+        runs.kernelStore = kernelCache.choice
+        return runs
+    }
+
     func bootstrapLogging() {
         let level = Logger.Level(rawValue: logLevel) ?? .warning
         LoggingSystem.bootstrap { label in

@@ -111,12 +111,9 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
-        comparison.transport = transport
+        comparison.runs = common.runOptions(transport: transport, quiet: quiet)
         comparison.maxTP = max(1, maxTp)
         comparison.npuBandwidthGbps = npuBandwidthGbps
-        comparison.progress = !quiet
-        comparison.registrationTimeoutMs = common.registrationTimeout * 1000
-        comparison.kernelStore = common.kernelCache.choice
         let rows = try reportingFailures { try comparison.run() }
         let files = try reportingFailures {
             try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)",
@@ -166,10 +163,7 @@ struct PaperCommand: ParsableCommand {
         study.topologyDirectory = topologies
         study.quick = quick
         study.maxTP = max(1, maxTp)
-        study.transport = transport
-        study.progress = !quiet
-        study.registrationTimeoutMs = common.registrationTimeout * 1000
-        study.kernelStore = common.kernelCache.choice
+        study.runs = common.runOptions(transport: transport, quiet: quiet)
         let outcome = try reportingFailures { try study.run() }
         let page = try reportingFailures { try PaperPage.write(outcome, to: output) }
         print(String(format: "lolpim paper: %.0f s; written: %@", outcome.seconds, page))

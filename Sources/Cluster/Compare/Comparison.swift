@@ -18,11 +18,8 @@ public struct Comparison {
     public let topology: Topology
     public let plan: PipelinePlan
     public var outputDirectory: String
-    public var transport: TransportKind = .ipc
-    public var progress = true
-    public var registrationTimeoutMs = 60_000
-    /// The kernel-timing store every run uses.
-    public var kernelStore: KernelStoreChoice = .off
+    /// Transport, progress, time-out and kernel-timing store of every run.
+    public var runs = RunOptions()
     /// Largest tensor-parallel degree the PIM rows try.
     public var maxTP = 8
     /// The xPU+PIM rows' NPU bandwidth, GB/s (nil: derived from the module's channels).
@@ -59,36 +56,6 @@ public struct Comparison {
         public var macUtilisationFraction: Double?
         public var kvCapacityUtilisationFraction: Double
         public var pipelineBubbleFraction: Double?
-
-        /// The figures of a lolpim run.
-        init(_ r: SimulatedResults) {
-            throughputTokensPerS = r.throughputTokensPerS
-            timePerOutputTokenP50Ps = r.requests.timePerOutputToken.p50Ps
-            meanEffectiveBatch = r.requests.meanEffectiveBatch
-            energyPerTokenJ = r.energyPerTokenJ
-            attentionTimePerTokenPs = r.attention.timePerTokenPs
-            attentionEnergyPerTokenJ = r.attention.energyPerTokenJ
-            attentionBackgroundFraction = r.attention.backgroundFraction
-            macUtilisationFraction = r.macUtilisationFraction
-            kvCapacityUtilisationFraction = r.kv.meanUsedFraction
-            pipelineBubbleFraction = r.pipelineBubbleFraction
-        }
-
-        init(throughputTokensPerS: Double, timePerOutputTokenP50Ps: Picoseconds, meanEffectiveBatch: Double,
-             energyPerTokenJ: Double, attentionTimePerTokenPs: Double, attentionEnergyPerTokenJ: Double,
-             attentionBackgroundFraction: Double, macUtilisationFraction: Double?,
-             kvCapacityUtilisationFraction: Double, pipelineBubbleFraction: Double?) {
-            self.throughputTokensPerS = throughputTokensPerS
-            self.timePerOutputTokenP50Ps = timePerOutputTokenP50Ps
-            self.meanEffectiveBatch = meanEffectiveBatch
-            self.energyPerTokenJ = energyPerTokenJ
-            self.attentionTimePerTokenPs = attentionTimePerTokenPs
-            self.attentionEnergyPerTokenJ = attentionEnergyPerTokenJ
-            self.attentionBackgroundFraction = attentionBackgroundFraction
-            self.macUtilisationFraction = macUtilisationFraction
-            self.kvCapacityUtilisationFraction = kvCapacityUtilisationFraction
-            self.pipelineBubbleFraction = pipelineBubbleFraction
-        }
     }
 
     /// One row of the comparison.
@@ -309,12 +276,10 @@ public struct Comparison {
         guard !entries.isEmpty else { return [] }
         let points = entries.map { system(rungs[$0.rung]).fields + $0.configuration.fields }
         let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: try runsCSV(name),
-                             transport: transport, fields: Self.rungFields + ConfigurationSearch.fields, points: points)
-        var runner = SweepRunner(spec: spec)
-        runner.progress = progress
+                             transport: runs.transport, fields: Self.rungFields + ConfigurationSearch.fields,
+                             points: points)
+        var runner = runs.configure(SweepRunner(spec: spec))
         runner.progressLabel = label
-        runner.registrationTimeoutMs = registrationTimeoutMs
-        runner.kernelStore = kernelStore
         runner.directoryName = { _, key in "point-" + Self.fnv(Array(key.utf8)) }
         let recorded = try runner.runAndCollect()
         return points.indices.map { i in
@@ -324,5 +289,20 @@ public struct Comparison {
                   let results = try? RunResults.decode(data), results.complete else { return nil }
             return Figures(results.simulated)
         }
+    }
+}
+
+extension Comparison.Figures {
+    /// The figures of a lolpim run.
+    init(_ r: SimulatedResults) {
+        self.init(throughputTokensPerS: r.throughputTokensPerS,
+                  timePerOutputTokenP50Ps: r.requests.timePerOutputToken.p50Ps,
+                  meanEffectiveBatch: r.requests.meanEffectiveBatch, energyPerTokenJ: r.energyPerTokenJ,
+                  attentionTimePerTokenPs: r.attention.timePerTokenPs,
+                  attentionEnergyPerTokenJ: r.attention.energyPerTokenJ,
+                  attentionBackgroundFraction: r.attention.backgroundFraction,
+                  macUtilisationFraction: r.macUtilisationFraction,
+                  kvCapacityUtilisationFraction: r.kv.meanUsedFraction,
+                  pipelineBubbleFraction: r.pipelineBubbleFraction)
     }
 }

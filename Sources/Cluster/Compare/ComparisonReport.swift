@@ -43,9 +43,12 @@ public enum ComparisonReport {
         let widths = [46, 9, 8, 6, 9, 6, 7, 7, 8]
         var lines = [line(["system", "tokens/s", "TPOT ms", "batch", "mJ/token", "GiB", "×base", "×A100", "×GPU-PIM"],
                           widths)]
+        let columns = ["throughput_tokens_per_s", "time_per_output_token_p50_ms", "mean_effective_batch_requests",
+                       "energy_per_token_mj", "memory_gib", "speedup_over_baseline", "speedup_over_a100",
+                       "speedup_over_gpu_pim"]
         for r in rows {
-            let c = cells(r)
-            lines.append(line([r.system, c[9], c[10], c[11], c[12], c[3], c[19], c[20], c[22]], widths))
+            let c = Dictionary(uniqueKeysWithValues: zip(header, cells(r)))
+            lines.append(line([r.system] + columns.map { c[$0]! }, widths))
             lines.append("    " + r.configuration + (r.note.map { " — " + $0 } ?? ""))
         }
         let componentWidths = [46, 11, 12, 8, 6, 6, 8]

@@ -11,11 +11,11 @@ public enum PaperPage {
         public var value: Double?
         /// Percent (fractions) or × (ratios).
         public var isFraction: Bool
+
+        /// Ours over the published value (the middle of a published range).
+        public var ratioToPublished: Double? { value.map { $0 / ((figure.low + figure.high) / 2) } }
     }
 
-    static func throughput(_ rows: [Comparison.Row], _ pick: (Comparison.Row) -> Bool) -> Double? {
-        rows.first(where: pick)?.figures?.throughputTokensPerS
-    }
     static func lolPIM(_ rows: [Comparison.Row]) -> Comparison.Row? { rows.first { $0.system == Ladder.pimOnly[3].name } }
     static func row(_ rows: [Comparison.Row], _ rung: Rung) -> Comparison.Row? { rows.first { $0.system == rung.name } }
     static func ratio(_ a: Double?, _ b: Double?) -> Double? {
@@ -213,10 +213,9 @@ public enum PaperPage {
         let checks = Self.checks(o)
         try save("published.csv", ([["published_claim", "published_low", "published_high", "up_to", "source",
                                       "lolpim_figure", "lolpim_value", "ratio_to_published"]] + checks.map { c in
-            let mid = (c.figure.low + c.figure.high) / 2
-            return [c.figure.claim, String(c.figure.low), String(c.figure.high), c.figure.isMaximum ? "yes" : "",
+            [c.figure.claim, String(c.figure.low), String(c.figure.high), c.figure.isMaximum ? "yes" : "",
                     c.figure.source, c.ours, c.value.map { String(format: "%.4f", $0) } ?? "",
-                    c.value.map { String(format: "%.3f", $0 / mid) } ?? ""]
+                    c.ratioToPublished.map { String(format: "%.3f", $0) } ?? ""]
         }).map(SweepCSV.line).joined(separator: "\n") + "\n")
         let page = html(o, sections: sections, checks: checks)
         try save("index.html", page)
@@ -245,7 +244,7 @@ public enum PaperPage {
         for c in checks {
             let paper = c.figure.low == c.figure.high ? format(c.figure.low, fraction: c.isFraction)
                 : format(c.figure.low, fraction: c.isFraction) + " – " + format(c.figure.high, fraction: c.isFraction)
-            let ratio = c.value.map { String(format: "%.2f", $0 / ((c.figure.low + c.figure.high) / 2)) } ?? "—"
+            let ratio = c.ratioToPublished.map { String(format: "%.2f", $0) } ?? "—"
             h += "<tr><td>\(escape(c.figure.claim))</td><td class=\"n\">\(c.figure.isMaximum ? "up to " : "")"
                 + "\(escape(paper))</td><td>\(escape(c.ours))</td><td class=\"n\">"
                 + "\(c.value.map { escape(format($0, fraction: c.isFraction)) } ?? "—")</td><td class=\"n\">\(ratio)"

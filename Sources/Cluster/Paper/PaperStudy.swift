@@ -17,11 +17,10 @@ public struct PaperStudy {
     public var outputDirectory = "results/paper"
     /// Shrinks every workload (a few requests, two decode steps, short prompts) and the scaling ranges.
     public var quick = false
-    public var transport: TransportKind = .inproc
-    public var kernelStore: KernelStoreChoice = .off
+    /// How every run is carried out; inproc by default (results are identical over every transport, and inproc
+    /// spares the socket copies).
+    public var runs = RunOptions(transport: .inproc)
     public var maxTP = 8
-    public var progress = true
-    public var registrationTimeoutMs = 60_000
 
     public init() {}
 
@@ -81,7 +80,7 @@ public struct PaperStudy {
         var step = 0
         func announce(_ what: String) {
             step += 1
-            if progress { FileHandle.standardError.write(Data("paper: \(step)/\(total) \(what)\n".utf8)) }
+            if runs.progress { FileHandle.standardError.write(Data("paper: \(step)/\(total) \(what)\n".utf8)) }
         }
         for (model, dataset) in ladders {
             let name = "\(model)-\(dataset)"
@@ -130,7 +129,7 @@ public struct PaperStudy {
             throw RuntimeError.refused("\(baseFile) not found: run lolpim paper from the repository root or give "
                                        + "--topologies DIR")
         }
-        let spec = SweepSpec(file: baseFile, baseFile: baseFile, output: "", transport: transport,
+        let spec = SweepSpec(file: baseFile, baseFile: baseFile, output: "", transport: runs.transport,
                              fields: ["name"] + fields.map(\.0), points: [])
         let text = try spec.topologyText(for: [Node(name)] + fields.map { Optional($0.1) })
         let directory = outputDirectory + "/topologies"
@@ -145,11 +144,8 @@ public struct PaperStudy {
     func compare(_ file: String, name: String, scaling: Bool = false) throws -> [Comparison.Row] {
         var comparison = try Comparison(topologyFile: file, topology: TopologyLoader.load(path: file),
                                         outputDirectory: outputDirectory + "/runs/" + name)
-        comparison.transport = transport
-        comparison.kernelStore = kernelStore
+        comparison.runs = runs
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
-        comparison.progress = progress
-        comparison.registrationTimeoutMs = registrationTimeoutMs
         if scaling {
             comparison.rungs = Self.scalingRungs
             comparison.baselines = false
@@ -161,7 +157,7 @@ public struct PaperStudy {
     /// under ping-pong buffering and DCS, for MHA (32 KV heads) and GQA with 32 query heads in groups of 2, 4, 8.
     func macUtilisation() -> [MACPoint] {
         let module = ModuleConfig.cent32
-        let store = kernelStore.store
+        let store = runs.kernelStore.store
         let tokens = quick ? 2048 : 16384
         return [1, 2, 4, 8].map { group in
             func utilisation(_ policy: SchedulingPolicy) -> Double {
@@ -174,8 +170,7 @@ public struct PaperStudy {
                     macs += cost.commands[.mac16]
                     time += cost.latency
                 }
-                let slot = Double(Int64(module.timing.nCCDL) * module.tCKps)
-                return time > 0 ? Double(macs) * slot / (Double(module.channels) * Double(time)) : 0
+                return module.macUtilisation(mac16: macs, timePs: Double(time))
             }
             return MACPoint(label: group == 1 ? "MHA" : "GQA g = \(group)", group: group,
                             pingPong: utilisation(.pingpong), dcs: utilisation(.dcs))

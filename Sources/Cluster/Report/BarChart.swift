@@ -53,7 +53,7 @@ public struct BarChart {
         let groups = bars.reduce(into: [String]()) { if !$0.contains($1.group) { $0.append($1.group) } }
         var s = "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"white\"/>\n"
         // A long title gets a smaller font rather than running off the edge.
-        let titleSize = min(16, (width - 2 * left / 4) / (Double(title.count) * 0.56))
+        let titleSize = min(16, (width - 40) / (Double(title.count) * 0.56))
         s += String(format: "<text class=\"title\" x=\"%.1f\" y=\"26\" font-size=\"%.1f\" font-weight=\"bold\" "
                     + "text-anchor=\"middle\">%@</text>\n", width / 2, titleSize, SVGChart.escape(title))
         var tick = 0.0

@@ -23,16 +23,15 @@ public struct ResultsBuilder {
             energyModel.breakdown(module: module, commands: $0.commands, hubFlops: $0.hubFlops, busyPs: $0.busyPs,
                                   elapsedPs: makespan)
         }
-        let macCycles = Double(Int64(module.timing.nCCDL) * module.tCKps)
         let stageResults = zip(stages, energies).map { s, energy in
-            stageResult(s, energy: energy, span: span, peak: peak, macCycles: macCycles, makespan: makespan)
+            stageResult(s, energy: energy, span: span, peak: peak, makespan: makespan)
         }
         return assemble(stages: stages, stageResults: stageResults, energies: energies, span: span, makespan: makespan,
                         scheduler: scheduler, host: host, tokenLatencies: tokenLatencies)
     }
 
     private func stageResult(_ s: StageStats, energy: EnergyModel.Breakdown, span: Double, peak: Double,
-                             macCycles: Double, makespan: Picoseconds) -> StageResult {
+                             makespan: Picoseconds) -> StageResult {
         let module = plan.topology.cluster.module
         let memory = MemoryResult(
             capacityBytes: s.memory.capacityBytes, weightBytes: s.memory.weightBytes,
@@ -50,7 +49,7 @@ public struct ResultsBuilder {
                         opTimePs: s.opTimePs,
                         dramBytesRead: s.bytesRead, dramBytesWritten: s.bytesWritten, flops: s.flops,
                         internalBandwidthFraction: Double(s.bytesRead) / (peak * Time.seconds(max(makespan, 1))),
-                        macUtilisationFraction: Double(s.commands[.mac16]) * macCycles / (Double(module.channels) * span),
+                        macUtilisationFraction: module.macUtilisation(mac16: s.commands[.mac16], timePs: span),
                         commands: s.commands.byName, energy: EnergyResult(energy), memory: memory)
     }
 
@@ -93,6 +92,7 @@ public struct ResultsBuilder {
     /// background and refresh over the time it spent in attention.
     private func attentionResult(_ stages: [StageStats], tokens: Int64) -> AttentionResult {
         let module = plan.topology.cluster.module
+        let energyModel = EnergyModel()
         var time: Picoseconds = 0
         var energy = EnergyModel.Breakdown()
         for s in stages {
@@ -100,7 +100,7 @@ public struct ResultsBuilder {
                 sum + (OpKind(rawValue: entry.key)?.isAttention == true ? entry.value : 0)
             }
             time += t
-            energy = energy + EnergyModel().breakdown(module: module, commands: s.attentionCommands,
+            energy = energy + energyModel.breakdown(module: module, commands: s.attentionCommands,
                                                       hubFlops: s.attentionHubFlops, busyPs: t, elapsedPs: t)
         }
         let perToken = tokens > 0 && !stages.isEmpty ? Double(time) / Double(stages.count) / Double(tokens) : 0
