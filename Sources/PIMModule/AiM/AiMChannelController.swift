@@ -63,8 +63,11 @@ struct AiMChannelController {
     private var commonRow = -1
     /// Earliest cycle per command kind: channel-wide, per bank group, per bank.
     private var channelReady: [Int64]
-    private var groupReady: [[Int64]]
-    private var bankReady: [[Int64]]
+    /// Flat, indexed `group * kinds + kind` and `bank * kinds + kind` (nested arrays cost a uniqueness check
+    /// per level on every write).
+    private var groupReady: [Int64]
+    private var bankReady: [Int64]
+    private let kinds: Int
     /// Rules indexed by the preceding command.
     private let byPreceding: [[TimingTable.Rule]]
 
@@ -81,8 +84,9 @@ struct AiMChannelController {
         let kinds = AiMCommandKind.allCases.count
         let groups = (table.banks + table.banksPerGroup - 1) / table.banksPerGroup
         channelReady = Array(repeating: .min, count: kinds)
-        groupReady = Array(repeating: Array(repeating: .min, count: kinds), count: groups)
-        bankReady = Array(repeating: Array(repeating: .min, count: kinds), count: table.banks)
+        self.kinds = kinds
+        groupReady = Array(repeating: .min, count: groups * kinds)
+        bankReady = Array(repeating: .min, count: table.banks * kinds)
         openRow = Array(repeating: -1, count: table.banks)
         byPreceding = table.byPreceding
         aim = Array(repeating: Request(kind: .endMarker, final: .tmod, bank: -1, row: -1, needsRegisterMode: false,
@@ -119,7 +123,8 @@ struct AiMChannelController {
             let k = next.rawValue
             var ready = channelReady[k]
             if head.bank >= 0 && !next.isAllBank {
-                ready = max(ready, groupReady[head.bank / table.banksPerGroup][k], bankReady[head.bank][k])
+                ready = max(ready, groupReady[head.bank / table.banksPerGroup * kinds + k],
+                            bankReady[head.bank * kinds + k])
             }
             t = min(t, max(ready, soon))
         }
@@ -200,7 +205,9 @@ struct AiMChannelController {
         }
         active = queue
         if source == nil, !priority.isEmpty {
-            priority[0].next = prerequisite(priority[0])
+            // Computed before the write: reading `self` inside a write to one of its arrays copies it.
+            let next = prerequisite(priority[0])
+            priority[0].next = next
             guard ready(priority[0].next, bank: -1) else { return }
             source = .priority
         }
@@ -212,7 +219,8 @@ struct AiMChannelController {
                     pendingReads.append(Completion(depart: clock, isEndMarker: true, notifies: marker.notifies))
                     return
                 }
-                aim[aimHead].next = prerequisite(aim[aimHead])
+                let next = prerequisite(aim[aimHead])
+                aim[aimHead].next = next
                 guard ready(aim[aimHead].next, bank: aim[aimHead].bank) else { return }
                 source = .aim
                 index = aimHead
@@ -287,6 +295,7 @@ struct AiMChannelController {
     }
 
     /// FR-FCFS: the oldest request whose next command is ready, else the oldest (ties: queue order).
+    @inline(__always)
     private func bestReady(in queue: inout [Request]) -> Int? {
         guard !queue.isEmpty else { return nil }
         for i in queue.indices { queue[i].next = prerequisite(queue[i]) }
@@ -306,6 +315,7 @@ struct AiMChannelController {
     // MARK: Device state
 
     /// The command a request needs next, given the open rows.
+    @inline(__always)
     func prerequisite(_ r: Request) -> AiMCommandKind {
         switch r.final {
         case .ref:
@@ -324,11 +334,12 @@ struct AiMChannelController {
         }
     }
 
+    @inline(__always)
     func ready(_ kind: AiMCommandKind, bank: Int) -> Bool {
         let k = kind.rawValue
         guard channelReady[k] <= clock else { return false }
         guard bank >= 0 && !kind.isAllBank else { return true }
-        return groupReady[bank / table.banksPerGroup][k] <= clock && bankReady[bank][k] <= clock
+        return groupReady[bank / table.banksPerGroup * kinds + k] <= clock && bankReady[bank * kinds + k] <= clock
     }
 
     private mutating func issue(_ kind: AiMCommandKind, bank: Int, row: Int) {
@@ -339,8 +350,8 @@ struct AiMChannelController {
             case .channel: channelReady[f] = max(channelReady[f], t)
             case .bankGroup where singleBank:
                 let g = bank / table.banksPerGroup
-                groupReady[g][f] = max(groupReady[g][f], t)
-            case .sameBank where singleBank: bankReady[bank][f] = max(bankReady[bank][f], t)
+                groupReady[g * kinds + f] = max(groupReady[g * kinds + f], t)
+            case .sameBank where singleBank: bankReady[bank * kinds + f] = max(bankReady[bank * kinds + f], t)
             default: break
             }
         }

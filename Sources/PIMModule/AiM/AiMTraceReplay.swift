@@ -58,9 +58,17 @@ public struct AiMTraceReplay: Sendable {
         var queueFull: Int64 = 0, blocked: Int64 = 0
         var finished: Int64?
         var cycle: Int64 = 0
+        // The next cycle in which each channel's tick can change anything (`nextEvent`): a channel is ticked
+        // only then, or in the cycle after it accepted a request. Other ticks would leave its state as it is.
+        var wake = Array(repeating: Int64(0), count: channels)
+        func send(_ request: AiMChannelController.Request, to c: Int) -> Bool {
+            guard controllers[c].send(request, now: cycle) else { return false }
+            wake[c] = min(wake[c], cycle + 1)
+            return true
+        }
         // A request that could not be queued this cycle waits in `remaining` for its channel.
         func offer(_ request: AiMChannelController.Request, to c: Int) -> Bool {
-            if remainingHead[c] == remaining[c].count && controllers[c].send(request, now: cycle) { return true }
+            if remainingHead[c] == remaining[c].count && send(request, to: c) { return true }
             remaining[c].append(request)
             return false
         }
@@ -70,7 +78,7 @@ public struct AiMTraceReplay: Sendable {
             for c in 0..<channels where remainingHead[c] < remaining[c].count {
                 wasRemaining = true
                 while remainingHead[c] < remaining[c].count {
-                    guard controllers[c].send(remaining[c][remainingHead[c]], now: cycle) else {
+                    guard send(remaining[c][remainingHead[c]], to: c) else {
                         isRemaining = true
                         break
                     }
@@ -81,10 +89,7 @@ public struct AiMTraceReplay: Sendable {
             // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
             //    cycles in which no channel can act are skipped.
             if stalled > 0 || isRemaining {
-                var next = Int64.max
-                for c in 0..<channels where refresh || !controllers[c].isIdle {
-                    next = min(next, controllers[c].nextEvent(now: cycle))
-                }
+                let next = wake.min() ?? .max
                 // Nothing can ever happen again (not reachable with the rules above): stop instead of spinning.
                 if next == .max { break }
                 if next > cycle + 1 {
@@ -136,8 +141,10 @@ public struct AiMTraceReplay: Sendable {
             }
             // 3. Every channel advances one cycle; completed blocking requests release the decoder.
             cycle += 1
-            for c in 0..<channels where refresh || !controllers[c].isIdle {
-                if controllers[c].tick(at: cycle) > 0 {
+            for c in 0..<channels where wake[c] <= cycle {
+                let notified = controllers[c].tick(at: cycle)
+                wake[c] = refresh || !controllers[c].isIdle ? controllers[c].nextEvent(now: cycle) : .max
+                if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {
                         if instructions[front].opcode == .eoc { finished = cycle }

@@ -43,6 +43,11 @@ public final class KernelTimer: Sendable {
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])
     private let unitCache = Mutex<[[AttentionProgram.Unit]: KernelTiming]>([:])
+    struct SampleKey: Hashable, Sendable {
+        var shape: GEMVShape
+        var order: LoopOrder
+    }
+    private let sampleCache = Mutex<[SampleKey: KernelTiming]>([:])
     /// MAC16 count above which kernels are timed by row-block decomposition.
     public let blockThreshold: Int64
     /// Whether `time` adds the expected refresh stalls (off: refresh-free timings throughout).
@@ -147,7 +152,15 @@ public final class KernelTimer: Sendable {
     /// kernel has too few blocks or the increments are not steady.
     public func decomposed(_ shape: GEMVShape, order: LoopOrder) -> KernelTiming? {
         guard let (blocks, sample) = blockSamples(shape) else { return nil }
-        return extrapolate(blocks: blocks) { simulate(sample($0), order: order, refresh: false) }
+        return extrapolate(blocks: blocks) { sampleTiming(sample($0), order: order) }
+    }
+
+    /// The refresh-free simulation of a block sample in one loop order, remembered: kernels whose last block
+    /// is the same share their samples.
+    func sampleTiming(_ shape: GEMVShape, order: LoopOrder) -> KernelTiming {
+        remembered(SampleKey(shape: shape, order: order), in: sampleCache, store: sampleStoreKey(shape, order: order)) {
+            simulate(shape, order: order, refresh: false)
+        }
     }
 
     /// A kernel as a sequence of identical blocks: one more DRAM row per chunk (the last row keeps its
@@ -202,9 +215,18 @@ public final class KernelTimer: Sendable {
         remembered([unit], in: unitCache, store: storeKey([unit], program: program, boundary: false)) {
             var result: KernelTiming?
             if let (blocks, sample) = unitBlocks(unit) {
-                result = extrapolate(blocks: blocks) { replayUnits([sample($0)], program: program) }
+                // Samples are remembered too: contexts that end in the same partial block share them.
+                result = extrapolate(blocks: blocks) { time(sample($0), program: program) }
             }
             return result ?? replayUnits([unit], program: program)
+        }
+    }
+
+    /// A whole static attention operator given as its units, replayed in one piece, refresh-free (EOC
+    /// included); remembered like kernels.
+    public func time(wholeProgram units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
+        remembered(units, in: unitCache, store: storeKey(units, program: program, boundary: false)) {
+            replayUnits(units, program: program)
         }
     }
 
@@ -233,8 +255,7 @@ public final class KernelTimer: Sendable {
         remembered([a, b], in: unitCache, store: storeKey([a, b], program: program, boundary: true)) {
             let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
             let both = replayUnits([shortA, shortB], program: program)
-            let one = shortA == a ? time(a, program: program) : replayUnits([shortA], program: program)
-            let two = shortB == b ? time(b, program: program) : replayUnits([shortB], program: program)
+            let one = time(shortA, program: program), two = time(shortB, program: program)
             return KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
                                 counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
                                 order: .inputStationary)

@@ -52,7 +52,13 @@ extension KernelTimer {
         KernelKey(context: storeContext, kernel: "gemv \(shape.rows)x\(shape.columns)x\(shape.batch)")
     }
 
-    /// The store key of a sequence of static attention units (one unit: its time alone; two: the boundary).
+    /// The store key of a block sample's refresh-free timing in one loop order (`KernelTimer.sampleTiming`).
+    func sampleStoreKey(_ shape: GEMVShape, order: LoopOrder) -> KernelKey {
+        KernelKey(context: storeContext, kernel: "sample \(shape.rows)x\(shape.columns)x\(shape.batch) \(order.rawValue)")
+    }
+
+    /// The store key of a sequence of static attention units: their time alone, replayed in one piece, or
+    /// (`boundary`, two units) what the second costs after the first.
     func storeKey(_ units: [AttentionProgram.Unit], program: AttentionProgram, boundary: Bool) -> KernelKey {
         // Channels in order, runs of equal GEMVs as "count*shape" ("-": idle), e.g. "31*64x128x4,1*48x128x4".
         let text = units.map { unit in
