@@ -141,7 +141,8 @@ public struct CommandCostModel: OpCostModel {
     /// Attention under `static` scheduling: the operator's AiM program (`AttentionProgram`) timed on all
     /// channels by the AiM controller model, either replayed whole or composed unit by unit: every unit alone
     /// plus what each unit costs after the previous one (`KernelTimer.boundary`), which equals replaying the
-    /// whole operator (tested); then the expected refresh stalls. A channel is busy for its own slice's kernel time in each unit.
+    /// whole operator (tested); then the expected refresh stalls. A channel is busy for its own slice's kernel
+    /// time in each unit.
     /// The HUB adds SV partial sums as in the other policies: chunks − 1 per output of each slice, and
     /// (token-parallel) the channels' partial outputs.
     func staticAttention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> OpCost {
@@ -154,19 +155,19 @@ public struct CommandCostModel: OpCostModel {
         }
         var perChannel = Array(repeating: Int64(0), count: module.channels)
         var additions: Int64 = 0
-        var previous: AttentionProgram.Unit?
         let units = program.units(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim)
         // Composition pays when units recur (token-parallel: every KV head of a request has the same unit) or
         // are long enough to decompose; otherwise (head-first waves of different requests' contexts) it would
         // replay each unit three times, alone and in both its boundaries, so the operator is replayed once.
-        let compose = Set(units).count < units.count || units.contains { timer.unitBlocks($0) != nil }
-        if !compose { add(timer.time(wholeProgram: units, program: program)) }
-        for unit in units {
-            if compose {
+        if Set(units).count < units.count || units.contains(where: { timer.unitBlocks($0) != nil }) {
+            for (i, unit) in units.enumerated() {
                 add(timer.time(unit, program: program))
-                if let previous { add(timer.boundary(previous, unit, program: program)) }
-                previous = unit
+                if i > 0 { add(timer.boundary(units[i - 1], unit, program: program)) }
             }
+        } else {
+            add(timer.time(wholeProgram: units, program: program))
+        }
+        for unit in units {
             for (c, shape) in unit.shapes.enumerated() {
                 guard let shape else { continue }
                 perChannel[c] += timer.time(shape).cycles

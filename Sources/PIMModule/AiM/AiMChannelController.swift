@@ -105,7 +105,7 @@ struct AiMChannelController {
     /// The earliest cycle at which `tick` can change anything, assuming no new request arrives: the head
     /// request's next command becomes ready, a completion is due or a refresh falls due. Lets the replay skip
     /// cycles in which nothing happens anywhere. Memory requests (FR-FCFS) are not projected: then the next
-    /// cycle.
+    /// cycle. `Int64.max` when nothing is due (an idle controller without refresh).
     func nextEvent(now: Int64) -> Int64 {
         let soon = now + 1
         guard reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty else { return soon }

@@ -143,7 +143,7 @@ public struct AiMTraceReplay: Sendable {
             cycle += 1
             for c in 0..<channels where wake[c] <= cycle {
                 let notified = controllers[c].tick(at: cycle)
-                wake[c] = refresh || !controllers[c].isIdle ? controllers[c].nextEvent(now: cycle) : .max
+                wake[c] = controllers[c].nextEvent(now: cycle)
                 if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {

@@ -43,6 +43,7 @@ public final class KernelTimer: Sendable {
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])
     private let unitCache = Mutex<[[AttentionProgram.Unit]: KernelTiming]>([:])
+    /// A block sample of a long GEMV (`decomposed`) in one loop order.
     struct SampleKey: Hashable, Sendable {
         var shape: GEMVShape
         var order: LoopOrder
@@ -158,7 +159,8 @@ public final class KernelTimer: Sendable {
     /// The refresh-free simulation of a block sample in one loop order, remembered: kernels whose last block
     /// is the same share their samples.
     func sampleTiming(_ shape: GEMVShape, order: LoopOrder) -> KernelTiming {
-        remembered(SampleKey(shape: shape, order: order), in: sampleCache, store: sampleStoreKey(shape, order: order)) {
+        let key = SampleKey(shape: shape, order: order)
+        return remembered(key, in: sampleCache, store: sampleStoreKey(shape, order: order)) {
             simulate(shape, order: order, refresh: false)
         }
     }

@@ -54,7 +54,8 @@ extension KernelTimer {
 
     /// The store key of a block sample's refresh-free timing in one loop order (`KernelTimer.sampleTiming`).
     func sampleStoreKey(_ shape: GEMVShape, order: LoopOrder) -> KernelKey {
-        KernelKey(context: storeContext, kernel: "sample \(shape.rows)x\(shape.columns)x\(shape.batch) \(order.rawValue)")
+        KernelKey(context: storeContext,
+                  kernel: "sample \(shape.rows)x\(shape.columns)x\(shape.batch) \(order.rawValue)")
     }
 
     /// The store key of a sequence of static attention units: their time alone, replayed in one piece, or
