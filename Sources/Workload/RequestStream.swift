@@ -77,9 +77,16 @@ public enum RequestStream {
             case .poisson(let rate):
                 if i > 0 { time += -Foundation.log(1.0 - gaps.nextUnit()) / rate }
             }
-            return RequestSpec(id: i, arrivalPs: Int64((time * 1e12).rounded()), promptTokens: prompts[i], outputTokens: out)
+            return RequestSpec(id: i, arrivalPs: picoseconds(seconds: time), promptTokens: prompts[i], outputTokens: out)
         }
     }
+}
+
+/// `seconds` as integer picoseconds, saturating at `Int64.max / 2` (about 53 days) instead of trapping: a run
+/// that long is refused by the caller's budget check, which names the field.
+func picoseconds(seconds: Double) -> Int64 {
+    let ps = (seconds * 1e12).rounded()
+    return ps < Double(Int64.max / 2) ? Int64(ps) : Int64.max / 2
 }
 
 /// A request trace file: CSV with the header `arrival_s,context_tokens,output_tokens`, one request per line,
@@ -94,6 +101,10 @@ public enum RequestTrace {
     }
 
     public static let header = ["arrival_s", "context_tokens", "output_tokens"]
+    /// Ranges of a trace's fields (as the topology's `workload` has them, README "Accepted ranges").
+    public static let maxArrivalSeconds: Double = 1e6
+    public static let maxTokens = 16_777_216
+    public static let maxRequests = 1_000_000
 
     public static func parse(_ text: String, file: String) throws -> [RequestSpec] {
         var requests: [RequestSpec] = []
@@ -116,24 +127,28 @@ public enum RequestTrace {
             guard fields.count == 3 else {
                 throw ParseError(file: file, line: line, field: "", message: "expected 3 fields, found \(fields.count)")
             }
-            guard let arrival = Double(fields[0]), arrival.isFinite, arrival >= 0 else {
+            guard let arrival = Double(fields[0]), arrival.isFinite, (0...maxArrivalSeconds).contains(arrival) else {
                 throw ParseError(file: file, line: line, field: "arrival_s",
-                                 message: "expected a time in seconds ≥ 0, found '\(fields[0])'")
+                                 message: "expected a time in seconds from 0 to \(Int(maxArrivalSeconds)), "
+                                 + "found '\(fields[0].prefix(40))'")
             }
             guard arrival >= lastArrival else {
                 throw ParseError(file: file, line: line, field: "arrival_s",
                                  message: "arrivals must not decrease (\(fields[0]) after \(lastArrival))")
             }
             lastArrival = arrival
-            guard let context = Int(fields[1]), context >= 1 else {
+            guard let context = Int(fields[1]), (1...maxTokens).contains(context) else {
                 throw ParseError(file: file, line: line, field: "context_tokens",
-                                 message: "expected a positive number of tokens, found '\(fields[1])'")
+                                 message: "expected a number of tokens from 1 to \(maxTokens), found '\(fields[1].prefix(40))'")
             }
-            guard let output = Int(fields[2]), output >= 1 else {
+            guard let output = Int(fields[2]), (1...maxTokens).contains(output) else {
                 throw ParseError(file: file, line: line, field: "output_tokens",
-                                 message: "expected a positive number of tokens, found '\(fields[2])'")
+                                 message: "expected a number of tokens from 1 to \(maxTokens), found '\(fields[2].prefix(40))'")
             }
-            requests.append(RequestSpec(id: requests.count, arrivalPs: Int64((arrival * 1e12).rounded()),
+            guard requests.count < maxRequests else {
+                throw ParseError(file: file, line: line, field: "", message: "more than \(maxRequests) requests")
+            }
+            requests.append(RequestSpec(id: requests.count, arrivalPs: picoseconds(seconds: arrival),
                                         promptTokens: context, outputTokens: output))
         }
         guard sawHeader else {

@@ -46,6 +46,7 @@ public struct SequentialRun {
             history.append(stages.map { $0.members[0].allocator.allocatedBytes })
             let sampled = host.complete(depart: departs[0], payloadBytes: bytes, requests: injection.entries.count)
             makespan = max(makespan, sampled)
+            try RuntimeError.checkBudget(makespan)
             queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)
         }
         let all = stages.flatMap(\.stats)

@@ -254,6 +254,7 @@ public final class Coordinator {
                 let sampled = host.complete(depart: header.departPs, payloadBytes: Int64(payload.count),
                                             requests: header.entries.count)
                 makespan = max(makespan, sampled)
+                try RuntimeError.checkBudget(makespan)
                 if options.traceFile != nil {
                     let cost = plan.topology.host.stepOverheadPs + plan.topology.host.perRequestPs * Picoseconds(header.entries.count)
                     hostTimeline.append(TimelineEvent(track: "host", name: "sample slot \(slot)", startPs: sampled - cost,

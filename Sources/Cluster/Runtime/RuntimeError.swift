@@ -1,3 +1,5 @@
+import PIMModule
+
 /// Why a coordinator or worker stopped before finishing. Messages name the peer and what to do.
 public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     /// A peer refused us (e.g. a protocol version mismatch or a duplicate rank).
@@ -12,6 +14,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     case protocolViolation(String)
     /// SIGINT or SIGTERM.
     case interrupted
+    /// The simulated clock passed `SimulatedTimeBudget.limitPs` (64-bit picoseconds would soon overflow).
+    case simulatedTimeLimit(String)
 
     public var description: String {
         switch self {
@@ -21,6 +25,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
         case .aborted(let s): return "aborted: \(s)"
         case .protocolViolation(let s): return "protocol violation: \(s)"
         case .interrupted: return "interrupted by a signal"
+        case .simulatedTimeLimit(let s): return "simulated time limit: \(s)"
         }
     }
 
@@ -28,5 +33,13 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32 {
         if case .interrupted = self { return 130 }
         return 1
+    }
+
+    /// Throws `.simulatedTimeLimit` when `now` has passed the simulated-time budget.
+    static func checkBudget(_ now: Picoseconds) throws {
+        guard now > SimulatedTimeBudget.limitPs else { return }
+        throw RuntimeError.simulatedTimeLimit("the simulated clock passed \(SimulatedTimeBudget.days(Time.seconds(now))) "
+                                              + "(the most 64-bit picoseconds safely hold); use fewer requests or "
+                                              + "output tokens")
     }
 }

@@ -16,10 +16,13 @@ public struct TopologyError: Error, CustomStringConvertible, Sendable, Equatable
         self.message = message
     }
 
+    /// `file:line:column: field: message`, with control characters escaped and every part bounded (a value
+    /// quoted from the file cannot forge lines or run on).
     public var description: String {
-        var location = file
+        var location = SafeText.clip(file, limit: 500)
         if let line { location += ":\(line)" }
         if let column { location += ":\(column)" }
-        return field.isEmpty ? "\(location): \(message)" : "\(location): \(field): \(message)"
+        let text = SafeText.clip(message, limit: 2000)
+        return field.isEmpty ? "\(location): \(text)" : "\(location): \(SafeText.clip(field, limit: 200)): \(text)"
     }
 }

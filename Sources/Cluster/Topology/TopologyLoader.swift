@@ -19,9 +19,13 @@ public enum TopologyLoader {
 
     private static func parse(document: YAMLMapping, file: String) throws -> Topology {
         var doc = document
-        let defaultName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        let name = try doc.string("name", default: defaultName)
-        let seed = try doc.int("seed", default: 1, minimum: 0)
+        let fileName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let name = try doc.scalar("name") ?? identifier(from: fileName)
+        guard isIdentifier(name) else {
+            throw doc.error("name", "expected a name of letters, digits, '.', '_' and '-' (at most 80, starting with "
+                            + "a letter or digit; it names the output directory), found '\(YAMLMapping.clip(name))'")
+        }
+        let seed = try doc.int("seed", default: 1, within: TopologyLimits.seed)
         let model = try readModel(&doc)
 
         guard var clusterMap = try doc.mapping("cluster") else { throw doc.error("cluster", "required but missing") }
@@ -43,7 +47,8 @@ public enum TopologyLoader {
         let fidelity = try readFidelity(&fidelityMap)
         var hostMap = try doc.mapping("host")
         func nanoseconds(_ key: String, default value: Double) throws -> Picoseconds {
-            Picoseconds(((try hostMap?.double(key, default: nil, allowZero: true, unit: "ns") ?? value) * 1000).rounded())
+            Picoseconds(((try hostMap?.double(key, default: nil, within: TopologyLimits.hostTime) ?? value) * 1000)
+                .rounded())
         }
         let host = Topology.HostSpec(stepOverheadPs: try nanoseconds("step_overhead_ns", default: 5_000),
                                      perRequestPs: try nanoseconds("per_request_ns", default: 100))
@@ -52,15 +57,43 @@ public enum TopologyLoader {
 
         let topology = Topology(name: name, seed: UInt64(seed), model: model, cluster: cluster, links: links,
                                 parallelism: parallelism, workload: workload, fidelity: fidelity, host: host)
+        let plan: PipelinePlan
         do {
-            _ = try PipelinePlan(topology: topology)
+            plan = try PipelinePlan(topology: topology)
         } catch {
             let problem = error
             let (line, column) = problem.field.hasPrefix("workload") ? workloadMap.line(of: "batch_size")
                 : problem.field.hasPrefix("cluster") ? clusterMap.line(of: "modules") : doc.line(of: "model")
             throw TopologyError(file: file, line: line, column: column, field: problem.field, message: problem.message)
         }
+        if let (field, message) = SimulatedTimeBudget(plan: plan).problem {
+            let section = String(field.prefix { $0 != "." })
+            let (line, column) = doc.line(of: section)
+            throw TopologyError(file: file, line: line, column: column, field: field, message: message)
+        }
         return topology
+    }
+
+    /// Whether `name` can name a run: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 80 characters. It becomes a path
+    /// component of the output directory, so no separator and no `..`.
+    public static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 80, isWordScalar(first) else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy { isWordScalar($0) || "._-".unicodeScalars.contains($0) }
+    }
+
+    private static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s)
+    }
+
+    /// A file name made into an identifier: other characters become '-', cut to 80.
+    static func identifier(from fileName: String) -> String {
+        let mapped = String(String.UnicodeScalarView(fileName.unicodeScalars.prefix(80).map {
+            isWordScalar($0) || "._-".unicodeScalars.contains($0) ? $0 : "-"
+        }))
+        if let first = mapped.unicodeScalars.first, isWordScalar(first) { return mapped }
+        return "t" + mapped.prefix(79)
     }
 
     // MARK: Sections
@@ -86,25 +119,29 @@ public enum TopologyLoader {
                                 ffn: 0, vocab: 0, maxContext: 0)
         }
         let explicit = model.layers == 0
-        func dim(_ key: String, _ current: Int) throws -> Int {
-            try map.int(key, default: explicit ? nil : current)
+        func dim(_ key: String, _ current: Int, _ limit: TopologyLimits.IntRange) throws -> Int {
+            try map.int(key, default: explicit ? nil : current, within: limit)
         }
         model.name = try map.string("name", default: model.name)
-        model.layers = try dim("layers", model.layers)
-        model.hidden = try dim("hidden", model.hidden)
-        model.queryHeads = try dim("query_heads", model.queryHeads)
-        model.kvHeads = try dim("kv_heads", model.kvHeads)
-        model.headDim = try dim("head_dim", model.headDim)
-        model.ffn = try dim("ffn", model.ffn)
-        model.vocab = try dim("vocab", model.vocab)
-        model.maxContext = try dim("max_context", model.maxContext)
+        guard model.name.count <= 80, SafeText.clip(model.name, limit: 80) == model.name else {
+            throw map.error("name", "expected a label of at most 80 printable characters, "
+                            + "found '\(YAMLMapping.clip(model.name))'")
+        }
+        model.layers = try dim("layers", model.layers, TopologyLimits.layers)
+        model.hidden = try dim("hidden", model.hidden, TopologyLimits.hidden)
+        model.queryHeads = try dim("query_heads", model.queryHeads, TopologyLimits.queryHeads)
+        model.kvHeads = try dim("kv_heads", model.kvHeads, TopologyLimits.kvHeads)
+        model.headDim = try dim("head_dim", model.headDim, TopologyLimits.headDim)
+        model.ffn = try dim("ffn", model.ffn, TopologyLimits.ffn)
+        model.vocab = try dim("vocab", model.vocab, TopologyLimits.vocab)
+        model.maxContext = try dim("max_context", model.maxContext, TopologyLimits.contextTokens)
         try map.rejectUnknownKeys()
         if let problem = model.problems.first { throw map.error("kv_heads", problem) }
         return model
     }
 
     private static func readCluster(_ map: inout YAMLMapping) throws -> Topology.ClusterSpec {
-        let modules = try map.int("modules", default: nil)
+        let modules = try map.int("modules", default: nil, within: TopologyLimits.modules)
         let kind = try map.string("kind", default: "pim-only")
         guard ["pim-only", "xpu-pim"].contains(kind) else {
             throw map.error("kind", "unknown module kind '\(kind)'; expected pim-only (CENT-like) or xpu-pim (NeuPIMs-like)")
@@ -114,23 +151,28 @@ public enum TopologyLoader {
             throw map.error("preset", "unknown module preset '\(presetName)'; expected one of: "
                             + ModuleConfig.presetNames.joined(separator: ", "))
         }
-        module.channels = try map.int("channels", default: module.channels)
-        module.banksPerChannel = try map.int("banks_per_channel", default: module.banksPerChannel)
-        module.tCKps = Int64(try map.int("tck_ps", default: Int(module.tCKps), unit: "ps"))
-        if let tflops = try map.double("processor_tflops", default: nil, unit: "TFLOP/s") {
+        module.channels = try map.int("channels", default: module.channels, within: TopologyLimits.channels)
+        module.banksPerChannel = try map.int("banks_per_channel", default: module.banksPerChannel,
+                                             within: TopologyLimits.banks)
+        module.tCKps = Int64(try map.int("tck_ps", default: Int(module.tCKps), within: TopologyLimits.tCK))
+        if let tflops = try map.double("processor_tflops", default: nil, within: TopologyLimits.tflops) {
             module.processorFLOPS = tflops * 1e12
         }
-        if let gbps = try map.double("internal_bandwidth_gbps", default: nil, unit: "GB/s") {
+        if let gbps = try map.double("internal_bandwidth_gbps", default: nil, within: TopologyLimits.bandwidth) {
             module.internalBandwidthOverride = gbps * 1e9
         }
-        if let gib = try map.double("capacity_gib", default: nil, unit: "GiB") {
+        if let gib = try map.double("capacity_gib", default: nil, within: TopologyLimits.capacityGiB) {
             module.capacityOverride = Int64(gib * 1_073_741_824)
         }
         if kind == "xpu-pim" {
             var npu = NPUSpec()
-            if let tflops = try map.double("npu_tflops", default: nil, unit: "TFLOP/s") { npu.flops = tflops * 1e12 }
-            if let gbps = try map.double("npu_bandwidth_gbps", default: nil, unit: "GB/s") { npu.memoryBandwidth = gbps * 1e9 }
-            npu.subBatches = try map.int("sub_batches", default: npu.subBatches)
+            if let tflops = try map.double("npu_tflops", default: nil, within: TopologyLimits.tflops) {
+                npu.flops = tflops * 1e12
+            }
+            if let gbps = try map.double("npu_bandwidth_gbps", default: nil, within: TopologyLimits.bandwidth) {
+                npu.memoryBandwidth = gbps * 1e9
+            }
+            npu.subBatches = try map.int("sub_batches", default: npu.subBatches, within: TopologyLimits.subBatches)
             module.npu = npu
         } else {
             for key in ["npu_tflops", "npu_bandwidth_gbps", "sub_batches"] where map.node(key) != nil {
@@ -144,8 +186,10 @@ public enum TopologyLoader {
     private static func readLink(_ links: inout YAMLMapping?, _ key: String, default base: LinkSpec = .cxlDefault) throws -> LinkSpec {
         var spec = base
         guard var map = try links?.mapping(key) else { return spec }
-        if let gbps = try map.double("bandwidth_gbps", default: nil, unit: "GB/s") { spec.bytesPerSecond = gbps * 1e9 }
-        if let ns = try map.double("latency_ns", default: nil, allowZero: true, unit: "ns") {
+        if let gbps = try map.double("bandwidth_gbps", default: nil, within: TopologyLimits.linkBandwidth) {
+            spec.bytesPerSecond = gbps * 1e9
+        }
+        if let ns = try map.double("latency_ns", default: nil, within: TopologyLimits.latency) {
             spec.latencyPs = Picoseconds((ns * 1000).rounded())
         }
         try map.rejectUnknownKeys()
@@ -153,7 +197,7 @@ public enum TopologyLoader {
     }
 
     private static func readWorkload(_ map: inout YAMLMapping, model: ModelConfig) throws -> Topology.WorkloadSpec {
-        let batch = try map.int("batch_size", default: nil, unit: "requests")
+        let batch = try map.int("batch_size", default: nil, within: TopologyLimits.batch)
         let datasets = Dataset.presetNames.joined(separator: ", ")
 
         // Requests: from a trace file, or synthetic from a context source.
@@ -176,13 +220,13 @@ public enum TopologyLoader {
         var context = ContextSource.fixed(1)
         if let text = try map.scalar("context") {
             guard trace == nil else { throw map.error("context", "give either context or trace, not both") }
-            if let tokens = Int(text.replacingOccurrences(of: "_", with: "")) {
-                guard tokens >= 1 else { throw map.error("context", "must be at least 1 token, found \(tokens)") }
-                context = .fixed(tokens)
-            } else if let dataset = Dataset.presets[text] {
+            if let dataset = Dataset.presets[text] {
                 context = .dataset(dataset)
+            } else if text.first?.isNumber == true || text.first == "-" {
+                context = .fixed(try map.int("context", default: nil, within: TopologyLimits.contextTokens))
             } else {
-                throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), found '\(text)'")
+                throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), "
+                                + "found '\(YAMLMapping.clip(text))'")
             }
         } else if trace == nil {
             throw map.error("context", "required: a length in tokens or a dataset (\(datasets)), or give trace")
@@ -194,26 +238,26 @@ public enum TopologyLoader {
             throw map.error(map.has("decode_steps") ? "decode_steps" : "output_tokens",
                             "a trace gives each request's output tokens; leave this out")
         }
-        if let steps = try map.scalar("decode_steps") {
-            guard let n = Int(steps.replacingOccurrences(of: "_", with: "")), n >= 1 else {
-                throw map.error("decode_steps", "expected a positive number of tokens, found '\(steps)'")
-            }
+        if let n = try map.optionalInt("decode_steps", within: TopologyLimits.outputTokens) {
             guard !map.has("output_tokens") else {
                 throw map.error("output_tokens", "give either decode_steps or output_tokens, not both")
             }
             output = .fixed(n)
         } else if let node = map.node("output_tokens") {
             if case .scalar(let s) = node {
-                guard let n = Int(s.string), n >= 1 else {
-                    throw map.error("output_tokens", "expected a positive number of tokens or {mean, std, min, max}")
+                guard let n = Int(s.string), TopologyLimits.outputTokens.range.contains(n) else {
+                    throw map.error("output_tokens", "expected a number of tokens "
+                                    + "\(YAMLMapping.describe(TopologyLimits.outputTokens.range)) or {mean, std, min, max}")
                 }
                 output = .fixed(n)
             } else {
                 var o = try YAMLMapping(file: map.file, path: "workload.output_tokens", node: node)
-                let mean = try o.double("mean", default: nil, unit: "tokens") ?? 0
-                let std = try o.double("std", default: nil, allowZero: true, unit: "tokens") ?? 0
-                let low = try o.int("min", default: 1, unit: "tokens")
-                let high = try o.int("max", default: nil, unit: "tokens")
+                let tokens = TopologyLimits.RealRange(key: "", range: 0...Double(TopologyLimits.outputTokens.range
+                    .upperBound), unit: "tokens")
+                let mean = try o.double("mean", default: nil, within: tokens) ?? 0
+                let std = try o.double("std", default: nil, within: tokens) ?? 0
+                let low = try o.int("min", default: 1, within: TopologyLimits.outputTokens)
+                let high = try o.int("max", default: nil, within: TopologyLimits.outputTokens)
                 try o.rejectUnknownKeys()
                 guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
                 guard std > 0 || (Double(low)...Double(high)).contains(mean) else {
@@ -227,7 +271,7 @@ public enum TopologyLoader {
             throw map.error("decode_steps", "required: tokens each request generates (decode_steps or output_tokens)")
         }
 
-        let requests = try map.int("requests", default: trace?.count ?? batch, unit: "requests")
+        let requests = try map.int("requests", default: trace?.count ?? batch, within: TopologyLimits.requests)
         if let trace, requests != trace.count {
             throw map.error("requests", "the trace holds \(trace.count) requests; leave requests out or set it to that")
         }
@@ -236,7 +280,7 @@ public enum TopologyLoader {
             if case .scalar(let s) = node, s.string == "offline" {
             } else if case .mapping = node {
                 var a = try YAMLMapping(file: map.file, path: "workload.arrival", node: node)
-                let rate = try a.double("poisson_per_s", default: nil, unit: "requests/s")
+                let rate = try a.double("poisson_per_s", default: nil, within: TopologyLimits.arrivalRate)
                 try a.rejectUnknownKeys()
                 guard let rate else { throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}") }
                 arrival = .poisson(perSecond: rate)
@@ -253,12 +297,12 @@ public enum TopologyLoader {
         guard let allocation = AllocationScheme(rawValue: allocationName) else {
             throw map.error("allocation", "expected static or dpa, found '\(allocationName)'")
         }
-        let maxContext = try map.int("max_context", default: model.maxContext, unit: "tokens")
+        let maxContext = try map.int("max_context", default: model.maxContext, within: TopologyLimits.contextTokens)
         if maxContext > model.maxContext {
             throw map.error("max_context", "\(maxContext) tokens exceed the model's \(model.maxContext)-token context")
         }
-        let chunkKiB = try map.int("chunk_kib", default: 1024, unit: "KiB")
-        let interventionNs = try map.double("host_intervention_ns", default: 1000, allowZero: true, unit: "ns") ?? 1000
+        let chunkKiB = try map.int("chunk_kib", default: 1024, within: TopologyLimits.chunkKiB)
+        let interventionNs = try map.double("host_intervention_ns", default: 1000, within: TopologyLimits.hostTime) ?? 1000
         let prefill = try map.string("prefill_kv", default: "transfer")
         guard ["transfer", "resident"].contains(prefill) else {
             throw map.error("prefill_kv", "expected transfer (the prompt's KV travels over each module's host link) or "
@@ -282,8 +326,9 @@ public enum TopologyLoader {
 
     private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
                                         batchSize: Int, meanTokens: Double, within doc: YAMLMapping) throws -> Topology.Parallelism {
-        let microBatches = try map?.int("micro_batches", default: min(modules, batchSize)) ?? min(modules, batchSize)
-        let tp = try map?.int("tp", default: 1) ?? 1
+        let microBatches = try map?.int("micro_batches", default: min(modules, batchSize),
+                                        within: TopologyLimits.microBatches) ?? min(modules, batchSize)
+        let tp = try map?.int("tp", default: 1, within: TopologyLimits.tp) ?? 1
         guard modules % tp == 0 else {
             throw map!.error("tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
         }
@@ -291,7 +336,7 @@ public enum TopologyLoader {
         let pp = modules / tp
         // `pipeline_stages` is the old name of `pp`.
         for key in ["pp", "pipeline_stages"] {
-            if let stages = try map?.int(key, default: pp), stages != pp {
+            if let stages = try map?.int(key, default: pp, within: TopologyLimits.modules), stages != pp {
                 throw map!.error(key, "must equal cluster.modules / tp = \(modules) / \(tp) = \(pp)")
             }
         }
@@ -341,9 +386,9 @@ public enum TopologyLoader {
             }
             pim = value
         }
-        let processor = try map?.double("processor_efficiency", default: nil)
+        let processor = try map?.double("processor_efficiency", default: nil,
+                                        within: .init(key: "fidelity.processor_efficiency", range: 1e-9...1, unit: ""))
             ?? RooflineCostModel.defaultProcessorEfficiency
-        if processor > 1 { throw map!.error("processor_efficiency", "expected a fraction in (0, 1], found \(processor)") }
         var spec = Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
         if let name = try map?.scalar("scheduling") {
             guard let policy = SchedulingPolicy(rawValue: name) else {
@@ -359,7 +404,7 @@ public enum TopologyLoader {
             }
             spec.partitioning = partitioning
         }
-        spec.obufEntries = try map?.int("obuf_entries", default: spec.obufEntries, minimum: 2, unit: "entries")
+        spec.obufEntries = try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)
             ?? spec.obufEntries
         try map?.rejectUnknownKeys()
         return spec

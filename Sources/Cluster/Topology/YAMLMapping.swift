@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Reads one YAML mapping of a topology file field by field, remembering which keys were used so that
@@ -36,11 +37,21 @@ struct YAMLMapping {
         }
     }
 
+    /// The largest topology or sweep file read (16 MiB; the shipped ones are a few KiB).
+    static let maxFileBytes = 16 << 20
+
     /// The root mapping of a YAML file; `what` names the file in messages ("topology", "sweep").
     static func readFile(_ path: String, what: String) throws -> YAMLMapping {
         let text: String
         do {
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= maxFileBytes else {
+                throw TopologyError(file: path, field: "", message: "the \(what) file is \(size) bytes; "
+                                    + "at most \(maxFileBytes) are read")
+            }
             text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch let error as TopologyError {
+            throw error
         } catch {
             throw TopologyError(file: path, field: "", message: "cannot read the \(what) file (\(error.localizedDescription))")
         }
@@ -50,11 +61,15 @@ struct YAMLMapping {
     /// The root mapping of YAML text; syntax errors are located at their line and column.
     static func document(yaml: String, file: String, whenEmpty: String) throws -> YAMLMapping {
         let root: Node
+        let anchored: Node?
         do {
-            guard let node = try Yams.compose(yaml: yaml) else {
+            // The parser holds the anchors (nodes refer to them weakly), so the walk runs while it lives.
+            let parser = try Parser(yaml: yaml)
+            guard let node = try parser.singleRoot() else {
                 throw TopologyError(file: file, field: "", message: whenEmpty)
             }
             root = node
+            anchored = withExtendedLifetime(parser) { firstAnchor(node) }
         } catch let error as YamlError {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
@@ -65,7 +80,29 @@ struct YAMLMapping {
                 throw TopologyError(file: file, field: "", message: "not valid YAML: \(error)")
             }
         }
+        if let anchored {
+            throw TopologyError(file: file, line: anchored.mark?.line, column: anchored.mark?.column, field: "",
+                                message: "YAML anchors and aliases (&name, *name) are not accepted: they can expand "
+                                + "without bound; write the value out where it is used")
+        }
         return try YAMLMapping(file: file, path: "", node: root)
+    }
+
+    /// The first node in document order that carries an anchor. An alias can only refer to an anchor defined
+    /// before it, so the walk meets the anchor before any expansion and stops there: it never walks an
+    /// expanded alias.
+    private static func firstAnchor(_ node: Node) -> Node? {
+        if node.anchor != nil { return node }
+        switch node {
+        case .scalar, .alias: return nil
+        case .sequence(let items):
+            for item in items { if let found = firstAnchor(item) { return found } }
+        case .mapping(let pairs):
+            for (key, value) in pairs {
+                if let found = firstAnchor(key) ?? firstAnchor(value) { return found }
+            }
+        }
+        return nil
     }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -109,33 +146,53 @@ struct YAMLMapping {
         try scalar(key) ?? value
     }
 
-    /// An integer ≥ `minimum`; underscores as digit separators are allowed (`32_768`).
-    mutating func int(_ key: String, default value: Int?, minimum: Int = 1, unit: String = "") throws -> Int {
-        guard let text = try scalar(key) else {
-            guard let value else { throw error(key, "required\(unit.isEmpty ? "" : " (\(unit))") but missing") }
-            return value
+    /// An integer in `limit`'s range, or `value` when the key is absent (required when `value` is nil).
+    mutating func int(_ key: String, default value: Int?, within limit: TopologyLimits.IntRange) throws -> Int {
+        if let number = try optionalInt(key, within: limit) { return number }
+        guard let value else { throw error(key, "required\(limit.unit.isEmpty ? "" : " (\(limit.unit))") but missing") }
+        return value
+    }
+
+    /// An integer in `limit`'s range, or nil when the key is absent; underscores as digit separators are
+    /// allowed (`32_768`).
+    mutating func optionalInt(_ key: String, within limit: TopologyLimits.IntRange) throws -> Int? {
+        let unit = limit.unit.isEmpty ? "" : " \(limit.unit)"
+        guard let text = try scalar(key) else { return nil }
+        let digits = text.replacingOccurrences(of: "_", with: "")
+        guard let number = Int(digits) else {
+            let tooLarge = !digits.isEmpty && digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
+            throw error(key, tooLarge ? "must be \(Self.describe(limit.range))\(unit), found \(Self.clip(text))"
+                        : "expected an integer\(unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
         }
-        guard let number = Int(text.replacingOccurrences(of: "_", with: "")) else {
-            throw error(key, "expected an integer\(unit.isEmpty ? "" : " (\(unit))"), found '\(text)'")
-        }
-        guard number >= minimum else {
-            throw error(key, "must be at least \(minimum)\(unit.isEmpty ? "" : " \(unit)"), found \(number)")
+        guard limit.range.contains(number) else {
+            throw error(key, "must be \(Self.describe(limit.range))\(unit), found \(number)")
         }
         return number
     }
 
-    /// A finite number > 0 (or ≥ 0 when `allowZero`).
-    mutating func double(_ key: String, default value: Double?, allowZero: Bool = false,
-                         unit: String = "") throws -> Double? {
+    /// A finite number in `limit`'s range.
+    mutating func double(_ key: String, default value: Double?, within limit: TopologyLimits.RealRange) throws -> Double? {
         guard let text = try scalar(key) else { return value }
         guard let number = Double(text.replacingOccurrences(of: "_", with: "")), number.isFinite else {
-            throw error(key, "expected a number\(unit.isEmpty ? "" : " (\(unit))"), found '\(text)'")
+            throw error(key, "expected a number\(limit.unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
         }
-        guard allowZero ? number >= 0 : number > 0 else {
-            throw error(key, "must be \(allowZero ? "zero or more" : "positive"), found \(text)")
+        guard limit.range.contains(number) else {
+            throw error(key, "must be between \(Self.format(limit.range.lowerBound)) and "
+                        + "\(Self.format(limit.range.upperBound)) \(limit.unit), found \(Self.clip(text))")
         }
         return number
     }
+
+    static func describe(_ range: ClosedRange<Int>) -> String {
+        range.upperBound == Int.max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+    }
+
+    /// A value quoted in a message: at most 40 characters, control characters escaped.
+    static func clip(_ text: String) -> String { SafeText.clip(text, limit: 40) }
 
     /// A nested mapping, or nil when absent.
     mutating func mapping(_ key: String) throws -> YAMLMapping? {
