@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         // Data-message latency percentiles (HdrHistogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // Sweep, comparison and request-trace CSV (RFC 4180 quoting, streaming reader and writer).
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
     ],
     targets: [
         // libzmq through pkg-config; Debian/Ubuntu provide it as libzmq3-dev.
@@ -33,8 +35,8 @@ let package = Package(
         ),
         // A thin, safe Swift layer over libzmq. Knows sockets and frames, nothing about PIM.
         .target(name: "Transport", dependencies: ["CZMQ"]),
-        // Model presets, the decode-step operator graph, request context lengths. Pure.
-        .target(name: "Workload"),
+        // Model presets, the decode-step operator graph, request context lengths and traces. Pure.
+        .target(name: "Workload", dependencies: [.product(name: "CSV", package: "CSV.swift")]),
         // One PIM module: hardware presets and the per-op cost model. Pure.
         .target(name: "PIMModule", dependencies: ["Workload"]),
         // Analytic models of the systems LoL-PIM is compared with (multi-GPU, GPU-PIM, xPU+PIM). Pure.

@@ -107,29 +107,28 @@ public enum RequestTrace {
     public static let maxRequests = 1_000_000
 
     public static func parse(_ text: String, file: String) throws -> [RequestSpec] {
+        let table: CSVTable
+        do {
+            table = try CSVTable.parse(text, file: file, comments: true, strict: false)
+        } catch {
+            throw ParseError(file: file, line: error.line, field: "",
+                             message: "empty trace: expected the header '\(header.joined(separator: ","))'")
+        }
+        guard table.header == header else {
+            throw ParseError(file: file, line: 1, field: "", message: "expected the header "
+                             + "'\(header.joined(separator: ","))', found '\(table.header.joined(separator: ",").prefix(80))'")
+        }
         var requests: [RequestSpec] = []
-        var sawHeader = false
         var lastArrival = -1.0
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = index + 1
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            if !sawHeader {
-                guard fields == header else {
-                    throw ParseError(file: file, line: line, field: "", message: "expected the header "
-                                     + "'\(header.joined(separator: ","))', found '\(trimmed)'")
-                }
-                sawHeader = true
-                continue
-            }
+        for row in table.rows {
+            let line = row.line
+            let fields = row.cells.map { $0.trimmingCharacters(in: .whitespaces) }
             guard fields.count == 3 else {
                 throw ParseError(file: file, line: line, field: "", message: "expected 3 fields, found \(fields.count)")
             }
             guard let arrival = Double(fields[0]), arrival.isFinite, (0...maxArrivalSeconds).contains(arrival) else {
                 throw ParseError(file: file, line: line, field: "arrival_s",
-                                 message: "expected a time in seconds from 0 to \(Int(maxArrivalSeconds)), "
+                                 message: "expected a time in seconds ≥ 0 and at most \(Int(maxArrivalSeconds)), "
                                  + "found '\(fields[0].prefix(40))'")
             }
             guard arrival >= lastArrival else {
@@ -139,20 +138,17 @@ public enum RequestTrace {
             lastArrival = arrival
             guard let context = Int(fields[1]), (1...maxTokens).contains(context) else {
                 throw ParseError(file: file, line: line, field: "context_tokens",
-                                 message: "expected a number of tokens from 1 to \(maxTokens), found '\(fields[1].prefix(40))'")
+                                 message: "expected a positive number of tokens, at most \(maxTokens), found '\(fields[1].prefix(40))'")
             }
             guard let output = Int(fields[2]), (1...maxTokens).contains(output) else {
                 throw ParseError(file: file, line: line, field: "output_tokens",
-                                 message: "expected a number of tokens from 1 to \(maxTokens), found '\(fields[2].prefix(40))'")
+                                 message: "expected a positive number of tokens, at most \(maxTokens), found '\(fields[2].prefix(40))'")
             }
             guard requests.count < maxRequests else {
                 throw ParseError(file: file, line: line, field: "", message: "more than \(maxRequests) requests")
             }
             requests.append(RequestSpec(id: requests.count, arrivalPs: picoseconds(seconds: arrival),
                                         promptTokens: context, outputTokens: output))
-        }
-        guard sawHeader else {
-            throw ParseError(file: file, line: 1, field: "", message: "empty trace: expected the header '\(header.joined(separator: ","))'")
         }
         guard !requests.isEmpty else { throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests") }
         return requests

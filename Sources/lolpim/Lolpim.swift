@@ -115,8 +115,10 @@ func loadTopology(_ path: String) throws -> (Topology, PipelinePlan) {
     }
 }
 
+/// `lolpim: error: TEXT` on stderr; control characters other than line breaks in TEXT are escaped.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data("lolpim: error: \(text)\n".utf8))
+    let safe = text.split(separator: "\n", omittingEmptySubsequences: false).map { SafeText.clip($0, limit: 4000) }
+    FileHandle.standardError.write(Data("lolpim: error: \(safe.joined(separator: "\n"))\n".utf8))
 }
 
 /// Runs `body`, turning runtime failures into a message and a non-zero exit status.
@@ -128,6 +130,9 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
     } catch let error as RuntimeError {
         printError(error.description)
         throw ExitCode(error.exitCode)
+    } catch let error as InputFileError {
+        printError(error.description)
+        throw ExitCode(2)
     } catch {
         printError("\(error)")
         throw ExitCode(1)

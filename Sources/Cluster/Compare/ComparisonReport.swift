@@ -1,5 +1,6 @@
 import Foundation
 import PIMModule
+import Workload
 
 /// What `lolpim compare` prints and writes: two tables (systems, then the components), `comparison.csv`
 /// (units in the header), `comparison-search.csv` (every configuration each row's search ran) and two SVG bar
@@ -67,7 +68,7 @@ public enum ComparisonReport {
     }
 
     public static func csv(_ rows: [Comparison.Row]) -> String {
-        ([header] + rows.map(cells)).map(SweepCSV.line).joined(separator: "\n") + "\n"
+        CSVTable.encode([header] + rows.map(cells))
     }
 
     public static let searchHeader = ["system", "tp", "pp", "micro_batches", "sub_batches", "throughput_tokens_per_s",
@@ -86,7 +87,7 @@ public enum ComparisonReport {
                               chosen ? "yes" : ""])
             }
         }
-        return lines.map(SweepCSV.line).joined(separator: "\n") + "\n"
+        return CSVTable.encode(lines)
     }
 
     /// The chart group of a row: its kind, in words.

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// Writes `lolpim paper`'s page: `index.html` with every figure (SVG beside it), one CSV per figure, and a
 /// table of lolpim's value beside each figure the paper publishes.
@@ -118,7 +119,7 @@ public enum PaperPage {
             aImages.append(file)
             aRows += part.rows.map { [part.model, part.dataset] + ComparisonReport.cells($0) }
         }
-        try save("a-ladders.csv", aRows.map(SweepCSV.line).joined(separator: "\n") + "\n")
+        try save("a-ladders.csv", CSVTable.encode(aRows))
         sections.append(("(a) Both ladders on the four models × their datasets",
                          "Each PIM row at its best configuration (its own search); speedups over the first rung of "
                             + "its ladder.", aImages, "a-ladders.csv"))
@@ -141,7 +142,7 @@ public enum PaperPage {
         var bChart = BarChart(title: "(b) TP vs PP: LoL-PIM throughput per split", yLabel: "throughput (tokens/s)")
         bChart.valueFormat = "%.0f"
         try save("b-tp-vs-pp.svg", bChart.svg(bBars))
-        try save("b-tp-vs-pp.csv", bRows.map(SweepCSV.line).joined(separator: "\n") + "\n")
+        try save("b-tp-vs-pp.csv", CSVTable.encode(bRows))
         sections.append(("(b) Tensor vs pipeline parallelism", "LoL-PIM at every tp × pp split, micro-batches = "
                             + "pipeline depth (the first stage of its search).", ["b-tp-vs-pp.svg"], "b-tp-vs-pp.csv"))
         // (c) scalability.
@@ -158,7 +159,7 @@ public enum PaperPage {
             for p in parts { rows += p.rows.map { [String(p.x)] + ComparisonReport.cells($0) } }
             let chart = SVGChart(title: title, xLabel: axis, yLabel: "throughput (tokens/s)", logX: true, logY: true)
             try save(name + ".svg", chart.line(series))
-            try save(name + ".csv", rows.map(SweepCSV.line).joined(separator: "\n") + "\n")
+            try save(name + ".csv", CSVTable.encode(rows))
             sections.append((title, "CENT-like, LoL-PIM and NeuPIMs-like, each at its best configuration.",
                              [name + ".svg"], name + ".csv"))
         }
@@ -172,10 +173,10 @@ public enum PaperPage {
                           reference: (p.pingPong * 140)...(p.pingPong * 140))]
         }
         try save("d-mac-utilisation.svg", dChart.svg(dBars))
-        try save("d-mac-utilisation.csv", ([["attention", "group", "pingpong_mac_utilisation_fraction",
+        try save("d-mac-utilisation.csv", CSVTable.encode([["attention", "group", "pingpong_mac_utilisation_fraction",
                                              "dcs_mac_utilisation_fraction"]] + o.macUtilisation.map {
             [$0.label, String($0.group), String(format: "%.4f", $0.pingPong), String(format: "%.4f", $0.dcs)]
-        }).map(SweepCSV.line).joined(separator: "\n") + "\n")
+        }))
         sections.append(("(d) DCS vs ping-pong buffering", "One module's QKᵀ and SV over one request (token-parallel, "
                             + "cent-32ch, 32 query heads); the mark on each DCS bar is 1.4× its ping-pong bar.",
                          ["d-mac-utilisation.svg"], "d-mac-utilisation.csv"))
@@ -211,12 +212,12 @@ public enum PaperPage {
         sections.append(("(f) LoL-PIM against GPUs", "LoL-PIM's throughput over the memory-matched A100 and "
                             + "GPU-PIM rows, from (a).", ["f-gpus.svg"], "a-ladders.csv"))
         let checks = Self.checks(o)
-        try save("published.csv", ([["published_claim", "published_low", "published_high", "up_to", "source",
+        try save("published.csv", CSVTable.encode([["published_claim", "published_low", "published_high", "up_to", "source",
                                       "lolpim_figure", "lolpim_value", "ratio_to_published"]] + checks.map { c in
             [c.figure.claim, String(c.figure.low), String(c.figure.high), c.figure.isMaximum ? "yes" : "",
                     c.figure.source, c.ours, c.value.map { String(format: "%.4f", $0) } ?? "",
                     c.ratioToPublished.map { String(format: "%.3f", $0) } ?? ""]
-        }).map(SweepCSV.line).joined(separator: "\n") + "\n")
+        }))
         let page = html(o, sections: sections, checks: checks)
         try save("index.html", page)
         return directory + "/index.html"

@@ -10,7 +10,8 @@ public enum Report {
         let charts: [(name: String, svg: String)]
         let table: String
         if input.hasSuffix(".csv") {
-            (charts, table) = try sweepCharts(SweepCSV.parse(String(contentsOfFile: input, encoding: .utf8)), input: input)
+            let csv = try CSVTable.parse(String(contentsOfFile: input, encoding: .utf8), file: input)
+            (charts, table) = try sweepCharts(csv, input: input)
         } else {
             (charts, table) = runCharts(try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: input))))
         }
@@ -88,10 +89,22 @@ public enum Report {
         ("energy_per_token_j", "energy per token (mJ)", 1e3),
     ]
 
-    static func sweepCharts(_ rows: [[String]], input: String) throws -> ([(String, String)], String) {
-        guard let header = rows.first, let status = header.firstIndex(of: "status"), status > 1 else {
+    /// Charts of a sweep's CSV. Every row has the header's cell count (`CSVTable` checks it); a row marked
+    /// `ok` whose figures are not numbers is refused at its line.
+    static func sweepCharts(_ csv: CSVTable, input: String) throws -> ([(String, String)], String) {
+        let header = csv.header
+        guard let status = header.firstIndex(of: "status"), status > 1 else {
             throw TopologyError(file: input, line: 1, field: "", message: "not a lolpim sweep CSV (no status column)")
         }
+        for row in csv.rows where row.cells[status] == "ok" {
+            for figure in sweepFigures {
+                guard let column = header.firstIndex(of: figure.column), Double(row.cells[column]) == nil else { continue }
+                throw TopologyError(file: input, line: row.line, field: figure.column,
+                                    message: "expected a number in a row marked ok, found "
+                                    + "'\(SafeText.clip(row.cells[column], limit: 40))'")
+            }
+        }
+        let rows = [header] + csv.rows.map(\.cells)
         let axes = Array(header[1..<status])
         let ok = rows.dropFirst().filter { $0.count == header.count && $0[status] == "ok" }
         // The x axis: the first swept field whose values are all numbers; the others name the series.

@@ -106,27 +106,35 @@ public final class Coordinator {
         if let file = options.endpointFile {
             try control.lastEndpoint.write(toFile: file, atomically: true, encoding: .utf8)
         }
+        let results: RunResults
         do {
             try register(control)
             try configure(control, returnEndpoint: returns.lastEndpoint)
             setupMs = WallClock.monotonicMs() - startMs
             try simulate(control, returns)
             try collectStats(control)
-            let results = makeResults(complete: true, error: nil)
+            results = makeResults(complete: true, error: nil)
             resultsPath = try results.write(to: options.outputDirectory)
             options.kernelStore.store?.recordRun(command: "run \(options.topologyFile)",
                                                  hits: results.wallclock.kernelStoreHits,
                                                  misses: results.wallclock.kernelStoreMisses)
-            if let trace = options.traceFile {
-                try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
-            }
-            return results
         } catch {
             broadcast(.shutdown(Shutdown(reason: "\(error)")), on: control)
-            let results = makeResults(complete: false, error: "\(error)")
-            resultsPath = try? results.write(to: options.outputDirectory)
+            let partial = makeResults(complete: false, error: "\(error)")
+            resultsPath = try? partial.write(to: options.outputDirectory)
             throw error
         }
+        // The results are complete and written; a timeline that cannot be written does not unmake them.
+        if let trace = options.traceFile {
+            do {
+                try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
+            } catch {
+                throw RuntimeError.aborted("the run finished and its results are in \(resultsPath ?? options.outputDirectory), "
+                                           + "but the timeline could not be written to \(trace): "
+                                           + "\(error.localizedDescription)")
+            }
+        }
+        return results
     }
 
     // MARK: Phases

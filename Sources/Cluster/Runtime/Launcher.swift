@@ -48,6 +48,9 @@ public struct Launcher {
         }
         try ResourceCheck(workers: plan.workers, tp: plan.topology.parallelism.tp, inProcess: transport == .inproc)
             .enforce(localWorkers: remote == nil)
+        // The output directory and the timeline's directory are made ready (and locked) before anything runs.
+        let output = try OutputDirectory.acquire(outputDirectory, traceFile: traceFile)
+        defer { output.release() }
         switch transport {
         case .inproc: return try runInProcess(plan: plan)
         case .ipc, .tcp: return try runProcesses(workers: plan.workers)

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// The sweep's CSV: one row per point, appended as each point finishes. Columns: `point` (the key of its
 /// field values), one column per swept field, `status` (ok / failed), `error`, then the headline figures,
@@ -19,29 +20,44 @@ public struct SweepCSV {
     }
 
     /// Keys of the points already in the file; creates the file with its header when missing. A file with
-    /// another header is refused (it belongs to another sweep).
+    /// another header is refused (it belongs to another sweep). A last row cut off by a crash (no line end,
+    /// or too few cells) is removed with a warning on stderr, so that its point runs again.
     public func recordedPoints() throws -> Set<String> {
         guard FileManager.default.fileExists(atPath: path) else {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
-            try (Self.line(header) + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            try CSVTable.encode([header]).write(toFile: path, atomically: true, encoding: .utf8)
             return []
         }
-        let rows = try Self.parse(String(contentsOfFile: path, encoding: .utf8))
-        guard let first = rows.first, first == header else {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var table = try CSVTable.parse(text, file: path, strict: false)
+        guard table.header == header else {
             throw TopologyError(file: path, line: 1, field: "", message: "this CSV has other columns than the sweep "
                                 + "(\(header.joined(separator: ","))); give the sweep another output or remove the file")
         }
-        return Set(rows.dropFirst().compactMap(\.first))
+        if let last = table.rows.last, !text.hasSuffix("\n") || last.cells.count != header.count {
+            table.rows.removeLast()
+            let warning = "lolpim: warning: \(path):\(last.line): the last row was cut off (a run stopped while "
+                + "writing it); removed, its point runs again\n"
+            FileHandle.standardError.write(Data(warning.utf8))
+            try write(table.rows.map(\.cells))
+        }
+        if let bad = table.rows.first(where: { $0.cells.count != header.count }) {
+            throw TopologyError(file: path, line: bad.line, field: "", message: "expected \(header.count) cells, found "
+                                + "\(bad.cells.count); the file was changed by hand or by another program")
+        }
+        return Set(table.rows.map { $0.cells[0] })
     }
 
-    /// Appends one row and flushes it to disk.
+    /// Appends one row atomically: the file with the new row is written beside it and renamed over it, so a
+    /// crash leaves either the old file or the new one, never a torn row.
     public func append(_ cells: [String]) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((Self.line(cells) + "\n").utf8))
-        try handle.synchronize()
+        let existing = try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path, strict: false)
+        try write(existing.rows.map(\.cells) + [cells])
+    }
+
+    private func write(_ rows: [[String]]) throws {
+        try Data(CSVTable.encode([header] + rows).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// The figures of a finished run, in `figures` order.
@@ -53,47 +69,17 @@ public struct SweepCSV {
                 String(s.energyPerTokenJ), String(r.wallclock.runSeconds)]
     }
 
-    static func line(_ cells: [String]) -> String {
-        cells.map { cell in
-            cell.contains(",") || cell.contains("\"") || cell.contains("\n")
-                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
-        }.joined(separator: ",")
-    }
-
-    /// RFC 4180 rows (quoted cells may hold commas, quotes and newlines).
-    /// The rows of a sweep CSV as column → cell.
+    /// The rows of a sweep CSV as column → cell; a malformed row is an error naming its line.
     public static func rows(path: String) throws -> [[String: String]] {
-        let rows = parse(try String(contentsOfFile: path, encoding: .utf8))
-        guard let header = rows.first else { return [] }
-        return rows.dropFirst().map { Dictionary(zip(header, $0), uniquingKeysWith: { a, _ in a }) }
+        try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path).records
     }
 
+    /// One row as a CSV line (no line end).
+    static func line(_ cells: [String]) -> String { String(CSVTable.encode([cells]).dropLast()) }
+
+    /// Every row of CSV text, the header first, without checking cell counts.
     static func parse(_ text: String) -> [[String]] {
-        var rows: [[String]] = [], row: [String] = [], cell = ""
-        var quoted = false
-        var chars = Array(text)[...]
-        while let c = chars.popFirst() {
-            if quoted {
-                if c == "\"" {
-                    if chars.first == "\"" { cell.append("\""); chars.removeFirst() } else { quoted = false }
-                } else {
-                    cell.append(c)
-                }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                row.append(cell)
-                cell = ""
-            } else if c == "\n" {
-                row.append(cell)
-                rows.append(row)
-                row = []
-                cell = ""
-            } else {
-                cell.append(c)
-            }
-        }
-        if !cell.isEmpty || !row.isEmpty { rows.append(row + [cell]) }
-        return rows
+        guard let table = try? CSVTable.parse(text, file: "", strict: false) else { return [] }
+        return [table.header] + table.rows.map(\.cells)
     }
 }

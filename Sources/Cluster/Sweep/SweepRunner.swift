@@ -31,6 +31,11 @@ public struct SweepRunner {
     }
 
     public func run() throws -> Summary {
+        // The CSV's directory is proven writable and the points' directory locked before the first point runs.
+        let parent = (spec.output as NSString).deletingLastPathComponent
+        try OutputDirectory.prepareDirectory(parent.isEmpty ? "." : parent, what: "directory of the sweep's CSV")
+        let lock = try OutputDirectory.acquire(workDirectory)
+        defer { lock.release() }
         let csv = SweepCSV(path: spec.output, fields: spec.fields)
         let done = try csv.recordedPoints()
         let todo = spec.points.enumerated().filter { !done.contains(spec.key($0.element)) }
