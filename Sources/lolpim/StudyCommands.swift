@@ -32,6 +32,11 @@ struct SweepCommand: ParsableCommand {
         let summary = try reportingFailures { try runner.run() }
         print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
               + "(\(summary.failed) failed); results in \(spec.output)")
+        let recorded = try reportingFailures { try SweepCSV.rows(path: spec.output) }
+        if !recorded.isEmpty, !recorded.contains(where: { $0["status"] == "ok" }) {
+            printError("every point of the sweep failed; the errors are in the CSV's error column (\(spec.output))")
+            throw ExitCode(1)
+        }
     }
 }
 

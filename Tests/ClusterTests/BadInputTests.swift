@@ -140,6 +140,38 @@ struct BadInputTests {
         }
     }
 
+    @Test("the sweep schema names exactly the keys the loader accepts, section by section")
+    func schema() throws {
+        // An unknown key in a section makes the loader list the keys it accepts there.
+        let sections: [(path: String, yaml: String)] = [
+            ("", Self.base + "\nzz: 1"),
+            ("model", Self.base.replacingOccurrences(of: "model: llm-7b-32k", with: "model: {preset: llm-7b-32k, zz: 1}")),
+            ("cluster", Self.base.replacingOccurrences(of: "{modules: 4}", with: "{modules: 4, zz: 1}")),
+            ("links", Self.base + "\nlinks: {zz: 1}"),
+            ("links.host", Self.base + "\nlinks: {host: {zz: 1}}"),
+            ("parallelism", Self.base + "\nparallelism: {zz: 1}"),
+            ("workload", Self.base.replacingOccurrences(of: "decode_steps: 8}", with: "decode_steps: 8, zz: 1}")),
+            ("workload.output_tokens", Self.base.replacingOccurrences(
+                of: "decode_steps: 8}", with: "output_tokens: {mean: 4, max: 8, zz: 1}}")),
+            ("workload.arrival", Self.base.replacingOccurrences(
+                of: "decode_steps: 8}", with: "decode_steps: 8, arrival: {poisson_per_s: 1, zz: 1}}")),
+            ("fidelity", Self.base + "\nfidelity: {zz: 1}"),
+            ("host", Self.base + "\nhost: {zz: 1}"),
+        ]
+        for (path, yaml) in sections {
+            let message = try #require(parseError(yaml)?.message, "\(path)")
+            let listed = try #require(message.components(separatedBy: "expected one of: ").last)
+            let accepted = Set(listed.components(separatedBy: ", ").map { path.isEmpty ? $0 : path + "." + $0 })
+            let inSchema = TopologySchema.fields.filter { field in
+                path.isEmpty ? !field.contains(".")
+                    : field.hasPrefix(path + ".") && !field.dropFirst(path.count + 1).contains(".")
+            }
+            #expect(accepted == inSchema, "section \(path.isEmpty ? "(root)" : path)")
+        }
+        #expect(TopologySchema.problem(with: "links.tp.latency_ns") == nil)
+        #expect(TopologySchema.problem(with: "links.tp.latency") != nil)
+    }
+
     /// Mutations of the shipped topologies and random documents: each either loads or fails with a
     /// `TopologyError` naming the file; none traps (a trap would end the test process).
     @Test("fuzz: mutated and random topology files get a located error, never a trap")

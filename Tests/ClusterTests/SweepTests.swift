@@ -68,6 +68,31 @@ struct SweepTests {
         #expect(throws: TopologyError.self) { try SweepSpec.load(path: dir + "/missing.yaml") }
     }
 
+    @Test("sweep axes are checked against the topology's keys; a sweep whose every point failed exits 1")
+    func axes() throws {
+        let dir = Harness.directory("sweep-axes")
+        _ = Harness.topology(minimalTopology, in: dir, name: "base.yaml")
+        for (axes, fragment) in [("cluster.moduels: [2]", "'cluster.moduels' is not a topology field; expected one of"),
+                                 ("\"\": [2]", "an empty part"), ("cluster..modules: [2]", "an empty part"),
+                                 ("links.host: [{bandwidth_gbps: 8}]\n  workload.zz: [1]", "'workload.zz'")] {
+            let file = Harness.topology("base: base.yaml\naxes:\n  \(axes)\n", in: dir, name: "bad.yaml")
+            #expect(throws: TopologyError.self) { try SweepSpec.load(path: file) }
+            let run = try Harness.run(["sweep", file], in: dir)
+            #expect(run.status == 2)
+            #expect(run.stderr.contains(fragment), "\(run.stderr)")
+        }
+        let points = Harness.topology("base: base.yaml\npoints:\n  - {cluster.modules: 2}\n  - {clster.modules: 4}\n",
+                                      in: dir, name: "points.yaml")
+        #expect(throws: TopologyError.self) { try SweepSpec.load(path: points) }
+        // Every point fails validation: recorded in the CSV, and the exit status says so.
+        let failing = Harness.topology("base: base.yaml\noutput: failing.csv\naxes:\n  cluster.modules: [0, 100000]\n",
+                                       in: dir, name: "failing.yaml")
+        let run = try Harness.run(["sweep", failing, "--quiet"], in: dir, seconds: 60)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("every point of the sweep failed"))
+        #expect(try rows(dir + "/failing.csv").count == 3)
+    }
+
     @Test("explicit points: a field a point leaves out keeps the base file's value")
     func points() throws {
         let dir = Harness.directory("sweep-points")

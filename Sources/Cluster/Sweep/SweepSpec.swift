@@ -43,7 +43,12 @@ public struct SweepSpec {
                     throw TopologyError(file: path, line: value.mark?.line, column: value.mark?.column,
                                         field: "axes.\(key.string ?? "?")", message: "expected a non-empty list of values")
                 }
-                fields.append(key.string ?? "")
+                let name = key.string ?? ""
+                if let problem = TopologySchema.problem(with: name) {
+                    throw TopologyError(file: path, line: key.mark?.line, column: key.mark?.column,
+                                        field: "axes", message: problem)
+                }
+                fields.append(name)
                 lists.append(Array(list))
             }
             points = lists.reduce([[]]) { partial, list in partial.flatMap { prefix in list.map { prefix + [$0] } } }
@@ -58,7 +63,14 @@ public struct SweepSpec {
                     throw TopologyError(file: path, line: item.mark?.line, column: item.mark?.column, field: "points",
                                         message: "each point is a mapping from topology field to value")
                 }
-                for key in m.keys.compactMap(\.string) where !fields.contains(key) { fields.append(key) }
+                for (keyNode, _) in m {
+                    let key = keyNode.string ?? ""
+                    if let problem = TopologySchema.problem(with: key) {
+                        throw TopologyError(file: path, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                                            field: "points", message: problem)
+                    }
+                    if !fields.contains(key) { fields.append(key) }
+                }
             }
             points = list.map { item in
                 guard case .mapping(let m) = item else { return [] }

@@ -239,7 +239,7 @@ public enum TopologyLoader {
                             "a trace gives each request's output tokens; leave this out")
         }
         if let n = try map.optionalInt("decode_steps", within: TopologyLimits.outputTokens) {
-            guard !map.has("output_tokens") else {
+            guard map.node("output_tokens") == nil else {
                 throw map.error("output_tokens", "give either decode_steps or output_tokens, not both")
             }
             output = .fixed(n)
@@ -349,12 +349,11 @@ public enum TopologyLoader {
                             + "\(model.layers) layers; each pipeline stage needs at least one layer")
         }
         var layers = PipelinePlan.balancedSplit(model: model.sharded(tp: tp), stages: pp, meanTokens: meanTokens)
-        if var m = map, let node = m.node("layers_per_stage") {
-            defer { map = m }
+        if let node = map?.node("layers_per_stage"), let m = map {
             if case .scalar(let s) = node, s.string == "auto" {
             } else if case .sequence(let seq) = node {
                 layers = try seq.map { item -> Int in
-                    guard case .scalar(let s) = item, let n = Int(s.string), n >= 1 else {
+                    guard case .scalar(let s) = item, let n = Int(s.string), TopologyLimits.layers.range.contains(n) else {
                         throw TopologyError(file: m.file, line: item.mark?.line, column: item.mark?.column,
                                             field: "parallelism.layers_per_stage",
                                             message: "expected a positive number of layers, found \(item.kindName)")
