@@ -193,23 +193,41 @@ struct KernelCommand: ParsableCommand {
     }
 
     func runReplay(_ path: String, module: ModuleConfig) throws {
-        let text: String
+        // The trace is read and replayed line by line: memory stays constant whatever its length.
+        let replayer = AiMTraceReplay(module: module, refresh: !noRefresh)
+        var lines: LineReader
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            lines = try LineReader(path: path)
         } catch {
-            FileHandle.standardError.write(Data("lolpim: error: \(path): cannot read the trace (\(error.localizedDescription))\n".utf8))
+            printError("\(path): \(error)")
             throw ExitCode(2)
         }
-        let replayer = AiMTraceReplay(module: module, refresh: !noRefresh)
-        let parsed: AiMTraceParser.Parsed
-        do {
-            parsed = try replayer.parse(text, file: path)
-        } catch {
-            FileHandle.standardError.write(Data("lolpim: error: \(error)\n".utf8))
-            throw ExitCode(2)
+        var reader = replayer.reader(file: path)
+        var sawEOC = false
+        func next() throws -> AiMInstruction? {
+            guard !sawEOC else { return nil }
+            while true {
+                let line: Substring?
+                do {
+                    line = try lines.next()
+                } catch {
+                    throw AiMTraceParser.ParseError(file: path, line: reader.lineNumber + 1, message: "\(error)")
+                }
+                guard let line else { throw reader.missingEOC() }
+                if let instruction = try reader.instruction(fromLine: line) {
+                    sawEOC = instruction.opcode == .eoc
+                    return instruction
+                }
+            }
         }
         let started = ContinuousClock.now
-        let report = replayer.run(parsed.instructions, record: trace != nil || check)
+        let report: AiMTraceReplay.Report
+        do {
+            report = try replayer.run(next: next, record: trace != nil || check)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
         let wall = ContinuousClock.now - started
         let ns = Double(module.tCKps) / 1000
         print("replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), \(module.preset) "

@@ -137,6 +137,44 @@ struct TraceReplayTests {
         }
     }
 
+    @Test("a file replayed line by line from disk (CRLF or LF) takes the same cycles as the parsed trace")
+    func streamed() throws {
+        for (trace, cycles) in try validationTotals("cycles.csv") {
+            let text = try String(contentsOfFile: validationFolder + "/" + trace, encoding: .utf8)
+            for ending in ["\n", "\r\n"] {
+                let path = NSTemporaryDirectory() + "lolpim-stream-\(getpid()).trace"
+                try text.replacingOccurrences(of: "\n", with: ending).write(toFile: path, atomically: true, encoding: .utf8)
+                let model = AiMTraceReplay(timing: .gddr6AiM, refresh: false)
+                var lines = try LineReader(path: path)
+                var reader = model.reader(file: path)
+                let report = try model.run(next: { () throws -> AiMInstruction? in
+                    while let line = try lines.next() {
+                        if let instruction = try reader.instruction(fromLine: line) { return instruction }
+                    }
+                    return nil
+                })
+                #expect(report.cycles == cycles, "\(trace) with \(ending == "\n" ? "LF" : "CRLF")")
+                #expect(try replay(text.replacingOccurrences(of: "\n", with: ending)).cycles == cycles)
+            }
+        }
+    }
+
+    @Test("rows beyond the module's bank and fields beyond 32 bits are refused at their line")
+    func ranges() throws {
+        let model = AiMTraceReplay(module: .cent32, refresh: false)  // 16,384 rows of 2 KB per 32 MiB bank
+        #expect(throws: Never.self) { try model.parse("AiM MAC_ABK 1 0x80000000 16383\nAiM EOC", file: "t.aim") }
+        for (text, fragment) in [("AiM MAC_ABK 1 0x80000000 16384\nAiM EOC", "rows of a bank"),
+                                 ("AiM MAC_ABK 1 0x80000000 2147483648\nAiM EOC", "rows of a bank"),
+                                 ("AiM EWADD 1 4294967296 0\nAiM EOC", "32-bit"),
+                                 ("W GPR 99999999999999999999\nAiM EOC", "32-bit")] {
+            #expect {
+                _ = try model.parse(text, file: "t.aim")
+            } throws: { error in
+                (error as? AiMTraceParser.ParseError).map { $0.line == 1 && $0.message.contains(fragment) } == true
+            }
+        }
+    }
+
     @Test("the grammar of the toolchain: comments, ISR_ prefixes, spaces, lines after EOC")
     func grammar() throws {
         let r = try replay("# kind: test\n\n  AiM   ISR_WR_GB 1 0 0x80000000\n#\nAiM EOC\nanything after EOC")

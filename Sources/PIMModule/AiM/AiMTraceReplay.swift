@@ -12,16 +12,21 @@ public struct AiMTraceReplay: Sendable {
     public let table: TimingTable
     public let channels: Int
     public let refresh: Bool
+    /// Rows per bank: a trace's row fields must be below it.
+    public let rows: Int
 
     /// A replay with that simulator's effective values of `timing` (see `AiMTiming.aimSimulatorEffective`).
-    public init(timing: AiMTiming, channels: Int = 32, banks: Int = 16, refresh: Bool) {
+    public init(timing: AiMTiming, channels: Int = 32, banks: Int = 16, rows: Int = AiMTraceParser.maxField + 1,
+                refresh: Bool) {
         table = .aimSimulator(timing.aimSimulatorEffective, banks: banks)
         self.channels = channels
         self.refresh = refresh
+        self.rows = rows
     }
 
     public init(module: ModuleConfig, refresh: Bool) {
-        self.init(timing: module.timing, channels: module.channels, banks: module.banksPerChannel, refresh: refresh)
+        self.init(timing: module.timing, channels: module.channels, banks: module.banksPerChannel,
+                  rows: Int(module.bankBytes / Int64(module.rowBytes)), refresh: refresh)
     }
 
     public struct Report: Sendable {
@@ -43,16 +48,38 @@ public struct AiMTraceReplay: Sendable {
 
     /// Parses `text` for this replay's module.
     public func parse(_ text: String, file: String) throws -> AiMTraceParser.Parsed {
-        try AiMTraceParser.parse(text, file: file, channels: channels, banks: table.banks)
+        try AiMTraceParser.parse(text, file: file, channels: channels, banks: table.banks, rows: rows)
+    }
+
+    /// A line-by-line reader of traces for this replay's module.
+    public func reader(file: String) -> AiMTraceParser.Reader {
+        AiMTraceParser.Reader(file: file, channels: channels, banks: table.banks, rows: rows)
     }
 
     public func run(_ instructions: [AiMInstruction], record: Bool = false) -> Report {
+        var iterator = instructions.makeIterator()
+        return run(next: { () throws(Never) -> AiMInstruction? in iterator.next() }, record: record)
+    }
+
+    /// Replays instructions as `next` hands them out, one at a time (nil at the end), so that a trace of any
+    /// length is replayed in constant memory: requests a full channel queue refused are kept as a count per
+    /// channel (they all belong to the instruction being decoded, so they are alike), never one by one.
+    /// Errors `next` throws (a bad line of a file being read) end the replay.
+    public func run<E: Error>(next: () throws(E) -> AiMInstruction?, record: Bool = false) throws(E) -> Report {
         var controllers = (0..<channels).map {
             AiMChannelController(table: table, channel: $0, refresh: refresh, record: record)
         }
-        var remaining = Array(repeating: [AiMChannelController.Request](), count: channels)
-        var remainingHead = Array(repeating: 0, count: channels)
-        var front = 0
+        var remaining = Array(repeating: (request: AiMChannelController.Request?.none, count: 0), count: channels)
+        var current = try next()
+        var decoded = current == nil ? 0 : 1
+        var hostLines = current?.opcode.isHostAccess == true ? 1 : 0
+        func advance() throws(E) {
+            current = try next()
+            if let current {
+                decoded += 1
+                if current.opcode.isHostAccess { hostLines += 1 }
+            }
+        }
         var stalled = 0
         var afMode = 0
         var queueFull: Int64 = 0, blocked: Int64 = 0
@@ -66,25 +93,23 @@ public struct AiMTraceReplay: Sendable {
             wake[c] = min(wake[c], cycle + 1)
             return true
         }
-        // A request that could not be queued this cycle waits in `remaining` for its channel.
-        func offer(_ request: AiMChannelController.Request, to c: Int) -> Bool {
-            if remainingHead[c] == remaining[c].count && send(request, to: c) { return true }
-            remaining[c].append(request)
-            return false
+        // `count` copies of `request` for channel c: sent until its queue is full, the rest kept for later
+        // cycles. Returns whether all were sent.
+        func offer(_ request: AiMChannelController.Request, count: Int, to c: Int) -> Bool {
+            var sent = 0
+            while sent < count && send(request, to: c) { sent += 1 }
+            if sent < count { remaining[c] = (request, count - sent) }
+            return sent == count
         }
-        while finished == nil && front < instructions.count {
-            // 1. Requests left over from earlier cycles go first, in order, per channel.
+        while finished == nil, let instruction = current {
+            // 1. Requests left over from earlier cycles go first, per channel.
             var wasRemaining = false, isRemaining = false
-            for c in 0..<channels where remainingHead[c] < remaining[c].count {
+            for c in 0..<channels where remaining[c].count > 0 {
                 wasRemaining = true
-                while remainingHead[c] < remaining[c].count {
-                    guard send(remaining[c][remainingHead[c]], to: c) else {
-                        isRemaining = true
-                        break
-                    }
-                    remainingHead[c] += 1
-                }
-                if remainingHead[c] == remaining[c].count { remaining[c].removeAll(); remainingHead[c] = 0 }
+                guard let request = remaining[c].request else { continue }
+                let count = remaining[c].count
+                remaining[c] = (nil, 0)
+                if !offer(request, count: count, to: c) { isRemaining = true }
             }
             // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
             //    cycles in which no channel can act are skipped.
@@ -101,9 +126,8 @@ public struct AiMTraceReplay: Sendable {
             if stalled > 0 {
                 blocked += 1
             } else if wasRemaining {
-                if isRemaining { queueFull += 1 } else { front += 1 }
+                if isRemaining { queueFull += 1 } else { try advance() }
             } else {
-                let instruction = instructions[front]
                 var allQueued = true
                 let op = instruction.opcode
                 if let final = op.finalCommand {
@@ -121,23 +145,21 @@ public struct AiMTraceReplay: Sendable {
                         kind: kind, final: final, bank: instruction.bank, row: row,
                         needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)
                     let bursts = op.isMemoryAccess ? 1 : instruction.opsize
-                    for _ in 0..<bursts {
-                        for c in targets {
-                            if !offer(request, to: c) { allQueued = false }
-                            if op.isBlocking { stalled += 1 }
-                        }
+                    for c in targets {
+                        if !offer(request, count: bursts, to: c) { allQueued = false }
+                        if op.isBlocking { stalled += bursts }
                     }
                 } else if op == .sync || op == .eoc {
                     let marker = AiMChannelController.Request(kind: .endMarker, final: .tmod, bank: -1, row: -1,
                                                               needsRegisterMode: false, notifies: true)
                     for c in 0..<channels {
-                        if !offer(marker, to: c) { allQueued = false }
+                        if !offer(marker, count: 1, to: c) { allQueued = false }
                         stalled += 1
                     }
                 } else if op == .writeCFR, instruction.values[.address] == 2 {
                     afMode = instruction.values[.data] ?? 0
                 }
-                if stalled == 0 && allQueued { front += 1 }
+                if stalled == 0 && allQueued { try advance() }
             }
             // 3. Every channel advances one cycle; completed blocking requests release the decoder.
             cycle += 1
@@ -147,8 +169,7 @@ public struct AiMTraceReplay: Sendable {
                 if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {
-                        if instructions[front].opcode == .eoc { finished = cycle }
-                        front += 1
+                        if current?.opcode == .eoc { finished = cycle } else { try advance() }
                     }
                 }
             }
@@ -157,8 +178,7 @@ public struct AiMTraceReplay: Sendable {
         for c in controllers { counts = counts + CommandCounts(c.counts) }
         let trace = record ? controllers.flatMap { $0.trace ?? [] }
             .sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
-        return Report(cycles: finished ?? cycle, instructions: instructions.count,
-                      hostLines: instructions.filter { $0.opcode.isHostAccess }.count, commands: counts,
+        return Report(cycles: finished ?? cycle, instructions: decoded, hostLines: hostLines, commands: counts,
                       channelCommands: controllers.map { Int64($0.issuedCommands) },
                       channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },
                       queueFullCycles: queueFull, blockedCycles: blocked, trace: trace)
