@@ -57,6 +57,17 @@ struct KernelCommand: ParsableCommand {
     @Option(help: "Output-buffer entries (pingpong, dcs).")
     var obufEntries: Int = 8
 
+    func validate() throws {
+        try require(rows, in: 1...1_048_576, "--rows")
+        try require(columns, in: 1...1_048_576, "--columns")
+        try require(batch, in: 1...65_536, "--batch")
+        try require(tokens, in: TopologyLimits.contextTokens.range, "--tokens")
+        try require(kvHeads, in: TopologyLimits.kvHeads.range, "--kv-heads")
+        try require(group, in: 1...4096, "--group")
+        try require(headDim, in: TopologyLimits.headDim.range, "--head-dim")
+        try require(obufEntries, in: TopologyLimits.obufEntries.range, "--obuf-entries")
+    }
+
     @Option(help: "Write the command trace (gemv or --replay) to this file.")
     var trace: String?
 

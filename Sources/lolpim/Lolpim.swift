@@ -34,6 +34,14 @@ struct CommonOptions: ParsableArguments {
 
     @OptionGroup var kernelCache: KernelCacheOptions
 
+    func validate() throws {
+        try require(registrationTimeout, in: 1...86_400, "--registration-timeout", unit: "s")
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; "
+                                  + "got '\(SafeText.clip(logLevel, limit: 40))'")
+        }
+    }
+
     /// The cluster's keys when `--keys` is given; a bad keys directory exits with status 2.
     func loadKeys() throws -> ClusterKeys? {
         guard let keys else { return nil }
@@ -97,11 +105,20 @@ struct HostOptions: ParsableArguments {
     var traceChannels: Int = 0
 
     func validate() throws {
-        guard traceChannels >= 0 else { throw ValidationError("--trace-channels must be 0 or more, got \(traceChannels)") }
+        try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
+        try require(traceChannels, in: 0...1024, "--trace-channels")
         guard traceChannels == 0 || trace != nil else { throw ValidationError("--trace-channels needs --trace FILE") }
     }
 
     func outputDirectory(_ topology: Topology) -> String { output ?? "results/\(topology.name)" }
+}
+
+/// Refuses an option value outside `range` (ArgumentParser prints it with the usage and exits 64).
+func require<T: Comparable>(_ value: T, in range: ClosedRange<T>, _ option: String, unit: String = "") throws {
+    guard range.contains(value) else {
+        let suffix = unit.isEmpty ? "" : " \(unit)"
+        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound)\(suffix), got \(value)")
+    }
 }
 
 /// Loads a topology or exits with status 2 and the located error.

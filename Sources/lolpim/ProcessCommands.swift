@@ -78,10 +78,13 @@ struct WorkerCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        try require(rank, in: 0...(TopologyLimits.modules.range.upperBound - 1), "--rank")
+    }
+
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
-        guard rank >= 0 else { throw ValidationError("--rank must be 0 or more") }
         try runWorker(coordinator: coordinator, rank: rank, dataBind: dataBind, common: common)
     }
 }

@@ -33,6 +33,10 @@ struct Run: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        try require(port, in: 0...65_535, "--port")
+    }
+
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()

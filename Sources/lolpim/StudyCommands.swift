@@ -98,6 +98,13 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
     var transport: TransportKind = .ipc
 
+    func validate() throws {
+        if let gpus { try require(gpus, in: 1...4096, "--gpus") }
+        if let pimDevices { try require(pimDevices, in: 0...4096, "--pim-devices") }
+        try require(maxTp, in: 1...4096, "--max-tp")
+        if let npuBandwidthGbps { try require(npuBandwidthGbps, in: 1e-3...1e7, "--npu-bandwidth-gbps", unit: "GB/s") }
+    }
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -154,6 +161,10 @@ struct PaperCommand: ParsableCommand {
 
     @Option(help: "How each run's processes talk: inproc (default: the fastest, results identical), ipc or tcp.")
     var transport: TransportKind = .inproc
+
+    func validate() throws {
+        try require(maxTp, in: 1...4096, "--max-tp")
+    }
 
     @Flag(help: "No progress output.")
     var quiet = false
