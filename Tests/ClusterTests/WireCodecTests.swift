@@ -49,6 +49,33 @@ struct WireCodecTests {
         #expect(r == report)
     }
 
+    @Test("text from a peer is bounded and never carries control characters")
+    func peerText() throws {
+        func decodeHello(_ hostname: String) -> ProtocolError? {
+            let hello = Hello(rank: 0, dataEndpoint: "e", tpEndpoint: "t", hostname: hostname, pid: 1, software: "s")
+            do {
+                _ = try WireCodec.decode(WireCodec.encode(.hello(hello)))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(decodeHello("node-7") == nil)
+        let huge = try #require(decodeHello(String(repeating: "h", count: 20 << 20)))
+        #expect("\(huge)".contains("exceeds the limit"))
+        #expect("\(try #require(decodeHello(String(repeating: "h", count: 1000))))".contains("longer than 255"))
+        let escape = try #require(decodeHello("h\u{1B}[2J\nlolpim: error: forged"))
+        #expect("\(escape)".contains("control characters") && !"\(escape)".contains("\u{1B}") && !"\(escape)".contains("\n"))
+        // Free text is kept, cut and escaped.
+        let report = ErrorReport(rank: 1, message: "bad\nlolpim: error: forged\u{1B}[31m" + String(repeating: "x", count: 10_000))
+        guard case .error(let decoded) = try WireCodec.decode(WireCodec.encode(.error(report))) else {
+            Issue.record("not an error message")
+            return
+        }
+        #expect(!decoded.message.contains("\n") && !decoded.message.contains("\u{1B}"))
+        #expect(decoded.message.hasPrefix("bad\\u{a}lolpim: error: forged") && decoded.message.count < 4200)
+    }
+
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
         let header = MicroBatchHeader(iteration: 7, microBatch: 2, departPs: 123_456_789, wallSendNs: 99,

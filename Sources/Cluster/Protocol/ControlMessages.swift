@@ -75,3 +75,54 @@ public struct ErrorReport: Codable, Sendable, Equatable {
     public var rank: Int?
     public var message: String
 }
+
+// MARK: Bounds on the text a peer sends
+
+/// Every string a peer sends is bounded and checked when its message is decoded (`WireCodec.decode`), before it
+/// is kept, printed or written to results.json: names and endpoints must be short and printable (a peer that
+/// sends otherwise is refused); free text (error messages, shutdown reasons) is cut and its control characters
+/// escaped, so that it cannot forge lines or send terminal escape sequences.
+enum PeerText {
+    static let maxName = 255
+    static let maxEndpoint = 1024
+    static let maxMessage = 4096
+
+    static func name(_ value: String, _ field: String, _ type: String, limit: Int = maxName) throws(ProtocolError) {
+        guard value.count <= limit else {
+            throw .malformedBody(type: type, reason: "\(field) of \(value.count) characters is longer than \(limit)")
+        }
+        guard SafeText.clip(value, limit: limit) == value else {
+            throw .malformedBody(type: type, reason: "\(field) holds control characters: "
+                                 + "'\(SafeText.clip(value, limit: 80))'")
+        }
+    }
+
+    static func message(_ value: String) -> String { SafeText.clip(value, limit: maxMessage) }
+}
+
+extension Hello {
+    func checked() throws(ProtocolError) -> Hello {
+        try PeerText.name(hostname, "hostname", "hello")
+        try PeerText.name(software, "software", "hello")
+        try PeerText.name(dataEndpoint, "dataEndpoint", "hello", limit: PeerText.maxEndpoint)
+        try PeerText.name(tpEndpoint, "tpEndpoint", "hello", limit: PeerText.maxEndpoint)
+        return self
+    }
+}
+
+extension Config {
+    func checked() throws(ProtocolError) -> Config {
+        for endpoint in group + (downstream.map { [$0] } ?? []) {
+            try PeerText.name(endpoint, "endpoint", "config", limit: PeerText.maxEndpoint)
+        }
+        return self
+    }
+}
+
+extension Shutdown {
+    func checked() -> Shutdown { Shutdown(reason: PeerText.message(reason)) }
+}
+
+extension ErrorReport {
+    func checked() -> ErrorReport { ErrorReport(rank: rank, message: PeerText.message(message)) }
+}

@@ -12,8 +12,10 @@ public enum WireCodec {
     public static let version: UInt16 = 5
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
-    /// Largest JSON body accepted (bytes).
+    /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.
     static let maxBodyBytes = 64 << 20
+    /// Largest body of the small control messages (hello, ready, finish, shutdown, error).
+    static let maxSmallBodyBytes = 64 << 10
 
     // MARK: Encoding
 
@@ -96,13 +98,13 @@ public enum WireCodec {
                 throw .malformedBody(type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
             }
             return .heartbeat
-        case .finish: return .finish(try json(Finish.self, first, kind))
-        case .hello: return .hello(try json(Hello.self, first, kind))
-        case .config: return .config(try json(Config.self, first, kind))
-        case .ready: return .ready(try json(Ready.self, first, kind))
+        case .finish: return .finish(try json(Finish.self, first, kind, limit: maxSmallBodyBytes))
+        case .hello: return .hello(try json(Hello.self, first, kind, limit: maxSmallBodyBytes).checked())
+        case .config: return .config(try json(Config.self, first, kind).checked())
+        case .ready: return .ready(try json(Ready.self, first, kind, limit: maxSmallBodyBytes))
         case .stats: return .stats(try json(StatsReport.self, first, kind))
-        case .shutdown: return .shutdown(try json(Shutdown.self, first, kind))
-        case .error: return .error(try json(ErrorReport.self, first, kind))
+        case .shutdown: return .shutdown(try json(Shutdown.self, first, kind, limit: maxSmallBodyBytes).checked())
+        case .error: return .error(try json(ErrorReport.self, first, kind, limit: maxSmallBodyBytes).checked())
         case .microBatch:
             let header = try first.withUnsafeBytes { bytes in
                 Result { () throws(ProtocolError) in try microBatchHeader(bytes) }
@@ -147,16 +149,16 @@ public enum WireCodec {
         return kind
     }
 
-    private static func json<T: Decodable>(_ type: T.Type, _ frame: Message, _ kind: WireMessage.Kind)
-        throws(ProtocolError) -> T {
-        guard frame.count - headerBytes <= maxBodyBytes else {
-            throw .malformedBody(type: "\(kind)", reason: "body of \(frame.count) bytes exceeds the limit")
+    private static func json<T: Decodable>(_ type: T.Type, _ frame: Message, _ kind: WireMessage.Kind,
+                                           limit: Int = maxBodyBytes) throws(ProtocolError) -> T {
+        guard frame.count - headerBytes <= limit else {
+            throw .malformedBody(type: "\(kind)", reason: "body of \(frame.count) bytes exceeds the limit of \(limit)")
         }
         let data = frame.withUnsafeBytes { Data($0[headerBytes...]) }
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw .malformedBody(type: "\(kind)", reason: Self.describe(error))
+            throw .malformedBody(type: "\(kind)", reason: SafeText.clip(Self.describe(error), limit: 300))
         }
     }
 
