@@ -34,6 +34,14 @@ struct CommonOptions: ParsableArguments {
 
     @OptionGroup var kernelCache: KernelCacheOptions
 
+    @Option(help: .hidden)
+    var parentPid: Int32?
+
+    /// A process started by a launcher stops once the launcher is gone (`--parent-pid`, set by the launcher).
+    func watchParent() {
+        if let parentPid { StopSignal.watchParent(parentPid) }
+    }
+
     func validate() throws {
         try require(registrationTimeout, in: 1...86_400, "--registration-timeout", unit: "s")
         guard Logger.Level(rawValue: logLevel) != nil else {

@@ -28,6 +28,7 @@ struct CoordinatorCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        common.watchParent()
         try runCoordinator(topology: topology, bind: bind, endpointFile: endpointFile,
                            transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
                            host: host, common: common)
@@ -85,6 +86,7 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        common.watchParent()
         try runWorker(coordinator: coordinator, rank: rank, dataBind: dataBind, common: common)
     }
 }
@@ -124,6 +126,7 @@ struct RankCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        common.watchParent()
         let environment = ProcessInfo.processInfo.environment
         guard let address = coordinator ?? environment["LOLPIM_COORDINATOR"] else {
             throw ValidationError("give the coordinator's HOST:PORT with --coordinator or LOLPIM_COORDINATOR")

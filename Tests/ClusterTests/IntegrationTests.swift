@@ -439,9 +439,33 @@ struct IntegrationTests {
         kill(pid, SIGKILL)
         let outcome = run.wait(seconds: 30)
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("worker 2 ("))
-        #expect(outcome.stderr.contains("worker 2 exited with status"))
+        // The launcher saw it die: it names the signal and stops the coordinator without a heartbeat time-out.
+        #expect(outcome.stderr.contains("worker 2 was killed by signal 9 (SIGKILL)"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("the coordinator was stopped 1 s after the first of them ended"))
+        #expect(!outcome.stderr.contains("see its message above"))
         #expect(try !Harness.results(in: dir + "/out").complete)
         #expect(Harness.leftovers(mentioning: runDirectory).isEmpty)
+    }
+
+    @Test("a launcher killed with SIGKILL: its workers and coordinator notice and stop; the next run removes its directory")
+    func launcherKilled() throws {
+        let dir = Harness.directory("run-killed-launcher")
+        let file = Harness.topology(longRunTopology, in: dir)
+        let run = try Harness.Running(["run", file, "--output", dir + "/out", "--quiet"], in: dir)
+        let runDirectory = "lolpim-\(run.process.processIdentifier)-"
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while Harness.processes(mentioning: runDirectory).count < 5 && Date() < deadline { usleep(50_000) }
+        #expect(Harness.processes(mentioning: runDirectory).count == 5, "a coordinator and four workers")
+        usleep(500_000)
+        kill(run.process.processIdentifier, SIGKILL)
+        _ = run.wait(seconds: 10)
+        // Nothing forwarded a signal: each child sees that its parent is gone.
+        #expect(Harness.leftovers(mentioning: runDirectory, within: 10).isEmpty)
+        let stale = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+            .filter { $0.hasPrefix(runDirectory) }
+        #expect(!stale.isEmpty, "the killed launcher leaves its run directory")
+        Launcher.removeStaleRunDirectories()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+            .filter { $0.hasPrefix(runDirectory) }.isEmpty)
     }
 }

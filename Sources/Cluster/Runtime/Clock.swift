@@ -22,7 +22,21 @@ enum WallClock {
 public enum StopSignal {
     static let requested = Atomic<Bool>(false)
 
-    public static var isRequested: Bool { requested.load(ordering: .relaxed) }
+    /// The process that started this one (a launcher), when it asked to be watched; 0: none.
+    static let parent = Atomic<Int32>(0)
+
+    /// Whether to stop: SIGINT or SIGTERM arrived, or the watched parent is gone.
+    public static var isRequested: Bool { requested.load(ordering: .relaxed) || parentGone }
+
+    /// Stop as well once process `pid`, our parent, is gone (even killed with SIGKILL, which it cannot
+    /// forward): we are then re-parented, so `getppid()` no longer returns it.
+    public static func watchParent(_ pid: Int32) { parent.store(pid, ordering: .relaxed) }
+
+    /// Whether the watched parent is gone.
+    public static var parentGone: Bool {
+        let pid = parent.load(ordering: .relaxed)
+        return pid != 0 && getppid() != pid
+    }
 
     /// Installs handlers for SIGINT and SIGTERM that only set the flag (async-signal-safe), and unblocks
     /// both: a parent may have started us with them blocked, and a blocked signal would never stop us.

@@ -106,6 +106,7 @@ public struct Launcher {
     // MARK: Processes
 
     private func runProcesses(workers: Int) throws -> (RunResults, String) {
+        Self.removeStaleRunDirectories()
         let runDirectory = NSTemporaryDirectory() + "lolpim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
@@ -139,7 +140,7 @@ public struct Launcher {
                                "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
         if !progress { coordinatorArgs.append("--quiet") }
         if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
-        coordinatorArgs += sharedArguments + kernelStore.arguments
+        coordinatorArgs += sharedArguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"]
         try spawn("coordinator", coordinatorArgs)
         let coordinator = children[0].process
 
@@ -147,7 +148,11 @@ public struct Launcher {
         let deadline = WallClock.monotonicMs() + Int64(registrationTimeoutMs)
         var endpoint: String?
         while endpoint == nil {
-            if !coordinator.isRunning { coordinator.waitUntilExit(); throw LaunchError.coordinatorFailed(coordinator.terminationStatus) }
+            if !coordinator.isRunning {
+                coordinator.waitUntilExit()
+                throw LaunchError.coordinatorFailed(Self.ending(coordinator),
+                                                    printedItsError: coordinator.terminationReason == .exit)
+            }
             if StopSignal.isRequested || WallClock.monotonicMs() > deadline {
                 stopAll(SIGTERM)
                 coordinator.waitUntilExit()
@@ -169,7 +174,7 @@ public struct Launcher {
                     try spawn("worker \(rank) on \(placement.host)", Array(remote.shell.dropFirst()) + [placement.host, command],
                               executable: remote.shellExecutable)
                 } else {
-                    try spawn("worker \(rank)", arguments + kernelStore.arguments)
+                    try spawn("worker \(rank)", arguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"])
                 }
             }
         } catch {
@@ -179,23 +184,25 @@ public struct Launcher {
         }
 
         // Wait for the coordinator; forward a stop request to every child. A worker process that fails (for
-        // a remote one, also a remote shell that cannot reach its host) gives the coordinator a heartbeat
-        // time-out and 2 s to notice by itself (and name the worker), then the coordinator is stopped:
-        // nothing waits for the full registration time-out on a worker that will never come.
+        // a remote one, also a remote shell that cannot reach its host) gives the coordinator one second to
+        // notice by itself (a worker that fails sends its error first, and the coordinator names it), then the
+        // coordinator is stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat
+        // time-out on a process the launcher has seen end.
         var forwarded = false
+        var stoppedForWorkers = false
         var workerFailedAt: Int64?
         while coordinator.isRunning {
             if StopSignal.isRequested && !forwarded {
                 stopAll(SIGTERM)
                 forwarded = true
             }
-            if workerFailedAt == nil,
-               children.dropFirst().contains(where: { !$0.process.isRunning && $0.process.terminationStatus != 0 }) {
+            if workerFailedAt == nil, children.dropFirst().contains(where: { !$0.process.isRunning && Self.failed($0.process) }) {
                 workerFailedAt = WallClock.monotonicMs()
             }
-            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > Int64(heartbeatTimeoutMs + 2_000) {
+            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > 1_000 {
                 stopAll(SIGTERM)
                 forwarded = true
+                stoppedForWorkers = true
             }
             usleep(20_000)
         }
@@ -209,24 +216,54 @@ public struct Launcher {
         children.forEach { $0.process.waitUntilExit() }
 
         let failed = children.dropFirst().filter {
-            $0.process.terminationStatus != 0 && (coordinator.terminationStatus != 0 || !signalled.contains($0.process.processIdentifier))
+            Self.failed($0.process) && (Self.failed(coordinator) || !signalled.contains($0.process.processIdentifier))
         }.map { child in
             let status = child.process.terminationStatus
             // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
-            let why = remote != nil && status == 255 ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
-            return "\(child.label) exited with status \(status)\(why)"
+            let why = remote != nil && status == 255 && child.process.terminationReason == .exit
+                ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
+            return "\(child.label) \(Self.ending(child.process))\(why)"
         }
         let path = (outputDirectory as NSString).appendingPathComponent("results.json")
-        guard coordinator.terminationStatus == 0 else {
+        guard !Self.failed(coordinator) else {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
-            if workerFailedAt != nil && !failed.isEmpty {
-                throw LaunchError.workersFailed(failed + ["the coordinator was stopped after waiting \(heartbeatTimeoutMs / 1000 + 2) s"])
+            if !failed.isEmpty {
+                throw LaunchError.workersFailed(failed + (stoppedForWorkers
+                    ? ["the coordinator was stopped 1 s after the first of them ended"] : []))
             }
-            throw LaunchError.coordinatorFailed(coordinator.terminationStatus)
+            throw LaunchError.coordinatorFailed(Self.ending(coordinator),
+                                                printedItsError: coordinator.terminationReason == .exit)
         }
         guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
         let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
         return (results, path)
+    }
+
+    /// Whether a process that has ended failed: a non-zero exit status, or killed by a signal.
+    static func failed(_ process: Process) -> Bool {
+        process.terminationReason == .uncaughtSignal || process.terminationStatus != 0
+    }
+
+    /// "exited with status N" or "was killed by signal N (SIGNAME)".
+    static func ending(_ process: Process) -> String {
+        let status = process.terminationStatus
+        guard process.terminationReason == .uncaughtSignal else { return "exited with status \(status)" }
+        let names: [Int32: String] = [SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
+                                      SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
+                                      SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM"]
+        return "was killed by signal \(status)" + (names[status].map { " (\($0))" } ?? "")
+    }
+
+    /// Removes run directories (`<tmp>/lolpim-PID-N`) left by launchers that no longer exist, for example one
+    /// killed with SIGKILL.
+    static func removeStaleRunDirectories() {
+        let temporary = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] {
+            let parts = name.split(separator: "-")
+            guard parts.count == 3, parts[0] == "lolpim", let pid = Int32(parts[1]), UInt32(parts[2]) != nil,
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: temporary + name)
+        }
     }
 
     /// Options every process of the run takes.
@@ -243,13 +280,15 @@ public struct Launcher {
 }
 
 public enum LaunchError: Error, CustomStringConvertible {
-    case coordinatorFailed(Int32)
+    /// How the coordinator ended; whether it ended by itself (and so printed its error).
+    case coordinatorFailed(String, printedItsError: Bool)
     case workersFailed([String])
     case spawnFailed(String)
 
     public var description: String {
         switch self {
-        case .coordinatorFailed(let status): return "the coordinator failed (exit status \(status)); see its message above"
+        case .coordinatorFailed(let ending, let printed):
+            return "the coordinator \(ending)" + (printed ? "; see its message above" : "")
         case .workersFailed(let list): return "workers failed: " + list.joined(separator: "; ")
         case .spawnFailed(let why): return "could not start a process: \(why)"
         }
