@@ -468,4 +468,62 @@ struct IntegrationTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
             .filter { $0.hasPrefix(runDirectory) }.isEmpty)
     }
+
+    @Test("random bytes sent to every listening port of a tcp run are dropped; the run completes")
+    func strangersIgnored() throws {
+        let dir = Harness.directory("run-strangers")
+        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 6000"),
+                                    in: dir)
+        let run = try Harness.Running(["run", file, "--transport", "tcp", "--output", dir + "/out", "--quiet"], in: dir)
+        // The launcher's children name it: `--parent-pid PID`.
+        let children = "--parent-pid \(run.process.processIdentifier)"
+        let deadline = Date(timeIntervalSinceNow: 20)
+        var ports: [Int] = []
+        while ports.count < 9 && Date() < deadline {  // the coordinator's two, two per worker
+            usleep(100_000)
+            ports = Harness.processes(mentioning: children).flatMap(Self.listeningPorts)
+        }
+        #expect(ports.count >= 9, "listening ports: \(ports)")
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<3 {
+            for port in ports {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if connected == 0 {
+                    let bytes = (0..<4096).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                    _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    usleep(20_000)
+                }
+                close(fd)
+            }
+        }
+        let outcome = run.wait(seconds: 120)
+        #expect(outcome.status == 0, "\(outcome.stderr.suffix(2000))")
+        #expect(try Harness.results(in: dir + "/out").complete)
+    }
+
+    /// TCP ports process `pid` listens on (its sockets' inodes matched against /proc/net/tcp).
+    static func listeningPorts(_ pid: Int32) -> [Int] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let inodes = Set(fds.compactMap { fd -> String? in
+            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                  link.hasPrefix("socket:[") else { return nil }
+            return String(link.dropFirst(8).dropLast())
+        })
+        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count > 9, f[3] == "0A", inodes.contains(String(f[9])),
+                  let port = f[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+            return port
+        }
+    }
 }

@@ -9,6 +9,16 @@ public enum ProtocolError: Error, CustomStringConvertible, Sendable, Equatable {
     case malformedBody(type: String, reason: String)
     case payloadSize(expected: Int, got: Int)
 
+    /// Whether the message is not a lolpim message at all (empty, too short, bad magic, another version, an
+    /// unknown type): it comes from a stray or hostile client, not from a process of the run, and is dropped
+    /// where such a client can reach (data, tensor-parallel and return sockets) without stopping the run.
+    public var isForeign: Bool {
+        switch self {
+        case .empty, .tooShort, .badMagic, .wrongVersion, .unknownType: return true
+        case .frameCount, .malformedBody, .payloadSize: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .empty: return "empty message"

@@ -255,7 +255,7 @@ public final class Coordinator {
             while let frames = try returns.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                let (header, payload) = try validateReturn(frames, inFlight: inFlight, peer: peer)
+                guard let (header, payload) = try validateReturn(frames, inFlight: inFlight, peer: peer) else { continue }
                 wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
                 let slot = Int(header.microBatch)
                 inFlight[slot] = nil
@@ -332,12 +332,17 @@ public final class Coordinator {
     }
 
     /// A message from the last stage must be a micro-batch in flight, with its requests intact.
+    /// The micro-batch a return message carries, or nil for a message that is not a lolpim message at all
+    /// (a stray client: dropped with a warning, the run goes on). Anything else invalid stops the run.
     private func validateReturn(_ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
-                                peer: String) throws -> (MicroBatchHeader, Message) {
-        let last = peers[plan.stages.last!.firstRank]!.label
+                                peer: String) throws -> (MicroBatchHeader, Message)? {
+        let last = plan.stages.last.flatMap { peers[$0.firstRank]?.label } ?? "the last stage"
         let decoded: WireMessage
         do {
             decoded = try WireCodec.decode(frames)
+        } catch where error.isForeign {
+            logger.warning("dropped a message on the return socket\(peer) that is not a lolpim message (\(error))")
+            return nil
         } catch {
             throw RuntimeError.protocolViolation("return socket\(peer) (expected \(last)): \(error)")
         }
@@ -366,7 +371,8 @@ public final class Coordinator {
         wall.received(bytes: body.reduce(0) { $0 + $1.count })
         let rank = rankOfRoutingId[id]
         let sender = rank.flatMap { peers[$0]?.label }
-            ?? "unregistered peer '\(String(decoding: id, as: UTF8.self))'\(frames[0].property("Peer-Address").map { " at \($0)" } ?? "")"
+            ?? "unregistered peer '\(SafeText.clip(String(decoding: id, as: UTF8.self), limit: 64))'"
+                + (frames[0].property("Peer-Address").map { " at \(SafeText.clip($0, limit: 100))" } ?? "")
         let message: WireMessage
         do {
             message = try WireCodec.decode(body)

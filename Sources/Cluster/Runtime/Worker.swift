@@ -35,6 +35,8 @@ public final class Worker {
     let context: Context
     var logger: Logger
     private var wall = WallStats()
+    /// Messages dropped because they are not lolpim messages at all (a stray or hostile client).
+    private var strangers = 0
 
     public init(options: WorkerOptions, context: Context? = nil) throws {
         self.options = options
@@ -248,9 +250,24 @@ public final class Worker {
         }
     }
 
-    /// Times one micro-batch and forwards it. An invalid data message is reported to the coordinator (the
-    /// data stream can no longer be trusted, so the coordinator aborts the run). With tensor parallelism the
-    /// micro-batch's collectives are exchanged with the group here, in segment order.
+    /// Drops a message that is not a lolpim message at all (bad magic, too short, unknown type or version): a
+    /// stray or hostile client that any host can reach, not one of the run's processes. The run goes on; the
+    /// first five are logged, then every thousandth.
+    private func dropStranger(_ error: Error, socket: String, peer: String) -> Bool {
+        guard let problem = error as? ProtocolError, problem.isForeign else { return false }
+        strangers += 1
+        if strangers <= 5 || strangers % 1000 == 0 {
+            let text = "worker \(options.rank) dropped \(strangers == 1 ? "a message" : "message \(strangers)") on its "
+                + "\(socket) socket\(peer) that is not a lolpim message (\(problem)); the run goes on"
+            logger.warning("\(text)")
+        }
+        return true
+    }
+
+    /// Times one micro-batch and forwards it. A message that is not a lolpim message is dropped (a stray
+    /// client); an invalid lolpim data message is reported to the coordinator (the data stream can no longer be
+    /// trusted, so the coordinator aborts the run). With tensor parallelism the micro-batch's collectives are
+    /// exchanged with the group here, in segment order.
     private func handleData(_ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
                             session: inout Session) throws {
         let size = frames.reduce(0) { $0 + $1.count }
@@ -265,6 +282,7 @@ public final class Worker {
             guard p.count == expected else { throw ProtocolError.payloadSize(expected: expected, got: p.count) }
             (header, payload) = (h, p)
         } catch {
+            if dropStranger(error, socket: "data", peer: peer) { return }
             let text = "worker \(options.rank) refused a message on its data socket\(peer): \(error)"
             logger.error("\(text)")
             try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
@@ -350,6 +368,9 @@ public final class Worker {
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
                 // From another member of the group, once per micro-batch.
                 let decoded = Result { try WireCodec.decode(frames) }
+                if case .failure(let error) = decoded, dropStranger(error, socket: "tensor-parallel", peer: peer) {
+                    continue
+                }
                 guard case .success(.collective(let h, let payload)) = decoded,
                       others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil else {
                     let why = (try? decoded.get()) == nil ? "\(decoded)" : "not from another member, or a second one"
