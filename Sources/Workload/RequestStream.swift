@@ -77,7 +77,8 @@ public enum RequestStream {
             case .poisson(let rate):
                 if i > 0 { time += -Foundation.log(1.0 - gaps.nextUnit()) / rate }
             }
-            return RequestSpec(id: i, arrivalPs: picoseconds(seconds: time), promptTokens: prompts[i], outputTokens: out)
+            return RequestSpec(id: i, arrivalPs: picoseconds(seconds: time), promptTokens: prompts[i],
+                outputTokens: out)
         }
     }
 }
@@ -116,7 +117,8 @@ public enum RequestTrace {
         }
         guard table.header == header else {
             throw ParseError(file: file, line: 1, field: "", message: "expected the header "
-                             + "'\(header.joined(separator: ","))', found '\(table.header.joined(separator: ",").prefix(80))'")
+                             + "'\(header.joined(separator: ","))', "
+                             + "found '\(table.header.joined(separator: ",").prefix(80))'")
         }
         var requests: [RequestSpec] = []
         var lastArrival = -1.0
@@ -138,11 +140,13 @@ public enum RequestTrace {
             lastArrival = arrival
             guard let context = Int(fields[1]), (1...maxTokens).contains(context) else {
                 throw ParseError(file: file, line: line, field: "context_tokens",
-                                 message: "expected a positive number of tokens, at most \(maxTokens), found '\(fields[1].prefix(40))'")
+                                 message: "expected a positive number of tokens, at most \(maxTokens), "
+                                 + "found '\(fields[1].prefix(40))'")
             }
             guard let output = Int(fields[2]), (1...maxTokens).contains(output) else {
                 throw ParseError(file: file, line: line, field: "output_tokens",
-                                 message: "expected a positive number of tokens, at most \(maxTokens), found '\(fields[2].prefix(40))'")
+                                 message: "expected a positive number of tokens, at most \(maxTokens), "
+                                 + "found '\(fields[2].prefix(40))'")
             }
             guard requests.count < maxRequests else {
                 throw ParseError(file: file, line: line, field: "", message: "more than \(maxRequests) requests")

@@ -125,7 +125,8 @@ struct HostOptions: ParsableArguments {
 func require<T: Comparable>(_ value: T, in range: ClosedRange<T>, _ option: String, unit: String = "") throws {
     guard range.contains(value) else {
         let suffix = unit.isEmpty ? "" : " \(unit)"
-        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound)\(suffix), got \(value)")
+        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound)\(suffix), "
+                              + "got \(value)")
     }
 }
 

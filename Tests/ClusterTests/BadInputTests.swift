@@ -120,10 +120,12 @@ struct BadInputTests {
 
     @Test("error messages escape control characters and stay bounded")
     func escapedMessages() {
-        let error = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k", with: "\"x\\e[2J\\nlolpim: error: forged\""))
+        let error = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k",
+            with: "\"x\\e[2J\\nlolpim: error: forged\""))
         let text = error?.description ?? ""
         #expect(!text.contains("\u{1B}") && !text.contains("\n"))
-        let long = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k", with: String(repeating: "m", count: 100_000)))
+        let long = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k", with: String(repeating: "m",
+            count: 100_000)))
         #expect((long?.description.count ?? 0) < 3000)
     }
 
@@ -145,7 +147,8 @@ struct BadInputTests {
         // An unknown key in a section makes the loader list the keys it accepts there.
         let sections: [(path: String, yaml: String)] = [
             ("", Self.base + "\nzz: 1"),
-            ("model", Self.base.replacingOccurrences(of: "model: llm-7b-32k", with: "model: {preset: llm-7b-32k, zz: 1}")),
+            ("model", Self.base.replacingOccurrences(of: "model: llm-7b-32k",
+                with: "model: {preset: llm-7b-32k, zz: 1}")),
             ("cluster", Self.base.replacingOccurrences(of: "{modules: 4}", with: "{modules: 4, zz: 1}")),
             ("links", Self.base + "\nlinks: {zz: 1}"),
             ("links.host", Self.base + "\nlinks: {host: {zz: 1}}"),
@@ -235,9 +238,8 @@ struct BadInputTests {
         var text = ""
         for _ in 0..<(1 + Int(random.next() % 8)) {
             let key = keys[Int(random.next() % UInt64(keys.count))]
-            let value = random.next() % 3 == 0
-                ? "{\(keys[Int(random.next() % UInt64(keys.count))]): \(extremes[Int(random.next() % UInt64(extremes.count))])}"
-                : extremes[Int(random.next() % UInt64(extremes.count))]
+            func pick(_ list: [String]) -> String { list[Int(random.next() % UInt64(list.count))] }
+            let value = random.next() % 3 == 0 ? "{\(pick(keys)): \(pick(extremes))}" : pick(extremes)
             text += "\(key): \(value)\n"
         }
         return text

@@ -21,7 +21,9 @@ struct BadOutputTests {
         #expect(throws: InputFileError.self) { try OutputDirectory.acquire(dir + "/file/out") }
         #expect(throws: InputFileError.self) { try OutputDirectory.acquire(dir, traceFile: "/proc/nope/t.json") }
         try FileManager.default.createDirectory(atPath: dir + "/trace.json", withIntermediateDirectories: true)
-        #expect(throws: InputFileError.self) { try OutputDirectory.acquire(dir + "/out", traceFile: dir + "/trace.json") }
+        #expect(throws: InputFileError.self) {
+            try OutputDirectory.acquire(dir + "/out", traceFile: dir + "/trace.json")
+        }
         if getuid() != 0 {  // root writes anywhere
             try FileManager.default.createDirectory(atPath: dir + "/ro", withIntermediateDirectories: true)
             chmod(dir + "/ro", 0o500)
@@ -125,7 +127,8 @@ struct BadOutputTests {
     ])
     func optionRanges(arguments: [String], fragment: String) throws {
         let dir = Harness.directory("options")
-        let outcome = try Harness.run(arguments + (arguments[0] == "kernel" ? [] : [packageRoot.path + "/Topologies/default.yaml"]),
+        let topology = arguments[0] == "kernel" ? [] : [packageRoot.path + "/Topologies/default.yaml"]
+        let outcome = try Harness.run(arguments + topology,
                                       in: dir, seconds: 30)
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains(fragment), "\(outcome.stderr)")

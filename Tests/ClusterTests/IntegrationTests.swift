@@ -320,7 +320,7 @@ struct IntegrationTests {
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
-    @Test("garbage on a worker's data socket aborts the run, naming the worker; nothing is left running")
+    @Test("a worker drops what is not a lolpim message; an invalid lolpim message aborts the run, naming the worker")
     func garbageOnDataSocket() throws {
         let setup = try Harness.startCoordinator("garbage", longRunTopology, ["--quiet"])
         let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
@@ -329,12 +329,20 @@ struct IntegrationTests {
         let context = try Context()
         let intruder = try Socket(context, .push)
         try intruder.connect("ipc://\(dir)/worker-2.sock")
+        // Not a lolpim message at all: dropped, the run goes on.
         try intruder.send(bytes: [Array("definitely not a lolpim message".utf8)])
+        usleep(1_000_000)
+        #expect(coordinator.process.isRunning, "a stray client's bytes must not stop the run")
+        // A lolpim header (version 5, microBatch) without its payload frame: the data stream is broken.
+        try intruder.send(bytes: [Array("LPIM".utf8) + [UInt8(WireCodec.version & 0xFF), UInt8(WireCodec.version >> 8),
+                                                        WireMessage.Kind.microBatch.rawValue, 0]])
         let outcome = coordinator.wait(seconds: 30)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("worker 2 refused a message on its data socket"))
-        #expect(outcome.stderr.contains("bad magic"))
-        for worker in workers { #expect(worker.wait(seconds: 30).status != 0) }
+        #expect(outcome.stderr.contains("microBatch message has 1 frames, expected 2"))
+        let ended = workers.map { $0.wait(seconds: 30) }
+        for worker in ended { #expect(worker.status != 0) }
+        #expect(ended[2].stderr.contains("dropped a message on its data socket"))
         #expect(try !Harness.results(in: dir + "/out").complete)
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
@@ -447,7 +455,7 @@ struct IntegrationTests {
         #expect(Harness.leftovers(mentioning: runDirectory).isEmpty)
     }
 
-    @Test("a launcher killed with SIGKILL: its workers and coordinator notice and stop; the next run removes its directory")
+    @Test("a launcher killed with SIGKILL: its workers and coordinator stop; the next run removes its directory")
     func launcherKilled() throws {
         let dir = Harness.directory("run-killed-launcher")
         let file = Harness.topology(longRunTopology, in: dir)
@@ -472,7 +480,8 @@ struct IntegrationTests {
     @Test("random bytes sent to every listening port of a tcp run are dropped; the run completes")
     func strangersIgnored() throws {
         let dir = Harness.directory("run-strangers")
-        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 6000"),
+        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4",
+            with: "decode_steps: 6000"),
                                     in: dir)
         let run = try Harness.Running(["run", file, "--transport", "tcp", "--output", dir + "/out", "--quiet"], in: dir)
         // The launcher's children name it: `--parent-pid PID`.

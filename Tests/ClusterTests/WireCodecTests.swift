@@ -65,9 +65,11 @@ struct WireCodecTests {
         #expect("\(huge)".contains("exceeds the limit"))
         #expect("\(try #require(decodeHello(String(repeating: "h", count: 1000))))".contains("longer than 255"))
         let escape = try #require(decodeHello("h\u{1B}[2J\nlolpim: error: forged"))
-        #expect("\(escape)".contains("control characters") && !"\(escape)".contains("\u{1B}") && !"\(escape)".contains("\n"))
+        #expect("\(escape)".contains("control characters") && !"\(escape)".contains("\u{1B}")
+            && !"\(escape)".contains("\n"))
         // Free text is kept, cut and escaped.
-        let report = ErrorReport(rank: 1, message: "bad\nlolpim: error: forged\u{1B}[31m" + String(repeating: "x", count: 10_000))
+        let report = ErrorReport(rank: 1, message: "bad\nlolpim: error: forged\u{1B}[31m" + String(repeating: "x",
+            count: 10_000))
         guard case .error(let decoded) = try WireCodec.decode(WireCodec.encode(.error(report))) else {
             Issue.record("not an error message")
             return

@@ -143,7 +143,8 @@ struct TraceReplayTests {
             let text = try String(contentsOfFile: validationFolder + "/" + trace, encoding: .utf8)
             for ending in ["\n", "\r\n"] {
                 let path = NSTemporaryDirectory() + "lolpim-stream-\(getpid()).trace"
-                try text.replacingOccurrences(of: "\n", with: ending).write(toFile: path, atomically: true, encoding: .utf8)
+                try text.replacingOccurrences(of: "\n", with: ending).write(toFile: path, atomically: true,
+                    encoding: .utf8)
                 let model = AiMTraceReplay(timing: .gddr6AiM, refresh: false)
                 var lines = try LineReader(path: path)
                 var reader = model.reader(file: path)

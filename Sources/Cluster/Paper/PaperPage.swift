@@ -212,7 +212,8 @@ public enum PaperPage {
         sections.append(("(f) LoL-PIM against GPUs", "LoL-PIM's throughput over the memory-matched A100 and "
                             + "GPU-PIM rows, from (a).", ["f-gpus.svg"], "a-ladders.csv"))
         let checks = Self.checks(o)
-        try save("published.csv", CSVTable.encode([["published_claim", "published_low", "published_high", "up_to", "source",
+        try save("published.csv", CSVTable.encode([["published_claim", "published_low", "published_high", "up_to",
+            "source",
                                       "lolpim_figure", "lolpim_value", "ratio_to_published"]] + checks.map { c in
             [c.figure.claim, String(c.figure.low), String(c.figure.high), c.figure.isMaximum ? "yes" : "",
                     c.figure.source, c.ours, c.value.map { String(format: "%.4f", $0) } ?? "",

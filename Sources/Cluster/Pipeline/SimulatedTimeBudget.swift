@@ -39,7 +39,8 @@ public struct SimulatedTimeBudget: Sendable {
         let activation = batch * Double(t.model.activationBytesPerRequest)
         let hops = Double(plan.stages.count + 1)
         let links = rounds * longestOutput * hops
-            * (activation / t.links.module.bytesPerSecond + Time.seconds(max(t.links.module.latencyPs, t.links.host.latencyPs)))
+            * (activation / t.links.module.bytesPerSecond + Time.seconds(max(t.links.module.latencyPs,
+                t.links.host.latencyPs)))
         let collectives = t.parallelism.tp > 1
             ? rounds * longestOutput * Double(t.model.layers) * 2
                 * (activation / t.links.tp.bytesPerSecond + Time.seconds(t.links.tp.latencyPs)) : 0

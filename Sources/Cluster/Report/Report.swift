@@ -98,7 +98,8 @@ public enum Report {
         }
         for row in csv.rows where row.cells[status] == "ok" {
             for figure in sweepFigures {
-                guard let column = header.firstIndex(of: figure.column), Double(row.cells[column]) == nil else { continue }
+                guard let column = header.firstIndex(of: figure.column),
+                    Double(row.cells[column]) == nil else { continue }
                 throw TopologyError(file: input, line: row.line, field: figure.column,
                                     message: "expected a number in a row marked ok, found "
                                     + "'\(SafeText.clip(row.cells[column], limit: 40))'")

@@ -129,7 +129,8 @@ public final class Coordinator {
             do {
                 try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
             } catch {
-                throw RuntimeError.aborted("the run finished and its results are in \(resultsPath ?? options.outputDirectory), "
+                let results = resultsPath ?? options.outputDirectory
+                throw RuntimeError.aborted("the run finished and its results are in \(results), "
                                            + "but the timeline could not be written to \(trace): "
                                            + "\(error.localizedDescription)")
             }
@@ -255,7 +256,8 @@ public final class Coordinator {
             while let frames = try returns.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                guard let (header, payload) = try validateReturn(frames, inFlight: inFlight, peer: peer) else { continue }
+                guard let (header, payload) = try validateReturn(frames, inFlight: inFlight,
+                    peer: peer) else { continue }
                 wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
                 let slot = Int(header.microBatch)
                 inFlight[slot] = nil

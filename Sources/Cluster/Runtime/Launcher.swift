@@ -196,7 +196,8 @@ public struct Launcher {
                 stopAll(SIGTERM)
                 forwarded = true
             }
-            if workerFailedAt == nil, children.dropFirst().contains(where: { !$0.process.isRunning && Self.failed($0.process) }) {
+            if workerFailedAt == nil, children.dropFirst().contains(where: { !$0.process.isRunning
+                && Self.failed($0.process) }) {
                 workerFailedAt = WallClock.monotonicMs()
             }
             if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > 1_000 {

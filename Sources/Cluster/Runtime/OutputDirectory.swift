@@ -30,7 +30,8 @@ public struct OutputDirectory: Sendable {
                 return OutputDirectory(path: path)
             }
             guard errno == EEXIST else {
-                throw InputFileError(file: lock, message: "cannot create the lock file (\(String(cString: strerror(errno))))")
+                throw InputFileError(file: lock,
+                    message: "cannot create the lock file (\(String(cString: strerror(errno))))")
             }
             let owner = (try? String(contentsOfFile: lock, encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -59,14 +60,17 @@ public struct OutputDirectory: Sendable {
             var isDirectory: ObjCBool = false
             if code == EEXIST, FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
                 if isDirectory.boolValue { continue }
-                throw InputFileError(file: path, message: "cannot create the \(what): \(prefix) is a file, not a directory")
+                throw InputFileError(file: path,
+                    message: "cannot create the \(what): \(prefix) is a file, not a directory")
             }
-            throw InputFileError(file: path, message: "cannot create the \(what): \(prefix): \(String(cString: strerror(code)))")
+            throw InputFileError(file: path,
+                message: "cannot create the \(what): \(prefix): \(String(cString: strerror(code)))")
         }
         let probe = (path as NSString).appendingPathComponent(".lolpim-write-test-\(getpid())")
         let fd = open(probe, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
         guard fd >= 0 else {
-            throw InputFileError(file: path, message: "the \(what) is not writable (\(String(cString: strerror(errno))))")
+            throw InputFileError(file: path,
+                message: "the \(what) is not writable (\(String(cString: strerror(errno))))")
         }
         close(fd)
         unlink(probe)

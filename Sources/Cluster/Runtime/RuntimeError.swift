@@ -38,7 +38,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     /// Throws `.simulatedTimeLimit` when `now` has passed the simulated-time budget.
     static func checkBudget(_ now: Picoseconds) throws {
         guard now > SimulatedTimeBudget.limitPs else { return }
-        throw RuntimeError.simulatedTimeLimit("the simulated clock passed \(SimulatedTimeBudget.days(Time.seconds(now))) "
+        let passed = SimulatedTimeBudget.days(Time.seconds(now))
+        throw RuntimeError.simulatedTimeLimit("the simulated clock passed \(passed) "
                                               + "(the most 64-bit picoseconds safely hold); use fewer requests or "
                                               + "output tokens")
     }

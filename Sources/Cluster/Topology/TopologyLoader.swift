@@ -247,7 +247,8 @@ public enum TopologyLoader {
             if case .scalar(let s) = node {
                 guard let n = Int(s.string), TopologyLimits.outputTokens.range.contains(n) else {
                     throw map.error("output_tokens", "expected a number of tokens "
-                                    + "\(YAMLMapping.describe(TopologyLimits.outputTokens.range)) or {mean, std, min, max}")
+                                    + YAMLMapping.describe(TopologyLimits.outputTokens.range)
+                                    + " or {mean, std, min, max}")
                 }
                 output = .fixed(n)
             } else {
@@ -302,7 +303,8 @@ public enum TopologyLoader {
             throw map.error("max_context", "\(maxContext) tokens exceed the model's \(model.maxContext)-token context")
         }
         let chunkKiB = try map.int("chunk_kib", default: 1024, within: TopologyLimits.chunkKiB)
-        let interventionNs = try map.double("host_intervention_ns", default: 1000, within: TopologyLimits.hostTime) ?? 1000
+        let interventionNs = try map.double("host_intervention_ns", default: 1000,
+            within: TopologyLimits.hostTime) ?? 1000
         let prefill = try map.string("prefill_kv", default: "transfer")
         guard ["transfer", "resident"].contains(prefill) else {
             throw map.error("prefill_kv", "expected transfer (the prompt's KV travels over each module's host link) or "
@@ -353,7 +355,8 @@ public enum TopologyLoader {
             if case .scalar(let s) = node, s.string == "auto" {
             } else if case .sequence(let seq) = node {
                 layers = try seq.map { item -> Int in
-                    guard case .scalar(let s) = item, let n = Int(s.string), TopologyLimits.layers.range.contains(n) else {
+                    guard case .scalar(let s) = item, let n = Int(s.string),
+                        TopologyLimits.layers.range.contains(n) else {
                         throw TopologyError(file: m.file, line: item.mark?.line, column: item.mark?.column,
                                             field: "parallelism.layers_per_stage",
                                             message: "expected a positive number of layers, found \(item.kindName)")

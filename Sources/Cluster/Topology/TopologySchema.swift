@@ -34,7 +34,8 @@ public enum TopologySchema {
         guard fields.contains(field) else {
             let parent = parts.dropLast().joined(separator: ".")
             let siblings = fields.filter { f in
-                parent.isEmpty ? !f.contains(".") : f.hasPrefix(parent + ".") && !f.dropFirst(parent.count + 1).contains(".")
+                let child = f.dropFirst(parent.count + 1)
+                return parent.isEmpty ? !f.contains(".") : f.hasPrefix(parent + ".") && !child.contains(".")
             }.sorted()
             let hint = siblings.isEmpty ? "" : "; expected one of: " + siblings.joined(separator: ", ")
             return "'\(SafeText.clip(field, limit: 80))' is not a topology field\(hint)"

@@ -171,10 +171,12 @@ struct YAMLMapping {
     }
 
     /// A finite number in `limit`'s range.
-    mutating func double(_ key: String, default value: Double?, within limit: TopologyLimits.RealRange) throws -> Double? {
+    mutating func double(_ key: String, default value: Double?,
+        within limit: TopologyLimits.RealRange) throws -> Double? {
         guard let text = try scalar(key) else { return value }
         guard let number = Double(text.replacingOccurrences(of: "_", with: "")), number.isFinite else {
-            throw error(key, "expected a number\(limit.unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
+            throw error(key,
+                "expected a number\(limit.unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
         }
         guard limit.range.contains(number) else {
             throw error(key, "must be between \(Self.format(limit.range.lowerBound)) and "
@@ -184,7 +186,8 @@ struct YAMLMapping {
     }
 
     static func describe(_ range: ClosedRange<Int>) -> String {
-        range.upperBound == Int.max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+        range.upperBound == Int.max ? "at least \(range.lowerBound)"
+            : "between \(range.lowerBound) and \(range.upperBound)"
     }
 
     static func format(_ value: Double) -> String {

@@ -79,7 +79,8 @@ public enum AiMTraceParser {
             let words = raw.split(separator: " ").map { $0.filter { !$0.isWhitespace } }.filter { !$0.isEmpty }
             guard let first = words.first, first != "#" else { return nil }
             func fail(_ message: String) -> ParseError {
-                ParseError(file: file, line: line, message: message.count > 300 ? String(message.prefix(300)) + "…" : message)
+                ParseError(file: file, line: line, message: message.count > 300 ? String(message.prefix(300))
+                    + "…" : message)
             }
             let opcode: AiMInstruction.Opcode
             let operands: ArraySlice<String>
