@@ -2,8 +2,8 @@ import Foundation
 import PIMModule
 
 /// Whether a run's simulated time fits lolpim's clock. Simulated time is integer picoseconds in 64 bits
-/// (about 106 days); the run may span a quarter of that (`TopologyLimits.simulatedSeconds`) so that every sum
-/// the pipeline forms stays representable.
+/// (about 106 days); the run may span a quarter of that (`limitPs`, about 26.7 days) so that every sum the
+/// pipeline forms stays representable.
 ///
 /// At load time, a generous estimate of the run's span is formed: the last arrival, plus 64 times the time
 /// to stream, at peak bandwidth, every byte the run moves (each decode round reads each stage's weights and

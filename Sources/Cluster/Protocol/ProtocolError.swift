@@ -35,3 +35,15 @@ public enum ProtocolError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 }
+
+/// Counts the foreign messages (`ProtocolError.isForeign`) a socket dropped and says which to log: the first
+/// five, then every thousandth, so that a flood of stray bytes cannot flood the log.
+struct ForeignMessages {
+    private(set) var count = 0
+
+    /// Records one; true when this one should be logged.
+    mutating func record() -> Bool {
+        count += 1
+        return count <= 5 || count % 1000 == 0
+    }
+}

@@ -107,7 +107,7 @@ public enum Report {
         }
         let rows = [header] + csv.rows.map(\.cells)
         let axes = Array(header[1..<status])
-        let ok = rows.dropFirst().filter { $0.count == header.count && $0[status] == "ok" }
+        let ok = rows.dropFirst().filter { $0[status] == "ok" }
         // The x axis: the first swept field whose values are all numbers; the others name the series.
         let xAxis = axes.indices.first { i in ok.allSatisfy { Double($0[i + 1]) != nil } } ?? 0
         let xs = ok.compactMap { Double($0[xAxis + 1]) }

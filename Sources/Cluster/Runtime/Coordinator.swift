@@ -64,6 +64,8 @@ public final class Coordinator {
     private var peers: [Int: Peer] = [:]
     private var rankOfRoutingId: [[UInt8]: Int] = [:]
     private var host: HostModel
+    /// Foreign messages (a stray client's bytes) dropped on the return socket.
+    private var foreignReturns = ForeignMessages()
     private var scheduler: BatchScheduler
     private var wall = WallStats()
     /// Micro-batches sent into the pipeline (each worker handles every one).
@@ -333,8 +335,8 @@ public final class Coordinator {
         }
     }
 
-    /// A message from the last stage must be a micro-batch in flight, with its requests intact.
-    /// The micro-batch a return message carries, or nil for a message that is not a lolpim message at all
+    /// A message from the last stage must be a micro-batch in flight, with its requests intact: the micro-batch
+    /// a return message carries, or nil for a message that is not a lolpim message at all
     /// (a stray client: dropped with a warning, the run goes on). Anything else invalid stops the run.
     private func validateReturn(_ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
                                 peer: String) throws -> (MicroBatchHeader, Message)? {
@@ -343,7 +345,10 @@ public final class Coordinator {
         do {
             decoded = try WireCodec.decode(frames)
         } catch where error.isForeign {
-            logger.warning("dropped a message on the return socket\(peer) that is not a lolpim message (\(error))")
+            if foreignReturns.record() {
+                let count = foreignReturns.count
+                logger.warning("dropped message \(count) on the return socket\(peer): not a lolpim message (\(error))")
+            }
             return nil
         } catch {
             throw RuntimeError.protocolViolation("return socket\(peer) (expected \(last)): \(error)")

@@ -36,7 +36,7 @@ public final class Worker {
     var logger: Logger
     private var wall = WallStats()
     /// Messages dropped because they are not lolpim messages at all (a stray or hostile client).
-    private var strangers = 0
+    private var strangers = ForeignMessages()
 
     public init(options: WorkerOptions, context: Context? = nil) throws {
         self.options = options
@@ -251,13 +251,12 @@ public final class Worker {
     }
 
     /// Drops a message that is not a lolpim message at all (bad magic, too short, unknown type or version): a
-    /// stray or hostile client that any host can reach, not one of the run's processes. The run goes on; the
-    /// first five are logged, then every thousandth.
+    /// stray or hostile client that any host can reach, not one of the run's processes. The run goes on.
     private func dropStranger(_ error: Error, socket: String, peer: String) -> Bool {
         guard let problem = error as? ProtocolError, problem.isForeign else { return false }
-        strangers += 1
-        if strangers <= 5 || strangers % 1000 == 0 {
-            let text = "worker \(options.rank) dropped \(strangers == 1 ? "a message" : "message \(strangers)") on its "
+        if strangers.record() {
+            let n = strangers.count
+            let text = "worker \(options.rank) dropped \(n == 1 ? "a message" : "message \(n)") on its "
                 + "\(socket) socket\(peer) that is not a lolpim message (\(problem)); the run goes on"
             logger.warning("\(text)")
         }

@@ -253,10 +253,8 @@ public enum TopologyLoader {
                 output = .fixed(n)
             } else {
                 var o = try YAMLMapping(file: map.file, path: "workload.output_tokens", node: node)
-                let tokens = TopologyLimits.RealRange(key: "", range: 0...Double(TopologyLimits.outputTokens.range
-                    .upperBound), unit: "tokens")
-                let mean = try o.double("mean", default: nil, within: tokens) ?? 0
-                let std = try o.double("std", default: nil, within: tokens) ?? 0
+                let mean = try o.double("mean", default: nil, within: TopologyLimits.outputMoments) ?? 0
+                let std = try o.double("std", default: nil, within: TopologyLimits.outputMoments) ?? 0
                 let low = try o.int("min", default: 1, within: TopologyLimits.outputTokens)
                 let high = try o.int("max", default: nil, within: TopologyLimits.outputTokens)
                 try o.rejectUnknownKeys()
@@ -388,8 +386,7 @@ public enum TopologyLoader {
             }
             pim = value
         }
-        let processor = try map?.double("processor_efficiency", default: nil,
-                                        within: .init(key: "fidelity.processor_efficiency", range: 1e-9...1, unit: ""))
+        let processor = try map?.double("processor_efficiency", default: nil, within: TopologyLimits.processorEfficiency)
             ?? RooflineCostModel.defaultProcessorEfficiency
         var spec = Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
         if let name = try map?.scalar("scheduling") {
