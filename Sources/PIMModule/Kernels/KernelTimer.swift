@@ -74,17 +74,19 @@ public final class KernelTimer: Sendable {
                                          blockThreshold: blockThreshold, refresh: refresh)
     }
 
-    /// The timing of `key`: this process's memory, else the store, else `compute` (then remembered and stored).
+    /// The timing of `key`: this timer's memory, else another thread's simulation of it under way
+    /// (`KernelsInFlight`), else the store, else `compute` (then remembered and stored).
     private func remembered<Key: Hashable & Sendable>(_ memoryKey: Key, in memory: borrowing Mutex<[Key: KernelTiming]>,
                                                       store storeKey: @autoclosure () -> KernelKey,
                                                       compute: () -> KernelTiming) -> KernelTiming {
         if let known = memory.withLock({ $0[memoryKey] }) { return known }
-        let key = store == nil ? nil : storeKey()
-        let result = key.flatMap { store?.timing($0) } ?? {
+        let key = storeKey()
+        let result = KernelsInFlight.shared.timing(key) {
+            if let stored = store?.timing(key) { return stored }
             let computed = compute()
-            if let key { store?.record(key, computed) }
+            store?.record(key, computed)
             return computed
-        }()
+        }
         memory.withLock { $0[memoryKey] = result }
         return result
     }
