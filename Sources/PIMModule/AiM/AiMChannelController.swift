@@ -52,7 +52,12 @@ struct AiMChannelController {
     private var priority: [Request] = []
     private var pendingReads: [Completion] = []
     private var pendingReadHead = 0
-    private var pendingWrites: [Int64] = []
+    /// Requests that do not report back (writes, non-blocking AiM commands) are in flight until they depart.
+    /// Departures retire by threshold (every one up to a cycle at once), so two numbers say all that is needed:
+    /// the latest departure issued and the cycle up to which departures have retired.
+    private var lastWriteDepart: Int64 = .min
+    private var writesRetiredThrough: Int64 = .min
+    private var writesInFlight: Bool { lastWriteDepart > writesRetiredThrough }
     private var registerMode = false
     private var writeMode = false
     private var nextRefresh: Int64
@@ -69,7 +74,7 @@ struct AiMChannelController {
     private var bankReady: [Int64]
     private let kinds: Int
     /// Rules indexed by the preceding command.
-    private let byPreceding: [[TimingTable.Rule]]
+    private let byPreceding: TimingTable.RuleIndex
 
     private(set) var counts: [Int64]
     private(set) var issuedCommands = 0
@@ -99,7 +104,7 @@ struct AiMChannelController {
     /// Nothing queued, in flight or due.
     var isIdle: Bool {
         aimCount == 0 && reads.isEmpty && writes.isEmpty && active.isEmpty && priority.isEmpty
-            && pendingReadHead == pendingReads.count && pendingWrites.isEmpty
+            && pendingReadHead == pendingReads.count && !writesInFlight
     }
 
     /// The earliest cycle at which `tick` can change anything, assuming no new request arrives: the head
@@ -113,7 +118,7 @@ struct AiMChannelController {
         if pendingReadHead < pendingReads.count {
             let first = pendingReads[pendingReadHead]
             var due = first.depart
-            if first.isEndMarker, let last = pendingWrites.max() { due = max(due, last + 1) }
+            if first.isEndMarker, writesInFlight { due = max(due, lastWriteDepart + 1) }
             t = min(t, max(due, soon))
         }
         if aimCount > 0 {
@@ -171,10 +176,10 @@ struct AiMChannelController {
         if isIdle && !(refresh && clock == nextRefresh) { return 0 }
         var notified = 0
         // Writes that earlier ticks would have retired.
-        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 < clock } }
+        writesRetiredThrough = max(writesRetiredThrough, clock - 1)
         if pendingReadHead < pendingReads.count {
             let first = pendingReads[pendingReadHead]
-            if first.depart <= clock && (!first.isEndMarker || pendingWrites.isEmpty) {
+            if first.depart <= clock && (!first.isEndMarker || !writesInFlight) {
                 pendingReadHead += 1
                 if first.notifies { notified = 1 }
                 if pendingReadHead == pendingReads.count {
@@ -183,7 +188,7 @@ struct AiMChannelController {
                 }
             }
         }
-        if !pendingWrites.isEmpty { pendingWrites.removeAll { $0 <= clock } }
+        writesRetiredThrough = clock
         if refresh && clock == nextRefresh {
             nextRefresh += Int64(table.timing.nREFI)
             priority.append(Request(kind: .refresh, final: .ref, bank: -1, row: -1, needsRegisterMode: false,
@@ -198,12 +203,14 @@ struct AiMChannelController {
     private mutating func schedule() {
         var source: Source?
         var index = 0
-        var queue = active
-        if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
-            source = .active
-            index = i
+        if !active.isEmpty {
+            var queue = active
+            if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
+                source = .active
+                index = i
+            }
+            active = queue
         }
-        active = queue
         if source == nil, !priority.isEmpty {
             // Computed before the write: reading `self` inside a write to one of its arrays copies it.
             let next = prerequisite(priority[0])
@@ -262,7 +269,7 @@ struct AiMChannelController {
             if reader {
                 pendingReads.append(Completion(depart: depart, isEndMarker: false, notifies: request.notifies))
             } else {
-                pendingWrites.append(depart)
+                lastWriteDepart = max(lastWriteDepart, depart)
             }
             remove(source, index)
         } else if (request.kind == .read || request.kind == .write) && command == .act {
@@ -344,8 +351,9 @@ struct AiMChannelController {
 
     private mutating func issue(_ kind: AiMCommandKind, bank: Int, row: Int) {
         let singleBank = bank >= 0 && !kind.isAllBank
-        for rule in byPreceding[kind.rawValue] {
-            let t = clock + Int64(rule.cycles), f = rule.following.rawValue
+        for i in byPreceding.range(kind) {
+            let rule = byPreceding.items[i]
+            let t = clock + rule.cycles, f = rule.other.rawValue
             switch rule.scope {
             case .channel: channelReady[f] = max(channelReady[f], t)
             case .bankGroup where singleBank:

@@ -66,10 +66,7 @@ public struct AiMTraceReplay: Sendable {
     /// channel (they all belong to the instruction being decoded, so they are alike), never one by one.
     /// Errors `next` throws (a bad line of a file being read) end the replay.
     public func run<E: Error>(next: () throws(E) -> AiMInstruction?, record: Bool = false) throws(E) -> Report {
-        var controllers = (0..<channels).map {
-            AiMChannelController(table: table, channel: $0, refresh: refresh, record: record)
-        }
-        var remaining = Array(repeating: (request: AiMChannelController.Request?.none, count: 0), count: channels)
+        var state = Channels(table: table, channels: channels, refresh: refresh, record: record)
         var current = try next()
         var decoded = current == nil ? 0 : 1
         var hostLines = current?.opcode.isHostAccess == true ? 1 : 0
@@ -85,36 +82,20 @@ public struct AiMTraceReplay: Sendable {
         var queueFull: Int64 = 0, blocked: Int64 = 0
         var finished: Int64?
         var cycle: Int64 = 0
-        // The next cycle in which each channel's tick can change anything (`nextEvent`): a channel is ticked
-        // only then, or in the cycle after it accepted a request. Other ticks would leave its state as it is.
-        var wake = Array(repeating: Int64(0), count: channels)
-        func send(_ request: AiMChannelController.Request, to c: Int) -> Bool {
-            guard controllers[c].send(request, now: cycle) else { return false }
-            wake[c] = min(wake[c], cycle + 1)
-            return true
-        }
-        // `count` copies of `request` for channel c: sent until its queue is full, the rest kept for later
-        // cycles. Returns whether all were sent.
-        func offer(_ request: AiMChannelController.Request, count: Int, to c: Int) -> Bool {
-            var sent = 0
-            while sent < count && send(request, to: c) { sent += 1 }
-            if sent < count { remaining[c] = (request, count - sent) }
-            return sent == count
-        }
         while finished == nil, let instruction = current {
             // 1. Requests left over from earlier cycles go first, per channel.
             var wasRemaining = false, isRemaining = false
-            for c in 0..<channels where remaining[c].count > 0 {
+            for c in 0..<channels where state.remaining[c].count > 0 {
                 wasRemaining = true
-                guard let request = remaining[c].request else { continue }
-                let count = remaining[c].count
-                remaining[c] = (nil, 0)
-                if !offer(request, count: count, to: c) { isRemaining = true }
+                guard let request = state.remaining[c].request else { continue }
+                let count = state.remaining[c].count
+                state.remaining[c] = (nil, 0)
+                if !state.offer(request, count: count, to: c, now: cycle) { isRemaining = true }
             }
             // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
             //    cycles in which no channel can act are skipped.
             if stalled > 0 || isRemaining {
-                let next = wake.min() ?? .max
+                let next = state.wake.min() ?? .max
                 // Nothing can ever happen again (not reachable with the rules above): stop instead of spinning.
                 if next == .max { break }
                 if next > cycle + 1 {
@@ -146,14 +127,14 @@ public struct AiMTraceReplay: Sendable {
                         needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)
                     let bursts = op.isMemoryAccess ? 1 : instruction.opsize
                     for c in targets {
-                        if !offer(request, count: bursts, to: c) { allQueued = false }
+                        if !state.offer(request, count: bursts, to: c, now: cycle) { allQueued = false }
                         if op.isBlocking { stalled += bursts }
                     }
                 } else if op == .sync || op == .eoc {
                     let marker = AiMChannelController.Request(kind: .endMarker, final: .tmod, bank: -1, row: -1,
                                                               needsRegisterMode: false, notifies: true)
                     for c in 0..<channels {
-                        if !offer(marker, count: 1, to: c) { allQueued = false }
+                        if !state.offer(marker, count: 1, to: c, now: cycle) { allQueued = false }
                         stalled += 1
                     }
                 } else if op == .writeCFR, instruction.values[.address] == 2 {
@@ -163,9 +144,9 @@ public struct AiMTraceReplay: Sendable {
             }
             // 3. Every channel advances one cycle; completed blocking requests release the decoder.
             cycle += 1
-            for c in 0..<channels where wake[c] <= cycle {
-                let notified = controllers[c].tick(at: cycle)
-                wake[c] = controllers[c].nextEvent(now: cycle)
+            for c in 0..<channels where state.wake[c] <= cycle {
+                let notified = state.controllers[c].tick(at: cycle)
+                state.wake[c] = state.controllers[c].nextEvent(now: cycle)
                 if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {
@@ -174,6 +155,7 @@ public struct AiMTraceReplay: Sendable {
                 }
             }
         }
+        let controllers = state.controllers
         var counts = CommandCounts()
         for c in controllers { counts = counts + CommandCounts(c.counts) }
         let trace = record ? controllers.flatMap { $0.trace ?? [] }
@@ -182,5 +164,38 @@ public struct AiMTraceReplay: Sendable {
                       channelCommands: controllers.map { Int64($0.issuedCommands) },
                       channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },
                       queueFullCycles: queueFull, blockedCycles: blocked, trace: trace)
+    }
+}
+
+/// The channels of one replay: each one's controller, the next cycle in which its tick can change anything
+/// (`nextEvent`; a channel is ticked only then, or in the cycle after it accepted a request, since other ticks
+/// would leave its state as it is), and the copies of a request it could not take yet. A value the replay
+/// owns outright (no closure captures it), so its controllers are updated in place.
+private struct Channels {
+    var controllers: [AiMChannelController]
+    var wake: [Int64]
+    var remaining: [(request: AiMChannelController.Request?, count: Int)]
+
+    init(table: TimingTable, channels: Int, refresh: Bool, record: Bool) {
+        controllers = (0..<channels).map {
+            AiMChannelController(table: table, channel: $0, refresh: refresh, record: record)
+        }
+        wake = Array(repeating: 0, count: channels)
+        remaining = Array(repeating: (nil, 0), count: channels)
+    }
+
+    mutating func send(_ request: AiMChannelController.Request, to c: Int, now cycle: Int64) -> Bool {
+        guard controllers[c].send(request, now: cycle) else { return false }
+        wake[c] = min(wake[c], cycle + 1)
+        return true
+    }
+
+    /// `count` copies of `request` for channel c: sent until its queue is full, the rest kept for later
+    /// cycles. Returns whether all were sent.
+    mutating func offer(_ request: AiMChannelController.Request, count: Int, to c: Int, now cycle: Int64) -> Bool {
+        var sent = 0
+        while sent < count && send(request, to: c, now: cycle) { sent += 1 }
+        if sent < count { remaining[c] = (request, count - sent) }
+        return sent == count
     }
 }

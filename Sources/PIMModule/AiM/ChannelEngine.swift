@@ -39,15 +39,17 @@ public struct ChannelEngine: Sendable {
     public func earliest(_ command: AiMCommand, notBefore: Int64 = 0) -> Int64 {
         var t = max(notBefore, commandBusFree)
         let bank = Int(command.bank)
-        for rule in table.byFollowing[command.kind.rawValue] {
+        let rules = table.byFollowing
+        for i in rules.range(command.kind) {
+            let rule = rules.items[i]
             let last: Int64
             // lolpim's own table has no bank-group rules; one would be applied channel-wide (conservative).
-            if rule.scope != .sameBank || command.kind.isAllBank || rule.preceding.isAllBank {
-                last = lastAny[rule.preceding.rawValue]
+            if rule.scope != .sameBank || command.kind.isAllBank || rule.other.isAllBank {
+                last = lastAny[rule.other.rawValue]
             } else {
-                last = lastIssue[rule.preceding.rawValue][bank]
+                last = lastIssue[rule.other.rawValue][bank]
             }
-            t = max(t, last + Int64(rule.cycles))
+            t = max(t, last + rule.cycles)
         }
         return t
     }

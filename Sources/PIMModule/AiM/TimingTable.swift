@@ -29,11 +29,39 @@ public struct TimingTable: Sendable {
         public var description: String { "\(preceding) → \(following) ≥ \(cycles) (\(source), \(scope))" }
     }
 
+    /// The rules grouped by one of their two commands, as inner loops read them: without the rule's name (a
+    /// string, reference-counted at every copy), in one flat array. The rules of kind k are
+    /// `items[start[k] ..< start[k + 1]]`; each item names the rule's other command.
+    struct RuleIndex: Sendable {
+        struct Item: Sendable {
+            var other: AiMCommandKind
+            var scope: Scope
+            var cycles: Int64
+        }
+        let items: [Item]
+        let start: [Int]
+
+        init(_ rules: [Rule], key: (Rule) -> AiMCommandKind, other: (Rule) -> AiMCommandKind) {
+            var items: [Item] = [], start: [Int] = []
+            for kind in AiMCommandKind.allCases {
+                start.append(items.count)
+                items += rules.filter { key($0) == kind }.map { Item(other: other($0), scope: $0.scope,
+                                                                     cycles: Int64($0.cycles)) }
+            }
+            self.items = items
+            self.start = start + [items.count]
+        }
+
+        /// The positions in `items` of kind `kind`'s rules.
+        @inline(__always)
+        func range(_ kind: AiMCommandKind) -> Range<Int> { start[kind.rawValue] ..< start[kind.rawValue + 1] }
+    }
+
     public let rules: [Rule]
-    /// Rules indexed by the following command, for the engine's inner loop.
-    let byFollowing: [[Rule]]
-    /// Rules indexed by the preceding command, for the AiM controller model.
-    let byPreceding: [[Rule]]
+    /// Rules by following command (`other`: the preceding one), for the engine's inner loop.
+    let byFollowing: RuleIndex
+    /// Rules by preceding command (`other`: the following one), for the AiM controller model.
+    let byPreceding: RuleIndex
     /// Cycles after issue until a command's effect is complete (data written, result readable, bank closed).
     public let completion: [Int]
     public let timing: AiMTiming
@@ -47,14 +75,8 @@ public struct TimingTable: Sendable {
         self.timing = timing
         self.banks = banks
         self.banksPerGroup = max(1, banksPerGroup)
-        var index = Array(repeating: [Rule](), count: AiMCommandKind.allCases.count)
-        var preceding = index
-        for rule in rules {
-            index[rule.following.rawValue].append(rule)
-            preceding[rule.preceding.rawValue].append(rule)
-        }
-        byFollowing = index
-        byPreceding = preceding
+        byFollowing = RuleIndex(rules, key: \.following, other: \.preceding)
+        byPreceding = RuleIndex(rules, key: \.preceding, other: \.following)
         let t = timing
         completion = AiMCommandKind.allCases.map { kind in
             switch kind {

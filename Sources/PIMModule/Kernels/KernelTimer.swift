@@ -81,12 +81,15 @@ public final class KernelTimer: Sendable {
                                                       compute: () -> KernelTiming) -> KernelTiming {
         if let known = memory.withLock({ $0[memoryKey] }) { return known }
         let key = storeKey()
-        let result = KernelsInFlight.shared.timing(key) {
+        let (result, shared) = KernelsInFlight.shared.timing(key) {
             if let stored = store?.timing(key) { return stored }
             let computed = compute()
             store?.record(key, computed)
             return computed
         }
+        // Another thread's timer simulated it, and recorded it in its own store, usually the same file: this
+        // timer's store then answers (a hit), else it is recorded there too.
+        if shared, let store, store.timing(key) == nil { store.record(key, result) }
         memory.withLock { $0[memoryKey] = result }
         return result
     }

@@ -21,6 +21,7 @@ public final class KernelsInFlight: Sendable {
         // Guarded by `condition`.
         let condition = NSCondition()
         var result: KernelTiming?
+        var waiters = 0
     }
 
     private let flights = Mutex<[KernelKey: Flight]>([:])
@@ -28,8 +29,8 @@ public final class KernelsInFlight: Sendable {
     public init() {}
 
     /// The timing of `key`: `compute()` when no other thread is computing it, else the other thread's result
-    /// (after it finished). `compute` runs at most once per key at a time in this process.
-    public func timing(_ key: KernelKey, compute: () -> KernelTiming) -> KernelTiming {
+    /// (after it finished; `shared` is then true). `compute` runs at most once per key at a time in this process.
+    public func timing(_ key: KernelKey, compute: () -> KernelTiming) -> (timing: KernelTiming, shared: Bool) {
         let (flight, owner) = flights.withLock { running -> (Flight, Bool) in
             if let flight = running[key] { return (flight, false) }
             let flight = Flight()
@@ -39,8 +40,9 @@ public final class KernelsInFlight: Sendable {
         guard owner else {
             flight.condition.lock()
             defer { flight.condition.unlock() }
+            flight.waiters += 1
             while flight.result == nil { flight.condition.wait() }
-            return flight.result!
+            return (flight.result!, true)
         }
         let result = compute()
         flight.condition.lock()
@@ -48,9 +50,17 @@ public final class KernelsInFlight: Sendable {
         flight.condition.broadcast()
         flight.condition.unlock()
         flights.withLock { _ = $0.removeValue(forKey: key) }
-        return result
+        return (result, false)
     }
 
     /// Simulations under way (tests).
     public var count: Int { flights.withLock { $0.count } }
+
+    /// Threads waiting for the simulation of `key` (tests).
+    public func waiters(_ key: KernelKey) -> Int {
+        guard let flight = flights.withLock({ $0[key] }) else { return 0 }
+        flight.condition.lock()
+        defer { flight.condition.unlock() }
+        return flight.waiters
+    }
 }
