@@ -40,13 +40,13 @@ public struct StepEnergy: Sendable, Equatable {
     }
 }
 
-/// Energy figures of HARDWARE.md §6 (AttAcc): data movement per byte and ALU work per operation.
+/// Energy figures of docs/REFERENCE.md §7.1 (AttAcc): data movement per byte and ALU work per operation.
 public enum BaselineEnergy {
     /// GPU HBM access: (0.11 + 0.44 + 1.01 + 1.23 + 0.5 + 0.3) × 8 pJ per byte.
     public static let gpuMemoryJPerByte = (0.11 + 0.44 + 1.01 + 1.23 + 0.5 + 0.3) * 8e-12
     /// HBM-PIM bank-level access: (0.11 + 0.44) × 8 pJ per byte.
     public static let pimMemoryJPerByte = (0.11 + 0.44) * 8e-12
-    /// One ALU operation, 0.32 pJ (AttAcc's PIM figure, used for the GPUs too: HARDWARE.md gives no other).
+    /// One ALU operation, 0.32 pJ (AttAcc's PIM figure, used for the GPUs too: docs/REFERENCE.md §7.1 gives no other).
     public static let aluJPerOp = 0.32e-12
 }
 

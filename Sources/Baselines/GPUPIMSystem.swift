@@ -1,7 +1,7 @@
 import PIMModule
 import Workload
 
-/// The GPU-PIM baseline (AttAcc-like, HARDWARE.md §5): `gpus` GPUs run the weight layers tensor-parallel
+/// The GPU-PIM baseline (AttAcc-like, docs/REFERENCE.md §6.2): `gpus` GPUs run the weight layers tensor-parallel
 /// (as `MultiGPUSystem`), and attention runs on `devices` HBM-PIM devices that hold the whole KV cache.
 ///
 /// Per layer and step: the GPUs compute QKV; each request's new K and V and its query go to the PIM devices

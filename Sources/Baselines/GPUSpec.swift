@@ -2,7 +2,7 @@ import PIMModule
 
 /// One GPU as the baselines see it: peak dense BF16 compute, HBM bandwidth and capacity, and its NVLink.
 /// Efficiencies cap what a decode kernel reaches (AttAcc's simulator caps utilisation at 0.8 of peak compute
-/// and 0.85 of peak bandwidth, HARDWARE.md §5).
+/// and 0.85 of peak bandwidth, docs/REFERENCE.md §6.1).
 public struct GPUSpec: Sendable, Equatable, Codable {
     public var name: String
     /// Dense BF16 FLOP/s.
@@ -13,8 +13,8 @@ public struct GPUSpec: Sendable, Equatable, Codable {
     public var memoryBytes: Int64
     /// NVLink bytes/s per direction (half the bidirectional figure vendors quote).
     public var linkBytesPerSecond: Double
-    /// Latency of one step of a collective over NVLink (launch and synchronisation), picoseconds. Not given
-    /// by HARDWARE.md: 2 µs is our documented default.
+    /// Latency of one step of a collective over NVLink (launch and synchronisation), picoseconds. No source
+    /// gives it (docs/REFERENCE.md §8): 2 µs is our documented default.
     public var linkLatencyPs: Picoseconds
     public var computeEfficiency: Double
     public var bandwidthEfficiency: Double
@@ -38,13 +38,13 @@ public struct GPUSpec: Sendable, Equatable, Codable {
         self.bandwidthEfficiency = bandwidthEfficiency
     }
 
-    /// A100-80GB (HARDWARE.md §5): 312 TFLOP/s BF16, about 2.0 TB/s HBM2e, NVLink3 600 GB/s (300 each way).
+    /// A100-80GB (docs/REFERENCE.md §6.1): 312 TFLOP/s BF16, about 2.0 TB/s HBM2e, NVLink3 600 GB/s (300 each way).
     public static let a100 = GPUSpec(name: "a100-80gb", peakFLOPS: 312e12, memoryBandwidth: 2.0e12,
                                      memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
     /// H100-80GB SXM (public datasheet): 989 TFLOP/s dense BF16, 3.35 TB/s HBM3, NVLink4 900 GB/s (450 each way).
     public static let h100 = GPUSpec(name: "h100-80gb", peakFLOPS: 989e12, memoryBandwidth: 3.35e12,
                                      memoryBytes: 80 << 30, linkBytesPerSecond: 450e9, idlePowerW: 70)
-    /// AttAcc's GPU: an A100 with HBM3 modelled at 3,352 GB/s (HARDWARE.md §5).
+    /// AttAcc's GPU: an A100 with HBM3 modelled at 3,352 GB/s (docs/REFERENCE.md §6.2).
     public static let a100HBM3 = GPUSpec(name: "a100-hbm3", peakFLOPS: 312e12, memoryBandwidth: 3.352e12,
                                          memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
 

@@ -15,7 +15,8 @@ public struct MultiGPUSystem: Sendable {
     public let count: Int
     public let model: ModelConfig
     public var blockTokens = 16
-    /// Memory kept for activations, workspace and fragmentation. Not given by HARDWARE.md: 10 % by default.
+    /// Memory kept for activations, workspace and fragmentation. No source gives it (docs/REFERENCE.md §8):
+    /// 10 % by default.
     public var reserveFraction = 0.1
 
     public init(gpu: GPUSpec, count: Int, model: ModelConfig) {

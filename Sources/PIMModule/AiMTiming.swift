@@ -1,4 +1,4 @@
-/// The timing parameters of an AiM channel, in command-clock cycles (HARDWARE.md §2, preset `GDDR6_AiM`,
+/// The timing parameters of an AiM channel, in command-clock cycles (docs/REFERENCE.md §3.3, preset `GDDR6_AiM`,
 /// taken from the public AiM simulator). The command-level model turns these into a constraint table; the
 /// roofline model uses them to derive how much of the peak internal bandwidth a row stream sustains.
 public struct AiMTiming: Sendable, Hashable, Codable {
@@ -16,7 +16,7 @@ public struct AiMTiming: Sendable, Hashable, Codable {
     /// The `GDDR6_AiM` preset.
     public static let gddr6AiM = AiMTiming()
 
-    /// NeuPIMs-style HBM2 PIM timing (HARDWARE.md §5), at tCK 1 ns: CL 14, tRCD 14, tRP 14, tRAS 34,
+    /// NeuPIMs-style HBM2 PIM timing (docs/REFERENCE.md §4.2), at tCK 1 ns: CL 14, tRCD 14, tRP 14, tRAS 34,
     /// tCCD_S/L 1/2, tRRD_S/L 4/6, tFAW 30, tRFC 260, tREFI 3900. The sources give no PIM-specific delays:
     /// every ACT → column-command delay is tRCD, nRC = tRAS + tRP, and the write/turnaround figures
     /// (nWR 15, nRTP 4, nCWL 4, nWTR_S/L 3/8, nBL 2, register and GB latencies 1, nMODCH 0) are assumptions

@@ -1,5 +1,5 @@
 /// The hardware of one PIM module: a PIM HUB (near-memory processor for softmax, norms, reductions) and
-/// `channels` AiM channels of `banksPerChannel` banks with one MAC unit each (HARDWARE.md §2–3).
+/// `channels` AiM channels of `banksPerChannel` banks with one MAC unit each (docs/REFERENCE.md §3–4).
 public struct ModuleConfig: Sendable, Hashable, Codable {
     /// Preset this configuration started from.
     public var preset: String
@@ -14,7 +14,7 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     /// BF16 multiply-accumulates one MAC16 performs per bank.
     public var macsPerColumn: Int
     /// Command clock period, picoseconds (default 500: the only value that gives the published 512 GB/s per
-    /// channel; see the clock note in HARDWARE.md).
+    /// channel; see the clock note in docs/REFERENCE.md §3.7).
     public var tCKps: Int64
     public var timing: AiMTiming
     /// Peak throughput of the HUB's near-memory processor, FLOP/s.
@@ -49,7 +49,7 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     /// The commercial AiMX card used to describe token partitioning: 16 channels × 16 banks, 8 GB.
     public static let aimx16 = ModuleConfig(preset: "aimx-16ch", channels: 16)
 
-    /// NeuPIMs-style HBM2 PIM channels (HARDWARE.md §3, §5): 32 channels × 32 banks, 1 KB rows, tCK 1 ns,
+    /// NeuPIMs-style HBM2 PIM channels (docs/REFERENCE.md §4.2): 32 channels × 32 banks, 1 KB rows, tCK 1 ns,
     /// 32 GB (1 GB per channel). `cluster.kind: xpu-pim` adds its NPU; as `pim-only` it is timed without one.
     public static let neupims32 = ModuleConfig(preset: "neupims-32ch", channels: 32, banksPerChannel: 32,
                                                bankBytes: 32 << 20, rowBytes: 1024, tCKps: 1000,

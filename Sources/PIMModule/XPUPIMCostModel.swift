@@ -1,6 +1,6 @@
 import Workload
 
-/// The NPU of an xPU+PIM module (NeuPIMs-like, HARDWARE.md §3): systolic arrays for the weight GEMVs, with
+/// The NPU of an xPU+PIM module (NeuPIMs-like, docs/REFERENCE.md §4.2): systolic arrays for the weight GEMVs, with
 /// the module's DRAM reached through the channels' ordinary data path.
 public struct NPUSpec: Sendable, Hashable, Codable {
     /// Peak FLOP/s (8 systolic arrays of 128 × 128 at 1 GHz: 256 TFLOP/s).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Input context lengths (tokens) of an evaluation dataset, as mean / std / min / max (HARDWARE.md §4).
+/// Input context lengths (tokens) of an evaluation dataset, as mean / std / min / max (docs/REFERENCE.md §5.2).
 /// Lengths are drawn from a normal distribution with that mean and std, truncated to [min, max].
 public struct Dataset: Sendable, Hashable, Codable {
     public var name: String

@@ -80,7 +80,7 @@ public struct ModelConfig: Sendable, Hashable, Codable {
         return found
     }
 
-    /// The four presets of HARDWARE.md §4.
+    /// The four presets of docs/REFERENCE.md §5.1.
     public static let presets: [String: ModelConfig] = [
         "llm-7b-32k": ModelConfig(name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,
                                   headDim: 128, ffn: 11008, vocab: 151_936, maxContext: 32_768),

@@ -167,7 +167,7 @@ public struct Comparison {
                              "workload.prefill_kv"]
 
     /// Modules of a rung's system: the topology's for PIM-only; half as many 32 GiB modules for xPU+PIM, so that
-    /// both hold the same memory (HARDWARE.md §3: 4 for 8, 16 for 32).
+    /// both hold the same memory (docs/REFERENCE.md §4.4: 4 for 8, 16 for 32).
     func modules(_ rung: Rung) -> Int {
         rung.kind == .xpuPIM ? max(1, topology.cluster.modules / 2) : topology.cluster.modules
     }

@@ -24,7 +24,7 @@ public struct PaperStudy {
 
     public init() {}
 
-    /// The models and their datasets (HARDWARE.md §4), as the shipped comparison files name them.
+    /// The models and their datasets (docs/REFERENCE.md §5.1–5.2), as the shipped comparison files name them.
     public static let studies: [(model: String, datasets: [String])] = [
         ("llm-7b-32k", ["qmsum", "musique"]), ("llm-7b-128k-gqa", ["multifieldqa", "loogle-sd"]),
         ("llm-72b-32k", ["qmsum", "musique"]), ("llm-72b-128k-gqa", ["multifieldqa", "loogle-sd"]),

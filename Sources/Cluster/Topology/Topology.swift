@@ -147,7 +147,7 @@ public struct LinkSpec: Sendable, Codable, Equatable {
         self.latencyPs = latencyPs
     }
 
-    /// Default: a CXL 3.0 switch between PCIe Gen5 ports (HARDWARE.md §3): the x4 device port, 16 GB/s per
+    /// Default: a CXL 3.0 switch between PCIe Gen5 ports (docs/REFERENCE.md §4.6): the x4 device port, 16 GB/s per
     /// direction, bounds every path; 600 ns one way through the switch (an assumption: the paper gives none).
     public static let cxlDefault = LinkSpec(bytesPerSecond: 16e9, latencyPs: 600_000)
 

@@ -1,4 +1,4 @@
-/// The DRAM commands of an AiM channel (HARDWARE.md §2).
+/// The DRAM commands of an AiM channel (docs/REFERENCE.md §3.2).
 public enum AiMCommandKind: Int, CaseIterable, Sendable, Codable, CustomStringConvertible {
     /// Open one row in all 16 banks.
     case act16

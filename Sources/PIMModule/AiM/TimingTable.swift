@@ -99,7 +99,7 @@ public struct TimingTable: Sendable {
         }
     }
 
-    /// The constraints of HARDWARE.md §2 for a timing preset.
+    /// The constraints of docs/REFERENCE.md §3.3–3.4 for a timing preset.
     public static func aim(_ t: AiMTiming, banks: Int = 16) -> TimingTable {
         var rules: [Rule] = []
         func add(_ a: AiMCommandKind, _ b: AiMCommandKind, _ n: Int, _ source: String, _ scope: Scope = .sameBank) {

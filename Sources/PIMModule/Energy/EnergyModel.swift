@@ -1,4 +1,4 @@
-/// Turns a module's commands, HUB work and elapsed time into energy by component (HARDWARE.md §6).
+/// Turns a module's commands, HUB work and elapsed time into energy by component (docs/REFERENCE.md §7).
 ///
 /// The public AiM simulator gives powers (mW at 2 GHz); we read each as the per-bank power during the
 /// cycles a command keeps its banks busy, which is an interpretation, stated here:

@@ -1,4 +1,4 @@
-/// How attention work is spread over a module's channels (HARDWARE.md §1, idea 2).
+/// How attention work is spread over a module's channels (docs/REFERENCE.md §2.2).
 public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIterable {
     /// Token-parallel (TCP, called ITPP in the paper's first version): one KV head's tokens are split into
     /// contiguous ranges over all channels; QKᵀ scores are concatenated, SV partial sums are reduced once in

@@ -38,7 +38,7 @@ public final class KernelTimer: Sendable {
     public let module: ModuleConfig
     public let policy: SchedulingPolicy
     /// The timing rules its kernels are simulated under: the AiM simulator's for `static`, lolpim's table
-    /// (HARDWARE.md §2 in docs/MAPPING.md) for `pingpong` and `dcs`.
+    /// (docs/REFERENCE.md §3.3–3.4, as docs/MAPPING.md §1.2 builds it) for `pingpong` and `dcs`.
     public let table: TimingTable
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])

@@ -1,4 +1,4 @@
-/// How a channel's controller orders its command stream (HARDWARE.md §1, idea 3).
+/// How a channel's controller orders its command stream (docs/REFERENCE.md §2.3).
 public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// AiM baseline: the public AiM simulator's controller (one in-order queue per channel, a mode change of
     /// nMODCH between register and bank commands, blocking RD_MAC, one decoder for all channels). Kernels

@@ -1,4 +1,4 @@
-/// How a module places the KV cache of the requests it serves (HARDWARE.md §1, idea 4).
+/// How a module places the KV cache of the requests it serves (docs/REFERENCE.md §2.4).
 public enum AllocationScheme: String, Sendable, Hashable, Codable, CaseIterable {
     /// Every admitted request reserves KV space for the maximum context T_max at admission, at fixed
     /// physical addresses (PIM commands embed them).
