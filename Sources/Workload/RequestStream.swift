@@ -102,7 +102,7 @@ public enum RequestTrace {
     }
 
     public static let header = ["arrival_s", "context_tokens", "output_tokens"]
-    /// Ranges of a trace's fields (as the topology's `workload` has them, README "Accepted ranges").
+    /// Ranges of a trace's fields (as the topology's `workload` has them, docs/TOPOLOGY.md "Accepted ranges").
     public static let maxArrivalSeconds: Double = 1e6
     public static let maxTokens = 16_777_216
     public static let maxRequests = 1_000_000

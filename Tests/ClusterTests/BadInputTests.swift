@@ -129,16 +129,16 @@ struct BadInputTests {
         #expect((long?.description.count ?? 0) < 3000)
     }
 
-    @Test("README lists every accepted range")
+    @Test("docs/TOPOLOGY.md lists every accepted range")
     func rangesDocumented() throws {
-        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let doc = try String(contentsOf: packageRoot.appendingPathComponent("docs/TOPOLOGY.md"), encoding: .utf8)
         for limit in TopologyLimits.integers where !limit.key.isEmpty {
-            #expect(readme.contains("`\(limit.key)`"), "README misses the range of \(limit.key)")
-            #expect(readme.contains(YAMLMapping.describe(limit.range).replacingOccurrences(of: "between ", with: "")
-                .replacingOccurrences(of: " and ", with: " … ")), "README misses \(limit.key)'s bounds")
+            #expect(doc.contains("`\(limit.key)`"), "docs/TOPOLOGY.md misses the range of \(limit.key)")
+            #expect(doc.contains(YAMLMapping.describe(limit.range).replacingOccurrences(of: "between ", with: "")
+                .replacingOccurrences(of: " and ", with: " … ")), "docs/TOPOLOGY.md misses \(limit.key)'s bounds")
         }
         for limit in TopologyLimits.reals {
-            #expect(readme.contains("`\(limit.key)`"), "README misses the range of \(limit.key)")
+            #expect(doc.contains("`\(limit.key)`"), "docs/TOPOLOGY.md misses the range of \(limit.key)")
         }
     }
 

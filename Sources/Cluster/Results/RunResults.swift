@@ -1,7 +1,7 @@
 import Foundation
 import PIMModule
 
-/// results.json (schema `lolpim-results/1`, documented in README.md "Output reference"). Keys carry their
+/// results.json (schema `lolpim-results/1`, documented in docs/RESULTS.md). Keys carry their
 /// unit as a suffix: `_ps` picoseconds, `_bytes`, `_per_s`, `_fraction` (0…1), `_ns`, `_us`, `_seconds`.
 /// The `simulated` section depends only on the topology and seed; `wallclock` describes this execution.
 public struct RunResults: Codable, Sendable {

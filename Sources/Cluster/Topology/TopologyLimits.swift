@@ -3,7 +3,7 @@ import Workload
 /// The accepted range of every numeric topology field, checked when the file is loaded (before anything is
 /// allocated or multiplied). The bounds lie far beyond any system or workload lolpim is meant for; they exist
 /// so that every product the model forms (bytes, cycles, picoseconds) stays inside 64-bit integers. Each is
-/// listed in README.md ("Accepted ranges"), and a test holds the two in step. The bounds a request trace shares
+/// listed in docs/TOPOLOGY.md ("Accepted ranges"), and a test holds the two in step. The bounds a request trace shares
 /// with the topology (tokens per request, requests, arrival times) are `RequestTrace`'s, which reads traces.
 public enum TopologyLimits {
     /// An integer field's range and unit.

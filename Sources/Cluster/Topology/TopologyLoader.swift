@@ -4,7 +4,7 @@ import Workload
 import Yams
 
 /// Reads topology files (YAML) into validated `Topology` values. Every error names the file, the line and
-/// column, the field, and what was expected. The keys are documented in README.md ("Topology reference").
+/// column, the field, and what was expected. The keys are documented in docs/TOPOLOGY.md.
 public enum TopologyLoader {
     /// Loads and validates a topology file, including that the model and its KV cache fit the modules.
     public static func load(path: String) throws -> Topology {

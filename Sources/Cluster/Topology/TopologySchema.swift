@@ -1,6 +1,6 @@
 /// Every key a topology file accepts, as dotted paths: what a sweep axis may name. The loader is the
-/// authority; a test holds this list to the keys the loader accepts, section by section, and to README.md
-/// ("Topology reference").
+/// authority; a test holds this list to the keys the loader accepts, section by section, and to
+/// docs/TOPOLOGY.md.
 public enum TopologySchema {
     public static let fields: Set<String> = [
         "name", "seed",
