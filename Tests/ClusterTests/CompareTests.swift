@@ -81,6 +81,7 @@ struct CompareTests {
             let counter = try #require(ElementCounter.parse(svg))
             #expect(counter.classes["bar"] == 3 + Ladder.all.count, "\(chart): one bar per system")
             #expect(counter.classes["value"] == 3 + Ladder.all.count, "\(chart): every bar carries its value")
+            #expect(TextBounds.overflows(svg).isEmpty, "\(chart): \(TextBounds.overflows(svg))")
         }
         #expect(run.stdout.contains("×A100") && run.stdout.contains("attn µs/tok"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
@@ -173,6 +174,7 @@ struct PaperTests {
             let svg = try String(contentsOfFile: out + "/" + figure, encoding: .utf8)
             let counter = try #require(ElementCounter.parse(svg), "\(figure) is not XML")
             #expect((counter.classes["bar"] ?? 0) + (counter.classes["series"] ?? 0) > 0, "\(figure) is empty")
+            #expect(TextBounds.overflows(svg).isEmpty, "\(figure): \(TextBounds.overflows(svg))")
         }
         // The ladder charts mark the paper's value on both LoL-PIM bars.
         let ladder = try #require(ElementCounter.parse(try String(contentsOfFile: out + "/" + ladders[0], encoding: .utf8)))

@@ -108,16 +108,21 @@ public enum ComparisonReport {
         try csv(rows).write(toFile: paths[0], atomically: true, encoding: .utf8)
         try searchCSV(rows).write(toFile: paths[1], atomically: true, encoding: .utf8)
         let ran = rows.filter { $0.figures != nil }
-        var throughput = BarChart(title: "\(title): decode throughput", yLabel: "throughput (tokens/s)")
+        var throughput = BarChart(title: "\(title): decode throughput (× over the row's baseline)",
+                                  yLabel: "throughput (tokens/s)")
         throughput.valueFormat = "%.0f"
         var energy = BarChart(title: "\(title): energy per generated token", yLabel: "energy per token (mJ)")
         energy.valueFormat = "%.0f"
+        // The throughput bars carry each row's speedup over its baseline (CENT-like, NeuPIMs-like, the A100 row).
+        let speedups = ran.map { $0.speedupOverBaseline.map { String(format: "%.2f×", $0) } }
         let charts = [
-            ("comparison-throughput.svg", throughput, ran.map { $0.figures!.throughputTokensPerS }),
-            ("comparison-energy.svg", energy, ran.map { $0.figures!.energyPerTokenJ * 1000 }),
+            ("comparison-throughput.svg", throughput, ran.map { $0.figures!.throughputTokensPerS }, speedups),
+            ("comparison-energy.svg", energy, ran.map { $0.figures!.energyPerTokenJ * 1000 }, ran.map { _ in nil }),
         ]
-        for (file, chart, values) in charts {
-            let bars = zip(ran, values).map { BarChart.Bar(category: $0.label, value: $1, group: group($0.kind)) }
+        for (file, chart, values, notes) in charts {
+            let bars = ran.indices.map { i in
+                BarChart.Bar(category: ran[i].label, value: values[i], group: group(ran[i].kind), note: notes[i])
+            }
             paths.append(directory + "/" + file)
             try chart.svg(bars).write(toFile: paths.last!, atomically: true, encoding: .utf8)
         }

@@ -40,7 +40,9 @@ public enum Report {
 
     static func runCharts(_ r: RunResults) -> ([(String, String)], String) {
         let s = r.simulated
-        let stages = s.stages.map { "stage \($0.stage)" }
+        // One bar per module: its stage, and its member of the stage's tensor-parallel group when there is one.
+        let tp = s.stages.contains { $0.tpMember > 0 }
+        let stages = s.stages.map { "stage \($0.stage)" + (tp ? " tp \($0.tpMember)" : "") }
         let ms = { (ps: Picoseconds) in Time.seconds(ps) * 1000 }
         let kinds = OpKind.allCases.map(\.rawValue).filter { k in s.stages.contains { ($0.opTimePs[k] ?? 0) > 0 } }
         // One bar per stage and one for the host; each layer is a kind of time (ms), 0 where it does not apply.
@@ -52,11 +54,12 @@ public enum Report {
         values.append(s.stages.map { _ in 0 } + [ms(s.host.busyPs)])
         layers.append("idle (bubble)")
         values.append(s.stages.map { ms(max(0, $0.idlePs - $0.egressBusyPs)) } + [ms(max(0, s.makespanPs - s.host.busyPs))])
-        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: "pipeline stage",
+        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: tp ? "module (pipeline stage, tensor-parallel member)" : "pipeline stage",
                                  yLabel: "time (ms)")
             .stackedBars(categories: stages + ["host"], layers: layers, values: values)
         let energyLayers = ["MAC", "I/O", "activation", "refresh", "background", "HUB"]
-        let energy = SVGChart(title: "Energy by component", xLabel: "pipeline stage", yLabel: "energy (J)")
+        let energy = SVGChart(title: "Energy by component", xLabel: tp ? "module (pipeline stage, tensor-parallel member)"
+                                  : "pipeline stage", yLabel: "energy (J)")
             .stackedBars(categories: stages, layers: energyLayers, values: [
                 s.stages.map(\.energy.macJ), s.stages.map(\.energy.ioJ), s.stages.map(\.energy.activationJ),
                 s.stages.map(\.energy.refreshJ), s.stages.map(\.energy.backgroundJ), s.stages.map(\.energy.hubJ)])

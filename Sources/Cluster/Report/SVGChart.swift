@@ -1,7 +1,9 @@
 import Foundation
 
 /// A small SVG chart writer: line charts (linear or log axes) and stacked bar charts, with a title, axis
-/// labels (which carry the units), tick labels and a legend. Self-contained SVG, no scripts or fonts.
+/// labels (which carry the units), round tick labels, values on the bars and, for more than one series, a
+/// legend. Every text is measured (`ChartStyle`) and given room, wrapped or rotated so that it stays inside
+/// the picture. Self-contained SVG, no scripts or fonts.
 public struct SVGChart {
     public struct Series {
         public var name: String
@@ -17,10 +19,8 @@ public struct SVGChart {
     public var yLabel: String
     public var logX = false
     public var logY = false
-    let width = 860.0, height = 440.0
-    let left = 80.0, right = 300.0, top = 40.0, bottom = 60.0
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                          "#bcbd22", "#393b79", "#ad494a", "#637939", "#843c39", "#7b4173", "#3182bd", "#c7c7c7"]
+    let width = 860.0, plotHeight = 320.0
+    static let tickSize = 11.0, labelSize = 12.0, legendSize = 11.0, titleSize = 16.0
 
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         self.title = title
@@ -30,120 +30,186 @@ public struct SVGChart {
         self.logY = logY
     }
 
-    var plotWidth: Double { width - left - right }
-    var plotHeight: Double { height - top - bottom }
+    /// An axis: its ends, its ticks, and whether it is logarithmic.
+    struct Axis {
+        var lo: Double, hi: Double, ticks: [Double], log: Bool
+
+        init(_ values: [Double], log: Bool, includeZero: Bool) {
+            self.log = log
+            let v = log ? values.filter { $0 > 0 } : values + (includeZero ? [0] : [])
+            let lo = v.min() ?? (log ? 1 : 0), hi = v.max() ?? (log ? 10 : 1)
+            (self.lo, self.hi, ticks) = log ? ChartStyle.logTicks(lo: lo, hi: hi)
+                : ChartStyle.linearTicks(lo: lo, hi: hi)
+        }
+
+        /// Where `v` falls, 0 at `lo` to 1 at `hi`.
+        func fraction(_ v: Double) -> Double {
+            let (a, b, x) = log ? (log10(lo), log10(hi), log10(v)) : (lo, hi, v)
+            return b > a ? (x - a) / (b - a) : 0.5
+        }
+    }
+
+    /// The picture's layout: margins found from the texts they hold.
+    struct Layout {
+        var left: Double, right: Double, top: Double, bottom: Double, width: Double, plotHeight: Double
+        var title: (lines: [String], size: Double)
+        var legend: [[String]]
+        var rotateCategories = false
+        var plotWidth: Double { width - left - right }
+        var height: Double { top + plotHeight + bottom }
+        func px(_ f: Double) -> Double { left + f * plotWidth }
+        func py(_ f: Double) -> Double { top + (1 - f) * plotHeight }
+    }
+
+    func layout(yAxis: Axis, legend names: [String], categories: [String]? = nil) -> Layout {
+        let title = ChartStyle.fit(title, size: Self.titleSize, width: width - 40, bold: true)
+        let top = 16 + Double(title.lines.count) * title.size * 1.25 + 12
+        let tickWidth = yAxis.ticks.map { ChartStyle.textWidth(ChartStyle.tickLabel($0), size: Self.tickSize) }.max() ?? 0
+        let left = max(70, tickWidth + 40)
+        // A legend only tells series apart: none for a single one. Names wrap inside 200 px.
+        let legend = names.count > 1 ? names.map { ChartStyle.wrap($0, size: Self.legendSize, width: 200) } : []
+        let legendWidth = legend.flatMap { $0 }.map { ChartStyle.textWidth($0, size: Self.legendSize) }.max() ?? 0
+        let right = legend.isEmpty ? 24 : legendWidth + 50
+        var l = Layout(left: left, right: right, top: top, bottom: 56, width: width, plotHeight: plotHeight,
+                       title: title, legend: legend)
+        let legendHeight = legend.reduce(0.0) { $0 + Double($1.count) * 14 + 6 }
+        l.plotHeight = max(plotHeight, legendHeight)
+        if let categories, !categories.isEmpty {
+            let slot = l.plotWidth / Double(categories.count)
+            let widest = categories.map { ChartStyle.textWidth($0, size: Self.tickSize) }.max() ?? 0
+            if widest > slot * 0.95 {
+                // Slanted labels: room below for the longest, and on the left for the first ones.
+                l.rotateCategories = true
+                l.bottom = 58 + widest * sin(Self.slant)
+                let overhang = categories.enumerated().map { i, c in
+                    ChartStyle.textWidth(c, size: Self.tickSize) * cos(Self.slant) - slot * (Double(i) + 0.5)
+                }.max() ?? 0
+                l.left = max(l.left, overhang + 12)
+            }
+        }
+        return l
+    }
+
+    /// Slant of category labels that do not fit their slot (35°).
+    static let slant = 35.0 * Double.pi / 180
 
     /// A line chart; each series a polyline with point markers.
     public func line(_ series: [Series]) -> String {
-        let xs = series.flatMap { $0.points.map(\.x) }.filter { !logX || $0 > 0 }
-        let ys = series.flatMap { $0.points.map(\.y) }.filter { !logY || $0 > 0 }
-        let xr = Self.range(xs, log: logX), yr = Self.range(ys + (logY ? [] : [0]), log: logY)
-        var body = frame(xRange: xr, yRange: yr, categories: nil)
-        for (i, s) in series.enumerated() {
-            let color = Self.palette[i % Self.palette.count]
-            let pts = s.points.filter { (!logX || $0.x > 0) && (!logY || $0.y > 0) }
-                .map { (px(scale($0.x, xr, logX)), py(scale($0.y, yr, logY))) }
-            body += "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" stroke=\"\(color)\" "
-                + "stroke-width=\"2\" points=\"\(pts.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " "))\"/>\n"
-            for p in pts { body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", p.0, p.1, color) }
+        let xAxis = Axis(series.flatMap { $0.points.map(\.x) }, log: logX, includeZero: false)
+        let yAxis = Axis(series.flatMap { $0.points.map(\.y) }, log: logY, includeZero: true)
+        let l = layout(yAxis: yAxis, legend: series.map(\.name))
+        var body = frame(l, yAxis: yAxis)
+        for t in xAxis.ticks {
+            body += ChartStyle.text([ChartStyle.tickLabel(t)], x: l.px(xAxis.fraction(t)), y: l.top + l.plotHeight + 16,
+                                    size: Self.tickSize, anchor: "middle", attributes: "class=\"tick\"")
         }
-        return document(body + legend(series.map(\.name)))
-    }
-
-    /// Stacked bars: one bar per category, one segment per layer (`values[layer][category]`).
-    public func stackedBars(categories: [String], layers: [String], values: [[Double]]) -> String {
-        let totals = categories.indices.map { c in layers.indices.reduce(0.0) { $0 + values[$1][c] } }
-        let yr = Self.range(totals + [0], log: false)
-        var body = frame(xRange: (0, Double(categories.count)), yRange: yr, categories: categories)
-        let slot = plotWidth / Double(max(categories.count, 1))
-        for c in categories.indices {
-            var base = 0.0
-            for l in layers.indices {
-                let v = values[l][c]
-                let y0 = py(scale(base, yr, false)), y1 = py(scale(base + v, yr, false))
-                body += String(format: "<rect class=\"segment\" data-layer=\"%@\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n",
-                               Self.escape(layers[l]), left + slot * (Double(c) + 0.15), y1, slot * 0.7, max(0, y0 - y1),
-                               Self.palette[l % Self.palette.count])
-                base += v
+        for (i, s) in series.enumerated() {
+            let color = ChartStyle.color(i)
+            let pts = s.points.filter { (!logX || $0.x > 0) && (!logY || $0.y > 0) }
+                .map { (l.px(xAxis.fraction($0.x)), l.py(yAxis.fraction($0.y))) }
+            let dash = ChartStyle.dash(i).map { " stroke-dasharray=\"\($0)\"" } ?? ""
+            body += "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" "
+                + "stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\""
+                + pts.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>\n"
+            for p in pts {
+                body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", p.0, p.1, color)
             }
         }
-        return document(body + legend(layers))
+        return document(l, body + legend(l))
+    }
+
+    /// Stacked bars: one bar per category, one segment per layer (`values[layer][category]`), the total on top.
+    /// Layers beyond the palette's distinct colours are merged, smallest first, into one "other" layer, so that
+    /// every colour means one thing.
+    public func stackedBars(categories: [String], layers allLayers: [String], values allValues: [[Double]]) -> String {
+        let (layers, values) = Self.merged(layers: allLayers, values: allValues, keep: ChartStyle.palette.count)
+        let totals = categories.indices.map { c in layers.indices.reduce(0.0) { $0 + values[$1][c] } }
+        let yAxis = Axis(totals, log: false, includeZero: true)
+        let l = layout(yAxis: yAxis, legend: layers, categories: categories)
+        var body = frame(l, yAxis: yAxis)
+        let slot = l.plotWidth / Double(max(categories.count, 1))
+        for c in categories.indices {
+            var base = 0.0
+            let x = l.left + slot * Double(c)
+            for layer in layers.indices {
+                let v = values[layer][c]
+                let y0 = l.py(yAxis.fraction(base)), y1 = l.py(yAxis.fraction(base + v))
+                body += String(format: "<rect class=\"segment\" data-layer=\"%@\" x=\"%.1f\" y=\"%.1f\" "
+                               + "width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n", Self.escape(layers[layer]),
+                               x + slot * 0.15, y1, slot * 0.7, max(0, y0 - y1), ChartStyle.color(layer))
+                base += v
+            }
+            body += ChartStyle.text([ChartStyle.tickLabel(totals[c])], x: x + slot / 2,
+                                    y: l.py(yAxis.fraction(totals[c])) - 4, size: 10, anchor: "middle",
+                                    attributes: "class=\"value\"")
+            let ly = l.top + l.plotHeight + 16
+            body += ChartStyle.text([categories[c]], x: x + slot / 2, y: ly, size: Self.tickSize,
+                                    anchor: l.rotateCategories ? "end" : "middle",
+                                    attributes: "class=\"category\"" + (l.rotateCategories
+                                        ? String(format: " transform=\"rotate(-35 %.1f %.1f)\"", x + slot / 2, ly)
+                                        : ""))
+        }
+        return document(l, body + legend(l))
+    }
+
+    /// At most `keep` layers: the largest `keep` − 1 in their order, the rest summed into "other (N layers)".
+    static func merged(layers: [String], values: [[Double]], keep: Int) -> (layers: [String], values: [[Double]]) {
+        guard layers.count > keep else { return (layers, values) }
+        let totals = values.map { $0.reduce(0, +) }
+        let kept = Set(layers.indices.sorted { totals[$0] > totals[$1] }.prefix(keep - 1))
+        let rest = layers.indices.filter { !kept.contains($0) }
+        let other = values[0].indices.map { c in rest.reduce(0.0) { $0 + values[$1][c] } }
+        let order = layers.indices.filter(kept.contains)
+        return (order.map { layers[$0] } + ["other (\(rest.count) layers)"], order.map { values[$0] } + [other])
     }
 
     // MARK: Pieces
 
-    func px(_ f: Double) -> Double { left + f * plotWidth }
-    func py(_ f: Double) -> Double { top + (1 - f) * plotHeight }
-
-    func scale(_ v: Double, _ r: (Double, Double), _ log: Bool) -> Double {
-        let (a, b) = log ? (log10(r.0), log10(r.1)) : r
-        let x = log ? log10(v) : v
-        return b > a ? (x - a) / (b - a) : 0.5
-    }
-
-    static func range(_ values: [Double], log: Bool) -> (Double, Double) {
-        guard let lo = values.min(), let hi = values.max() else { return (0, 1) }
-        if log { return (pow(10, floor(log10(lo))), pow(10, ceil(log10(hi)))) }
-        if hi == lo { return (lo - 1, hi + 1) }
-        return (lo, hi + (hi - lo) * 0.05)
-    }
-
-    func frame(xRange: (Double, Double), yRange: (Double, Double), categories: [String]?) -> String {
-        var s = "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"white\"/>\n"
-        s += "<text class=\"title\" x=\"\(left)\" y=\"24\" font-size=\"16\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, top + plotHeight, left + plotWidth, top + plotHeight)
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", left, top, left, top + plotHeight)
-        for i in 0...4 {
-            let f = Double(i) / 4
-            let value = logY ? pow(10, log10(yRange.0) + f * (log10(yRange.1) - log10(yRange.0))) : yRange.0 + f * (yRange.1 - yRange.0)
-            s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%@</text>\n", left - 6, py(f) + 4, Self.number(value))
-            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, py(f), left + plotWidth, py(f))
+    func frame(_ l: Layout, yAxis: Axis) -> String {
+        var s = "<rect x=\"0\" y=\"0\" width=\"\(l.width)\" height=\"\(l.height)\" fill=\"white\"/>\n"
+        s += ChartStyle.text(l.title.lines, x: l.width / 2, y: 16 + l.title.size, size: l.title.size,
+                             anchor: "middle", attributes: "class=\"title\" font-weight=\"bold\"")
+        for t in yAxis.ticks {
+            let y = l.py(yAxis.fraction(t))
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                        l.left, y, l.left + l.plotWidth, y)
+            s += ChartStyle.text([ChartStyle.tickLabel(t)], x: l.left - 6, y: y + 4, size: Self.tickSize,
+                                 anchor: "end", attributes: "class=\"tick\"")
         }
-        if let categories {
-            let slot = plotWidth / Double(max(categories.count, 1))
-            for (i, c) in categories.enumerated() {
-                s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%@</text>\n",
-                            left + slot * (Double(i) + 0.5), top + plotHeight + 16, Self.escape(c))
-            }
-        } else {
-            for i in 0...4 {
-                let f = Double(i) / 4
-                let value = logX ? pow(10, log10(xRange.0) + f * (log10(xRange.1) - log10(xRange.0))) : xRange.0 + f * (xRange.1 - xRange.0)
-                s += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%@</text>\n", px(f), top + plotHeight + 16, Self.number(value))
-            }
-        }
-        s += String(format: "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%@</text>\n",
-                    left + plotWidth / 2, height - 18, Self.escape(xLabel + (logX ? " (log scale)" : "")))
-        s += String(format: "<text class=\"ylabel\" x=\"18\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 18 %.1f)\">%@</text>\n",
-                    top + plotHeight / 2, top + plotHeight / 2, Self.escape(yLabel + (logY ? " (log scale)" : "")))
+        let bottom = l.top + l.plotHeight
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+                    l.left, bottom, l.left + l.plotWidth, bottom)
+        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+                    l.left, l.top, l.left, bottom)
+        s += ChartStyle.text([xLabel + (logX ? " (log scale)" : "")], x: l.left + l.plotWidth / 2, y: l.height - 14,
+                             size: Self.labelSize, anchor: "middle", attributes: "class=\"xlabel\"")
+        let mid = l.top + l.plotHeight / 2
+        let yText = ChartStyle.fit(yLabel + (logY ? " (log scale)" : ""), size: Self.labelSize, width: l.plotHeight)
+        s += ChartStyle.text(yText.lines, x: 18, y: mid, size: yText.size, anchor: "middle",
+                             attributes: String(format: "class=\"ylabel\" transform=\"rotate(-90 18 %.1f)\"", mid))
         return s
     }
 
-    func legend(_ names: [String]) -> String {
-        var s = ""
-        for (i, name) in names.enumerated() {
-            let y = top + 14 + Double(i) * 18
-            s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n", width - right + 12, y - 10, Self.palette[i % Self.palette.count])
-            s += String(format: "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%@</text>\n", width - right + 30, y, Self.escape(name))
+    func legend(_ l: Layout) -> String {
+        var s = "", y = l.top + 10
+        let x = l.width - l.right + 16
+        for (i, lines) in l.legend.enumerated() {
+            s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n",
+                        x, y - 10, ChartStyle.color(i))
+            s += ChartStyle.text(lines, x: x + 18, y: y, size: Self.legendSize, attributes: "class=\"legend\"")
+            y += Double(lines.count) * 14 + 6
         }
         return s
     }
 
-    func document(_ body: String) -> String {
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
-            + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\">\n" + body + "</svg>\n"
+    func document(_ l: Layout, _ body: String) -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+            + "width=\"\(Int(l.width))\" height=\"\(Int(l.height.rounded(.up)))\" "
+            + "viewBox=\"0 0 \(Int(l.width)) \(Int(l.height.rounded(.up)))\" font-family=\"sans-serif\">\n"
+            + body + "</svg>\n"
     }
 
-    static func number(_ v: Double) -> String {
-        let a = abs(v)
-        if a == 0 { return "0" }
-        if a >= 1e6 || a < 1e-2 { return String(format: "%.2g", v) }
-        if a >= 100 { return String(format: "%.0f", v) }
-        return String(format: "%.3g", v)
-    }
+    static func number(_ v: Double) -> String { ChartStyle.tickLabel(v) }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ s: String) -> String { ChartStyle.escape(s) }
 }
