@@ -76,7 +76,29 @@ public enum SummaryTable {
                           + "per wall second · kernel store %lld hits, %lld misses", w.simulatedTokensPerWallSecond,
                           w.stageVisitsPerWallSecond, w.kernelStoreHits, w.kernelStoreMisses) + answered)
         if let resultsPath { out.append("results: \(resultsPath)") }
+        if r.complete { out += nextSteps(r, resultsPath: resultsPath) }
         return out.joined(separator: "\n")
+    }
+
+    /// Two lines on what to try next: what this run's figures point at, then the studies around it.
+    static func nextSteps(_ r: RunResults, resultsPath: String?) -> [String] {
+        let s = r.simulated, file = r.topology.file
+        let utilisation = s.stages.map(\.utilisationFraction)
+        let spread = (utilisation.max() ?? 0) - (utilisation.min() ?? 0)
+        let first: String
+        if s.pipelineBubbleFraction > 0.1 && spread > 0.1 {
+            first = "the bubble (\(pct(s.pipelineBubbleFraction))) is mostly uneven stages (\(pct(utilisation.min() ?? 0))"
+                + " to \(pct(utilisation.max() ?? 0)) busy): see lolpim plan \(file)"
+        } else if s.pipelineBubbleFraction > 0.1 {
+            first = "the pipeline idles \(pct(s.pipelineBubbleFraction)): try more parallelism.micro_batches, or see "
+                + "lolpim plan \(file)"
+        } else if r.topology.allocation == "static" {
+            first = "static allocation fills \(pct(s.kv.meanUsedFraction)) of the KV capacity: try workload.allocation: dpa"
+        } else {
+            first = "lolpim report \(resultsPath ?? "results.json") draws this run; --trace FILE records a timeline"
+        }
+        return ["next: " + first,
+                "next: lolpim compare \(file) (against CENT, NeuPIMs, GPUs) · lolpim sweep Sweeps/link-bandwidth.yaml"]
     }
 
     static func ms(_ ps: Picoseconds) -> String { String(format: "%.3f ms", Time.seconds(ps) * 1000) }
