@@ -50,7 +50,7 @@ struct TopologyLoaderTests {
         let t = try TopologyLoader.load(path: packageRoot.appendingPathComponent("Topologies/default.yaml").path)
         #expect(t.model == ModelConfig.presets["llm-7b-32k"])
         #expect(t.cluster.modules == 8)
-        #expect(t.cluster.kind == "pim-only")
+        #expect(t.cluster.kind == .pimOnly)
     }
 
     @Test("defaults are filled and overrides applied")

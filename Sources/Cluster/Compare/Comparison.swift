@@ -183,9 +183,9 @@ public struct Comparison {
         // cluster.modules, kind, preset, npu_bandwidth_gbps: left as the base file has them, except for xPU+PIM.
         var cluster: [Node?] = [nil, nil, nil, nil]
         if rung.kind == .xpuPIM {
-            t.cluster = Topology.ClusterSpec(modules: modules(rung), kind: "xpu-pim", module: ModuleConfig.neupims32)
+            t.cluster = Topology.ClusterSpec(modules: modules(rung), kind: .xpuPIM, module: ModuleConfig.neupims32)
             t.cluster.module.npu = NPUSpec(memoryBandwidth: npuBandwidthGbps.map { $0 * 1e9 })
-            cluster = [Node(String(modules(rung))), Node("xpu-pim"), Node("neupims-32ch"),
+            cluster = [Node(String(modules(rung))), Node(Topology.ModuleKind.xpuPIM.rawValue), Node("neupims-32ch"),
                        npuBandwidthGbps.map { Node(String($0)) }]
         }
         let fidelity = [Node("command"), Node(rung.partitioning.rawValue), Node(rung.scheduling.rawValue),

@@ -6,14 +6,12 @@ import Workload
 /// (mirroring the workers' allocators, so admission uses the real free memory), charges the host for DPA
 /// interventions and for sending each new request's prefilled KV cache, and keeps the per-request figures.
 ///
-/// - `static` batching: when every slot is empty, admit waiting requests (arrived by now, in arrival order)
-///   up to `batch_size` or memory, spread them over the slots in contiguous groups, and run them to the end.
-/// - `continuous` batching: whenever a slot comes back, free its finished requests and admit waiting
-///   requests into it and into empty slots, while memory and `batch_size` allow (first come, first served:
-///   a request that does not fit blocks the ones behind it).
+/// When it admits and where admitted requests go is the batching policy's (`Batching`: `StaticBatching`,
+/// `ContinuousBatching`, under Pipeline/Batching/).
 public struct BatchScheduler: Sendable {
     public let plan: PipelinePlan
     let slots: Int
+    let batching: any Batching
     /// Requests of each slot, in order.
     public private(set) var members: [[Int]]
     private var inFlight: [Bool]
@@ -38,6 +36,7 @@ public struct BatchScheduler: Sendable {
     public init(plan: PipelinePlan) {
         self.plan = plan
         slots = plan.topology.parallelism.microBatches
+        batching = plan.topology.workload.batching.batching
         members = Array(repeating: [], count: slots)
         inFlight = Array(repeating: false, count: slots)
         iterations = Array(repeating: 0, count: slots)
@@ -127,7 +126,7 @@ public struct BatchScheduler: Sendable {
             now = plan.requests[next].arrivalPs
         }
         var admitted: [Int] = []
-        if w.batching == .continuous || allIdle {
+        if batching.admits(allIdle: allIdle) {
             while next < plan.requests.count, plan.requests[next].arrivalPs <= now, active + admitted.count < w.batchSize {
                 let spec = plan.requests[next]
                 guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) }) else { break }
@@ -144,22 +143,8 @@ public struct BatchScheduler: Sendable {
             stats.maxQueued = max(stats.maxQueued, plan.requests[next...].prefix { $0.arrivalPs <= now }.count)
         }
         if active > 0 { stats.admittedWhileRunning += admitted.count }
-        // Place the admitted requests: static batches in contiguous groups over all slots, continuous ones on
-        // the least-loaded slots that are not in flight.
         let open = (0..<slots).filter { !inFlight[$0] }
-        if w.batching == .static && allIdle {
-            let groups = PipelinePlan.evenSplit(layers: admitted.count, stages: slots)
-            var i = 0
-            for (slot, count) in groups.enumerated() {
-                members[slot] += admitted[i..<(i + count)]
-                i += count
-            }
-        } else {
-            for r in admitted {
-                let slot = open.min { (members[$0].count, $0) < (members[$1].count, $1) }!
-                members[slot].append(r)
-            }
-        }
+        batching.place(admitted, into: &members, open: open, allIdle: allIdle)
         // Each new request's prompt KV travels from the host before its first step.
         var kvReady: [Int: Picoseconds] = [:]
         for r in admitted where plan.topology.workload.prefillKVTransfer {

@@ -19,9 +19,16 @@ public struct Topology: Sendable, Codable, Equatable {
     public struct ClusterSpec: Sendable, Codable, Equatable {
         /// Number of PIM modules; one worker process each.
         public var modules: Int
-        /// Module kind; `pim-only` (CENT-like: PIM channels + HUB processor).
-        public var kind: String
+        public var kind: ModuleKind
         public var module: ModuleConfig
+    }
+
+    /// What a module holds besides its PIM channels (`cluster.kind`).
+    public enum ModuleKind: String, Sendable, Codable, CaseIterable {
+        /// CENT-like: PIM channels and a HUB processor for what PIM does not run.
+        case pimOnly = "pim-only"
+        /// NeuPIMs-like: PIM channels beside an NPU that runs the FC layers (`cluster.npu_*`).
+        case xpuPIM = "xpu-pim"
     }
 
     public struct LinkSet: Sendable, Codable, Equatable {

@@ -142,11 +142,12 @@ public enum TopologyLoader {
 
     private static func readCluster(_ map: inout YAMLMapping) throws -> Topology.ClusterSpec {
         let modules = try map.int("modules", default: nil, within: TopologyLimits.modules)
-        let kind = try map.string("kind", default: "pim-only")
-        guard ["pim-only", "xpu-pim"].contains(kind) else {
-            throw map.error("kind", "unknown module kind '\(kind)'; expected pim-only (CENT-like) or xpu-pim (NeuPIMs-like)")
+        let kindName = try map.string("kind", default: Topology.ModuleKind.pimOnly.rawValue)
+        guard let kind = Topology.ModuleKind(rawValue: kindName) else {
+            throw map.error("kind", "unknown module kind '\(kindName)'; expected pim-only (CENT-like) or xpu-pim "
+                            + "(NeuPIMs-like)")
         }
-        let presetName = try map.string("preset", default: kind == "xpu-pim" ? "neupims-32ch" : "cent-32ch")
+        let presetName = try map.string("preset", default: kind == .xpuPIM ? "neupims-32ch" : "cent-32ch")
         guard var module = ModuleConfig.presets[presetName] else {
             throw map.error("preset", "unknown module preset '\(presetName)'; expected one of: "
                             + ModuleConfig.presetNames.joined(separator: ", "))
@@ -164,7 +165,7 @@ public enum TopologyLoader {
         if let gib = try map.double("capacity_gib", default: nil, within: TopologyLimits.capacityGiB) {
             module.capacityOverride = Int64(gib * 1_073_741_824)
         }
-        if kind == "xpu-pim" {
+        if kind == .xpuPIM {
             var npu = NPUSpec()
             if let tflops = try map.double("npu_tflops", default: nil, within: TopologyLimits.tflops) {
                 npu.flops = tflops * 1e12

@@ -35,17 +35,19 @@ public enum LoopOrder: String, Sendable, Hashable, Codable, CaseIterable {
     case inputStationary, rowStationary
 }
 
-/// A channel's command stream before scheduling, with the segment ("tile") each command belongs to.
+/// A channel's command stream before scheduling, with the segment each command belongs to. A segment is one
+/// input's MAC16 run over one chunk of a DRAM row into one output-buffer entry, ended by the RDMAC16 that
+/// drains it: the unit that ping-pong buffering swaps.
 public struct KernelProgram: Sendable {
     public var commands: [AiMCommand] = []
     /// Segment index of each command: WRGB → the first segment that reads it, ACT16 → the next segment,
     /// MAC16 / RDMAC16 → their segment, PREA → the previous segment.
-    public var tile: [Int32] = []
+    public var segment: [Int32] = []
     public var segments: Int = 0
 
-    mutating func append(_ command: AiMCommand, tile: Int) {
+    mutating func append(_ command: AiMCommand, segment: Int) {
         commands.append(command)
-        self.tile.append(Int32(tile))
+        self.segment.append(Int32(segment))
     }
 }
 
@@ -87,7 +89,7 @@ public struct GEMVLowering: Sendable {
         func fill(chunk k: Int, inputs: Range<Int>) {
             for (slot, _) in inputs.enumerated() {
                 for c in 0..<columns(inChunk: k) {
-                    p.append(AiMCommand(.wrgb, gbEntry: slot * g.chunkColumns + c), tile: segment)
+                    p.append(AiMCommand(.wrgb, gbEntry: slot * g.chunkColumns + c), segment: segment)
                 }
             }
         }
@@ -97,9 +99,9 @@ public struct GEMVLowering: Sendable {
                     let o = segment % obufEntries
                     for c in 0..<columns(inChunk: k) {
                         p.append(AiMCommand(.mac16, row: k * dramRowsPerChunk + d, column: s * g.chunkColumns + c,
-                                            gbEntry: slot * g.chunkColumns + c, obufEntry: o), tile: segment)
+                                            gbEntry: slot * g.chunkColumns + c, obufEntry: o), segment: segment)
                     }
-                    p.append(AiMCommand(.rdmac16, obufEntry: o), tile: segment)
+                    p.append(AiMCommand(.rdmac16, obufEntry: o), segment: segment)
                     segment += 1
                 }
             }
@@ -111,19 +113,19 @@ public struct GEMVLowering: Sendable {
                 for inputs in groups {
                     fill(chunk: k, inputs: inputs)
                     for d in 0..<dramRowsPerChunk {
-                        p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), tile: segment)
+                        p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), segment: segment)
                         sweepRow(chunk: k, row: d, inputs: inputs)
-                        p.append(AiMCommand(.prea), tile: segment - 1)
+                        p.append(AiMCommand(.prea), segment: segment - 1)
                     }
                 }
             case .rowStationary:
                 for d in 0..<dramRowsPerChunk {
-                    p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), tile: segment)
+                    p.append(AiMCommand(.act16, row: k * dramRowsPerChunk + d), segment: segment)
                     for inputs in groups {
                         fill(chunk: k, inputs: inputs)
                         sweepRow(chunk: k, row: d, inputs: inputs)
                     }
-                    p.append(AiMCommand(.prea), tile: segment - 1)
+                    p.append(AiMCommand(.prea), segment: segment - 1)
                 }
             }
         }
