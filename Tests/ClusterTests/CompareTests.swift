@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Workload
+import Yams
 @testable import Cluster
 
 @Suite("lolpim compare", .serialized)
@@ -155,6 +156,22 @@ struct CompareTests {
 
 @Suite("lolpim paper", .serialized)
 struct PaperTests {
+    @Test("a scaling part gets the smallest tp at which one request fits (tp 2 for a 1M-token context on 512 GB)")
+    func scalingTopologiesFit() throws {
+        var study = PaperStudy()
+        study.topologyDirectory = packageRoot.appendingPathComponent("Topologies/compare").path
+        study.outputDirectory = Harness.directory("paper-fit")
+        let model = try #require(try Yams.compose(yaml: "{preset: llm-72b-128k-gqa, max_context: 1048576}"))
+        func fields(_ tokens: Int) -> [(String, Node)] {
+            [("model", model), ("workload.context", Node(String(tokens))), ("workload.max_context", Node(String(tokens + 32))),
+             ("workload.requests", Node("16")), ("workload.batch_size", Node("16"))]
+        }
+        for (tokens, tp) in [(4096, 1), (1_048_512, 2)] {
+            let file = try study.deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-\(tokens)", fields(tokens))
+            #expect(try TopologyLoader.load(path: file).parallelism.tp == tp, "\(tokens) tokens")
+        }
+    }
+
     @Test("lolpim paper --quick writes the page, every figure and its data, and our value beside each published one")
     func quick() throws {
         let dir = Harness.directory("paper")

@@ -93,7 +93,12 @@ public struct PaperStudy {
             let gib = modules * 16
             announce("(c) \(gib) GB system")
             let requests = quick ? 4 : 4 * modules
-            let fields = [("cluster.modules", Node(String(modules))), ("workload.requests", Node(String(requests))),
+            // More modules than the model has layers need tensor parallelism to form a pipeline at all (1,024 GB:
+            // 64 modules, 32 layers); the search then tries every split from there.
+            let layers = ModelConfig.presets["llm-7b-128k-gqa"]?.layers ?? 32, tp = (modules + layers - 1) / layers
+            let fields = [("cluster.modules", Node(String(modules)))]
+                + (tp > 1 ? [("parallelism.tp", Node(String(tp)))] : [])
+                + [("workload.requests", Node(String(requests))),
                           ("workload.batch_size", Node(String(requests))), ("parallelism.micro_batches", Node("1"))]
                 + quickFields.filter { !["workload.requests", "workload.batch_size", "parallelism.micro_batches"].contains($0.0) }
             let file = try derive(base: "llm-7b-128k-gqa-multifieldqa.yaml", name: "c-memory-\(gib)gb", fields)
@@ -111,7 +116,7 @@ public struct PaperStudy {
                                             ("workload.max_context", Node(String(tokens + steps))),
                                             ("workload.requests", Node(requests)), ("workload.batch_size", Node(requests)),
                                             ("parallelism.micro_batches", Node("1"))]
-            let file = try derive(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)", fields)
+            let file = try deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)", fields)
             outcome.contextScaling.append(Part(name: "\(tokens) tokens", model: "llm-72b-128k-gqa", dataset: "fixed",
                                                x: tokens, rows: try compare(file, name: "c-context-\(tokens)",
                                                                             scaling: true)))
@@ -139,6 +144,22 @@ public struct PaperStudy {
             try text.write(toFile: file, atomically: true, encoding: .utf8)
         }
         return file
+    }
+
+    /// `derive`, with the smallest tensor-parallel degree (1, 2, 4, … up to `maxTP`) at which one request fits
+    /// in a module (a 1M-token context does not at tp 1 on 512 GB); the field is set only when above 1. The
+    /// search then tries every split from there.
+    func deriveFitting(base: String, name: String, _ fields: [(String, Node)]) throws -> String {
+        var tp = 1
+        while true {
+            let file = try derive(base: base, name: name, fields + (tp > 1 ? [("parallelism.tp", Node(String(tp)))] : []))
+            do {
+                _ = try PipelinePlan(topology: TopologyLoader.load(path: file))
+                return file
+            } catch where tp < maxTP {
+                tp *= 2
+            }
+        }
     }
 
     func compare(_ file: String, name: String, scaling: Bool = false) throws -> [Comparison.Row] {
