@@ -163,11 +163,13 @@ struct PaperTests {
         study.outputDirectory = Harness.directory("paper-fit")
         let model = try #require(try Yams.compose(yaml: "{preset: llm-72b-128k-gqa, max_context: 1048576}"))
         func fields(_ tokens: Int) -> [(String, Node)] {
-            [("model", model), ("workload.context", Node(String(tokens))), ("workload.max_context", Node(String(tokens + 32))),
-             ("workload.requests", Node("16")), ("workload.batch_size", Node("16"))]
+            [("model", model), ("workload.context", Node(String(tokens))),
+             ("workload.max_context", Node(String(tokens + 32))), ("workload.requests", Node("16")),
+             ("workload.batch_size", Node("16"))]
         }
         for (tokens, tp) in [(4096, 1), (1_048_512, 2)] {
-            let file = try study.deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-\(tokens)", fields(tokens))
+            let file = try study.deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-\(tokens)",
+                                               fields(tokens))
             #expect(try TopologyLoader.load(path: file).parallelism.tp == tp, "\(tokens) tokens")
         }
     }

@@ -128,7 +128,8 @@ struct ReportTests {
         let stacked = SVGChart(title: long, xLabel: "stage", yLabel: "time (ms)")
             .stackedBars(categories: (0..<12).map { "pipeline stage number \($0)" }, layers: ["compute", "idle"],
                          values: [Array(repeating: 1.5, count: 12), Array(repeating: 1099, count: 12)])
-        var chart = BarChart(title: long + ", and then some more words so that it needs two lines", yLabel: "× over CENT")
+        var chart = BarChart(title: long + ", and then some more words so that it needs two lines",
+                             yLabel: "× over CENT")
         chart.referenceLabel = "paper (LoL-PIM over CENT or NeuPIMs; \"up to\" figures are maxima)"
         let bars = (0..<10).map { i in
             BarChart.Bar(category: "+tcp +dcs +dpa (LoL-PIM on xPU+PIM) \(i)", value: Double(i) * 3.3,

@@ -116,7 +116,8 @@ public struct PaperStudy {
                                             ("workload.max_context", Node(String(tokens + steps))),
                                             ("workload.requests", Node(requests)), ("workload.batch_size", Node(requests)),
                                             ("parallelism.micro_batches", Node("1"))]
-            let file = try deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)", fields)
+            let file = try deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)",
+                                         fields)
             outcome.contextScaling.append(Part(name: "\(tokens) tokens", model: "llm-72b-128k-gqa", dataset: "fixed",
                                                x: tokens, rows: try compare(file, name: "c-context-\(tokens)",
                                                                             scaling: true)))
@@ -152,7 +153,8 @@ public struct PaperStudy {
     func deriveFitting(base: String, name: String, _ fields: [(String, Node)]) throws -> String {
         var tp = 1
         while true {
-            let file = try derive(base: base, name: name, fields + (tp > 1 ? [("parallelism.tp", Node(String(tp)))] : []))
+            let tpField = tp > 1 ? [("parallelism.tp", Node(String(tp)))] : []
+            let file = try derive(base: base, name: name, fields + tpField)
             do {
                 _ = try PipelinePlan(topology: TopologyLoader.load(path: file))
                 return file

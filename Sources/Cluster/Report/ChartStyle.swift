@@ -105,7 +105,8 @@ public enum ChartStyle {
     }
 
     /// A linear axis over [lo, hi] widened to round ticks: the axis ends and the ticks between them.
-    public static func linearTicks(lo: Double, hi: Double, count: Int = 5) -> (lo: Double, hi: Double, ticks: [Double]) {
+    public static func linearTicks(lo: Double, hi: Double,
+                                   count: Int = 5) -> (lo: Double, hi: Double, ticks: [Double]) {
         let step = tickStep(span: hi > lo ? hi - lo : max(abs(hi), 1), count: count)
         let a = (lo / step).rounded(.down) * step
         var b = (hi / step).rounded(.up) * step

@@ -54,12 +54,12 @@ public enum Report {
         values.append(s.stages.map { _ in 0 } + [ms(s.host.busyPs)])
         layers.append("idle (bubble)")
         values.append(s.stages.map { ms(max(0, $0.idlePs - $0.egressBusyPs)) } + [ms(max(0, s.makespanPs - s.host.busyPs))])
-        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: tp ? "module (pipeline stage, tensor-parallel member)" : "pipeline stage",
+        let moduleAxis = tp ? "module (pipeline stage, tensor-parallel member)" : "pipeline stage"
+        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: moduleAxis,
                                  yLabel: "time (ms)")
             .stackedBars(categories: stages + ["host"], layers: layers, values: values)
         let energyLayers = ["MAC", "I/O", "activation", "refresh", "background", "HUB"]
-        let energy = SVGChart(title: "Energy by component", xLabel: tp ? "module (pipeline stage, tensor-parallel member)"
-                                  : "pipeline stage", yLabel: "energy (J)")
+        let energy = SVGChart(title: "Energy by component", xLabel: moduleAxis, yLabel: "energy (J)")
             .stackedBars(categories: stages, layers: energyLayers, values: [
                 s.stages.map(\.energy.macJ), s.stages.map(\.energy.ioJ), s.stages.map(\.energy.activationJ),
                 s.stages.map(\.energy.refreshJ), s.stages.map(\.energy.backgroundJ), s.stages.map(\.energy.hubJ)])

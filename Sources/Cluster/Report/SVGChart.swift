@@ -64,7 +64,8 @@ public struct SVGChart {
     func layout(yAxis: Axis, legend names: [String], categories: [String]? = nil) -> Layout {
         let title = ChartStyle.fit(title, size: Self.titleSize, width: width - 40, bold: true)
         let top = 16 + Double(title.lines.count) * title.size * 1.25 + 12
-        let tickWidth = yAxis.ticks.map { ChartStyle.textWidth(ChartStyle.tickLabel($0), size: Self.tickSize) }.max() ?? 0
+        let tickWidth = yAxis.ticks.map { ChartStyle.textWidth(ChartStyle.tickLabel($0), size: Self.tickSize) }
+            .max() ?? 0
         let left = max(70, tickWidth + 40)
         // A legend only tells series apart: none for a single one. Names wrap inside 200 px.
         let legend = names.count > 1 ? names.map { ChartStyle.wrap($0, size: Self.legendSize, width: 200) } : []

@@ -87,13 +87,14 @@ public enum SummaryTable {
         let spread = (utilisation.max() ?? 0) - (utilisation.min() ?? 0)
         let first: String
         if s.pipelineBubbleFraction > 0.1 && spread > 0.1 {
-            first = "the bubble (\(pct(s.pipelineBubbleFraction))) is mostly uneven stages (\(pct(utilisation.min() ?? 0))"
-                + " to \(pct(utilisation.max() ?? 0)) busy): see lolpim plan \(file)"
+            first = "the bubble (\(pct(s.pipelineBubbleFraction))) is mostly uneven stages ("
+                + "\(pct(utilisation.min() ?? 0)) to \(pct(utilisation.max() ?? 0)) busy): see lolpim plan \(file)"
         } else if s.pipelineBubbleFraction > 0.1 {
             first = "the pipeline idles \(pct(s.pipelineBubbleFraction)): try more parallelism.micro_batches, or see "
                 + "lolpim plan \(file)"
         } else if r.topology.allocation == "static" {
-            first = "static allocation fills \(pct(s.kv.meanUsedFraction)) of the KV capacity: try workload.allocation: dpa"
+            first = "static allocation fills \(pct(s.kv.meanUsedFraction)) of the KV capacity: try "
+                + "workload.allocation: dpa"
         } else {
             first = "lolpim report \(resultsPath ?? "results.json") draws this run; --trace FILE records a timeline"
         }

@@ -14,7 +14,8 @@ public enum TopologyDescription {
                    + "KV \(m.kvBytesPerTokenPerLayer * Int64(m.layers) / 1024) KiB per token")
         out.append(String(format: "  cluster    %d × %@ module (%@): %d channels × %d banks, tCK %lld ps, %@, "
                           + "internal %.1f TB/s peak, PIM %.1f TFLOP/s, HUB %.1f TFLOP/s",
-                          t.cluster.modules, t.cluster.kind.rawValue, mod.preset, mod.channels, mod.banksPerChannel, mod.tCKps,
+                          t.cluster.modules, t.cluster.kind.rawValue, mod.preset, mod.channels, mod.banksPerChannel,
+                          mod.tCKps,
                           Units.gib(mod.capacityBytes), mod.peakInternalBandwidth / 1e12, mod.pimPeakFLOPS / 1e12,
                           mod.processorFLOPS / 1e12)
                    + (mod.npu.map { npu in
