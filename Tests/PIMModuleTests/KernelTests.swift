@@ -1,5 +1,3 @@
-import Foundation
-import Synchronization
 import Testing
 @testable import PIMModule
 import Workload
@@ -304,54 +302,5 @@ struct PartitionedKernelTests {
                 #expect(violations.isEmpty, "\(partitioning) \(policy) \(shape): \(violations.prefix(2))")
             }
         }
-    }
-}
-
-@Suite("Kernels in flight: one simulation per kernel at a time in a process")
-struct KernelsInFlightTests {
-    /// Runs `body` on `n` threads at once and returns when all have finished.
-    func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for i in 0..<n {
-            group.enter()
-            Thread { body(i); group.leave() }.start()
-        }
-        group.wait()
-    }
-
-    @Test("threads asking for one kernel while it is simulated wait and take its result")
-    func coalesced() {
-        let flights = KernelsInFlight()
-        let computed = Mutex(0), results = Mutex<[(KernelTiming, Bool)]>([])
-        let key = KernelKey(context: "test", kernel: "gemv 1x1x1")
-        let timing = KernelTiming(cycles: 42, counts: Array(repeating: 1, count: AiMCommandKind.allCases.count),
-                                  order: .inputStationary)
-        onThreads(8) { _ in
-            let result = flights.timing(key) {
-                computed.withLock { $0 += 1 }
-                // The simulating thread holds on until the seven others wait for it.
-                while flights.waiters(key) < 7 { Thread.sleep(forTimeInterval: 0.001) }
-                return timing
-            }
-            results.withLock { $0.append(result) }
-        }
-        #expect(computed.withLock { $0 } == 1)
-        #expect(results.withLock { $0.map(\.0) } == Array(repeating: timing, count: 8))
-        #expect(results.withLock { $0.filter(\.1).count } == 7)
-        #expect(flights.count == 0)
-    }
-
-    @Test("timers of one process asking for a kernel at once agree, and every one's store gets it")
-    func timersShare() {
-        let shape = GEMVShape(rows: 4096, columns: 4096, batch: 1)
-        let stores = (0..<4).map { _ in MemoryKernelStore() }
-        let timings = Mutex<[KernelTiming]>([])
-        onThreads(4) { i in
-            let timing = KernelTimer(module: .cent32, policy: .static, store: stores[i]).time(shape)
-            timings.withLock { $0.append(timing) }
-        }
-        let alone = KernelTimer(module: .cent32, policy: .static).time(shape)
-        #expect(timings.withLock { $0 } == Array(repeating: alone, count: 4))
-        for store in stores { #expect(store.count > 0) }
     }
 }
