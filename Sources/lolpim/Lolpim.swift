@@ -63,9 +63,10 @@ struct CommonOptions: ParsableArguments {
 
     /// How a study's runs are carried out: `transport`, progress unless `quiet`, and these options' time-out
     /// and kernel-timing store.
-    func runOptions(transport: TransportKind, quiet: Bool) -> RunOptions {
+    func runOptions(transport: TransportKind, quiet: Bool, heartbeatTimeout: Int) -> RunOptions {
         var runs = RunOptions(transport: transport)
         runs.progress = !quiet
+        runs.heartbeatTimeoutMs = heartbeatTimeout * 1000
         runs.registrationTimeoutMs = registrationTimeout * 1000
         runs.kernelStore = kernelCache.choice
         return runs

@@ -13,7 +13,14 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Option(help: "Seconds without a heartbeat after which a point's peer counts as dead.")
+    var heartbeatTimeout: Int = 10
+
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
+    }
 
     func run() throws {
         common.bootstrapLogging()
@@ -28,6 +35,7 @@ struct SweepCommand: ParsableCommand {
         var runner = SweepRunner(spec: spec)
         runner.progress = !quiet
         runner.registrationTimeoutMs = common.registrationTimeout * 1000
+        runner.heartbeatTimeoutMs = heartbeatTimeout * 1000
         runner.kernelStore = common.kernelCache.choice
         let summary = try reportingFailures { try runner.run() }
         print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
@@ -98,7 +106,11 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
     var transport: TransportKind = .ipc
 
+    @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
+    var heartbeatTimeout: Int = 120
+
     func validate() throws {
+        try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
         if let gpus { try require(gpus, in: 1...4096, "--gpus") }
         if let pimDevices { try require(pimDevices, in: 0...4096, "--pim-devices") }
         try require(maxTp, in: 1...4096, "--max-tp")
@@ -123,7 +135,7 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
-        comparison.runs = common.runOptions(transport: transport, quiet: quiet)
+        comparison.runs = common.runOptions(transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout)
         comparison.maxTP = max(1, maxTp)
         comparison.npuBandwidthGbps = npuBandwidthGbps
         let rows = try reportingFailures { try comparison.run() }
@@ -162,7 +174,11 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "How each run's processes talk: inproc (default: the fastest, results identical), ipc or tcp.")
     var transport: TransportKind = .inproc
 
+    @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
+    var heartbeatTimeout: Int = 120
+
     func validate() throws {
+        try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
         try require(maxTp, in: 1...4096, "--max-tp")
     }
 
@@ -179,7 +195,7 @@ struct PaperCommand: ParsableCommand {
         study.topologyDirectory = topologies
         study.quick = quick
         study.maxTP = max(1, maxTp)
-        study.runs = common.runOptions(transport: transport, quiet: quiet)
+        study.runs = common.runOptions(transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout)
         let outcome = try reportingFailures { try study.run() }
         let page = try reportingFailures { try PaperPage.write(outcome, to: output) }
         print(String(format: "lolpim paper: %.0f s; written: %@", outcome.seconds, page))

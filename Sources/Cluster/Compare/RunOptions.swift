@@ -6,6 +6,10 @@ public struct RunOptions: Sendable {
     public var progress = true
     /// Registration time-out of every run, milliseconds.
     public var registrationTimeoutMs = 60_000
+    /// Heartbeat time-out of every run, milliseconds. A worker sends no heartbeat while it simulates a kernel,
+    /// and the head-first static rungs' attention kernels can take tens of seconds each on a busy 2-core
+    /// machine; a worker process that dies is still named at once by its launcher.
+    public var heartbeatTimeoutMs = 120_000
     public var kernelStore: KernelStoreChoice = .off
 
     public init(transport: TransportKind = .ipc) { self.transport = transport }
@@ -15,6 +19,7 @@ public struct RunOptions: Sendable {
         var runner = runner
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs
+        runner.heartbeatTimeoutMs = heartbeatTimeoutMs
         runner.kernelStore = kernelStore
         return runner
     }

@@ -8,6 +8,8 @@ public struct SweepRunner {
     public var progress = true
     /// Registration time-out of every point's run, milliseconds.
     public var registrationTimeoutMs = 60_000
+    /// Heartbeat time-out of every point's run, milliseconds (as `lolpim run --heartbeat-timeout`).
+    public var heartbeatTimeoutMs = 10_000
     /// Where each point's topology and results go (default: `<csv name>-points` beside the CSV).
     public var workDirectory: String
     /// The kernel-timing store every point's run uses.
@@ -58,6 +60,7 @@ public struct SweepRunner {
                 var launcher = Launcher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
                 launcher.progress = false
                 launcher.registrationTimeoutMs = registrationTimeoutMs
+                launcher.heartbeatTimeoutMs = heartbeatTimeoutMs
                 launcher.kernelStore = kernelStore
                 let (results, _) = try launcher.run(plan: plan)
                 row = [key] + values + ["ok", ""] + SweepCSV.figures(results)
