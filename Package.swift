@@ -8,7 +8,7 @@ let package = Package(
     name: "lolpim",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "lolpim", targets: ["lolpim"]),
+        .executable(name: "lolpim", targets: ["lolpim"])
     ],
     dependencies: [
         // CLI subcommands, options and help text.
@@ -62,14 +62,19 @@ let package = Package(
             ]
         ),
         // Benchmarks print figures; they are never part of the test suite.
-        .executableTarget(name: "lolpim-bench", dependencies: ["CZMQ", "Transport", "Cluster", "PIMModule", "Workload"]),
+        .executableTarget(
+            name: "lolpim-bench", dependencies: ["CZMQ", "Transport", "Cluster", "PIMModule", "Workload"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Transport", "Workload", "PIMModule",
-                                                         .product(name: "GRDB", package: "GRDB.swift"),
-                                                         .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "Cluster", "Transport", "Workload", "PIMModule",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

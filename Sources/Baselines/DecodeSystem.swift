@@ -27,14 +27,18 @@ public struct StepEnergy: Sendable, Equatable {
     /// Adds `times` × each operator's bytes at `perByte(op)` J/B and its flops at the ALU's energy.
     mutating func add(_ ops: [(DecodeOp, Double)], perByte: (DecodeOp) -> Double) {
         for (op, times) in ops {
-            let joules = times * (Double(op.bytesRead + op.bytesWritten) * perByte(op)
-                                  + Double(op.flops) * BaselineEnergy.aluJPerOp)
+            let joules =
+                times
+                * (Double(op.bytesRead + op.bytesWritten) * perByte(op)
+                    + Double(op.flops) * BaselineEnergy.aluJPerOp)
             totalJ += joules
             if op.kind.isAttention { attentionJ += joules }
         }
     }
 
-    static func * (e: StepEnergy, n: Double) -> StepEnergy { StepEnergy(totalJ: e.totalJ * n, attentionJ: e.attentionJ * n) }
+    static func * (e: StepEnergy, n: Double) -> StepEnergy {
+        StepEnergy(totalJ: e.totalJ * n, attentionJ: e.attentionJ * n)
+    }
     static func + (a: StepEnergy, b: StepEnergy) -> StepEnergy {
         StepEnergy(totalJ: a.totalJ + b.totalJ, attentionJ: a.attentionJ + b.attentionJ)
     }
@@ -132,7 +136,9 @@ public struct BaselineDecodeRun: Sendable {
     }
 
     public func run() -> Result {
-        let fits = requests.filter { $0.outputTokens > 0 && system.kvBytes(tokens: $0.finalTokens) <= system.kvCapacityBytes }
+        let fits = requests.filter {
+            $0.outputTokens > 0 && system.kvBytes(tokens: $0.finalTokens) <= system.kvCapacityBytes
+        }
         var waiting = fits.sorted { ($0.arrivalPs, $0.id) < ($1.arrivalPs, $1.id) }[...]
         var running: [(request: RequestSpec, generated: Int)] = []
         var committed: Int64 = 0
@@ -145,7 +151,8 @@ public struct BaselineDecodeRun: Sendable {
         var total = MultiGPUSystem.StepTime()
         while !waiting.isEmpty || !running.isEmpty {
             while let next = waiting.first, next.arrivalPs <= now, running.count < maxBatch,
-                  committed + system.kvBytes(tokens: next.finalTokens) <= system.kvCapacityBytes {
+                committed + system.kvBytes(tokens: next.finalTokens) <= system.kvCapacityBytes
+            {
                 committed += system.kvBytes(tokens: next.finalTokens)
                 running.append((next, 0))
                 waiting.removeFirst()
@@ -169,24 +176,30 @@ public struct BaselineDecodeRun: Sendable {
             now += t.total
             tokens += Int64(running.count)
             for i in running.indices { running[i].generated += 1 }
-            for r in running where r.generated >= r.request.outputTokens { committed -= system.kvBytes(tokens: r.request.finalTokens) }
+            for r in running where r.generated >= r.request.outputTokens {
+                committed -= system.kvBytes(tokens: r.request.finalTokens)
+            }
             running.removeAll { $0.generated >= $0.request.outputTokens }
         }
         // Median step time over tokens: each step's time counts once per token it produced.
         let sorted = stepTimes.sorted { $0.time < $1.time }
         var seen = 0
-        let p50 = sorted.first { seen += $0.tokens; return seen * 2 >= Int(tokens) }?.time ?? 0
+        let p50 =
+            sorted.first {
+                seen += $0.tokens; return seen * 2 >= Int(tokens)
+            }?.time ?? 0
         let staticJ = system.staticPowerW * Time.seconds(now)
         let attentionStaticJ = system.staticPowerW * Time.seconds(total.attention)
         let capacity = Double(max(system.kvCapacityBytes, 1))
-        return Result(makespanPs: now, generatedTokens: tokens, rejected: requests.count - fits.count,
-                      throughputTokensPerS: now > 0 ? Double(tokens) / Time.seconds(now) : 0,
-                      timePerOutputTokenP50Ps: p50,
-                      meanEffectiveBatch: now > 0 ? batchArea / Double(now) : 0, peakEffectiveBatch: peak,
-                      energyJ: energy.totalJ + staticJ, staticEnergyJ: staticJ,
-                      energyPerTokenJ: tokens > 0 ? (energy.totalJ + staticJ) / Double(tokens) : 0,
-                      attentionEnergyJ: energy.attentionJ + attentionStaticJ,
-                      attentionStaticEnergyJ: attentionStaticJ,
-                      kvMeanUsedFraction: now > 0 ? kvArea / Double(now) / capacity : 0, time: total)
+        return Result(
+            makespanPs: now, generatedTokens: tokens, rejected: requests.count - fits.count,
+            throughputTokensPerS: now > 0 ? Double(tokens) / Time.seconds(now) : 0,
+            timePerOutputTokenP50Ps: p50,
+            meanEffectiveBatch: now > 0 ? batchArea / Double(now) : 0, peakEffectiveBatch: peak,
+            energyJ: energy.totalJ + staticJ, staticEnergyJ: staticJ,
+            energyPerTokenJ: tokens > 0 ? (energy.totalJ + staticJ) / Double(tokens) : 0,
+            attentionEnergyJ: energy.attentionJ + attentionStaticJ,
+            attentionStaticEnergyJ: attentionStaticJ,
+            kvMeanUsedFraction: now > 0 ? kvArea / Double(now) / capacity : 0, time: total)
     }
 }

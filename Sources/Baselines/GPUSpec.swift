@@ -24,9 +24,11 @@ public struct GPUSpec: Sendable, Equatable, Codable {
     /// a GPU holding a model and a CUDA context draws more, which would only add to the GPU rows' energy.
     public var idlePowerW: Double
 
-    public init(name: String, peakFLOPS: Double, memoryBandwidth: Double, memoryBytes: Int64, linkBytesPerSecond: Double,
-                linkLatencyPs: Picoseconds = 2_000_000, computeEfficiency: Double = 0.8, bandwidthEfficiency: Double = 0.85,
-                idlePowerW: Double = 0) {
+    public init(
+        name: String, peakFLOPS: Double, memoryBandwidth: Double, memoryBytes: Int64, linkBytesPerSecond: Double,
+        linkLatencyPs: Picoseconds = 2_000_000, computeEfficiency: Double = 0.8, bandwidthEfficiency: Double = 0.85,
+        idlePowerW: Double = 0
+    ) {
         self.idlePowerW = idlePowerW
         self.name = name
         self.peakFLOPS = peakFLOPS
@@ -39,14 +41,17 @@ public struct GPUSpec: Sendable, Equatable, Codable {
     }
 
     /// A100-80GB (docs/REFERENCE.md §6.1): 312 TFLOP/s BF16, about 2.0 TB/s HBM2e, NVLink3 600 GB/s (300 each way).
-    public static let a100 = GPUSpec(name: "a100-80gb", peakFLOPS: 312e12, memoryBandwidth: 2.0e12,
-                                     memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
+    public static let a100 = GPUSpec(
+        name: "a100-80gb", peakFLOPS: 312e12, memoryBandwidth: 2.0e12,
+        memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
     /// H100-80GB SXM (public datasheet): 989 TFLOP/s dense BF16, 3.35 TB/s HBM3, NVLink4 900 GB/s (450 each way).
-    public static let h100 = GPUSpec(name: "h100-80gb", peakFLOPS: 989e12, memoryBandwidth: 3.35e12,
-                                     memoryBytes: 80 << 30, linkBytesPerSecond: 450e9, idlePowerW: 70)
+    public static let h100 = GPUSpec(
+        name: "h100-80gb", peakFLOPS: 989e12, memoryBandwidth: 3.35e12,
+        memoryBytes: 80 << 30, linkBytesPerSecond: 450e9, idlePowerW: 70)
     /// AttAcc's GPU: an A100 with HBM3 modelled at 3,352 GB/s (docs/REFERENCE.md §6.2).
-    public static let a100HBM3 = GPUSpec(name: "a100-hbm3", peakFLOPS: 312e12, memoryBandwidth: 3.352e12,
-                                         memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
+    public static let a100HBM3 = GPUSpec(
+        name: "a100-hbm3", peakFLOPS: 312e12, memoryBandwidth: 3.352e12,
+        memoryBytes: 80 << 30, linkBytesPerSecond: 300e9, idlePowerW: 60)
 
     public static let presets: [String: GPUSpec] = ["a100-80gb": a100, "h100-80gb": h100, "a100-hbm3": a100HBM3]
 

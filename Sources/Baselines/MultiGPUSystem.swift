@@ -35,7 +35,8 @@ public struct MultiGPUSystem: Sendable {
 
     /// Why `count` GPUs cannot split the model (query heads and FFN must divide evenly); empty when they can.
     public var problems: [String] {
-        count < 1 ? ["at least one GPU is needed"]
+        count < 1
+            ? ["at least one GPU is needed"]
             : model.tensorParallelProblems(tp: count).filter { !$0.hasPrefix("kv_heads") || count < model.kvHeads }
     }
 

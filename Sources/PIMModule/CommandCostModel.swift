@@ -27,13 +27,16 @@ public struct CommandCostModel: OpCostModel {
     /// K/V append kernels by columns per token, simulated once.
     private let appendKernels = AppendKernels()
 
-    public init(module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
-                obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
-                chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil) {
+    public init(
+        module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
+        obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
+        chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil
+    ) {
         self.module = module
         self.chunkLayout = chunkLayout
-        timer = KernelTimer(module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh,
-                            store: store)
+        timer = KernelTimer(
+            module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh,
+            store: store)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }
@@ -45,8 +48,9 @@ public struct CommandCostModel: OpCostModel {
         case (.pim, .gemv(let matrices, let batch)):
             return matrices.reduce(OpCost(latency: 0)) { $0 + gemv($1, batch: batch) }
         case (.pim, .attention(let contexts, let queryHeads, let kvHeads, let headDim)):
-            var cost = attention(op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
-                                 headDim: headDim)
+            var cost = attention(
+                op.kind, contexts: contexts, group: queryHeads / kvHeads, kvHeads: kvHeads,
+                headDim: headDim)
             let penalty = chunkEdgePenalty(contexts: contexts, kvHeads: kvHeads, headDim: headDim)
             cost.latency += penalty
             cost.channelBusy = cost.channelBusy.map { $0 + penalty }
@@ -68,7 +72,8 @@ public struct CommandCostModel: OpCostModel {
     func gemv(_ m: Matrix, batch: Int) -> OpCost {
         var commands = CommandCounts()
         var kernels: [Int: KernelTiming] = [:]
-        for (rows, count) in Dictionary(grouping: spreadOverChannels(m.rows), by: { $0 }).mapValues(\.count) where rows > 0 {
+        for (rows, count) in Dictionary(grouping: spreadOverChannels(m.rows), by: { $0 }).mapValues(\.count)
+        where rows > 0 {
             let kernel = timer.time(GEMVShape(rows: rows, columns: m.columns, batch: batch))
             kernels[rows] = kernel
             commands = commands + CommandCounts(kernel.counts) * Int64(count)
@@ -76,8 +81,9 @@ public struct CommandCostModel: OpCostModel {
         let busy = spreadOverChannels(m.rows).map { (kernels[$0]?.cycles ?? 0) * cyclePs }
         let chunks = timer.lowering.geometry(GEMVShape(rows: m.rows, columns: m.columns, batch: batch)).chunks
         let additions = Int64(m.rows) * Int64(batch) * Int64(chunks - 1)
-        return OpCost(latency: (busy.max() ?? 0) + hubTime(additions), commands: commands, hubFlops: additions,
-                      channelBusy: busy)
+        return OpCost(
+            latency: (busy.max() ?? 0) + hubTime(additions), commands: commands, hubFlops: additions,
+            channelBusy: busy)
     }
 
     /// Attention of every (request, KV head) pair, as `AttentionPartitioning.assign` spreads it. Slices
@@ -86,9 +92,10 @@ public struct CommandCostModel: OpCostModel {
         var memo: [Int: KernelTiming] = [:]
         func kernel(_ tokens: Int) -> KernelTiming {
             if let k = memo[tokens] { return k }
-            let k = timer.time(kind == .attentionScore
-                               ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-                               : GEMVShape(rows: headDim, columns: tokens, batch: group))
+            let k = timer.time(
+                kind == .attentionScore
+                    ? GEMVShape(rows: tokens, columns: headDim, batch: group)
+                    : GEMVShape(rows: headDim, columns: tokens, batch: group))
             memo[tokens] = k
             return k
         }
@@ -116,14 +123,21 @@ public struct CommandCostModel: OpCostModel {
                 let smallCycles = small > 0 ? kernel(small).cycles : 0
                 for c in 0..<channels { perChannel[c] += (c < extra ? large.cycles : smallCycles) * Int64(kvHeads) }
                 commands = commands + CommandCounts(large.counts) * Int64(extra * kvHeads)
-                if small > 0 { commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads) }
-                additions += Int64(kvHeads) * (Int64(extra) * chunkAdditions(small + 1)
-                                               + Int64(channels - extra) * chunkAdditions(small))
+                if small > 0 {
+                    commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads)
+                }
+                additions +=
+                    Int64(kvHeads)
+                    * (Int64(extra) * chunkAdditions(small + 1)
+                        + Int64(channels - extra) * chunkAdditions(small))
             }
             // The channels' SV partial sums are reduced once per (request, head) in the HUB.
-            if kind == .attentionValue { additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1) }
-            return OpCost(latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions,
-                          channelBusy: perChannel.map { $0 * cyclePs })
+            if kind == .attentionValue {
+                additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1)
+            }
+            return OpCost(
+                latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions,
+                channelBusy: perChannel.map { $0 * cyclePs })
         case .headFirst:
             var perChannel = Array(repeating: Int64(0), count: channels)
             var additions: Int64 = 0
@@ -133,8 +147,9 @@ public struct CommandCostModel: OpCostModel {
                 additions += Int64(kvHeads) * chunkAdditions(tokens)
                 for head in 0..<kvHeads { perChannel[(request * kvHeads + head) % channels] += k.cycles }
             }
-            return OpCost(latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
-                          hubFlops: additions, channelBusy: perChannel.map { $0 * cyclePs })
+            return OpCost(
+                latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
+                hubFlops: additions, channelBusy: perChannel.map { $0 * cyclePs })
         }
     }
 
@@ -181,8 +196,9 @@ public struct CommandCostModel: OpCostModel {
             additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(module.channels - 1)
         }
         let busy = perChannel.map { min($0, total.cycles) * cyclePs }
-        return OpCost(latency: total.cycles * cyclePs + hubTime(additions), commands: CommandCounts(total.counts),
-                      hubFlops: additions, channelBusy: busy)
+        return OpCost(
+            latency: total.cycles * cyclePs + hubTime(additions), commands: CommandCounts(total.counts),
+            hubFlops: additions, channelBusy: busy)
     }
 
     /// K/V appends of `pairs` (request, KV head) pairs spread over the channels.

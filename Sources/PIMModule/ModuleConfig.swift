@@ -26,10 +26,12 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
     /// The NPU of an xPU+PIM module (NeuPIMs-like); nil for a PIM-only module.
     public var npu: NPUSpec?
 
-    public init(preset: String, channels: Int, banksPerChannel: Int = 16, bankBytes: Int64 = 32 << 20,
-                rowBytes: Int = 2048, columnBytes: Int = 32, macsPerColumn: Int = 16, tCKps: Int64 = 500,
-                timing: AiMTiming = .gddr6AiM, processorFLOPS: Double = 3e12,
-                internalBandwidthOverride: Double? = nil, capacityOverride: Int64? = nil) {
+    public init(
+        preset: String, channels: Int, banksPerChannel: Int = 16, bankBytes: Int64 = 32 << 20,
+        rowBytes: Int = 2048, columnBytes: Int = 32, macsPerColumn: Int = 16, tCKps: Int64 = 500,
+        timing: AiMTiming = .gddr6AiM, processorFLOPS: Double = 3e12,
+        internalBandwidthOverride: Double? = nil, capacityOverride: Int64? = nil
+    ) {
         self.preset = preset
         self.channels = channels
         self.banksPerChannel = banksPerChannel
@@ -51,12 +53,15 @@ public struct ModuleConfig: Sendable, Hashable, Codable {
 
     /// NeuPIMs-style HBM2 PIM channels (docs/REFERENCE.md §4.2): 32 channels × 32 banks, 1 KB rows, tCK 1 ns,
     /// 32 GB (1 GB per channel). `cluster.kind: xpu-pim` adds its NPU; as `pim-only` it is timed without one.
-    public static let neupims32 = ModuleConfig(preset: "neupims-32ch", channels: 32, banksPerChannel: 32,
-                                               bankBytes: 32 << 20, rowBytes: 1024, tCKps: 1000,
-                                               timing: .hbm2NeuPIMs)
+    public static let neupims32 = ModuleConfig(
+        preset: "neupims-32ch", channels: 32, banksPerChannel: 32,
+        bankBytes: 32 << 20, rowBytes: 1024, tCKps: 1000,
+        timing: .hbm2NeuPIMs)
 
-    public static let presets: [String: ModuleConfig] = ["cent-32ch": cent32, "aimx-16ch": aimx16,
-                                                         "neupims-32ch": neupims32]
+    public static let presets: [String: ModuleConfig] = [
+        "cent-32ch": cent32, "aimx-16ch": aimx16,
+        "neupims-32ch": neupims32,
+    ]
     public static var presetNames: [String] { presets.keys.sorted() }
 
     /// DRAM capacity, bytes.

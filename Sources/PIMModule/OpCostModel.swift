@@ -45,8 +45,10 @@ public struct OpCost: Sendable, Equatable {
     /// waits for the busiest channel or for the HUB.
     public var channelBusy: [Picoseconds]
 
-    public init(latency: Picoseconds, commands: CommandCounts = CommandCounts(), hubFlops: Int64 = 0,
-                channelBusy: [Picoseconds] = []) {
+    public init(
+        latency: Picoseconds, commands: CommandCounts = CommandCounts(), hubFlops: Int64 = 0,
+        channelBusy: [Picoseconds] = []
+    ) {
         self.latency = latency
         self.commands = commands
         self.hubFlops = hubFlops
@@ -55,8 +57,9 @@ public struct OpCost: Sendable, Equatable {
 
     /// Two operators one after the other.
     public static func + (a: OpCost, b: OpCost) -> OpCost {
-        OpCost(latency: a.latency + b.latency, commands: a.commands + b.commands, hubFlops: a.hubFlops + b.hubFlops,
-               channelBusy: sum(a.channelBusy, b.channelBusy))
+        OpCost(
+            latency: a.latency + b.latency, commands: a.commands + b.commands, hubFlops: a.hubFlops + b.hubFlops,
+            channelBusy: sum(a.channelBusy, b.channelBusy))
     }
 }
 
@@ -96,7 +99,9 @@ public struct StageCost: Sendable, Equatable {
             attentionCommands = attentionCommands + cost.commands * times
             attentionHubFlops += cost.hubFlops * times
         }
-        if !cost.channelBusy.isEmpty { channelBusy[op.kind] = sum(channelBusy[op.kind] ?? [], cost.channelBusy, times: times) }
+        if !cost.channelBusy.isEmpty {
+            channelBusy[op.kind] = sum(channelBusy[op.kind] ?? [], cost.channelBusy, times: times)
+        }
     }
 }
 

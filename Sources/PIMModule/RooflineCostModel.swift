@@ -18,8 +18,10 @@ public struct RooflineCostModel: OpCostModel {
     /// Default processor efficiency, the compute cap the AttAcc simulator uses (0.8 of peak).
     public static let defaultProcessorEfficiency = 0.8
 
-    public init(module: ModuleConfig, pimEfficiency: Double? = nil,
-                processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency) {
+    public init(
+        module: ModuleConfig, pimEfficiency: Double? = nil,
+        processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency
+    ) {
         self.module = module
         self.pimEfficiency = pimEfficiency ?? Self.derivedPIMEfficiency(module)
         self.processorEfficiency = processorEfficiency
@@ -41,8 +43,9 @@ public struct RooflineCostModel: OpCostModel {
     public func cost(of op: DecodeOp) -> OpCost {
         let time = latency(of: op)
         // A PIM operator streams from every channel for its whole time.
-        return OpCost(latency: time, commands: estimatedCommands(op), hubFlops: op.unit == .processor ? op.flops : 0,
-                      channelBusy: op.unit == .pim ? Array(repeating: time, count: module.channels) : [])
+        return OpCost(
+            latency: time, commands: estimatedCommands(op), hubFlops: op.unit == .processor ? op.flops : 0,
+            channelBusy: op.unit == .pim ? Array(repeating: time, count: module.channels) : [])
     }
 
     /// The commands the roofline assumes, for energy: PIM operators stream their bytes in full rows

@@ -36,7 +36,9 @@ public enum Curve {
     public static var isAvailable: Bool { zmq_has("curve") == 1 }
 
     static func requireCurve() throws {
-        guard isAvailable else { throw TransportError(code: ENOTSUP, operation: "CURVE (this libzmq was built without it)") }
+        guard isAvailable else {
+            throw TransportError(code: ENOTSUP, operation: "CURVE (this libzmq was built without it)")
+        }
     }
 
     /// Whether `key` looks like a Z85-encoded 32-byte key: 40 characters of the Z85 alphabet.

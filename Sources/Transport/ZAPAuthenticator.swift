@@ -24,8 +24,10 @@ public final class ZAPAuthenticator: Sendable {
     /// - Parameters:
     ///   - authorized: Z85 public keys allowed to connect.
     ///   - onRefusal: called on the handler's thread with a sentence about each refused peer.
-    public init(context: Context, authorized: Set<String>,
-                onRefusal: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    public init(
+        context: Context, authorized: Set<String>,
+        onRefusal: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
         let started = DispatchSemaphore(value: 0)
         let startError = Mutex<TransportError?>(nil)
         let thread = Thread { [state] in
@@ -36,7 +38,9 @@ public final class ZAPAuthenticator: Sendable {
                 try socket.set(.linger(0))
                 try socket.bind(Self.endpoint)
             } catch {
-                startError.withLock { $0 = (error as? TransportError) ?? TransportError(code: EINVAL, operation: "ZAP handler") }
+                startError.withLock {
+                    $0 = (error as? TransportError) ?? TransportError(code: EINVAL, operation: "ZAP handler")
+                }
                 started.signal()
                 return
             }
@@ -44,7 +48,8 @@ public final class ZAPAuthenticator: Sendable {
             defer { socket.close() }
             while !state.stopRequested.load(ordering: .relaxed) {
                 guard (try? Poller().readable([socket], timeoutMs: 100).first) == true,
-                      let request = try? socket.receive(dontWait: true) else { continue }
+                    let request = try? socket.receive(dontWait: true)
+                else { continue }
                 let (reply, refusal) = Self.answer(request.map(\.bytes), authorized: authorized)
                 if let refusal {
                     state.refused.withLock { $0.append(refusal) }
@@ -72,10 +77,16 @@ public final class ZAPAuthenticator: Sendable {
         let id = frames[1], address = String(decoding: frames[3], as: UTF8.self)
         let mechanism = String(decoding: frames[5], as: UTF8.self)
         guard mechanism == "CURVE", frames.count >= 7, let key = Curve.z85(frames[6]) else {
-            return (reply(id, "400", "CURVE required"), "refused a peer at \(address): it did not use CURVE (mechanism \(mechanism))")
+            return (
+                reply(id, "400", "CURVE required"),
+                "refused a peer at \(address): it did not use CURVE (mechanism \(mechanism))"
+            )
         }
         guard authorized.contains(key) else {
-            return (reply(id, "400", "key not authorised"), "refused a peer at \(address): public key \(key) is not authorised")
+            return (
+                reply(id, "400", "key not authorised"),
+                "refused a peer at \(address): public key \(key) is not authorised"
+            )
         }
         return (reply(id, "200", "OK", user: key), nil)
     }

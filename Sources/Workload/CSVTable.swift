@@ -30,8 +30,10 @@ public struct CSVTable: Sendable, Equatable {
 
     /// Parses `text`. Blank lines are skipped, and with `comments` so are lines starting with `#`. With
     /// `strict`, a row with another number of cells than the header is refused.
-    public static func parse(_ text: String, file: String, comments: Bool = false,
-                             strict: Bool = true) throws(Problem) -> CSVTable {
+    public static func parse(
+        _ text: String, file: String, comments: Bool = false,
+        strict: Bool = true
+    ) throws(Problem) -> CSVTable {
         let reader: CSVReader
         do {
             reader = try CSVReader(string: text, hasHeaderRow: false)
@@ -51,8 +53,10 @@ public struct CSVTable: Sendable, Equatable {
                 continue
             }
             if strict && cells.count != columns.count {
-                throw Problem(file: file, line: start, message: "expected \(columns.count) cells "
-                              + "(\(columns.joined(separator: ","))), found \(cells.count)")
+                throw Problem(
+                    file: file, line: start,
+                    message: "expected \(columns.count) cells "
+                        + "(\(columns.joined(separator: ","))), found \(cells.count)")
             }
             rows.append(Row(line: start, cells: cells))
         }

@@ -12,8 +12,10 @@ public struct DecodeOp: Sendable, Hashable {
     /// The operator's shape, for cost models that lower it to commands.
     public var shape: OpShape
 
-    public init(_ kind: OpKind, _ unit: ComputeUnit, bytesRead: Int64 = 0, bytesWritten: Int64 = 0, flops: Int64,
-                shape: OpShape = .elementwise) {
+    public init(
+        _ kind: OpKind, _ unit: ComputeUnit, bytesRead: Int64 = 0, bytesWritten: Int64 = 0, flops: Int64,
+        shape: OpShape = .elementwise
+    ) {
         self.kind = kind
         self.unit = unit
         self.bytesRead = bytesRead

@@ -27,24 +27,30 @@ public struct DecodeStep: Sendable {
         let qkvWeights = (qDim + 2 * kvDim) * h
         let oWeights = qDim * h
         let ffnWeights = 3 * h * Int64(m.ffn)
-        let attention = OpShape.attention(contexts: contexts, queryHeads: m.queryHeads, kvHeads: m.kvHeads,
-                                          headDim: m.headDim)
+        let attention = OpShape.attention(
+            contexts: contexts, queryHeads: m.queryHeads, kvHeads: m.kvHeads,
+            headDim: m.headDim)
         return [
             DecodeOp(.norm, .processor, bytesRead: 2 * h * e, flops: 2 * Self.normFlopsPerElement * b * h),
-            DecodeOp(.qkvProjection, .pim, bytesRead: qkvWeights * e, flops: 2 * b * qkvWeights,
-                     shape: .gemv([Matrix(rows: Int(qDim + 2 * kvDim), columns: m.hidden)], batch: contexts.count)),
-            DecodeOp(.kvAppend, .pim, bytesWritten: b * m.kvBytesPerTokenPerLayer, flops: 0,
-                     shape: .append(requests: contexts.count, kvHeads: m.kvHeads, headDim: m.headDim)),
+            DecodeOp(
+                .qkvProjection, .pim, bytesRead: qkvWeights * e, flops: 2 * b * qkvWeights,
+                shape: .gemv([Matrix(rows: Int(qDim + 2 * kvDim), columns: m.hidden)], batch: contexts.count)),
+            DecodeOp(
+                .kvAppend, .pim, bytesWritten: b * m.kvBytesPerTokenPerLayer, flops: 0,
+                shape: .append(requests: contexts.count, kvHeads: m.kvHeads, headDim: m.headDim)),
             DecodeOp(.attentionScore, .pim, bytesRead: tokens * kvDim * e, flops: 2 * qDim * tokens, shape: attention),
             DecodeOp(.softmax, .processor, flops: Self.softmaxFlopsPerElement * Int64(m.queryHeads) * tokens),
             DecodeOp(.attentionValue, .pim, bytesRead: tokens * kvDim * e, flops: 2 * qDim * tokens, shape: attention),
-            DecodeOp(.outputProjection, .pim, bytesRead: oWeights * e, flops: 2 * b * oWeights,
-                     shape: .gemv([Matrix(rows: m.hidden, columns: Int(qDim))], batch: contexts.count)),
+            DecodeOp(
+                .outputProjection, .pim, bytesRead: oWeights * e, flops: 2 * b * oWeights,
+                shape: .gemv([Matrix(rows: m.hidden, columns: Int(qDim))], batch: contexts.count)),
             DecodeOp(.residual, .processor, flops: 2 * b * h),
             // Gate and up (2·ffn outputs from hidden inputs, fused), then down (hidden outputs from ffn inputs).
-            DecodeOp(.ffn, .pim, bytesRead: ffnWeights * e, flops: 2 * b * ffnWeights,
-                     shape: .gemv([Matrix(rows: 2 * m.ffn, columns: m.hidden), Matrix(rows: m.hidden, columns: m.ffn)],
-                                  batch: contexts.count)),
+            DecodeOp(
+                .ffn, .pim, bytesRead: ffnWeights * e, flops: 2 * b * ffnWeights,
+                shape: .gemv(
+                    [Matrix(rows: 2 * m.ffn, columns: m.hidden), Matrix(rows: m.hidden, columns: m.ffn)],
+                    batch: contexts.count)),
             DecodeOp(.ffnActivation, .processor, flops: Self.activationFlopsPerElement * b * Int64(m.ffn)),
         ]
     }
@@ -54,8 +60,9 @@ public struct DecodeStep: Sendable {
         let b = Int64(batch), h = Int64(model.hidden), v = Int64(model.vocab), e = Int64(model.bytesPerElement)
         return [
             DecodeOp(.norm, .processor, bytesRead: h * e, flops: Self.normFlopsPerElement * b * h),
-            DecodeOp(.lmHead, .pim, bytesRead: v * h * e, flops: 2 * b * v * h,
-                     shape: .gemv([Matrix(rows: model.vocab, columns: model.hidden)], batch: batch)),
+            DecodeOp(
+                .lmHead, .pim, bytesRead: v * h * e, flops: 2 * b * v * h,
+                shape: .gemv([Matrix(rows: model.vocab, columns: model.hidden)], batch: batch)),
         ]
     }
 }

@@ -14,8 +14,10 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     public var maxContext: Int
     public var bytesPerElement: Int = 2
 
-    public init(name: String, layers: Int, hidden: Int, queryHeads: Int, kvHeads: Int, headDim: Int,
-                ffn: Int, vocab: Int, maxContext: Int, bytesPerElement: Int = 2) {
+    public init(
+        name: String, layers: Int, hidden: Int, queryHeads: Int, kvHeads: Int, headDim: Int,
+        ffn: Int, vocab: Int, maxContext: Int, bytesPerElement: Int = 2
+    ) {
         self.name = name
         self.layers = layers
         self.hidden = hidden
@@ -82,16 +84,20 @@ public struct ModelConfig: Sendable, Hashable, Codable {
 
     /// The four presets of docs/REFERENCE.md §5.1.
     public static let presets: [String: ModelConfig] = [
-        "llm-7b-32k": ModelConfig(name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,
-                                  headDim: 128, ffn: 11008, vocab: 151_936, maxContext: 32_768),
-        "llm-7b-128k-gqa": ModelConfig(name: "llm-7b-128k-gqa", layers: 32, hidden: 4096, queryHeads: 32,
-                                       kvHeads: 8, headDim: 128, ffn: 14336, vocab: 128_256,
-                                       maxContext: 131_072),
-        "llm-72b-32k": ModelConfig(name: "llm-72b-32k", layers: 80, hidden: 8192, queryHeads: 64, kvHeads: 64,
-                                   headDim: 128, ffn: 24576, vocab: 152_064, maxContext: 32_768),
-        "llm-72b-128k-gqa": ModelConfig(name: "llm-72b-128k-gqa", layers: 80, hidden: 8192, queryHeads: 64,
-                                        kvHeads: 8, headDim: 128, ffn: 28672, vocab: 128_256,
-                                        maxContext: 131_072),
+        "llm-7b-32k": ModelConfig(
+            name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,
+            headDim: 128, ffn: 11008, vocab: 151_936, maxContext: 32_768),
+        "llm-7b-128k-gqa": ModelConfig(
+            name: "llm-7b-128k-gqa", layers: 32, hidden: 4096, queryHeads: 32,
+            kvHeads: 8, headDim: 128, ffn: 14336, vocab: 128_256,
+            maxContext: 131_072),
+        "llm-72b-32k": ModelConfig(
+            name: "llm-72b-32k", layers: 80, hidden: 8192, queryHeads: 64, kvHeads: 64,
+            headDim: 128, ffn: 24576, vocab: 152_064, maxContext: 32_768),
+        "llm-72b-128k-gqa": ModelConfig(
+            name: "llm-72b-128k-gqa", layers: 80, hidden: 8192, queryHeads: 64,
+            kvHeads: 8, headDim: 128, ffn: 28672, vocab: 128_256,
+            maxContext: 131_072),
     ]
 
     public static var presetNames: [String] { presets.keys.sorted() }
@@ -99,9 +105,11 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     /// Problems with the dimensions, as sentences; empty when the model is consistent.
     public var problems: [String] {
         var found: [String] = []
-        for (label, value) in [("layers", layers), ("hidden", hidden), ("query_heads", queryHeads),
-                               ("kv_heads", kvHeads), ("head_dim", headDim), ("ffn", ffn), ("vocab", vocab),
-                               ("max_context", maxContext)] where value <= 0 {
+        for (label, value) in [
+            ("layers", layers), ("hidden", hidden), ("query_heads", queryHeads),
+            ("kv_heads", kvHeads), ("head_dim", headDim), ("ffn", ffn), ("vocab", vocab),
+            ("max_context", maxContext),
+        ] where value <= 0 {
             found.append("\(label) must be positive, got \(value)")
         }
         if kvHeads > 0 && queryHeads % kvHeads != 0 {

@@ -59,8 +59,10 @@ public enum ArrivalProcess: Sendable, Hashable, Codable {
 /// Builds the request list of a run, deterministically from a seed. Prompt lengths, output lengths and
 /// arrival gaps use separate streams derived from the seed, so changing one does not reshuffle the others.
 public enum RequestStream {
-    public static func generate(count: Int, context: ContextSource, output: OutputLength, arrival: ArrivalProcess,
-                                seed: UInt64) -> [RequestSpec] {
+    public static func generate(
+        count: Int, context: ContextSource, output: OutputLength, arrival: ArrivalProcess,
+        seed: UInt64
+    ) -> [RequestSpec] {
         let prompts = context.lengths(count: count, seed: seed)
         var outputs = SplitMix64(seed: (seed ^ 0x5EED_0000) &+ 1)
         var gaps = SplitMix64(seed: (seed ^ 0xA441_7A10) &+ 2)
@@ -70,14 +72,17 @@ public enum RequestStream {
             switch output {
             case .fixed(let n): out = n
             case .normal(let mean, let std, let min, let max):
-                out = Dataset(name: "output", mean: mean, std: std, min: min, max: max).sample(count: 1, using: &outputs)[0]
+                out =
+                    Dataset(name: "output", mean: mean, std: std, min: min, max: max).sample(count: 1, using: &outputs)[
+                        0]
             }
             switch arrival {
             case .offline: time = 0
             case .poisson(let rate):
                 if i > 0 { time += -Foundation.log(1.0 - gaps.nextUnit()) / rate }
             }
-            return RequestSpec(id: i, arrivalPs: picoseconds(seconds: time), promptTokens: prompts[i],
+            return RequestSpec(
+                id: i, arrivalPs: picoseconds(seconds: time), promptTokens: prompts[i],
                 outputTokens: out)
         }
     }
@@ -112,13 +117,16 @@ public enum RequestTrace {
         do {
             table = try CSVTable.parse(text, file: file, comments: true, strict: false)
         } catch {
-            throw ParseError(file: file, line: error.line, field: "",
-                             message: "empty trace: expected the header '\(header.joined(separator: ","))'")
+            throw ParseError(
+                file: file, line: error.line, field: "",
+                message: "empty trace: expected the header '\(header.joined(separator: ","))'")
         }
         guard table.header == header else {
-            throw ParseError(file: file, line: 1, field: "", message: "expected the header "
-                             + "'\(header.joined(separator: ","))', "
-                             + "found '\(table.header.joined(separator: ",").prefix(80))'")
+            throw ParseError(
+                file: file, line: 1, field: "",
+                message: "expected the header "
+                    + "'\(header.joined(separator: ","))', "
+                    + "found '\(table.header.joined(separator: ",").prefix(80))'")
         }
         var requests: [RequestSpec] = []
         var lastArrival = -1.0
@@ -129,32 +137,40 @@ public enum RequestTrace {
                 throw ParseError(file: file, line: line, field: "", message: "expected 3 fields, found \(fields.count)")
             }
             guard let arrival = Double(fields[0]), arrival.isFinite, (0...maxArrivalSeconds).contains(arrival) else {
-                throw ParseError(file: file, line: line, field: "arrival_s",
-                                 message: "expected a time in seconds ≥ 0 and at most \(Int(maxArrivalSeconds)), "
-                                 + "found '\(fields[0].prefix(40))'")
+                throw ParseError(
+                    file: file, line: line, field: "arrival_s",
+                    message: "expected a time in seconds ≥ 0 and at most \(Int(maxArrivalSeconds)), "
+                        + "found '\(fields[0].prefix(40))'")
             }
             guard arrival >= lastArrival else {
-                throw ParseError(file: file, line: line, field: "arrival_s",
-                                 message: "arrivals must not decrease (\(fields[0]) after \(lastArrival))")
+                throw ParseError(
+                    file: file, line: line, field: "arrival_s",
+                    message: "arrivals must not decrease (\(fields[0]) after \(lastArrival))")
             }
             lastArrival = arrival
             guard let context = Int(fields[1]), (1...maxTokens).contains(context) else {
-                throw ParseError(file: file, line: line, field: "context_tokens",
-                                 message: "expected a positive number of tokens, at most \(maxTokens), "
-                                 + "found '\(fields[1].prefix(40))'")
+                throw ParseError(
+                    file: file, line: line, field: "context_tokens",
+                    message: "expected a positive number of tokens, at most \(maxTokens), "
+                        + "found '\(fields[1].prefix(40))'")
             }
             guard let output = Int(fields[2]), (1...maxTokens).contains(output) else {
-                throw ParseError(file: file, line: line, field: "output_tokens",
-                                 message: "expected a positive number of tokens, at most \(maxTokens), "
-                                 + "found '\(fields[2].prefix(40))'")
+                throw ParseError(
+                    file: file, line: line, field: "output_tokens",
+                    message: "expected a positive number of tokens, at most \(maxTokens), "
+                        + "found '\(fields[2].prefix(40))'")
             }
             guard requests.count < maxRequests else {
                 throw ParseError(file: file, line: line, field: "", message: "more than \(maxRequests) requests")
             }
-            requests.append(RequestSpec(id: requests.count, arrivalPs: picoseconds(seconds: arrival),
-                                        promptTokens: context, outputTokens: output))
+            requests.append(
+                RequestSpec(
+                    id: requests.count, arrivalPs: picoseconds(seconds: arrival),
+                    promptTokens: context, outputTokens: output))
         }
-        guard !requests.isEmpty else { throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests") }
+        guard !requests.isEmpty else {
+            throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests")
+        }
         return requests
     }
 }

@@ -45,8 +45,9 @@ func endpoint(_ kind: String, _ tag: String) -> String {
 // MARK: Ours: Transport + WireCodec
 
 func header(requests: Int) -> MicroBatchHeader {
-    MicroBatchHeader(iteration: 1, microBatch: 0, departPs: 1000, wallSendNs: 0,
-                     entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
+    MicroBatchHeader(
+        iteration: 1, microBatch: 0, departPs: 1000, wallSendNs: 0,
+        entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
 }
 
 func decodeChecked(_ frames: [Message], payloadBytes: Int) -> (MicroBatchHeader, Message) {
@@ -217,7 +218,9 @@ func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double
 // MARK: Full runs
 
 func timedRun(topology: String, fidelity: String) throws -> Double {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("lolpim").path
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "lolpim"
+    ).path
     let text = try String(contentsOfFile: topology, encoding: .utf8)
         .replacingOccurrences(of: "level: roofline", with: "level: \(fidelity)")
     let file = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-\(fidelity).yaml"
@@ -275,8 +278,8 @@ final class MemorySampler: @unchecked Sendable {
                 let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
                 for entry in entries where entry.first?.isNumber == true {
                     guard let command = try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8),
-                          command.contains("lolpim\u{0}worker"),
-                          let rollup = try? String(contentsOfFile: "/proc/\(entry)/smaps_rollup", encoding: .utf8)
+                        command.contains("lolpim\u{0}worker"),
+                        let rollup = try? String(contentsOfFile: "/proc/\(entry)/smaps_rollup", encoding: .utf8)
                     else { continue }
                     func field(_ name: String) -> Int {
                         rollup.split(separator: "\n").first { $0.hasPrefix(name + ":") }
@@ -287,8 +290,10 @@ final class MemorySampler: @unchecked Sendable {
                     one = (max(one.rss, r), max(one.pss, p))
                 }
                 lock.withLock {
-                    peaks = (max(peaks.rss, one.rss), max(peaks.pss, one.pss), max(peaks.totalRSS, rss),
-                             max(peaks.totalPSS, pss))
+                    peaks = (
+                        max(peaks.rss, one.rss), max(peaks.pss, one.pss), max(peaks.totalRSS, rss),
+                        max(peaks.totalPSS, pss)
+                    )
                 }
                 sleep(1)
             }
@@ -296,7 +301,9 @@ final class MemorySampler: @unchecked Sendable {
     }
 
     func finish() -> (rss: Int, pss: Int, totalRSS: Int, totalPSS: Int) {
-        lock.withLock { stop = true; return peaks }
+        lock.withLock {
+            stop = true; return peaks
+        }
     }
 }
 
@@ -315,56 +322,75 @@ func median(_ measure: () throws -> Double) rethrows -> Double {
 }
 
 if what == "transport" || what == "all" {
-    print("transport benchmark: libzmq \(Context.libraryVersion); each figure is the median of \(repeats) runs of "
-          + "\(count) messages; release build recommended")
-    print("payload   path  | ours: latency µs   msgs/s | raw zmq: latency µs   msgs/s | ours/raw latency  raw/ours rate")
+    print(
+        "transport benchmark: libzmq \(Context.libraryVersion); each figure is the median of \(repeats) runs of "
+            + "\(count) messages; release build recommended")
+    print(
+        "payload   path  | ours: latency µs   msgs/s | raw zmq: latency µs   msgs/s | ours/raw latency  raw/ours rate")
     for (label, hidden, requests) in [("8 KiB", 4096, 1), ("128 KiB", 4096, 16)] {
         let payload = (0..<(hidden * 2 * requests)).map { UInt8(truncatingIfNeeded: $0) }
         for kind in ["ipc", "tcp"] {
             // Warm up both paths once, then measure.
             _ = try oursPingPong(kind: kind, payload: payload, requests: requests, count: 500)
             _ = rawPingPong(kind: kind, payload: payload, count: 500)
-            let oursLatency = try median { try oursPingPong(kind: kind, payload: payload, requests: requests, count: count) }
+            let oursLatency = try median {
+                try oursPingPong(kind: kind, payload: payload, requests: requests, count: count)
+            }
             let rawLatency = median { rawPingPong(kind: kind, payload: payload, count: count) }
             let oursRate = try median { try oursStream(kind: kind, payload: payload, requests: requests, count: count) }
             let rawRate = median { rawStream(kind: kind, payload: payload, count: count) }
-            print(label.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
-                  + kind.padding(toLength: 4, withPad: " ", startingAt: 0) + String(format: "  | %17.2f %9.0f | %20.2f %8.0f | %16.2f× %13.2f×",
-                         oursLatency, oursRate, rawLatency, rawRate,
-                         oursLatency / rawLatency, rawRate / oursRate))
+            print(
+                label.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
+                    + kind.padding(toLength: 4, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "  | %17.2f %9.0f | %20.2f %8.0f | %16.2f× %13.2f×",
+                        oursLatency, oursRate, rawLatency, rawRate,
+                        oursLatency / rawLatency, rawRate / oursRate))
         }
     }
 }
 if what == "engine" || what == "all" {
     for policy in SchedulingPolicy.allCases {
         let (commands, rate) = engineRate(policy: policy)
-        print(String(format: "command engine (%@): %lld commands of a 2048 × 8192 GEMV channel kernel, %.2f million commands/s",
-                     policy.rawValue, commands, rate / 1e6))
+        print(
+            String(
+                format:
+                    "command engine (%@): %lld commands of a 2048 × 8192 GEMV channel kernel, %.2f million commands/s",
+                policy.rawValue, commands, rate / 1e6))
     }
 }
 if what == "run" || what == "all" {
     let topology = "Topologies/llm-72b-32k-32modules.yaml"
     for fidelity in ["command", "roofline"] {
         let seconds = try timedRun(topology: topology, fidelity: fidelity)
-        print(String(format: "full run, %@ at %@ fidelity (33 processes over ipc): %.2f s wall", topology, fidelity, seconds))
+        print(
+            String(
+                format: "full run, %@ at %@ fidelity (33 processes over ipc): %.2f s wall", topology, fidelity, seconds)
+        )
     }
 }
 if what == "roofline" || what == "all" {
-    print(String(format: "roofline stage model: %.0f micro-batch stage evaluations per second (default topology, stage 0)",
-                 rooflineRate()))
+    print(
+        String(
+            format: "roofline stage model: %.0f micro-batch stage evaluations per second (default topology, stage 0)",
+            rooflineRate()))
 }
 if what == "store" {
     let topology = "Topologies/compare/llm-72b-32k-qmsum.yaml"
     let store = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-kernels.sqlite"
     print("kernel-timing store: \(topology) (command fidelity, tp 1, 32 workers over ipc)")
-    for (label, options) in [("cold store", ["--kernel-cache", store]), ("warm store", ["--kernel-cache", store]),
-                             ("no store", ["--no-kernel-cache"])] {
+    for (label, options) in [
+        ("cold store", ["--kernel-cache", store]), ("warm store", ["--kernel-cache", store]),
+        ("no store", ["--no-kernel-cache"]),
+    ] {
         let (results, seconds) = try lolpimRun(topology, options, label: label.replacingOccurrences(of: " ", with: "-"))
         let w = results.wallclock
-        print(String(format: "  %@  %6.2f s wall (setup %.2f s) · store %lld hits, %lld misses · "
-                     + "%.0f simulated tokens/s",
-                     label.padding(toLength: 10, withPad: " ", startingAt: 0), seconds, w.setupSeconds,
-                     w.kernelStoreHits, w.kernelStoreMisses, w.simulatedTokensPerWallSecond))
+        print(
+            String(
+                format: "  %@  %6.2f s wall (setup %.2f s) · store %lld hits, %lld misses · "
+                    + "%.0f simulated tokens/s",
+                label.padding(toLength: 10, withPad: " ", startingAt: 0), seconds, w.setupSeconds,
+                w.kernelStoreHits, w.kernelStoreMisses, w.simulatedTokensPerWallSecond))
     }
     try? FileManager.default.removeItem(atPath: store)
 }
@@ -382,10 +408,12 @@ if what == "collectives" {
             let same = reference.map { $0 == bytes ? "yes" : "NO" } ?? "(reference)"
             if reference == nil { reference = bytes }
             let w = results.wallclock
-            print(String(format: "%@  %2d  %7.2f  %9lld  %9.0f  %19.1f   %@",
-                         transport.padding(toLength: 9, withPad: " ", startingAt: 0), tp,
-                         seconds, w.messagesSent, Double(w.bytesSent) / 1_048_576,
-                         results.simulated.throughputTokensPerS, same))
+            print(
+                String(
+                    format: "%@  %2d  %7.2f  %9lld  %9.0f  %19.1f   %@",
+                    transport.padding(toLength: 9, withPad: " ", startingAt: 0), tp,
+                    seconds, w.messagesSent, Double(w.bytesSent) / 1_048_576,
+                    results.simulated.throughputTokensPerS, same))
         }
     }
 }
@@ -396,10 +424,16 @@ if what == "scale" {
     let (results, seconds) = try lolpimRun(topology, [], label: "scale")
     let peaks = sampler.finish()
     let w = results.wallclock
-    print(String(format: "scale: %@, %d worker processes over ipc: %.1f s wall, setup %.1f s, %lld messages",
-                 topology, w.workers, seconds, w.setupSeconds, w.messagesSent))
-    print(String(format: "  per worker: peak RSS %.1f MiB, peak PSS %.1f MiB (RSS counts the shared library pages of "
-                 + "every process; PSS divides them)", Double(peaks.rss) / 1024, Double(peaks.pss) / 1024))
-    print(String(format: "  all workers: peak RSS %.0f MiB, peak PSS %.0f MiB", Double(peaks.totalRSS) / 1024,
-                 Double(peaks.totalPSS) / 1024))
+    print(
+        String(
+            format: "scale: %@, %d worker processes over ipc: %.1f s wall, setup %.1f s, %lld messages",
+            topology, w.workers, seconds, w.setupSeconds, w.messagesSent))
+    print(
+        String(
+            format: "  per worker: peak RSS %.1f MiB, peak PSS %.1f MiB (RSS counts the shared library pages of "
+                + "every process; PSS divides them)", Double(peaks.rss) / 1024, Double(peaks.pss) / 1024))
+    print(
+        String(
+            format: "  all workers: peak RSS %.0f MiB, peak PSS %.0f MiB", Double(peaks.totalRSS) / 1024,
+            Double(peaks.totalPSS) / 1024))
 }

@@ -114,25 +114,38 @@ struct KernelCommand: ParsableCommand {
             let timing = timer.simulate(timer.canonical(shape), order: order, refresh: !noRefresh)
             let macs = timing.count(.mac16)
             let bytes = Double(rows * columns * 2)
-            print("gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), \(policy) "
-                  + "scheduling, \(timing.order) loop order, refresh \(noRefresh ? "off" : "on (from cycle 0)")")
-            print(String(format: "  time           %lld cycles = %.1f ns (tCK %lld ps)", timing.cycles,
-                         Double(timing.cycles) * ns, preset.tCKps))
+            print(
+                "gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), \(policy) "
+                    + "scheduling, \(timing.order) loop order, refresh \(noRefresh ? "off" : "on (from cycle 0)")")
+            print(
+                String(
+                    format: "  time           %lld cycles = %.1f ns (tCK %lld ps)", timing.cycles,
+                    Double(timing.cycles) * ns, preset.tCKps))
             if !noRefresh {
-                print("  in runs        \(timer.time(shape).cycles) cycles (refresh-free time + expected refresh stalls)")
+                print(
+                    "  in runs        \(timer.time(shape).cycles) cycles (refresh-free time + expected refresh stalls)")
             }
-            print(String(format: "  MAC busy       %.1f %% of cycles (MAC16 × nCCDL / cycles)",
-                         Double(macs * Int64(preset.timing.nCCDL)) / Double(timing.cycles) * 100))
-            print(String(format: "  weight stream  %.1f GB/s of the channel's %.1f GB/s peak",
-                         bytes / (Double(timing.cycles) * ns), preset.peakInternalBandwidth / Double(preset.channels) / 1e9))
-            print("  commands       " + AiMCommandKind.allCases.filter { timing.count($0) > 0 }
+            print(
+                String(
+                    format: "  MAC busy       %.1f %% of cycles (MAC16 × nCCDL / cycles)",
+                    Double(macs * Int64(preset.timing.nCCDL)) / Double(timing.cycles) * 100))
+            print(
+                String(
+                    format: "  weight stream  %.1f GB/s of the channel's %.1f GB/s peak",
+                    bytes / (Double(timing.cycles) * ns), preset.peakInternalBandwidth / Double(preset.channels) / 1e9))
+            print(
+                "  commands       "
+                    + AiMCommandKind.allCases.filter { timing.count($0) > 0 }
                     .map { "\($0) \(timing.count($0))" }.joined(separator: " · "))
             if let emitAim {
                 let mask = AiMInstruction.mask(0..<min(32, preset.channels))
                 let program = timer.aimProgram(shape, order: order, mask: mask)
-                try writeAim(program, to: emitAim, policy: policy,
-                             header: ["gemv \(rows) rows x \(columns) columns x batch \(batch) per channel",
-                                      "\(preset.preset), every channel its own share, \(order) loop order"])
+                try writeAim(
+                    program, to: emitAim, policy: policy,
+                    header: [
+                        "gemv \(rows) rows x \(columns) columns x batch \(batch) per channel",
+                        "\(preset.preset), every channel its own share, \(order) loop order",
+                    ])
             }
             if trace != nil || check {
                 let commands = timer.trace(shape, refresh: !noRefresh)
@@ -145,8 +158,9 @@ struct KernelCommand: ParsableCommand {
             }
         case .attention:
             guard trace == nil && !check else {
-                throw ValidationError("--trace and --check apply to gemv kernels and --replay; an attention op is many "
-                                      + "kernels (time one slice with: gemv --rows TOKENS --columns HEAD_DIM --batch GROUP)")
+                throw ValidationError(
+                    "--trace and --check apply to gemv kernels and --replay; an attention op is many "
+                        + "kernels (time one slice with: gemv --rows TOKENS --columns HEAD_DIM --batch GROUP)")
             }
             try runAttention(preset: preset, policy: policy, split: split, ns: ns)
         }
@@ -155,37 +169,48 @@ struct KernelCommand: ParsableCommand {
     func runAttention(preset: ModuleConfig, policy: SchedulingPolicy, split: AttentionPartitioning, ns: Double) throws {
         let store = self.store
         defer { report(store) }
-        let model = CommandCostModel(module: preset, scheduling: policy, partitioning: split,
-                                     obufEntries: obufEntries, refresh: !noRefresh, store: store)
-        let shape = OpShape.attention(contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads,
-                                      headDim: headDim)
+        let model = CommandCostModel(
+            module: preset, scheduling: policy, partitioning: split,
+            obufEntries: obufEntries, refresh: !noRefresh, store: store)
+        let shape = OpShape.attention(
+            contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads,
+            headDim: headDim)
         let score = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape)).latency
         let value = model.cost(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape)).latency
-        print("attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
-              + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset), "
-              + "refresh \(noRefresh ? "off" : "on")")
+        print(
+            "attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
+                + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset), "
+                + "refresh \(noRefresh ? "off" : "on")")
         print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
         print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
         // The operators as AiM programs over all channels: what --emit-aim writes and `static` times.
         let timer = policy == .static ? model.timer : KernelTimer(module: preset, policy: .static)
         let program = AttentionProgram(timer: timer, partitioning: split)
         for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")] {
-            let instructions = program.program(phase, contexts: [tokens], kvHeads: kvHeads, group: group,
-                                               headDim: headDim)
+            let instructions = program.program(
+                phase, contexts: [tokens], kvHeads: kvHeads, group: group,
+                headDim: headDim)
             if policy == .static {
                 let cycles = program.replay(refresh: !noRefresh).run(instructions).cycles
-                print(String(format: "  %@ as one AiM program: %lld cycles = %.3f µs (refresh %@; no HUB work)",
-                             name, cycles, Double(cycles) * ns / 1000, noRefresh ? "off" : "from cycle 0"))
+                print(
+                    String(
+                        format: "  %@ as one AiM program: %lld cycles = %.3f µs (refresh %@; no HUB work)",
+                        name, cycles, Double(cycles) * ns / 1000, noRefresh ? "off" : "from cycle 0"))
             }
             if let emitAim {
-                try writeAim(instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), policy: policy,
-                             header: ["attention \(name) over \(tokens) tokens, \(kvHeads) KV heads x group \(group), "
-                                      + "head_dim \(headDim), \(split.rawValue), \(preset.preset)"])
+                try writeAim(
+                    instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), policy: policy,
+                    header: [
+                        "attention \(name) over \(tokens) tokens, \(kvHeads) KV heads x group \(group), "
+                            + "head_dim \(headDim), \(split.rawValue), \(preset.preset)"
+                    ])
             }
         }
         let bytes = Double(2 * tokens * kvHeads * headDim * 2)
-        print(String(format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak",
-                     bytes / (Double(score + value) / 1000), preset.peakInternalBandwidth / 1e9))
+        print(
+            String(
+                format: "  K+V stream  %.1f GB/s of the module's %.1f GB/s peak",
+                bytes / (Double(score + value) / 1000), preset.peakInternalBandwidth / 1e9))
     }
 
     /// The store's lookups of this command, printed and recorded for `lolpim cache stats`.
@@ -241,23 +266,31 @@ struct KernelCommand: ParsableCommand {
         }
         let wall = ContinuousClock.now - started
         let ns = Double(module.tCKps) / 1000
-        print("replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), \(module.preset) "
-              + "(\(module.channels) channels, tCK \(module.tCKps) ps), AiM simulator rules, refresh \(noRefresh ? "off" : "on")")
+        print(
+            "replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), \(module.preset) "
+                + "(\(module.channels) channels, tCK \(module.tCKps) ps), AiM simulator rules, refresh \(noRefresh ? "off" : "on")"
+        )
         print(String(format: "  total          %lld cycles = %.1f ns", report.cycles, Double(report.cycles) * ns))
-        print("  commands       " + AiMCommandKind.allCases.filter { report.commands[$0] > 0 }
+        print(
+            "  commands       "
+                + AiMCommandKind.allCases.filter { report.commands[$0] > 0 }
                 .map { "\($0) \(report.commands[$0])" }.joined(separator: " · "))
-        print("  decoder        \(report.blockedCycles) cycles waiting for blocking instructions, "
-              + "\(report.queueFullCycles) for a full channel queue")
+        print(
+            "  decoder        \(report.blockedCycles) cycles waiting for blocking instructions, "
+                + "\(report.queueFullCycles) for a full channel queue")
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         let issued = report.channelCommands.reduce(0, +)
-        print(String(format: "  replay speed   %lld commands in %.3f s = %.0f commands/s (wall clock)", issued, seconds,
-                     Double(issued) / max(seconds, 1e-9)))
+        print(
+            String(
+                format: "  replay speed   %lld commands in %.3f s = %.0f commands/s (wall clock)", issued, seconds,
+                Double(issued) / max(seconds, 1e-9)))
         print("  per channel    channel: commands, busy until cycle")
         for c in 0..<module.channels where report.channelCommands[c] > 0 {
             print("    \(c): \(report.channelCommands[c]) commands, busy until \(report.channelEnd[c])")
         }
         if let trace {
-            try (report.trace.map(\.traceLine).joined(separator: "\n") + "\n").write(toFile: trace, atomically: true, encoding: .utf8)
+            try (report.trace.map(\.traceLine).joined(separator: "\n") + "\n").write(
+                toFile: trace, atomically: true, encoding: .utf8)
             print("  trace          \(report.trace.count) commands written to \(trace)")
         }
         if check { try checkLegality(report.trace, table: replayer.table) }
@@ -268,8 +301,9 @@ struct KernelCommand: ParsableCommand {
         var lines = header.map { "# " + $0 }
         if policy != .static {
             lines.append("# static instruction order: \(policy) scheduling cannot be expressed in this format")
-            print("  note           \(policy) reorders commands inside the controller, which the AiM simulator's "
-                  + "instruction format cannot express: \(path) holds the static order")
+            print(
+                "  note           \(policy) reorders commands inside the controller, which the AiM simulator's "
+                    + "instruction format cannot express: \(path) holds the static order")
         }
         lines += program.map(\.text)
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)

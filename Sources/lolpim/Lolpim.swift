@@ -10,9 +10,12 @@ struct Lolpim: ParsableCommand {
         abstract: "A distributed multi-process simulator of LoL-PIM: long-context LLM decoding on multi-node DRAM-PIM.",
         discussion: "Start with: lolpim run Topologies/default.yaml",
         version: LolpimVersion.string,
-        subcommands: [Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self, PaperCommand.self, KernelCommand.self,
-                      CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self,
-                      CacheCommand.self]
+        subcommands: [
+            Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self,
+            PaperCommand.self, KernelCommand.self,
+            CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self,
+            CacheCommand.self,
+        ]
     )
 }
 
@@ -28,8 +31,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "warning"
 
-    @Option(help: ArgumentHelp("CURVE keys directory (made by `lolpim keys DIR`): encrypt every connection and refuse peers without an authorised key.",
-                               valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "CURVE keys directory (made by `lolpim keys DIR`): encrypt every connection and refuse peers without an authorised key.",
+            valueName: "dir"))
     var keys: String?
 
     @OptionGroup var kernelCache: KernelCacheOptions
@@ -45,8 +50,9 @@ struct CommonOptions: ParsableArguments {
     func validate() throws {
         try require(registrationTimeout, in: 1...86_400, "--registration-timeout", unit: "s")
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; "
-                                  + "got '\(SafeText.clip(logLevel, limit: 40))'")
+            throw ValidationError(
+                "--log-level must be one of trace, debug, info, notice, warning, error, critical; "
+                    + "got '\(SafeText.clip(logLevel, limit: 40))'")
         }
     }
 
@@ -84,9 +90,11 @@ struct CommonOptions: ParsableArguments {
 
 /// Where command-level kernel timings are kept between processes and runs (docs/KERNEL-STORE.md).
 struct KernelCacheOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Kernel-timing store file (default: $LOLPIM_KERNEL_CACHE, else "
-                               + "$XDG_CACHE_HOME/lolpim/kernels.sqlite, else ~/.cache/lolpim/kernels.sqlite).",
-                               valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "Kernel-timing store file (default: $LOLPIM_KERNEL_CACHE, else "
+                + "$XDG_CACHE_HOME/lolpim/kernels.sqlite, else ~/.cache/lolpim/kernels.sqlite).",
+            valueName: "path"))
     var kernelCache: String?
 
     @Flag(help: "No kernel-timing store: simulate every kernel afresh (results are the same).")
@@ -103,14 +111,17 @@ struct HostOptions: ParsableArguments {
     @Flag(help: "No progress line.")
     var quiet = false
 
-    @Option(help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
+    @Option(
+        help: "Seconds without a heartbeat after which a peer counts as dead (workers take the coordinator's value).")
     var heartbeatTimeout: Int = 10
 
     @Option(help: "Write a Chrome-trace / Perfetto JSON timeline of the run to this file (open it in ui.perfetto.dev).")
     var trace: String?
 
-    @Option(help: ArgumentHelp("With --trace: also draw each module's channels in this many groups, one track per group (0: none).",
-                               valueName: "groups"))
+    @Option(
+        help: ArgumentHelp(
+            "With --trace: also draw each module's channels in this many groups, one track per group (0: none).",
+            valueName: "groups"))
     var traceChannels: Int = 0
 
     func validate() throws {
@@ -126,8 +137,9 @@ struct HostOptions: ParsableArguments {
 func require<T: Comparable>(_ value: T, in range: ClosedRange<T>, _ option: String, unit: String = "") throws {
     guard range.contains(value) else {
         let suffix = unit.isEmpty ? "" : " \(unit)"
-        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound)\(suffix), "
-                              + "got \(value)")
+        throw ValidationError(
+            "\(option) must be between \(range.lowerBound) and \(range.upperBound)\(suffix), "
+                + "got \(value)")
     }
 }
 

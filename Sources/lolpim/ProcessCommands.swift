@@ -29,22 +29,26 @@ struct CoordinatorCommand: ParsableCommand {
         common.bootstrapLogging()
         StopSignal.install()
         common.watchParent()
-        try runCoordinator(topology: topology, bind: bind, endpointFile: endpointFile,
-                           transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
-                           host: host, common: common)
+        try runCoordinator(
+            topology: topology, bind: bind, endpointFile: endpointFile,
+            transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
+            host: host, common: common)
     }
 }
 
 /// Runs the coordinator of `topology` bound to `bind` until the run ends; partial results on failure.
-func runCoordinator(topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
-                    host: HostOptions, common: CommonOptions) throws {
+func runCoordinator(
+    topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
+    host: HostOptions, common: CommonOptions
+) throws {
     let (topology, plan) = try loadTopology(path)
     try reportingFailures {
         try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false)
             .enforce(localWorkers: false)
     }
-    var options = CoordinatorOptions(controlBind: bind, topologyFile: path, outputDirectory: host.outputDirectory(topology),
-                                     endpointFile: endpointFile, transportLabel: transportLabel)
+    var options = CoordinatorOptions(
+        controlBind: bind, topologyFile: path, outputDirectory: host.outputDirectory(topology),
+        endpointFile: endpointFile, transportLabel: transportLabel)
     options.registrationTimeoutMs = common.registrationTimeout * 1000
     options.heartbeatTimeoutMs = host.heartbeatTimeout * 1000
     options.progress = !host.quiet
@@ -74,7 +78,10 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "This worker's rank, 0-based: pipeline stage × tp + member (the stage without tensor parallelism).")
     var rank: Int
 
-    @Option(help: "Data endpoint to bind (default: derived from the coordinator's endpoint; for tcp, the local address that reaches the coordinator).")
+    @Option(
+        help:
+            "Data endpoint to bind (default: derived from the coordinator's endpoint; for tcp, the local address that reaches the coordinator)."
+    )
     var dataBind: String?
 
     @OptionGroup var common: CommonOptions
@@ -92,16 +99,18 @@ struct WorkerCommand: ParsableCommand {
 }
 
 func runWorker(coordinator: String, rank: Int, dataBind: String?, common: CommonOptions) throws {
-    let options = WorkerOptions(coordinator: coordinator, rank: rank, dataBind: dataBind,
-                                registrationTimeoutMs: common.registrationTimeout * 1000, keys: try common.loadKeys(),
-                                kernelStore: common.kernelCache.choice)
+    let options = WorkerOptions(
+        coordinator: coordinator, rank: rank, dataBind: dataBind,
+        registrationTimeoutMs: common.registrationTimeout * 1000, keys: try common.loadKeys(),
+        kernelStore: common.kernelCache.choice)
     try reportingFailures { try Worker(options: options).run() }
 }
 
 struct RankCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rank",
-        abstract: "Run as one process of a parallel job (srun, mpirun): rank 0 is the coordinator, rank r the worker of stage r − 1.",
+        abstract:
+            "Run as one process of a parallel job (srun, mpirun): rank 0 is the coordinator, rank r the worker of stage r − 1.",
         discussion: """
             The rank comes from SLURM_PROCID, PMI_RANK, OMPI_COMM_WORLD_RANK or PMIX_RANK (or --rank-variable), \
             and the job must have one process per module plus one. Every process is given the same coordinator \
@@ -114,7 +123,10 @@ struct RankCommand: ParsableCommand {
     @Option(help: "HOST:PORT of the coordinator (rank 0's machine), or set LOLPIM_COORDINATOR.")
     var coordinator: String?
 
-    @Option(help: "Rank 0 binds this address instead of the coordinator's host (e.g. when that name resolves to 127.0.1.1 on its own machine).")
+    @Option(
+        help:
+            "Rank 0 binds this address instead of the coordinator's host (e.g. when that name resolves to 127.0.1.1 on its own machine)."
+    )
     var bindAddress: String?
 
     @Option(help: "The environment variable that holds the rank.")
@@ -138,8 +150,9 @@ struct RankCommand: ParsableCommand {
         let (_, plan) = try loadTopology(topology)
         try reportingFailures { try me.check(workers: plan.workers) }
         if me.rank == 0 {
-            try runCoordinator(topology: topology, bind: "tcp://\(bindAddress ?? hostName):\(port)", endpointFile: nil,
-                               transportLabel: "tcp", summary: true, host: host, common: common)
+            try runCoordinator(
+                topology: topology, bind: "tcp://\(bindAddress ?? hostName):\(port)", endpointFile: nil,
+                transportLabel: "tcp", summary: true, host: host, common: common)
         } else {
             try runWorker(coordinator: "tcp://\(address)", rank: me.rank - 1, dataBind: nil, common: common)
         }

@@ -9,16 +9,24 @@ struct Run: ParsableCommand {
     @Argument(help: "Topology file (YAML).")
     var topology: String = "Topologies/default.yaml"
 
-    @Option(help: "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts.")
+    @Option(
+        help:
+            "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts."
+    )
     var transport: TransportKind?
 
     @Option(help: "TCP port of the coordinator's control socket with --transport tcp (0: any free port).")
     var port: Int = 0
 
-    @Option(help: "Hosts file: start the workers on these hosts through the remote shell (see README, \"Across machines\").")
+    @Option(
+        help: "Hosts file: start the workers on these hosts through the remote shell (see README, \"Across machines\")."
+    )
     var hosts: String?
 
-    @Option(help: "With --hosts: the address of this machine that the workers reach the coordinator at (default: the hosts file's `coordinator` line).")
+    @Option(
+        help:
+            "With --hosts: the address of this machine that the workers reach the coordinator at (default: the hosts file's `coordinator` line)."
+    )
     var coordinatorAddress: String?
 
     @Option(help: "With --hosts: the remote shell, as words; the host and the worker command are appended.")
@@ -43,7 +51,8 @@ struct Run: ParsableCommand {
         if searchParallelism { return try search() }
         let kind = transport ?? (hosts == nil ? .ipc : .tcp)
         let (topology, plan) = try loadTopology(self.topology)
-        var launcher = Launcher(topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
+        var launcher = Launcher(
+            topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
         launcher.port = port
         launcher.progress = !host.quiet
         launcher.registrationTimeoutMs = common.registrationTimeout * 1000
@@ -65,8 +74,9 @@ struct Run: ParsableCommand {
         }
         let (topology, _) = try loadTopology(self.topology)
         let directory = host.outputDirectory(topology)
-        var search = ParallelismSearch(topologyFile: self.topology, topology: topology,
-                                       output: directory + "/parallelism-search.csv")
+        var search = ParallelismSearch(
+            topologyFile: self.topology, topology: topology,
+            output: directory + "/parallelism-search.csv")
         search.transport = transport ?? .ipc
         search.progress = !host.quiet
         search.registrationTimeoutMs = common.registrationTimeout * 1000
@@ -84,11 +94,14 @@ struct Run: ParsableCommand {
         do {
             let file = try HostsFile.load(path: path)
             guard let address = coordinatorAddress ?? file.coordinator else {
-                throw InputFileError(file: path, message: "no `coordinator ADDRESS` line and no --coordinator-address: "
-                                     + "the workers need an address of this machine to reach the coordinator at")
+                throw InputFileError(
+                    file: path,
+                    message: "no `coordinator ADDRESS` line and no --coordinator-address: "
+                        + "the workers need an address of this machine to reach the coordinator at")
             }
-            return RemoteWorkers(placements: try file.assign(workers: workers), coordinatorAddress: address,
-                                 shell: remoteShell, remoteBinary: remoteBinary ?? Launcher.executablePath())
+            return RemoteWorkers(
+                placements: try file.assign(workers: workers), coordinatorAddress: address,
+                shell: remoteShell, remoteBinary: remoteBinary ?? Launcher.executablePath())
         } catch {
             printError("\(error)")
             throw ExitCode(2)
@@ -121,7 +134,8 @@ struct Validate: ParsableCommand {
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "List the (tp, pp) splits of a topology's cluster: which can run the model and why the others cannot.")
+        abstract: "List the (tp, pp) splits of a topology's cluster: which can run the model and why the others cannot."
+    )
 
     @Argument(help: "Topology file (YAML).")
     var topology: String
@@ -132,7 +146,9 @@ struct PlanCommand: ParsableCommand {
         print("\(topology.model.name) on \(topology.cluster.modules) modules: tp × pp splits")
         for c in candidates {
             let mark = c.tp == topology.parallelism.tp ? "  (this topology)" : ""
-            print(String(format: "  tp %3d × pp %3d  ", c.tp, c.pp) + (c.problem.map { "invalid: \($0)" } ?? "valid") + mark)
+            print(
+                String(format: "  tp %3d × pp %3d  ", c.tp, c.pp) + (c.problem.map { "invalid: \($0)" } ?? "valid")
+                    + mark)
         }
     }
 }

@@ -38,8 +38,9 @@ struct SweepCommand: ParsableCommand {
         runner.heartbeatTimeoutMs = heartbeatTimeout * 1000
         runner.kernelStore = common.kernelCache.choice
         let summary = try reportingFailures { try runner.run() }
-        print("sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
-              + "(\(summary.failed) failed); results in \(spec.output)")
+        print(
+            "sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
+                + "(\(summary.failed) failed); results in \(spec.output)")
         let recorded = try reportingFailures { try SweepCSV.rows(path: spec.output) }
         if !recorded.isEmpty, !recorded.contains(where: { $0["status"] == "ok" }) {
             printError("every point of the sweep failed; the errors are in the CSV's error column (\(spec.output))")
@@ -60,7 +61,10 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let directory = output ?? ((input as NSString).deletingLastPathComponent.isEmpty ? "." : (input as NSString).deletingLastPathComponent) + "/report"
+        let directory =
+            output
+            ?? ((input as NSString).deletingLastPathComponent.isEmpty
+                ? "." : (input as NSString).deletingLastPathComponent) + "/report"
         do {
             let files = try Report.generate(input: input, directory: directory)
             print("report: \(files.count) files in \(directory) (open \(directory)/index.html)")
@@ -74,7 +78,8 @@ struct ReportCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare the topology's model and workload on GPUs, GPU-PIM and both PIM ladders (LoL-PIM's ideas added one by one).",
+        abstract:
+            "Compare the topology's model and workload on GPUs, GPU-PIM and both PIM ladders (LoL-PIM's ideas added one by one).",
         discussion: """
             The topology gives the model, the requests and the PIM system size; every other system is \
             memory-matched to it. PIM rows run at command fidelity and search their own tp × pp split, micro-batch \
@@ -140,8 +145,9 @@ struct CompareCommand: ParsableCommand {
         comparison.npuBandwidthGbps = npuBandwidthGbps
         let rows = try reportingFailures { try comparison.run() }
         let files = try reportingFailures {
-            try ComparisonReport.write(rows, title: "\(topology.model.name), \(topology.workload.context.label)",
-                                       to: directory)
+            try ComparisonReport.write(
+                rows, title: "\(topology.model.name), \(topology.workload.context.label)",
+                to: directory)
         }
         print(ComparisonReport.table(rows))
         print("written: " + files.joined(separator: ", "))

@@ -11,23 +11,32 @@ struct DecodeRunTests {
     @Test("continuous batching: two at a time, the third when they finish; every token counted once")
     func batching() {
         let r = BaselineDecodeRun(system: system, requests: requests, maxBatch: 2).run()
-        let steps = [system.step(contexts: [101, 101]), system.step(contexts: [102, 102]),
-                     system.step(contexts: [101]), system.step(contexts: [102])].map(\.total)
+        let steps = [
+            system.step(contexts: [101, 101]), system.step(contexts: [102, 102]),
+            system.step(contexts: [101]), system.step(contexts: [102]),
+        ].map(\.total)
         #expect(r.generatedTokens == 6 && r.rejected == 0)
         #expect(r.makespanPs == steps.reduce(0, +))
-        #expect(abs(r.meanEffectiveBatch - Double(2 * steps[0] + 2 * steps[1] + steps[2] + steps[3]) / Double(r.makespanPs)) < 1e-12)
+        #expect(
+            abs(r.meanEffectiveBatch - Double(2 * steps[0] + 2 * steps[1] + steps[2] + steps[3]) / Double(r.makespanPs))
+                < 1e-12)
         #expect(r.peakEffectiveBatch == 2)
         #expect(abs(r.throughputTokensPerS - 6 / Time.seconds(r.makespanPs)) < 1e-9)
         // Four of the six tokens came from the two-request steps, which are the slower ones.
-        #expect(r.timePerOutputTokenP50Ps == max(steps[0], steps[1]) || r.timePerOutputTokenP50Ps == min(steps[0], steps[1]))
+        #expect(
+            r.timePerOutputTokenP50Ps == max(steps[0], steps[1]) || r.timePerOutputTokenP50Ps == min(steps[0], steps[1])
+        )
     }
 
-    @Test("memory admits one request at a time when two final KV caches do not fit; a request that never fits is skipped")
+    @Test(
+        "memory admits one request at a time when two final KV caches do not fit; a request that never fits is skipped")
     func capacity() {
         var small = system
         // Room for exactly one request of 102 tokens (7 pages of 16 tokens × 4,096 B), not two.
         small.reserveFraction = 1 - Double(small.weightBytesPerGPU + 7 * 16 * 4096 + 100) / Double(roundGPU.memoryBytes)
-        #expect(small.kvCapacityBytes >= small.kvBytes(tokens: 102) && small.kvCapacityBytes < 2 * small.kvBytes(tokens: 102))
+        #expect(
+            small.kvCapacityBytes >= small.kvBytes(tokens: 102)
+                && small.kvCapacityBytes < 2 * small.kvBytes(tokens: 102))
         let huge = RequestSpec(id: 9, arrivalPs: 0, promptTokens: 4000, outputTokens: 1)
         let r = BaselineDecodeRun(system: small, requests: requests + [huge], maxBatch: 8).run()
         #expect(r.peakEffectiveBatch == 1 && r.rejected == 1 && r.generatedTokens == 6)
@@ -53,7 +62,8 @@ struct DecodeRunTests {
         // The attention share is the attention operators' bytes and flops alone, on both systems.
         let attention = system.stepEnergy(contexts: [1000]).attentionJ
         #expect(attention > 4_100_096 * 28.72e-12 && attention < gpu)
-        #expect(abs((attention - pim.stepEnergy(contexts: [1000]).attentionJ) - 4_100_096 * (28.72e-12 - 4.4e-12)) < 1e-12)
+        #expect(
+            abs((attention - pim.stepEnergy(contexts: [1000]).attentionJ) - 4_100_096 * (28.72e-12 - 4.4e-12)) < 1e-12)
     }
 
     @Test("static energy: the idle board power of every device over the whole run, and over attention's time")

@@ -34,6 +34,8 @@ struct GPUPIMTests {
         // AttAcc's default device: 5 stacks × 16 GiB; LLM-72B's weights still need the GPUs.
         let big = ModelConfig.presets["llm-72b-32k"]!
         #expect(GPUPIMSystem(gpus: 1, model: big).maxBatch(tokens: 32_768) == 0)
-        #expect(GPUPIMSystem(gpus: 8, model: big).maxBatch(tokens: 32_768) == 8 * 5 * (16 << 30) / (32_768 * 80 * 2 * 64 * 128 * 2))
+        #expect(
+            GPUPIMSystem(gpus: 8, model: big).maxBatch(tokens: 32_768) == 8 * 5 * (16 << 30)
+                / (32_768 * 80 * 2 * 64 * 128 * 2))
     }
 }

@@ -4,10 +4,12 @@ import PIMModule
 import Workload
 
 /// A one-layer model and a GPU with round numbers, so the figures below can be checked by hand.
-let tinyModel = ModelConfig(name: "tiny", layers: 1, hidden: 1024, queryHeads: 8, kvHeads: 8, headDim: 128, ffn: 4096,
-                            vocab: 1000, maxContext: 4096)
-let roundGPU = GPUSpec(name: "round", peakFLOPS: 1e12, memoryBandwidth: 1e11, memoryBytes: 1 << 30, linkBytesPerSecond: 1e10,
-                       linkLatencyPs: 1000, computeEfficiency: 1, bandwidthEfficiency: 1)
+let tinyModel = ModelConfig(
+    name: "tiny", layers: 1, hidden: 1024, queryHeads: 8, kvHeads: 8, headDim: 128, ffn: 4096,
+    vocab: 1000, maxContext: 4096)
+let roundGPU = GPUSpec(
+    name: "round", peakFLOPS: 1e12, memoryBandwidth: 1e11, memoryBytes: 1 << 30, linkBytesPerSecond: 1e10,
+    linkLatencyPs: 1000, computeEfficiency: 1, bandwidthEfficiency: 1)
 
 @Suite("Multi-GPU baseline against hand-computed figures")
 struct MultiGPUTests {
@@ -55,7 +57,9 @@ struct MultiGPUTests {
         let sixteen = MultiGPUSystem(gpu: .a100, count: 16, model: gqa)
         #expect(sixteen.shard.kvHeads == 1 && sixteen.shard.queryHeads == 4 && sixteen.problems.isEmpty)
         #expect(sixteen.kvBytesPerGPU(tokens: 16) == 16 * 80 * 2 * 128 * 2)
-        #expect(MultiGPUSystem(gpu: .a100, count: 3, model: gqa).problems.first == "kv_heads (8) is not a multiple of tp (3)")
+        #expect(
+            MultiGPUSystem(gpu: .a100, count: 3, model: gqa).problems.first
+                == "kv_heads (8) is not a multiple of tp (3)")
     }
 
     @Test("compute-bound operators follow peak × efficiency")

@@ -13,19 +13,21 @@ struct BadInputTests {
         workload: {batch_size: 4, context: 4096, decode_steps: 8}
         """
 
-    @Test("numbers that would overflow are refused at their line, before anything is allocated", arguments: [
-        ("decode_steps: 8", "decode_steps: 9223372036854775000", "workload.decode_steps"),
-        ("decode_steps: 8", "decode_steps: 99999999999999999999999", "workload.decode_steps"),
-        ("context: 4096", "context: 9223372036854775000", "workload.context"),
-        ("decode_steps: 8", "decode_steps: 8, chunk_kib: 9007199254740992", "workload.chunk_kib"),
-        ("modules: 4", "modules: 4, capacity_gib: 1e30", "cluster.capacity_gib"),
-        ("modules: 4", "modules: 4, tck_ps: 1000000000000", "cluster.tck_ps"),
-        ("modules: 4", "modules: 4, channels: 1000000000", "cluster.channels"),
-        ("modules: 4", "modules: 100000", "cluster.modules"),
-        ("batch_size: 4", "batch_size: 1000000000", "workload.batch_size"),
-        ("batch_size: 4", "batch_size: 4, requests: 100000000", "workload.requests"),
-        ("decode_steps: 8", "decode_steps: 8, host_intervention_ns: 1e30", "workload.host_intervention_ns"),
-    ])
+    @Test(
+        "numbers that would overflow are refused at their line, before anything is allocated",
+        arguments: [
+            ("decode_steps: 8", "decode_steps: 9223372036854775000", "workload.decode_steps"),
+            ("decode_steps: 8", "decode_steps: 99999999999999999999999", "workload.decode_steps"),
+            ("context: 4096", "context: 9223372036854775000", "workload.context"),
+            ("decode_steps: 8", "decode_steps: 8, chunk_kib: 9007199254740992", "workload.chunk_kib"),
+            ("modules: 4", "modules: 4, capacity_gib: 1e30", "cluster.capacity_gib"),
+            ("modules: 4", "modules: 4, tck_ps: 1000000000000", "cluster.tck_ps"),
+            ("modules: 4", "modules: 4, channels: 1000000000", "cluster.channels"),
+            ("modules: 4", "modules: 100000", "cluster.modules"),
+            ("batch_size: 4", "batch_size: 1000000000", "workload.batch_size"),
+            ("batch_size: 4", "batch_size: 4, requests: 100000000", "workload.requests"),
+            ("decode_steps: 8", "decode_steps: 8, host_intervention_ns: 1e30", "workload.host_intervention_ns"),
+        ])
     func overflowingNumbers(from: String, to: String, field: String) {
         let error = parseError(Self.base.replacingOccurrences(of: from, with: to))
         #expect(error?.field == field)
@@ -33,12 +35,14 @@ struct BadInputTests {
         #expect(error?.message.contains("must be between") == true)
     }
 
-    @Test("links and latencies outside their ranges are refused", arguments: [
-        ("links: {module: {latency_ns: 1e30}}", "links.module.latency_ns"),
-        ("links: {module: {bandwidth_gbps: 1e-300}}", "links.module.bandwidth_gbps"),
-        ("links: {host: {bandwidth_gbps: 1e300}}", "links.host.bandwidth_gbps"),
-        ("host: {step_overhead_ns: 1e20}", "host.step_overhead_ns"),
-    ])
+    @Test(
+        "links and latencies outside their ranges are refused",
+        arguments: [
+            ("links: {module: {latency_ns: 1e30}}", "links.module.latency_ns"),
+            ("links: {module: {bandwidth_gbps: 1e-300}}", "links.module.bandwidth_gbps"),
+            ("links: {host: {bandwidth_gbps: 1e300}}", "links.host.bandwidth_gbps"),
+            ("host: {step_overhead_ns: 1e20}", "host.step_overhead_ns"),
+        ])
     func linkRanges(section: String, field: String) {
         let error = parseError(Self.base + "\n" + section)
         #expect(error?.field == field)
@@ -47,17 +51,22 @@ struct BadInputTests {
 
     @Test("a run longer than the simulated clock holds is refused, naming what dominates it")
     func simulatedTimeBudget() {
-        let slowArrivals = parseError(Self.base.replacingOccurrences(
-            of: "decode_steps: 8", with: "decode_steps: 8, requests: 1000, arrival: {poisson_per_s: 1e-6}"))
+        let slowArrivals = parseError(
+            Self.base.replacingOccurrences(
+                of: "decode_steps: 8", with: "decode_steps: 8, requests: 1000, arrival: {poisson_per_s: 1e-6}"))
         #expect(slowArrivals?.field == "workload.arrival")
         #expect(slowArrivals?.message.contains("lolpim's clock allows") == true)
-        let slowHost = parseError(Self.base.replacingOccurrences(
-            of: "batch_size: 4, context: 4096", with: "batch_size: 64, requests: 1000000, context: 32000")
-            + "\nlinks: {host: {bandwidth_gbps: 0.001}}")
+        let slowHost = parseError(
+            Self.base.replacingOccurrences(
+                of: "batch_size: 4, context: 4096", with: "batch_size: 64, requests: 1000000, context: 32000")
+                + "\nlinks: {host: {bandwidth_gbps: 0.001}}")
         #expect(slowHost?.field == "links.host.bandwidth_gbps")
         // A long but representable run still loads.
-        #expect(parseError(Self.base.replacingOccurrences(
-            of: "decode_steps: 8", with: "decode_steps: 8, requests: 100000, arrival: {poisson_per_s: 1}")) == nil)
+        #expect(
+            parseError(
+                Self.base.replacingOccurrences(
+                    of: "decode_steps: 8", with: "decode_steps: 8, requests: 100000, arrival: {poisson_per_s: 1}"))
+                == nil)
     }
 
     @Test("a simulated clock past the budget stops the run with an error, not a trap")
@@ -87,9 +96,11 @@ struct BadInputTests {
         #expect(scalar?.message.contains("anchors and aliases") == true)
     }
 
-    @Test("a topology name is an identifier, never a path", arguments: [
-        "../../escaped", "/etc/x", "a/b", ".hidden", "", "has space", "x\\e[31m", String(repeating: "n", count: 81),
-    ])
+    @Test(
+        "a topology name is an identifier, never a path",
+        arguments: [
+            "../../escaped", "/etc/x", "a/b", ".hidden", "", "has space", "x\\e[31m", String(repeating: "n", count: 81),
+        ])
     func names(name: String) {
         let error = parseError("name: \"\(name)\"\n" + Self.base)
         #expect(error?.field == "name")
@@ -105,10 +116,12 @@ struct BadInputTests {
         #expect(topology.name == "odd-name")
     }
 
-    @Test("trace fields outside their ranges are refused at their line", arguments: [
-        ("1e30,100,4", "arrival_s"), ("0,99999999999999999999,4", "context_tokens"), ("0,100,0", "output_tokens"),
-        ("inf,100,4", "arrival_s"),
-    ])
+    @Test(
+        "trace fields outside their ranges are refused at their line",
+        arguments: [
+            ("1e30,100,4", "arrival_s"), ("0,99999999999999999999,4", "context_tokens"), ("0,100,0", "output_tokens"),
+            ("inf,100,4", "arrival_s"),
+        ])
     func traceRanges(row: String, field: String) {
         #expect {
             _ = try RequestTrace.parse("arrival_s,context_tokens,output_tokens\n0,10,1\n\(row)\n", file: "t.csv")
@@ -120,12 +133,18 @@ struct BadInputTests {
 
     @Test("error messages escape control characters and stay bounded")
     func escapedMessages() {
-        let error = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k",
-            with: "\"x\\e[2J\\nlolpim: error: forged\""))
+        let error = parseError(
+            Self.base.replacingOccurrences(
+                of: "llm-7b-32k",
+                with: "\"x\\e[2J\\nlolpim: error: forged\""))
         let text = error?.description ?? ""
         #expect(!text.contains("\u{1B}") && !text.contains("\n"))
-        let long = parseError(Self.base.replacingOccurrences(of: "llm-7b-32k", with: String(repeating: "m",
-            count: 100_000)))
+        let long = parseError(
+            Self.base.replacingOccurrences(
+                of: "llm-7b-32k",
+                with: String(
+                    repeating: "m",
+                    count: 100_000)))
         #expect((long?.description.count ?? 0) < 3000)
     }
 
@@ -134,8 +153,11 @@ struct BadInputTests {
         let doc = try String(contentsOf: packageRoot.appendingPathComponent("docs/TOPOLOGY.md"), encoding: .utf8)
         for limit in TopologyLimits.integers where !limit.key.isEmpty {
             #expect(doc.contains("`\(limit.key)`"), "docs/TOPOLOGY.md misses the range of \(limit.key)")
-            #expect(doc.contains(YAMLMapping.describe(limit.range).replacingOccurrences(of: "between ", with: "")
-                .replacingOccurrences(of: " and ", with: " … ")), "docs/TOPOLOGY.md misses \(limit.key)'s bounds")
+            #expect(
+                doc.contains(
+                    YAMLMapping.describe(limit.range).replacingOccurrences(of: "between ", with: "")
+                        .replacingOccurrences(of: " and ", with: " … ")),
+                "docs/TOPOLOGY.md misses \(limit.key)'s bounds")
         }
         for limit in TopologyLimits.reals {
             #expect(doc.contains("`\(limit.key)`"), "docs/TOPOLOGY.md misses the range of \(limit.key)")
@@ -147,17 +169,27 @@ struct BadInputTests {
         // An unknown key in a section makes the loader list the keys it accepts there.
         let sections: [(path: String, yaml: String)] = [
             ("", Self.base + "\nzz: 1"),
-            ("model", Self.base.replacingOccurrences(of: "model: llm-7b-32k",
-                with: "model: {preset: llm-7b-32k, zz: 1}")),
+            (
+                "model",
+                Self.base.replacingOccurrences(
+                    of: "model: llm-7b-32k",
+                    with: "model: {preset: llm-7b-32k, zz: 1}")
+            ),
             ("cluster", Self.base.replacingOccurrences(of: "{modules: 4}", with: "{modules: 4, zz: 1}")),
             ("links", Self.base + "\nlinks: {zz: 1}"),
             ("links.host", Self.base + "\nlinks: {host: {zz: 1}}"),
             ("parallelism", Self.base + "\nparallelism: {zz: 1}"),
             ("workload", Self.base.replacingOccurrences(of: "decode_steps: 8}", with: "decode_steps: 8, zz: 1}")),
-            ("workload.output_tokens", Self.base.replacingOccurrences(
-                of: "decode_steps: 8}", with: "output_tokens: {mean: 4, max: 8, zz: 1}}")),
-            ("workload.arrival", Self.base.replacingOccurrences(
-                of: "decode_steps: 8}", with: "decode_steps: 8, arrival: {poisson_per_s: 1, zz: 1}}")),
+            (
+                "workload.output_tokens",
+                Self.base.replacingOccurrences(
+                    of: "decode_steps: 8}", with: "output_tokens: {mean: 4, max: 8, zz: 1}}")
+            ),
+            (
+                "workload.arrival",
+                Self.base.replacingOccurrences(
+                    of: "decode_steps: 8}", with: "decode_steps: 8, arrival: {poisson_per_s: 1, zz: 1}}")
+            ),
             ("fidelity", Self.base + "\nfidelity: {zz: 1}"),
             ("host", Self.base + "\nhost: {zz: 1}"),
         ]
@@ -166,7 +198,8 @@ struct BadInputTests {
             let listed = try #require(message.components(separatedBy: "expected one of: ").last)
             let accepted = Set(listed.components(separatedBy: ", ").map { path.isEmpty ? $0 : path + "." + $0 })
             let inSchema = TopologySchema.fields.filter { field in
-                path.isEmpty ? !field.contains(".")
+                path.isEmpty
+                    ? !field.contains(".")
                     : field.hasPrefix(path + ".") && !field.dropFirst(path.count + 1).contains(".")
             }
             #expect(accepted == inSchema, "section \(path.isEmpty ? "(root)" : path)")
@@ -184,9 +217,11 @@ struct BadInputTests {
             .sorted()
         let seeds = try files.map { try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8) }
         var random = SplitMix64(seed: 0xF022)
-        let extremes = ["0", "-1", "9223372036854775807", "9223372036854775808", "1e30", "1e-300", "-0", ".nan",
-                        ".inf", "nan", "~", "", "[1, 2]", "{a: 1}", "&x 3", "*x", "'", "\"\\u0000\"", "1_", "0x10",
-                        "4096.5", "65536", "1048577", "\u{1B}[31m"]
+        let extremes = [
+            "0", "-1", "9223372036854775807", "9223372036854775808", "1e30", "1e-300", "-0", ".nan",
+            ".inf", "nan", "~", "", "[1, 2]", "{a: 1}", "&x 3", "*x", "'", "\"\\u0000\"", "1_", "0x10",
+            "4096.5", "65536", "1048577", "\u{1B}[31m",
+        ]
         var loaded = 0
         var refused = 0
         for index in 0..<2000 {
@@ -233,8 +268,10 @@ struct BadInputTests {
     }
 
     static func randomDocument(_ random: inout SplitMix64, extremes: [String]) -> String {
-        let keys = ["model", "cluster", "workload", "links", "parallelism", "fidelity", "host", "name", "seed",
-                    "modules", "batch_size", "context", "decode_steps", "tp", "preset", "x"]
+        let keys = [
+            "model", "cluster", "workload", "links", "parallelism", "fidelity", "host", "name", "seed",
+            "modules", "batch_size", "context", "decode_steps", "tp", "preset", "x",
+        ]
         var text = ""
         for _ in 0..<(1 + Int(random.next() % 8)) {
             let key = keys[Int(random.next() % UInt64(keys.count))]

@@ -5,8 +5,10 @@ import PIMModule
 import Workload
 
 /// 4 modules of llm-7b-32k, 40 QMSum requests arriving as a Poisson stream, outputs of 20–60 tokens.
-func batchingTopology(batching: String, allocation: String, requests: Int = 40, batch: Int = 24,
-                      output: String = "{mean: 40, std: 10, min: 20, max: 60}") -> String {
+func batchingTopology(
+    batching: String, allocation: String, requests: Int = 40, batch: Int = 24,
+    output: String = "{mean: 40, std: 10, min: 20, max: 60}"
+) -> String {
     """
     name: batching
     seed: 9
@@ -30,8 +32,9 @@ func sequential(_ yaml: String) throws -> SequentialRun.Outcome {
 
 @Suite("Batching policies and KV allocation")
 struct BatchingTests {
-    @Test("every request finishes, memory is never over-committed, freed memory is reused",
-          arguments: ["static", "continuous"], ["static", "dpa"])
+    @Test(
+        "every request finishes, memory is never over-committed, freed memory is reused",
+        arguments: ["static", "continuous"], ["static", "dpa"])
     func policies(batching: String, allocation: String) throws {
         let yaml = batchingTopology(batching: batching, allocation: allocation)
         let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "b.yaml"))
@@ -69,8 +72,10 @@ struct BatchingTests {
     func dpaBeatsStatic() throws {
         // Long enough outputs that decoding, not sending the prompts' KV over the host links, bounds the run.
         let output = "{mean: 400, std: 50, min: 200, max: 600}"
-        let staticRun = try sequential(batchingTopology(batching: "continuous", allocation: "static", output: output)).simulated
-        let dpaRun = try sequential(batchingTopology(batching: "continuous", allocation: "dpa", output: output)).simulated
+        let staticRun = try sequential(batchingTopology(batching: "continuous", allocation: "static", output: output))
+            .simulated
+        let dpaRun = try sequential(batchingTopology(batching: "continuous", allocation: "dpa", output: output))
+            .simulated
         #expect(dpaRun.requests.meanEffectiveBatch > 1.5 * staticRun.requests.meanEffectiveBatch)
         #expect(dpaRun.throughputTokensPerS > staticRun.throughputTokensPerS)
         // Static reserves T_max: most of what it holds is empty.

@@ -8,7 +8,8 @@ struct CompareTests {
     @Test("both ladders and the GPU rows, with units, memory, the chosen configuration and every search it ran")
     func compare() throws {
         let dir = Harness.directory("compare")
-        let file = Harness.topology("""
+        let file = Harness.topology(
+            """
             name: cmp
             seed: 3
             model: llm-7b-128k-gqa
@@ -21,15 +22,19 @@ struct CompareTests {
         let rows = SweepCSV.parse(try String(contentsOfFile: dir + "/cmp/comparison.csv", encoding: .utf8))
         let header = try #require(rows.first)
         #expect(header == ComparisonReport.header)
-        for column in ["kind", "memory_gib", "tp", "pp", "micro_batches", "speedup_over_baseline",
-                       "speedup_over_gpu_pim", "throughput_tokens_per_s", "energy_per_token_mj"] {
+        for column in [
+            "kind", "memory_gib", "tp", "pp", "micro_batches", "speedup_over_baseline",
+            "speedup_over_gpu_pim", "throughput_tokens_per_s", "energy_per_token_mj",
+        ] {
             #expect(header.contains(column), "comparison.csv has no \(column)")
         }
         func cell(_ row: [String], _ column: String) -> String { row[header.firstIndex(of: column)!] }
         let body = Array(rows.dropFirst())
-        #expect(body.map { $0[0] } == ["multi-GPU A100-80GB", "multi-GPU H100-80GB", "GPU-PIM (AttAcc-like)"]
+        #expect(
+            body.map { $0[0] } == ["multi-GPU A100-80GB", "multi-GPU H100-80GB", "GPU-PIM (AttAcc-like)"]
                 + Ladder.all.map(\.name))
-        #expect(body.map { cell($0, "kind") } == ["gpu", "gpu", "gpu-pim"] + Array(repeating: "pim-only", count: 4)
+        #expect(
+            body.map { cell($0, "kind") } == ["gpu", "gpu", "gpu-pim"] + Array(repeating: "pim-only", count: 4)
                 + Array(repeating: "xpu-pim", count: 4))
         #expect(body[3][0].contains("CENT-like") && body[6][0].contains("LoL-PIM"))
         #expect(body[7][0].contains("NeuPIMs-like") && body[10][0].contains("LoL-PIM"))
@@ -69,11 +74,13 @@ struct CompareTests {
                         && $0["workload.allocation"] == Ladder.all.first { $0.name == row[0] }!.allocation.rawValue
                 }
                 #expect(matching.count == 1, "\(row[0]): \(claim) ran \(matching.count) times")
-                #expect(matching.first.flatMap { $0["throughput_tokens_per_s"].flatMap(Double.init) }
+                #expect(
+                    matching.first.flatMap { $0["throughput_tokens_per_s"].flatMap(Double.init) }
                         .map { String(format: "%.2f", $0) } == claim[5])
             }
             let chosen = try #require(mine.first { $0[6] == "yes" })
-            #expect(chosen[1] == cell(row, "tp") && chosen[2] == cell(row, "pp") && chosen[3] == cell(row, "micro_batches"))
+            #expect(
+                chosen[1] == cell(row, "tp") && chosen[2] == cell(row, "pp") && chosen[3] == cell(row, "micro_batches"))
             #expect(mine.allSatisfy { Double($0[5])! <= Double(chosen[5])! })
         }
         for chart in ["comparison-throughput.svg", "comparison-energy.svg"] {
@@ -90,14 +97,18 @@ struct CompareTests {
     @Test("prefill_kv: resident sends no prompt KV over the host links; transfer does, and takes longer")
     func residentPrefill() throws {
         func run(_ mode: String) throws -> SequentialRun.Outcome {
-            let yaml = minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 2048\n  prefill_kv: \(mode)")
-            return try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "p.yaml"))).run()
+            let yaml = minimalTopology.replacingOccurrences(
+                of: "context: 2048", with: "context: 2048\n  prefill_kv: \(mode)")
+            return try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "p.yaml")))
+                .run()
         }
         let transfer = try run("transfer"), resident = try run("resident")
         #expect(transfer.simulated.kv.prefillTransferBytes > 0 && resident.simulated.kv.prefillTransferBytes == 0)
         #expect(resident.simulated.makespanPs < transfer.simulated.makespanPs)
-        #expect(parseError(minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 2048\n  prefill_kv: maybe"))?
-            .field == "workload.prefill_kv")
+        #expect(
+            parseError(
+                minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 2048\n  prefill_kv: maybe"))?
+                .field == "workload.prefill_kv")
     }
 
     @Test("every system is memory-matched: GPUs, and GPU-PIM's GPUs for the weights plus devices for the rest")
@@ -129,7 +140,9 @@ struct CompareTests {
         }
     }
 
-    @Test("the search: splits at their pipeline depth, then micro-batch counts from the depth to the batch, then sub-batches")
+    @Test(
+        "the search: splits at their pipeline depth, then micro-batch counts from the depth to the batch, then sub-batches"
+    )
     func search() throws {
         let yaml = minimalTopology.replacingOccurrences(of: "batch_size: 6", with: "batch_size: 32")
         let t = try TopologyLoader.parse(yaml: yaml, file: "s.yaml")

@@ -29,8 +29,11 @@ struct IntegrationTests {
     /// Runs `yaml` over each transport, checks every run succeeded, and returns the results by transport
     /// after checking that their simulated sections are byte-identical to each other and to the
     /// single-threaded reference run.
-    func runEverywhere(_ yaml: String, name: String, transports: [String] = ["inproc", "ipc", "tcp"]) throws
-        -> [String: RunResults] {
+    func runEverywhere(
+        _ yaml: String, name: String, transports: [String] = ["inproc", "ipc", "tcp"]
+    ) throws
+        -> [String: RunResults]
+    {
         let dir = Harness.directory(name)
         let file = Harness.topology(yaml, in: dir)
         var results: [String: RunResults] = [:]
@@ -83,7 +86,8 @@ struct IntegrationTests {
     func kernelStore() throws {
         // Static scheduling exercises every kind of stored kernel (GEMVs, attention units, boundaries); shorter
         // contexts and 3 steps keep nine debug-build runs short.
-        let yaml = determinismTopology.replacingOccurrences(of: "context: qmsum", with: "context: 3000")
+        let yaml =
+            determinismTopology.replacingOccurrences(of: "context: qmsum", with: "context: 3000")
             .replacingOccurrences(of: "decode_steps: 8", with: "decode_steps: 3")
             + "\nfidelity: {level: command, scheduling: static, partitioning: tcp}\n"
         let dir = Harness.directory("determinism-store")
@@ -92,12 +96,17 @@ struct IntegrationTests {
         let expected = try RunResults.encoder.encode(reference.simulated)
         for transport in ["inproc", "ipc", "tcp"] {
             let store = dir + "/\(transport).sqlite"
-            for (label, options) in [("cold", ["--kernel-cache", store]), ("warm", ["--kernel-cache", store]),
-                                     ("none", ["--no-kernel-cache"])] {
+            for (label, options) in [
+                ("cold", ["--kernel-cache", store]), ("warm", ["--kernel-cache", store]),
+                ("none", ["--no-kernel-cache"]),
+            ] {
                 let out = dir + "/\(transport)-\(label)"
                 // Cold static kernels take seconds each in a debug build: a generous heartbeat time-out.
-                let run = try Harness.run(["run", file, "--transport", transport, "--output", out, "--quiet",
-                                           "--heartbeat-timeout", "60"] + options, in: dir, seconds: 300)
+                let run = try Harness.run(
+                    [
+                        "run", file, "--transport", transport, "--output", out, "--quiet",
+                        "--heartbeat-timeout", "60",
+                    ] + options, in: dir, seconds: 300)
                 #expect(run.status == 0, "\(transport) \(label): \(run.stderr)")
                 let results = try Harness.results(in: out)
                 #expect(try results.simulatedSectionBytes() == expected, "\(transport) \(label) differs")
@@ -126,17 +135,24 @@ struct IntegrationTests {
         let dir = Harness.directory("trace")
         let file = Harness.topology(determinismTopology, in: dir)
         let trace = dir + "/run.trace.json"
-        let run = try Harness.run(["run", file, "--output", dir + "/out", "--quiet", "--trace", trace, "--trace-channels", "2"],
-                                  in: dir)
+        let run = try Harness.run(
+            ["run", file, "--output", dir + "/out", "--quiet", "--trace", trace, "--trace-channels", "2"],
+            in: dir)
         #expect(run.status == 0, "\(run.stderr)")
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any]
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: trace))) as? [String: Any]
         let events = try #require(object?["traceEvents"] as? [[String: Any]])
         let spans = events.filter { $0["ph"] as? String == "X" }
-        #expect(spans.allSatisfy { ($0["ts"] as? Double ?? -1) >= 0 && ($0["dur"] as? Double ?? -1) >= 0 && $0["tid"] != nil })
-        let names = Dictionary(uniqueKeysWithValues: events.filter { $0["name"] as? String == "thread_name" }
-            .map { ($0["tid"] as! Int, ($0["args"] as! [String: Any])["name"] as! String) })
+        #expect(
+            spans.allSatisfy {
+                ($0["ts"] as? Double ?? -1) >= 0 && ($0["dur"] as? Double ?? -1) >= 0 && $0["tid"] != nil
+            })
+        let names = Dictionary(
+            uniqueKeysWithValues: events.filter { $0["name"] as? String == "thread_name" }
+                .map { ($0["tid"] as! Int, ($0["args"] as! [String: Any])["name"] as! String) })
         #expect(Set(spans.map { $0["tid"] as! Int }).isSubset(of: Set(names.keys)))
-        #expect(names.values.contains("module 0") && names.values.contains("module 3 ops") && names.values.contains("host"))
+        #expect(
+            names.values.contains("module 0") && names.values.contains("module 3 ops") && names.values.contains("host"))
         #expect(names.values.contains("link from module 2"))
         #expect(names.values.contains("module 3 channels 0-15") && names.values.contains("module 3 channels 16-31"))
         // Every op span lies inside the module span of the same stage that starts at or before it.
@@ -147,15 +163,24 @@ struct IntegrationTests {
         for op in opSpans.prefix(400) {
             let module = String(track(op).dropLast(4))
             let ts = op["ts"] as! Double, end = ts + (op["dur"] as! Double)
-            #expect(moduleSpans.contains { track($0) == module && ($0["ts"] as! Double) <= ts + 1e-6
-                                            && end <= ($0["ts"] as! Double) + ($0["dur"] as! Double) + 1e-6 })
+            #expect(
+                moduleSpans.contains {
+                    track($0) == module && ($0["ts"] as! Double) <= ts + 1e-6
+                        && end <= ($0["ts"] as! Double) + ($0["dur"] as! Double) + 1e-6
+                })
         }
-        #expect(events.contains { $0["ph"] as? String == "i" && ($0["name"] as? String ?? "").hasPrefix("DPA request_start") })
+        #expect(
+            events.contains {
+                $0["ph"] as? String == "i" && ($0["name"] as? String ?? "").hasPrefix("DPA request_start")
+            })
         // Each micro-batch step's flow starts once and finishes once.
         let flows = Dictionary(grouping: events.filter { $0["cat"] as? String == "flow" }, by: { $0["id"] as! Int })
         #expect(flows.count == 3 * 8)
-        #expect(flows.values.allSatisfy { f in f.filter { $0["ph"] as? String == "s" }.count == 1
-                                          && f.filter { $0["ph"] as? String == "f" }.count == 1 })
+        #expect(
+            flows.values.allSatisfy { f in
+                f.filter { $0["ph"] as? String == "s" }.count == 1
+                    && f.filter { $0["ph"] as? String == "f" }.count == 1
+            })
     }
 
     @Test("one micro-batch through the pipeline takes exactly the closed-form time")
@@ -195,7 +220,9 @@ struct IntegrationTests {
         for iteration in 0..<5 {
             let contexts = [4000 + iteration + 1, 4000 + iteration + 1]
             let compute = plan.stages.reduce(Picoseconds(0)) { sum, s in
-                sum + cost.stageCost(step: step, layers: s.layers, contexts: contexts, includesLMHead: s.includesLMHead).total
+                sum
+                    + cost.stageCost(step: step, layers: s.layers, contexts: contexts, includesLMHead: s.includesLMHead)
+                    .total
             }
             let stepTime = 2 * hostHop + 2 * moduleHop + compute + 2_000_000 + 2 * 300_000
             expected += stepTime
@@ -205,19 +232,23 @@ struct IntegrationTests {
         #expect(results.simulated.tokenLatency == LatencySummary(samples: latencies))
         #expect(results.simulated.generatedTokens == 10)
         #expect(abs(results.simulated.throughputTokensPerS - 10 / Time.seconds(expected)) < 1e-9)
-        #expect(results.simulated.kv.prefillTransferBytes == 2 * 4000 * plan.stages.reduce(0) { $0 + $1.memory.kvBytesPerToken })
+        #expect(
+            results.simulated.kv.prefillTransferBytes == 2 * 4000
+                * plan.stages.reduce(0) { $0 + $1.memory.kvBytesPerToken })
         #expect(results.simulated.requests.finished == 2)
     }
 
     @Test("validate reports a located error and exits 2")
     func validateErrors() throws {
         let dir = Harness.directory("validate")
-        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "  modules: 4", with: "  modules: 4\n  banks: 16"),
-                                    in: dir)
+        let file = Harness.topology(
+            minimalTopology.replacingOccurrences(of: "  modules: 4", with: "  modules: 4\n  banks: 16"),
+            in: dir)
         let run = try Harness.run(["validate", file], in: dir)
         #expect(run.status == 2)
         #expect(run.stderr.contains("\(file):6:3: cluster.banks: unknown key"))
-        let ok = try Harness.run(["validate", packageRoot.appendingPathComponent("Topologies/default.yaml").path], in: dir)
+        let ok = try Harness.run(
+            ["validate", packageRoot.appendingPathComponent("Topologies/default.yaml").path], in: dir)
         #expect(ok.status == 0)
         #expect(ok.stdout.contains("llm-7b-32k"))
     }
@@ -225,7 +256,8 @@ struct IntegrationTests {
     @Test("a model that does not fit is refused before any process starts")
     func doesNotFit() throws {
         let dir = Harness.directory("nofit")
-        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-72b-32k"), in: dir)
+        let file = Harness.topology(
+            minimalTopology.replacingOccurrences(of: "llm-7b-32k", with: "llm-72b-32k"), in: dir)
         let run = try Harness.run(["run", file, "--output", dir + "/out"], in: dir)
         #expect(run.status == 2)
         #expect(run.stderr.contains("does not fit"))
@@ -241,8 +273,9 @@ struct IntegrationTests {
         let holder = try Socket(context, .pull)
         try holder.bind("tcp://127.0.0.1:*")
         let port = holder.lastEndpoint.split(separator: ":").last!
-        let run = try Harness.run(["run", file, "--transport", "tcp", "--port", String(port), "--output", dir + "/out"],
-                                  in: dir, seconds: 30)
+        let run = try Harness.run(
+            ["run", file, "--transport", "tcp", "--port", String(port), "--output", dir + "/out"],
+            in: dir, seconds: 30)
         #expect(run.status != 0)
         #expect(run.stderr.contains("Address already in use"))
         #expect(run.stderr.contains("tcp://127.0.0.1:\(port)"))
@@ -253,8 +286,11 @@ struct IntegrationTests {
     func neverRegisters() throws {
         let dir = Harness.directory("noworkers")
         let file = Harness.topology(minimalTopology, in: dir)
-        let run = try Harness.run(["coordinator", file, "--bind", "ipc://\(dir)/control.sock", "--output", dir + "/out",
-                                   "--registration-timeout", "2", "--quiet"], in: dir, seconds: 30)
+        let run = try Harness.run(
+            [
+                "coordinator", file, "--bind", "ipc://\(dir)/control.sock", "--output", dir + "/out",
+                "--registration-timeout", "2", "--quiet",
+            ], in: dir, seconds: 30)
         #expect(run.status == 1)
         #expect(run.stderr.contains("4 of 4 workers never registered within 2 s (missing ranks: 0, 1, 2, 3)"))
         let results = try Harness.results(in: dir + "/out")
@@ -265,14 +301,18 @@ struct IntegrationTests {
 
     @Test("a peer of another protocol version is refused, by the coordinator and by a worker")
     func wrongVersion() throws {
-        let setup = try Harness.startCoordinator("version", minimalTopology, ["--registration-timeout", "3", "--quiet"])
+        let setup = try Harness.startCoordinator(
+            "version", minimalTopology, ["--registration-timeout", "3", "--quiet"])
         let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let context = try Context()
         let fake = try Socket(context, .dealer)
         try fake.set(.receiveTimeout(5000))
         try fake.connect(control)
-        var hello = WireCodec.encode(.hello(Hello(rank: 0, dataEndpoint: "ipc://x", tpEndpoint: "ipc://y", hostname: "old", pid: 1,
-                                                  software: "lolpim 0.0")))[0].bytes
+        var hello = WireCodec.encode(
+            .hello(
+                Hello(
+                    rank: 0, dataEndpoint: "ipc://x", tpEndpoint: "ipc://y", hostname: "old", pid: 1,
+                    software: "lolpim 0.0")))[0].bytes
         hello[4] = 99
         try fake.send(bytes: [hello])
         let reply = try #require(try fake.receive())
@@ -290,8 +330,11 @@ struct IntegrationTests {
         let router = try Socket(context, .router)
         try router.set(.receiveTimeout(10_000))
         try router.bind("ipc://\(dir)/fake.sock")
-        let worker = try Harness.Running(["worker", "--coordinator", "ipc://\(dir)/fake.sock", "--rank", "0",
-                                          "--registration-timeout", "5"], in: dir)
+        let worker = try Harness.Running(
+            [
+                "worker", "--coordinator", "ipc://\(dir)/fake.sock", "--rank", "0",
+                "--registration-timeout", "5",
+            ], in: dir)
         let frames = try #require(try router.receive())
         var answer = WireCodec.encode(.heartbeat)[0].bytes
         answer[4] = 99
@@ -304,7 +347,8 @@ struct IntegrationTests {
 
     @Test("a second worker claiming a taken rank is refused by name")
     func duplicateRank() throws {
-        let setup = try Harness.startCoordinator("duplicate", minimalTopology, ["--registration-timeout", "4", "--quiet"])
+        let setup = try Harness.startCoordinator(
+            "duplicate", minimalTopology, ["--registration-timeout", "4", "--quiet"])
         let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let first = try Harness.worker(rank: 0, control: control, in: dir)
         usleep(500_000)
@@ -334,8 +378,12 @@ struct IntegrationTests {
         usleep(1_000_000)
         #expect(coordinator.process.isRunning, "a stray client's bytes must not stop the run")
         // A lolpim header (version 5, microBatch) without its payload frame: the data stream is broken.
-        try intruder.send(bytes: [Array("LPIM".utf8) + [UInt8(WireCodec.version & 0xFF), UInt8(WireCodec.version >> 8),
-                                                        WireMessage.Kind.microBatch.rawValue, 0]])
+        try intruder.send(bytes: [
+            Array("LPIM".utf8) + [
+                UInt8(WireCodec.version & 0xFF), UInt8(WireCodec.version >> 8),
+                WireMessage.Kind.microBatch.rawValue, 0,
+            ]
+        ])
         let outcome = coordinator.wait(seconds: 30)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("worker 2 refused a message on its data socket"))
@@ -351,10 +399,12 @@ struct IntegrationTests {
     func garbageOnControlSocket() throws {
         let dir = Harness.directory("control-garbage")
         let file = Harness.topology(determinismTopology, in: dir)
-        let reference = try Harness.run(["run", file, "--transport", "inproc", "--output", dir + "/ref", "--quiet"], in: dir)
+        let reference = try Harness.run(
+            ["run", file, "--transport", "inproc", "--output", dir + "/ref", "--quiet"], in: dir)
         #expect(reference.status == 0)
         let control = "ipc://\(dir)/control.sock"
-        let coordinator = try Harness.coordinator(file, control: control, in: dir, ["--quiet", "--transport-label", "ipc"])
+        let coordinator = try Harness.coordinator(
+            file, control: control, in: dir, ["--quiet", "--transport-label", "ipc"])
         let context = try Context()
         let stranger = try Socket(context, .dealer)
         try stranger.set(.receiveTimeout(5000))
@@ -376,7 +426,8 @@ struct IntegrationTests {
 
     @Test("a worker killed mid-run: the coordinator names it within the heartbeat time-out and keeps partial results")
     func workerKilled() throws {
-        let setup = try Harness.startCoordinator("killed-worker", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
+        let setup = try Harness.startCoordinator(
+            "killed-worker", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
         let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
@@ -396,7 +447,8 @@ struct IntegrationTests {
 
     @Test("the coordinator killed: every worker exits by itself within the heartbeat time-out")
     func coordinatorKilled() throws {
-        let setup = try Harness.startCoordinator("killed-coordinator", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
+        let setup = try Harness.startCoordinator(
+            "killed-coordinator", longRunTopology, ["--quiet", "--heartbeat-timeout", "2"])
         let (dir, control, coordinator) = (setup.dir, setup.control, setup.coordinator)
         let workers = try (0..<4).map { try Harness.worker(rank: $0, control: control, in: dir) }
         usleep(1_500_000)
@@ -431,7 +483,8 @@ struct IntegrationTests {
     func workerKilledUnderRun() throws {
         let dir = Harness.directory("run-killed-worker")
         let file = Harness.topology(longRunTopology, in: dir)
-        let run = try Harness.Running(["run", file, "--output", dir + "/out", "--quiet", "--heartbeat-timeout", "2"], in: dir)
+        let run = try Harness.Running(
+            ["run", file, "--output", dir + "/out", "--quiet", "--heartbeat-timeout", "2"], in: dir)
         let runDirectory = "lolpim-\(run.process.processIdentifier)-"
         var victim: Int32?
         let deadline = Date(timeIntervalSinceNow: 20)
@@ -473,17 +526,21 @@ struct IntegrationTests {
             .filter { $0.hasPrefix(runDirectory) }
         #expect(!stale.isEmpty, "the killed launcher leaves its run directory")
         Launcher.removeStaleRunDirectories()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
-            .filter { $0.hasPrefix(runDirectory) }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+                .filter { $0.hasPrefix(runDirectory) }.isEmpty)
     }
 
     @Test("random bytes sent to every listening port of a tcp run are dropped; the run completes")
     func strangersIgnored() throws {
         let dir = Harness.directory("run-strangers")
-        let file = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4",
-            with: "decode_steps: 6000"),
-                                    in: dir)
-        let run = try Harness.Running(["run", file, "--transport", "tcp", "--output", dir + "/out", "--quiet"], in: dir)
+        let file = Harness.topology(
+            minimalTopology.replacingOccurrences(
+                of: "decode_steps: 4",
+                with: "decode_steps: 6000"),
+            in: dir)
+        let run = try Harness.Running(
+            ["run", file, "--transport", "tcp", "--output", dir + "/out", "--quiet"], in: dir)
         // The launcher's children name it: `--parent-pid PID`.
         let children = "--parent-pid \(run.process.processIdentifier)"
         let deadline = Date(timeIntervalSinceNow: 20)
@@ -522,16 +579,19 @@ struct IntegrationTests {
     /// TCP ports process `pid` listens on (its sockets' inodes matched against /proc/net/tcp).
     static func listeningPorts(_ pid: Int32) -> [Int] {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-        let inodes = Set(fds.compactMap { fd -> String? in
-            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-                  link.hasPrefix("socket:[") else { return nil }
-            return String(link.dropFirst(8).dropLast())
-        })
+        let inodes = Set(
+            fds.compactMap { fd -> String? in
+                guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                    link.hasPrefix("socket:[")
+                else { return nil }
+                return String(link.dropFirst(8).dropLast())
+            })
         let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
         return table.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: " ")
             guard f.count > 9, f[3] == "0A", inodes.contains(String(f[9])),
-                  let port = f[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }) else { return nil }
+                let port = f[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) })
+            else { return nil }
             return port
         }
     }

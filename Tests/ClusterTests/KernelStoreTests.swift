@@ -15,8 +15,9 @@ final class Warnings: Sendable {
 @Suite("Kernel-timing store")
 struct KernelStoreTests {
     static func timing(_ cycles: Int64) -> KernelTiming {
-        KernelTiming(cycles: cycles, counts: AiMCommandKind.allCases.map { Int64($0.rawValue) * cycles },
-                     order: .rowStationary)
+        KernelTiming(
+            cycles: cycles, counts: AiMCommandKind.allCases.map { Int64($0.rawValue) * cycles },
+            order: .rowStationary)
     }
 
     static let key = KernelKey(context: "model 1\npolicy dcs", kernel: "gemv 64x128x4")
@@ -50,9 +51,14 @@ struct KernelStoreTests {
             try $0.execute(sql: "UPDATE kernels SET counts = '1,2,3' WHERE kernel = ?", arguments: [Self.key.kernel])
         }
         #expect(SQLiteKernelStore(path: path).timing(Self.key) == nil)
-        try queue.write { try $0.execute(sql: "UPDATE kernels SET cycles = -5, counts = ? WHERE kernel = ?",
-                                         arguments: [Self.timing(1).counts.map(String.init).joined(separator: ","),
-                                                     Self.key.kernel]) }
+        try queue.write {
+            try $0.execute(
+                sql: "UPDATE kernels SET cycles = -5, counts = ? WHERE kernel = ?",
+                arguments: [
+                    Self.timing(1).counts.map(String.init).joined(separator: ","),
+                    Self.key.kernel,
+                ])
+        }
         #expect(SQLiteKernelStore(path: path).timing(Self.key) == nil)
         try queue.close()
         // The fresh timing replaces the bad row.
@@ -60,8 +66,9 @@ struct KernelStoreTests {
         #expect(SQLiteKernelStore(path: path).timing(Self.key) == Self.timing(99))
     }
 
-    @Test("a corrupt file and a foreign database are set aside with a warning and rebuilt, never trusted",
-          arguments: ["garbage", "foreign", "old schema"])
+    @Test(
+        "a corrupt file and a foreign database are set aside with a warning and rebuilt, never trusted",
+        arguments: ["garbage", "foreign", "old schema"])
     func setAside(kind: String) throws {
         let dir = Harness.directory("store-bad")
         let path = dir + "/k.sqlite"
@@ -103,7 +110,8 @@ struct KernelStoreTests {
         #expect(store.timing(Self.key) == nil)
         #expect(warnings.all.count == 1)
         let timer = KernelTimer(module: .cent32, policy: .dcs, store: store)
-        #expect(timer.time(GEMVShape(rows: 64, columns: 256, batch: 2))
+        #expect(
+            timer.time(GEMVShape(rows: 64, columns: 256, batch: 2))
                 == KernelTimer(module: .cent32, policy: .dcs).time(GEMVShape(rows: 64, columns: 256, batch: 2)))
     }
 
@@ -128,8 +136,9 @@ struct KernelStoreTests {
         }
     }
 
-    @Test("a timer with a warm store simulates nothing and gives the same timings",
-          arguments: SchedulingPolicy.allCases)
+    @Test(
+        "a timer with a warm store simulates nothing and gives the same timings",
+        arguments: SchedulingPolicy.allCases)
     func warmTimer(policy: SchedulingPolicy) throws {
         let path = Harness.directory("store-timer") + "/k.sqlite"
         let shapes = [GEMVShape(rows: 100, columns: 4096, batch: 4), GEMVShape(rows: 2048, columns: 128, batch: 8)]
@@ -161,7 +170,8 @@ struct KernelStoreTests {
         #expect(resolved(["XDG_CACHE_HOME": "rel", "HOME": "/h"]) == .file("/h/.cache/lolpim/kernels.sqlite"))
         #expect(KernelStoreChoice.resolve(path: nil, disabled: false, environment: [:]) == .off)
         let dir = Harness.directory("store-dir")
-        #expect(KernelStoreChoice.resolve(path: dir, disabled: false, environment: [:])
+        #expect(
+            KernelStoreChoice.resolve(path: dir, disabled: false, environment: [:])
                 == .file(dir + "/kernels.sqlite"))
     }
 

@@ -7,7 +7,8 @@ import Transport
 struct MultiHostInputTests {
     @Test("ranks go to ranks= ranges, then workers= counts in file order, then contiguous blocks over the rest")
     func assignment() throws {
-        let file = try HostsFile.parse("""
+        let file = try HostsFile.parse(
+            """
             # a cluster
             coordinator 10.0.0.1
             a workers=2            # ranks 0-1
@@ -37,7 +38,8 @@ struct MultiHostInputTests {
         #expect(error("a address=node1") == "h.txt:1: address: expected an IPv4 address, got `node1`")
         #expect(error("a ranks=0-1\nb ranks=1-3") == "h.txt:2: rank 1 is already on a (line 1)")
         #expect(error("a ranks=2-5") == "h.txt:1: ranks=2-5: the topology has only 4 workers (ranks 0-3)")
-        #expect(error("a workers=2") == "h.txt: ranks 2, 3 have no host: raise a workers= count or add a host without one")
+        #expect(
+            error("a workers=2") == "h.txt: ranks 2, 3 have no host: raise a workers= count or add a host without one")
         #expect(error("a workers=5") == "h.txt:1: workers=5: only 4 of the topology's 4 ranks are left")
         #expect(error("# nothing") == "h.txt: lists no host")
         #expect(error("coordinator\na") == "h.txt:1: expected `coordinator ADDRESS`")
@@ -65,8 +67,11 @@ struct MultiHostInputTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(throws: InputFileError.self) { try ClusterKeys.create(in: dir) }
         try "# keys\nshort-key\n".write(toFile: dir + "/authorized_keys", atomically: true, encoding: .utf8)
-        #expect(throws: InputFileError(file: dir + "/authorized_keys", line: 2,
-                                       message: "expected a public key (40 Z85 characters), got `short-key`")) {
+        #expect(
+            throws: InputFileError(
+                file: dir + "/authorized_keys", line: 2,
+                message: "expected a public key (40 Z85 characters), got `short-key`")
+        ) {
             try ClusterKeys.load(from: dir)
         }
         let other = try ClusterKeys.create(in: dir + "/other")
@@ -93,8 +98,9 @@ struct MultiHostRunTests {
         let expected = try reference(dir, file)
         let address = "127.0.0.1:\(try Harness.freePort())"
         let processes = try (0...4).map { rank in
-            try Harness.Running(["rank", file, "--coordinator", address, "--output", dir + "/out", "--quiet"], in: dir,
-                                environment: ["PMI_RANK": "\(rank)", "PMI_SIZE": "5"])
+            try Harness.Running(
+                ["rank", file, "--coordinator", address, "--output", dir + "/out", "--quiet"], in: dir,
+                environment: ["PMI_RANK": "\(rank)", "PMI_SIZE": "5"])
         }
         for p in processes { #expect(p.wait(seconds: 60).status == 0) }
         #expect(try Harness.results(in: dir + "/out").simulatedSectionBytes() == expected)
@@ -121,11 +127,16 @@ struct MultiHostRunTests {
 
         /// Sends one every 10 ms for `seconds`, or until `running` is false.
         mutating func send(for seconds: Double, while running: () -> Bool = { true }) throws {
-            let header = MicroBatchHeader(iteration: 0, microBatch: 0, departPs: 0, wallSendNs: 0,
-                                          entries: [MicroBatchHeader.Entry(request: 0, context: 5000, flags: MicroBatchHeader.Entry.first)])
+            let header = MicroBatchHeader(
+                iteration: 0, microBatch: 0, departPs: 0, wallSendNs: 0,
+                entries: [MicroBatchHeader.Entry(request: 0, context: 5000, flags: MicroBatchHeader.Entry.first)])
             let deadline = Date(timeIntervalSinceNow: seconds)
             while running() && Date() < deadline {
-                if try push.send(WireCodec.encode(.microBatch(header, payload: Message(Array(repeating: 1, count: 8192))))) { sent += 1 }
+                if try push.send(
+                    WireCodec.encode(.microBatch(header, payload: Message(Array(repeating: 1, count: 8192)))))
+                {
+                    sent += 1
+                }
                 usleep(10_000)
             }
         }
@@ -139,24 +150,37 @@ struct MultiHostRunTests {
         let cluster = try ClusterKeys.create(in: dir + "/keys")
         let stranger = try ClusterKeys.create(in: dir + "/stranger")
 
-        func securedRun(keys: Bool) throws -> (coordinator: Harness.Outcome, target: Harness.Outcome, intruders: [Harness.Outcome],
-                                               injected: Int) {
+        func securedRun(
+            keys: Bool
+        ) throws -> (
+            coordinator: Harness.Outcome, target: Harness.Outcome, intruders: [Harness.Outcome],
+            injected: Int
+        ) {
             let secured = keys ? ["--keys", dir + "/keys"] : []
             let endpointFile = dir + "/endpoint-\(keys)"
             let out = dir + (keys ? "/out" : "/open")
-            let coordinator = try Harness.Running(["coordinator", file, "--bind", "tcp://127.0.0.1:*", "--endpoint-file", endpointFile,
-                                                   "--output", out, "--quiet", "--transport-label", "tcp"] + secured, in: dir)
+            let coordinator = try Harness.Running(
+                [
+                    "coordinator", file, "--bind", "tcp://127.0.0.1:*", "--endpoint-file", endpointFile,
+                    "--output", out, "--quiet", "--transport-label", "tcp",
+                ] + secured, in: dir)
             let control = try #require(Harness.waitForFile(endpointFile))
             // Intruders try to register first: one with its own keys, one without CURVE.
-            let intruders = keys ? [try Harness.worker(rank: 0, control: control, in: dir,
-                                                       ["--keys", dir + "/stranger", "--registration-timeout", "3"]),
-                                    try Harness.worker(rank: 1, control: control, in: dir, ["--registration-timeout", "3"])] : []
+            let intruders =
+                keys
+                ? [
+                    try Harness.worker(
+                        rank: 0, control: control, in: dir,
+                        ["--keys", dir + "/stranger", "--registration-timeout", "3"]),
+                    try Harness.worker(rank: 1, control: control, in: dir, ["--registration-timeout", "3"]),
+                ] : []
             usleep(500_000)
             // Workers 0-2 register; the injector aims at worker 2's data socket before the run starts (the
             // coordinator waits for worker 3) and keeps at it until the run ends.
             let data = "tcp://127.0.0.1:\(try Harness.freePort())"
             var workers = try (0..<3).map { rank in
-                try Harness.worker(rank: rank, control: control, in: dir, secured + (rank == 2 ? ["--data-bind", data] : []))
+                try Harness.worker(
+                    rank: rank, control: control, in: dir, secured + (rank == 2 ? ["--data-bind", data] : []))
             }
             var injector = try Injector(data, keys: keys ? stranger : nil, serverKey: cluster.pair.publicKey)
             try injector.send(for: 0.5)
@@ -170,7 +194,8 @@ struct MultiHostRunTests {
         // Without keys the same injection reaches the worker and spoils the run: the test can fail.
         let open = try securedRun(keys: false)
         #expect(open.injected > 0)
-        let spoiled = open.coordinator.status != 0
+        let spoiled =
+            open.coordinator.status != 0
             || (try? Harness.results(in: dir + "/open").simulatedSectionBytes()) != expected
         #expect(spoiled, "an injected micro-batch went unnoticed without keys")
 
@@ -193,16 +218,20 @@ struct MultiHostRunTests {
         try "#!/bin/sh\necho \"no route to $1\" >&2\nexit 255\n".write(toFile: shell, atomically: true, encoding: .utf8)
         chmod(shell, 0o755)
         let started = Date()
-        let run = try Harness.run(["run", file, "--hosts", hosts, "--remote-shell", shell, "--heartbeat-timeout", "2",
-                                   "--output", dir + "/out", "--quiet"], in: dir)
+        let run = try Harness.run(
+            [
+                "run", file, "--hosts", hosts, "--remote-shell", shell, "--heartbeat-timeout", "2",
+                "--output", dir + "/out", "--quiet",
+            ], in: dir)
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(run.status == 1)
         #expect(run.stderr.contains("worker 0 on host.invalid exited with status 255 (the remote shell's own failure"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
-    @Test("workers on separate network hosts (namespaces joined by veth pairs) give the local run's results, with CURVE",
-          .enabled(if: NetworkLab.available, "needs root and network namespaces (iproute2 `ip netns`); skipped here"))
+    @Test(
+        "workers on separate network hosts (namespaces joined by veth pairs) give the local run's results, with CURVE",
+        .enabled(if: NetworkLab.available, "needs root and network namespaces (iproute2 `ip netns`); skipped here"))
     func separateHosts() throws {
         let dir = Harness.directory("netns")
         let file = Harness.topology(determinismTopology, in: dir)
@@ -215,15 +244,20 @@ struct MultiHostRunTests {
         try "#!/bin/sh\nhost=$1; shift\nexec ip netns exec \"$host\" sh -c \"$*\"\n"
             .write(toFile: shell, atomically: true, encoding: .utf8)
         chmod(shell, 0o755)
-        let hosts = Harness.topology("""
+        let hosts = Harness.topology(
+            """
             coordinator \(lab.addresses[0])
             \(lab.names[1]) workers=2
             \(lab.names[2]) ranks=2-2 address=\(lab.addresses[2])
             \(lab.names[3])
             """, in: dir, name: "hosts")
-        let run = try Harness.Running(["netns", "exec", lab.names[0], Harness.binary, "run", file, "--hosts", hosts,
-                                       "--remote-shell", shell, "--keys", dir + "/keys", "--output", dir + "/out", "--quiet"],
-                                      in: dir, executable: NetworkLab.ip).wait(seconds: 90)
+        let run = try Harness.Running(
+            [
+                "netns", "exec", lab.names[0], Harness.binary, "run", file, "--hosts", hosts,
+                "--remote-shell", shell, "--keys", dir + "/keys", "--output", dir + "/out", "--quiet",
+            ],
+            in: dir, executable: NetworkLab.ip
+        ).wait(seconds: 90)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try Harness.results(in: dir + "/out").simulatedSectionBytes() == expected)
         // The coordinator's namespace cannot reach loopback endpoints of the others: the run really crossed
@@ -237,7 +271,9 @@ struct MultiHostRunTests {
 /// on a bridge in a switch namespace; host i has address 10.231.S.(i+1)/24. Everything is deleted by
 /// `destroy()` (processes left in a namespace are killed first).
 struct NetworkLab {
-    static let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(where: FileManager.default.isExecutableFile) ?? "ip"
+    static let ip =
+        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first(where: FileManager.default.isExecutableFile)
+        ?? "ip"
 
     let names: [String]
     let addresses: [String]
@@ -283,7 +319,9 @@ struct NetworkLab {
             for (i, name) in names.enumerated() {
                 let inside = "va\(i)-\(tag)", outside = "vb\(i)-\(tag)"
                 try Self.run(["netns", "add", name])
-                try Self.run(["link", "add", inside, "netns", name, "type", "veth", "peer", "name", outside, "netns", switchName])
+                try Self.run([
+                    "link", "add", inside, "netns", name, "type", "veth", "peer", "name", outside, "netns", switchName,
+                ])
                 try Self.run(["-n", name, "addr", "add", "\(addresses[i])/24", "dev", inside])
                 try Self.run(["-n", name, "link", "set", inside, "up"])
                 try Self.run(["-n", name, "link", "set", "lo", "up"])

@@ -13,13 +13,16 @@ struct PaperTests {
         study.outputDirectory = Harness.directory("paper-fit")
         let model = try #require(try Yams.compose(yaml: "{preset: llm-72b-128k-gqa, max_context: 1048576}"))
         func fields(_ tokens: Int) -> [(String, Node)] {
-            [("model", model), ("workload.context", Node(String(tokens))),
-             ("workload.max_context", Node(String(tokens + 32))), ("workload.requests", Node("16")),
-             ("workload.batch_size", Node("16"))]
+            [
+                ("model", model), ("workload.context", Node(String(tokens))),
+                ("workload.max_context", Node(String(tokens + 32))), ("workload.requests", Node("16")),
+                ("workload.batch_size", Node("16")),
+            ]
         }
         for (tokens, tp) in [(4096, 1), (1_048_512, 2)] {
-            let file = try study.deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-\(tokens)",
-                                               fields(tokens))
+            let file = try study.deriveFitting(
+                base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-\(tokens)",
+                fields(tokens))
             #expect(try TopologyLoader.load(path: file).parallelism.tp == tp, "\(tokens) tokens")
         }
     }
@@ -28,15 +31,20 @@ struct PaperTests {
     func quick() throws {
         let dir = Harness.directory("paper")
         let out = dir + "/paper"
-        let arguments = ["paper", "--quick", "--quiet", "--output", out,
-                         "--topologies", packageRoot.appendingPathComponent("Topologies/compare").path]
+        let arguments = [
+            "paper", "--quick", "--quiet", "--output", out,
+            "--topologies", packageRoot.appendingPathComponent("Topologies/compare").path,
+        ]
         let run = try Harness.run(arguments, in: dir, seconds: 900)
         #expect(run.status == 0, "\(run.stderr)")
         let page = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         let ladders = PaperStudy.studies.map { "a-\($0.model)-\($0.datasets[0]).svg" }
-        let figures = ladders + ["b-tp-vs-pp.svg", "c-memory.svg", "c-context.svg", "d-mac-utilisation.svg",
-                                 "e-kv-utilisation.svg", "f-gpus.svg"]
+        let figures =
+            ladders + [
+                "b-tp-vs-pp.svg", "c-memory.svg", "c-context.svg", "d-mac-utilisation.svg",
+                "e-kv-utilisation.svg", "f-gpus.svg",
+            ]
         for figure in figures {
             #expect(names.contains(figure), "\(figure) missing")
             #expect(page.contains("src=\"\(figure)\""), "index.html does not show \(figure)")
@@ -46,10 +54,13 @@ struct PaperTests {
             #expect(TextBounds.overflows(svg).isEmpty, "\(figure): \(TextBounds.overflows(svg))")
         }
         // The ladder charts mark the paper's value on both LoL-PIM bars.
-        let ladder = try #require(ElementCounter.parse(try String(contentsOfFile: out + "/" + ladders[0], encoding: .utf8)))
+        let ladder = try #require(
+            ElementCounter.parse(try String(contentsOfFile: out + "/" + ladders[0], encoding: .utf8)))
         #expect(ladder.classes["bar"] == Ladder.all.count && (ladder.classes["reference-mark"] ?? 0) >= 2)
-        for csv in ["a-ladders.csv", "b-tp-vs-pp.csv", "c-memory.csv", "c-context.csv", "d-mac-utilisation.csv",
-                    "published.csv"] {
+        for csv in [
+            "a-ladders.csv", "b-tp-vs-pp.csv", "c-memory.csv", "c-context.csv", "d-mac-utilisation.csv",
+            "published.csv",
+        ] {
             let rows = SweepCSV.parse(try String(contentsOfFile: out + "/" + csv, encoding: .utf8))
             #expect(rows.count > 1, "\(csv) has no data")
         }

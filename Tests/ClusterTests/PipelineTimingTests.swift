@@ -36,7 +36,8 @@ struct PipelineTimingTests {
 
     @Test("channel-group tracks: spans inside their op, idle groups left out (head-first attention on 8 KV heads)")
     func channelTracks() throws {
-        let yaml = minimalTopology.replacingOccurrences(of: "model: llm-7b-32k", with: "model: llm-7b-128k-gqa")
+        let yaml =
+            minimalTopology.replacingOccurrences(of: "model: llm-7b-32k", with: "model: llm-7b-128k-gqa")
             + "\nfidelity: {level: command, scheduling: dcs, partitioning: hfp}\n"
         let topology = try TopologyLoader.parse(yaml: yaml, file: "t.yaml")
         let plan = try PipelinePlan(topology: topology)
@@ -148,7 +149,9 @@ struct PipelineTimingTests {
         #expect(a.count == 1001 && LatencyHistogram().percentileNs(50) == 0)
     }
 
-    @Test("attention figures: the attention operators' time and energy, a share of the whole; MAC utilisation the stages' mean")
+    @Test(
+        "attention figures: the attention operators' time and energy, a share of the whole; MAC utilisation the stages' mean"
+    )
     func attentionFigures() throws {
         for level in ["roofline", "command"] {
             let yaml = minimalTopology + "\nfidelity: {level: \(level)}\n"

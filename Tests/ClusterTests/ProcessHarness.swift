@@ -7,7 +7,8 @@ import Transport
 enum Harness {
     /// The lolpim executable built beside the test bundle.
     static var binary: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("lolpim").path
     }
 
@@ -40,8 +41,10 @@ enum Harness {
         let process = Process()
         let out: String, err: String
 
-        init(_ arguments: [String], in directory: String, environment: [String: String] = [:],
-             executable: String = Harness.binary) throws {
+        init(
+            _ arguments: [String], in directory: String, environment: [String: String] = [:],
+            executable: String = Harness.binary
+        ) throws {
             let tag = UInt32.random(in: 0...UInt32.max)
             out = directory + "/out-\(tag).txt"
             err = directory + "/err-\(tag).txt"
@@ -65,14 +68,16 @@ enum Harness {
                 kill(process.processIdentifier, SIGKILL)
             }
             process.waitUntilExit()
-            return Outcome(status: process.terminationStatus,
-                           stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                           stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            return Outcome(
+                status: process.terminationStatus,
+                stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
         }
     }
 
     /// `lolpim coordinator` bound to `control`, writing results to `directory`/out.
-    static func coordinator(_ file: String, control: String, in directory: String, _ extra: [String]) throws -> Running {
+    static func coordinator(_ file: String, control: String, in directory: String, _ extra: [String]) throws -> Running
+    {
         try Running(["coordinator", file, "--bind", control, "--output", directory + "/out"] + extra, in: directory)
     }
 
@@ -89,8 +94,9 @@ enum Harness {
         let dir = directory(name)
         let file = topology(yaml, in: dir)
         let control = "ipc://\(dir)/control.sock"
-        return Setup(dir: dir, file: file, control: control,
-                     coordinator: try coordinator(file, control: control, in: dir, extra))
+        return Setup(
+            dir: dir, file: file, control: control,
+            coordinator: try coordinator(file, control: control, in: dir, extra))
     }
 
     /// `lolpim worker` of `rank` registering with `control`.
@@ -126,7 +132,9 @@ enum Harness {
     static func processes(mentioning text: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
-            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            guard pid != getpid(), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
+                return false
+            }
             return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
         }
     }

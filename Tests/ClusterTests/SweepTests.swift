@@ -6,9 +6,11 @@ import Testing
 struct SweepTests {
     /// 5 points: four that run and one (0 modules) that fails validation.
     func sweepFile(in dir: String) -> String {
-        _ = Harness.topology(minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 3000"),
-                             in: dir, name: "base.yaml")
-        return Harness.topology("""
+        _ = Harness.topology(
+            minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 3000"),
+            in: dir, name: "base.yaml")
+        return Harness.topology(
+            """
             base: base.yaml
             output: out/sweep.csv
             transport: ipc
@@ -41,7 +43,8 @@ struct SweepTests {
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("6 points, \(partial) already done"))
         let table = try rows(csv)
-        #expect(table[0] == ["point", "cluster.modules", "parallelism.micro_batches", "status", "error"] + SweepCSV.figures)
+        #expect(
+            table[0] == ["point", "cluster.modules", "parallelism.micro_batches", "status", "error"] + SweepCSV.figures)
         let keys = table.dropFirst().map { $0[0] }
         #expect(keys.count == 6)
         #expect(Set(keys).count == 6)
@@ -72,21 +75,25 @@ struct SweepTests {
     func axes() throws {
         let dir = Harness.directory("sweep-axes")
         _ = Harness.topology(minimalTopology, in: dir, name: "base.yaml")
-        for (axes, fragment) in [("cluster.moduels: [2]", "'cluster.moduels' is not a topology field; expected one of"),
-                                 ("\"\": [2]", "an empty part"), ("cluster..modules: [2]", "an empty part"),
-                                 ("links.host: [{bandwidth_gbps: 8}]\n  workload.zz: [1]", "'workload.zz'")] {
+        for (axes, fragment) in [
+            ("cluster.moduels: [2]", "'cluster.moduels' is not a topology field; expected one of"),
+            ("\"\": [2]", "an empty part"), ("cluster..modules: [2]", "an empty part"),
+            ("links.host: [{bandwidth_gbps: 8}]\n  workload.zz: [1]", "'workload.zz'"),
+        ] {
             let file = Harness.topology("base: base.yaml\naxes:\n  \(axes)\n", in: dir, name: "bad.yaml")
             #expect(throws: TopologyError.self) { try SweepSpec.load(path: file) }
             let run = try Harness.run(["sweep", file], in: dir)
             #expect(run.status == 2)
             #expect(run.stderr.contains(fragment), "\(run.stderr)")
         }
-        let points = Harness.topology("base: base.yaml\npoints:\n  - {cluster.modules: 2}\n  - {clster.modules: 4}\n",
-                                      in: dir, name: "points.yaml")
+        let points = Harness.topology(
+            "base: base.yaml\npoints:\n  - {cluster.modules: 2}\n  - {clster.modules: 4}\n",
+            in: dir, name: "points.yaml")
         #expect(throws: TopologyError.self) { try SweepSpec.load(path: points) }
         // Every point fails validation: recorded in the CSV, and the exit status says so.
-        let failing = Harness.topology("base: base.yaml\noutput: failing.csv\naxes:\n  cluster.modules: [0, 100000]\n",
-                                       in: dir, name: "failing.yaml")
+        let failing = Harness.topology(
+            "base: base.yaml\noutput: failing.csv\naxes:\n  cluster.modules: [0, 100000]\n",
+            in: dir, name: "failing.yaml")
         let run = try Harness.run(["sweep", failing, "--quiet"], in: dir, seconds: 60)
         #expect(run.status == 1)
         #expect(run.stderr.contains("every point of the sweep failed"))
@@ -97,7 +104,8 @@ struct SweepTests {
     func points() throws {
         let dir = Harness.directory("sweep-points")
         _ = Harness.topology(minimalTopology, in: dir, name: "base.yaml")
-        let file = Harness.topology("""
+        let file = Harness.topology(
+            """
             base: base.yaml
             points:
               - {cluster.modules: 2}

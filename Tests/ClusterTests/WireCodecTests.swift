@@ -24,24 +24,30 @@ struct WireCodecTests {
 
     @Test("control messages round-trip")
     func control() throws {
-        let hello = Hello(rank: 3, dataEndpoint: "tcp://127.0.0.1:4000", tpEndpoint: "tcp://127.0.0.1:4001", hostname: "h", pid: 42, software: "x")
+        let hello = Hello(
+            rank: 3, dataEndpoint: "tcp://127.0.0.1:4000", tpEndpoint: "tcp://127.0.0.1:4001", hostname: "h", pid: 42,
+            software: "x")
         guard case .hello(let h) = try roundTrip(.hello(hello)) else { Issue.record("kind"); return }
         #expect(h == hello)
-        let config = Config(rank: 1, topology: topology, downstream: "ipc:///x", group: ["ipc:///t"], heartbeatIntervalMs: 5,
-                            heartbeatTimeoutMs: 6)
+        let config = Config(
+            rank: 1, topology: topology, downstream: "ipc:///x", group: ["ipc:///t"], heartbeatIntervalMs: 5,
+            heartbeatTimeoutMs: 6)
         guard case .config(let c) = try roundTrip(.config(config)) else { Issue.record("kind"); return }
         #expect(c == config)
         guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
         let state = CollectivePorts.State(startPs: 123, egressFreePs: 45, ingressFreePs: 67)
         let chunk = CollectiveHeader(key: .init(iteration: 3, microBatch: 2), sender: 1, chunks: 2, state: state)
-        guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7]))) else {
+        guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7])))
+        else {
             Issue.record("kind"); return
         }
         #expect(ch == chunk && ch.state == state && payload.bytes == [9, 8, 7])
         guard case .finish(let f) = try roundTrip(.finish(Finish(microBatches: 12))), f.microBatches == 12 else {
             Issue.record("kind"); return
         }
-        guard case .shutdown(let s) = try roundTrip(.shutdown(Shutdown(reason: "r"))) else { Issue.record("kind"); return }
+        guard case .shutdown(let s) = try roundTrip(.shutdown(Shutdown(reason: "r"))) else {
+            Issue.record("kind"); return
+        }
         #expect(s.reason == "r")
         let plan = try PipelinePlan(topology: topology)
         let report = StatsReport(rank: 0, stage: StageStats(stage: plan.stages[0]), wall: WallStats())
@@ -65,11 +71,16 @@ struct WireCodecTests {
         #expect("\(huge)".contains("exceeds the limit"))
         #expect("\(try #require(decodeHello(String(repeating: "h", count: 1000))))".contains("longer than 255"))
         let escape = try #require(decodeHello("h\u{1B}[2J\nlolpim: error: forged"))
-        #expect("\(escape)".contains("control characters") && !"\(escape)".contains("\u{1B}")
-            && !"\(escape)".contains("\n"))
+        #expect(
+            "\(escape)".contains("control characters") && !"\(escape)".contains("\u{1B}")
+                && !"\(escape)".contains("\n"))
         // Free text is kept, cut and escaped.
-        let report = ErrorReport(rank: 1, message: "bad\nlolpim: error: forged\u{1B}[31m" + String(repeating: "x",
-            count: 10_000))
+        let report = ErrorReport(
+            rank: 1,
+            message: "bad\nlolpim: error: forged\u{1B}[31m"
+                + String(
+                    repeating: "x",
+                    count: 10_000))
         guard case .error(let decoded) = try WireCodec.decode(WireCodec.encode(.error(report))) else {
             Issue.record("not an error message")
             return
@@ -80,8 +91,9 @@ struct WireCodecTests {
 
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
-        let header = MicroBatchHeader(iteration: 7, microBatch: 2, departPs: 123_456_789, wallSendNs: 99,
-                                      entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
+        let header = MicroBatchHeader(
+            iteration: 7, microBatch: 2, departPs: 123_456_789, wallSendNs: 99,
+            entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
         let payload = Message(Array(repeating: 0xAB, count: 16384))
         guard case .microBatch(let h, let p) = try roundTrip(.microBatch(header, payload: payload)) else {
             Issue.record("kind")
@@ -112,33 +124,46 @@ struct WireCodecTests {
         } else {
             Issue.record("a hello without its fields must be refused")
         }
-        let header = MicroBatchHeader(iteration: 0, microBatch: 0, departPs: 1, wallSendNs: 0,
-                                      entries: [.init(request: 0, context: 1)])
+        let header = MicroBatchHeader(
+            iteration: 0, microBatch: 0, departPs: 1, wallSendNs: 0,
+            entries: [.init(request: 0, context: 1)])
         let frames = WireCodec.encode(.microBatch(header, payload: Message([0, 0])))
         let truncated = Array(frames[0].bytes.dropLast(3))
-        if case .malformedBody? = decodeBytes([truncated, [0, 0]]) {} else { Issue.record("truncated header accepted") }
+        if case .malformedBody? = decodeBytes([truncated, [0, 0]]) {
+        } else {
+            Issue.record("truncated header accepted")
+        }
         #expect(decodeBytes([frames[0].bytes]) == .frameCount(type: "microBatch", got: 1, expected: 2))
     }
 
     @Test("100,000 random and mutated frames never trap (fixed seed)")
     func fuzz() {
         var rng = SplitMix64(seed: 2024)
-        let header = MicroBatchHeader(iteration: 1, microBatch: 1, departPs: 5, wallSendNs: 0,
-                                      entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
+        let header = MicroBatchHeader(
+            iteration: 1, microBatch: 1, departPs: 5, wallSendNs: 0,
+            entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
         let seeds: [[[UInt8]]] = [
             WireCodec.encode(.heartbeat).map(\.bytes),
-            WireCodec.encode(.hello(Hello(rank: 1, dataEndpoint: "e", tpEndpoint: "t", hostname: "h", pid: 1, software: "s"))).map(\.bytes),
+            WireCodec.encode(
+                .hello(Hello(rank: 1, dataEndpoint: "e", tpEndpoint: "t", hostname: "h", pid: 1, software: "s"))
+            ).map(\.bytes),
             WireCodec.encode(.microBatch(header, payload: Message([1, 2, 3]))).map(\.bytes),
-            WireCodec.encode(.collective(CollectiveHeader(key: .init(iteration: 2, microBatch: 1), sender: 1, chunks: 1,
-                                                          state: .init(startPs: 99, egressFreePs: 9, ingressFreePs: 0)),
-                                         payload: Message([4, 5]))).map(\.bytes),
+            WireCodec.encode(
+                .collective(
+                    CollectiveHeader(
+                        key: .init(iteration: 2, microBatch: 1), sender: 1, chunks: 1,
+                        state: .init(startPs: 99, egressFreePs: 9, ingressFreePs: 0)),
+                    payload: Message([4, 5]))
+            ).map(\.bytes),
         ]
         var accepted = 0
         for i in 0..<100_000 {
             var frames: [[UInt8]]
             if i % 4 == 0 {
                 let count = Int(rng.next() % 3) + 1
-                frames = (0..<count).map { _ in (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+                frames = (0..<count).map { _ in
+                    (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                }
             } else {
                 frames = seeds[Int(rng.next() % UInt64(seeds.count))]
                 let f = Int(rng.next() % UInt64(frames.count))

@@ -15,13 +15,15 @@ struct AiMEmitTests {
         return model.run(try model.parse(text, file: "emitted.trace").instructions).cycles
     }
 
-    @Test("GEMV: the emitted trace replays to the engine's cycles (random shapes, both loop orders, refresh on and off)")
+    @Test(
+        "GEMV: the emitted trace replays to the engine's cycles (random shapes, both loop orders, refresh on and off)")
     func gemv() throws {
         var rng = SplitMix64(seed: 11)
         let timer = KernelTimer(module: module, policy: .static)
         for i in 0..<10 {
-            let shape = GEMVShape(rows: Int.random(in: 1...400, using: &rng), columns: Int.random(in: 1...2000, using: &rng),
-                                  batch: Int.random(in: 1...6, using: &rng))
+            let shape = GEMVShape(
+                rows: Int.random(in: 1...400, using: &rng), columns: Int.random(in: 1...2000, using: &rng),
+                batch: Int.random(in: 1...6, using: &rng))
             // Every channel of the module runs the same share on the first shape; two channels on the others.
             let mask = i == 0 ? AiMInstruction.mask(0..<32) : AiMInstruction.mask([0, 31])
             for order in LoopOrder.allCases {
@@ -52,19 +54,22 @@ struct AiMEmitTests {
         }
     }
 
-    @Test("attention: the emitted operator replays to the engine's cycles, composed unit by unit or whole",
-          arguments: AttentionPartitioning.allCases)
+    @Test(
+        "attention: the emitted operator replays to the engine's cycles, composed unit by unit or whole",
+        arguments: AttentionPartitioning.allCases)
     func attention(partitioning: AttentionPartitioning) throws {
         let model = CommandCostModel(module: module, scheduling: .static, partitioning: partitioning, refresh: false)
         let program = AttentionProgram(timer: model.timer, partitioning: partitioning)
         for op in operators(seed: partitioning == .tokenParallel ? 5 : 6) {
             for (phase, kind) in [(AttentionProgram.Phase.score, OpKind.attentionScore), (.value, .attentionValue)] {
-                let instructions = program.program(phase, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group,
-                                                   headDim: 128)
+                let instructions = program.program(
+                    phase, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group,
+                    headDim: 128)
                 let whole = program.replay(refresh: false).run(instructions).cycles
                 #expect(try replayText(instructions, refresh: false) == whole)
-                let shape = OpShape.attention(contexts: op.contexts, queryHeads: op.kvHeads * op.group,
-                                              kvHeads: op.kvHeads, headDim: 128)
+                let shape = OpShape.attention(
+                    contexts: op.contexts, queryHeads: op.kvHeads * op.group,
+                    kvHeads: op.kvHeads, headDim: 128)
                 let cost = model.cost(of: DecodeOp(kind, .pim, flops: 0, shape: shape))
                 let pim = cost.latency - model.hubTime(cost.hubFlops)
                 #expect(pim == whole * module.tCKps, "\(phase) \(op)")
@@ -72,35 +77,44 @@ struct AiMEmitTests {
         }
     }
 
-    @Test("attention: each channel receives exactly its own slice's GEMV program", arguments: AttentionPartitioning.allCases)
+    @Test(
+        "attention: each channel receives exactly its own slice's GEMV program",
+        arguments: AttentionPartitioning.allCases)
     func merge(partitioning: AttentionPartitioning) {
         let timer = KernelTimer(module: module, policy: .static)
         let program = AttentionProgram(timer: timer, partitioning: partitioning)
         for op in operators(seed: 9) {
-            for unit in program.units(.value, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128) {
+            for unit in program.units(.value, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128)
+            {
                 let merged = program.instructions(unit)
                 for (c, shape) in unit.shapes.enumerated() {
                     let mine = AiMInstruction.mask([c])
-                    let received = merged.filter { $0.values[.mask]! & mine != 0 }.map { instruction -> AiMInstruction in
+                    let received = merged.filter { $0.values[.mask]! & mine != 0 }.map {
+                        instruction -> AiMInstruction in
                         var one = instruction
                         one.values[.mask] = mine
                         return one
                     }
-                    let own = shape.map { timer.lowering.aimInstructions($0, order: timer.time($0).order, mask: mine) } ?? []
+                    let own =
+                        shape.map { timer.lowering.aimInstructions($0, order: timer.time($0).order, mask: mine) } ?? []
                     #expect(received == own, "channel \(c)")
                 }
             }
         }
     }
 
-    @Test("the timer's reduced unit programs take exactly the full programs' cycles", arguments: AttentionPartitioning.allCases)
+    @Test(
+        "the timer's reduced unit programs take exactly the full programs' cycles",
+        arguments: AttentionPartitioning.allCases)
     func reduced(partitioning: AttentionPartitioning) {
         let timer = KernelTimer(module: module, policy: .static)
         let program = AttentionProgram(timer: timer, partitioning: partitioning)
         let replay = program.replay(refresh: false)
         for op in operators(seed: 13) {
             for phase in [AttentionProgram.Phase.score, .value] {
-                for unit in program.units(phase, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128) {
+                for unit in program.units(
+                    phase, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128)
+                {
                     let full = replay.run(program.instructions(unit) + [AiMInstruction(.eoc)]).cycles
                     let reduced = replay.run(program.reducedInstructions(unit) + [AiMInstruction(.eoc)]).cycles
                     #expect(full == reduced, "\(phase) \(op)")
@@ -119,8 +133,11 @@ struct AiMEmitTests {
         #expect(units.count == 2 && timer.unitBlocks(units[0]) != nil)
         var composed = timer.time(units[0], program: program).cycles + timer.time(units[1], program: program).cycles
         composed += timer.boundary(units[0], units[1], program: program).cycles
-        let whole = program.replay(refresh: false).run(program.program(.score, contexts: [2100, 2200], kvHeads: 32,
-                                                                       group: 1, headDim: 128)).cycles
+        let whole = program.replay(refresh: false).run(
+            program.program(
+                .score, contexts: [2100, 2200], kvHeads: 32,
+                group: 1, headDim: 128)
+        ).cycles
         #expect(composed == whole)
     }
 

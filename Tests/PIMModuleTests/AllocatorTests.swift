@@ -4,12 +4,13 @@ import Workload
 
 @Suite("KV allocators: static and DPA")
 struct AllocatorTests {
-    let bytesPerToken: Int64 = 64 * 1024   // 4 layers of a 7B model
+    let bytesPerToken: Int64 = 64 * 1024  // 4 layers of a 7B model
     let chunk: Int64 = 1 << 20
 
     /// Random admissions, growth and releases; every invariant checked after every step.
-    @Test("DPA: chunks never overlap, free chunks return, utilisation is exact, one partial chunk per request, no over-commit",
-          arguments: [1, 2, 3, 4, 5])
+    @Test(
+        "DPA: chunks never overlap, free chunks return, utilisation is exact, one partial chunk per request, no over-commit",
+        arguments: [1, 2, 3, 4, 5])
     func dpaProperties(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))
         var dpa = DPAAllocator(capacityBytes: 300 * chunk, bytesPerToken: bytesPerToken, chunkBytes: chunk)
@@ -65,8 +66,9 @@ struct AllocatorTests {
 
     @Test("static: each request reserves T_max; admission stops when the reservations fill the space")
     func staticReservations() throws {
-        var s = StaticKVAllocator(capacityBytes: 10 * 32_768 * bytesPerToken + 5, bytesPerToken: bytesPerToken,
-                                  maxContext: 32_768)
+        var s = StaticKVAllocator(
+            capacityBytes: 10 * 32_768 * bytesPerToken + 5, bytesPerToken: bytesPerToken,
+            maxContext: 32_768)
         for id in 0..<10 { _ = try s.admit(request: id, prompt: 1000, finalTokens: 1100) }
         #expect(!s.canAdmit(prompt: 10, finalTokens: 20))
         #expect(throws: AllocationError.self) { try s.admit(request: 99, prompt: 10, finalTokens: 20) }
@@ -113,13 +115,16 @@ struct AllocatorTests {
 struct ChunkTimingTests {
     @Test("aligned chunks cost nothing; chunk edges inside DRAM rows cost one row change per edge")
     func chunkEdges() {
-        let op = DecodeOp(.attentionScore, .pim, flops: 0,
-                          shape: .attention(contexts: [32_000], queryHeads: 32, kvHeads: 32, headDim: 128))
+        let op = DecodeOp(
+            .attentionScore, .pim, flops: 0,
+            shape: .attention(contexts: [32_000], queryHeads: 32, kvHeads: 32, headDim: 128))
         let contiguous = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
-        let aligned = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
-                                       chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 1 << 20))
-        let odd = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
-                                   chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 768 << 10))
+        let aligned = CommandCostModel(
+            module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
+            chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 1 << 20))
+        let odd = CommandCostModel(
+            module: .cent32, scheduling: .dcs, partitioning: .tokenParallel,
+            chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 768 << 10))
         #expect(aligned.cost(of: op).latency == contiguous.cost(of: op).latency)
         // K of one layer: 32,000 × 32 × 128 × 2 B = 262,144,000 B = 334 chunks of 768 KiB, 333 edges; every
         // 4th edge (4 × 768 KiB = 3 MiB = 3 row groups of 1 MiB) falls on a row edge, the others inside rows.

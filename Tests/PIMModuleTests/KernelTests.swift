@@ -13,8 +13,10 @@ let kernelShapes: [(String, GEMVShape)] = [
     ("sv-gqa", GEMVShape(rows: 128, columns: 1500, batch: 4)),
 ]
 
-func run(_ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inputStationary,
-         module: ModuleConfig = .cent32) -> (program: KernelProgram, issued: [Int64], engine: ChannelEngine) {
+func run(
+    _ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inputStationary,
+    module: ModuleConfig = .cent32
+) -> (program: KernelProgram, issued: [Int64], engine: ChannelEngine) {
     let timer = KernelTimer(module: module, policy: policy)
     let program = timer.lowering.program(shape, order: order)
     var engine = ChannelEngine(table: timer.table, record: true)
@@ -24,8 +26,9 @@ func run(_ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inp
 
 @Suite("Kernels: lowering, scheduling, legality")
 struct KernelTests {
-    @Test("every kernel trace is legal under every schedule and loop order",
-          arguments: SchedulingPolicy.allCases, LoopOrder.allCases)
+    @Test(
+        "every kernel trace is legal under every schedule and loop order",
+        arguments: SchedulingPolicy.allCases, LoopOrder.allCases)
     func legality(policy: SchedulingPolicy, order: LoopOrder) {
         for (name, shape) in kernelShapes {
             let r = run(shape, policy, order: order)
@@ -34,8 +37,9 @@ struct KernelTests {
         }
     }
 
-    @Test("kernel traces are legal on every module preset (AiM GDDR6 and NeuPIMs HBM2 tables)",
-          arguments: ModuleConfig.presetNames)
+    @Test(
+        "kernel traces are legal on every module preset (AiM GDDR6 and NeuPIMs HBM2 tables)",
+        arguments: ModuleConfig.presetNames)
     func legalityPerPreset(preset: String) {
         let module = ModuleConfig.presets[preset]!
         for (name, shape) in kernelShapes {
@@ -62,8 +66,9 @@ struct KernelTests {
         }
     }
 
-    @Test("dcs issues nothing before its data is there: buffer contents follow program order",
-          arguments: SchedulingPolicy.allCases)
+    @Test(
+        "dcs issues nothing before its data is there: buffer contents follow program order",
+        arguments: SchedulingPolicy.allCases)
     func hazards(policy: SchedulingPolicy) {
         let table = TimingTable.gddr6AiM
         let writeDone = Int64(table.completion[AiMCommandKind.wrgb.rawValue])
@@ -78,13 +83,17 @@ struct KernelTests {
                 case .wrgb:
                     // WAR: every earlier reader of the old value has issued before this write lands.
                     for reader in readersSinceWrite[c[i].gbEntry] ?? [] {
-                        #expect(r.issued[reader] <= r.issued[i], "\(name) \(policy): WRGB \(i) overwrote entry before MAC \(reader)")
+                        #expect(
+                            r.issued[reader] <= r.issued[i],
+                            "\(name) \(policy): WRGB \(i) overwrote entry before MAC \(reader)")
                     }
                     readersSinceWrite[c[i].gbEntry] = []
                     lastWrite[c[i].gbEntry] = i
                 case .mac16:
                     let w = lastWrite[c[i].gbEntry]!
-                    #expect(r.issued[w] + writeDone <= r.issued[i], "\(name) \(policy): MAC \(i) read GB before WRGB \(w) landed")
+                    #expect(
+                        r.issued[w] + writeDone <= r.issued[i],
+                        "\(name) \(policy): MAC \(i) read GB before WRGB \(w) landed")
                     readersSinceWrite[c[i].gbEntry, default: []].append(i)
                     accumulating[c[i].obufEntry, default: []].append(i)
                 case .rdmac16:
@@ -101,7 +110,8 @@ struct KernelTests {
             for i in c.indices {
                 if c[i].kind == .rdmac16 { lastDrain[c[i].obufEntry] = i }
                 if c[i].kind == .mac16, let d = lastDrain[c[i].obufEntry] {
-                    #expect(r.issued[i] >= r.issued[d] + 2, "\(name) \(policy): MAC \(i) overwrote entry before drain \(d)")
+                    #expect(
+                        r.issued[i] >= r.issued[d] + 2, "\(name) \(policy): MAC \(i) overwrote entry before drain \(d)")
                 }
             }
         }
@@ -159,8 +169,9 @@ struct KernelTests {
     @Test("token-parallel keeps every channel's banks busy once T > channels × banks")
     func tcpBusy() {
         let channels = 32
-        let slices = AttentionPartitioning.tokenParallel.assign(contexts: [channels * 16 + 1], kvHeads: 1,
-                                                                  channels: channels)
+        let slices = AttentionPartitioning.tokenParallel.assign(
+            contexts: [channels * 16 + 1], kvHeads: 1,
+            channels: channels)
         #expect(slices.allSatisfy { $0.count == 1 && $0[0].tokens >= 16 })
         let hfp = AttentionPartitioning.headFirst.assign(contexts: [100_000], kvHeads: 8, channels: channels)
         #expect(hfp.filter { !$0.isEmpty }.count == 8)
@@ -191,8 +202,10 @@ struct KernelClassTests {
     @Test("shapes with the same rows per bank and columns per 32 B issue the same commands")
     func canonicalIsExact() {
         let timer = KernelTimer(module: .cent32, policy: .dcs)
-        for (a, b) in [(GEMVShape(rows: 700, columns: 128, batch: 2), GEMVShape(rows: 704, columns: 128, batch: 2)),
-                       (GEMVShape(rows: 128, columns: 3001, batch: 1), GEMVShape(rows: 128, columns: 3008, batch: 1))] {
+        for (a, b) in [
+            (GEMVShape(rows: 700, columns: 128, batch: 2), GEMVShape(rows: 704, columns: 128, batch: 2)),
+            (GEMVShape(rows: 128, columns: 3001, batch: 1), GEMVShape(rows: 128, columns: 3008, batch: 1)),
+        ] {
             var e1 = ChannelEngine(table: timer.table), e2 = ChannelEngine(table: timer.table)
             Scheduler(policy: .dcs).run(timer.lowering.program(a, order: .inputStationary), on: &e1)
             Scheduler(policy: .dcs).run(timer.lowering.program(b, order: .inputStationary), on: &e2)
@@ -205,7 +218,9 @@ struct KernelClassTests {
 
 @Suite("Attention cost follows the partitioning")
 struct AttentionCostTests {
-    @Test("the cost model's grouped slices equal a slice-by-slice sum over assign()", arguments: AttentionPartitioning.allCases)
+    @Test(
+        "the cost model's grouped slices equal a slice-by-slice sum over assign()",
+        arguments: AttentionPartitioning.allCases)
     func groupedEqualsListed(partitioning: AttentionPartitioning) {
         let contexts = [40, 1000, 5003]
         let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: partitioning)
@@ -223,38 +238,48 @@ struct AttentionCostTests {
         }
         #expect(cost.commands == commands)
         #expect(cost.channelBusy == perChannel.map { $0 * 500 })
-        if partitioning == .headFirst { #expect(cost.latency == perChannel.max()! * 500) }
-        else { #expect(cost.latency >= perChannel.max()! * 500) }
+        if partitioning == .headFirst {
+            #expect(cost.latency == perChannel.max()! * 500)
+        } else {
+            #expect(cost.latency >= perChannel.max()! * 500)
+        }
     }
 
     @Test("per-channel busy time: GEMV rows and appends spread over the channels, the busiest sets the time")
     func channelBusy() {
         let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
         // 100 rows on 32 channels: 4 channels get 4 rows, 28 get 3.
-        let gemv = model.cost(of: DecodeOp(.qkvProjection, .pim, flops: 0,
-                                           shape: .gemv([Matrix(rows: 100, columns: 4096)], batch: 1)))
+        let gemv = model.cost(
+            of: DecodeOp(
+                .qkvProjection, .pim, flops: 0,
+                shape: .gemv([Matrix(rows: 100, columns: 4096)], batch: 1)))
         let four = model.timer.time(GEMVShape(rows: 4, columns: 4096, batch: 1)).cycles * 500
         let three = model.timer.time(GEMVShape(rows: 3, columns: 4096, batch: 1)).cycles * 500
         #expect(gemv.channelBusy == Array(repeating: four, count: 4) + Array(repeating: three, count: 28))
         #expect(gemv.latency >= four)
         // 40 (request, head) appends: 8 channels take two, 24 take one.
-        let append = model.cost(of: DecodeOp(.kvAppend, .pim, flops: 0, shape: .append(requests: 5, kvHeads: 8, headDim: 128)))
+        let append = model.cost(
+            of: DecodeOp(.kvAppend, .pim, flops: 0, shape: .append(requests: 5, kvHeads: 8, headDim: 128)))
         #expect(append.channelBusy.count == 32)
         #expect(append.channelBusy[0] == 2 * append.channelBusy[31])
         #expect(append.latency == append.channelBusy.max())
         // A HUB operator uses no channel; a roofline PIM operator keeps every channel busy throughout.
         #expect(model.cost(of: DecodeOp(.softmax, .processor, flops: 1000)).channelBusy.isEmpty)
-        let roofline = RooflineCostModel(module: .cent32).cost(of: DecodeOp(.ffn, .pim, bytesRead: 1 << 20, flops: 1 << 20))
+        let roofline = RooflineCostModel(module: .cent32).cost(
+            of: DecodeOp(.ffn, .pim, bytesRead: 1 << 20, flops: 1 << 20))
         #expect(roofline.channelBusy == Array(repeating: roofline.latency, count: 32))
     }
 }
 
 @Suite("Row-block decomposition and refresh of kernels")
 struct DecompositionTests {
-    @Test("the block decomposition equals full refresh-free simulation",
-          arguments: [GEMVShape(rows: 12_000, columns: 128, batch: 4),    // long QKᵀ slice (rows grow)
-                      GEMVShape(rows: 128, columns: 40_000, batch: 1),    // long SV slice (chunks grow)
-                      GEMVShape(rows: 4096, columns: 4096, batch: 1)])    // large FC
+    @Test(
+        "the block decomposition equals full refresh-free simulation",
+        arguments: [
+            GEMVShape(rows: 12_000, columns: 128, batch: 4),  // long QKᵀ slice (rows grow)
+            GEMVShape(rows: 128, columns: 40_000, batch: 1),  // long SV slice (chunks grow)
+            GEMVShape(rows: 4096, columns: 4096, batch: 1),
+        ])  // large FC
     func decomposition(shape: GEMVShape) throws {
         for policy in SchedulingPolicy.allCases {
             let timer = KernelTimer(module: .cent32, policy: policy)
@@ -290,14 +315,17 @@ struct DecompositionTests {
 
 @Suite("Attention kernels of both partitionings")
 struct PartitionedKernelTests {
-    @Test("the QKᵀ and SV kernels each partitioning produces are legal under every schedule",
-          arguments: AttentionPartitioning.allCases, SchedulingPolicy.allCases)
+    @Test(
+        "the QKᵀ and SV kernels each partitioning produces are legal under every schedule",
+        arguments: AttentionPartitioning.allCases, SchedulingPolicy.allCases)
     func legality(partitioning: AttentionPartitioning, policy: SchedulingPolicy) {
         let timer = KernelTimer(module: .cent32, policy: policy)
         let slices = partitioning.assign(contexts: [333, 2500], kvHeads: 8, channels: 32)
         let sizes = Set(slices.flatMap { $0.map(\.tokens) })
         for tokens in sizes {
-            for shape in [GEMVShape(rows: tokens, columns: 128, batch: 4), GEMVShape(rows: 128, columns: tokens, batch: 4)] {
+            for shape in [
+                GEMVShape(rows: tokens, columns: 128, batch: 4), GEMVShape(rows: 128, columns: tokens, batch: 4),
+            ] {
                 let violations = TimingChecker(table: timer.table).check(timer.trace(shape))
                 #expect(violations.isEmpty, "\(partitioning) \(policy) \(shape): \(violations.prefix(2))")
             }

@@ -10,7 +10,9 @@ struct KernelsInFlightTests {
         let group = DispatchGroup()
         for i in 0..<n {
             group.enter()
-            Thread { body(i); group.leave() }.start()
+            Thread {
+                body(i); group.leave()
+            }.start()
         }
         group.wait()
     }
@@ -20,8 +22,9 @@ struct KernelsInFlightTests {
         let flights = KernelsInFlight()
         let computed = Mutex(0), results = Mutex<[(KernelTiming, Bool)]>([])
         let key = KernelKey(context: "test", kernel: "gemv 1x1x1")
-        let timing = KernelTiming(cycles: 42, counts: Array(repeating: 1, count: AiMCommandKind.allCases.count),
-                                  order: .inputStationary)
+        let timing = KernelTiming(
+            cycles: 42, counts: Array(repeating: 1, count: AiMCommandKind.allCases.count),
+            order: .inputStationary)
         onThreads(8) { _ in
             let result = flights.timing(key) {
                 computed.withLock { $0 += 1 }

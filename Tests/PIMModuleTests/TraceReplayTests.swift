@@ -73,7 +73,9 @@ struct TraceReplayTests {
     func masks() throws {
         let one = try replay("AiM WR_GB 1 0 0x40000000\nAiM EOC")
         #expect(one.cycles == 37)
-        #expect(one.channelCommands[1] == 2 && one.channelCommands.enumerated().allSatisfy { $0.offset == 1 || $0.element == 0 })
+        #expect(
+            one.channelCommands[1] == 2
+                && one.channelCommands.enumerated().allSatisfy { $0.offset == 1 || $0.element == 0 })
         let all = try replay("AiM WR_GB 1 0 0xffffffff\nAiM EOC")
         #expect(all.cycles == 37)
         #expect(all.channelCommands.allSatisfy { $0 == 2 })
@@ -126,7 +128,8 @@ struct TraceReplayTests {
 
     /// The public simulator's totals for the ten sample traces (made with its example configuration) and
     /// for the nine micro traces above, recorded in docs/validation/aimsim.
-    @Test("the recorded traces take exactly the AiM simulator's cycles", arguments: ["cycles.csv", "lolpim-cycles.csv"])
+    @Test(
+        "the recorded traces take exactly the AiM simulator's cycles", arguments: ["cycles.csv", "lolpim-cycles.csv"])
     func recorded(file: String) throws {
         for (trace, cycles) in try validationTotals(file) {
             let text = try String(contentsOfFile: validationFolder + "/" + trace, encoding: .utf8)
@@ -143,7 +146,8 @@ struct TraceReplayTests {
             let text = try String(contentsOfFile: validationFolder + "/" + trace, encoding: .utf8)
             for ending in ["\n", "\r\n"] {
                 let path = NSTemporaryDirectory() + "lolpim-stream-\(getpid()).trace"
-                try text.replacingOccurrences(of: "\n", with: ending).write(toFile: path, atomically: true,
+                try text.replacingOccurrences(of: "\n", with: ending).write(
+                    toFile: path, atomically: true,
                     encoding: .utf8)
                 let model = AiMTraceReplay(timing: .gddr6AiM, refresh: false)
                 var lines = try LineReader(path: path)
@@ -164,10 +168,12 @@ struct TraceReplayTests {
     func ranges() throws {
         let model = AiMTraceReplay(module: .cent32, refresh: false)  // 16,384 rows of 2 KB per 32 MiB bank
         #expect(throws: Never.self) { try model.parse("AiM MAC_ABK 1 0x80000000 16383\nAiM EOC", file: "t.aim") }
-        for (text, fragment) in [("AiM MAC_ABK 1 0x80000000 16384\nAiM EOC", "rows of a bank"),
-                                 ("AiM MAC_ABK 1 0x80000000 2147483648\nAiM EOC", "rows of a bank"),
-                                 ("AiM EWADD 1 4294967296 0\nAiM EOC", "32-bit"),
-                                 ("W GPR 99999999999999999999\nAiM EOC", "32-bit")] {
+        for (text, fragment) in [
+            ("AiM MAC_ABK 1 0x80000000 16384\nAiM EOC", "rows of a bank"),
+            ("AiM MAC_ABK 1 0x80000000 2147483648\nAiM EOC", "rows of a bank"),
+            ("AiM EWADD 1 4294967296 0\nAiM EOC", "32-bit"),
+            ("W GPR 99999999999999999999\nAiM EOC", "32-bit"),
+        ] {
             #expect {
                 _ = try model.parse(text, file: "t.aim")
             } throws: { error in
@@ -182,22 +188,24 @@ struct TraceReplayTests {
         #expect(r.instructions == 2 && r.cycles == 37)
     }
 
-    @Test("malformed lines are refused with file:line and the field", arguments: [
-        ("AiM WR_GB 4 0\nAiM EOC", 1, "takes 3 fields"),
-        ("AiM MAC_ABK 4 0x80000000 7", 1, "without 'AiM EOC'"),
-        ("AiM FOO 1\nAiM EOC", 1, "unknown AiM opcode"),
-        ("# ok\nAiM MAC_ABK 0 0x1 0\nAiM EOC", 2, "opsize"),
-        ("AiM MAC_ABK 4 0 7\nAiM EOC", 1, "channel mask"),
-        ("AiM MAC_ABK 4 zz 7\nAiM EOC", 1, "0x-hex"),
-        ("AiM MAC_ABK 4 0x1ffffffff 7\nAiM EOC", 1, "32-bit"),
-        ("AiM WR_ABK 0 0xC0000000 7\nAiM EOC", 1, "exactly one channel"),
-        ("AiM MAC_SBK 1 0x80000000 16 7\nAiM EOC", 1, "bank"),
-        ("AiM WR_AFLUT 1\nAiM EOC", 1, "not supported"),
-        ("W CFR 7 1\nAiM EOC", 1, "CFR address"),
-        ("R MEM 40 0 0\nAiM EOC", 1, "channel"),
-        ("# comment\nX Y\nAiM EOC", 2, "expected 'AiM'"),
-        ("#comment\nAiM EOC", 1, "expected 'AiM'"),
-    ])
+    @Test(
+        "malformed lines are refused with file:line and the field",
+        arguments: [
+            ("AiM WR_GB 4 0\nAiM EOC", 1, "takes 3 fields"),
+            ("AiM MAC_ABK 4 0x80000000 7", 1, "without 'AiM EOC'"),
+            ("AiM FOO 1\nAiM EOC", 1, "unknown AiM opcode"),
+            ("# ok\nAiM MAC_ABK 0 0x1 0\nAiM EOC", 2, "opsize"),
+            ("AiM MAC_ABK 4 0 7\nAiM EOC", 1, "channel mask"),
+            ("AiM MAC_ABK 4 zz 7\nAiM EOC", 1, "0x-hex"),
+            ("AiM MAC_ABK 4 0x1ffffffff 7\nAiM EOC", 1, "32-bit"),
+            ("AiM WR_ABK 0 0xC0000000 7\nAiM EOC", 1, "exactly one channel"),
+            ("AiM MAC_SBK 1 0x80000000 16 7\nAiM EOC", 1, "bank"),
+            ("AiM WR_AFLUT 1\nAiM EOC", 1, "not supported"),
+            ("W CFR 7 1\nAiM EOC", 1, "CFR address"),
+            ("R MEM 40 0 0\nAiM EOC", 1, "channel"),
+            ("# comment\nX Y\nAiM EOC", 2, "expected 'AiM'"),
+            ("#comment\nAiM EOC", 1, "expected 'AiM'"),
+        ])
     func malformed(text: String, line: Int, fragment: String) {
         do {
             _ = try AiMTraceParser.parse(text, file: "bad.aim")

@@ -165,7 +165,8 @@ struct CurveTests {
     @Test("only authorised keys get through; the ZAP handler names every refused key", arguments: ["ipc", "tcp"])
     func authentication(kind: String) throws {
         let context = try Context()
-        let server = try CurveKeyPair.generate(), member = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+        let server = try CurveKeyPair.generate(), member = try CurveKeyPair.generate(),
+            stranger = try CurveKeyPair.generate()
         let zap = try ZAPAuthenticator(context: context, authorized: [member.publicKey])
         defer { zap.stop() }
         let pull = try Socket(context, .pull)
@@ -175,9 +176,13 @@ struct CurveTests {
         try pull.set(.receiveTimeout(1500))
         try pull.bind(endpoint(kind, "curve"))
 
-        let intruders = [try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: stranger),
-                         try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: nil)]
-        for intruder in intruders { try intruder.set(.sendTimeout(300)); _ = try intruder.send(bytes: [Array("inject".utf8)]) }
+        let intruders = [
+            try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: stranger),
+            try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: nil),
+        ]
+        for intruder in intruders {
+            try intruder.set(.sendTimeout(300)); _ = try intruder.send(bytes: [Array("inject".utf8)])
+        }
         let good = try client(context, to: pull.lastEndpoint, serverKey: server.publicKey, keys: member)
         #expect(try good.send(bytes: [Array("hello".utf8)]))
         let first = try #require(try pull.receive())
@@ -197,8 +202,9 @@ struct CurveTests {
     @Test("malformed ZAP requests get an error status, not a crash")
     func malformed() {
         #expect(ZAPAuthenticator.answer([], authorized: []).reply[2] == Array("500".utf8))
-        let plain = ZAPAuthenticator.answer([Array("1.0".utf8), [1], [], Array("1.2.3.4".utf8), [], Array("NULL".utf8)],
-                                            authorized: [])
+        let plain = ZAPAuthenticator.answer(
+            [Array("1.0".utf8), [1], [], Array("1.2.3.4".utf8), [], Array("NULL".utf8)],
+            authorized: [])
         #expect(plain.reply[2] == Array("400".utf8))
         #expect(plain.refusal?.contains("did not use CURVE") == true)
     }

@@ -55,8 +55,9 @@ struct WorkloadTests {
 
     @Test("layer ops: bytes and flops in closed form")
     func layerOps() {
-        let m = ModelConfig(name: "t", layers: 2, hidden: 64, queryHeads: 4, kvHeads: 2, headDim: 16, ffn: 128,
-                            vocab: 1000, maxContext: 4096)
+        let m = ModelConfig(
+            name: "t", layers: 2, hidden: 64, queryHeads: 4, kvHeads: 2, headDim: 16, ffn: 128,
+            vocab: 1000, maxContext: 4096)
         let ops = DecodeStep(model: m).layerOps(contexts: [100, 300])
         func op(_ k: OpKind) -> DecodeOp { ops.first { $0.kind == k }! }
         #expect(op(.qkvProjection).bytesRead == (64 + 2 * 32) * 64 * 2)
@@ -64,7 +65,7 @@ struct WorkloadTests {
         // K of 400 tokens × 2 KV heads × 16 dims × 2 B; flops over all 4 query heads.
         #expect(op(.attentionScore).bytesRead == 400 * 32 * 2)
         #expect(op(.attentionScore).flops == 2 * 64 * 400)
-        #expect(op(.attentionValue) .bytesRead == op(.attentionScore).bytesRead)
+        #expect(op(.attentionValue).bytesRead == op(.attentionScore).bytesRead)
         #expect(op(.kvAppend).bytesWritten == 2 * m.kvBytesPerTokenPerLayer)
         #expect(op(.ffn).bytesRead == 3 * 64 * 128 * 2)
         #expect(op(.softmax).flops == 5 * 4 * 400)
@@ -79,25 +80,29 @@ struct WorkloadTests {
 struct RequestStreamTests {
     @Test("generated requests are seeded; Poisson gaps follow the rate; offline requests arrive at zero")
     func generated() {
-        let a = RequestStream.generate(count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
-                                       output: .normal(mean: 200, std: 50, min: 10, max: 400),
-                                       arrival: .poisson(perSecond: 100), seed: 3)
-        let b = RequestStream.generate(count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
-                                       output: .normal(mean: 200, std: 50, min: 10, max: 400),
-                                       arrival: .poisson(perSecond: 100), seed: 3)
+        let a = RequestStream.generate(
+            count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
+            output: .normal(mean: 200, std: 50, min: 10, max: 400),
+            arrival: .poisson(perSecond: 100), seed: 3)
+        let b = RequestStream.generate(
+            count: 2000, context: .dataset(Dataset.presets["qmsum"]!),
+            output: .normal(mean: 200, std: 50, min: 10, max: 400),
+            arrival: .poisson(perSecond: 100), seed: 3)
         #expect(a == b)
         #expect(a.allSatisfy { (10...400).contains($0.outputTokens) })
         #expect(zip(a, a.dropFirst()).allSatisfy { $0.arrivalPs <= $1.arrivalPs })
         // 1999 gaps of mean 10 ms: the last arrival near 20 s (within 10 %).
         let last = Double(a.last!.arrivalPs) / 1e12
         #expect(abs(last - 19.99) < 2.0)
-        let offline = RequestStream.generate(count: 5, context: .fixed(100), output: .fixed(7), arrival: .offline, seed: 1)
+        let offline = RequestStream.generate(
+            count: 5, context: .fixed(100), output: .fixed(7), arrival: .offline, seed: 1)
         #expect(offline.allSatisfy { $0.arrivalPs == 0 && $0.promptTokens == 100 && $0.outputTokens == 7 })
     }
 
     @Test("a trace file is read with its header, arrivals in seconds and token counts")
     func traceFile() throws {
-        let requests = try RequestTrace.parse("""
+        let requests = try RequestTrace.parse(
+            """
             # arrival in seconds
             arrival_s,context_tokens,output_tokens
             0,1000,10
@@ -107,15 +112,17 @@ struct RequestStreamTests {
         #expect(requests[1] == RequestSpec(id: 1, arrivalPs: 500_000_000_000, promptTokens: 2000, outputTokens: 20))
     }
 
-    @Test("trace errors name the file, line and field", arguments: [
-        ("context,output\n1,2", 1, "", "expected the header"),
-        ("arrival_s,context_tokens,output_tokens\n0,100", 2, "", "3 fields"),
-        ("arrival_s,context_tokens,output_tokens\n-1,100,5", 2, "arrival_s", "≥ 0"),
-        ("arrival_s,context_tokens,output_tokens\n1,100,5\n0.5,100,5", 3, "arrival_s", "must not decrease"),
-        ("arrival_s,context_tokens,output_tokens\n0,zero,5", 2, "context_tokens", "positive"),
-        ("arrival_s,context_tokens,output_tokens\n0,10,0", 2, "output_tokens", "positive"),
-        ("arrival_s,context_tokens,output_tokens\n", 2, "", "no requests"),
-    ])
+    @Test(
+        "trace errors name the file, line and field",
+        arguments: [
+            ("context,output\n1,2", 1, "", "expected the header"),
+            ("arrival_s,context_tokens,output_tokens\n0,100", 2, "", "3 fields"),
+            ("arrival_s,context_tokens,output_tokens\n-1,100,5", 2, "arrival_s", "≥ 0"),
+            ("arrival_s,context_tokens,output_tokens\n1,100,5\n0.5,100,5", 3, "arrival_s", "must not decrease"),
+            ("arrival_s,context_tokens,output_tokens\n0,zero,5", 2, "context_tokens", "positive"),
+            ("arrival_s,context_tokens,output_tokens\n0,10,0", 2, "output_tokens", "positive"),
+            ("arrival_s,context_tokens,output_tokens\n", 2, "", "no requests"),
+        ])
     func traceErrors(text: String, line: Int, field: String, fragment: String) {
         do {
             _ = try RequestTrace.parse(text, file: "t.csv")

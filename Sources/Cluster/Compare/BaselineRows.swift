@@ -31,10 +31,13 @@ public enum BaselineRows {
     }
 
     /// One row from a baseline system decoding the requests with continuous batching.
-    static func row(system: any DecodeSystem, name: String, label: String, kind: SystemKind, tp: Int,
-                    requests: [RequestSpec], maxBatch: Int) -> Comparison.Row {
-        var row = Comparison.Row(system: name, label: label, kind: kind, memoryBytes: system.memoryBytes,
-                                 configuration: "\(system.name), tp \(tp)")
+    static func row(
+        system: any DecodeSystem, name: String, label: String, kind: SystemKind, tp: Int,
+        requests: [RequestSpec], maxBatch: Int
+    ) -> Comparison.Row {
+        var row = Comparison.Row(
+            system: name, label: label, kind: kind, memoryBytes: system.memoryBytes,
+            configuration: "\(system.name), tp \(tp)")
         if let gpus = system as? MultiGPUSystem, let problem = gpus.problems.first {
             row.note = "cannot run: \(problem)"
             return row

@@ -104,8 +104,10 @@ public struct Comparison {
     public static let memoryTolerance = 1.3
 
     public func run() throws -> [Row] {
-        Self.withSpeedups(Self.withMemoryNotes((baselines ? gpuRows() : []) + (try pimRows()),
-                                               pimMemoryBytes: pimMemoryBytes))
+        Self.withSpeedups(
+            Self.withMemoryNotes(
+                (baselines ? gpuRows() : []) + (try pimRows()),
+                pimMemoryBytes: pimMemoryBytes))
     }
 
     /// Rows above `memoryTolerance` × the PIM system's memory, with a note that says so and why.
@@ -130,11 +132,12 @@ public struct Comparison {
         return rows.map { row in
             var row = row
             guard let t = row.figures?.throughputTokensPerS else { return row }
-            let baseline: Double? = switch row.kind {
-            case .gpu, .gpuPIM: a100
-            case .pimOnly: pimBaseline
-            case .xpuPIM: xpuBaseline
-            }
+            let baseline: Double? =
+                switch row.kind {
+                case .gpu, .gpuPIM: a100
+                case .pimOnly: pimBaseline
+                case .xpuPIM: xpuBaseline
+                }
             row.speedupOverBaseline = ratio(t, baseline)
             row.speedupOverA100 = ratio(t, a100)
             row.speedupOverH100 = ratio(t, h100)
@@ -150,21 +153,26 @@ public struct Comparison {
         let attacc = GPUPIMSystem(gpus: gpus ?? sized.gpus, devices: pimDevices ?? sized.devices, model: model)
         let batch = topology.workload.batchSize
         return [
-            BaselineRows.row(system: MultiGPUSystem(gpu: .a100, count: n, model: model), name: "multi-GPU A100-80GB",
-                             label: "A100", kind: .gpu, tp: n, requests: plan.requests, maxBatch: batch),
-            BaselineRows.row(system: MultiGPUSystem(gpu: .h100, count: n, model: model), name: "multi-GPU H100-80GB",
-                             label: "H100", kind: .gpu, tp: n, requests: plan.requests, maxBatch: batch),
-            BaselineRows.row(system: attacc, name: "GPU-PIM (AttAcc-like)", label: "GPU-PIM", kind: .gpuPIM,
-                             tp: attacc.fc.count, requests: plan.requests, maxBatch: batch),
+            BaselineRows.row(
+                system: MultiGPUSystem(gpu: .a100, count: n, model: model), name: "multi-GPU A100-80GB",
+                label: "A100", kind: .gpu, tp: n, requests: plan.requests, maxBatch: batch),
+            BaselineRows.row(
+                system: MultiGPUSystem(gpu: .h100, count: n, model: model), name: "multi-GPU H100-80GB",
+                label: "H100", kind: .gpu, tp: n, requests: plan.requests, maxBatch: batch),
+            BaselineRows.row(
+                system: attacc, name: "GPU-PIM (AttAcc-like)", label: "GPU-PIM", kind: .gpuPIM,
+                tp: attacc.fc.count, requests: plan.requests, maxBatch: batch),
         ]
     }
 
     // MARK: The PIM rows
 
     /// The topology fields a rung sets before its configuration's.
-    static let rungFields = ["cluster.modules", "cluster.kind", "cluster.preset", "cluster.npu_bandwidth_gbps",
-                             "fidelity.level", "fidelity.partitioning", "fidelity.scheduling", "workload.allocation",
-                             "workload.prefill_kv"]
+    static let rungFields = [
+        "cluster.modules", "cluster.kind", "cluster.preset", "cluster.npu_bandwidth_gbps",
+        "fidelity.level", "fidelity.partitioning", "fidelity.scheduling", "workload.allocation",
+        "workload.prefill_kv",
+    ]
 
     /// Modules of a rung's system: the topology's for PIM-only; half as many 32 GiB modules for xPU+PIM, so that
     /// both hold the same memory (docs/REFERENCE.md §4.4: 4 for 8, 16 for 32).
@@ -185,11 +193,15 @@ public struct Comparison {
         if rung.kind == .xpuPIM {
             t.cluster = Topology.ClusterSpec(modules: modules(rung), kind: .xpuPIM, module: ModuleConfig.neupims32)
             t.cluster.module.npu = NPUSpec(memoryBandwidth: npuBandwidthGbps.map { $0 * 1e9 })
-            cluster = [Node(String(modules(rung))), Node(Topology.ModuleKind.xpuPIM.rawValue), Node("neupims-32ch"),
-                       npuBandwidthGbps.map { Node(String($0)) }]
+            cluster = [
+                Node(String(modules(rung))), Node(Topology.ModuleKind.xpuPIM.rawValue), Node("neupims-32ch"),
+                npuBandwidthGbps.map { Node(String($0)) },
+            ]
         }
-        let fidelity = [Node("command"), Node(rung.partitioning.rawValue), Node(rung.scheduling.rawValue),
-                        Node(rung.allocation.rawValue), Node("resident")]
+        let fidelity = [
+            Node("command"), Node(rung.partitioning.rawValue), Node(rung.scheduling.rawValue),
+            Node(rung.allocation.rawValue), Node("resident"),
+        ]
         return (t, cluster + fidelity)
     }
 
@@ -204,7 +216,9 @@ public struct Comparison {
         let searches = rungs.map { ConfigurationSearch(topology: system($0).topology, maxTP: maxTP) }
         var visited: [[Outcome]] = Array(repeating: [], count: rungs.count)
         func best(_ r: Int) -> Outcome? {
-            visited[r].filter { $0.figures != nil }.max { $0.figures!.throughputTokensPerS < $1.figures!.throughputTokensPerS }
+            visited[r].filter { $0.figures != nil }.max {
+                $0.figures!.throughputTokensPerS < $1.figures!.throughputTokensPerS
+            }
         }
         // Each stage: the configurations every rung asks for, less those it already ran, as one sweep.
         func stage(_ name: String, _ number: Int, _ propose: (Int) -> [RunConfiguration]) throws {
@@ -224,18 +238,25 @@ public struct Comparison {
             try stage("all", 1) { searches[$0].exhaustive() }
         case .staged:
             try stage("splits", 1) { searches[$0].splitStage() }
-            try stage("micro-batches", 2) { r in best(r).map { searches[r].microBatchStage(best: $0.configuration) } ?? [] }
+            try stage("micro-batches", 2) { r in
+                best(r).map { searches[r].microBatchStage(best: $0.configuration) } ?? []
+            }
             try stage("sub-batches", 3) { r in best(r).map { searches[r].subBatchStage(best: $0.configuration) } ?? [] }
         }
         return rungs.indices.map { r in
             let rung = rungs[r]
-            var row = Row(system: rung.name, label: rung.label, kind: rung.kind,
-                          memoryBytes: Int64(modules(rung)) * searches[r].topology.cluster.module.capacityBytes,
-                          configuration: "\(modules(rung)) modules")
-            row.searched = visited[r].map { Trial(configuration: $0.configuration,
-                                                  throughputTokensPerS: $0.figures?.throughputTokensPerS) }
+            var row = Row(
+                system: rung.name, label: rung.label, kind: rung.kind,
+                memoryBytes: Int64(modules(rung)) * searches[r].topology.cluster.module.capacityBytes,
+                configuration: "\(modules(rung)) modules")
+            row.searched = visited[r].map {
+                Trial(
+                    configuration: $0.configuration,
+                    throughputTokensPerS: $0.figures?.throughputTokensPerS)
+            }
             guard let chosen = best(r), let figures = chosen.figures else {
-                row.note = searches[r].problem.map { "cannot run: \($0)" }
+                row.note =
+                    searches[r].problem.map { "cannot run: \($0)" }
                     ?? "every configuration failed (see the runs under \(outputDirectory))"
                 return row
             }
@@ -271,13 +292,16 @@ public struct Comparison {
 
     /// Runs one stage's configurations as a sweep (skipping those a previous, interrupted comparison ran) and
     /// returns each one's figures, read from its results.json; nil for a run that failed.
-    func runStage(_ name: String, _ label: String,
-                  _ entries: [(rung: Int, configuration: RunConfiguration)]) throws -> [Figures?] {
+    func runStage(
+        _ name: String, _ label: String,
+        _ entries: [(rung: Int, configuration: RunConfiguration)]
+    ) throws -> [Figures?] {
         guard !entries.isEmpty else { return [] }
         let points = entries.map { system(rungs[$0.rung]).fields + $0.configuration.fields }
-        let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: try runsCSV(name),
-                             transport: runs.transport, fields: Self.rungFields + ConfigurationSearch.fields,
-                             points: points)
+        let spec = SweepSpec(
+            file: topologyFile, baseFile: topologyFile, output: try runsCSV(name),
+            transport: runs.transport, fields: Self.rungFields + ConfigurationSearch.fields,
+            points: points)
         var runner = runs.configure(SweepRunner(spec: spec))
         runner.progressLabel = label
         runner.directoryName = { _, key in "point-" + Self.fnv(Array(key.utf8)) }
@@ -286,7 +310,8 @@ public struct Comparison {
             guard recorded[i] != nil else { return nil }
             let file = runner.pointDirectory(index: i, key: spec.key(points[i])) + "/results.json"
             guard let data = FileManager.default.contents(atPath: file),
-                  let results = try? RunResults.decode(data), results.complete else { return nil }
+                let results = try? RunResults.decode(data), results.complete
+            else { return nil }
             return Figures(results.simulated)
         }
     }
@@ -295,14 +320,15 @@ public struct Comparison {
 extension Comparison.Figures {
     /// The figures of a lolpim run.
     init(_ r: SimulatedResults) {
-        self.init(throughputTokensPerS: r.throughputTokensPerS,
-                  timePerOutputTokenP50Ps: r.requests.timePerOutputToken.p50Ps,
-                  meanEffectiveBatch: r.requests.meanEffectiveBatch, energyPerTokenJ: r.energyPerTokenJ,
-                  attentionTimePerTokenPs: r.attention.timePerTokenPs,
-                  attentionEnergyPerTokenJ: r.attention.energyPerTokenJ,
-                  attentionBackgroundFraction: r.attention.backgroundFraction,
-                  macUtilisationFraction: r.macUtilisationFraction,
-                  kvCapacityUtilisationFraction: r.kv.meanUsedFraction,
-                  pipelineBubbleFraction: r.pipelineBubbleFraction)
+        self.init(
+            throughputTokensPerS: r.throughputTokensPerS,
+            timePerOutputTokenP50Ps: r.requests.timePerOutputToken.p50Ps,
+            meanEffectiveBatch: r.requests.meanEffectiveBatch, energyPerTokenJ: r.energyPerTokenJ,
+            attentionTimePerTokenPs: r.attention.timePerTokenPs,
+            attentionEnergyPerTokenJ: r.attention.energyPerTokenJ,
+            attentionBackgroundFraction: r.attention.backgroundFraction,
+            macUtilisationFraction: r.macUtilisationFraction,
+            kvCapacityUtilisationFraction: r.kv.meanUsedFraction,
+            pipelineBubbleFraction: r.pipelineBubbleFraction)
     }
 }

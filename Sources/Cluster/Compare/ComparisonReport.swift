@@ -20,16 +20,19 @@ public enum ComparisonReport {
 
     static func cells(_ r: Comparison.Row) -> [String] {
         let m = r.figures
-        return [r.system, r.kind.rawValue, r.configuration, f(gib(r.memoryBytes), "%.1f"), r.tp.map(String.init) ?? "",
-                r.pp.map(String.init) ?? "", r.microBatches.map(String.init) ?? "", r.subBatches.map(String.init) ?? "",
-                r.kind == .gpu || r.kind == .gpuPIM ? "" : String(r.searched.count),
-                f(m?.throughputTokensPerS, "%.2f"), f(m.map { Time.seconds($0.timePerOutputTokenP50Ps) * 1000 }, "%.4f"),
-                f(m?.meanEffectiveBatch, "%.3f"), f(m.map { $0.energyPerTokenJ * 1000 }, "%.3f"),
-                f(m.map { $0.attentionTimePerTokenPs / 1e6 }, "%.3f"), f(m.map { $0.attentionEnergyPerTokenJ * 1000 }, "%.3f"),
-                f(m?.attentionBackgroundFraction, "%.4f"), f(m?.macUtilisationFraction, "%.4f"),
-                f(m?.kvCapacityUtilisationFraction, "%.4f"), f(m?.pipelineBubbleFraction, "%.4f"),
-                f(r.speedupOverBaseline, "%.3f"), f(r.speedupOverA100, "%.3f"), f(r.speedupOverH100, "%.3f"),
-                f(r.speedupOverGPUPIM, "%.3f"), r.note ?? ""]
+        return [
+            r.system, r.kind.rawValue, r.configuration, f(gib(r.memoryBytes), "%.1f"), r.tp.map(String.init) ?? "",
+            r.pp.map(String.init) ?? "", r.microBatches.map(String.init) ?? "", r.subBatches.map(String.init) ?? "",
+            r.kind == .gpu || r.kind == .gpuPIM ? "" : String(r.searched.count),
+            f(m?.throughputTokensPerS, "%.2f"), f(m.map { Time.seconds($0.timePerOutputTokenP50Ps) * 1000 }, "%.4f"),
+            f(m?.meanEffectiveBatch, "%.3f"), f(m.map { $0.energyPerTokenJ * 1000 }, "%.3f"),
+            f(m.map { $0.attentionTimePerTokenPs / 1e6 }, "%.3f"),
+            f(m.map { $0.attentionEnergyPerTokenJ * 1000 }, "%.3f"),
+            f(m?.attentionBackgroundFraction, "%.4f"), f(m?.macUtilisationFraction, "%.4f"),
+            f(m?.kvCapacityUtilisationFraction, "%.4f"), f(m?.pipelineBubbleFraction, "%.4f"),
+            f(r.speedupOverBaseline, "%.3f"), f(r.speedupOverA100, "%.3f"), f(r.speedupOverH100, "%.3f"),
+            f(r.speedupOverGPUPIM, "%.3f"), r.note ?? "",
+        ]
     }
 
     static func line(_ cells: [String], _ widths: [Int]) -> String {
@@ -42,27 +45,40 @@ public enum ComparisonReport {
     /// note beneath it, then the components table.
     public static func table(_ rows: [Comparison.Row]) -> String {
         let widths = [46, 9, 8, 6, 9, 6, 7, 7, 8]
-        var lines = [line(["system", "tokens/s", "TPOT ms", "batch", "mJ/token", "GiB", "×base", "×A100", "×GPU-PIM"],
-                          widths)]
-        let columns = ["throughput_tokens_per_s", "time_per_output_token_p50_ms", "mean_effective_batch_requests",
-                       "energy_per_token_mj", "memory_gib", "speedup_over_baseline", "speedup_over_a100",
-                       "speedup_over_gpu_pim"]
+        var lines = [
+            line(
+                ["system", "tokens/s", "TPOT ms", "batch", "mJ/token", "GiB", "×base", "×A100", "×GPU-PIM"],
+                widths)
+        ]
+        let columns = [
+            "throughput_tokens_per_s", "time_per_output_token_p50_ms", "mean_effective_batch_requests",
+            "energy_per_token_mj", "memory_gib", "speedup_over_baseline", "speedup_over_a100",
+            "speedup_over_gpu_pim",
+        ]
         for r in rows {
             let c = Dictionary(uniqueKeysWithValues: zip(header, cells(r)))
             lines.append(line([r.system] + columns.map { c[$0]! }, widths))
             lines.append("    " + r.configuration + (r.note.map { " — " + $0 } ?? ""))
         }
         let componentWidths = [46, 11, 12, 8, 6, 6, 8]
-        lines += ["", line(["components", "attn µs/tok", "attn mJ/tok", "attn bg", "MAC", "KV", "bubble"],
-                           componentWidths)]
+        lines += [
+            "",
+            line(
+                ["components", "attn µs/tok", "attn mJ/tok", "attn bg", "MAC", "KV", "bubble"],
+                componentWidths),
+        ]
         func percent(_ v: Double?) -> String { v.map { String(format: "%.1f %%", $0 * 100) } ?? "—" }
         for r in rows {
             guard let m = r.figures else { continue }
-            lines.append(line([r.system, String(format: "%.3f", m.attentionTimePerTokenPs / 1e6),
-                               String(format: "%.3f", m.attentionEnergyPerTokenJ * 1000),
-                               percent(m.attentionBackgroundFraction), percent(m.macUtilisationFraction),
-                               percent(m.kvCapacityUtilisationFraction), percent(m.pipelineBubbleFraction)],
-                              componentWidths))
+            lines.append(
+                line(
+                    [
+                        r.system, String(format: "%.3f", m.attentionTimePerTokenPs / 1e6),
+                        String(format: "%.3f", m.attentionEnergyPerTokenJ * 1000),
+                        percent(m.attentionBackgroundFraction), percent(m.macUtilisationFraction),
+                        percent(m.kvCapacityUtilisationFraction), percent(m.pipelineBubbleFraction),
+                    ],
+                    componentWidths))
         }
         return lines.joined(separator: "\n")
     }
@@ -71,8 +87,10 @@ public enum ComparisonReport {
         CSVTable.encode([header] + rows.map(cells))
     }
 
-    public static let searchHeader = ["system", "tp", "pp", "micro_batches", "sub_batches", "throughput_tokens_per_s",
-                                      "chosen"]
+    public static let searchHeader = [
+        "system", "tp", "pp", "micro_batches", "sub_batches", "throughput_tokens_per_s",
+        "chosen",
+    ]
 
     /// Every configuration every PIM row's search ran, with its throughput and whether the row chose it.
     public static func searchCSV(_ rows: [Comparison.Row]) -> String {
@@ -80,11 +98,14 @@ public enum ComparisonReport {
         for r in rows {
             for t in r.searched {
                 let c = t.configuration
-                let chosen = r.tp == c.tp && r.pp == c.pp && r.microBatches == c.microBatches
+                let chosen =
+                    r.tp == c.tp && r.pp == c.pp && r.microBatches == c.microBatches
                     && r.subBatches == c.subBatches
-                lines.append([r.system, String(c.tp), String(c.pp), String(c.microBatches),
-                              c.subBatches.map(String.init) ?? "", f(t.throughputTokensPerS, "%.2f"),
-                              chosen ? "yes" : ""])
+                lines.append([
+                    r.system, String(c.tp), String(c.pp), String(c.microBatches),
+                    c.subBatches.map(String.init) ?? "", f(t.throughputTokensPerS, "%.2f"),
+                    chosen ? "yes" : "",
+                ])
             }
         }
         return CSVTable.encode(lines)
@@ -108,8 +129,9 @@ public enum ComparisonReport {
         try csv(rows).write(toFile: paths[0], atomically: true, encoding: .utf8)
         try searchCSV(rows).write(toFile: paths[1], atomically: true, encoding: .utf8)
         let ran = rows.filter { $0.figures != nil }
-        var throughput = BarChart(title: "\(title): decode throughput (× over the row's baseline)",
-                                  yLabel: "throughput (tokens/s)")
+        var throughput = BarChart(
+            title: "\(title): decode throughput (× over the row's baseline)",
+            yLabel: "throughput (tokens/s)")
         throughput.valueFormat = "%.0f"
         var energy = BarChart(title: "\(title): energy per generated token", yLabel: "energy per token (mJ)")
         energy.valueFormat = "%.0f"

@@ -38,8 +38,10 @@ public struct ConfigurationSearch: Sendable {
     public let maxTP: Int
 
     /// The topology fields a configuration sets.
-    static let fields = ["parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage",
-                         "parallelism.micro_batches", "cluster.sub_batches"]
+    static let fields = [
+        "parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage",
+        "parallelism.micro_batches", "cluster.sub_batches",
+    ]
     /// Sub-batch counts tried on xPU+PIM modules (NeuPIMs interleaves 2).
     public static let subBatchCounts = [1, 2, 4]
 
@@ -79,7 +81,9 @@ public struct ConfigurationSearch: Sendable {
 
     /// Stage 1: every split, at micro-batches = its pipeline depth (or the batch) and the default sub-batches.
     public func splitStage() -> [RunConfiguration] {
-        splits.map { RunConfiguration(tp: $0.tp, pp: $0.pp, microBatches: min($0.pp, batch), subBatches: defaultSubBatches) }
+        splits.map {
+            RunConfiguration(tp: $0.tp, pp: $0.pp, microBatches: min($0.pp, batch), subBatches: defaultSubBatches)
+        }
     }
 
     /// Stage 2: every micro-batch count at the best split.

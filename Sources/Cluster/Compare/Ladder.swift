@@ -34,22 +34,27 @@ public enum Ladder {
         let stem = baseline.replacingOccurrences(of: "-like", with: "")
         let system = kind == .pimOnly ? " PIM-only" : " xPU+PIM"
         return [
-            Rung(name: baseline + system, label: baseline, kind: kind,
-                 partitioning: .headFirst, scheduling: .static, allocation: .static),
-            Rung(name: "\(baseline) + TCP", label: "\(stem) +TCP", kind: kind,
-                 partitioning: .tokenParallel, scheduling: .static, allocation: .static),
-            Rung(name: "\(baseline) + TCP + DCS", label: "\(stem) +DCS", kind: kind,
-                 partitioning: .tokenParallel, scheduling: .dcs, allocation: .static),
-            Rung(name: top, label: topLabel, kind: kind,
-                 partitioning: .tokenParallel, scheduling: .dcs, allocation: .dpa),
+            Rung(
+                name: baseline + system, label: baseline, kind: kind,
+                partitioning: .headFirst, scheduling: .static, allocation: .static),
+            Rung(
+                name: "\(baseline) + TCP", label: "\(stem) +TCP", kind: kind,
+                partitioning: .tokenParallel, scheduling: .static, allocation: .static),
+            Rung(
+                name: "\(baseline) + TCP + DCS", label: "\(stem) +DCS", kind: kind,
+                partitioning: .tokenParallel, scheduling: .dcs, allocation: .static),
+            Rung(
+                name: top, label: topLabel, kind: kind,
+                partitioning: .tokenParallel, scheduling: .dcs, allocation: .dpa),
         ]
     }
 
     /// PIM-only modules: CENT-like → + TCP → + DCS → + DPA = LoL-PIM.
     public static let pimOnly = rungs(.pimOnly, baseline: "CENT-like", top: "LoL-PIM (PIM-only)", topLabel: "LoL-PIM")
     /// xPU+PIM modules: NeuPIMs-like → + TCP → + DCS → + DPA = LoL-PIM on xPU+PIM.
-    public static let xpuPIM = rungs(.xpuPIM, baseline: "NeuPIMs-like", top: "LoL-PIM on xPU+PIM",
-                                     topLabel: "LoL-PIM xPU")
+    public static let xpuPIM = rungs(
+        .xpuPIM, baseline: "NeuPIMs-like", top: "LoL-PIM on xPU+PIM",
+        topLabel: "LoL-PIM xPU")
     /// Both ladders, PIM-only first.
     public static let all = pimOnly + xpuPIM
 }

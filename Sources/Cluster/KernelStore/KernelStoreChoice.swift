@@ -11,9 +11,12 @@ public enum KernelStoreChoice: Sendable, Equatable {
 
     public static let fileName = "kernels.sqlite"
 
-    public static func resolve(path: String?, disabled: Bool,
-                               environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> KernelStoreChoice {
+    public static func resolve(
+        path: String?, disabled: Bool,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        -> KernelStoreChoice
+    {
         if disabled { return .off }
         func nonEmpty(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         if let given = path ?? nonEmpty("LOLPIM_KERNEL_CACHE") {

@@ -52,8 +52,10 @@ public final class SQLiteKernelStore: KernelTimingStore {
         do {
             let context = try contextDigest(key.context, pool: pool, recording: false)
             let row = try pool.read { db in
-                try Row.fetchOne(db, sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels "
-                                 + "WHERE key = ?", arguments: [Self.digest(context + Data(key.kernel.utf8))])
+                try Row.fetchOne(
+                    db,
+                    sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels "
+                        + "WHERE key = ?", arguments: [Self.digest(context + Data(key.kernel.utf8))])
             }
             guard let row else { return nil }
             return Self.timing(row, context: context, kernel: key.kernel)
@@ -69,11 +71,15 @@ public final class SQLiteKernelStore: KernelTimingStore {
             let context = try contextDigest(key.context, pool: pool, recording: true)
             let counts = timing.counts.map(String.init).joined(separator: ",")
             try pool.write { db in
-                try db.execute(sql: """
-                    INSERT OR REPLACE INTO kernels (key, context, kernel, cycles, counts, loop_order, recorded)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [Self.digest(context + Data(key.kernel.utf8)), context, key.kernel, timing.cycles,
-                                     counts, timing.order.rawValue, Date().timeIntervalSince1970])
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO kernels (key, context, kernel, cycles, counts, loop_order, recorded)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        Self.digest(context + Data(key.kernel.utf8)), context, key.kernel, timing.cycles,
+                        counts, timing.order.rawValue, Date().timeIntervalSince1970,
+                    ])
             }
         } catch {
             failed("could not write to the kernel store \(path): \(error)")
@@ -85,14 +91,16 @@ public final class SQLiteKernelStore: KernelTimingStore {
     /// the two alone) may be.
     static func timing(_ row: Row, context: Data, kernel: String) -> KernelTiming? {
         guard let rowContext = row["context"] as Data?, rowContext == context,
-              let rowKernel = row["kernel"] as String?, rowKernel == kernel,
-              let cycles = row["cycles"] as Int64?,
-              let text = row["counts"] as String?, let orderText = row["loop_order"] as String?,
-              let order = LoopOrder(rawValue: orderText) else { return nil }
+            let rowKernel = row["kernel"] as String?, rowKernel == kernel,
+            let cycles = row["cycles"] as Int64?,
+            let text = row["counts"] as String?, let orderText = row["loop_order"] as String?,
+            let order = LoopOrder(rawValue: orderText)
+        else { return nil }
         let counts = text.split(separator: ",", omittingEmptySubsequences: false).compactMap { Int64($0) }
         let signed = kernel.hasPrefix("boundary ")
         guard counts.count == AiMCommandKind.allCases.count,
-              signed || (cycles >= 0 && counts.allSatisfy { $0 >= 0 }) else { return nil }
+            signed || (cycles >= 0 && counts.allSatisfy { $0 >= 0 })
+        else { return nil }
         return KernelTiming(cycles: cycles, counts: counts, order: order)
     }
 
@@ -150,18 +158,19 @@ public final class SQLiteKernelStore: KernelTimingStore {
         }
         let pool = try DatabasePool(path: path, configuration: Self.configuration)
         try pool.write { db in
-            try db.execute(sql: """
-                PRAGMA application_id = \(Self.applicationID);
-                PRAGMA user_version = \(Self.schemaVersion);
-                CREATE TABLE IF NOT EXISTS contexts (
-                    digest BLOB PRIMARY KEY, description TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS kernels (
-                    key BLOB PRIMARY KEY, context BLOB NOT NULL, kernel TEXT NOT NULL, cycles INTEGER NOT NULL,
-                    counts TEXT NOT NULL, loop_order TEXT NOT NULL, recorded REAL NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS runs (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, finished REAL NOT NULL, command TEXT NOT NULL,
-                    hits INTEGER NOT NULL, misses INTEGER NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    PRAGMA application_id = \(Self.applicationID);
+                    PRAGMA user_version = \(Self.schemaVersion);
+                    CREATE TABLE IF NOT EXISTS contexts (
+                        digest BLOB PRIMARY KEY, description TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS kernels (
+                        key BLOB PRIMARY KEY, context BLOB NOT NULL, kernel TEXT NOT NULL, cycles INTEGER NOT NULL,
+                        counts TEXT NOT NULL, loop_order TEXT NOT NULL, recorded REAL NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE IF NOT EXISTS runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, finished REAL NOT NULL, command TEXT NOT NULL,
+                        hits INTEGER NOT NULL, misses INTEGER NOT NULL);
+                    """)
         }
         return pool
     }
@@ -219,8 +228,9 @@ public final class SQLiteKernelStore: KernelTimingStore {
         if stored == nil {
             guard recording else { return digest }  // nothing recorded under it yet: not remembered as checked
             try pool.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO contexts (digest, description) VALUES (?, ?)",
-                               arguments: [digest, context])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO contexts (digest, description) VALUES (?, ?)",
+                    arguments: [digest, context])
             }
         } else if stored != context {
             throw KernelStoreError.contextMismatch(path: path)
@@ -239,15 +249,19 @@ public final class SQLiteKernelStore: KernelTimingStore {
         var stats = try pool.read { db in
             var stats = KernelStoreStatistics(path: path)
             stats.contexts = try Int.fetchOne(db, sql: "SELECT count(*) FROM contexts") ?? 0
-            for row in try Row.fetchAll(db, sql: """
-                SELECT substr(kernel, 1, instr(kernel, ' ') - 1) AS kind, count(*) AS n FROM kernels GROUP BY kind
-                """) {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT substr(kernel, 1, instr(kernel, ' ') - 1) AS kind, count(*) AS n FROM kernels GROUP BY kind
+                    """)
+            {
                 stats.entries[row["kind"] ?? "?"] = row["n"] ?? 0
             }
             let last = "SELECT finished, command, hits, misses FROM runs ORDER BY id DESC LIMIT 1"
             if let run = try Row.fetchOne(db, sql: last) {
-                stats.lastRun = .init(finished: Date(timeIntervalSince1970: run["finished"] ?? 0),
-                                      command: run["command"] ?? "", hits: run["hits"] ?? 0, misses: run["misses"] ?? 0)
+                stats.lastRun = .init(
+                    finished: Date(timeIntervalSince1970: run["finished"] ?? 0),
+                    command: run["command"] ?? "", hits: run["hits"] ?? 0, misses: run["misses"] ?? 0)
             }
             return stats
         }
@@ -263,8 +277,9 @@ public final class SQLiteKernelStore: KernelTimingStore {
         guard let pool = usablePool() else { return }
         do {
             try pool.write { db in
-                try db.execute(sql: "INSERT INTO runs (finished, command, hits, misses) VALUES (?, ?, ?, ?)",
-                               arguments: [Date().timeIntervalSince1970, command, hits, misses])
+                try db.execute(
+                    sql: "INSERT INTO runs (finished, command, hits, misses) VALUES (?, ?, ?, ?)",
+                    arguments: [Date().timeIntervalSince1970, command, hits, misses])
             }
         } catch {
             failed("could not write to the kernel store \(path): \(error)")

@@ -68,8 +68,12 @@ public struct PaperStudy {
 
     /// The workload overrides of `--quick`, as topology fields and values.
     var quickFields: [(String, Node)] {
-        quick ? [("workload.requests", Node("4")), ("workload.batch_size", Node("4")), ("parallelism.micro_batches", Node("1")),
-                 ("workload.decode_steps", Node("2")), ("workload.context", Node("2048"))] : []
+        quick
+            ? [
+                ("workload.requests", Node("4")), ("workload.batch_size", Node("4")),
+                ("parallelism.micro_batches", Node("1")),
+                ("workload.decode_steps", Node("2")), ("workload.context", Node("2048")),
+            ] : []
     }
 
     public func run() throws -> Outcome {
@@ -86,8 +90,10 @@ public struct PaperStudy {
             let name = "\(model)-\(dataset)"
             announce("(a) ladders, \(name)")
             let file = try derive(base: "\(name).yaml", name: "a-\(name)", quickFields)
-            outcome.ladders.append(Part(name: name, model: model, dataset: dataset, x: 0,
-                                        rows: try compare(file, name: "a-\(name)")))
+            outcome.ladders.append(
+                Part(
+                    name: name, model: model, dataset: dataset, x: 0,
+                    rows: try compare(file, name: "a-\(name)")))
         }
         for modules in memoryModules {
             let gib = modules * 16
@@ -96,14 +102,21 @@ public struct PaperStudy {
             // More modules than the model has layers need tensor parallelism to form a pipeline at all (1,024 GB:
             // 64 modules, 32 layers); the search then tries every split from there.
             let layers = ModelConfig.presets["llm-7b-128k-gqa"]?.layers ?? 32, tp = (modules + layers - 1) / layers
-            let fields = [("cluster.modules", Node(String(modules)))]
+            let fields =
+                [("cluster.modules", Node(String(modules)))]
                 + (tp > 1 ? [("parallelism.tp", Node(String(tp)))] : [])
-                + [("workload.requests", Node(String(requests))),
-                          ("workload.batch_size", Node(String(requests))), ("parallelism.micro_batches", Node("1"))]
-                + quickFields.filter { !["workload.requests", "workload.batch_size", "parallelism.micro_batches"].contains($0.0) }
+                + [
+                    ("workload.requests", Node(String(requests))),
+                    ("workload.batch_size", Node(String(requests))), ("parallelism.micro_batches", Node("1")),
+                ]
+                + quickFields.filter {
+                    !["workload.requests", "workload.batch_size", "parallelism.micro_batches"].contains($0.0)
+                }
             let file = try derive(base: "llm-7b-128k-gqa-multifieldqa.yaml", name: "c-memory-\(gib)gb", fields)
-            outcome.memoryScaling.append(Part(name: "\(gib) GB", model: "llm-7b-128k-gqa", dataset: "multifieldqa",
-                                              x: gib, rows: try compare(file, name: "c-memory-\(gib)gb", scaling: true)))
+            outcome.memoryScaling.append(
+                Part(
+                    name: "\(gib) GB", model: "llm-7b-128k-gqa", dataset: "multifieldqa",
+                    x: gib, rows: try compare(file, name: "c-memory-\(gib)gb", scaling: true)))
         }
         for tokens in contexts {
             announce("(c) \(tokens)-token contexts on 512 GB")
@@ -111,16 +124,23 @@ public struct PaperStudy {
             // Every request has the same length, so T_max is that length: static allocation reserves no more
             // than the requests use, and the study isolates partitioning and scheduling (docs/VALIDATION.md §6).
             let requests = quick ? "2" : "16", steps = quick ? 2 : 32
-            let fields: [(String, Node)] = [("model", model), ("workload.context", Node(String(tokens))),
-                                            ("workload.decode_steps", Node(String(steps))),
-                                            ("workload.max_context", Node(String(tokens + steps))),
-                                            ("workload.requests", Node(requests)), ("workload.batch_size", Node(requests)),
-                                            ("parallelism.micro_batches", Node("1"))]
-            let file = try deriveFitting(base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)",
-                                         fields)
-            outcome.contextScaling.append(Part(name: "\(tokens) tokens", model: "llm-72b-128k-gqa", dataset: "fixed",
-                                               x: tokens, rows: try compare(file, name: "c-context-\(tokens)",
-                                                                            scaling: true)))
+            let fields: [(String, Node)] = [
+                ("model", model), ("workload.context", Node(String(tokens))),
+                ("workload.decode_steps", Node(String(steps))),
+                ("workload.max_context", Node(String(tokens + steps))),
+                ("workload.requests", Node(requests)), ("workload.batch_size", Node(requests)),
+                ("parallelism.micro_batches", Node("1")),
+            ]
+            let file = try deriveFitting(
+                base: "llm-72b-128k-gqa-multifieldqa.yaml", name: "c-context-\(tokens)",
+                fields)
+            outcome.contextScaling.append(
+                Part(
+                    name: "\(tokens) tokens", model: "llm-72b-128k-gqa", dataset: "fixed",
+                    x: tokens,
+                    rows: try compare(
+                        file, name: "c-context-\(tokens)",
+                        scaling: true)))
         }
         announce("(d) DCS vs ping-pong MAC utilisation")
         outcome.macUtilisation = macUtilisation()
@@ -132,11 +152,13 @@ public struct PaperStudy {
     func derive(base: String, name: String, _ fields: [(String, Node)]) throws -> String {
         let baseFile = topologyDirectory + "/" + base
         guard FileManager.default.fileExists(atPath: baseFile) else {
-            throw RuntimeError.refused("\(baseFile) not found: run lolpim paper from the repository root or give "
-                                       + "--topologies DIR")
+            throw RuntimeError.refused(
+                "\(baseFile) not found: run lolpim paper from the repository root or give "
+                    + "--topologies DIR")
         }
-        let spec = SweepSpec(file: baseFile, baseFile: baseFile, output: "", transport: runs.transport,
-                             fields: ["name"] + fields.map(\.0), points: [])
+        let spec = SweepSpec(
+            file: baseFile, baseFile: baseFile, output: "", transport: runs.transport,
+            fields: ["name"] + fields.map(\.0), points: [])
         let text = try spec.topologyText(for: [Node(name)] + fields.map { Optional($0.1) })
         let directory = outputDirectory + "/topologies"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -158,15 +180,16 @@ public struct PaperStudy {
             do {
                 _ = try PipelinePlan(topology: TopologyLoader.load(path: file))
                 return file
-            } catch where tp < maxTP {
+            } catch  where tp < maxTP {
                 tp *= 2
             }
         }
     }
 
     func compare(_ file: String, name: String, scaling: Bool = false) throws -> [Comparison.Row] {
-        var comparison = try Comparison(topologyFile: file, topology: TopologyLoader.load(path: file),
-                                        outputDirectory: outputDirectory + "/runs/" + name)
+        var comparison = try Comparison(
+            topologyFile: file, topology: TopologyLoader.load(path: file),
+            outputDirectory: outputDirectory + "/runs/" + name)
         comparison.runs = runs
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
         if scaling {
@@ -184,8 +207,9 @@ public struct PaperStudy {
         let tokens = quick ? 2048 : 16384
         return [1, 2, 4, 8].map { group in
             func utilisation(_ policy: SchedulingPolicy) -> Double {
-                let model = CommandCostModel(module: module, scheduling: policy, partitioning: .tokenParallel,
-                                             store: store)
+                let model = CommandCostModel(
+                    module: module, scheduling: policy, partitioning: .tokenParallel,
+                    store: store)
                 let shape = OpShape.attention(contexts: [tokens], queryHeads: 32, kvHeads: 32 / group, headDim: 128)
                 var macs: Int64 = 0, time: Picoseconds = 0
                 for kind in [OpKind.attentionScore, .attentionValue] {
@@ -195,8 +219,9 @@ public struct PaperStudy {
                 }
                 return module.macUtilisation(mac16: macs, timePs: Double(time))
             }
-            return MACPoint(label: group == 1 ? "MHA" : "GQA g = \(group)", group: group,
-                            pingPong: utilisation(.pingpong), dcs: utilisation(.dcs))
+            return MACPoint(
+                label: group == 1 ? "MHA" : "GQA g = \(group)", group: group,
+                pingPong: utilisation(.pingpong), dcs: utilisation(.dcs))
         }
     }
 }

@@ -127,9 +127,12 @@ public struct BatchScheduler: Sendable {
         }
         var admitted: [Int] = []
         if batching.admits(allIdle: allIdle) {
-            while next < plan.requests.count, plan.requests[next].arrivalPs <= now, active + admitted.count < w.batchSize {
+            while next < plan.requests.count, plan.requests[next].arrivalPs <= now,
+                active + admitted.count < w.batchSize
+            {
                 let spec = plan.requests[next]
-                guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) }) else { break }
+                guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) })
+                else { break }
                 for s in mirrors.indices {
                     _ = try? mirrors[s].admit(request: next, prompt: spec.promptTokens, finalTokens: spec.finalTokens)
                 }
@@ -156,7 +159,8 @@ public struct BatchScheduler: Sendable {
         stats.sample(now: now, active: active, mirrors: mirrors)
 
         var injections: [Injection] = []
-        for slot in open where !members[slot].isEmpty && (slot == returned || members[slot].contains { admitted.contains($0) }) {
+        for slot in open
+        where !members[slot].isEmpty && (slot == returned || members[slot].contains { admitted.contains($0) }) {
             var ready = now
             var chunkEvents = 0
             var entries: [MicroBatchHeader.Entry] = []

@@ -94,8 +94,10 @@ public struct CollectivePorts: Sendable, Equatable {
 
     /// The chunks member `sender` sends member `receiver` over a micro-batch's segments, and their bytes:
     /// what one `collective` message between them carries.
-    public func chunks(from sender: Int, to receiver: Int,
-                       in segments: [StageSimulator.Segment]) -> (count: Int, bytes: Int64) {
+    public func chunks(
+        from sender: Int, to receiver: Int,
+        in segments: [StageSimulator.Segment]
+    ) -> (count: Int, bytes: Int64) {
         var count = 0, bytes: Int64 = 0
         for segment in segments {
             var sends = false
@@ -117,8 +119,10 @@ public struct CollectivePorts: Sendable, Equatable {
     /// Receives one phase's chunks (depart time, sender), in a canonical order (depart time, then sender) so
     /// that the result does not depend on the order they were handed over; returns when the phase is complete
     /// for this member: its own `ready` time or the last chunk's arrival. Sorts `incoming` in place.
-    public mutating func receive(ready: Picoseconds, bytes: Int64,
-                                 from incoming: inout [(depart: Picoseconds, sender: Int)]) -> Picoseconds {
+    public mutating func receive(
+        ready: Picoseconds, bytes: Int64,
+        from incoming: inout [(depart: Picoseconds, sender: Int)]
+    ) -> Picoseconds {
         incoming.sort { ($0.depart, $0.sender) < ($1.depart, $1.sender) }
         var done = ready
         for chunk in incoming { done = max(done, ingress.receive(depart: chunk.depart, bytes: bytes)) }
@@ -131,8 +135,10 @@ public struct CollectivePorts: Sendable, Equatable {
     /// each member's receipt. Returns every member's finish time. Every member of a group runs this same
     /// computation (on its own ports and replicas of the others' built from their `State`), which is why one
     /// exchange of states per micro-batch decides every collective of it (docs/PROTOCOL.md §5b).
-    public static func run(_ segments: [StageSimulator.Segment], members: inout [CollectivePorts],
-                           start: [Picoseconds]) -> [Picoseconds] {
+    public static func run(
+        _ segments: [StageSimulator.Segment], members: inout [CollectivePorts],
+        start: [Picoseconds]
+    ) -> [Picoseconds] {
         var now = start
         // Chunks on their way to each member in the current phase, reused from phase to phase.
         var inbox = Array(repeating: [(depart: Picoseconds, sender: Int)](), count: members.count)

@@ -20,7 +20,9 @@ public enum ParallelismPlanner {
         let modules = topology.cluster.modules
         return (1...modules).filter { modules % $0 == 0 }.map { tp in
             let pp = modules / tp
-            if let problem = topology.model.tensorParallelProblems(tp: tp).first { return Candidate(tp: tp, pp: pp, problem: problem) }
+            if let problem = topology.model.tensorParallelProblems(tp: tp).first {
+                return Candidate(tp: tp, pp: pp, problem: problem)
+            }
             if pp > topology.model.layers {
                 return Candidate(tp: tp, pp: pp, problem: "\(pp) stages but only \(topology.model.layers) layers")
             }
@@ -38,8 +40,9 @@ public enum ParallelismPlanner {
         var t = topology
         let pp = t.cluster.modules / tp
         t.parallelism.tp = tp
-        t.parallelism.layersPerStage = PipelinePlan.balancedSplit(model: t.model.sharded(tp: tp), stages: pp,
-                                                                  meanTokens: t.workload.meanPromptTokens)
+        t.parallelism.layersPerStage = PipelinePlan.balancedSplit(
+            model: t.model.sharded(tp: tp), stages: pp,
+            meanTokens: t.workload.meanPromptTokens)
         return t
     }
 
@@ -84,9 +87,10 @@ public struct ParallelismSearch {
     public func run() throws -> Outcome {
         let candidates = ParallelismPlanner.candidates(for: topology)
         let valid = candidates.filter(\.isValid)
-        let spec = SweepSpec(file: topologyFile, baseFile: topologyFile, output: output, transport: transport,
-                             fields: ["parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage"],
-                             points: valid.map { ParallelismPlanner.fields(tp: $0.tp, pp: $0.pp) })
+        let spec = SweepSpec(
+            file: topologyFile, baseFile: topologyFile, output: output, transport: transport,
+            fields: ["parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage"],
+            points: valid.map { ParallelismPlanner.fields(tp: $0.tp, pp: $0.pp) })
         var runner = SweepRunner(spec: spec)
         runner.progress = progress
         runner.registrationTimeoutMs = registrationTimeoutMs

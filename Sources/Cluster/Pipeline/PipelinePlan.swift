@@ -47,8 +47,11 @@ public struct PipelinePlan: Sendable {
     public init(topology: Topology) throws(PlanError) {
         self.topology = topology
         let w = topology.workload
-        requests = w.trace ?? RequestStream.generate(count: w.requests, context: w.context, output: w.output,
-                                                     arrival: w.arrival, seed: topology.seed)
+        requests =
+            w.trace
+            ?? RequestStream.generate(
+                count: w.requests, context: w.context, output: w.output,
+                arrival: w.arrival, seed: topology.seed)
         let tp = topology.parallelism.tp
         shard = topology.model.sharded(tp: tp)
         var first = 0
@@ -56,8 +59,10 @@ public struct PipelinePlan: Sendable {
         for (index, layers) in topology.parallelism.layersPerStage.enumerated() {
             let last = index == topology.parallelism.layersPerStage.count - 1
             let memory = MemoryPlan(model: shard, module: topology.cluster.module, layers: layers, includesLMHead: last)
-            stages.append(StagePlan(index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory,
-                                    tp: tp, firstRank: index * tp))
+            stages.append(
+                StagePlan(
+                    index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory,
+                    tp: tp, firstRank: index * tp))
             first += layers
         }
         self.stages = stages
@@ -70,19 +75,25 @@ public struct PipelinePlan: Sendable {
             let bytes = Int64(needed) * m.kvBytesPerToken
             return w.allocation == .dpa ? (bytes + w.chunkBytes - 1) / w.chunkBytes * w.chunkBytes : bytes
         }
-        if let tight = stages.first(where: { $0.memory.weightBytes + kvBytes($0.memory) > $0.memory.capacityBytes
-                                             || (w.allocation == .dpa && $0.memory.kvCapacityBytes / w.chunkBytes
-                                                 < kvBytes($0.memory) / w.chunkBytes) }) {
+        if let tight = stages.first(where: {
+            $0.memory.weightBytes + kvBytes($0.memory) > $0.memory.capacityBytes
+                || (w.allocation == .dpa
+                    && $0.memory.kvCapacityBytes / w.chunkBytes
+                        < kvBytes($0.memory) / w.chunkBytes)
+        }) {
             let m = tight.memory
             let kv = kvBytes(m)
-            let modules = tight.tp == 1 ? "module \(tight.index) (" : "each module of stage \(tight.index) (1/\(tight.tp) of "
-            throw PlanError(field: m.weightBytes > m.capacityBytes ? "cluster.modules" : "workload.context", message: """
-                the model does not fit: \(modules)layers \(tight.firstLayer)–\
-                \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \
-                \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(kv)) for \
-                one request of \(needed) tokens\(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) \
-                but has \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
-                """)
+            let modules =
+                tight.tp == 1 ? "module \(tight.index) (" : "each module of stage \(tight.index) (1/\(tight.tp) of "
+            throw PlanError(
+                field: m.weightBytes > m.capacityBytes ? "cluster.modules" : "workload.context",
+                message: """
+                    the model does not fit: \(modules)layers \(tight.firstLayer)–\
+                    \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \
+                    \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(kv)) for \
+                    one request of \(needed) tokens\(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) \
+                    but has \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
+                    """)
         }
     }
 
@@ -111,8 +122,9 @@ public struct PipelinePlan: Sendable {
     public func allocator(stage: Int) -> any KVAllocator {
         let w = topology.workload
         let m = stages[stage].memory
-        return KVAllocatorFactory.make(w.allocation, capacityBytes: m.kvCapacityBytes, bytesPerToken: m.kvBytesPerToken,
-                                       maxContext: w.maxContext, chunkBytes: w.chunkBytes)
+        return KVAllocatorFactory.make(
+            w.allocation, capacityBytes: m.kvCapacityBytes, bytesPerToken: m.kvBytesPerToken,
+            maxContext: w.maxContext, chunkBytes: w.chunkBytes)
     }
 
     /// Tokens the run generates.

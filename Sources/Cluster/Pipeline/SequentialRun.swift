@@ -37,10 +37,13 @@ public struct SequentialRun {
             let bytes = Int64(injection.entries.count) * bytesPerRequest
             // The host sends the micro-batch to every member of stage 0, one after the other on its link;
             // member m of each stage sends on to member m of the next; member 0 of the last returns it.
-            var departs = (0..<plan.topology.parallelism.tp).map { _ in host.inject(ready: injection.ready, payloadBytes: bytes) }
+            var departs = (0..<plan.topology.parallelism.tp).map { _ in
+                host.inject(ready: injection.ready, payloadBytes: bytes)
+            }
             for k in stages.indices {
-                let outcomes = try stages[k].handle(departs: departs, entries: injection.entries, payloadBytes: bytes,
-                                                    slot: injection.slot, iteration: injection.iteration)
+                let outcomes = try stages[k].handle(
+                    departs: departs, entries: injection.entries, payloadBytes: bytes,
+                    slot: injection.slot, iteration: injection.iteration)
                 departs = outcomes.map { $0.depart ?? 0 }
             }
             history.append(stages.map { $0.members[0].allocator.allocatedBytes })
@@ -50,8 +53,9 @@ public struct SequentialRun {
             queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)
         }
         let all = stages.flatMap(\.stats)
-        let simulated = ResultsBuilder(plan: plan).simulated(makespan: makespan, scheduler: scheduler.stats, host: host,
-                                                             stages: all)
+        let simulated = ResultsBuilder(plan: plan).simulated(
+            makespan: makespan, scheduler: scheduler.stats, host: host,
+            stages: all)
         return Outcome(simulated: simulated, scheduler: scheduler.stats, stages: all, allocatedHistory: history)
     }
 }

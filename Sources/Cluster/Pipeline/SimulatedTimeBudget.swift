@@ -38,19 +38,31 @@ public struct SimulatedTimeBudget: Sendable {
         let decode = rounds * longestOutput * stageBytes.reduce(0, +) / internalBandwidth
         let activation = batch * Double(t.model.activationBytesPerRequest)
         let hops = Double(plan.stages.count + 1)
-        let links = rounds * longestOutput * hops
-            * (activation / t.links.module.bytesPerSecond + Time.seconds(max(t.links.module.latencyPs,
-                t.links.host.latencyPs)))
-        let collectives = t.parallelism.tp > 1
+        let links =
+            rounds * longestOutput * hops
+            * (activation / t.links.module.bytesPerSecond
+                + Time.seconds(
+                    max(
+                        t.links.module.latencyPs,
+                        t.links.host.latencyPs)))
+        let collectives =
+            t.parallelism.tp > 1
             ? rounds * longestOutput * Double(t.model.layers) * 2
                 * (activation / t.links.tp.bytesPerSecond + Time.seconds(t.links.tp.latencyPs)) : 0
         let prompts = plan.requests.reduce(0.0) { $0 + Double($1.promptTokens) }
-        let prefill = w.prefillKVTransfer
+        let prefill =
+            w.prefillKVTransfer
             ? prompts * Double(plan.stages.map(\.memory.kvBytesPerToken).max() ?? 0) / t.links.host.bytesPerSecond : 0
-        let host = rounds * longestOutput * Double(plan.stages.count)
+        let host =
+            rounds * longestOutput * Double(plan.stages.count)
             * Time.seconds(t.host.stepOverheadPs + t.host.perRequestPs * Int64(batch))
-        let interventions = Double(plan.requests.count) * (2 + longestTokens * Double(plan.stages.first?.memory
-            .kvBytesPerToken ?? 0) / Double(w.chunkBytes)) * Double(plan.workers) * Time.seconds(w.hostInterventionPs)
+        let interventions =
+            Double(plan.requests.count)
+            * (2 + longestTokens
+                * Double(
+                    plan.stages.first?.memory
+                        .kvBytesPerToken ?? 0) / Double(w.chunkBytes)) * Double(plan.workers)
+            * Time.seconds(w.hostInterventionPs)
         let slack = Self.slack
         parts = [
             ("workload.arrival", Time.seconds(plan.requests.map(\.arrivalPs).max() ?? 0)),
@@ -69,9 +81,12 @@ public struct SimulatedTimeBudget: Sendable {
         let limit = Time.seconds(Self.limitPs)
         let total = estimateSeconds
         guard !(total <= limit), let worst = parts.max(by: { !($0.seconds >= $1.seconds) }) else { return nil }
-        return (worst.field, "the run could span about \(Self.days(total)) of simulated time, more than the "
+        return (
+            worst.field,
+            "the run could span about \(Self.days(total)) of simulated time, more than the "
                 + "\(Self.days(limit)) lolpim's clock allows (64-bit picoseconds); \(worst.field) contributes most. "
-                + "Use fewer requests or output tokens, or faster links or modules")
+                + "Use fewer requests or output tokens, or faster links or modules"
+        )
     }
 
     static func days(_ seconds: Double) -> String {

@@ -45,8 +45,9 @@ public struct StageSimulator: Sendable {
         plan = stage
         self.member = member
         step = DecodeStep(model: pipeline.shard)
-        costModel = topology.fidelity.costModel(module: topology.cluster.module, workload: topology.workload,
-                                                store: store)
+        costModel = topology.fidelity.costModel(
+            module: topology.cluster.module, workload: topology.workload,
+            store: store)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
@@ -99,8 +100,10 @@ public struct StageSimulator: Sendable {
     /// Receives a micro-batch that left the previous stage (or the host) at `depart` with an activation of
     /// `payloadBytes`, does its KV bookkeeping (requests on their first step get their prompt's KV; every
     /// request's KV grows to its context), and returns the work to run.
-    public mutating func begin(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
-                               slot: Int = 0, iteration: Int = 0) throws -> Work {
+    public mutating func begin(
+        depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+        slot: Int = 0, iteration: Int = 0
+    ) throws -> Work {
         var events: [AllocationEventKind] = []
         for e in entries {
             let request = Int(e.request), context = Int(e.context)
@@ -111,20 +114,24 @@ public struct StageSimulator: Sendable {
         }
         stats.count(events)
         stats.observe(allocator)
-        var work = begin(depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
-                         slot: slot, iteration: iteration)
+        var work = begin(
+            depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
+            slot: slot, iteration: iteration)
         work.events = events
         return work
     }
 
     /// As `begin`, without KV bookkeeping.
-    public mutating func begin(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
-                               slot: Int = 0, iteration: Int = 0) -> Work {
+    public mutating func begin(
+        depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
+        slot: Int = 0, iteration: Int = 0
+    ) -> Work {
         let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)
         let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
-        return Work(arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
-                    requests: contexts.count, slot: slot, iteration: iteration, events: [])
+        return Work(
+            arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
+            requests: contexts.count, slot: slot, iteration: iteration, events: [])
     }
 
     /// The stage cost and the segments of a micro-batch with these contexts.
@@ -160,7 +167,9 @@ public struct StageSimulator: Sendable {
         let ffn = costs[split...].reduce(0) { $0 + $1.latency } + norm / 2
         var segments: [Segment] = []
         for _ in 0..<plan.layers {
-            segments += [.compute(attention), .allReduce(bytes: payloadBytes), .compute(ffn), .allReduce(bytes: payloadBytes)]
+            segments += [
+                .compute(attention), .allReduce(bytes: payloadBytes), .compute(ffn), .allReduce(bytes: payloadBytes),
+            ]
         }
         if plan.includesLMHead {
             segments += [.compute(head), .gather(bytes: Int64(contexts.count) * Self.gatherBytesPerRequest)]
@@ -222,7 +231,8 @@ public struct StageSimulator: Sendable {
     /// and port use that running the whole group in lock step gives this member. Returns when it finishes.
     public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> Picoseconds {
         var members = peers.enumerated().map { m, state in
-            m == member ? collective
+            m == member
+                ? collective
                 : CollectivePorts(tp: plan.tp, member: m, link: collective.egress.link, state: state!)
         }
         let start = peers.map { $0?.startPs ?? work.start }
@@ -234,42 +244,56 @@ public struct StageSimulator: Sendable {
     /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the
     /// activation leaves (when this member forwards it), statistics and timeline are recorded, and the KV of
     /// requests on their last step is released.
-    public mutating func finish(_ work: Work, at finish: Picoseconds, entries: [MicroBatchHeader.Entry] = []) -> Outcome {
+    public mutating func finish(_ work: Work, at finish: Picoseconds, entries: [MicroBatchHeader.Entry] = []) -> Outcome
+    {
         moduleFreeAt = finish
         let depart = forwards ? egress.send(ready: finish, bytes: work.payloadBytes) : nil
-        stats.record(start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
-                     collective: collective)
+        stats.record(
+            start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
+            collective: collective)
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)
         if timeline != nil {
             recordTimeline(work, finish: finish, depart: depart)
             let track = "module \(stats.rank)"
-            for (kind, count) in Dictionary(grouping: work.events, by: { $0 }).mapValues(\.count).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA \(kind.rawValue) ×\(count)",
-                                               startPs: work.start))
+            for (kind, count) in Dictionary(grouping: work.events, by: { $0 }).mapValues(\.count).sorted(by: {
+                $0.key.rawValue < $1.key.rawValue
+            }) {
+                timeline!.append(
+                    TimelineEvent(
+                        kind: .instant, track: track, name: "DPA \(kind.rawValue) ×\(count)",
+                        startPs: work.start))
             }
             if !released.isEmpty {
-                timeline!.append(TimelineEvent(kind: .instant, track: track, name: "DPA request_end ×\(released.count)",
-                                               startPs: finish))
+                timeline!.append(
+                    TimelineEvent(
+                        kind: .instant, track: track, name: "DPA request_end ×\(released.count)",
+                        startPs: finish))
             }
         }
         return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart)
     }
 
     /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).
-    public mutating func handle(depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
-                                slot: Int = 0, iteration: Int = 0) throws -> Outcome {
+    public mutating func handle(
+        depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+        slot: Int = 0, iteration: Int = 0
+    ) throws -> Outcome {
         precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
-        let work = try begin(depart: upstreamDepart, entries: entries, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
+        let work = try begin(
+            depart: upstreamDepart, entries: entries, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
         return finish(work, at: work.start + work.cost.total, entries: entries)
     }
 
     /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping, no tensor parallelism).
-    public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
-                                slot: Int = 0, iteration: Int = 0) -> Outcome {
+    public mutating func handle(
+        depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
+        slot: Int = 0, iteration: Int = 0
+    ) -> Outcome {
         precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
-        let work = begin(depart: upstreamDepart, contexts: contexts, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
+        let work = begin(
+            depart: upstreamDepart, contexts: contexts, payloadBytes: payloadBytes, slot: slot, iteration: iteration)
         return finish(work, at: work.start + work.cost.total)
     }
 
@@ -280,13 +304,17 @@ public struct StageSimulator: Sendable {
         let track = "module \(stats.rank)"
         var args = ["requests": "\(work.requests)", "layers": "\(plan.layers)"]
         if plan.tp > 1 { args["tp_member"] = "\(member) of \(plan.tp)" }
-        timeline!.append(TimelineEvent(track: track, name: "slot \(work.slot) step \(work.iteration)", startPs: work.start,
-                                       durationPs: finish - work.start, slot: work.slot, step: work.iteration, args: args))
+        timeline!.append(
+            TimelineEvent(
+                track: track, name: "slot \(work.slot) step \(work.iteration)", startPs: work.start,
+                durationPs: finish - work.start, slot: work.slot, step: work.iteration, args: args))
         var at = work.start
         for kind in OpKind.allCases {
             guard let time = work.cost.byKind[kind], time > 0 else { continue }
-            timeline!.append(TimelineEvent(track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
-                                           slot: work.slot, step: work.iteration))
+            timeline!.append(
+                TimelineEvent(
+                    track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
+                    slot: work.slot, step: work.iteration))
             if channelGroups > 0, let busy = work.cost.channelBusy[kind] {
                 recordChannels(busy, kind: kind, start: at, opTime: time, slot: work.slot, iteration: work.iteration)
             }
@@ -294,26 +322,34 @@ public struct StageSimulator: Sendable {
         }
         guard let depart else { return }
         let transfer = egress.link.transferTime(bytes: work.payloadBytes)
-        timeline!.append(TimelineEvent(track: "link from module \(stats.rank)", name: "activation \(work.payloadBytes) B",
-                                       startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: work.slot,
-                                       step: work.iteration))
+        timeline!.append(
+            TimelineEvent(
+                track: "link from module \(stats.rank)", name: "activation \(work.payloadBytes) B",
+                startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: work.slot,
+                step: work.iteration))
     }
 
     /// One span per channel group inside an op: from the op's start for as long as the group's busiest
     /// channel works (all layers of the op kind together), with the group's mean busy fraction.
-    private mutating func recordChannels(_ busy: [Picoseconds], kind: OpKind, start: Picoseconds, opTime: Picoseconds,
-                                         slot: Int, iteration: Int) {
+    private mutating func recordChannels(
+        _ busy: [Picoseconds], kind: OpKind, start: Picoseconds, opTime: Picoseconds,
+        slot: Int, iteration: Int
+    ) {
         let groups = min(channelGroups, busy.count)
         for g in 0..<groups {
             let channels = busy[(g * busy.count / groups)..<((g + 1) * busy.count / groups)]
             let longest = channels.max() ?? 0
             guard longest > 0 else { continue }
             let mean = Double(channels.reduce(0, +)) / Double(channels.count) / Double(opTime)
-            let name = channels.count == 1 ? "channel \(channels.startIndex)"
+            let name =
+                channels.count == 1
+                ? "channel \(channels.startIndex)"
                 : "channels \(channels.startIndex)-\(channels.endIndex - 1)"
-            timeline!.append(TimelineEvent(track: "module \(stats.rank) \(name)", name: kind.rawValue, startPs: start,
-                                           durationPs: longest, slot: slot, step: iteration,
-                                           args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
+            timeline!.append(
+                TimelineEvent(
+                    track: "module \(stats.rank) \(name)", name: kind.rawValue, startPs: start,
+                    durationPs: longest, slot: slot, step: iteration,
+                    args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
         }
     }
 }

@@ -64,11 +64,15 @@ public struct StageStats: Sendable, Equatable, Codable {
         peakKvAllocatedBytes = max(peakKvAllocatedBytes, allocator.allocatedBytes)
         peakKvUsedBytes = max(peakKvUsedBytes, allocator.usedBytes)
         peakRequests = max(peakRequests, allocator.requests)
-        if let dpa = allocator as? DPAAllocator { peakTranslationEntries = max(peakTranslationEntries, dpa.translationEntries) }
+        if let dpa = allocator as? DPAAllocator {
+            peakTranslationEntries = max(peakTranslationEntries, dpa.translationEntries)
+        }
     }
 
-    mutating func record(start: Picoseconds, finish: Picoseconds, cost: StageCost, ingress: Port, egress: Port,
-                         collective: CollectivePorts) {
+    mutating func record(
+        start: Picoseconds, finish: Picoseconds, cost: StageCost, ingress: Port, egress: Port,
+        collective: CollectivePorts
+    ) {
         microBatches += 1
         busyPs += cost.total
         for (kind, time) in cost.byKind { opTimePs[kind.rawValue, default: 0] += time }

@@ -13,12 +13,16 @@ public struct TensorParallelGroup: Sendable {
 
     /// Handles a micro-batch that left the previous stage at `departs[m]` towards member m (one entry per
     /// member); returns every member's outcome.
-    public mutating func handle(departs: [Picoseconds], entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
-                                slot: Int = 0, iteration: Int = 0) throws -> [StageSimulator.Outcome] {
+    public mutating func handle(
+        departs: [Picoseconds], entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+        slot: Int = 0, iteration: Int = 0
+    ) throws -> [StageSimulator.Outcome] {
         var works: [StageSimulator.Work] = []
         for m in members.indices {
-            works.append(try members[m].begin(depart: departs[m], entries: entries, payloadBytes: payloadBytes,
-                                              slot: slot, iteration: iteration))
+            works.append(
+                try members[m].begin(
+                    depart: departs[m], entries: entries, payloadBytes: payloadBytes,
+                    slot: slot, iteration: iteration))
         }
         var ports = members.map(\.collective)
         let finish = CollectivePorts.run(works[0].segments, members: &ports, start: works.map(\.start))

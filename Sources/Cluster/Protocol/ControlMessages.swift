@@ -92,8 +92,10 @@ enum PeerText {
             throw .malformedBody(type: type, reason: "\(field) of \(value.count) characters is longer than \(limit)")
         }
         guard SafeText.clip(value, limit: limit) == value else {
-            throw .malformedBody(type: type, reason: "\(field) holds control characters: "
-                                 + "'\(SafeText.clip(value, limit: 80))'")
+            throw .malformedBody(
+                type: type,
+                reason: "\(field) holds control characters: "
+                    + "'\(SafeText.clip(value, limit: 80))'")
         }
     }
 

@@ -95,7 +95,8 @@ public enum WireCodec {
         switch kind {
         case .heartbeat:
             guard first.count == headerBytes else {
-                throw .malformedBody(type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
+                throw .malformedBody(
+                    type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
             }
             return .heartbeat
         case .finish: return .finish(try json(Finish.self, first, kind, limit: maxSmallBodyBytes))
@@ -120,21 +121,25 @@ public enum WireCodec {
 
     private static func collectiveHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> CollectiveHeader {
         guard bytes.count == headerBytes + CollectiveHeader.bytes else {
-            throw .malformedBody(type: "collective", reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
+            throw .malformedBody(
+                type: "collective",
+                reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
         }
         var r = ByteReader(bytes, offset: headerBytes)
         let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get()
         let sender: UInt32 = r.get(), chunks: UInt32 = r.get()
         let state = CollectivePorts.State(startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get())
         guard chunks <= CollectiveHeader.maxChunks else {
-            throw .malformedBody(type: "collective",
-                                 reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
+            throw .malformedBody(
+                type: "collective",
+                reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
         }
         guard state.startPs >= 0, state.egressFreePs >= 0, state.ingressFreePs >= 0 else {
             throw .malformedBody(type: "collective", reason: "negative simulated time")
         }
-        return CollectiveHeader(key: .init(iteration: iteration, microBatch: microBatch), sender: sender,
-                                chunks: chunks, state: state)
+        return CollectiveHeader(
+            key: .init(iteration: iteration, microBatch: microBatch), sender: sender,
+            chunks: chunks, state: state)
     }
 
     static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> WireMessage.Kind {
@@ -145,12 +150,16 @@ public enum WireCodec {
         let version = UInt16(bytes[4]) | UInt16(bytes[5]) << 8
         guard version == Self.version else { throw .wrongVersion(version) }
         guard let kind = WireMessage.Kind(rawValue: bytes[6]) else { throw .unknownType(bytes[6]) }
-        guard bytes[7] == 0 else { throw .malformedBody(type: "\(kind)", reason: "reserved header byte is \(bytes[7]), expected 0") }
+        guard bytes[7] == 0 else {
+            throw .malformedBody(type: "\(kind)", reason: "reserved header byte is \(bytes[7]), expected 0")
+        }
         return kind
     }
 
-    private static func json<T: Decodable>(_ type: T.Type, _ frame: Message, _ kind: WireMessage.Kind,
-                                           limit: Int = maxBodyBytes) throws(ProtocolError) -> T {
+    private static func json<T: Decodable>(
+        _ type: T.Type, _ frame: Message, _ kind: WireMessage.Kind,
+        limit: Int = maxBodyBytes
+    ) throws(ProtocolError) -> T {
         guard frame.count - headerBytes <= limit else {
             throw .malformedBody(type: "\(kind)", reason: "body of \(frame.count) bytes exceeds the limit of \(limit)")
         }
@@ -166,7 +175,7 @@ public enum WireCodec {
         switch error {
         case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
         case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c),
-             DecodingError.dataCorrupted(let c):
+            DecodingError.dataCorrupted(let c):
             let path = c.codingPath.map(\.stringValue).joined(separator: ".")
             return path.isEmpty ? c.debugDescription : "field '\(path)': \(c.debugDescription)"
         default: return "\(error)"
@@ -184,11 +193,13 @@ public enum WireCodec {
         let wall: UInt64 = r.get()
         let count: UInt32 = r.get()
         guard count >= 1, count <= MicroBatchHeader.maxEntries else {
-            throw .malformedBody(type: "microBatch", reason: "\(count) requests is outside 1…\(MicroBatchHeader.maxEntries)")
+            throw .malformedBody(
+                type: "microBatch", reason: "\(count) requests is outside 1…\(MicroBatchHeader.maxEntries)")
         }
         let expected = headerBytes + MicroBatchHeader.fixedBytes + Int(count) * MicroBatchHeader.entryBytes
         guard bytes.count == expected else {
-            throw .malformedBody(type: "microBatch", reason: "\(count) requests need \(expected) header bytes, found \(bytes.count)")
+            throw .malformedBody(
+                type: "microBatch", reason: "\(count) requests need \(expected) header bytes, found \(bytes.count)")
         }
         guard depart >= 0 else { throw .malformedBody(type: "microBatch", reason: "negative depart time \(depart) ps") }
         var entries: [MicroBatchHeader.Entry] = []
@@ -198,12 +209,14 @@ public enum WireCodec {
             let context: UInt32 = r.get()
             let flags: UInt32 = r.get()
             guard flags & ~(MicroBatchHeader.Entry.first | MicroBatchHeader.Entry.last) == 0, context >= 1 else {
-                throw .malformedBody(type: "microBatch", reason: "request \(request): flags \(flags) or context \(context) invalid")
+                throw .malformedBody(
+                    type: "microBatch", reason: "request \(request): flags \(flags) or context \(context) invalid")
             }
             entries.append(.init(request: request, context: context, flags: flags))
         }
-        return MicroBatchHeader(iteration: iteration, microBatch: microBatch, departPs: depart, wallSendNs: wall,
-                                entries: entries)
+        return MicroBatchHeader(
+            iteration: iteration, microBatch: microBatch, departPs: depart, wallSendNs: wall,
+            entries: entries)
     }
 }
 

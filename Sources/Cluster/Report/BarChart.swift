@@ -15,8 +15,10 @@ public struct BarChart {
         /// A second line over the value (for example the speedup over a baseline), nil for none.
         public var note: String?
 
-        public init(category: String, value: Double, group: String = "", reference: ClosedRange<Double>? = nil,
-                    note: String? = nil) {
+        public init(
+            category: String, value: Double, group: String = "", reference: ClosedRange<Double>? = nil,
+            note: String? = nil
+        ) {
             self.category = category
             self.value = value
             self.group = group
@@ -72,56 +74,71 @@ public struct BarChart {
         let height = top + plotHeight + bottom
         func y(_ v: Double) -> Double { top + (1 - v / axis.hi) * plotHeight }
         var s = "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"white\"/>\n"
-        s += ChartStyle.text(title.lines, x: width / 2, y: 12 + title.size, size: title.size, anchor: "middle",
-                             attributes: "class=\"title\" font-weight=\"bold\"")
+        s += ChartStyle.text(
+            title.lines, x: width / 2, y: 12 + title.size, size: title.size, anchor: "middle",
+            attributes: "class=\"title\" font-weight=\"bold\"")
         for tick in axis.ticks {
-            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
-                        left, y(tick), left + plotWidth, y(tick))
-            s += ChartStyle.text([ChartStyle.tickLabel(tick)], x: left - 6, y: y(tick) + 4, size: Self.tickSize,
-                                 anchor: "end", attributes: "class=\"tick\"")
+            s += String(
+                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                left, y(tick), left + plotWidth, y(tick))
+            s += ChartStyle.text(
+                [ChartStyle.tickLabel(tick)], x: left - 6, y: y(tick) + 4, size: Self.tickSize,
+                anchor: "end", attributes: "class=\"tick\"")
         }
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
-                    left, y(0), left + plotWidth, y(0))
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+            left, y(0), left + plotWidth, y(0))
         let mid = top + plotHeight / 2
         let yText = ChartStyle.fit(yLabel, size: 12, width: plotHeight)
-        s += ChartStyle.text(yText.lines, x: 18, y: mid, size: yText.size, anchor: "middle",
-                             attributes: String(format: "class=\"ylabel\" transform=\"rotate(-90 18 %.1f)\"", mid))
+        s += ChartStyle.text(
+            yText.lines, x: 18, y: mid, size: yText.size, anchor: "middle",
+            attributes: String(format: "class=\"ylabel\" transform=\"rotate(-90 18 %.1f)\"", mid))
         for (i, bar) in bars.enumerated() {
             let color = ChartStyle.color(groups.firstIndex(of: bar.group) ?? 0)
             let x = left + barSlot * Double(i), v = max(0, bar.value)
-            s += String(format: "<rect class=\"bar\" data-category=\"%@\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                        + "height=\"%.1f\" fill=\"%@\"/>\n", SVGChart.escape(bar.category), x + barSlot * 0.15, y(v),
-                        barSlot * 0.7, y(0) - y(v), color)
+            s += String(
+                format: "<rect class=\"bar\" data-category=\"%@\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    + "height=\"%.1f\" fill=\"%@\"/>\n", SVGChart.escape(bar.category), x + barSlot * 0.15, y(v),
+                barSlot * 0.7, y(0) - y(v), color)
             // The value, and under it (inside the picture, above the bar) the bar's note, e.g. a speedup.
             let labels = [String(format: valueFormat, bar.value)] + (bar.note.map { [$0] } ?? [])
             let valueY = y(v) - 4 - Double(labels.count - 1) * 12
-            s += ChartStyle.text(labels, x: x + barSlot / 2, y: valueY, size: 10, anchor: "middle",
-                                 attributes: "class=\"value\"")
+            s += ChartStyle.text(
+                labels, x: x + barSlot / 2, y: valueY, size: 10, anchor: "middle",
+                attributes: "class=\"value\"")
             if let r = bar.reference {
                 if r.upperBound > r.lowerBound {
-                    s += String(format: "<rect class=\"reference-range\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                                + "height=\"%.1f\" fill=\"black\" fill-opacity=\"0.18\"/>\n", x + barSlot * 0.08,
-                                y(r.upperBound), barSlot * 0.84, y(r.lowerBound) - y(r.upperBound))
+                    s += String(
+                        format: "<rect class=\"reference-range\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                            + "height=\"%.1f\" fill=\"black\" fill-opacity=\"0.18\"/>\n", x + barSlot * 0.08,
+                        y(r.upperBound), barSlot * 0.84, y(r.lowerBound) - y(r.upperBound))
                 }
                 for v in Set([r.lowerBound, r.upperBound]).sorted() {
-                    s += String(format: "<line class=\"reference\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                                + "stroke=\"black\" stroke-width=\"2\"/>\n", x + barSlot * 0.08, y(v),
-                                x + barSlot * 0.92, y(v))
+                    s += String(
+                        format: "<line class=\"reference\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                            + "stroke=\"black\" stroke-width=\"2\"/>\n", x + barSlot * 0.08, y(v),
+                        x + barSlot * 0.92, y(v))
                     s += diamond(x + barSlot / 2, y(v))
                 }
             }
             let cx = x + barSlot / 2, cy = y(0) + 14
-            s += ChartStyle.text([bar.category], x: cx, y: cy, size: Self.categorySize, anchor: "end",
-                                 attributes: String(format: "class=\"category\" transform=\"rotate(-35 %.1f %.1f)\"",
-                                                    cx, cy))
+            s += ChartStyle.text(
+                [bar.category], x: cx, y: cy, size: Self.categorySize, anchor: "end",
+                attributes: String(
+                    format: "class=\"category\" transform=\"rotate(-35 %.1f %.1f)\"",
+                    cx, cy))
         }
         for entry in placed {
             let ey = legendTop + Double(entry.row) * 16 + 10
-            s += entry.isReference ? diamond(entry.x + 6, ey - 4)
-                : String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n",
-                         entry.x, ey - 10, entry.color)
-            s += ChartStyle.text([entry.name], x: entry.x + 16, y: ey, size: Self.legendSize,
-                                 attributes: "class=\"legend\"")
+            s +=
+                entry.isReference
+                ? diamond(entry.x + 6, ey - 4)
+                : String(
+                    format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n",
+                    entry.x, ey - 10, entry.color)
+            s += ChartStyle.text(
+                [entry.name], x: entry.x + 16, y: ey, size: Self.legendSize,
+                attributes: "class=\"legend\"")
         }
         let h = Int(height.rounded(.up))
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
@@ -130,7 +147,8 @@ public struct BarChart {
     }
 
     func diamond(_ x: Double, _ y: Double) -> String {
-        String(format: "<path class=\"reference-mark\" d=\"M %.1f %.1f l 5 5 l -5 5 l -5 -5 z\" fill=\"black\"/>\n",
-               x, y - 5)
+        String(
+            format: "<path class=\"reference-mark\" d=\"M %.1f %.1f l 5 5 l -5 5 l -5 -5 z\" fill=\"black\"/>\n",
+            x, y - 5)
     }
 }

@@ -63,8 +63,10 @@ public enum ChartStyle {
 
     /// A text of at most two lines that fits `width`: wrapped at `size`, shrunk (down to 10 px) when two
     /// lines are not enough. Returns the lines and the font size.
-    public static func fit(_ text: String, size: Double, width: Double,
-                           bold: Bool = false) -> (lines: [String], size: Double) {
+    public static func fit(
+        _ text: String, size: Double, width: Double,
+        bold: Bool = false
+    ) -> (lines: [String], size: Double) {
         var s = size
         while true {
             let lines = wrap(text, size: s, width: width, bold: bold)
@@ -75,9 +77,12 @@ public enum ChartStyle {
     }
 
     /// `<text>` with one `<tspan>` per line, `size` × 1.25 apart, starting at baseline `y`.
-    static func text(_ lines: [String], x: Double, y: Double, size: Double, anchor: String = "start",
-                     attributes: String = "") -> String {
-        var s = "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"\(f(size))\" text-anchor=\"\(anchor)\""
+    static func text(
+        _ lines: [String], x: Double, y: Double, size: Double, anchor: String = "start",
+        attributes: String = ""
+    ) -> String {
+        var s =
+            "<text x=\"\(f(x))\" y=\"\(f(y))\" font-size=\"\(f(size))\" text-anchor=\"\(anchor)\""
             + (attributes.isEmpty ? "" : " " + attributes) + ">"
         for (i, line) in lines.enumerated() {
             s += "<tspan x=\"\(f(x))\" dy=\"\(f(i == 0 ? 0 : size * 1.25))\">\(escape(line))</tspan>"
@@ -105,8 +110,10 @@ public enum ChartStyle {
     }
 
     /// A linear axis over [lo, hi] widened to round ticks: the axis ends and the ticks between them.
-    public static func linearTicks(lo: Double, hi: Double,
-                                   count: Int = 5) -> (lo: Double, hi: Double, ticks: [Double]) {
+    public static func linearTicks(
+        lo: Double, hi: Double,
+        count: Int = 5
+    ) -> (lo: Double, hi: Double, ticks: [Double]) {
         let step = tickStep(span: hi > lo ? hi - lo : max(abs(hi), 1), count: count)
         let a = (lo / step).rounded(.down) * step
         var b = (hi / step).rounded(.up) * step

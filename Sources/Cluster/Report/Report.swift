@@ -53,33 +53,55 @@ public enum Report {
         layers.append("host (sampling, scheduling, DPA)")
         values.append(s.stages.map { _ in 0 } + [ms(s.host.busyPs)])
         layers.append("idle (bubble)")
-        values.append(s.stages.map { ms(max(0, $0.idlePs - $0.egressBusyPs)) } + [ms(max(0, s.makespanPs - s.host.busyPs))])
+        values.append(
+            s.stages.map { ms(max(0, $0.idlePs - $0.egressBusyPs)) } + [ms(max(0, s.makespanPs - s.host.busyPs))])
         let moduleAxis = tp ? "module (pipeline stage, tensor-parallel member)" : "pipeline stage"
-        let breakdown = SVGChart(title: "Where each module's and the host's time goes", xLabel: moduleAxis,
-                                 yLabel: "time (ms)")
-            .stackedBars(categories: stages + ["host"], layers: layers, values: values)
+        let breakdown = SVGChart(
+            title: "Where each module's and the host's time goes", xLabel: moduleAxis,
+            yLabel: "time (ms)"
+        )
+        .stackedBars(categories: stages + ["host"], layers: layers, values: values)
         let energyLayers = ["MAC", "I/O", "activation", "refresh", "background", "HUB"]
         let energy = SVGChart(title: "Energy by component", xLabel: moduleAxis, yLabel: "energy (J)")
-            .stackedBars(categories: stages, layers: energyLayers, values: [
-                s.stages.map(\.energy.macJ), s.stages.map(\.energy.ioJ), s.stages.map(\.energy.activationJ),
-                s.stages.map(\.energy.refreshJ), s.stages.map(\.energy.backgroundJ), s.stages.map(\.energy.hubJ)])
+            .stackedBars(
+                categories: stages, layers: energyLayers,
+                values: [
+                    s.stages.map(\.energy.macJ), s.stages.map(\.energy.ioJ), s.stages.map(\.energy.activationJ),
+                    s.stages.map(\.energy.refreshJ), s.stages.map(\.energy.backgroundJ), s.stages.map(\.energy.hubJ),
+                ])
         let series = s.kv.series
-        let kv = SVGChart(title: "KV capacity over time", xLabel: "simulated time (ms)", yLabel: "fraction of KV capacity")
-            .line([SVGChart.Series(name: "holding tokens", points: series.map { ($0[0] / 1e9, $0[2]) }),
-                   SVGChart.Series(name: "reserved / allocated", points: series.map { ($0[0] / 1e9, $0[3]) })])
-        let batch = SVGChart(title: "Effective batch over time", xLabel: "simulated time (ms)", yLabel: "requests decoding")
-            .line([SVGChart.Series(name: "active requests", points: series.map { ($0[0] / 1e9, $0[1]) })])
+        let kv = SVGChart(
+            title: "KV capacity over time", xLabel: "simulated time (ms)", yLabel: "fraction of KV capacity"
+        )
+        .line([
+            SVGChart.Series(name: "holding tokens", points: series.map { ($0[0] / 1e9, $0[2]) }),
+            SVGChart.Series(name: "reserved / allocated", points: series.map { ($0[0] / 1e9, $0[3]) }),
+        ])
+        let batch = SVGChart(
+            title: "Effective batch over time", xLabel: "simulated time (ms)", yLabel: "requests decoding"
+        )
+        .line([SVGChart.Series(name: "active requests", points: series.map { ($0[0] / 1e9, $0[1]) })])
         let rows: [(String, String)] = [
             ("throughput", String(format: "%.1f tokens/s", s.throughputTokensPerS)),
-            ("generated", "\(s.generatedTokens) tokens in \(String(format: "%.3f", Time.seconds(s.makespanPs) * 1000)) ms"),
-            ("token latency p50 / p99", String(format: "%.3f / %.3f ms", Time.seconds(s.tokenLatency.p50Ps) * 1000,
-                                               Time.seconds(s.tokenLatency.p99Ps) * 1000)),
+            (
+                "generated",
+                "\(s.generatedTokens) tokens in \(String(format: "%.3f", Time.seconds(s.makespanPs) * 1000)) ms"
+            ),
+            (
+                "token latency p50 / p99",
+                String(
+                    format: "%.3f / %.3f ms", Time.seconds(s.tokenLatency.p50Ps) * 1000,
+                    Time.seconds(s.tokenLatency.p99Ps) * 1000)
+            ),
             ("mean effective batch", String(format: "%.2f requests", s.requests.meanEffectiveBatch)),
             ("pipeline bubble", String(format: "%.1f %%", s.pipelineBubbleFraction * 100)),
             ("energy per token", String(format: "%.2f mJ", s.energyPerTokenJ * 1000)),
         ]
-        let table = "<table>" + rows.map { "<tr><th>\($0.0)</th><td>\(SVGChart.escape($0.1))</td></tr>" }.joined() + "</table>"
-        return ([("time-breakdown", breakdown), ("energy", energy), ("kv-capacity", kv), ("effective-batch", batch)], table)
+        let table =
+            "<table>" + rows.map { "<tr><th>\($0.0)</th><td>\(SVGChart.escape($0.1))</td></tr>" }.joined() + "</table>"
+        return (
+            [("time-breakdown", breakdown), ("energy", energy), ("kv-capacity", kv), ("effective-batch", batch)], table
+        )
     }
 
     // MARK: A sweep
@@ -102,10 +124,12 @@ public enum Report {
         for row in csv.rows where row.cells[status] == "ok" {
             for figure in sweepFigures {
                 guard let column = header.firstIndex(of: figure.column),
-                    Double(row.cells[column]) == nil else { continue }
-                throw TopologyError(file: input, line: row.line, field: figure.column,
-                                    message: "expected a number in a row marked ok, found "
-                                    + "'\(SafeText.clip(row.cells[column], limit: 40))'")
+                    Double(row.cells[column]) == nil
+                else { continue }
+                throw TopologyError(
+                    file: input, line: row.line, field: figure.column,
+                    message: "expected a number in a row marked ok, found "
+                        + "'\(SafeText.clip(row.cells[column], limit: 40))'")
             }
         }
         let rows = [header] + csv.rows.map(\.cells)
@@ -122,13 +146,17 @@ public enum Report {
                 axes.indices.filter { $0 != xAxis }.map { "\(axes[$0])=\(row[$0 + 1])" }.joined(separator: ", ")
             }
             let series = groups.keys.sorted().map { key in
-                SVGChart.Series(name: key.isEmpty ? figure.label : key, points: groups[key]!.compactMap { row in
-                    guard let x = Double(row[xAxis + 1]), let y = Double(row[column]) else { return nil }
-                    return (x, y * figure.scale)
-                }.sorted { $0.x < $1.x })
+                SVGChart.Series(
+                    name: key.isEmpty ? figure.label : key,
+                    points: groups[key]!.compactMap { row in
+                        guard let x = Double(row[xAxis + 1]), let y = Double(row[column]) else { return nil }
+                        return (x, y * figure.scale)
+                    }.sorted { $0.x < $1.x })
             }
-            let svg = SVGChart(title: "\(figure.label) vs \(axes[xAxis])", xLabel: axes[xAxis], yLabel: figure.label,
-                               logX: logX).line(series)
+            let svg = SVGChart(
+                title: "\(figure.label) vs \(axes[xAxis])", xLabel: axes[xAxis], yLabel: figure.label,
+                logX: logX
+            ).line(series)
             charts.append((figure.column, svg))
         }
         let head: String = header.map { "<th>\(SVGChart.escape($0))</th>" }.joined()

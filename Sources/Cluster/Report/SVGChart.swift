@@ -38,7 +38,9 @@ public struct SVGChart {
             self.log = log
             let v = log ? values.filter { $0 > 0 } : values + (includeZero ? [0] : [])
             let lo = v.min() ?? (log ? 1 : 0), hi = v.max() ?? (log ? 10 : 1)
-            (self.lo, self.hi, ticks) = log ? ChartStyle.logTicks(lo: lo, hi: hi)
+            (self.lo, self.hi, ticks) =
+                log
+                ? ChartStyle.logTicks(lo: lo, hi: hi)
                 : ChartStyle.linearTicks(lo: lo, hi: hi)
         }
 
@@ -64,15 +66,17 @@ public struct SVGChart {
     func layout(yAxis: Axis, legend names: [String], categories: [String]? = nil) -> Layout {
         let title = ChartStyle.fit(title, size: Self.titleSize, width: width - 40, bold: true)
         let top = 16 + Double(title.lines.count) * title.size * 1.25 + 12
-        let tickWidth = yAxis.ticks.map { ChartStyle.textWidth(ChartStyle.tickLabel($0), size: Self.tickSize) }
+        let tickWidth =
+            yAxis.ticks.map { ChartStyle.textWidth(ChartStyle.tickLabel($0), size: Self.tickSize) }
             .max() ?? 0
         let left = max(70, tickWidth + 40)
         // A legend only tells series apart: none for a single one. Names wrap inside 200 px.
         let legend = names.count > 1 ? names.map { ChartStyle.wrap($0, size: Self.legendSize, width: 200) } : []
         let legendWidth = legend.flatMap { $0 }.map { ChartStyle.textWidth($0, size: Self.legendSize) }.max() ?? 0
         let right = legend.isEmpty ? 24 : legendWidth + 50
-        var l = Layout(left: left, right: right, top: top, bottom: 56, width: width, plotHeight: plotHeight,
-                       title: title, legend: legend)
+        var l = Layout(
+            left: left, right: right, top: top, bottom: 56, width: width, plotHeight: plotHeight,
+            title: title, legend: legend)
         let legendHeight = legend.reduce(0.0) { $0 + Double($1.count) * 14 + 6 }
         l.plotHeight = max(plotHeight, legendHeight)
         if let categories, !categories.isEmpty {
@@ -82,9 +86,10 @@ public struct SVGChart {
                 // Slanted labels: room below for the longest, and on the left for the first ones.
                 l.rotateCategories = true
                 l.bottom = 58 + widest * sin(Self.slant)
-                let overhang = categories.enumerated().map { i, c in
-                    ChartStyle.textWidth(c, size: Self.tickSize) * cos(Self.slant) - slot * (Double(i) + 0.5)
-                }.max() ?? 0
+                let overhang =
+                    categories.enumerated().map { i, c in
+                        ChartStyle.textWidth(c, size: Self.tickSize) * cos(Self.slant) - slot * (Double(i) + 0.5)
+                    }.max() ?? 0
                 l.left = max(l.left, overhang + 12)
             }
         }
@@ -101,15 +106,17 @@ public struct SVGChart {
         let l = layout(yAxis: yAxis, legend: series.map(\.name))
         var body = frame(l, yAxis: yAxis)
         for t in xAxis.ticks {
-            body += ChartStyle.text([ChartStyle.tickLabel(t)], x: l.px(xAxis.fraction(t)), y: l.top + l.plotHeight + 16,
-                                    size: Self.tickSize, anchor: "middle", attributes: "class=\"tick\"")
+            body += ChartStyle.text(
+                [ChartStyle.tickLabel(t)], x: l.px(xAxis.fraction(t)), y: l.top + l.plotHeight + 16,
+                size: Self.tickSize, anchor: "middle", attributes: "class=\"tick\"")
         }
         for (i, s) in series.enumerated() {
             let color = ChartStyle.color(i)
             let pts = s.points.filter { (!logX || $0.x > 0) && (!logY || $0.y > 0) }
                 .map { (l.px(xAxis.fraction($0.x)), l.py(yAxis.fraction($0.y))) }
             let dash = ChartStyle.dash(i).map { " stroke-dasharray=\"\($0)\"" } ?? ""
-            body += "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" "
+            body +=
+                "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" "
                 + "stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\""
                 + pts.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>\n"
             for p in pts {
@@ -135,20 +142,24 @@ public struct SVGChart {
             for layer in layers.indices {
                 let v = values[layer][c]
                 let y0 = l.py(yAxis.fraction(base)), y1 = l.py(yAxis.fraction(base + v))
-                body += String(format: "<rect class=\"segment\" data-layer=\"%@\" x=\"%.1f\" y=\"%.1f\" "
-                               + "width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n", Self.escape(layers[layer]),
-                               x + slot * 0.15, y1, slot * 0.7, max(0, y0 - y1), ChartStyle.color(layer))
+                body += String(
+                    format: "<rect class=\"segment\" data-layer=\"%@\" x=\"%.1f\" y=\"%.1f\" "
+                        + "width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n", Self.escape(layers[layer]),
+                    x + slot * 0.15, y1, slot * 0.7, max(0, y0 - y1), ChartStyle.color(layer))
                 base += v
             }
-            body += ChartStyle.text([ChartStyle.tickLabel(totals[c])], x: x + slot / 2,
-                                    y: l.py(yAxis.fraction(totals[c])) - 4, size: 10, anchor: "middle",
-                                    attributes: "class=\"value\"")
+            body += ChartStyle.text(
+                [ChartStyle.tickLabel(totals[c])], x: x + slot / 2,
+                y: l.py(yAxis.fraction(totals[c])) - 4, size: 10, anchor: "middle",
+                attributes: "class=\"value\"")
             let ly = l.top + l.plotHeight + 16
-            body += ChartStyle.text([categories[c]], x: x + slot / 2, y: ly, size: Self.tickSize,
-                                    anchor: l.rotateCategories ? "end" : "middle",
-                                    attributes: "class=\"category\"" + (l.rotateCategories
-                                        ? String(format: " transform=\"rotate(-35 %.1f %.1f)\"", x + slot / 2, ly)
-                                        : ""))
+            body += ChartStyle.text(
+                [categories[c]], x: x + slot / 2, y: ly, size: Self.tickSize,
+                anchor: l.rotateCategories ? "end" : "middle",
+                attributes: "class=\"category\""
+                    + (l.rotateCategories
+                        ? String(format: " transform=\"rotate(-35 %.1f %.1f)\"", x + slot / 2, ly)
+                        : ""))
         }
         return document(l, body + legend(l))
     }
@@ -168,26 +179,33 @@ public struct SVGChart {
 
     func frame(_ l: Layout, yAxis: Axis) -> String {
         var s = "<rect x=\"0\" y=\"0\" width=\"\(l.width)\" height=\"\(l.height)\" fill=\"white\"/>\n"
-        s += ChartStyle.text(l.title.lines, x: l.width / 2, y: 16 + l.title.size, size: l.title.size,
-                             anchor: "middle", attributes: "class=\"title\" font-weight=\"bold\"")
+        s += ChartStyle.text(
+            l.title.lines, x: l.width / 2, y: 16 + l.title.size, size: l.title.size,
+            anchor: "middle", attributes: "class=\"title\" font-weight=\"bold\"")
         for t in yAxis.ticks {
             let y = l.py(yAxis.fraction(t))
-            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
-                        l.left, y, l.left + l.plotWidth, y)
-            s += ChartStyle.text([ChartStyle.tickLabel(t)], x: l.left - 6, y: y + 4, size: Self.tickSize,
-                                 anchor: "end", attributes: "class=\"tick\"")
+            s += String(
+                format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+                l.left, y, l.left + l.plotWidth, y)
+            s += ChartStyle.text(
+                [ChartStyle.tickLabel(t)], x: l.left - 6, y: y + 4, size: Self.tickSize,
+                anchor: "end", attributes: "class=\"tick\"")
         }
         let bottom = l.top + l.plotHeight
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
-                    l.left, bottom, l.left + l.plotWidth, bottom)
-        s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
-                    l.left, l.top, l.left, bottom)
-        s += ChartStyle.text([xLabel + (logX ? " (log scale)" : "")], x: l.left + l.plotWidth / 2, y: l.height - 14,
-                             size: Self.labelSize, anchor: "middle", attributes: "class=\"xlabel\"")
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+            l.left, bottom, l.left + l.plotWidth, bottom)
+        s += String(
+            format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
+            l.left, l.top, l.left, bottom)
+        s += ChartStyle.text(
+            [xLabel + (logX ? " (log scale)" : "")], x: l.left + l.plotWidth / 2, y: l.height - 14,
+            size: Self.labelSize, anchor: "middle", attributes: "class=\"xlabel\"")
         let mid = l.top + l.plotHeight / 2
         let yText = ChartStyle.fit(yLabel + (logY ? " (log scale)" : ""), size: Self.labelSize, width: l.plotHeight)
-        s += ChartStyle.text(yText.lines, x: 18, y: mid, size: yText.size, anchor: "middle",
-                             attributes: String(format: "class=\"ylabel\" transform=\"rotate(-90 18 %.1f)\"", mid))
+        s += ChartStyle.text(
+            yText.lines, x: 18, y: mid, size: yText.size, anchor: "middle",
+            attributes: String(format: "class=\"ylabel\" transform=\"rotate(-90 18 %.1f)\"", mid))
         return s
     }
 
@@ -195,8 +213,9 @@ public struct SVGChart {
         var s = "", y = l.top + 10
         let x = l.width - l.right + 16
         for (i, lines) in l.legend.enumerated() {
-            s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n",
-                        x, y - 10, ChartStyle.color(i))
+            s += String(
+                format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%@\"/>\n",
+                x, y - 10, ChartStyle.color(i))
             s += ChartStyle.text(lines, x: x + 18, y: y, size: Self.legendSize, attributes: "class=\"legend\"")
             y += Double(lines.count) * 14 + 6
         }

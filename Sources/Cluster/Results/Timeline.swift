@@ -17,8 +17,10 @@ public struct TimelineEvent: Codable, Sendable, Equatable {
     public var step: Int?
     public var args: [String: String]?
 
-    public init(kind: Kind = .span, track: String, name: String, startPs: Picoseconds, durationPs: Picoseconds = 0,
-                slot: Int? = nil, step: Int? = nil, args: [String: String]? = nil) {
+    public init(
+        kind: Kind = .span, track: String, name: String, startPs: Picoseconds, durationPs: Picoseconds = 0,
+        slot: Int? = nil, step: Int? = nil, args: [String: String]? = nil
+    ) {
         self.kind = kind
         self.track = track
         self.name = name
@@ -46,8 +48,10 @@ public enum ChromeTrace {
         var out: [[String: Any]] = []
         let ordered = events.sorted { ($0.startPs, $0.track, $0.name) < ($1.startPs, $1.track, $1.name) }
         for e in ordered {
-            var item: [String: Any] = ["name": e.name, "cat": e.track.hasPrefix("link") ? "link" : "compute",
-                                       "pid": 1, "tid": tid(e.track), "ts": us(e.startPs)]
+            var item: [String: Any] = [
+                "name": e.name, "cat": e.track.hasPrefix("link") ? "link" : "compute",
+                "pid": 1, "tid": tid(e.track), "ts": us(e.startPs),
+            ]
             switch e.kind {
             case .span:
                 item["ph"] = "X"
@@ -65,16 +69,21 @@ public enum ChromeTrace {
             let words = track.split(separator: " ")
             return words.count == 2 && words[0] == "module"
         }
-        let flows = Dictionary(grouping: ordered.filter { $0.kind == .span && isModuleTrack($0.track)
-                                                          && $0.slot != nil && $0.step != nil },
-                               by: { "\($0.slot!)-\($0.step!)" })
+        let flows = Dictionary(
+            grouping: ordered.filter {
+                $0.kind == .span && isModuleTrack($0.track)
+                    && $0.slot != nil && $0.step != nil
+            },
+            by: { "\($0.slot!)-\($0.step!)" })
         for (index, key) in flows.keys.sorted().enumerated() {
             let hops = flows[key]!
             guard hops.count > 1 else { continue }
             for (i, hop) in hops.enumerated() {
                 let phase = i == 0 ? "s" : (i == hops.count - 1 ? "f" : "t")
-                var item: [String: Any] = ["name": "micro-batch \(key)", "cat": "flow", "ph": phase, "id": index + 1,
-                                           "pid": 1, "tid": tid(hop.track), "ts": us(hop.startPs)]
+                var item: [String: Any] = [
+                    "name": "micro-batch \(key)", "cat": "flow", "ph": phase, "id": index + 1,
+                    "pid": 1, "tid": tid(hop.track), "ts": us(hop.startPs),
+                ]
                 if phase == "f" { item["bp"] = "e" }
                 out.append(item)
             }
@@ -88,7 +97,8 @@ public enum ChromeTrace {
             out.append(["name": "thread_sort_index", "ph": "M", "pid": 1, "tid": id, "args": ["sort_index": position]])
         }
         out.append(["name": "process_name", "ph": "M", "pid": 1, "args": ["name": "lolpim (simulated time)"]])
-        return try JSONSerialization.data(withJSONObject: ["traceEvents": out, "displayTimeUnit": "ns"],
-                                          options: [.sortedKeys])
+        return try JSONSerialization.data(
+            withJSONObject: ["traceEvents": out, "displayTimeUnit": "ns"],
+            options: [.sortedKeys])
     }
 }

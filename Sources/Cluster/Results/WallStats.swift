@@ -40,9 +40,10 @@ public struct WallStats: Codable, Sendable, Equatable {
 /// digits (every recorded value is within 1 % of its bucket's), so percentiles are real quantiles of the
 /// samples to that precision, and histograms of several processes merge exactly.
 public struct LatencyHistogram: Codable, Sendable, Equatable {
-    public private(set) var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1_000,
-                                                          highestTrackableValue: 3_600_000_000_000,
-                                                          numberOfSignificantValueDigits: .two)
+    public private(set) var histogram = Histogram<UInt64>(
+        lowestDiscernibleValue: 1_000,
+        highestTrackableValue: 3_600_000_000_000,
+        numberOfSignificantValueDigits: .two)
     public private(set) var sumNs: Int64 = 0
 
     public init() {}

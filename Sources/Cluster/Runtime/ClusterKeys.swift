@@ -28,7 +28,8 @@ public struct ClusterKeys: Sendable, Equatable {
         let fm = FileManager.default
         let pairPath = path(directory, pairFile), authorizedPath = path(directory, authorizedFile)
         if !force, let existing = [pairPath, authorizedPath].first(where: fm.fileExists) {
-            throw InputFileError(file: existing, line: nil, message: "already exists; pass --force to replace the cluster's keys")
+            throw InputFileError(
+                file: existing, line: nil, message: "already exists; pass --force to replace the cluster's keys")
         }
         let pair = try CurveKeyPair.generate()
         do {
@@ -42,11 +43,16 @@ public struct ClusterKeys: Sendable, Equatable {
             // Created 0600 from the start (never readable by others, not even briefly).
             if force { try? fm.removeItem(atPath: pairPath) }
             let fd = open(pairPath, O_CREAT | O_EXCL | O_WRONLY, 0o600)
-            guard fd >= 0 else { throw InputFileError(file: pairPath, line: nil, message: "cannot create it (\(String(cString: strerror(errno))))") }
+            guard fd >= 0 else {
+                throw InputFileError(
+                    file: pairPath, line: nil, message: "cannot create it (\(String(cString: strerror(errno))))")
+            }
             let bytes = Array(secret.utf8)
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
-            guard written == bytes.count else { throw InputFileError(file: pairPath, line: nil, message: "cannot write it") }
+            guard written == bytes.count else {
+                throw InputFileError(file: pairPath, line: nil, message: "cannot write it")
+            }
             let authorized = """
                 # Public keys (Z85) allowed to connect to this cluster's coordinator and workers, one per line;
                 # text after the key is a comment.
@@ -57,7 +63,8 @@ public struct ClusterKeys: Sendable, Equatable {
         } catch let error as InputFileError {
             throw error
         } catch {
-            throw InputFileError(file: directory, line: nil, message: "cannot write the keys (\(error.localizedDescription))")
+            throw InputFileError(
+                file: directory, line: nil, message: "cannot write the keys (\(error.localizedDescription))")
         }
         return ClusterKeys(pair: pair, authorized: [pair.publicKey], directory: directory)
     }
@@ -69,16 +76,20 @@ public struct ClusterKeys: Sendable, Equatable {
         for (number, line) in try lines(pairPath) {
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, ["public-key", "secret-key"].contains(parts[0]) else {
-                throw InputFileError(file: pairPath, line: number, message: "expected `public-key = KEY` or `secret-key = KEY`")
+                throw InputFileError(
+                    file: pairPath, line: number, message: "expected `public-key = KEY` or `secret-key = KEY`")
             }
             guard Curve.isZ85Key(parts[1]) else {
                 throw InputFileError(file: pairPath, line: number, message: "\(parts[0]): expected 40 Z85 characters")
             }
             fields[parts[0]] = parts[1]
         }
-        guard let secret = fields["secret-key"] else { throw InputFileError(file: pairPath, line: nil, message: "no `secret-key = KEY` line") }
+        guard let secret = fields["secret-key"] else {
+            throw InputFileError(file: pairPath, line: nil, message: "no `secret-key = KEY` line")
+        }
         guard let pair = CurveKeyPair(secretKey: secret) else {
-            throw InputFileError(file: pairPath, line: nil, message: "secret-key is not a valid CURVE key (or this libzmq has no CURVE)")
+            throw InputFileError(
+                file: pairPath, line: nil, message: "secret-key is not a valid CURVE key (or this libzmq has no CURVE)")
         }
         if let pub = fields["public-key"], pub != pair.publicKey {
             throw InputFileError(file: pairPath, line: nil, message: "public-key does not belong to secret-key")
@@ -87,11 +98,15 @@ public struct ClusterKeys: Sendable, Equatable {
         for (number, line) in try lines(authorizedPath) {
             let key = String(line.split(separator: " ", maxSplits: 1)[0])
             guard Curve.isZ85Key(key) else {
-                throw InputFileError(file: authorizedPath, line: number, message: "expected a public key (40 Z85 characters), got `\(key)`")
+                throw InputFileError(
+                    file: authorizedPath, line: number,
+                    message: "expected a public key (40 Z85 characters), got `\(key)`")
             }
             authorized.insert(key)
         }
-        guard !authorized.isEmpty else { throw InputFileError(file: authorizedPath, line: nil, message: "lists no key: nobody could connect") }
+        guard !authorized.isEmpty else {
+            throw InputFileError(file: authorizedPath, line: nil, message: "lists no key: nobody could connect")
+        }
         return ClusterKeys(pair: pair, authorized: authorized, directory: directory)
     }
 
@@ -121,7 +136,8 @@ public struct ClusterKeys: Sendable, Equatable {
     /// Non-blank, non-comment lines with their numbers.
     private static func lines(_ path: String) throws -> [(Int, String)] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw InputFileError(file: path, line: nil, message: "cannot read it; create the cluster's keys with `lolpim keys DIR`")
+            throw InputFileError(
+                file: path, line: nil, message: "cannot read it; create the cluster's keys with `lolpim keys DIR`")
         }
         return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, raw in
             let line = raw.trimmingCharacters(in: .whitespaces)

@@ -34,8 +34,10 @@ public struct CoordinatorOptions: Sendable {
     /// The kernel-timing store the run's lookups are recorded in (`lolpim cache stats`), or off.
     public var kernelStore: KernelStoreChoice = .off
 
-    public init(controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
-                endpointFile: String? = nil, transportLabel: String) {
+    public init(
+        controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
+        endpointFile: String? = nil, transportLabel: String
+    ) {
         self.controlBind = controlBind
         self.returnBind = returnBind
         self.topologyFile = topologyFile
@@ -117,9 +119,10 @@ public final class Coordinator {
             try collectStats(control)
             results = makeResults(complete: true, error: nil)
             resultsPath = try results.write(to: options.outputDirectory)
-            options.kernelStore.store?.recordRun(command: "run \(options.topologyFile)",
-                                                 hits: results.wallclock.kernelStoreHits,
-                                                 misses: results.wallclock.kernelStoreMisses)
+            options.kernelStore.store?.recordRun(
+                command: "run \(options.topologyFile)",
+                hits: results.wallclock.kernelStoreHits,
+                misses: results.wallclock.kernelStoreMisses)
         } catch {
             broadcast(.shutdown(Shutdown(reason: "\(error)")), on: control)
             let partial = makeResults(complete: false, error: "\(error)")
@@ -132,9 +135,10 @@ public final class Coordinator {
                 try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
             } catch {
                 let results = resultsPath ?? options.outputDirectory
-                throw RuntimeError.aborted("the run finished and its results are in \(results), "
-                                           + "but the timeline could not be written to \(trace): "
-                                           + "\(error.localizedDescription)")
+                throw RuntimeError.aborted(
+                    "the run finished and its results are in \(results), "
+                        + "but the timeline could not be written to \(trace): "
+                        + "\(error.localizedDescription)")
             }
         }
         return results
@@ -151,7 +155,8 @@ public final class Coordinator {
             let now = WallClock.monotonicMs()
             if now >= deadline {
                 let missing = (0..<expected).filter { peers[$0] == nil }
-                var text = "\(missing.count) of \(expected) workers never registered within "
+                var text =
+                    "\(missing.count) of \(expected) workers never registered within "
                     + "\(options.registrationTimeoutMs / 1000) s (missing ranks: \(Self.list(missing)))"
                 if !refusals.isEmpty { text += "; refused: " + refusals.joined(separator: "; ") }
                 throw RuntimeError.timeout(text)
@@ -163,12 +168,20 @@ public final class Coordinator {
                 let label = "worker \(hello.rank) (\(hello.hostname), pid \(hello.pid))"
                 if !(0..<expected).contains(hello.rank) {
                     refusals.append("\(label): rank outside 0…\(expected - 1)")
-                    reply(.error(ErrorReport(rank: nil, message: "rank \(hello.rank) is outside 0…\(expected - 1) "
-                                             + "for this \(expected)-module topology")), to: id, on: control)
+                    reply(
+                        .error(
+                            ErrorReport(
+                                rank: nil,
+                                message: "rank \(hello.rank) is outside 0…\(expected - 1) "
+                                    + "for this \(expected)-module topology")), to: id, on: control)
                 } else if let existing = peers[hello.rank] {
                     refusals.append("\(label): rank already taken by \(existing.label)")
-                    reply(.error(ErrorReport(rank: nil, message: "rank \(hello.rank) is already registered by "
-                                             + existing.label)), to: id, on: control)
+                    reply(
+                        .error(
+                            ErrorReport(
+                                rank: nil,
+                                message: "rank \(hello.rank) is already registered by "
+                                    + existing.label)), to: id, on: control)
                 } else {
                     peers[hello.rank] = Peer(routingId: id, hello: hello, lastHeard: WallClock.monotonicMs())
                     rankOfRoutingId[id] = hello.rank
@@ -183,14 +196,17 @@ public final class Coordinator {
         for rank in 0..<plan.workers {
             // Member m of a stage sends on to member m of the next stage; member 0 of the last, to the host.
             let (stage, member) = plan.position(rank: rank)
-            let downstream = stage + 1 < plan.stages.count ? peers[rank + tp]!.hello.dataEndpoint
+            let downstream =
+                stage + 1 < plan.stages.count
+                ? peers[rank + tp]!.hello.dataEndpoint
                 : member == 0 ? returnEndpoint : nil
             let group = (0..<tp).map { peers[stage * tp + $0]!.hello.tpEndpoint }
-            let config = Config(rank: rank, topology: plan.topology, downstream: downstream, group: group,
-                                heartbeatIntervalMs: options.heartbeatIntervalMs,
-                                heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-                                recordTimeline: options.traceFile != nil,
-                                timelineChannelGroups: options.traceFile != nil ? options.traceChannelGroups : nil)
+            let config = Config(
+                rank: rank, topology: plan.topology, downstream: downstream, group: group,
+                heartbeatIntervalMs: options.heartbeatIntervalMs,
+                heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+                recordTimeline: options.traceFile != nil,
+                timelineChannelGroups: options.traceFile != nil ? options.traceChannelGroups : nil)
             try sendControl(.config(config), to: rank, on: control)
         }
         var ready = Set<Int>()
@@ -211,7 +227,9 @@ public final class Coordinator {
             }
             guard try Poller().readable([control], timeoutMs: Int(min(100, deadline - now)))[0] else { continue }
             while let received = try receiveControl(control, refusals: &refusals) {
-                if case .ready(let r)? = received.message, rankOfRoutingId[received.id] == r.rank { ready.insert(r.rank) }
+                if case .ready(let r)? = received.message, rankOfRoutingId[received.id] == r.rank {
+                    ready.insert(r.rank)
+                }
             }
         }
     }
@@ -247,8 +265,9 @@ public final class Coordinator {
                 try checkPeersAlive(now: now)
             }
             if now - lastProgressMs > Int64(options.stallTimeoutMs) {
-                throw RuntimeError.timeout("no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
-                                           + "(waiting for micro-batch slots \(Self.list(inFlight.keys.sorted())))")
+                throw RuntimeError.timeout(
+                    "no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
+                        + "(waiting for micro-batch slots \(Self.list(inFlight.keys.sorted())))")
             }
             let ready = try Poller().readable([control, returns], timeoutMs: Int(max(1, nextHeartbeat - now)))
             if ready[0] {
@@ -258,19 +277,27 @@ public final class Coordinator {
             while let frames = try returns.receive(dontWait: true) {
                 wall.received(bytes: frames.reduce(0) { $0 + $1.count })
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                guard let (header, payload) = try validateReturn(frames, inFlight: inFlight,
-                    peer: peer) else { continue }
+                guard
+                    let (header, payload) = try validateReturn(
+                        frames, inFlight: inFlight,
+                        peer: peer)
+                else { continue }
                 wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
                 let slot = Int(header.microBatch)
                 inFlight[slot] = nil
-                let sampled = host.complete(depart: header.departPs, payloadBytes: Int64(payload.count),
-                                            requests: header.entries.count)
+                let sampled = host.complete(
+                    depart: header.departPs, payloadBytes: Int64(payload.count),
+                    requests: header.entries.count)
                 makespan = max(makespan, sampled)
                 try RuntimeError.checkBudget(makespan)
                 if options.traceFile != nil {
-                    let cost = plan.topology.host.stepOverheadPs + plan.topology.host.perRequestPs * Picoseconds(header.entries.count)
-                    hostTimeline.append(TimelineEvent(track: "host", name: "sample slot \(slot)", startPs: sampled - cost,
-                                                      durationPs: cost, slot: slot, step: Int(header.iteration)))
+                    let cost =
+                        plan.topology.host.stepOverheadPs + plan.topology.host.perRequestPs
+                        * Picoseconds(header.entries.count)
+                    hostTimeline.append(
+                        TimelineEvent(
+                            track: "host", name: "sample slot \(slot)", startPs: sampled - cost,
+                            durationPs: cost, slot: slot, step: Int(header.iteration)))
                 }
                 lastProgressMs = WallClock.monotonicMs()
                 for injection in scheduler.returned(slot: slot, now: sampled, host: &host) {
@@ -314,22 +341,26 @@ public final class Coordinator {
     /// right size.
     private func inject(_ injection: BatchScheduler.Injection, payload: Message?, on data: [Socket]) throws {
         let bytes = injection.entries.count * plan.topology.model.activationBytesPerRequest
-        let activation = payload ?? Message(count: bytes) { buffer in
-            // Deterministic content standing in for the embeddings of the requests' last tokens.
-            for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
-        }
+        let activation =
+            payload
+            ?? Message(count: bytes) { buffer in
+                // Deterministic content standing in for the embeddings of the requests' last tokens.
+                for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
+            }
         injected += 1
         for (member, socket) in data.enumerated() {
             let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
-            let header = MicroBatchHeader(iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
-                                          departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
+            let header = MicroBatchHeader(
+                iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
+                departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
             // Every member but the last gets its own copy; the last gets the activation itself.
             let body = member == data.count - 1 ? activation : Message(activation.bytes)
             let frames = WireCodec.encode(.microBatch(header, payload: body))
             let size = frames.reduce(0) { $0 + $1.count }
             guard try socket.send(frames) else {
-                throw RuntimeError.timeout("stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.slot) "
-                                           + "within \(options.heartbeatTimeoutMs / 1000) s")
+                throw RuntimeError.timeout(
+                    "stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.slot) "
+                        + "within \(options.heartbeatTimeoutMs / 1000) s")
             }
             wall.sent(bytes: size)
         }
@@ -338,13 +369,15 @@ public final class Coordinator {
     /// A message from the last stage must be a micro-batch in flight, with its requests intact: the micro-batch
     /// a return message carries, or nil for a message that is not a lolpim message at all
     /// (a stray client: dropped with a warning, the run goes on). Anything else invalid stops the run.
-    private func validateReturn(_ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
-                                peer: String) throws -> (MicroBatchHeader, Message)? {
+    private func validateReturn(
+        _ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
+        peer: String
+    ) throws -> (MicroBatchHeader, Message)? {
         let last = plan.stages.last.flatMap { peers[$0.firstRank]?.label } ?? "the last stage"
         let decoded: WireMessage
         do {
             decoded = try WireCodec.decode(frames)
-        } catch where error.isForeign {
+        } catch  where error.isForeign {
             if foreignReturns.record() {
                 let count = foreignReturns.count
                 logger.warning("dropped message \(count) on the return socket\(peer): not a lolpim message (\(error))")
@@ -354,14 +387,17 @@ public final class Coordinator {
             throw RuntimeError.protocolViolation("return socket\(peer) (expected \(last)): \(error)")
         }
         guard case .microBatch(let header, let payload) = decoded else {
-            throw RuntimeError.protocolViolation("return socket\(peer): a \(decoded.kind) message where only "
-                                                 + "micro-batches belong")
+            throw RuntimeError.protocolViolation(
+                "return socket\(peer): a \(decoded.kind) message where only "
+                    + "micro-batches belong")
         }
         guard let sent = inFlight[Int(header.microBatch)], Int(header.iteration) == sent.iteration,
-              header.entries == sent.entries,
-              payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest else {
-            throw RuntimeError.protocolViolation("return socket\(peer): micro-batch \(header.microBatch) step "
-                                                 + "\(header.iteration) is not one in flight")
+            header.entries == sent.entries,
+            payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest
+        else {
+            throw RuntimeError.protocolViolation(
+                "return socket\(peer): micro-batch \(header.microBatch) step "
+                    + "\(header.iteration) is not one in flight")
         }
         return (header, payload)
     }
@@ -377,14 +413,17 @@ public final class Coordinator {
         let body = Array(frames.dropFirst())
         wall.received(bytes: body.reduce(0) { $0 + $1.count })
         let rank = rankOfRoutingId[id]
-        let sender = rank.flatMap { peers[$0]?.label }
+        let sender =
+            rank.flatMap { peers[$0]?.label }
             ?? "unregistered peer '\(SafeText.clip(String(decoding: id, as: UTF8.self), limit: 64))'"
-                + (frames[0].property("Peer-Address").map { " at \(SafeText.clip($0, limit: 100))" } ?? "")
+            + (frames[0].property("Peer-Address").map { " at \(SafeText.clip($0, limit: 100))" } ?? "")
         let message: WireMessage
         do {
             message = try WireCodec.decode(body)
         } catch {
-            if rank != nil { throw RuntimeError.protocolViolation("\(sender) sent an invalid control message: \(error)") }
+            if rank != nil {
+                throw RuntimeError.protocolViolation("\(sender) sent an invalid control message: \(error)")
+            }
             logger.warning("refused a message from \(sender): \(error)")
             refusals.append("\(sender): \(error)")
             reply(.error(ErrorReport(rank: nil, message: "refused: \(error)")), to: id, on: control)
@@ -413,8 +452,9 @@ public final class Coordinator {
         for rank in peers.keys.sorted() {
             let peer = peers[rank]!
             if now - peer.lastHeard > Int64(options.heartbeatTimeoutMs) {
-                throw RuntimeError.peerSilent("\(peer.label) sent no heartbeat for \(options.heartbeatTimeoutMs / 1000) s "
-                                              + "(killed, hung or unreachable)")
+                throw RuntimeError.peerSilent(
+                    "\(peer.label) sent no heartbeat for \(options.heartbeatTimeoutMs / 1000) s "
+                        + "(killed, hung or unreachable)")
             }
         }
     }
@@ -424,8 +464,9 @@ public final class Coordinator {
         // Counted before sending: libzmq takes the frames' content.
         let size = frames.dropFirst().reduce(0) { $0 + $1.count }
         guard try control.send(frames) else {
-            throw RuntimeError.timeout("\(peers[rank]!.label) did not take a \(message.kind) message within "
-                                       + "\(options.heartbeatTimeoutMs / 1000) s")
+            throw RuntimeError.timeout(
+                "\(peers[rank]!.label) did not take a \(message.kind) message within "
+                    + "\(options.heartbeatTimeoutMs / 1000) s")
         }
         wall.sent(bytes: size)
     }
@@ -447,8 +488,9 @@ public final class Coordinator {
 
     private func makeResults(complete: Bool, error: String?) -> RunResults {
         let builder = ResultsBuilder(plan: plan)
-        let simulated = builder.simulated(makespan: makespan, scheduler: scheduler.stats, host: host,
-                                          stages: Array(stageReports.values))
+        let simulated = builder.simulated(
+            makespan: makespan, scheduler: scheduler.stats, host: host,
+            stages: Array(stageReports.values))
         var total = wall
         for w in workerWall.values { total.merge(w) }
         let now = WallClock.monotonicMs()
@@ -462,12 +504,14 @@ public final class Coordinator {
             messagesSent: total.messagesSent, bytesSent: total.bytesSent,
             kernelStoreHits: total.kernelStoreHits, kernelStoreMisses: total.kernelStoreMisses,
             dataMessageLatency: LatencyReport(total.dataLatency))
-        return RunResults(complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
-                          simulated: simulated, wallclock: wallclock)
+        return RunResults(
+            complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
+            simulated: simulated, wallclock: wallclock)
     }
 
     static func list(_ ranks: [Int]) -> String {
-        ranks.count <= 12 ? ranks.map(String.init).joined(separator: ", ")
+        ranks.count <= 12
+            ? ranks.map(String.init).joined(separator: ", ")
             : ranks.prefix(12).map(String.init).joined(separator: ", ") + ", … (\(ranks.count) in all)"
     }
 }

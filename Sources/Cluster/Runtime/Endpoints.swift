@@ -44,11 +44,13 @@ public enum Endpoints {
     public static func bindable(_ endpoint: String) throws -> String {
         guard let (host, port) = NetworkAddress.tcpParts(endpoint) else { return endpoint }
         guard !NetworkAddress.isWildcard(host) else {
-            throw RuntimeError.refused("cannot bind \(endpoint): give the address of one interface (the one other "
-                                       + "machines reach this one at), not every interface")
+            throw RuntimeError.refused(
+                "cannot bind \(endpoint): give the address of one interface (the one other "
+                    + "machines reach this one at), not every interface")
         }
         guard let address = NetworkAddress.resolve(host) else {
-            throw RuntimeError.refused("cannot bind \(endpoint): the host name \(host) does not resolve to an IPv4 address")
+            throw RuntimeError.refused(
+                "cannot bind \(endpoint): the host name \(host) does not resolve to an IPv4 address")
         }
         return "tcp://\(address):\(port)"
     }

@@ -58,19 +58,27 @@ public struct HostsFile: Sendable, Equatable {
             var entry = Entry(host: first, line: line)
             for word in words.dropFirst() {
                 let pair = word.split(separator: "=", maxSplits: 1).map(String.init)
-                guard pair.count == 2 else { throw fail("expected KEY=VALUE (workers=N, ranks=A-B, address=IP), got `\(word)`") }
+                guard pair.count == 2 else {
+                    throw fail("expected KEY=VALUE (workers=N, ranks=A-B, address=IP), got `\(word)`")
+                }
                 switch pair[0] {
                 case "workers":
-                    guard let n = Int(pair[1]), n >= 1 else { throw fail("workers: expected an integer ≥ 1, got `\(pair[1])`") }
+                    guard let n = Int(pair[1]), n >= 1 else {
+                        throw fail("workers: expected an integer ≥ 1, got `\(pair[1])`")
+                    }
                     entry.workers = n
                 case "ranks":
                     let bounds = pair[1].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-                    guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds.last!, low >= 0, high >= low else {
+                    guard (1...2).contains(bounds.count), let low = bounds[0], let high = bounds.last!, low >= 0,
+                        high >= low
+                    else {
                         throw fail("ranks: expected A-B with 0 ≤ A ≤ B (or one rank A), got `\(pair[1])`")
                     }
                     entry.ranks = low...high
                 case "address":
-                    guard NetworkAddress.isIPv4(pair[1]) else { throw fail("address: expected an IPv4 address, got `\(pair[1])`") }
+                    guard NetworkAddress.isIPv4(pair[1]) else {
+                        throw fail("address: expected an IPv4 address, got `\(pair[1])`")
+                    }
                     entry.address = pair[1]
                 default:
                     throw fail("unknown key `\(pair[0])` (expected workers, ranks or address)")
@@ -90,11 +98,16 @@ public struct HostsFile: Sendable, Equatable {
             guard let ranks = entry.ranks else { continue }
             for rank in ranks {
                 guard rank < workers else {
-                    throw InputFileError(file: file, line: entry.line,
-                                         message: "ranks=\(ranks.lowerBound)-\(ranks.upperBound): the topology has only \(workers) workers (ranks 0-\(workers - 1))")
+                    throw InputFileError(
+                        file: file, line: entry.line,
+                        message:
+                            "ranks=\(ranks.lowerBound)-\(ranks.upperBound): the topology has only \(workers) workers (ranks 0-\(workers - 1))"
+                    )
                 }
                 if let other = owner[rank] {
-                    throw InputFileError(file: file, line: entry.line, message: "rank \(rank) is already on \(other.host) (line \(other.line))")
+                    throw InputFileError(
+                        file: file, line: entry.line,
+                        message: "rank \(rank) is already on \(other.host) (line \(other.line))")
                 }
                 owner[rank] = entry
             }
@@ -103,8 +116,9 @@ public struct HostsFile: Sendable, Equatable {
         for entry in entries {
             guard let count = entry.workers else { continue }
             guard count <= free.count else {
-                throw InputFileError(file: file, line: entry.line,
-                                     message: "workers=\(count): only \(free.count) of the topology's \(workers) ranks are left")
+                throw InputFileError(
+                    file: file, line: entry.line,
+                    message: "workers=\(count): only \(free.count) of the topology's \(workers) ranks are left")
             }
             for rank in free.prefix(count) { owner[rank] = entry }
             free.removeFirst(count)
@@ -112,9 +126,10 @@ public struct HostsFile: Sendable, Equatable {
         let flexible = entries.filter { $0.workers == nil && $0.ranks == nil }
         if !free.isEmpty {
             guard !flexible.isEmpty else {
-                throw InputFileError(file: file, line: nil,
-                                     message: "ranks \(free.map(String.init).joined(separator: ", ")) have no host: raise a "
-                                     + "workers= count or add a host without one")
+                throw InputFileError(
+                    file: file, line: nil,
+                    message: "ranks \(free.map(String.init).joined(separator: ", ")) have no host: raise a "
+                        + "workers= count or add a host without one")
             }
             var start = 0
             for (i, entry) in flexible.enumerated() {

@@ -41,7 +41,8 @@ public struct Launcher {
     /// after every process it started has stopped.
     public func run(plan: PipelinePlan) throws -> (RunResults, String) {
         if keys != nil && transport == .inproc {
-            throw RuntimeError.refused("--keys needs separate processes (--transport ipc or tcp); inproc threads share one process")
+            throw RuntimeError.refused(
+                "--keys needs separate processes (--transport ipc or tcp); inproc threads share one process")
         }
         if remote != nil && transport != .tcp {
             throw RuntimeError.refused("workers on other hosts need --transport tcp")
@@ -58,8 +59,9 @@ public struct Launcher {
     }
 
     private func coordinatorOptions(control: String) -> CoordinatorOptions {
-        var options = CoordinatorOptions(controlBind: control, topologyFile: topologyFile,
-                                         outputDirectory: outputDirectory, transportLabel: transport.rawValue)
+        var options = CoordinatorOptions(
+            controlBind: control, topologyFile: topologyFile,
+            outputDirectory: outputDirectory, transportLabel: transport.rawValue)
         options.registrationTimeoutMs = registrationTimeoutMs
         options.heartbeatTimeoutMs = heartbeatTimeoutMs
         options.progress = progress
@@ -82,8 +84,9 @@ public struct Launcher {
         let failures = WorkerFailures()
         var threads: [Thread] = []
         for rank in 0..<plan.workers {
-            let options = WorkerOptions(coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs,
-                                        kernelStore: kernelStore)
+            let options = WorkerOptions(
+                coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs,
+                kernelStore: kernelStore)
             let thread = Thread {
                 do {
                     try Worker(options: options, context: context).run()
@@ -111,7 +114,8 @@ public struct Launcher {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let endpointFile = runDirectory + "/coordinator.endpoint"
-        let control = remote.map { "tcp://\($0.coordinatorAddress):\(port == 0 ? "*" : String(port))" }
+        let control =
+            remote.map { "tcp://\($0.coordinatorAddress):\(port == 0 ? "*" : String(port))" }
             ?? Endpoints.control(transport, runDirectory: runDirectory, port: port)
         let executable = Self.executablePath()
 
@@ -134,10 +138,12 @@ public struct Launcher {
             children.append((label, process))
         }
 
-        var coordinatorArgs = ["coordinator", topologyFile, "--bind", control, "--output", outputDirectory,
-                               "--endpoint-file", endpointFile, "--transport-label", transport.rawValue, "--no-summary",
-                               "--registration-timeout", "\(registrationTimeoutMs / 1000)",
-                               "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)"]
+        var coordinatorArgs = [
+            "coordinator", topologyFile, "--bind", control, "--output", outputDirectory,
+            "--endpoint-file", endpointFile, "--transport-label", transport.rawValue, "--no-summary",
+            "--registration-timeout", "\(registrationTimeoutMs / 1000)",
+            "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)",
+        ]
         if !progress { coordinatorArgs.append("--quiet") }
         if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
         coordinatorArgs += sharedArguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"]
@@ -150,13 +156,15 @@ public struct Launcher {
         while endpoint == nil {
             if !coordinator.isRunning {
                 coordinator.waitUntilExit()
-                throw LaunchError.coordinatorFailed(Self.ending(coordinator),
-                                                    printedItsError: coordinator.terminationReason == .exit)
+                throw LaunchError.coordinatorFailed(
+                    Self.ending(coordinator),
+                    printedItsError: coordinator.terminationReason == .exit)
             }
             if StopSignal.isRequested || WallClock.monotonicMs() > deadline {
                 stopAll(SIGTERM)
                 coordinator.waitUntilExit()
-                throw StopSignal.isRequested ? RuntimeError.interrupted
+                throw StopSignal.isRequested
+                    ? RuntimeError.interrupted
                     : RuntimeError.timeout("the coordinator did not start listening")
             }
             endpoint = try? String(contentsOfFile: endpointFile, encoding: .utf8)
@@ -164,15 +172,20 @@ public struct Launcher {
         }
         do {
             for rank in 0..<workers {
-                var arguments = ["worker", "--coordinator", endpoint!, "--rank", "\(rank)",
-                                 "--registration-timeout", "\(registrationTimeoutMs / 1000)"] + sharedArguments
+                var arguments =
+                    [
+                        "worker", "--coordinator", endpoint!, "--rank", "\(rank)",
+                        "--registration-timeout", "\(registrationTimeoutMs / 1000)",
+                    ] + sharedArguments
                 if let remote {
                     if kernelStore == .off { arguments += KernelStoreChoice.off.arguments }
                     let placement = remote.placements[rank]
                     if let address = placement.address { arguments += ["--data-bind", "tcp://\(address):*"] }
                     let command = remote.command(arguments)
-                    try spawn("worker \(rank) on \(placement.host)", Array(remote.shell.dropFirst()) + [placement.host, command],
-                              executable: remote.shellExecutable)
+                    try spawn(
+                        "worker \(rank) on \(placement.host)",
+                        Array(remote.shell.dropFirst()) + [placement.host, command],
+                        executable: remote.shellExecutable)
                 } else {
                     try spawn("worker \(rank)", arguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"])
                 }
@@ -196,8 +209,12 @@ public struct Launcher {
                 stopAll(SIGTERM)
                 forwarded = true
             }
-            if workerFailedAt == nil, children.dropFirst().contains(where: { !$0.process.isRunning
-                && Self.failed($0.process) }) {
+            if workerFailedAt == nil,
+                children.dropFirst().contains(where: {
+                    !$0.process.isRunning
+                        && Self.failed($0.process)
+                })
+            {
                 workerFailedAt = WallClock.monotonicMs()
             }
             if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > 1_000 {
@@ -210,7 +227,9 @@ public struct Launcher {
         coordinator.waitUntilExit()
         // Workers leave on their own once the coordinator is done; stragglers are stopped.
         let graceEnd = WallClock.monotonicMs() + Int64(exitGraceMs)
-        while children.contains(where: { $0.process.isRunning }) && WallClock.monotonicMs() < graceEnd { usleep(20_000) }
+        while children.contains(where: { $0.process.isRunning }) && WallClock.monotonicMs() < graceEnd {
+            usleep(20_000)
+        }
         stopAll(SIGTERM)
         usleep(200_000)
         stopAll(SIGKILL)
@@ -221,7 +240,8 @@ public struct Launcher {
         }.map { child in
             let status = child.process.terminationStatus
             // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
-            let why = remote != nil && status == 255 && child.process.terminationReason == .exit
+            let why =
+                remote != nil && status == 255 && child.process.terminationReason == .exit
                 ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
             return "\(child.label) \(Self.ending(child.process))\(why)"
         }
@@ -229,11 +249,14 @@ public struct Launcher {
         guard !Self.failed(coordinator) else {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             if !failed.isEmpty {
-                throw LaunchError.workersFailed(failed + (stoppedForWorkers
-                    ? ["the coordinator was stopped 1 s after the first of them ended"] : []))
+                throw LaunchError.workersFailed(
+                    failed
+                        + (stoppedForWorkers
+                            ? ["the coordinator was stopped 1 s after the first of them ended"] : []))
             }
-            throw LaunchError.coordinatorFailed(Self.ending(coordinator),
-                                                printedItsError: coordinator.terminationReason == .exit)
+            throw LaunchError.coordinatorFailed(
+                Self.ending(coordinator),
+                printedItsError: coordinator.terminationReason == .exit)
         }
         guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
         let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
@@ -249,9 +272,11 @@ public struct Launcher {
     static func ending(_ process: Process) -> String {
         let status = process.terminationStatus
         guard process.terminationReason == .uncaughtSignal else { return "exited with status \(status)" }
-        let names: [Int32: String] = [SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
-                                      SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
-                                      SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM"]
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
+            SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
+            SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM",
+        ]
         return "was killed by signal \(status)" + (names[status].map { " (\($0))" } ?? "")
     }
 
@@ -262,7 +287,8 @@ public struct Launcher {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] {
             let parts = name.split(separator: "-")
             guard parts.count == 3, parts[0] == "lolpim", let pid = Int32(parts[1]), UInt32(parts[2]) != nil,
-                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
             try? FileManager.default.removeItem(atPath: temporary + name)
         }
     }

@@ -45,7 +45,9 @@ public enum NetworkAddress {
         target.sin_port = UInt16(9).bigEndian  // any port: nothing is sent
         inet_pton(AF_INET, remote, &target.sin_addr)
         let connected = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return nil }
         var mine = sockaddr_in()

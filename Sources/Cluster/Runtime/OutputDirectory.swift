@@ -30,14 +30,17 @@ public struct OutputDirectory: Sendable {
                 return OutputDirectory(path: path)
             }
             guard errno == EEXIST else {
-                throw InputFileError(file: lock,
+                throw InputFileError(
+                    file: lock,
                     message: "cannot create the lock file (\(String(cString: strerror(errno))))")
             }
             let owner = (try? String(contentsOfFile: lock, encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             if let owner, owner > 0, owner != getpid(), kill(owner, 0) == 0 || errno == EPERM {
-                throw InputFileError(file: path, message: "another lolpim run (process \(owner)) is writing into this "
-                                     + "output directory; wait for it, or choose another with --output")
+                throw InputFileError(
+                    file: path,
+                    message: "another lolpim run (process \(owner)) is writing into this "
+                        + "output directory; wait for it, or choose another with --output")
             }
             // Stale (its owner is gone) or unreadable: take it over.
             unlink(lock)
@@ -60,16 +63,19 @@ public struct OutputDirectory: Sendable {
             var isDirectory: ObjCBool = false
             if code == EEXIST, FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
                 if isDirectory.boolValue { continue }
-                throw InputFileError(file: path,
+                throw InputFileError(
+                    file: path,
                     message: "cannot create the \(what): \(prefix) is a file, not a directory")
             }
-            throw InputFileError(file: path,
+            throw InputFileError(
+                file: path,
                 message: "cannot create the \(what): \(prefix): \(String(cString: strerror(code)))")
         }
         let probe = (path as NSString).appendingPathComponent(".lolpim-write-test-\(getpid())")
         let fd = open(probe, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
         guard fd >= 0 else {
-            throw InputFileError(file: path,
+            throw InputFileError(
+                file: path,
                 message: "the \(what) is not writable (\(String(cString: strerror(errno))))")
         }
         close(fd)

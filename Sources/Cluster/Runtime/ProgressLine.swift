@@ -24,9 +24,10 @@ final class ProgressLine {
         if isTerminal ? (now - lastDrawMs < 100 && completed < total) : decile == lastDecile { return }
         lastDrawMs = now
         lastDecile = decile
-        let line = String(format: "decoding: %3d%%  %d/%d tokens  simulated %.3f ms  wall %.1f s",
-                          completed * 100 / max(total, 1), completed, total,
-                          Time.seconds(simulatedPs) * 1000, Double(now - startMs) / 1000)
+        let line = String(
+            format: "decoding: %3d%%  %d/%d tokens  simulated %.3f ms  wall %.1f s",
+            completed * 100 / max(total, 1), completed, total,
+            Time.seconds(simulatedPs) * 1000, Double(now - startMs) / 1000)
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + (isTerminal ? "" : "\n")).utf8))
     }
 

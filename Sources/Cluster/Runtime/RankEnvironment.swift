@@ -18,8 +18,9 @@ public struct RankEnvironment: Sendable, Equatable {
         let candidates = variable.map { [($0, "")] } ?? known
         guard let (rankName, sizeName) = candidates.first(where: { environment[$0.0] != nil }) else {
             let names = candidates.map(\.0).joined(separator: ", ")
-            throw RuntimeError.refused("no rank in the environment (looked for \(names)); start lolpim rank under srun, mpirun "
-                                       + "or another launcher that sets one, or name the variable with --rank-variable")
+            throw RuntimeError.refused(
+                "no rank in the environment (looked for \(names)); start lolpim rank under srun, mpirun "
+                    + "or another launcher that sets one, or name the variable with --rank-variable")
         }
         guard let rank = Int(environment[rankName]!), rank >= 0 else {
             throw RuntimeError.refused("\(rankName)=\(environment[rankName]!) is not a rank (an integer ≥ 0)")
@@ -37,7 +38,8 @@ public struct RankEnvironment: Sendable, Equatable {
     /// Checks the job has one process per module plus the coordinator.
     public func check(workers: Int) throws {
         guard let size, size != workers + 1 else { return }
-        throw RuntimeError.refused("the job has \(size) processes, but the topology needs \(workers + 1): a coordinator and "
-                                   + "\(workers) workers (one per module); start it with \(workers + 1) tasks")
+        throw RuntimeError.refused(
+            "the job has \(size) processes, but the topology needs \(workers + 1): a coordinator and "
+                + "\(workers) workers (one per module); start it with \(workers + 1) tasks")
     }
 }

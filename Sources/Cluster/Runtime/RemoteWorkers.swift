@@ -16,8 +16,10 @@ public struct RemoteWorkers: Sendable {
 
     public static let defaultShell = "ssh -o BatchMode=yes -o ConnectTimeout=10"
 
-    public init(placements: [HostsFile.Placement], coordinatorAddress: String, shell: String = RemoteWorkers.defaultShell,
-                remoteBinary: String) {
+    public init(
+        placements: [HostsFile.Placement], coordinatorAddress: String, shell: String = RemoteWorkers.defaultShell,
+        remoteBinary: String
+    ) {
         self.placements = placements
         self.coordinatorAddress = coordinatorAddress
         self.shell = shell.split(whereSeparator: \.isWhitespace).map(String.init)

@@ -60,7 +60,8 @@ public struct ResourceCheck: Sendable {
         }
         guard localWorkers else { return }
         if getrlimit(RLIMIT_NPROC_VALUE, &limit) == 0, limit.rlim_cur != unlimited,
-           limit.rlim_cur < rlim_t(threads + Self.threadsOfThisUser()) {
+            limit.rlim_cur < rlim_t(threads + Self.threadsOfThisUser())
+        {
             throw ResourceError.processes(needed: threads, limit: Int(limit.rlim_cur), workers: workers)
         }
         if let available = Self.availableMemory(), memoryBytes > available {
@@ -77,10 +78,11 @@ public struct ResourceCheck: Sendable {
         var total = 0
         for entry in entries where entry.first?.isNumber == true {
             guard let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8),
-                  let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
-                  uidLine.split(whereSeparator: \.isWhitespace).dropFirst().first == Substring("\(uid)"),
-                  let threads = status.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") })
-                    .flatMap({ Int($0.split(whereSeparator: \.isWhitespace).last ?? "") }) else { continue }
+                let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
+                uidLine.split(whereSeparator: \.isWhitespace).dropFirst().first == Substring("\(uid)"),
+                let threads = status.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") })
+                    .flatMap({ Int($0.split(whereSeparator: \.isWhitespace).last ?? "") })
+            else { continue }
             total += threads
         }
         return total
@@ -89,8 +91,9 @@ public struct ResourceCheck: Sendable {
     /// MemAvailable from /proc/meminfo, bytes; nil where there is none.
     static func availableMemory() -> Int64? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kib = Int64(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") else { return nil }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+            let kib = Int64(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "")
+        else { return nil }
         return kib * 1024
     }
 }
@@ -121,9 +124,10 @@ public enum ResourceError: Error, CustomStringConvertible {
             return "a run of \(workers) workers starts about \(needed) threads, and this user may run \(limit) in all "
                 + "(RLIMIT_NPROC): raise it with `ulimit -u \(needed * 2)`, or run fewer modules per machine (--hosts)"
         case .memory(let needed, let available, let workers):
-            return String(format: "a run of %d workers needs about %.1f GiB of memory and %.1f GiB are available: "
-                          + "run fewer modules per machine (--hosts) or free memory", workers,
-                          Double(needed) / 1_073_741_824, Double(available) / 1_073_741_824)
+            return String(
+                format: "a run of %d workers needs about %.1f GiB of memory and %.1f GiB are available: "
+                    + "run fewer modules per machine (--hosts) or free memory", workers,
+                Double(needed) / 1_073_741_824, Double(available) / 1_073_741_824)
         }
     }
 }

@@ -39,8 +39,9 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     static func checkBudget(_ now: Picoseconds) throws {
         guard now > SimulatedTimeBudget.limitPs else { return }
         let passed = SimulatedTimeBudget.days(Time.seconds(now))
-        throw RuntimeError.simulatedTimeLimit("the simulated clock passed \(passed) "
-                                              + "(the most 64-bit picoseconds safely hold); use fewer requests or "
-                                              + "output tokens")
+        throw RuntimeError.simulatedTimeLimit(
+            "the simulated clock passed \(passed) "
+                + "(the most 64-bit picoseconds safely hold); use fewer requests or "
+                + "output tokens")
     }
 }

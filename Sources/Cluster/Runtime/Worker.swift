@@ -17,8 +17,10 @@ public struct WorkerOptions: Sendable {
     /// This host's kernel-timing store, or off.
     public var kernelStore: KernelStoreChoice
 
-    public init(coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000,
-                keys: ClusterKeys? = nil, kernelStore: KernelStoreChoice = .off) {
+    public init(
+        coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000,
+        keys: ClusterKeys? = nil, kernelStore: KernelStoreChoice = .off
+    ) {
         self.keys = keys
         self.kernelStore = kernelStore
         self.coordinator = coordinator
@@ -54,8 +56,9 @@ public final class Worker {
             try run(control: &control)
         } catch {
             if let control, !Self.cameFromCoordinator(error) {
-                _ = try? control.send(WireCodec.encode(.error(ErrorReport(rank: options.rank, message: "\(error)"))),
-                                      dontWait: true)
+                _ = try? control.send(
+                    WireCodec.encode(.error(ErrorReport(rank: options.rank, message: "\(error)"))),
+                    dontWait: true)
             }
             throw error
         }
@@ -94,14 +97,17 @@ public final class Worker {
         let control = try Socket(context, .dealer)
         try options.keys.secureClient(control)
         // Unique per process, so that a second worker claiming the same rank gets a refusal, not silence.
-        try control.set(.routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
+        try control.set(
+            .routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
         try control.set(.sendTimeout(Int32(options.registrationTimeoutMs)))
         try control.connect(options.coordinator)
         controlSocket = control
         let data = try Socket(context, .pull)
         try options.keys.secureServer(data)
         try data.set(.maxMessageSize(1 << 30))
-        let bind = try options.dataBind.map(Endpoints.bindable) ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
+        let bind =
+            try options.dataBind.map(Endpoints.bindable)
+            ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
         try data.bind(bind)
         let tp = try Socket(context, .pull)
         try options.keys.secureServer(tp)
@@ -109,9 +115,10 @@ public final class Worker {
         try tp.set(.receiveBuffer(Self.collectiveSocketBuffer))
         try tp.bind(Endpoints.tensorParallel(besideData: bind, rank: options.rank))
 
-        let hello = Hello(rank: options.rank, dataEndpoint: data.lastEndpoint, tpEndpoint: tp.lastEndpoint,
-                          hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
-                          software: LolpimVersion.string)
+        let hello = Hello(
+            rank: options.rank, dataEndpoint: data.lastEndpoint, tpEndpoint: tp.lastEndpoint,
+            hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
+            software: LolpimVersion.string)
         try send(.hello(hello), on: control)
         let config = try awaitConfig(control)
         logger.debug("configured", metadata: ["downstream": "\(config.downstream ?? "none")"])
@@ -120,12 +127,14 @@ public final class Worker {
         do {
             plan = try PipelinePlan(topology: config.topology)
         } catch {
-            try? send(.error(ErrorReport(rank: options.rank, message: "cannot plan the topology: \(error)")), on: control)
+            try? send(
+                .error(ErrorReport(rank: options.rank, message: "cannot plan the topology: \(error)")), on: control)
             throw RuntimeError.aborted("rank \(options.rank): cannot plan the topology: \(error)")
         }
         guard (0..<plan.workers).contains(options.rank), config.group.count == plan.topology.parallelism.tp else {
             // The coordinator sent a configuration this worker cannot use: tell it, so it stops at once.
-            let text = "rank \(options.rank) has no place in a \(plan.workers)-module run (or its group of "
+            let text =
+                "rank \(options.rank) has no place in a \(plan.workers)-module run (or its group of "
                 + "\(config.group.count) does not match tp \(plan.topology.parallelism.tp))"
             try? send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
             throw RuntimeError.protocolViolation(text)
@@ -157,16 +166,18 @@ public final class Worker {
         try send(.ready(Ready(rank: options.rank)), on: control)
 
         let now = WallClock.monotonicMs()
-        var session = Session(control: control, data: data, tp: tp, group: group, downstream: downstream, config: config,
-                              lastHeard: now, nextHeartbeat: now)
+        var session = Session(
+            control: control, data: data, tp: tp, group: group, downstream: downstream, config: config,
+            lastHeard: now, nextHeartbeat: now)
         let bytesPerRequest = config.topology.model.activationBytesPerRequest
         while true {
             let ready = session.isDone ? .finished : try service(&session, also: [data])
             if case .finished = ready {
                 wall.kernelStoreHits = store?.hits ?? 0
                 wall.kernelStoreMisses = store?.misses ?? 0
-                try send(.stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
-                         on: control)
+                try send(
+                    .stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
+                    on: control)
                 return
             }
             if case .readable(let sockets) = ready, sockets[0] {
@@ -193,7 +204,8 @@ public final class Worker {
             try send(.heartbeat, on: session.control)
             session.nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
         }
-        let ready = try Poller().readable([session.control] + sockets, timeoutMs: Int(max(1, session.nextHeartbeat - now)))
+        let ready = try Poller().readable(
+            [session.control] + sockets, timeoutMs: Int(max(1, session.nextHeartbeat - now)))
         if ready[0] {
             while let frames = try session.control.receive(dontWait: true) {
                 session.lastHeard = WallClock.monotonicMs()
@@ -211,8 +223,9 @@ public final class Worker {
         // Silence is judged after reading what is queued: a long computation must not look like a silent peer.
         now = WallClock.monotonicMs()
         if now - session.lastHeard > Int64(config.heartbeatTimeoutMs) {
-            throw RuntimeError.peerSilent("coordinator at \(options.coordinator) sent nothing for "
-                                          + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
+            throw RuntimeError.peerSilent(
+                "coordinator at \(options.coordinator) sent nothing for "
+                    + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
         }
         return .readable(Array(ready.dropFirst()))
     }
@@ -224,15 +237,18 @@ public final class Worker {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             let now = WallClock.monotonicMs()
             if now >= deadline {
-                throw RuntimeError.timeout("no configuration from the coordinator at \(options.coordinator) within "
-                                           + "\(options.registrationTimeoutMs / 1000) s; is it running and reachable?")
+                throw RuntimeError.timeout(
+                    "no configuration from the coordinator at \(options.coordinator) within "
+                        + "\(options.registrationTimeoutMs / 1000) s; is it running and reachable?")
             }
             guard try poller.readable([control], timeoutMs: Int(min(200, deadline - now)))[0],
-                  let frames = try control.receive(dontWait: true) else { continue }
+                let frames = try control.receive(dontWait: true)
+            else { continue }
             switch try decodeFromCoordinator(frames) {
             case .config(let config):
                 guard config.rank == options.rank else {
-                    throw RuntimeError.protocolViolation("coordinator configured rank \(config.rank), we are \(options.rank)")
+                    throw RuntimeError.protocolViolation(
+                        "coordinator configured rank \(config.rank), we are \(options.rank)")
                 }
                 return config
             case .error(let e): throw RuntimeError.refused("coordinator refused worker \(options.rank): \(e.message)")
@@ -256,7 +272,8 @@ public final class Worker {
         guard let problem = error as? ProtocolError, problem.isForeign else { return false }
         if strangers.record() {
             let n = strangers.count
-            let text = "worker \(options.rank) dropped \(n == 1 ? "a message" : "message \(n)") on its "
+            let text =
+                "worker \(options.rank) dropped \(n == 1 ? "a message" : "message \(n)") on its "
                 + "\(socket) socket\(peer) that is not a lolpim message (\(problem)); the run goes on"
             logger.warning("\(text)")
         }
@@ -267,8 +284,10 @@ public final class Worker {
     /// client); an invalid lolpim data message is reported to the coordinator (the data stream can no longer be
     /// trusted, so the coordinator aborts the run). With tensor parallelism the micro-batch's collectives are
     /// exchanged with the group here, in segment order.
-    private func handleData(_ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
-                            session: inout Session) throws {
+    private func handleData(
+        _ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
+        session: inout Session
+    ) throws {
         let size = frames.reduce(0) { $0 + $1.count }
         wall.received(bytes: size)
         let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
@@ -291,8 +310,9 @@ public final class Worker {
         wall.dataLatency.record(ns: Int64(bitPattern: now &- header.wallSendNs))
         let work: StageSimulator.Work
         do {
-            work = try stage.begin(depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
-                                   slot: Int(header.microBatch), iteration: Int(header.iteration))
+            work = try stage.begin(
+                depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
+                slot: Int(header.microBatch), iteration: Int(header.iteration))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
             try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
@@ -319,8 +339,9 @@ public final class Worker {
         let out = WireCodec.encode(.microBatch(next, payload: payload))
         let outSize = out.reduce(0) { $0 + $1.count }
         guard try downstream.send(out) else {
-            throw RuntimeError.timeout("worker \(options.rank) could not hand micro-batch \(header.microBatch) to the "
-                                       + "next stage: downstream not accepting")
+            throw RuntimeError.timeout(
+                "worker \(options.rank) could not hand micro-batch \(header.microBatch) to the "
+                    + "next stage: downstream not accepting")
         }
         wall.sent(bytes: outSize)
     }
@@ -328,16 +349,19 @@ public final class Worker {
     /// Sends member `peer` this member's state and the chunks it sends that member over the micro-batch, end
     /// to end in one frame, as one message. The chunks stand in for partial sums: their sizes are real, their
     /// bytes zero (shared, so that sending them costs no fill).
-    private func sendCollective(key: CollectiveHeader.Key, state: CollectivePorts.State, to peer: Int,
-                                work: StageSimulator.Work, stage: StageSimulator, session: Session) throws {
+    private func sendCollective(
+        key: CollectiveHeader.Key, state: CollectivePorts.State, to peer: Int,
+        work: StageSimulator.Work, stage: StageSimulator, session: Session
+    ) throws {
         let sizes = stage.collective.chunks(from: stage.member, to: peer, in: work.segments)
         let payload = Message.zeros(count: Int(sizes.bytes))
         let header = CollectiveHeader(key: key, sender: UInt32(stage.member), chunks: UInt32(sizes.count), state: state)
         let frames = WireCodec.encode(.collective(header, payload: payload))
         let size = frames.reduce(0) { $0 + $1.count }
         guard let socket = session.group[peer], try socket.send(frames) else {
-            throw RuntimeError.timeout("worker \(options.rank) could not send its collective message to member "
-                                       + "\(peer) of its group within \(session.config.heartbeatTimeoutMs / 1000) s")
+            throw RuntimeError.timeout(
+                "worker \(options.rank) could not send its collective message to member "
+                    + "\(peer) of its group within \(session.config.heartbeatTimeoutMs / 1000) s")
         }
         wall.sent(bytes: size)
     }
@@ -346,20 +370,24 @@ public final class Worker {
     /// message for `key` is here, each with exactly the chunks expected from it; messages for later
     /// micro-batches that arrive meanwhile are kept for their turn. Returns the members' states by member
     /// index (nil for this one).
-    private func awaitCollectives(_ key: CollectiveHeader.Key, work: StageSimulator.Work, stage: StageSimulator,
-                                  session: inout Session) throws -> [CollectivePorts.State?] {
+    private func awaitCollectives(
+        _ key: CollectiveHeader.Key, work: StageSimulator.Work, stage: StageSimulator,
+        session: inout Session
+    ) throws -> [CollectivePorts.State?] {
         let others = Set(session.group.indices.filter { $0 != stage.member })
         let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
         while !others.isSubset(of: Set((session.early[key] ?? [:]).keys)) {
             if WallClock.monotonicMs() > deadline {
                 let missing = others.subtracting((session.early[key] ?? [:]).keys).sorted()
-                throw RuntimeError.timeout("worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
-                                           + "the collective messages of group members \(missing) "
-                                           + "(micro-batch \(key.microBatch), step \(key.iteration))")
+                throw RuntimeError.timeout(
+                    "worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
+                        + "the collective messages of group members \(missing) "
+                        + "(micro-batch \(key.microBatch), step \(key.iteration))")
             }
             guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
-                throw RuntimeError.protocolViolation("the coordinator asked for statistics while worker \(options.rank) "
-                                                     + "was inside a collective")
+                throw RuntimeError.protocolViolation(
+                    "the coordinator asked for statistics while worker \(options.rank) "
+                        + "was inside a collective")
             }
             guard ready[0] else { continue }
             while let frames = try session.tp.receive(dontWait: true) {
@@ -371,9 +399,11 @@ public final class Worker {
                     continue
                 }
                 guard case .success(.collective(let h, let payload)) = decoded,
-                      others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil else {
+                    others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil
+                else {
                     let why = (try? decoded.get()) == nil ? "\(decoded)" : "not from another member, or a second one"
-                    let text = "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
+                    let text =
+                        "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
                         + "collective message of its group (\(why))"
                     try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                     throw RuntimeError.protocolViolation(text)
@@ -387,7 +417,8 @@ public final class Worker {
             // Exactly the chunks this micro-batch's collectives make that member send this one.
             let expected = stage.collective.chunks(from: sender, to: stage.member, in: work.segments)
             guard message.chunks == expected.count, message.bytes == expected.bytes else {
-                let text = "worker \(options.rank) got a collective message with the wrong chunks from member "
+                let text =
+                    "worker \(options.rank) got a collective message with the wrong chunks from member "
                     + "\(sender) (micro-batch \(key.microBatch), step \(key.iteration))"
                 try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                 throw RuntimeError.protocolViolation(text)
@@ -405,7 +436,8 @@ public final class Worker {
         let frames = WireCodec.encode(message)
         let size = frames.reduce(0) { $0 + $1.count }
         guard try socket.send(frames) else {
-            throw RuntimeError.timeout("worker \(options.rank) could not send a \(message.kind) message to the coordinator")
+            throw RuntimeError.timeout(
+                "worker \(options.rank) could not send a \(message.kind) message to the coordinator")
         }
         wall.sent(bytes: size)
     }

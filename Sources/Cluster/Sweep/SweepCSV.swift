@@ -24,27 +24,33 @@ public struct SweepCSV {
     /// or too few cells) is removed with a warning on stderr, so that its point runs again.
     public func recordedPoints() throws -> Set<String> {
         guard FileManager.default.fileExists(atPath: path) else {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             try CSVTable.encode([header]).write(toFile: path, atomically: true, encoding: .utf8)
             return []
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var table = try CSVTable.parse(text, file: path, strict: false)
         guard table.header == header else {
-            throw TopologyError(file: path, line: 1, field: "", message: "this CSV has other columns than the sweep "
-                                + "(\(header.joined(separator: ","))); give the sweep another output or remove the file")
+            throw TopologyError(
+                file: path, line: 1, field: "",
+                message: "this CSV has other columns than the sweep "
+                    + "(\(header.joined(separator: ","))); give the sweep another output or remove the file")
         }
         if let last = table.rows.last, !text.hasSuffix("\n") || last.cells.count != header.count {
             table.rows.removeLast()
-            let warning = "lolpim: warning: \(path):\(last.line): the last row was cut off (a run stopped while "
+            let warning =
+                "lolpim: warning: \(path):\(last.line): the last row was cut off (a run stopped while "
                 + "writing it); removed, its point runs again\n"
             FileHandle.standardError.write(Data(warning.utf8))
             try write(table.rows.map(\.cells))
         }
         if let bad = table.rows.first(where: { $0.cells.count != header.count }) {
-            throw TopologyError(file: path, line: bad.line, field: "", message: "expected \(header.count) cells, found "
-                                + "\(bad.cells.count); the file was changed by hand or by another program")
+            throw TopologyError(
+                file: path, line: bad.line, field: "",
+                message: "expected \(header.count) cells, found "
+                    + "\(bad.cells.count); the file was changed by hand or by another program")
         }
         return Set(table.rows.map { $0.cells[0] })
     }
@@ -63,10 +69,12 @@ public struct SweepCSV {
     /// The figures of a finished run, in `figures` order.
     public static func figures(_ r: RunResults) -> [String] {
         let s = r.simulated
-        return [String(s.throughputTokensPerS), String(s.makespanPs), String(s.tokenLatency.p50Ps),
-                String(s.tokenLatency.p99Ps), String(s.requests.timePerOutputToken.p50Ps),
-                String(s.requests.meanEffectiveBatch), String(s.pipelineBubbleFraction), String(s.kv.meanUsedFraction),
-                String(s.energyPerTokenJ), String(r.wallclock.runSeconds)]
+        return [
+            String(s.throughputTokensPerS), String(s.makespanPs), String(s.tokenLatency.p50Ps),
+            String(s.tokenLatency.p99Ps), String(s.requests.timePerOutputToken.p50Ps),
+            String(s.requests.meanEffectiveBatch), String(s.pipelineBubbleFraction), String(s.kv.meanUsedFraction),
+            String(s.energyPerTokenJ), String(r.wallclock.runSeconds),
+        ]
     }
 
     /// The rows of a sweep CSV as column → cell; a malformed row is an error naming its line.

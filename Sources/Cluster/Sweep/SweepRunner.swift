@@ -43,8 +43,9 @@ public struct SweepRunner {
         let todo = spec.points.enumerated().filter { !done.contains(spec.key($0.element)) }
         var summary = Summary(total: spec.points.count, skipped: spec.points.count - todo.count, ran: 0, failed: 0)
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-        let bar = SweepProgress(enabled: progress, total: spec.points.count, skipped: summary.skipped,
-                                label: progressLabel)
+        let bar = SweepProgress(
+            enabled: progress, total: spec.points.count, skipped: summary.skipped,
+            label: progressLabel)
         for (index, point) in todo {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             let key = spec.key(point)
@@ -91,8 +92,9 @@ extension SweepRunner {
     /// its CSV row (column → cell) when it ran successfully, nil when it failed.
     public func runAndCollect() throws -> [[String: String]?] {
         _ = try run()
-        let rows = Dictionary(try SweepCSV.rows(path: spec.output).compactMap { row in row["point"].map { ($0, row) } },
-                              uniquingKeysWith: { _, last in last })
+        let rows = Dictionary(
+            try SweepCSV.rows(path: spec.output).compactMap { row in row["point"].map { ($0, row) } },
+            uniquingKeysWith: { _, last in last })
         return spec.points.map { point in rows[spec.key(point)].flatMap { $0["status"] == "ok" ? $0 : nil } }
     }
 }
@@ -124,8 +126,11 @@ final class SweepProgress {
         let filled = total > 0 ? done * width / total : width
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
         let last = throughput.map { String(format: "%.1f tokens/s", $0) } ?? "failed"
-        write(label + String(format: "[%@] %d/%d points · elapsed %.0f s · left ~%.0f s · last %@", bar, done, total,
-                     elapsed, left, last), inPlace: true)
+        write(
+            label
+                + String(
+                    format: "[%@] %d/%d points · elapsed %.0f s · left ~%.0f s · last %@", bar, done, total,
+                    elapsed, left, last), inPlace: true)
     }
 
     func finish() { if enabled && isTerminal { FileHandle.standardError.write(Data("\n".utf8)) } }

@@ -22,7 +22,9 @@ public struct SweepSpec {
     public static func load(path: String) throws -> SweepSpec {
         var doc = try YAMLMapping.readFile(path, what: "sweep")
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        guard let base = try doc.scalar("base") else { throw doc.error("base", "required: the topology file to start from") }
+        guard let base = try doc.scalar("base") else {
+            throw doc.error("base", "required: the topology file to start from")
+        }
         let baseFile = base.hasPrefix("/") ? base : directory.appendingPathComponent(base).path
         let defaultOutput = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".csv"
         let outputName = try doc.string("output", default: defaultOutput)
@@ -40,13 +42,15 @@ public struct SweepSpec {
             var lists: [[Node]] = []
             for (key, value) in axes {
                 guard case .sequence(let list) = value, !list.isEmpty else {
-                    throw TopologyError(file: path, line: value.mark?.line, column: value.mark?.column,
-                                        field: "axes.\(key.string ?? "?")", message: "expected a non-empty list of values")
+                    throw TopologyError(
+                        file: path, line: value.mark?.line, column: value.mark?.column,
+                        field: "axes.\(key.string ?? "?")", message: "expected a non-empty list of values")
                 }
                 let name = key.string ?? ""
                 if let problem = TopologySchema.problem(with: name) {
-                    throw TopologyError(file: path, line: key.mark?.line, column: key.mark?.column,
-                                        field: "axes", message: problem)
+                    throw TopologyError(
+                        file: path, line: key.mark?.line, column: key.mark?.column,
+                        field: "axes", message: problem)
                 }
                 fields.append(name)
                 lists.append(Array(list))
@@ -60,14 +64,16 @@ public struct SweepSpec {
             }
             for item in list {
                 guard case .mapping(let m) = item else {
-                    throw TopologyError(file: path, line: item.mark?.line, column: item.mark?.column, field: "points",
-                                        message: "each point is a mapping from topology field to value")
+                    throw TopologyError(
+                        file: path, line: item.mark?.line, column: item.mark?.column, field: "points",
+                        message: "each point is a mapping from topology field to value")
                 }
                 for (keyNode, _) in m {
                     let key = keyNode.string ?? ""
                     if let problem = TopologySchema.problem(with: key) {
-                        throw TopologyError(file: path, line: keyNode.mark?.line, column: keyNode.mark?.column,
-                                            field: "points", message: problem)
+                        throw TopologyError(
+                            file: path, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                            field: "points", message: problem)
                     }
                     if !fields.contains(key) { fields.append(key) }
                 }
@@ -79,7 +85,8 @@ public struct SweepSpec {
         }
         guard !points.isEmpty else { throw doc.error("axes", "required: axes (or points) to vary") }
         try doc.rejectUnknownKeys()
-        return SweepSpec(file: path, baseFile: baseFile, output: output, transport: transport, fields: fields, points: points)
+        return SweepSpec(
+            file: path, baseFile: baseFile, output: output, transport: transport, fields: fields, points: points)
     }
 
     /// A value as one line of text (its CSV cell and part of the point's key): a scalar as written, a list
@@ -109,8 +116,10 @@ public struct SweepSpec {
         }
         // Keep a relative request trace pointing at the base topology's directory.
         if case .mapping(let m) = root, case .mapping(let w)? = m["workload"], case .scalar(let t)? = w["trace"],
-           !t.string.hasPrefix("/") {
-            let absolute = URL(fileURLWithPath: baseFile).deletingLastPathComponent().appendingPathComponent(t.string).path
+            !t.string.hasPrefix("/")
+        {
+            let absolute = URL(fileURLWithPath: baseFile).deletingLastPathComponent().appendingPathComponent(t.string)
+                .path
             root = try Self.setting(root, path: ["workload", "trace"], to: Node(absolute), field: "workload.trace")
         }
         return try Yams.serialize(node: root)

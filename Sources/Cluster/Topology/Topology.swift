@@ -114,17 +114,23 @@ public struct Topology: Sendable, Codable, Equatable {
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
         /// has them.
-        public func costModel(module: ModuleConfig, workload: WorkloadSpec? = nil,
-                              store: (any KernelTimingStore)? = nil) -> any OpCostModel {
+        public func costModel(
+            module: ModuleConfig, workload: WorkloadSpec? = nil,
+            store: (any KernelTimingStore)? = nil
+        ) -> any OpCostModel {
             let pim: any OpCostModel
             switch level {
             case .roofline:
-                pim = RooflineCostModel(module: module, pimEfficiency: pimEfficiency, processorEfficiency: processorEfficiency)
+                pim = RooflineCostModel(
+                    module: module, pimEfficiency: pimEfficiency, processorEfficiency: processorEfficiency)
             case .command:
-                let chunks = workload.flatMap { $0.allocation == .dpa ? ChunkLayout(module: module, chunkBytes: $0.chunkBytes) : nil }
-                pim = CommandCostModel(module: module, scheduling: scheduling, partitioning: partitioning,
-                                       obufEntries: obufEntries, processorEfficiency: processorEfficiency,
-                                       chunkLayout: chunks, store: store)
+                let chunks = workload.flatMap {
+                    $0.allocation == .dpa ? ChunkLayout(module: module, chunkBytes: $0.chunkBytes) : nil
+                }
+                pim = CommandCostModel(
+                    module: module, scheduling: scheduling, partitioning: partitioning,
+                    obufEntries: obufEntries, processorEfficiency: processorEfficiency,
+                    chunkLayout: chunks, store: store)
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.
             return module.npu.map { XPUPIMCostModel(pim: pim, npu: $0, module: module) } ?? pim

@@ -28,8 +28,9 @@ public enum TopologyLimits {
     public static let headDim = IntRange(key: "model.head_dim", range: 1...4096, unit: "elements")
     public static let ffn = IntRange(key: "model.ffn", range: 1...1_048_576, unit: "elements")
     public static let vocab = IntRange(key: "model.vocab", range: 1...4_194_304, unit: "tokens")
-    public static let contextTokens = IntRange(key: "model.max_context", range: 1...RequestTrace.maxTokens,
-                                               unit: "tokens")
+    public static let contextTokens = IntRange(
+        key: "model.max_context", range: 1...RequestTrace.maxTokens,
+        unit: "tokens")
 
     // The cluster: 4,096 worker processes, 64 TiB per module, a command clock between 10 MHz and 1 THz.
     public static let modules = IntRange(key: "cluster.modules", range: 1...4096, unit: "modules")
@@ -49,32 +50,42 @@ public enum TopologyLimits {
 
     // The workload: 65,536 requests at once, a million in a run, 16 Mi tokens per request.
     public static let batch = IntRange(key: "workload.batch_size", range: 1...65_536, unit: "requests")
-    public static let requests = IntRange(key: "workload.requests", range: 1...RequestTrace.maxRequests,
-                                          unit: "requests")
-    public static let outputTokens = IntRange(key: "workload.decode_steps", range: 1...RequestTrace.maxTokens,
-                                              unit: "tokens")
+    public static let requests = IntRange(
+        key: "workload.requests", range: 1...RequestTrace.maxRequests,
+        unit: "requests")
+    public static let outputTokens = IntRange(
+        key: "workload.decode_steps", range: 1...RequestTrace.maxTokens,
+        unit: "tokens")
     /// The mean and standard deviation of `workload.output_tokens`: from 0 to the most output tokens.
-    public static let outputMoments = RealRange(key: "workload.output_tokens",
-                                                range: 0...Double(RequestTrace.maxTokens), unit: "tokens")
+    public static let outputMoments = RealRange(
+        key: "workload.output_tokens",
+        range: 0...Double(RequestTrace.maxTokens), unit: "tokens")
     public static let chunkKiB = IntRange(key: "workload.chunk_kib", range: 1...1_048_576, unit: "KiB")
     /// Poisson arrivals: from one request in about 11.6 days to a billion per second.
-    public static let arrivalRate = RealRange(key: "workload.arrival.poisson_per_s", range: 1e-6...1e9,
-                                              unit: "requests/s")
+    public static let arrivalRate = RealRange(
+        key: "workload.arrival.poisson_per_s", range: 1e-6...1e9,
+        unit: "requests/s")
     /// A trace's arrival times and the last synthetic arrival: at most 10^6 s (11.6 days).
-    public static let arrivalSeconds = RealRange(key: "workload.trace arrival_s",
-                                                 range: 0...RequestTrace.maxArrivalSeconds, unit: "s")
+    public static let arrivalSeconds = RealRange(
+        key: "workload.trace arrival_s",
+        range: 0...RequestTrace.maxArrivalSeconds, unit: "s")
 
     public static let seed = IntRange(key: "seed", range: 0...Int.max, unit: "")
     public static let microBatches = IntRange(key: "parallelism.micro_batches", range: 1...65_536, unit: "slots")
     public static let tp = IntRange(key: "parallelism.tp", range: 1...4096, unit: "modules")
     public static let obufEntries = IntRange(key: "fidelity.obuf_entries", range: 2...65_536, unit: "entries")
-    public static let processorEfficiency = RealRange(key: "fidelity.processor_efficiency", range: 1e-9...1,
-                                                      unit: "")
+    public static let processorEfficiency = RealRange(
+        key: "fidelity.processor_efficiency", range: 1e-9...1,
+        unit: "")
 
-    public static let integers: [IntRange] = [layers, hidden, queryHeads, kvHeads, headDim, ffn, vocab,
-                                               contextTokens, modules, channels, banks, tCK, subBatches, batch,
-                                               requests, outputTokens, chunkKiB, seed, microBatches, tp,
-                                               obufEntries]
-    public static let reals: [RealRange] = [capacityGiB, tflops, bandwidth, linkBandwidth, latency, hostTime,
-                                            arrivalRate, arrivalSeconds, outputMoments, processorEfficiency]
+    public static let integers: [IntRange] = [
+        layers, hidden, queryHeads, kvHeads, headDim, ffn, vocab,
+        contextTokens, modules, channels, banks, tCK, subBatches, batch,
+        requests, outputTokens, chunkKiB, seed, microBatches, tp,
+        obufEntries,
+    ]
+    public static let reals: [RealRange] = [
+        capacityGiB, tflops, bandwidth, linkBandwidth, latency, hostTime,
+        arrivalRate, arrivalSeconds, outputMoments, processorEfficiency,
+    ]
 }

@@ -13,8 +13,10 @@ public enum TopologyLoader {
 
     /// Parses and validates topology YAML; `file` is only used in error messages.
     public static func parse(yaml: String, file: String) throws -> Topology {
-        try parse(document: YAMLMapping.document(yaml: yaml, file: file, whenEmpty: "the file is empty; see Topologies/default.yaml"),
-                  file: file)
+        try parse(
+            document: YAMLMapping.document(
+                yaml: yaml, file: file, whenEmpty: "the file is empty; see Topologies/default.yaml"),
+            file: file)
     }
 
     private static func parse(document: YAMLMapping, file: String) throws -> Topology {
@@ -22,8 +24,10 @@ public enum TopologyLoader {
         let fileName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let name = try doc.scalar("name") ?? identifier(from: fileName)
         guard isIdentifier(name) else {
-            throw doc.error("name", "expected a name of letters, digits, '.', '_' and '-' (at most 80, starting with "
-                            + "a letter or digit; it names the output directory), found '\(YAMLMapping.clip(name))'")
+            throw doc.error(
+                "name",
+                "expected a name of letters, digits, '.', '_' and '-' (at most 80, starting with "
+                    + "a letter or digit; it names the output directory), found '\(YAMLMapping.clip(name))'")
         }
         let seed = try doc.int("seed", default: 1, within: TopologyLimits.seed)
         let model = try readModel(&doc)
@@ -32,37 +36,44 @@ public enum TopologyLoader {
         let cluster = try readCluster(&clusterMap)
         var linksMap = try doc.mapping("links")
         let moduleLink = try readLink(&linksMap, "module")
-        let links = Topology.LinkSet(host: try readLink(&linksMap, "host"), module: moduleLink,
-                                     tp: try readLink(&linksMap, "tp", default: moduleLink))
+        let links = Topology.LinkSet(
+            host: try readLink(&linksMap, "host"), module: moduleLink,
+            tp: try readLink(&linksMap, "tp", default: moduleLink))
         try linksMap?.rejectUnknownKeys()
 
         guard var workloadMap = try doc.mapping("workload") else { throw doc.error("workload", "required but missing") }
         let workload = try readWorkload(&workloadMap, model: model)
 
         var parallelMap = try doc.mapping("parallelism")
-        let parallelism = try readParallelism(&parallelMap, modules: cluster.modules, model: model,
-                                              batchSize: workload.batchSize, meanTokens: workload.meanPromptTokens, within: doc)
+        let parallelism = try readParallelism(
+            &parallelMap, modules: cluster.modules, model: model,
+            batchSize: workload.batchSize, meanTokens: workload.meanPromptTokens, within: doc)
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
         var hostMap = try doc.mapping("host")
         func nanoseconds(_ key: String, default value: Double) throws -> Picoseconds {
-            Picoseconds(((try hostMap?.double(key, default: nil, within: TopologyLimits.hostTime) ?? value) * 1000)
-                .rounded())
+            Picoseconds(
+                ((try hostMap?.double(key, default: nil, within: TopologyLimits.hostTime) ?? value) * 1000)
+                    .rounded())
         }
-        let host = Topology.HostSpec(stepOverheadPs: try nanoseconds("step_overhead_ns", default: 5_000),
-                                     perRequestPs: try nanoseconds("per_request_ns", default: 100))
+        let host = Topology.HostSpec(
+            stepOverheadPs: try nanoseconds("step_overhead_ns", default: 5_000),
+            perRequestPs: try nanoseconds("per_request_ns", default: 100))
         try hostMap?.rejectUnknownKeys()
         try doc.rejectUnknownKeys()
 
-        let topology = Topology(name: name, seed: UInt64(seed), model: model, cluster: cluster, links: links,
-                                parallelism: parallelism, workload: workload, fidelity: fidelity, host: host)
+        let topology = Topology(
+            name: name, seed: UInt64(seed), model: model, cluster: cluster, links: links,
+            parallelism: parallelism, workload: workload, fidelity: fidelity, host: host)
         let plan: PipelinePlan
         do {
             plan = try PipelinePlan(topology: topology)
         } catch {
             let problem = error
-            let (line, column) = problem.field.hasPrefix("workload") ? workloadMap.line(of: "batch_size")
+            let (line, column) =
+                problem.field.hasPrefix("workload")
+                ? workloadMap.line(of: "batch_size")
                 : problem.field.hasPrefix("cluster") ? clusterMap.line(of: "modules") : doc.line(of: "model")
             throw TopologyError(file: file, line: line, column: column, field: problem.field, message: problem.message)
         }
@@ -89,9 +100,11 @@ public enum TopologyLoader {
 
     /// A file name made into an identifier: other characters become '-', cut to 80.
     static func identifier(from fileName: String) -> String {
-        let mapped = String(String.UnicodeScalarView(fileName.unicodeScalars.prefix(80).map {
-            isWordScalar($0) || "._-".unicodeScalars.contains($0) ? $0 : "-"
-        }))
+        let mapped = String(
+            String.UnicodeScalarView(
+                fileName.unicodeScalars.prefix(80).map {
+                    isWordScalar($0) || "._-".unicodeScalars.contains($0) ? $0 : "-"
+                }))
         if let first = mapped.unicodeScalars.first, isWordScalar(first) { return mapped }
         return "t" + mapped.prefix(79)
     }
@@ -100,7 +113,9 @@ public enum TopologyLoader {
 
     private static func readModel(_ doc: inout YAMLMapping) throws -> ModelConfig {
         let presets = ModelConfig.presetNames.joined(separator: ", ")
-        guard let node = doc.node("model") else { throw doc.error("model", "required: a preset (\(presets)) or a mapping") }
+        guard let node = doc.node("model") else {
+            throw doc.error("model", "required: a preset (\(presets)) or a mapping")
+        }
         if case .scalar(let s) = node {
             guard let preset = ModelConfig.presets[s.string] else {
                 throw doc.error("model", "unknown model preset '\(s.string)'; expected one of: \(presets)")
@@ -115,8 +130,9 @@ public enum TopologyLoader {
             }
             model = preset
         } else {
-            model = ModelConfig(name: "custom", layers: 0, hidden: 0, queryHeads: 0, kvHeads: 0, headDim: 0,
-                                ffn: 0, vocab: 0, maxContext: 0)
+            model = ModelConfig(
+                name: "custom", layers: 0, hidden: 0, queryHeads: 0, kvHeads: 0, headDim: 0,
+                ffn: 0, vocab: 0, maxContext: 0)
         }
         let explicit = model.layers == 0
         func dim(_ key: String, _ current: Int, _ limit: TopologyLimits.IntRange) throws -> Int {
@@ -124,8 +140,10 @@ public enum TopologyLoader {
         }
         model.name = try map.string("name", default: model.name)
         guard model.name.count <= 80, SafeText.clip(model.name, limit: 80) == model.name else {
-            throw map.error("name", "expected a label of at most 80 printable characters, "
-                            + "found '\(YAMLMapping.clip(model.name))'")
+            throw map.error(
+                "name",
+                "expected a label of at most 80 printable characters, "
+                    + "found '\(YAMLMapping.clip(model.name))'")
         }
         model.layers = try dim("layers", model.layers, TopologyLimits.layers)
         model.hidden = try dim("hidden", model.hidden, TopologyLimits.hidden)
@@ -144,17 +162,22 @@ public enum TopologyLoader {
         let modules = try map.int("modules", default: nil, within: TopologyLimits.modules)
         let kindName = try map.string("kind", default: Topology.ModuleKind.pimOnly.rawValue)
         guard let kind = Topology.ModuleKind(rawValue: kindName) else {
-            throw map.error("kind", "unknown module kind '\(kindName)'; expected pim-only (CENT-like) or xpu-pim "
-                            + "(NeuPIMs-like)")
+            throw map.error(
+                "kind",
+                "unknown module kind '\(kindName)'; expected pim-only (CENT-like) or xpu-pim "
+                    + "(NeuPIMs-like)")
         }
         let presetName = try map.string("preset", default: kind == .xpuPIM ? "neupims-32ch" : "cent-32ch")
         guard var module = ModuleConfig.presets[presetName] else {
-            throw map.error("preset", "unknown module preset '\(presetName)'; expected one of: "
-                            + ModuleConfig.presetNames.joined(separator: ", "))
+            throw map.error(
+                "preset",
+                "unknown module preset '\(presetName)'; expected one of: "
+                    + ModuleConfig.presetNames.joined(separator: ", "))
         }
         module.channels = try map.int("channels", default: module.channels, within: TopologyLimits.channels)
-        module.banksPerChannel = try map.int("banks_per_channel", default: module.banksPerChannel,
-                                             within: TopologyLimits.banks)
+        module.banksPerChannel = try map.int(
+            "banks_per_channel", default: module.banksPerChannel,
+            within: TopologyLimits.banks)
         module.tCKps = Int64(try map.int("tck_ps", default: Int(module.tCKps), within: TopologyLimits.tCK))
         if let tflops = try map.double("processor_tflops", default: nil, within: TopologyLimits.tflops) {
             module.processorFLOPS = tflops * 1e12
@@ -184,7 +207,9 @@ public enum TopologyLoader {
         return Topology.ClusterSpec(modules: modules, kind: kind, module: module)
     }
 
-    private static func readLink(_ links: inout YAMLMapping?, _ key: String, default base: LinkSpec = .cxlDefault) throws -> LinkSpec {
+    private static func readLink(
+        _ links: inout YAMLMapping?, _ key: String, default base: LinkSpec = .cxlDefault
+    ) throws -> LinkSpec {
         var spec = base
         guard var map = try links?.mapping(key) else { return spec }
         if let gbps = try map.double("bandwidth_gbps", default: nil, within: TopologyLimits.linkBandwidth) {
@@ -204,7 +229,9 @@ public enum TopologyLoader {
         // Requests: from a trace file, or synthetic from a context source.
         var trace: [RequestSpec]?
         if let path = try map.scalar("trace") {
-            let resolved = path.hasPrefix("/") ? path
+            let resolved =
+                path.hasPrefix("/")
+                ? path
                 : URL(fileURLWithPath: map.file).deletingLastPathComponent().appendingPathComponent(path).path
             let text: String
             do {
@@ -226,8 +253,10 @@ public enum TopologyLoader {
             } else if text.first?.isNumber == true || text.first == "-" {
                 context = .fixed(try map.int("context", default: nil, within: TopologyLimits.contextTokens))
             } else {
-                throw map.error("context", "expected a length in tokens or a dataset (\(datasets)), "
-                                + "found '\(YAMLMapping.clip(text))'")
+                throw map.error(
+                    "context",
+                    "expected a length in tokens or a dataset (\(datasets)), "
+                        + "found '\(YAMLMapping.clip(text))'")
             }
         } else if trace == nil {
             throw map.error("context", "required: a length in tokens or a dataset (\(datasets)), or give trace")
@@ -236,8 +265,9 @@ public enum TopologyLoader {
         // Output lengths: decode_steps (fixed) or output_tokens (fixed or a distribution).
         var output: OutputLength
         if trace != nil, map.has("decode_steps") || map.has("output_tokens") {
-            throw map.error(map.has("decode_steps") ? "decode_steps" : "output_tokens",
-                            "a trace gives each request's output tokens; leave this out")
+            throw map.error(
+                map.has("decode_steps") ? "decode_steps" : "output_tokens",
+                "a trace gives each request's output tokens; leave this out")
         }
         if let n = try map.optionalInt("decode_steps", within: TopologyLimits.outputTokens) {
             guard map.node("output_tokens") == nil else {
@@ -247,9 +277,11 @@ public enum TopologyLoader {
         } else if let node = map.node("output_tokens") {
             if case .scalar(let s) = node {
                 guard let n = Int(s.string), TopologyLimits.outputTokens.range.contains(n) else {
-                    throw map.error("output_tokens", "expected a number of tokens "
-                                    + YAMLMapping.describe(TopologyLimits.outputTokens.range)
-                                    + " or {mean, std, min, max}")
+                    throw map.error(
+                        "output_tokens",
+                        "expected a number of tokens "
+                            + YAMLMapping.describe(TopologyLimits.outputTokens.range)
+                            + " or {mean, std, min, max}")
                 }
                 output = .fixed(n)
             } else {
@@ -261,7 +293,8 @@ public enum TopologyLoader {
                 try o.rejectUnknownKeys()
                 guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
                 guard std > 0 || (Double(low)...Double(high)).contains(mean) else {
-                    throw map.error("output_tokens", "with std 0 the mean (\(mean)) must lie in min…max (\(low)…\(high))")
+                    throw map.error(
+                        "output_tokens", "with std 0 the mean (\(mean)) must lie in min…max (\(low)…\(high))")
                 }
                 output = .normal(mean: mean, std: std, min: low, max: high)
             }
@@ -302,33 +335,44 @@ public enum TopologyLoader {
             throw map.error("max_context", "\(maxContext) tokens exceed the model's \(model.maxContext)-token context")
         }
         let chunkKiB = try map.int("chunk_kib", default: 1024, within: TopologyLimits.chunkKiB)
-        let interventionNs = try map.double("host_intervention_ns", default: 1000,
-            within: TopologyLimits.hostTime) ?? 1000
+        let interventionNs =
+            try map.double(
+                "host_intervention_ns", default: 1000,
+                within: TopologyLimits.hostTime) ?? 1000
         let prefill = try map.string("prefill_kv", default: "transfer")
         guard ["transfer", "resident"].contains(prefill) else {
-            throw map.error("prefill_kv", "expected transfer (the prompt's KV travels over each module's host link) or "
-                            + "resident (it is already in place), found '\(prefill)'")
+            throw map.error(
+                "prefill_kv",
+                "expected transfer (the prompt's KV travels over each module's host link) or "
+                    + "resident (it is already in place), found '\(prefill)'")
         }
 
         // Every request must fit the context limit.
         let longest = trace.map { $0.map(\.finalTokens).max() ?? 0 } ?? (context.maxLength + output.maxLength)
         if longest > maxContext {
             let field = trace != nil ? "trace" : "context"
-            throw map.error(field, "requests of up to \(longest) tokens (prompt + output) exceed "
-                            + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
+            throw map.error(
+                field,
+                "requests of up to \(longest) tokens (prompt + output) exceed "
+                    + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
         }
         try map.rejectUnknownKeys()
-        return Topology.WorkloadSpec(batchSize: batch, context: context, output: output, requests: requests,
-                                     arrival: arrival, trace: trace, batching: batching, allocation: allocation,
-                                     maxContext: maxContext, chunkBytes: Int64(chunkKiB) * 1024,
-                                     hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()),
-                                     prefillKVTransfer: prefill == "transfer")
+        return Topology.WorkloadSpec(
+            batchSize: batch, context: context, output: output, requests: requests,
+            arrival: arrival, trace: trace, batching: batching, allocation: allocation,
+            maxContext: maxContext, chunkBytes: Int64(chunkKiB) * 1024,
+            hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()),
+            prefillKVTransfer: prefill == "transfer")
     }
 
-    private static func readParallelism(_ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
-                                        batchSize: Int, meanTokens: Double, within doc: YAMLMapping) throws -> Topology.Parallelism {
-        let microBatches = try map?.int("micro_batches", default: min(modules, batchSize),
-                                        within: TopologyLimits.microBatches) ?? min(modules, batchSize)
+    private static func readParallelism(
+        _ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
+        batchSize: Int, meanTokens: Double, within doc: YAMLMapping
+    ) throws -> Topology.Parallelism {
+        let microBatches =
+            try map?.int(
+                "micro_batches", default: min(modules, batchSize),
+                within: TopologyLimits.microBatches) ?? min(modules, batchSize)
         let tp = try map?.int("tp", default: 1, within: TopologyLimits.tp) ?? 1
         guard modules % tp == 0 else {
             throw map!.error("tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
@@ -342,12 +386,16 @@ public enum TopologyLoader {
             }
         }
         if microBatches > batchSize {
-            throw map!.error("micro_batches", "\(microBatches) micro-batches need at least as many requests; "
-                             + "workload.batch_size is \(batchSize)")
+            throw map!.error(
+                "micro_batches",
+                "\(microBatches) micro-batches need at least as many requests; "
+                    + "workload.batch_size is \(batchSize)")
         }
         if pp > model.layers {
-            throw doc.error("cluster", "\(pp) pipeline stages (\(modules) modules / tp \(tp)) but the model has only "
-                            + "\(model.layers) layers; each pipeline stage needs at least one layer")
+            throw doc.error(
+                "cluster",
+                "\(pp) pipeline stages (\(modules) modules / tp \(tp)) but the model has only "
+                    + "\(model.layers) layers; each pipeline stage needs at least one layer")
         }
         var layers = PipelinePlan.balancedSplit(model: model.sharded(tp: tp), stages: pp, meanTokens: meanTokens)
         if let node = map?.node("layers_per_stage"), let m = map {
@@ -355,16 +403,20 @@ public enum TopologyLoader {
             } else if case .sequence(let seq) = node {
                 layers = try seq.map { item -> Int in
                     guard case .scalar(let s) = item, let n = Int(s.string),
-                        TopologyLimits.layers.range.contains(n) else {
-                        throw TopologyError(file: m.file, line: item.mark?.line, column: item.mark?.column,
-                                            field: "parallelism.layers_per_stage",
-                                            message: "expected a positive number of layers, found \(item.kindName)")
+                        TopologyLimits.layers.range.contains(n)
+                    else {
+                        throw TopologyError(
+                            file: m.file, line: item.mark?.line, column: item.mark?.column,
+                            field: "parallelism.layers_per_stage",
+                            message: "expected a positive number of layers, found \(item.kindName)")
                     }
                     return n
                 }
                 if layers.count != pp || layers.reduce(0, +) != model.layers {
-                    throw m.error("layers_per_stage", "expected \(pp) entries (one per pipeline stage) summing to "
-                                  + "\(model.layers) layers; found \(layers.count) summing to \(layers.reduce(0, +))")
+                    throw m.error(
+                        "layers_per_stage",
+                        "expected \(pp) entries (one per pipeline stage) summing to "
+                            + "\(model.layers) layers; found \(layers.count) summing to \(layers.reduce(0, +))")
                 }
             } else {
                 throw m.error("layers_per_stage", "expected 'auto' or a list of layer counts, found \(node.kindName)")
@@ -387,24 +439,30 @@ public enum TopologyLoader {
             }
             pim = value
         }
-        let processor = try map?.double("processor_efficiency", default: nil, within: TopologyLimits.processorEfficiency)
+        let processor =
+            try map?.double("processor_efficiency", default: nil, within: TopologyLimits.processorEfficiency)
             ?? RooflineCostModel.defaultProcessorEfficiency
         var spec = Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
         if let name = try map?.scalar("scheduling") {
             guard let policy = SchedulingPolicy(rawValue: name) else {
-                throw map!.error("scheduling", "unknown scheduling '\(name)'; expected one of: "
-                                 + SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))
+                throw map!.error(
+                    "scheduling",
+                    "unknown scheduling '\(name)'; expected one of: "
+                        + SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))
             }
             spec.scheduling = policy
         }
         if let name = try map?.scalar("partitioning") {
             guard let partitioning = AttentionPartitioning(rawValue: name) else {
-                throw map!.error("partitioning", "unknown partitioning '\(name)'; expected one of: "
-                                 + AttentionPartitioning.allCases.map(\.rawValue).joined(separator: ", "))
+                throw map!.error(
+                    "partitioning",
+                    "unknown partitioning '\(name)'; expected one of: "
+                        + AttentionPartitioning.allCases.map(\.rawValue).joined(separator: ", "))
             }
             spec.partitioning = partitioning
         }
-        spec.obufEntries = try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)
+        spec.obufEntries =
+            try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)
             ?? spec.obufEntries
         try map?.rejectUnknownKeys()
         return spec

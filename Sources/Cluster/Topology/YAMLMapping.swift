@@ -19,18 +19,21 @@ struct YAMLMapping {
         self.path = path
         self.mark = node.mark
         guard case .mapping(let mapping) = node else {
-            throw TopologyError(file: file, line: node.mark?.line, column: node.mark?.column,
-                                field: path, message: "expected a mapping of keys to values, found \(node.kindName)")
+            throw TopologyError(
+                file: file, line: node.mark?.line, column: node.mark?.column,
+                field: path, message: "expected a mapping of keys to values, found \(node.kindName)")
         }
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
-                throw TopologyError(file: file, line: key.mark?.line, column: key.mark?.column, field: path,
-                                    message: "keys must be plain names")
+                throw TopologyError(
+                    file: file, line: key.mark?.line, column: key.mark?.column, field: path,
+                    message: "keys must be plain names")
             }
             let name = scalar.string
             if entries[name] != nil {
-                throw TopologyError(file: file, line: key.mark?.line, column: key.mark?.column,
-                                    field: Self.join(path, name), message: "key appears twice")
+                throw TopologyError(
+                    file: file, line: key.mark?.line, column: key.mark?.column,
+                    field: Self.join(path, name), message: "key appears twice")
             }
             entries[name] = (key.mark, value)
             order.append(name)
@@ -46,14 +49,17 @@ struct YAMLMapping {
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= maxFileBytes else {
-                throw TopologyError(file: path, field: "", message: "the \(what) file is \(size) bytes; "
-                                    + "at most \(maxFileBytes) are read")
+                throw TopologyError(
+                    file: path, field: "",
+                    message: "the \(what) file is \(size) bytes; "
+                        + "at most \(maxFileBytes) are read")
             }
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch let error as TopologyError {
             throw error
         } catch {
-            throw TopologyError(file: path, field: "", message: "cannot read the \(what) file (\(error.localizedDescription))")
+            throw TopologyError(
+                file: path, field: "", message: "cannot read the \(what) file (\(error.localizedDescription))")
         }
         return try document(yaml: text, file: path, whenEmpty: "the \(what) file is empty")
     }
@@ -73,17 +79,19 @@ struct YAMLMapping {
         } catch let error as YamlError {
             switch error {
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-                 .composer(_, let problem, let mark, _):
-                throw TopologyError(file: file, line: mark.line, column: mark.column, field: "",
-                                    message: "not valid YAML: \(problem)")
+                .composer(_, let problem, let mark, _):
+                throw TopologyError(
+                    file: file, line: mark.line, column: mark.column, field: "",
+                    message: "not valid YAML: \(problem)")
             default:
                 throw TopologyError(file: file, field: "", message: "not valid YAML: \(error)")
             }
         }
         if let anchored {
-            throw TopologyError(file: file, line: anchored.mark?.line, column: anchored.mark?.column, field: "",
-                                message: "YAML anchors and aliases (&name, *name) are not accepted: they can expand "
-                                + "without bound; write the value out where it is used")
+            throw TopologyError(
+                file: file, line: anchored.mark?.line, column: anchored.mark?.column, field: "",
+                message: "YAML anchors and aliases (&name, *name) are not accepted: they can expand "
+                    + "without bound; write the value out where it is used")
         }
         return try YAMLMapping(file: file, path: "", node: root)
     }
@@ -161,8 +169,11 @@ struct YAMLMapping {
         let digits = text.replacingOccurrences(of: "_", with: "")
         guard let number = Int(digits) else {
             let tooLarge = !digits.isEmpty && digits.drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
-            throw error(key, tooLarge ? "must be \(Self.describe(limit.range))\(unit), found \(Self.clip(text))"
-                        : "expected an integer\(unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
+            throw error(
+                key,
+                tooLarge
+                    ? "must be \(Self.describe(limit.range))\(unit), found \(Self.clip(text))"
+                    : "expected an integer\(unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
         }
         guard limit.range.contains(number) else {
             throw error(key, "must be \(Self.describe(limit.range))\(unit), found \(number)")
@@ -171,22 +182,28 @@ struct YAMLMapping {
     }
 
     /// A finite number in `limit`'s range.
-    mutating func double(_ key: String, default value: Double?,
-        within limit: TopologyLimits.RealRange) throws -> Double? {
+    mutating func double(
+        _ key: String, default value: Double?,
+        within limit: TopologyLimits.RealRange
+    ) throws -> Double? {
         guard let text = try scalar(key) else { return value }
         guard let number = Double(text.replacingOccurrences(of: "_", with: "")), number.isFinite else {
-            throw error(key,
+            throw error(
+                key,
                 "expected a number\(limit.unit.isEmpty ? "" : " (\(limit.unit))"), found '\(Self.clip(text))'")
         }
         guard limit.range.contains(number) else {
-            throw error(key, "must be between \(Self.format(limit.range.lowerBound)) and "
-                        + "\(Self.format(limit.range.upperBound)) \(limit.unit), found \(Self.clip(text))")
+            throw error(
+                key,
+                "must be between \(Self.format(limit.range.lowerBound)) and "
+                    + "\(Self.format(limit.range.upperBound)) \(limit.unit), found \(Self.clip(text))")
         }
         return number
     }
 
     static func describe(_ range: ClosedRange<Int>) -> String {
-        range.upperBound == Int.max ? "at least \(range.lowerBound)"
+        range.upperBound == Int.max
+            ? "at least \(range.lowerBound)"
             : "between \(range.lowerBound) and \(range.upperBound)"
     }
 
@@ -209,8 +226,9 @@ struct YAMLMapping {
         for key in order where !used.contains(key) {
             let at = entries[key]?.key
             let hint = known.sorted().joined(separator: ", ")
-            throw TopologyError(file: file, line: at?.line, column: at?.column, field: field(key),
-                                message: "unknown key; expected one of: \(hint)")
+            throw TopologyError(
+                file: file, line: at?.line, column: at?.column, field: field(key),
+                message: "unknown key; expected one of: \(hint)")
         }
     }
 }

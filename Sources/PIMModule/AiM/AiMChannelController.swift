@@ -94,8 +94,10 @@ struct AiMChannelController {
         bankReady = Array(repeating: .min, count: table.banks * kinds)
         openRow = Array(repeating: -1, count: table.banks)
         byPreceding = table.byPreceding
-        aim = Array(repeating: Request(kind: .endMarker, final: .tmod, bank: -1, row: -1, needsRegisterMode: false,
-                                       notifies: false), count: Self.queueCapacity)
+        aim = Array(
+            repeating: Request(
+                kind: .endMarker, final: .tmod, bank: -1, row: -1, needsRegisterMode: false,
+                notifies: false), count: Self.queueCapacity)
         counts = Array(repeating: 0, count: kinds)
         nextRefresh = Int64(table.timing.nREFI)
         trace = record ? [] : nil
@@ -128,8 +130,9 @@ struct AiMChannelController {
             let k = next.rawValue
             var ready = channelReady[k]
             if head.bank >= 0 && !next.isAllBank {
-                ready = max(ready, groupReady[head.bank / table.banksPerGroup * kinds + k],
-                            bankReady[head.bank * kinds + k])
+                ready = max(
+                    ready, groupReady[head.bank / table.banksPerGroup * kinds + k],
+                    bankReady[head.bank * kinds + k])
             }
             t = min(t, max(ready, soon))
         }
@@ -191,8 +194,10 @@ struct AiMChannelController {
         writesRetiredThrough = clock
         if refresh && clock == nextRefresh {
             nextRefresh += Int64(table.timing.nREFI)
-            priority.append(Request(kind: .refresh, final: .ref, bank: -1, row: -1, needsRegisterMode: false,
-                                    notifies: false))
+            priority.append(
+                Request(
+                    kind: .refresh, final: .ref, bank: -1, row: -1, needsRegisterMode: false,
+                    notifies: false))
         }
         schedule()
         return notified
@@ -378,7 +383,9 @@ struct AiMChannelController {
         counts[kind.rawValue] += 1
         issuedCommands += 1
         busyUntil = max(busyUntil, clock + 1)
-        trace?.append(IssuedCommand(cycle: clock, channel: channel,
-                                    command: AiMCommand(kind, bank: singleBank ? bank : -1, row: row)))
+        trace?.append(
+            IssuedCommand(
+                cycle: clock, channel: channel,
+                command: AiMCommand(kind, bank: singleBank ? bank : -1, row: row)))
     }
 }

@@ -95,8 +95,10 @@ public struct AiMCommand: Sendable, Hashable {
     /// Output-buffer entry accumulated into (MAC16) or drained (RDMAC16).
     public var obufEntry: Int16
 
-    public init(_ kind: AiMCommandKind, bank: Int = -1, row: Int = -1, column: Int = -1, gbEntry: Int = -1,
-                obufEntry: Int = -1) {
+    public init(
+        _ kind: AiMCommandKind, bank: Int = -1, row: Int = -1, column: Int = -1, gbEntry: Int = -1,
+        obufEntry: Int = -1
+    ) {
         self.kind = kind
         self.bank = Int16(bank)
         self.row = Int32(row)

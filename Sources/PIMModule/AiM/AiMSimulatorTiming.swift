@@ -36,10 +36,18 @@ extension TimingTable {
     /// to reproduce it). REF rules are included for lolpim's refresh model; that simulator never refreshes.
     public static func aimSimulator(_ t: AiMTiming, banks: Int = 16) -> TimingTable {
         var rules: [Rule] = []
-        func add(_ from: [AiMCommandKind], _ to: [AiMCommandKind], _ n: Int, _ source: String,
-                 _ scope: Scope = .channel) {
-            for a in from { for b in to { rules.append(Rule(preceding: a, following: b, scope: scope, cycles: n,
-                                                              source: source)) } }
+        func add(
+            _ from: [AiMCommandKind], _ to: [AiMCommandKind], _ n: Int, _ source: String,
+            _ scope: Scope = .channel
+        ) {
+            for a in from {
+                for b in to {
+                    rules.append(
+                        Rule(
+                            preceding: a, following: b, scope: scope, cycles: n,
+                            source: source))
+                }
+            }
         }
         // Channel: the external data bus carries one burst at a time.
         let reads: [AiMCommandKind] = [.rd, .rdmac16, .rdaf16]

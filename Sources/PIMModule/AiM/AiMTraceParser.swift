@@ -35,8 +35,10 @@ public enum AiMTraceParser {
     /// Largest value of any numeric field: the toolchain's fields are 32-bit words.
     public static let maxField = Int(UInt32.max)
 
-    public static func parse(_ text: String, file: String, channels: Int = 32, banks: Int = 16,
-                             rows: Int = maxField + 1) throws -> Parsed {
+    public static func parse(
+        _ text: String, file: String, channels: Int = 32, banks: Int = 16,
+        rows: Int = maxField + 1
+    ) throws -> Parsed {
         var reader = Reader(file: file, channels: channels, banks: banks, rows: rows)
         var instructions: [AiMInstruction] = []
         // Lines end at LF; a CR before it (CRLF files) is dropped with the other white space.
@@ -68,8 +70,10 @@ public enum AiMTraceParser {
 
         /// The error for a trace that ended before its `AiM EOC`.
         public func missingEOC() -> ParseError {
-            ParseError(file: file, line: max(1, lineNumber), message: "the trace ends without 'AiM EOC' "
-                       + "(the AiM simulator needs one to finish)")
+            ParseError(
+                file: file, line: max(1, lineNumber),
+                message: "the trace ends without 'AiM EOC' "
+                    + "(the AiM simulator needs one to finish)")
         }
 
         /// The instruction on the next line, or nil for a blank or comment line.
@@ -79,8 +83,11 @@ public enum AiMTraceParser {
             let words = raw.split(separator: " ").map { $0.filter { !$0.isWhitespace } }.filter { !$0.isEmpty }
             guard let first = words.first, first != "#" else { return nil }
             func fail(_ message: String) -> ParseError {
-                ParseError(file: file, line: line, message: message.count > 300 ? String(message.prefix(300))
-                    + "…" : message)
+                ParseError(
+                    file: file, line: line,
+                    message: message.count > 300
+                        ? String(message.prefix(300))
+                            + "…" : message)
             }
             let opcode: AiMInstruction.Opcode
             let operands: ArraySlice<String>
@@ -90,8 +97,9 @@ public enum AiMTraceParser {
                 let name = words[1].hasPrefix("ISR_") ? String(words[1].dropFirst(4)) : words[1]
                 guard let known = AiMInstruction.Opcode(rawValue: name), !known.isHostAccess else {
                     let names = AiMInstruction.Opcode.allCases.filter { !$0.isHostAccess }.map(\.rawValue)
-                    throw fail("unknown AiM opcode '\(words[1].prefix(40))'; expected one of: "
-                               + names.joined(separator: ", "))
+                    throw fail(
+                        "unknown AiM opcode '\(words[1].prefix(40))'; expected one of: "
+                            + names.joined(separator: ", "))
                 }
                 opcode = known
                 operands = words.dropFirst(2)
@@ -107,8 +115,9 @@ public enum AiMTraceParser {
             let fields = opcode.fields
             guard operands.count == fields.count else {
                 let names = fields.map(\.rawValue).joined(separator: ", ")
-                throw fail("\(opcode.rawValue) takes \(fields.count) fields (\(names.isEmpty ? "none" : names)), "
-                           + "found \(operands.count)")
+                throw fail(
+                    "\(opcode.rawValue) takes \(fields.count) fields (\(names.isEmpty ? "none" : names)), "
+                        + "found \(operands.count)")
             }
             if opcode == .wrAFLUT { throw fail("WR_AFLUT is not supported by the AiM simulator either") }
             var values: AiMInstruction.Fields = [:]
@@ -116,8 +125,9 @@ public enum AiMTraceParser {
                 let lower = word.lowercased()
                 let parsed = lower.hasPrefix("0x") ? Int(lower.dropFirst(2), radix: 16) : Int(lower)
                 guard let value = parsed, (0...maxField).contains(value) else {
-                    throw fail("\(opcode.rawValue) \(field.rawValue): expected a 32-bit number, 0 to \(maxField) "
-                               + "(decimal or 0x-hex), found '\(word.prefix(40))'")
+                    throw fail(
+                        "\(opcode.rawValue) \(field.rawValue): expected a 32-bit number, 0 to \(maxField) "
+                            + "(decimal or 0x-hex), found '\(word.prefix(40))'")
                 }
                 values[field] = value
             }
@@ -126,16 +136,19 @@ public enum AiMTraceParser {
         }
     }
 
-    private static func check(_ opcode: AiMInstruction.Opcode, _ values: AiMInstruction.Fields, channels: Int,
-                              banks: Int, rows: Int, fail: (String) -> ParseError) throws(ParseError) {
+    private static func check(
+        _ opcode: AiMInstruction.Opcode, _ values: AiMInstruction.Fields, channels: Int,
+        banks: Int, rows: Int, fail: (String) -> ParseError
+    ) throws(ParseError) {
         let name = opcode.rawValue
         if let opsize = values[.opsize], opsize < 1 || opsize > maxOpsize {
             throw fail("\(name) opsize: expected 1…\(maxOpsize) bursts, found \(opsize)")
         }
         if let mask = values[.mask] {
             guard mask > 0 && mask <= 0xFFFF_FFFF else {
-                throw fail("\(name) channel mask: expected a non-zero 32-bit mask (bit 31 − c selects channel c), "
-                           + "found \(mask)")
+                throw fail(
+                    "\(name) channel mask: expected a non-zero 32-bit mask (bit 31 − c selects channel c), "
+                        + "found \(mask)")
             }
             let beyond = (channels..<32).filter { mask & (1 << (31 - $0)) != 0 }
             if let c = beyond.first {
@@ -155,8 +168,9 @@ public enum AiMTraceParser {
             throw fail("\(name) row: expected 0…\(rows - 1) (the rows of a bank), found \(row)")
         }
         if opcode == .writeCFR, let address = values[.address], address > 2 {
-            throw fail("W CFR address: expected 0 (broadcast), 1 (EWMUL bank groups) or 2 (activation function), "
-                       + "found \(address)")
+            throw fail(
+                "W CFR address: expected 0 (broadcast), 1 (EWMUL bank groups) or 2 (activation function), "
+                    + "found \(address)")
         }
     }
 }

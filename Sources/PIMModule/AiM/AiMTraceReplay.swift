@@ -16,8 +16,10 @@ public struct AiMTraceReplay: Sendable {
     public let rows: Int
 
     /// A replay with that simulator's effective values of `timing` (see `AiMTiming.aimSimulatorEffective`).
-    public init(timing: AiMTiming, channels: Int = 32, banks: Int = 16, rows: Int = AiMTraceParser.maxField + 1,
-                refresh: Bool) {
+    public init(
+        timing: AiMTiming, channels: Int = 32, banks: Int = 16, rows: Int = AiMTraceParser.maxField + 1,
+        refresh: Bool
+    ) {
         table = .aimSimulator(timing.aimSimulatorEffective, banks: banks)
         self.channels = channels
         self.refresh = refresh
@@ -25,8 +27,9 @@ public struct AiMTraceReplay: Sendable {
     }
 
     public init(module: ModuleConfig, refresh: Bool) {
-        self.init(timing: module.timing, channels: module.channels, banks: module.banksPerChannel,
-                  rows: Int(module.bankBytes / Int64(module.rowBytes)), refresh: refresh)
+        self.init(
+            timing: module.timing, channels: module.channels, banks: module.banksPerChannel,
+            rows: Int(module.bankBytes / Int64(module.rowBytes)), refresh: refresh)
     }
 
     public struct Report: Sendable {
@@ -114,12 +117,15 @@ public struct AiMTraceReplay: Sendable {
                 if let final = op.finalCommand {
                     let targets: [Int]
                     if op.isMemoryAccess {
-                        targets = op == .readMEM || op == .writeMEM ? [instruction.values[.channel] ?? 0]
+                        targets =
+                            op == .readMEM || op == .writeMEM
+                            ? [instruction.values[.channel] ?? 0]
                             : instruction.channels(limit: channels)
                     } else {
                         targets = instruction.channels(limit: channels)
                     }
-                    let kind: AiMChannelController.Request.Kind = op.isMemoryAccess
+                    let kind: AiMChannelController.Request.Kind =
+                        op.isMemoryAccess
                         ? (final == .rd ? .read : .write) : .aim
                     let row = op == .af ? (1 << 29) + afMode : instruction.row
                     let request = AiMChannelController.Request(
@@ -131,8 +137,9 @@ public struct AiMTraceReplay: Sendable {
                         if op.isBlocking { stalled += bursts }
                     }
                 } else if op == .sync || op == .eoc {
-                    let marker = AiMChannelController.Request(kind: .endMarker, final: .tmod, bank: -1, row: -1,
-                                                              needsRegisterMode: false, notifies: true)
+                    let marker = AiMChannelController.Request(
+                        kind: .endMarker, final: .tmod, bank: -1, row: -1,
+                        needsRegisterMode: false, notifies: true)
                     for c in 0..<channels {
                         if !state.offer(marker, count: 1, to: c, now: cycle) { allQueued = false }
                         stalled += 1
@@ -158,12 +165,15 @@ public struct AiMTraceReplay: Sendable {
         let controllers = state.controllers
         var counts = CommandCounts()
         for c in controllers { counts = counts + CommandCounts(c.counts) }
-        let trace = record ? controllers.flatMap { $0.trace ?? [] }
-            .sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
-        return Report(cycles: finished ?? cycle, instructions: decoded, hostLines: hostLines, commands: counts,
-                      channelCommands: controllers.map { Int64($0.issuedCommands) },
-                      channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },
-                      queueFullCycles: queueFull, blockedCycles: blocked, trace: trace)
+        let trace =
+            record
+            ? controllers.flatMap { $0.trace ?? [] }
+                .sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
+        return Report(
+            cycles: finished ?? cycle, instructions: decoded, hostLines: hostLines, commands: counts,
+            channelCommands: controllers.map { Int64($0.issuedCommands) },
+            channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },
+            queueFullCycles: queueFull, blockedCycles: blocked, trace: trace)
     }
 }
 

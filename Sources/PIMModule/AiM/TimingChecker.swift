@@ -51,8 +51,9 @@ public struct TimingChecker: Sendable {
                     slot = bank
                 }
                 if let t = last[rule.preceding]![slot], issued.cycle - t < Int64(rule.cycles) {
-                    report("\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires "
-                           + "\(rule.cycles)")
+                    report(
+                        "\(issued.cycle - t) cycles after \(rule.preceding) at \(t); \(rule) requires "
+                            + "\(rule.cycles)")
                 }
             }
             switch c.kind {

@@ -45,8 +45,11 @@ public struct TimingTable: Sendable {
             var items: [Item] = [], start: [Int] = []
             for kind in AiMCommandKind.allCases {
                 start.append(items.count)
-                items += rules.filter { key($0) == kind }.map { Item(other: other($0), scope: $0.scope,
-                                                                     cycles: Int64($0.cycles)) }
+                items += rules.filter { key($0) == kind }.map {
+                    Item(
+                        other: other($0), scope: $0.scope,
+                        cycles: Int64($0.cycles))
+                }
             }
             self.items = items
             self.start = start + [items.count]
@@ -54,7 +57,7 @@ public struct TimingTable: Sendable {
 
         /// The positions in `items` of kind `kind`'s rules.
         @inline(__always)
-        func range(_ kind: AiMCommandKind) -> Range<Int> { start[kind.rawValue] ..< start[kind.rawValue + 1] }
+        func range(_ kind: AiMCommandKind) -> Range<Int> { start[kind.rawValue]..<start[kind.rawValue + 1] }
     }
 
     public let rules: [Rule]

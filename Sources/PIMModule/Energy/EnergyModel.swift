@@ -54,8 +54,10 @@ public struct EnergyModel: Sendable, Equatable, Codable {
     /// - Parameters:
     ///   - commands: the module's commands (all channels).
     ///   - busyPs: time the module computed; `elapsedPs`: the whole run.
-    public func breakdown(module: ModuleConfig, commands: CommandCounts, hubFlops: Int64, busyPs: Picoseconds,
-                          elapsedPs: Picoseconds) -> Breakdown {
+    public func breakdown(
+        module: ModuleConfig, commands: CommandCounts, hubFlops: Int64, busyPs: Picoseconds,
+        elapsedPs: Picoseconds
+    ) -> Breakdown {
         let t = module.timing
         let cycleNs = Double(module.tCKps) / 1000
         let banks = Double(module.banksPerChannel)
@@ -70,14 +72,17 @@ public struct EnergyModel: Sendable, Equatable, Codable {
         e.macJ = Double(commands[.mac16]) * perMAC * 1e-12
         let reads = Double(commands[.rdmac16] + commands[.rd])
         let writes = Double(commands[.wrgb] + commands[.wrmac16] + commands[.wr])
-        e.ioJ = (reads * pj(readMW, cycles: t.nBL) + writes * pj(writeMW, cycles: t.nBL)
-                 + Double(commands[.wrgb]) * pj(gbWriteMW, cycles: 1)) * 1e-12
+        e.ioJ =
+            (reads * pj(readMW, cycles: t.nBL) + writes * pj(writeMW, cycles: t.nBL)
+                + Double(commands[.wrgb]) * pj(gbWriteMW, cycles: 1)) * 1e-12
         let elapsedNs = Double(elapsedPs) / 1000
         let refreshes = elapsedNs / (Double(t.nREFI) * cycleNs) * channels
         e.refreshJ = refreshes * pj(activateMW, cycles: t.nRFC) * banks * 1e-12
         let busyNs = Double(busyPs) / 1000
-        e.backgroundJ = channels * (prechargeStandbyMW * elapsedNs + (activeStandbyMW - prechargeStandbyMW) * busyNs
-                                    + gbStaticMW * elapsedNs) * 1e-12
+        e.backgroundJ =
+            channels
+            * (prechargeStandbyMW * elapsedNs + (activeStandbyMW - prechargeStandbyMW) * busyNs
+                + gbStaticMW * elapsedNs) * 1e-12
         e.hubJ = Double(hubFlops) * hubPJPerFlop * 1e-12
         return e
     }

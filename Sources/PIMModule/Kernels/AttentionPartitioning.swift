@@ -27,7 +27,8 @@ public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIter
                     for channel in 0..<channels {
                         let count = tokens / channels + (channel < tokens % channels ? 1 : 0)
                         if count > 0 {
-                            perChannel[channel].append(Slice(request: request, head: head, firstToken: first, tokens: count))
+                            perChannel[channel].append(
+                                Slice(request: request, head: head, firstToken: first, tokens: count))
                         }
                         first += count
                     }

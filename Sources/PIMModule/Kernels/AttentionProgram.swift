@@ -33,8 +33,10 @@ public struct AttentionProgram: Sendable {
 
     /// The GEMV of a slice of `tokens` tokens.
     public func slice(_ phase: Phase, tokens: Int, group: Int, headDim: Int) -> GEMVShape {
-        timer.canonical(phase == .score ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-                                        : GEMVShape(rows: headDim, columns: tokens, batch: group))
+        timer.canonical(
+            phase == .score
+                ? GEMVShape(rows: tokens, columns: headDim, batch: group)
+                : GEMVShape(rows: headDim, columns: tokens, batch: group))
     }
 
     /// The units of an operator, in program order.
@@ -62,10 +64,11 @@ public struct AttentionProgram: Sendable {
         case .headFirst:
             let waves = assigned.map(\.count).max() ?? 0
             return (0..<waves).map { w in
-                Unit(shapes: (0..<channels).map { c in
-                    guard w < assigned[c].count else { return nil }
-                    return slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim)
-                }, sharedInput: false)
+                Unit(
+                    shapes: (0..<channels).map { c in
+                        guard w < assigned[c].count else { return nil }
+                        return slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim)
+                    }, sharedInput: false)
             }
         }
     }
@@ -74,8 +77,9 @@ public struct AttentionProgram: Sendable {
     public func instructions(_ unit: Unit) -> [AiMInstruction] {
         let programs: [[AiMInstruction]] = unit.shapes.enumerated().map { c, shape in
             guard let shape else { return [] }
-            return timer.lowering.aimInstructions(shape, order: unit.order ?? timer.time(shape).order,
-                                                  mask: AiMInstruction.mask([c]))
+            return timer.lowering.aimInstructions(
+                shape, order: unit.order ?? timer.time(shape).order,
+                mask: AiMInstruction.mask([c]))
         }
         var out: [AiMInstruction] = []
         for j in 0..<(programs.map(\.count).max() ?? 0) {

@@ -65,8 +65,12 @@ public struct GEMVLowering: Sendable {
     }
 
     /// Columns (GB entries) of one input chunk, chunks per input, segments per DRAM row, inputs per fill.
-    public func geometry(_ shape: GEMVShape) -> (chunkColumns: Int, chunks: Int, segmentsPerRow: Int,
-                                               inputsPerFill: Int, rowsPerBank: Int) {
+    public func geometry(
+        _ shape: GEMVShape
+    ) -> (
+        chunkColumns: Int, chunks: Int, segmentsPerRow: Int,
+        inputsPerFill: Int, rowsPerBank: Int
+    ) {
         let elementsPerColumn = module.columnBytes / 2
         let columnsPerInput = (shape.columns + elementsPerColumn - 1) / elementsPerColumn
         let chunkColumns = min(columnsPerInput, module.columnsPerRow)
@@ -98,15 +102,19 @@ public struct GEMVLowering: Sendable {
                 for (slot, _) in inputs.enumerated() {
                     let o = segment % obufEntries
                     for c in 0..<columns(inChunk: k) {
-                        p.append(AiMCommand(.mac16, row: k * dramRowsPerChunk + d, column: s * g.chunkColumns + c,
-                                            gbEntry: slot * g.chunkColumns + c, obufEntry: o), segment: segment)
+                        p.append(
+                            AiMCommand(
+                                .mac16, row: k * dramRowsPerChunk + d, column: s * g.chunkColumns + c,
+                                gbEntry: slot * g.chunkColumns + c, obufEntry: o), segment: segment)
                     }
                     p.append(AiMCommand(.rdmac16, obufEntry: o), segment: segment)
                     segment += 1
                 }
             }
         }
-        let groups = stride(from: 0, to: shape.batch, by: g.inputsPerFill).map { $0..<min($0 + g.inputsPerFill, shape.batch) }
+        let groups = stride(from: 0, to: shape.batch, by: g.inputsPerFill).map {
+            $0..<min($0 + g.inputsPerFill, shape.batch)
+        }
         for k in 0..<g.chunks {
             switch order {
             case .inputStationary:
@@ -158,8 +166,13 @@ extension GEMVLowering {
             for _ in 0..<segments(inRow: d) {
                 for _ in inputs {
                     out.append(AiMInstruction(.wrBias, [.gpr0: 0, .mask: mask]))
-                    out.append(AiMInstruction(.macABK, [.opsize: columns(inChunk: k), .mask: mask,
-                                                        .row: k * dramRowsPerChunk + d]))
+                    out.append(
+                        AiMInstruction(
+                            .macABK,
+                            [
+                                .opsize: columns(inChunk: k), .mask: mask,
+                                .row: k * dramRowsPerChunk + d,
+                            ]))
                     out.append(AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]))
                 }
             }

@@ -60,25 +60,32 @@ public final class KernelTimer: Sendable {
 
     /// - Parameter obufEntries: output-buffer entries for `pingpong` and `dcs` (the LoL-PIM buffer);
     ///   `static` models AiM's single MAC register per bank.
-    public init(module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
-                refresh: Bool = true, store: (any KernelTimingStore)? = nil) {
+    public init(
+        module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
+        refresh: Bool = true, store: (any KernelTimingStore)? = nil
+    ) {
         self.module = module
         self.blockThreshold = blockThreshold
         self.policy = policy
         self.refresh = refresh
-        table = policy == .static ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
+        table =
+            policy == .static
+            ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
             : .of(module)
         lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
         self.store = store
-        storeContext = Self.storeContext(module: module, policy: policy, table: table, lowering: lowering,
-                                         blockThreshold: blockThreshold, refresh: refresh)
+        storeContext = Self.storeContext(
+            module: module, policy: policy, table: table, lowering: lowering,
+            blockThreshold: blockThreshold, refresh: refresh)
     }
 
     /// The timing of `key`: this timer's memory, else another thread's simulation of it under way
     /// (`KernelsInFlight`), else the store, else `compute` (then remembered and stored).
-    private func remembered<Key: Hashable & Sendable>(_ memoryKey: Key, in memory: borrowing Mutex<[Key: KernelTiming]>,
-                                                      store storeKey: @autoclosure () -> KernelKey,
-                                                      compute: () -> KernelTiming) -> KernelTiming {
+    private func remembered<Key: Hashable & Sendable>(
+        _ memoryKey: Key, in memory: borrowing Mutex<[Key: KernelTiming]>,
+        store storeKey: @autoclosure () -> KernelKey,
+        compute: () -> KernelTiming
+    ) -> KernelTiming {
         if let known = memory.withLock({ $0[memoryKey] }) { return known }
         let key = storeKey()
         let (result, shared) = KernelsInFlight.shared.timing(key) {
@@ -105,8 +112,9 @@ public final class KernelTimer: Sendable {
     /// per step, so this exact equivalence lets consecutive steps share one simulation.
     public func canonical(_ shape: GEMVShape) -> GEMVShape {
         let banks = module.banksPerChannel, elements = module.columnBytes / 2
-        return GEMVShape(rows: (shape.rows + banks - 1) / banks * banks,
-                         columns: (shape.columns + elements - 1) / elements * elements, batch: shape.batch)
+        return GEMVShape(
+            rows: (shape.rows + banks - 1) / banks * banks,
+            columns: (shape.columns + elements - 1) / elements * elements, batch: shape.batch)
     }
 
     public func time(_ requested: GEMVShape) -> KernelTiming {
@@ -114,7 +122,8 @@ public final class KernelTimer: Sendable {
         return remembered(shape, in: cache, store: storeKey(shape)) {
             var best: KernelTiming?
             for order in orders(shape) {
-                let base = (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
+                let base =
+                    (macCommands(shape) > blockThreshold ? decomposed(shape, order: order) : nil)
                     ?? simulate(shape, order: order, refresh: false)
                 let timing = refresh ? withExpectedRefresh(base) : base
                 if best == nil || timing.cycles < best!.cycles { best = timing }
@@ -149,8 +158,10 @@ public final class KernelTimer: Sendable {
     }
 
     /// The kernel's AiM instructions on the channels of `mask` (channel 0 by default), ending with EOC.
-    public func aimProgram(_ shape: GEMVShape, order: LoopOrder,
-                           mask: Int = AiMInstruction.mask([0])) -> [AiMInstruction] {
+    public func aimProgram(
+        _ shape: GEMVShape, order: LoopOrder,
+        mask: Int = AiMInstruction.mask([0])
+    ) -> [AiMInstruction] {
         lowering.aimInstructions(canonical(shape), order: order, mask: mask) + [AiMInstruction(.eoc)]
     }
 
@@ -179,15 +190,27 @@ public final class KernelTimer: Sendable {
         let dramRows = (g.rowsPerBank + g.segmentsPerRow - 1) / g.segmentsPerRow
         if dramRows >= 16 {
             let lastSegments = g.rowsPerBank - (dramRows - 1) * g.segmentsPerRow
-            return (dramRows, { GEMVShape(rows: (($0 - 1) * g.segmentsPerRow + lastSegments) * banks,
-                                          columns: shape.columns, batch: shape.batch) })
+            return (
+                dramRows,
+                {
+                    GEMVShape(
+                        rows: (($0 - 1) * g.segmentsPerRow + lastSegments) * banks,
+                        columns: shape.columns, batch: shape.batch)
+                }
+            )
         }
         if g.chunks >= 16 {
             let columnsPerInput = (shape.columns + elements - 1) / elements
             let lastColumns = columnsPerInput - (g.chunks - 1) * g.chunkColumns
-            return (g.chunks, { GEMVShape(rows: shape.rows,
-                                          columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
-                                          batch: shape.batch) })
+            return (
+                g.chunks,
+                {
+                    GEMVShape(
+                        rows: shape.rows,
+                        columns: (($0 - 1) * g.chunkColumns + lastColumns) * elements,
+                        batch: shape.batch)
+                }
+            )
         }
         return nil
     }
@@ -211,8 +234,9 @@ public final class KernelTimer: Sendable {
         counts[AiMCommandKind.ref.rawValue] += n
         counts[AiMCommandKind.prea.rawValue] += n
         counts[AiMCommandKind.act16.rawValue] += n
-        return KernelTiming(cycles: Int64((Double(t.cycles) * interval / (interval - stall)).rounded()), counts: counts,
-                            order: t.order)
+        return KernelTiming(
+            cycles: Int64((Double(t.cycles) * interval / (interval - stall)).rounded()), counts: counts,
+            order: t.order)
     }
 
     /// A static attention unit (`AttentionProgram`) alone on all channels of the module, refresh-free (EOC
@@ -242,13 +266,18 @@ public final class KernelTimer: Sendable {
     func unitBlocks(_ unit: AttentionProgram.Unit) -> (blocks: Int, sample: (Int) -> AttentionProgram.Unit)? {
         let shapes = unit.shapes.compactMap { $0 }
         guard let shape = shapes.first, shapes.allSatisfy({ $0 == shape }),
-              macCommands(shape) * Int64(shapes.count) > blockThreshold,
-              let (blocks, sample) = blockSamples(shape) else { return nil }
+            macCommands(shape) * Int64(shapes.count) > blockThreshold,
+            let (blocks, sample) = blockSamples(shape)
+        else { return nil }
         let order = unit.order ?? time(shape).order
-        return (blocks, { k in
-            AttentionProgram.Unit(shapes: unit.shapes.map { $0 == nil ? nil : sample(k) },
-                                  sharedInput: unit.sharedInput, order: order)
-        })
+        return (
+            blocks,
+            { k in
+                AttentionProgram.Unit(
+                    shapes: unit.shapes.map { $0 == nil ? nil : sample(k) },
+                    sharedInput: unit.sharedInput, order: order)
+            }
+        )
     }
 
     /// What unit `b` costs right after unit `a` in one program, beyond the two alone: T(a b) − T(a) − T(b)
@@ -257,15 +286,18 @@ public final class KernelTimer: Sendable {
     /// the controller's state no longer depends on the one before: summing units and these boundaries gives
     /// the whole program's cycles (tested against whole-operator replays). For the same reason a long unit's
     /// boundary is that of its 6-block sample, which ends and starts the same way.
-    public func boundary(_ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit,
-                         program: AttentionProgram) -> KernelTiming {
+    public func boundary(
+        _ a: AttentionProgram.Unit, _ b: AttentionProgram.Unit,
+        program: AttentionProgram
+    ) -> KernelTiming {
         remembered([a, b], in: unitCache, store: storeKey([a, b], program: program, boundary: true)) {
             let shortA = unitBlocks(a)?.sample(6) ?? a, shortB = unitBlocks(b)?.sample(6) ?? b
             let both = replayUnits([shortA, shortB], program: program)
             let one = time(shortA, program: program), two = time(shortB, program: program)
-            return KernelTiming(cycles: both.cycles - one.cycles - two.cycles,
-                                counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
-                                order: .inputStationary)
+            return KernelTiming(
+                cycles: both.cycles - one.cycles - two.cycles,
+                counts: zip(both.counts, zip(one.counts, two.counts)).map { $0 - $1.0 - $1.1 },
+                order: .inputStationary)
         }
     }
 

@@ -33,14 +33,19 @@ extension KernelTimer {
     public static let modelVersion = 1
 
     /// The model context of a timer's kernels (see `KernelKey`): one line per ingredient, in a fixed order.
-    static func storeContext(module m: ModuleConfig, policy: SchedulingPolicy, table: TimingTable,
-                             lowering: GEMVLowering, blockThreshold: Int64, refresh: Bool) -> String {
-        var lines = ["model \(modelVersion)", "policy \(policy.rawValue)", "obuf \(lowering.obufEntries)",
-                     "gb \(lowering.gbEntries)",
-                     "block-threshold \(blockThreshold)", "refresh \(refresh)"]
-        lines.append("module \(m.preset) channels \(m.channels) banks \(m.banksPerChannel) bank-bytes \(m.bankBytes) "
-                     + "row-bytes \(m.rowBytes) column-bytes \(m.columnBytes) macs \(m.macsPerColumn) "
-                     + "tck-ps \(m.tCKps)")
+    static func storeContext(
+        module m: ModuleConfig, policy: SchedulingPolicy, table: TimingTable,
+        lowering: GEMVLowering, blockThreshold: Int64, refresh: Bool
+    ) -> String {
+        var lines = [
+            "model \(modelVersion)", "policy \(policy.rawValue)", "obuf \(lowering.obufEntries)",
+            "gb \(lowering.gbEntries)",
+            "block-threshold \(blockThreshold)", "refresh \(refresh)",
+        ]
+        lines.append(
+            "module \(m.preset) channels \(m.channels) banks \(m.banksPerChannel) bank-bytes \(m.bankBytes) "
+                + "row-bytes \(m.rowBytes) column-bytes \(m.columnBytes) macs \(m.macsPerColumn) "
+                + "tck-ps \(m.tCKps)")
         lines.append("timing \(m.timing)")
         lines.append("table banks \(table.banks) per-group \(table.banksPerGroup) completion \(table.completion)")
         lines += table.rules.map { "rule \($0.preceding) \($0.following) \($0.scope) \($0.cycles)" }
@@ -54,8 +59,9 @@ extension KernelTimer {
 
     /// The store key of a block sample's refresh-free timing in one loop order (`KernelTimer.sampleTiming`).
     func sampleStoreKey(_ shape: GEMVShape, order: LoopOrder) -> KernelKey {
-        KernelKey(context: storeContext,
-                  kernel: "sample \(shape.rows)x\(shape.columns)x\(shape.batch) \(order.rawValue)")
+        KernelKey(
+            context: storeContext,
+            kernel: "sample \(shape.rows)x\(shape.columns)x\(shape.batch) \(order.rawValue)")
     }
 
     /// The store key of a sequence of static attention units: their time alone, replayed in one piece, or
@@ -75,7 +81,9 @@ extension KernelTimer {
             return shapes.joined(separator: ",") + (unit.sharedInput ? " shared" : "")
                 + (unit.order.map { " \($0.rawValue)" } ?? "")
         }
-        return KernelKey(context: storeContext, kernel: (boundary ? "boundary " : "unit ")
-                         + "\(program.partitioning.rawValue) " + text.joined(separator: " | "))
+        return KernelKey(
+            context: storeContext,
+            kernel: (boundary ? "boundary " : "unit ")
+                + "\(program.partitioning.rawValue) " + text.joined(separator: " | "))
     }
 }

@@ -52,8 +52,9 @@ public struct DPAAllocator: KVAllocator {
     public mutating func admit(request: Int, prompt: Int, finalTokens: Int) throws -> [AllocationEventKind] {
         guard tokens[request] == nil else { throw AllocationError(message: "request \(request) is already admitted") }
         guard canAdmit(prompt: prompt, finalTokens: finalTokens) else {
-            throw AllocationError(message: "no room for request \(request): needs \(chunks(for: finalTokens)) chunks, "
-                                  + "\(free.count) free, \(outstanding) promised to running requests")
+            throw AllocationError(
+                message: "no room for request \(request): needs \(chunks(for: finalTokens)) chunks, "
+                    + "\(free.count) free, \(outstanding) promised to running requests")
         }
         committed[request] = chunks(for: max(prompt, finalTokens))
         tables[request] = []
@@ -67,7 +68,8 @@ public struct DPAAllocator: KVAllocator {
         guard let table = tables[request] else { throw AllocationError(message: "request \(request) is not admitted") }
         let needed = chunks(for: count)
         guard needed - table.count <= free.count else {
-            throw AllocationError(message: "request \(request) needs \(needed - table.count) more chunks, \(free.count) free")
+            throw AllocationError(
+                message: "request \(request) needs \(needed - table.count) more chunks, \(free.count) free")
         }
         var events: [AllocationEventKind] = []
         while tables[request]!.count < needed {

@@ -55,8 +55,10 @@ public enum KVAllocatorFactory {
     ///   - bytesPerToken: KV bytes one token takes in the module's layers.
     ///   - maxContext: T_max, tokens reserved per request by `static`.
     ///   - chunkBytes: DPA chunk size.
-    public static func make(_ scheme: AllocationScheme, capacityBytes: Int64, bytesPerToken: Int64, maxContext: Int,
-                            chunkBytes: Int64) -> any KVAllocator {
+    public static func make(
+        _ scheme: AllocationScheme, capacityBytes: Int64, bytesPerToken: Int64, maxContext: Int,
+        chunkBytes: Int64
+    ) -> any KVAllocator {
         switch scheme {
         case .static:
             return StaticKVAllocator(capacityBytes: capacityBytes, bytesPerToken: bytesPerToken, maxContext: maxContext)

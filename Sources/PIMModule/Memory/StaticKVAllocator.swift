@@ -26,8 +26,9 @@ public struct StaticKVAllocator: KVAllocator {
     public mutating func admit(request: Int, prompt: Int, finalTokens: Int) throws -> [AllocationEventKind] {
         guard tokens[request] == nil else { throw AllocationError(message: "request \(request) is already admitted") }
         guard canAdmit(prompt: prompt, finalTokens: finalTokens) else {
-            throw AllocationError(message: "no room for request \(request): \(allocatedBytes) of \(capacityBytes) bytes "
-                                  + "reserved, a request reserves \(reservationBytes) (T_max \(maxContext) tokens)")
+            throw AllocationError(
+                message: "no room for request \(request): \(allocatedBytes) of \(capacityBytes) bytes "
+                    + "reserved, a request reserves \(reservationBytes) (T_max \(maxContext) tokens)")
         }
         tokens[request] = prompt
         return [.requestStart]

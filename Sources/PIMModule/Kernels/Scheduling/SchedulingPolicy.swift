@@ -55,16 +55,16 @@ extension CommandSchedule {
         for (i, c) in commands.enumerated() {
             switch c.kind {
             case .wrgb:
-                wait(i, for: lastGBRead[c.gbEntry], 1)                 // WAR
-                wait(i, for: lastGBWrite[c.gbEntry], 1)                // WAW
+                wait(i, for: lastGBRead[c.gbEntry], 1)  // WAR
+                wait(i, for: lastGBWrite[c.gbEntry], 1)  // WAW
                 lastGBWrite[c.gbEntry] = i
             case .mac16:
-                wait(i, for: lastGBWrite[c.gbEntry], writeDone)        // RAW
-                wait(i, for: lastDrain[c.obufEntry], drainDone)        // WAR
+                wait(i, for: lastGBWrite[c.gbEntry], writeDone)  // RAW
+                wait(i, for: lastDrain[c.obufEntry], drainDone)  // WAR
                 lastGBRead[c.gbEntry] = i
                 lastAccumulate[c.obufEntry] = i
             case .rdmac16:
-                wait(i, for: lastAccumulate[c.obufEntry], macDone)     // RAW
+                wait(i, for: lastAccumulate[c.obufEntry], macDone)  // RAW
                 lastDrain[c.obufEntry] = i
             default:
                 break
