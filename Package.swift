@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // lolpim: a distributed multi-process simulator of LoL-PIM (multi-node DRAM-PIM for long-context LLM decoding).
-// Layers (an arrow only points down): lolpim -> Cluster -> {Baselines, PIMModule, Workload, Transport};
-// Baselines -> PIMModule -> Workload; Transport -> CZMQ.
+// Layers (an arrow only points down):
+//   lolpim -> Studies -> Cluster -> Pipeline -> PIMModule -> Workload
+//   Studies -> Baselines -> PIMModule;  Cluster -> Transport -> CZMQ
 import PackageDescription
 
 let package = Package(
@@ -41,12 +42,16 @@ let package = Package(
         .target(name: "PIMModule", dependencies: ["Workload"]),
         // Analytic models of the systems LoL-PIM is compared with (multi-GPU, GPU-PIM, xPU+PIM). Pure.
         .target(name: "Baselines", dependencies: ["Workload", "PIMModule"]),
-        // Coordinator, worker runtime, wire protocol, topology files, links, results. The only layer with
-        // processes, time-outs and files.
+        // The simulated-time model of the whole pipeline: the topology as values, stages, the batch scheduler,
+        // the host, ports, tensor-parallel groups, the single-thread reference run and the simulated results.
+        // Pure: no processes, sockets or files.
+        .target(name: "Pipeline", dependencies: ["Workload", "PIMModule"]),
+        // The runtime: coordinator and worker processes, the wire protocol, topology files, the kernel-timing
+        // store, results files. The only layer with processes, sockets and time-outs.
         .target(
             name: "Cluster",
             dependencies: [
-                "Transport", "Workload", "PIMModule", "Baselines",
+                "Transport", "Workload", "PIMModule", "Pipeline",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -54,26 +59,47 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // Studies made of many runs: sweeps, the parallelism search, compare, the paper page, reports and charts.
+        .target(
+            name: "Studies",
+            dependencies: [
+                "Cluster", "Pipeline", "Baselines", "Workload", "PIMModule",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "lolpim",
             dependencies: [
-                "Cluster",
+                "Studies", "Cluster", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Benchmarks print figures; they are never part of the test suite.
         .executableTarget(
-            name: "lolpim-bench", dependencies: ["CZMQ", "Transport", "Cluster", "PIMModule", "Workload"]),
+            name: "lolpim-bench", dependencies: ["CZMQ", "Transport", "Cluster", "Pipeline", "PIMModule", "Workload"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport"]),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload"]),
         .testTarget(name: "PIMModuleTests", dependencies: ["PIMModule", "Workload"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
+        // What the test targets share: topology fixtures, the process harness, SVG checks.
+        .target(
+            name: "TestSupport", dependencies: ["Studies", "Cluster", "Pipeline", "Transport"], path: "Tests/Support"),
+        .testTarget(
+            name: "PipelineTests", dependencies: ["Pipeline", "Cluster", "PIMModule", "Workload", "TestSupport"]),
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "Cluster", "Transport", "Workload", "PIMModule",
+                "Cluster", "Pipeline", "Transport", "Workload", "PIMModule", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]),
+        .testTarget(
+            name: "StudiesTests",
+            dependencies: ["Studies", "Cluster", "Pipeline", "Baselines", "PIMModule", "Workload", "TestSupport"]),
+        // Suites that start lolpim processes (the executable built beside the tests).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Studies", "Cluster", "Pipeline", "Transport", "Workload", "PIMModule", "TestSupport",
             ]),
     ],
     swiftLanguageModes: [.v6]

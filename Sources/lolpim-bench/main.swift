@@ -23,6 +23,7 @@ import CZMQ
 import Cluster
 import Foundation
 import PIMModule
+import Pipeline
 import Transport
 import Workload
 
@@ -46,7 +47,7 @@ func endpoint(_ kind: String, _ tag: String) -> String {
 
 func header(requests: Int) -> MicroBatchHeader {
     MicroBatchHeader(
-        iteration: 1, microBatch: 0, departPs: 1000, wallSendNs: 0,
+        slot: 0, injection: 1, departPs: 1000, wallSendNs: 0,
         entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
 }
 

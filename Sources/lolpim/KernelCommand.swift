@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import PIMModule
+import Studies
 import Workload
 
 /// `lolpim kernel`: time one kernel on one module at command level, optionally dumping its command trace.

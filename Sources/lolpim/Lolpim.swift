@@ -2,6 +2,8 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Logging
+import Pipeline
+import Studies
 
 @main
 struct Lolpim: ParsableCommand {

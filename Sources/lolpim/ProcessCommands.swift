@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Pipeline
 
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

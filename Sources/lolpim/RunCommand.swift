@@ -1,6 +1,8 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Pipeline
+import Studies
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
-import Foundation
-import Testing
 @testable import Cluster
+import Foundation
+import Pipeline
+import TestSupport
+import Testing
 import Workload
 
 /// Careless and hostile topology files: every one gets a located error, none traps (issue "Bad input never

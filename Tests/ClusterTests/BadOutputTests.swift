@@ -1,6 +1,7 @@
-import Foundation
-import Testing
 @testable import Cluster
+import Foundation
+@testable import Studies
+import Testing
 import Workload
 
 /// Output directories, CSV files and traces that would lose or corrupt results (issue "Bad input never
@@ -114,26 +115,5 @@ struct BadOutputTests {
         let requests = try RequestTrace.parse(text, file: "t.csv")
         #expect(requests.map(\.promptTokens) == [100, 200])
         #expect(requests.map(\.outputTokens) == [4, 8])
-    }
-
-    @Test(
-        "options out of range are refused by the parser, before anything runs",
-        arguments: [
-            (["run", "--port", "70000"], "--port must be between 0 and 65535"),
-            (["run", "--registration-timeout", "0"], "--registration-timeout must be between 1 and 86400"),
-            (["run", "--registration-timeout", "99999999999999"], "--registration-timeout must be between"),
-            (["run", "--heartbeat-timeout", "0"], "--heartbeat-timeout must be between 1 and 3600"),
-            (["run", "--log-level", "loud"], "--log-level must be one of"),
-            (["kernel", "gemv", "--rows", "0"], "--rows must be between"),
-            (["compare", "--max-tp", "0"], "--max-tp must be between"),
-        ])
-    func optionRanges(arguments: [String], fragment: String) throws {
-        let dir = Harness.directory("options")
-        let topology = arguments[0] == "kernel" ? [] : [packageRoot.path + "/Topologies/default.yaml"]
-        let outcome = try Harness.run(
-            arguments + topology,
-            in: dir, seconds: 30)
-        #expect(outcome.status == 64)
-        #expect(outcome.stderr.contains(fragment), "\(outcome.stderr)")
     }
 }

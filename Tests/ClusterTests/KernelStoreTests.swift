@@ -1,9 +1,10 @@
+@testable import Cluster
 import Foundation
 import GRDB
-import Synchronization
-import Testing
-@testable import Cluster
 import PIMModule
+import Synchronization
+import TestSupport
+import Testing
 
 /// Warnings a store printed, for tests.
 final class Warnings: Sendable {
@@ -173,28 +174,5 @@ struct KernelStoreTests {
         #expect(
             KernelStoreChoice.resolve(path: dir, disabled: false, environment: [:])
                 == .file(dir + "/kernels.sqlite"))
-    }
-
-    @Test("lolpim cache stats and clear; lolpim kernel counts its lookups; processes share one file")
-    func cacheCommand() throws {
-        let dir = Harness.directory("store-cli")
-        let store = dir + "/k.sqlite"
-        // Four processes at once time the same kernels into one store.
-        let arguments = ["kernel", "attention", "--tokens", "4096", "--scheduling", "static", "--kernel-cache", store]
-        let runs = try (0..<4).map { _ in try Harness.Running(arguments, in: dir) }
-        for run in runs { #expect(run.wait(seconds: 120).status == 0) }
-        let warm = try Harness.run(arguments, in: dir, seconds: 120)
-        // Every kernel the command needs is in the store now: N hits, no miss.
-        let line = try #require(warm.stdout.split(separator: "\n").first { $0.contains("kernel store") })
-        let hits = try #require(Int(line.split(separator: " ").dropFirst(2).first ?? ""))
-        #expect(hits > 0 && line.contains("\(hits) hits, 0 misses"), "\(line)")
-        let stats = try Harness.run(["cache", "stats", "--kernel-cache", store], in: dir)
-        #expect(stats.status == 0)
-        #expect(stats.stdout.contains("entries   \(hits) kernel timings"), "\(stats.stdout)")
-        #expect(stats.stdout.contains("last run  kernel") && stats.stdout.contains("\(hits) hits, 0 misses"))
-        let clear = try Harness.run(["cache", "clear", "--kernel-cache", store], in: dir)
-        #expect(clear.stdout.contains("removed \(hits) kernel timings"))
-        let empty = try Harness.run(["cache", "stats", "--kernel-cache", store], in: dir)
-        #expect(empty.stdout.contains("entries   0 kernel timings"))
     }
 }

@@ -1,38 +1,10 @@
-import Foundation
-import Testing
 @testable import Cluster
+import Foundation
 import PIMModule
+import Pipeline
+import TestSupport
+import Testing
 import Workload
-
-/// The repository root, from this file's location.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-let minimalTopology = """
-    name: small
-    seed: 3
-    model: llm-7b-32k
-    cluster:
-      modules: 4
-    parallelism:
-      micro_batches: 3
-    workload:
-      batch_size: 6
-      context: 2048
-      decode_steps: 4
-    """
-
-func parseError(_ yaml: String) -> TopologyError? {
-    do {
-        _ = try TopologyLoader.parse(yaml: yaml, file: "t.yaml")
-        return nil
-    } catch let error as TopologyError {
-        return error
-    } catch {
-        Issue.record("unexpected error type: \(error)")
-        return nil
-    }
-}
 
 @Suite("Topology files")
 struct TopologyLoaderTests {

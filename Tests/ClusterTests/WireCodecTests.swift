@@ -1,6 +1,8 @@
-import Foundation
-import Testing
 @testable import Cluster
+import Foundation
+import Pipeline
+import TestSupport
+import Testing
 import Transport
 import Workload
 
@@ -36,7 +38,7 @@ struct WireCodecTests {
         #expect(c == config)
         guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
         let state = CollectivePorts.State(startPs: 123, egressFreePs: 45, ingressFreePs: 67)
-        let chunk = CollectiveHeader(key: .init(iteration: 3, microBatch: 2), sender: 1, chunks: 2, state: state)
+        let chunk = CollectiveHeader(key: .init(slot: 2, injection: 3), sender: 1, chunks: 2, state: state)
         guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7])))
         else {
             Issue.record("kind"); return
@@ -92,7 +94,7 @@ struct WireCodecTests {
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
         let header = MicroBatchHeader(
-            iteration: 7, microBatch: 2, departPs: 123_456_789, wallSendNs: 99,
+            slot: 2, injection: 7, departPs: 123_456_789, wallSendNs: 99,
             entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
         let payload = Message(Array(repeating: 0xAB, count: 16384))
         guard case .microBatch(let h, let p) = try roundTrip(.microBatch(header, payload: payload)) else {
@@ -125,7 +127,7 @@ struct WireCodecTests {
             Issue.record("a hello without its fields must be refused")
         }
         let header = MicroBatchHeader(
-            iteration: 0, microBatch: 0, departPs: 1, wallSendNs: 0,
+            slot: 0, injection: 0, departPs: 1, wallSendNs: 0,
             entries: [.init(request: 0, context: 1)])
         let frames = WireCodec.encode(.microBatch(header, payload: Message([0, 0])))
         let truncated = Array(frames[0].bytes.dropLast(3))
@@ -140,7 +142,7 @@ struct WireCodecTests {
     func fuzz() {
         var rng = SplitMix64(seed: 2024)
         let header = MicroBatchHeader(
-            iteration: 1, microBatch: 1, departPs: 5, wallSendNs: 0,
+            slot: 1, injection: 1, departPs: 5, wallSendNs: 0,
             entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
         let seeds: [[[UInt8]]] = [
             WireCodec.encode(.heartbeat).map(\.bytes),
@@ -151,7 +153,7 @@ struct WireCodecTests {
             WireCodec.encode(
                 .collective(
                     CollectiveHeader(
-                        key: .init(iteration: 2, microBatch: 1), sender: 1, chunks: 1,
+                        key: .init(slot: 1, injection: 2), sender: 1, chunks: 1,
                         state: .init(startPs: 99, egressFreePs: 9, ingressFreePs: 0)),
                     payload: Message([4, 5]))
             ).map(\.bytes),

@@ -1,17 +1,19 @@
+import Pipeline
+
 /// The binary header of a `collective` message: what one member of a tensor-parallel group tells each other
 /// member once per micro-batch (docs/PROTOCOL.md §5b): its state at the start of the micro-batch, which
 /// decides its part in every collective of it. Frame 1 carries the chunks it sends that member over the
 /// micro-batch, end to end in segment and phase order (the partial sums of each all-reduce phase, the
 /// gathered candidates).
 public struct CollectiveHeader: Sendable, Equatable, Hashable {
-    /// Identifies the micro-batch: its decode step and slot.
+    /// Identifies the micro-batch: its slot and the slot's injection count (`MicroBatchHeader`).
     public struct Key: Sendable, Equatable, Hashable {
-        public var iteration: UInt32
-        public var microBatch: UInt32
+        public var slot: UInt32
+        public var injection: UInt32
 
-        public init(iteration: UInt32, microBatch: UInt32) {
-            self.iteration = iteration
-            self.microBatch = microBatch
+        public init(slot: UInt32, injection: UInt32) {
+            self.slot = slot
+            self.injection = injection
         }
     }
 
@@ -38,7 +40,7 @@ public struct CollectiveHeader: Sendable, Equatable, Hashable {
         CollectivePorts.State(startPs: startPs, egressFreePs: egressFreePs, ingressFreePs: ingressFreePs)
     }
 
-    /// Bytes after the common 8-byte header: iteration, micro-batch, sender, chunks (UInt32 each), start,
+    /// Bytes after the common 8-byte header: injection, slot, sender, chunks (UInt32 each), start,
     /// egress free, ingress free (Int64 each).
     static let bytes = 4 * 4 + 3 * 8
     /// Most chunks one message may carry (4 per layer of a stage, plus a gather).

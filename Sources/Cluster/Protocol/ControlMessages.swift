@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 // The bodies of the control messages (JSON inside the frame, after the binary header). See docs/PROTOCOL.md.
 

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Transport
 
 /// Encodes and decodes `WireMessage`s. Frame 0 starts with an 8-byte header: magic "LPIM", protocol version
@@ -30,12 +31,12 @@ public enum WireCodec {
         case .shutdown(let body): return [control(.shutdown, body)]
         case .error(let body): return [control(.error, body)]
         case .microBatch(let h, let payload):
-            let size = headerBytes + MicroBatchHeader.fixedBytes + MicroBatchHeader.entryBytes * h.entries.count
+            let size = headerBytes + WireCodec.microBatchFixedBytes + WireCodec.microBatchEntryBytes * h.entries.count
             let frame = Message(count: size) { buffer in
                 var w = ByteWriter(buffer)
                 w.header(.microBatch)
-                w.put(h.iteration)
-                w.put(h.microBatch)
+                w.put(h.injection)  // wire field "iteration"
+                w.put(h.slot)  // wire field "micro-batch"
                 w.put(h.departPs)
                 w.put(h.wallSendNs)
                 w.put(UInt32(h.entries.count))
@@ -50,8 +51,8 @@ public enum WireCodec {
             let frame = Message(count: headerBytes + CollectiveHeader.bytes) { buffer in
                 var w = ByteWriter(buffer)
                 w.header(.collective)
-                w.put(h.key.iteration)
-                w.put(h.key.microBatch)
+                w.put(h.key.injection)
+                w.put(h.key.slot)
                 w.put(h.sender)
                 w.put(h.chunks)
                 w.put(h.startPs)
@@ -126,7 +127,7 @@ public enum WireCodec {
                 reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
         }
         var r = ByteReader(bytes, offset: headerBytes)
-        let iteration: UInt32 = r.get(), microBatch: UInt32 = r.get()
+        let injection: UInt32 = r.get(), slot: UInt32 = r.get()
         let sender: UInt32 = r.get(), chunks: UInt32 = r.get()
         let state = CollectivePorts.State(startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get())
         guard chunks <= CollectiveHeader.maxChunks else {
@@ -138,7 +139,7 @@ public enum WireCodec {
             throw .malformedBody(type: "collective", reason: "negative simulated time")
         }
         return CollectiveHeader(
-            key: .init(iteration: iteration, microBatch: microBatch), sender: sender,
+            key: .init(slot: slot, injection: injection), sender: sender,
             chunks: chunks, state: state)
     }
 
@@ -184,19 +185,19 @@ public enum WireCodec {
 
     private static func microBatchHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> MicroBatchHeader {
         var r = ByteReader(bytes, offset: headerBytes)
-        guard bytes.count >= headerBytes + MicroBatchHeader.fixedBytes else {
+        guard bytes.count >= headerBytes + WireCodec.microBatchFixedBytes else {
             throw .malformedBody(type: "microBatch", reason: "header of \(bytes.count) bytes is too short")
         }
-        let iteration: UInt32 = r.get()
-        let microBatch: UInt32 = r.get()
+        let injection: UInt32 = r.get()
+        let slot: UInt32 = r.get()
         let depart: Int64 = r.get()
         let wall: UInt64 = r.get()
         let count: UInt32 = r.get()
-        guard count >= 1, count <= MicroBatchHeader.maxEntries else {
+        guard count >= 1, count <= WireCodec.microBatchMaxEntries else {
             throw .malformedBody(
-                type: "microBatch", reason: "\(count) requests is outside 1…\(MicroBatchHeader.maxEntries)")
+                type: "microBatch", reason: "\(count) requests is outside 1…\(WireCodec.microBatchMaxEntries)")
         }
-        let expected = headerBytes + MicroBatchHeader.fixedBytes + Int(count) * MicroBatchHeader.entryBytes
+        let expected = headerBytes + WireCodec.microBatchFixedBytes + Int(count) * WireCodec.microBatchEntryBytes
         guard bytes.count == expected else {
             throw .malformedBody(
                 type: "microBatch", reason: "\(count) requests need \(expected) header bytes, found \(bytes.count)")
@@ -215,7 +216,7 @@ public enum WireCodec {
             entries.append(.init(request: request, context: context, flags: flags))
         }
         return MicroBatchHeader(
-            iteration: iteration, microBatch: microBatch, departPs: depart, wallSendNs: wall,
+            slot: slot, injection: injection, departPs: depart, wallSendNs: wall,
             entries: entries)
     }
 }
@@ -261,4 +262,14 @@ struct ByteReader {
         offset += MemoryLayout<T>.size
         return T(littleEndian: value)
     }
+}
+
+extension WireCodec {
+    /// Bytes of a data message's header frame after the common 8-byte header, before its entries:
+    /// injection (wire name "iteration") u32, slot ("micro-batch") u32, depart ps i64, wall ns u64, count u32.
+    static let microBatchFixedBytes = 4 + 4 + 8 + 8 + 4
+    /// Bytes of one entry: request u32, context u32, flags u32.
+    static let microBatchEntryBytes = 12
+    /// Upper bound on requests per micro-batch accepted from the wire.
+    static let microBatchMaxEntries = 1 << 20
 }

@@ -1,3 +1,4 @@
+import Pipeline
 import Transport
 
 /// Every message of the lolpim wire protocol (docs/PROTOCOL.md).

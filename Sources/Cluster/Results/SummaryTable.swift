@@ -1,5 +1,6 @@
 import Foundation
 import PIMModule
+import Pipeline
 
 /// The human summary printed at the end of a run. Every figure carries its unit.
 public enum SummaryTable {
@@ -151,7 +152,7 @@ public enum SummaryTable {
 
 extension String {
     /// The string right-aligned in `width` characters.
-    func leftPadding(_ width: Int) -> String {
+    package func leftPadding(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

@@ -2,16 +2,16 @@ import Foundation
 import Synchronization
 
 /// Wall-clock readings for time-outs and the wall-clock section of results (never for simulated time).
-enum WallClock {
+package enum WallClock {
     /// Monotonic milliseconds, for deadlines and heartbeats.
-    static func monotonicMs() -> Int64 {
+    package static func monotonicMs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     /// Nanoseconds since the Unix epoch, comparable across processes on one host.
-    static func realtimeNs() -> UInt64 {
+    package static func realtimeNs() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

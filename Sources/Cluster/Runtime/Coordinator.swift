@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PIMModule
+import Pipeline
 import Transport
 
 /// Options of the coordinator process.
@@ -283,7 +284,7 @@ public final class Coordinator {
                         peer: peer)
                 else { continue }
                 wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
-                let slot = Int(header.microBatch)
+                let slot = Int(header.slot)
                 inFlight[slot] = nil
                 let sampled = host.complete(
                     depart: header.departPs, payloadBytes: Int64(payload.count),
@@ -297,7 +298,7 @@ public final class Coordinator {
                     hostTimeline.append(
                         TimelineEvent(
                             track: "host", name: "sample slot \(slot)", startPs: sampled - cost,
-                            durationPs: cost, slot: slot, step: Int(header.iteration)))
+                            durationPs: cost, slot: slot, step: Int(header.injection)))
                 }
                 lastProgressMs = WallClock.monotonicMs()
                 for injection in scheduler.returned(slot: slot, now: sampled, host: &host) {
@@ -351,7 +352,7 @@ public final class Coordinator {
         for (member, socket) in data.enumerated() {
             let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
             let header = MicroBatchHeader(
-                iteration: UInt32(injection.iteration), microBatch: UInt32(injection.slot),
+                slot: UInt32(injection.slot), injection: UInt32(injection.injection),
                 departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
             // Every member but the last gets its own copy; the last gets the activation itself.
             let body = member == data.count - 1 ? activation : Message(activation.bytes)
@@ -391,13 +392,13 @@ public final class Coordinator {
                 "return socket\(peer): a \(decoded.kind) message where only "
                     + "micro-batches belong")
         }
-        guard let sent = inFlight[Int(header.microBatch)], Int(header.iteration) == sent.iteration,
+        guard let sent = inFlight[Int(header.slot)], Int(header.injection) == sent.injection,
             header.entries == sent.entries,
             payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest
         else {
             throw RuntimeError.protocolViolation(
-                "return socket\(peer): micro-batch \(header.microBatch) step "
-                    + "\(header.iteration) is not one in flight")
+                "return socket\(peer): micro-batch \(header.slot) step "
+                    + "\(header.injection) is not one in flight")
         }
         return (header, payload)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Pipeline
 import Transport
 
 /// `lolpim run`: starts a coordinator and one worker per module and waits for them.

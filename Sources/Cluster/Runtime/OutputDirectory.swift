@@ -54,7 +54,7 @@ public struct OutputDirectory: Sendable {
 
     /// Creates `path` if needed (each missing component in turn) and proves it writable by creating and
     /// removing a probe file. Errors name the component to blame.
-    static func prepareDirectory(_ path: String, what: String) throws {
+    package static func prepareDirectory(_ path: String, what: String) throws {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component

@@ -5,7 +5,8 @@ import Foundation
 /// inherit it); anything else that does not fit is an error naming the limit and the fix, instead of a crash
 /// or a hang half-way through starting a thousand processes.
 ///
-/// The figures are estimates with a margin, measured on runs of 32 to 1,024 workers (docs/SCALE.md):
+/// The figures are estimates with a margin, measured on runs of 32 to 1,024 workers (docs/TESTING.md §5,
+/// `lolpim-bench scale`):
 /// - the coordinator holds one connection per worker on its control socket, plus the data and return
 ///   paths: about `workers + 4 tp + 64` descriptors;
 /// - a worker holds its control, data, downstream and group connections: about `4 tp + 48`;

@@ -1,4 +1,5 @@
 import PIMModule
+import Pipeline
 
 /// Why a coordinator or worker stopped before finishing. Messages name the peer and what to do.
 public enum RuntimeError: Error, CustomStringConvertible, Sendable {
@@ -36,12 +37,7 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Throws `.simulatedTimeLimit` when `now` has passed the simulated-time budget.
-    static func checkBudget(_ now: Picoseconds) throws {
-        guard now > SimulatedTimeBudget.limitPs else { return }
-        let passed = SimulatedTimeBudget.days(Time.seconds(now))
-        throw RuntimeError.simulatedTimeLimit(
-            "the simulated clock passed \(passed) "
-                + "(the most 64-bit picoseconds safely hold); use fewer requests or "
-                + "output tokens")
+    static func checkBudget(_ now: Picoseconds) throws(RuntimeError) {
+        do { try SimulatedTimeBudget.check(now) } catch { throw .simulatedTimeLimit(error.description) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PIMModule
+import Pipeline
 import Transport
 
 /// Options of one worker process (or thread, with `inproc://`).
@@ -312,9 +313,9 @@ public final class Worker {
         do {
             work = try stage.begin(
                 depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
-                slot: Int(header.microBatch), iteration: Int(header.iteration))
+                slot: Int(header.slot), injection: Int(header.injection))
         } catch {
-            let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
+            let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.slot): \(error)"
             try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
             throw RuntimeError.aborted(text)
         }
@@ -322,7 +323,7 @@ public final class Worker {
         if stage.plan.tp > 1 {
             // One exchange per micro-batch and member pair: this member's state and every chunk it sends the
             // other over the micro-batch; then the whole group's collectives are timed here (docs/PROTOCOL.md §5b).
-            let key = CollectiveHeader.Key(iteration: header.iteration, microBatch: header.microBatch)
+            let key = CollectiveHeader.Key(slot: header.slot, injection: header.injection)
             let state = stage.collective.state(start: work.start)
             for peer in session.group.indices where peer != stage.member {
                 try sendCollective(key: key, state: state, to: peer, work: work, stage: stage, session: session)
@@ -340,7 +341,7 @@ public final class Worker {
         let outSize = out.reduce(0) { $0 + $1.count }
         guard try downstream.send(out) else {
             throw RuntimeError.timeout(
-                "worker \(options.rank) could not hand micro-batch \(header.microBatch) to the "
+                "worker \(options.rank) could not hand micro-batch \(header.slot) to the "
                     + "next stage: downstream not accepting")
         }
         wall.sent(bytes: outSize)
@@ -382,7 +383,7 @@ public final class Worker {
                 throw RuntimeError.timeout(
                     "worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
                         + "the collective messages of group members \(missing) "
-                        + "(micro-batch \(key.microBatch), step \(key.iteration))")
+                        + "(micro-batch \(key.slot), step \(key.injection))")
             }
             guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
                 throw RuntimeError.protocolViolation(
@@ -419,7 +420,7 @@ public final class Worker {
             guard message.chunks == expected.count, message.bytes == expected.bytes else {
                 let text =
                     "worker \(options.rank) got a collective message with the wrong chunks from member "
-                    + "\(sender) (micro-batch \(key.microBatch), step \(key.iteration))"
+                    + "\(sender) (micro-batch \(key.slot), step \(key.injection))"
                 try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
                 throw RuntimeError.protocolViolation(text)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import PIMModule
+import Pipeline
 
 /// What `lolpim validate` prints: the topology in words, with units.
 public enum TopologyDescription {

@@ -1,5 +1,6 @@
 import Foundation
 import PIMModule
+import Pipeline
 import Workload
 import Yams
 

@@ -3,18 +3,18 @@ import Yams
 
 /// Reads one YAML mapping of a topology file field by field, remembering which keys were used so that
 /// unknown keys (typos) are reported, and locating every error at its line and column.
-struct YAMLMapping {
-    let file: String
+package struct YAMLMapping {
+    package let file: String
     /// Dotted path of this mapping ("" for the document root).
-    let path: String
-    let mark: Mark?
+    package let path: String
+    package let mark: Mark?
     private var entries: [String: (key: Mark?, value: Node)] = [:]
     private var order: [String] = []
     private var used: Set<String> = []
     /// Every key the reader asked for, present or not: the keys this mapping accepts.
     private var known: Set<String> = []
 
-    init(file: String, path: String, node: Node) throws {
+    package init(file: String, path: String, node: Node) throws {
         self.file = file
         self.path = path
         self.mark = node.mark
@@ -41,10 +41,10 @@ struct YAMLMapping {
     }
 
     /// The largest topology or sweep file read (16 MiB; the shipped ones are a few KiB).
-    static let maxFileBytes = 16 << 20
+    package static let maxFileBytes = 16 << 20
 
     /// The root mapping of a YAML file; `what` names the file in messages ("topology", "sweep").
-    static func readFile(_ path: String, what: String) throws -> YAMLMapping {
+    package static func readFile(_ path: String, what: String) throws -> YAMLMapping {
         let text: String
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
@@ -65,7 +65,7 @@ struct YAMLMapping {
     }
 
     /// The root mapping of YAML text; syntax errors are located at their line and column.
-    static func document(yaml: String, file: String, whenEmpty: String) throws -> YAMLMapping {
+    package static func document(yaml: String, file: String, whenEmpty: String) throws -> YAMLMapping {
         let root: Node
         let anchored: Node?
         do {
@@ -113,20 +113,20 @@ struct YAMLMapping {
         return nil
     }
 
-    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func field(_ key: String) -> String { Self.join(path, key) }
+    package func field(_ key: String) -> String { Self.join(path, key) }
 
     /// An error located at `key`'s value (or at this mapping when the key is absent).
-    func error(_ key: String, _ message: String) -> TopologyError {
+    package func error(_ key: String, _ message: String) -> TopologyError {
         let at = entries[key]?.value.mark ?? mark
         return TopologyError(file: file, line: at?.line, column: at?.column, field: field(key), message: message)
     }
 
-    func has(_ key: String) -> Bool { entries[key] != nil }
+    package func has(_ key: String) -> Bool { entries[key] != nil }
 
     /// The raw node of `key`, marking it used.
-    mutating func node(_ key: String) -> Node? {
+    package mutating func node(_ key: String) -> Node? {
         known.insert(key)
         guard let entry = entries[key] else { return nil }
         used.insert(key)
@@ -137,12 +137,12 @@ struct YAMLMapping {
     }
 
     /// Line of `key`, for errors found after parsing.
-    func line(of key: String) -> (Int?, Int?) {
+    package func line(of key: String) -> (Int?, Int?) {
         let at = entries[key]?.value.mark ?? mark
         return (at?.line, at?.column)
     }
 
-    mutating func scalar(_ key: String) throws -> String? {
+    package mutating func scalar(_ key: String) throws -> String? {
         guard let node = node(key) else { return nil }
         guard case .scalar(let scalar) = node else {
             throw error(key, "expected a single value, found \(node.kindName)")
@@ -150,12 +150,12 @@ struct YAMLMapping {
         return scalar.string
     }
 
-    mutating func string(_ key: String, default value: String) throws -> String {
+    package mutating func string(_ key: String, default value: String) throws -> String {
         try scalar(key) ?? value
     }
 
     /// An integer in `limit`'s range, or `value` when the key is absent (required when `value` is nil).
-    mutating func int(_ key: String, default value: Int?, within limit: TopologyLimits.IntRange) throws -> Int {
+    package mutating func int(_ key: String, default value: Int?, within limit: TopologyLimits.IntRange) throws -> Int {
         if let number = try optionalInt(key, within: limit) { return number }
         guard let value else { throw error(key, "required\(limit.unit.isEmpty ? "" : " (\(limit.unit))") but missing") }
         return value
@@ -163,7 +163,7 @@ struct YAMLMapping {
 
     /// An integer in `limit`'s range, or nil when the key is absent; underscores as digit separators are
     /// allowed (`32_768`).
-    mutating func optionalInt(_ key: String, within limit: TopologyLimits.IntRange) throws -> Int? {
+    package mutating func optionalInt(_ key: String, within limit: TopologyLimits.IntRange) throws -> Int? {
         let unit = limit.unit.isEmpty ? "" : " \(limit.unit)"
         guard let text = try scalar(key) else { return nil }
         let digits = text.replacingOccurrences(of: "_", with: "")
@@ -182,7 +182,7 @@ struct YAMLMapping {
     }
 
     /// A finite number in `limit`'s range.
-    mutating func double(
+    package mutating func double(
         _ key: String, default value: Double?,
         within limit: TopologyLimits.RealRange
     ) throws -> Double? {
@@ -201,28 +201,28 @@ struct YAMLMapping {
         return number
     }
 
-    static func describe(_ range: ClosedRange<Int>) -> String {
+    package static func describe(_ range: ClosedRange<Int>) -> String {
         range.upperBound == Int.max
             ? "at least \(range.lowerBound)"
             : "between \(range.lowerBound) and \(range.upperBound)"
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
     /// A value quoted in a message: at most 40 characters, control characters escaped.
-    static func clip(_ text: String) -> String { SafeText.clip(text, limit: 40) }
+    package static func clip(_ text: String) -> String { SafeText.clip(text, limit: 40) }
 
     /// A nested mapping, or nil when absent.
-    mutating func mapping(_ key: String) throws -> YAMLMapping? {
+    package mutating func mapping(_ key: String) throws -> YAMLMapping? {
         guard let node = node(key) else { return nil }
         return try YAMLMapping(file: file, path: field(key), node: node)
     }
 
     /// Reports the first key that was never read, listing the keys this mapping accepts. Call it after
     /// reading every field.
-    func rejectUnknownKeys() throws {
+    package func rejectUnknownKeys() throws {
         for key in order where !used.contains(key) {
             let at = entries[key]?.key
             let hint = known.sorted().joined(separator: ", ")
@@ -234,7 +234,7 @@ struct YAMLMapping {
 }
 
 extension Node {
-    var kindName: String {
+    package var kindName: String {
         switch self {
         case .scalar(let s): return "the value '\(s.string)'"
         case .mapping: return "a mapping"

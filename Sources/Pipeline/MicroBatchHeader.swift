@@ -1,0 +1,45 @@
+/// What travels with one micro-batch from stage to stage: which requests it holds and the tokens each one's
+/// attention covers, and when it left the sender. On the wire it is the header frame of a data message, with
+/// the activation bytes (requests × hidden × 2 bytes) in a second frame (docs/PROTOCOL.md).
+public struct MicroBatchHeader: Sendable, Equatable {
+    /// One request of the micro-batch and the tokens its attention covers at this step.
+    public struct Entry: Sendable, Equatable {
+        public var request: UInt32
+        public var context: UInt32
+        public var flags: UInt32
+
+        /// The request's first decode step: its prompt's KV arrived; allocate it.
+        public static let first: UInt32 = 1
+        /// The request's last decode step: free its KV after this step.
+        public static let last: UInt32 = 2
+
+        public init(request: UInt32, context: UInt32, flags: UInt32 = 0) {
+            self.request = request
+            self.context = context
+            self.flags = flags
+        }
+
+        public var isFirst: Bool { flags & Self.first != 0 }
+        public var isLast: Bool { flags & Self.last != 0 }
+    }
+
+    /// The micro-batch slot (0 ..< parallelism.micro_batches) the batch scheduler filled.
+    public var slot: UInt32
+    /// How many times this slot entered the pipeline before, 0-based. With static batching this is the
+    /// micro-batch's decode step; with continuous batching the slot's requests change between injections.
+    /// (The wire format calls these two fields "micro-batch" and "iteration"; docs/PROTOCOL.md.)
+    public var injection: UInt32
+    /// Simulated time the message left the sender's egress port, picoseconds.
+    public var departPs: Int64
+    /// Sender's wall clock at send (ns since the Unix epoch); only for the wall-clock section.
+    public var wallSendNs: UInt64
+    public var entries: [Entry]
+
+    public init(slot: UInt32, injection: UInt32, departPs: Int64, wallSendNs: UInt64, entries: [Entry]) {
+        self.slot = slot
+        self.injection = injection
+        self.departPs = departPs
+        self.wallSendNs = wallSendNs
+        self.entries = entries
+    }
+}

@@ -1,0 +1,120 @@
+import Pipeline
+import Yams
+
+/// One configuration a PIM row of `lolpim compare` can run at: the tensor × pipeline split, the micro-batch
+/// count and, on xPU+PIM modules, the sub-batches NeuPIMs interleaves.
+public struct RunConfiguration: Sendable, Hashable, CustomStringConvertible {
+    public var tp: Int
+    public var pp: Int
+    public var microBatches: Int
+    /// nil on PIM-only modules (no NPU to interleave with).
+    public var subBatches: Int?
+
+    public var description: String {
+        "tp \(tp) × pp \(pp), \(microBatches) micro-batch\(microBatches == 1 ? "" : "es")"
+            + (subBatches.map { ", \($0) sub-batch\($0 == 1 ? "" : "es")" } ?? "")
+    }
+
+    /// The topology fields that set it, in `ConfigurationSearch.fields` order.
+    var fields: [Node?] {
+        ParallelismPlanner.fields(tp: tp, pp: pp) + [Node(String(microBatches)), subBatches.map { Node(String($0)) }]
+    }
+}
+
+/// How a PIM row looks for its best configuration (docs/COMPARE.md §2).
+public enum SearchMode: String, Sendable, CaseIterable {
+    /// One knob at a time: every split at micro-batches = pipeline depth; then every micro-batch count at the
+    /// best split; then (xPU+PIM at tp 1) every sub-batch count at the best of those.
+    case staged
+    /// Every split × micro-batch count × sub-batch count.
+    case exhaustive
+}
+
+/// The configurations of one rung's system, stage by stage. Pure: which configuration won a stage is the
+/// caller's input, so a resumed comparison proposes exactly the same points.
+public struct ConfigurationSearch: Sendable {
+    /// The topology with the rung's system (modules, kind, fidelity) applied.
+    public let topology: Topology
+    /// Largest tensor-parallel degree tried.
+    public let maxTP: Int
+
+    /// The topology fields a configuration sets.
+    static let fields = [
+        "parallelism.tp", "parallelism.pp", "parallelism.layers_per_stage",
+        "parallelism.micro_batches", "cluster.sub_batches",
+    ]
+    /// Sub-batch counts tried on xPU+PIM modules (NeuPIMs interleaves 2).
+    public static let subBatchCounts = [1, 2, 4]
+
+    public init(topology: Topology, maxTP: Int) {
+        self.topology = topology
+        self.maxTP = maxTP
+    }
+
+    var isXPU: Bool { topology.cluster.module.npu != nil }
+    var batch: Int { topology.workload.batchSize }
+    var defaultSubBatches: Int? { topology.cluster.module.npu?.subBatches }
+
+    /// Every split the planner accepts with tp ≤ `maxTP`, tp ascending.
+    public var splits: [ParallelismPlanner.Candidate] {
+        ParallelismPlanner.candidates(for: topology).filter { $0.isValid && $0.tp <= maxTP }
+    }
+
+    /// Why no split can run (the planner's first reason), when none can.
+    public var problem: String? {
+        guard splits.isEmpty else { return nil }
+        let all = ParallelismPlanner.candidates(for: topology)
+        return all.first { $0.tp <= maxTP }?.problem ?? all.first?.problem ?? "no split of the modules"
+    }
+
+    /// Micro-batch counts for `pp` stages: the pipeline depth, doubling, and the batch itself (all ≤ the
+    /// batch; just the batch when it is smaller than the depth).
+    public func microBatchCounts(pp: Int) -> [Int] {
+        guard pp < batch else { return [batch] }
+        var counts: [Int] = []
+        var m = pp
+        while m < batch {
+            counts.append(m)
+            m *= 2
+        }
+        return counts + [batch]
+    }
+
+    /// Stage 1: every split, at micro-batches = its pipeline depth (or the batch) and the default sub-batches.
+    public func splitStage() -> [RunConfiguration] {
+        splits.map {
+            RunConfiguration(tp: $0.tp, pp: $0.pp, microBatches: min($0.pp, batch), subBatches: defaultSubBatches)
+        }
+    }
+
+    /// Stage 2: every micro-batch count at the best split.
+    public func microBatchStage(best: RunConfiguration) -> [RunConfiguration] {
+        microBatchCounts(pp: best.pp).map { m in
+            var c = best
+            c.microBatches = m
+            return c
+        }
+    }
+
+    /// Stage 3: every sub-batch count at the best configuration so far, on xPU+PIM modules at tp 1 (with tp > 1
+    /// the groups do not interleave, so the count changes nothing).
+    public func subBatchStage(best: RunConfiguration) -> [RunConfiguration] {
+        guard isXPU, best.tp == 1 else { return [] }
+        return Self.subBatchCounts.map { s in
+            var c = best
+            c.subBatches = s
+            return c
+        }
+    }
+
+    /// Every split × micro-batch count × (on xPU+PIM) sub-batch count.
+    public func exhaustive() -> [RunConfiguration] {
+        splits.flatMap { split in
+            microBatchCounts(pp: split.pp).flatMap { m in
+                (isXPU ? Self.subBatchCounts.map(Optional.some) : [nil]).map { s in
+                    RunConfiguration(tp: split.tp, pp: split.pp, microBatches: m, subBatches: s)
+                }
+            }
+        }
+    }
+}

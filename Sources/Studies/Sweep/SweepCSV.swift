@@ -1,0 +1,94 @@
+import Cluster
+import Foundation
+import Workload
+
+/// The sweep's CSV: one row per point, appended as each point finishes. Columns: `point` (the key of its
+/// field values), one column per swept field, `status` (ok / failed), `error`, then the headline figures,
+/// each column named with its unit.
+public struct SweepCSV {
+    public static let figures = [
+        "throughput_tokens_per_s", "makespan_ps", "token_latency_p50_ps", "token_latency_p99_ps",
+        "time_per_output_token_p50_ps", "mean_effective_batch_requests", "pipeline_bubble_fraction",
+        "kv_mean_used_fraction", "energy_per_token_j", "wall_seconds",
+    ]
+
+    public let path: String
+    public let header: [String]
+
+    public init(path: String, fields: [String]) {
+        self.path = path
+        header = ["point"] + fields + ["status", "error"] + Self.figures
+    }
+
+    /// Keys of the points already in the file; creates the file with its header when missing. A file with
+    /// another header is refused (it belongs to another sweep). A last row cut off by a crash (no line end,
+    /// or too few cells) is removed with a warning on stderr, so that its point runs again.
+    public func recordedPoints() throws -> Set<String> {
+        guard FileManager.default.fileExists(atPath: path) else {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
+            try CSVTable.encode([header]).write(toFile: path, atomically: true, encoding: .utf8)
+            return []
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var table = try CSVTable.parse(text, file: path, strict: false)
+        guard table.header == header else {
+            throw TopologyError(
+                file: path, line: 1, field: "",
+                message: "this CSV has other columns than the sweep "
+                    + "(\(header.joined(separator: ","))); give the sweep another output or remove the file")
+        }
+        if let last = table.rows.last, !text.hasSuffix("\n") || last.cells.count != header.count {
+            table.rows.removeLast()
+            let warning =
+                "lolpim: warning: \(path):\(last.line): the last row was cut off (a run stopped while "
+                + "writing it); removed, its point runs again\n"
+            FileHandle.standardError.write(Data(warning.utf8))
+            try write(table.rows.map(\.cells))
+        }
+        if let bad = table.rows.first(where: { $0.cells.count != header.count }) {
+            throw TopologyError(
+                file: path, line: bad.line, field: "",
+                message: "expected \(header.count) cells, found "
+                    + "\(bad.cells.count); the file was changed by hand or by another program")
+        }
+        return Set(table.rows.map { $0.cells[0] })
+    }
+
+    /// Appends one row atomically: the file with the new row is written beside it and renamed over it, so a
+    /// crash leaves either the old file or the new one, never a torn row.
+    public func append(_ cells: [String]) throws {
+        let existing = try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path, strict: false)
+        try write(existing.rows.map(\.cells) + [cells])
+    }
+
+    private func write(_ rows: [[String]]) throws {
+        try Data(CSVTable.encode([header] + rows).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// The figures of a finished run, in `figures` order.
+    public static func figures(_ r: RunResults) -> [String] {
+        let s = r.simulated
+        return [
+            String(s.throughputTokensPerS), String(s.makespanPs), String(s.tokenLatency.p50Ps),
+            String(s.tokenLatency.p99Ps), String(s.requests.timePerOutputToken.p50Ps),
+            String(s.requests.meanEffectiveBatch), String(s.pipelineBubbleFraction), String(s.kv.meanUsedFraction),
+            String(s.energyPerTokenJ), String(r.wallclock.runSeconds),
+        ]
+    }
+
+    /// The rows of a sweep CSV as column → cell; a malformed row is an error naming its line.
+    public static func rows(path: String) throws -> [[String: String]] {
+        try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path).records
+    }
+
+    /// One row as a CSV line (no line end).
+    static func line(_ cells: [String]) -> String { String(CSVTable.encode([cells]).dropLast()) }
+
+    /// Every row of CSV text, the header first, without checking cell counts.
+    static func parse(_ text: String) -> [[String]] {
+        guard let table = try? CSVTable.parse(text, file: "", strict: false) else { return [] }
+        return [table.header] + table.rows.map(\.cells)
+    }
+}

@@ -1,0 +1,141 @@
+import Cluster
+import Foundation
+import Yams
+
+/// A sweep file: a base topology and the topology fields to vary. Keys:
+/// - `base` (required): the topology file the points start from, relative to the sweep file.
+/// - `axes`: a mapping from dotted topology field (e.g. `cluster.modules`, `workload.context`) to a list of
+///   values; the points are the cross product, in file order (the last axis varies fastest).
+/// - `points`: instead of `axes`, an explicit list of mappings from field to value.
+/// - `output`: the CSV file, relative to the sweep file (default: the sweep file's name with `.csv`).
+/// - `transport`: how each point's processes talk (ipc, tcp or inproc; default ipc).
+public struct SweepSpec {
+    public var file: String
+    public var baseFile: String
+    public var output: String
+    public var transport: TransportKind
+    /// Field names, in column order.
+    public var fields: [String]
+    /// Each point: a value per field (YAML nodes, so lists and mappings work as values); nil where a point
+    /// of an explicit `points` list leaves the field out (the base file's value stays).
+    public var points: [[Node?]]
+
+    public static func load(path: String) throws -> SweepSpec {
+        var doc = try YAMLMapping.readFile(path, what: "sweep")
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        guard let base = try doc.scalar("base") else {
+            throw doc.error("base", "required: the topology file to start from")
+        }
+        let baseFile = base.hasPrefix("/") ? base : directory.appendingPathComponent(base).path
+        let defaultOutput = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".csv"
+        let outputName = try doc.string("output", default: defaultOutput)
+        let output = outputName.hasPrefix("/") ? outputName : directory.appendingPathComponent(outputName).path
+        let transportName = try doc.string("transport", default: "ipc")
+        guard let transport = TransportKind(rawValue: transportName) else {
+            throw doc.error("transport", "expected ipc, tcp or inproc, found '\(transportName)'")
+        }
+        var fields: [String] = []
+        var points: [[Node?]] = []
+        if let axesNode = doc.node("axes") {
+            guard case .mapping(let axes) = axesNode, !axes.isEmpty else {
+                throw doc.error("axes", "expected a mapping from topology field to a list of values")
+            }
+            var lists: [[Node]] = []
+            for (key, value) in axes {
+                guard case .sequence(let list) = value, !list.isEmpty else {
+                    throw TopologyError(
+                        file: path, line: value.mark?.line, column: value.mark?.column,
+                        field: "axes.\(key.string ?? "?")", message: "expected a non-empty list of values")
+                }
+                let name = key.string ?? ""
+                if let problem = TopologySchema.problem(with: name) {
+                    throw TopologyError(
+                        file: path, line: key.mark?.line, column: key.mark?.column,
+                        field: "axes", message: problem)
+                }
+                fields.append(name)
+                lists.append(Array(list))
+            }
+            points = lists.reduce([[]]) { partial, list in partial.flatMap { prefix in list.map { prefix + [$0] } } }
+        }
+        if let pointsNode = doc.node("points") {
+            guard points.isEmpty else { throw doc.error("points", "give either axes or points, not both") }
+            guard case .sequence(let list) = pointsNode, !list.isEmpty else {
+                throw doc.error("points", "expected a list of mappings from topology field to value")
+            }
+            for item in list {
+                guard case .mapping(let m) = item else {
+                    throw TopologyError(
+                        file: path, line: item.mark?.line, column: item.mark?.column, field: "points",
+                        message: "each point is a mapping from topology field to value")
+                }
+                for (keyNode, _) in m {
+                    let key = keyNode.string ?? ""
+                    if let problem = TopologySchema.problem(with: key) {
+                        throw TopologyError(
+                            file: path, line: keyNode.mark?.line, column: keyNode.mark?.column,
+                            field: "points", message: problem)
+                    }
+                    if !fields.contains(key) { fields.append(key) }
+                }
+            }
+            points = list.map { item in
+                guard case .mapping(let m) = item else { return [] }
+                return fields.map { m[$0] }
+            }
+        }
+        guard !points.isEmpty else { throw doc.error("axes", "required: axes (or points) to vary") }
+        try doc.rejectUnknownKeys()
+        return SweepSpec(
+            file: path, baseFile: baseFile, output: output, transport: transport, fields: fields, points: points)
+    }
+
+    /// A value as one line of text (its CSV cell and part of the point's key): a scalar as written, a list
+    /// or mapping as its YAML with the lines joined by spaces; empty for a field the point leaves at the
+    /// base file's value.
+    public static func text(_ node: Node?) -> String {
+        guard let node else { return "" }
+        if case .scalar(let s) = node { return s.string }
+        let yaml = (try? Yams.serialize(node: node)) ?? "?"
+        return yaml.split(separator: "\n").joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The key identifying a point in the CSV: `field=value;…`.
+    public func key(_ point: [Node?]) -> String {
+        zip(fields, point).filter { $1 != nil }.map { "\($0)=\(Self.text($1))" }.joined(separator: ";")
+    }
+
+    /// The base topology with the point's values set.
+    public func topologyText(for point: [Node?]) throws -> String {
+        let text = try String(contentsOfFile: baseFile, encoding: .utf8)
+        guard var root = try Yams.compose(yaml: text) else {
+            throw TopologyError(file: baseFile, field: "", message: "the base topology is empty")
+        }
+        for (field, value) in zip(fields, point) {
+            guard let value else { continue }
+            root = try Self.setting(root, path: field.split(separator: ".").map(String.init), to: value, field: field)
+        }
+        // Keep a relative request trace pointing at the base topology's directory.
+        if case .mapping(let m) = root, case .mapping(let w)? = m["workload"], case .scalar(let t)? = w["trace"],
+            !t.string.hasPrefix("/")
+        {
+            let absolute = URL(fileURLWithPath: baseFile).deletingLastPathComponent().appendingPathComponent(t.string)
+                .path
+            root = try Self.setting(root, path: ["workload", "trace"], to: Node(absolute), field: "workload.trace")
+        }
+        return try Yams.serialize(node: root)
+    }
+
+    static func setting(_ node: Node, path: [String], to value: Node, field: String) throws -> Node {
+        guard case .mapping(var m) = node else {
+            throw TopologyError(file: "", field: field, message: "cannot set \(field): its parent is not a mapping")
+        }
+        if path.count == 1 {
+            m[path[0]] = value
+        } else {
+            let child = m[path[0]] ?? .mapping(Node.Mapping([]))
+            m[path[0]] = try setting(child, path: Array(path.dropFirst()), to: value, field: field)
+        }
+        return .mapping(m)
+    }
+}

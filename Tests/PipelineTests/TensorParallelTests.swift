@@ -1,0 +1,105 @@
+@testable import Cluster
+import Foundation
+import PIMModule
+@testable import Pipeline
+@testable import Studies
+import TestSupport
+import Testing
+import Workload
+
+@Suite("Tensor parallelism: collectives, planner, topologies")
+struct TensorParallelTests {
+    @Test(
+        "an all-reduce takes 2 × (latency + (tp − 1) × transfer(⌈S / tp⌉)) and sends 2 (tp − 1) chunks per member",
+        arguments: [2, 4, 8])
+    func allReduceClosedForm(tp: Int) throws {
+        let topology = try TopologyLoader.parse(yaml: tensorParallelTopology(modules: tp, tp: tp), file: "tp.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        let entries = (0..<2).map {
+            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
+        }
+        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
+        let outcomes = try group.handle(departs: Array(repeating: 0, count: tp), entries: entries, payloadBytes: bytes)
+
+        let link = topology.links.tp
+        let chunk = (bytes + Int64(tp) - 1) / Int64(tp)
+        let allReduce = 2 * (link.latencyPs + Int64(tp - 1) * link.transferTime(bytes: chunk))
+        let layers = Int64(topology.model.layers)
+        let compute = group.members[0].segments(contexts: [1000, 1000], payloadBytes: bytes).0.total
+        // The gather of the LM head's candidates (8 B per request) from every member to member 0.
+        let gather = link.latencyPs + Int64(tp - 1) * link.transferTime(bytes: 2 * StageSimulator.gatherBytesPerRequest)
+        let start = outcomes[0].start
+        #expect(outcomes.allSatisfy { $0.start == start })
+        #expect(outcomes[0].finish == start + compute + 2 * layers * allReduce + gather)
+        for m in 1..<tp { #expect(outcomes[m].finish == start + compute + 2 * layers * allReduce) }
+        // Traffic: every member sends 2 (tp − 1) chunks per all-reduce; members ≠ 0 also send their candidates.
+        let stats = group.stats
+        #expect(stats[0].tpEgress.bytes == 2 * layers * 2 * Int64(tp - 1) * chunk)
+        #expect(
+            stats[1].tpEgress.bytes == 2 * layers * 2 * Int64(tp - 1) * chunk + 2 * StageSimulator.gatherBytesPerRequest
+        )
+        #expect(outcomes[0].depart != nil && outcomes[1].depart == nil)
+    }
+
+    @Test("a member holds 1/tp of each layer's heads, FFN and KV; norms stay whole")
+    func sharding() throws {
+        let model = ModelConfig.presets["llm-72b-128k-gqa"]!
+        let shard = model.sharded(tp: 4)
+        #expect(shard.queryHeads == 16 && shard.kvHeads == 2 && shard.ffn == 7168 && shard.hidden == 8192)
+        #expect(shard.kvBytesPerTokenPerLayer * 4 == model.kvBytesPerTokenPerLayer)
+        #expect((shard.weightBytesPerLayer - 2 * 8192 * 2) * 4 == model.weightBytesPerLayer - 2 * 8192 * 2)
+        #expect(model.tensorParallelProblems(tp: 16) == ["kv_heads (8) is not a multiple of tp (16)"])
+        #expect(model.tensorParallelProblems(tp: 8).isEmpty)
+    }
+
+    @Test("tp and pp in topology files: located errors for splits that cannot work")
+    func topologyErrors() {
+        func error(_ parallelism: String, modules: Int = 4) -> String? {
+            let yaml = tensorParallelTopology(modules: modules, tp: 1)
+                .replacingOccurrences(of: "parallelism: {micro_batches: 1, tp: 1}", with: "parallelism: \(parallelism)")
+            return parseError(yaml).map { "\($0.field): \($0.message)" }
+        }
+        #expect(
+            error("{tp: 3}") == "parallelism.tp: 3 does not divide cluster.modules (4); tp × pp must equal the modules")
+        #expect(error("{tp: 16}", modules: 16) == "parallelism.tp: kv_heads (8) is not a multiple of tp (16)")
+        #expect(error("{tp: 2, pp: 4}") == "parallelism.pp: must equal cluster.modules / tp = 4 / 2 = 2")
+        #expect(
+            error("{tp: 2, layers_per_stage: [10, 10, 12]}")?.hasPrefix(
+                "parallelism.layers_per_stage: expected 2 entries") == true)
+        #expect(error("{tp: 2, pp: 2, layers_per_stage: [16, 16]}") == nil)
+    }
+
+    @Test(
+        "the planner never proposes a split that cannot run, and names why the others cannot",
+        arguments: ModelConfig.presetNames)
+    func planner(model: String) throws {
+        var checked = 0
+        for modules in [1, 2, 3, 4, 6, 8, 12, 16, 32] {
+            let yaml = tensorParallelTopology(modules: 32, tp: 1).replacingOccurrences(
+                of: "llm-7b-128k-gqa", with: model
+            )
+            .replacingOccurrences(of: "cluster: {modules: 32}", with: "cluster: {modules: \(modules)}")
+            guard let base = try? TopologyLoader.parse(yaml: yaml, file: "p.yaml") else { continue }  // does not fit at all
+            checked += 1
+            let candidates = ParallelismPlanner.candidates(for: base)
+            #expect(candidates.map { $0.tp * $0.pp } == Array(repeating: modules, count: candidates.count))
+            for c in candidates {
+                let split = ParallelismPlanner.split(base, tp: c.tp)
+                let works =
+                    base.model.tensorParallelProblems(tp: c.tp).isEmpty && (try? PipelinePlan(topology: split)) != nil
+                #expect(works == c.isValid, "\(model) on \(modules): tp \(c.tp) \(c.problem ?? "valid")")
+                if c.isValid {
+                    #expect(
+                        split.parallelism.pp == c.pp
+                            && split.parallelism.layersPerStage.reduce(0, +) == base.model.layers)
+                    #expect(
+                        base.model.queryHeads % c.tp == 0 && base.model.kvHeads % c.tp == 0
+                            && base.model.ffn % c.tp == 0)
+                }
+            }
+        }
+        // Even the 72B models fit the larger clusters: the loop did check something.
+        #expect(checked >= 2)
+    }
+}

@@ -1,0 +1,82 @@
+@testable import Cluster
+import Foundation
+import Pipeline
+@testable import Studies
+import TestSupport
+import Testing
+import Workload
+
+@Suite("lolpim compare", .serialized)
+struct CompareTests {
+
+    @Test("prefill_kv: resident sends no prompt KV over the host links; transfer does, and takes longer")
+    func residentPrefill() throws {
+        func run(_ mode: String) throws -> SequentialRun.Outcome {
+            let yaml = minimalTopology.replacingOccurrences(
+                of: "context: 2048", with: "context: 2048\n  prefill_kv: \(mode)")
+            return try SequentialRun(plan: PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "p.yaml")))
+                .run()
+        }
+        let transfer = try run("transfer"), resident = try run("resident")
+        #expect(transfer.simulated.kv.prefillTransferBytes > 0 && resident.simulated.kv.prefillTransferBytes == 0)
+        #expect(resident.simulated.makespanPs < transfer.simulated.makespanPs)
+        #expect(
+            parseError(
+                minimalTopology.replacingOccurrences(of: "context: 2048", with: "context: 2048\n  prefill_kv: maybe"))?
+                .field == "workload.prefill_kv")
+    }
+
+    @Test("every system is memory-matched: GPUs, and GPU-PIM's GPUs for the weights plus devices for the rest")
+    func memoryMatched() throws {
+        let gib: Int64 = 1 << 30
+        let cases: [(model: String, modules: Int, gpus: Int, gpuPIM: (Int, Int))] = [
+            ("llm-7b-32k", 8, 2, (1, 1)), ("llm-7b-128k-gqa", 8, 2, (1, 1)), ("llm-72b-32k", 32, 8, (2, 5)),
+            ("llm-72b-128k-gqa", 64, 16, (2, 11)),
+        ]
+        for c in cases {
+            let model = try #require(ModelConfig.presets[c.model])
+            let memory = Int64(c.modules) * 16 * gib
+            #expect(BaselineRows.memoryMatchedGPUs(model: model, memoryBytes: memory) == c.gpus, "\(c)")
+            let attacc = BaselineRows.memoryMatchedGPUPIM(model: model, memoryBytes: memory)
+            #expect(attacc.gpus == c.gpuPIM.0 && attacc.devices == c.gpuPIM.1, "\(c): \(attacc)")
+        }
+        // On the shipped comparison sizes no GPU row is above 1.3× the PIM system's memory; a system too small
+        // for that (2 × 16 GiB: one 80 GB GPU is the least) gets a note saying why.
+        for (modules, noted) in [(8, false), (2, true)] {
+            let yaml = minimalTopology.replacingOccurrences(of: "modules: 4", with: "modules: \(modules)")
+            let t = try TopologyLoader.parse(yaml: yaml, file: "m.yaml")
+            let comparison = try Comparison(topologyFile: "m.yaml", topology: t, outputDirectory: "/nonexistent")
+            let rows = Comparison.withMemoryNotes(comparison.gpuRows(), pimMemoryBytes: comparison.pimMemoryBytes)
+            for row in rows {
+                let above = Double(row.memoryBytes) > 1.3 * Double(comparison.pimMemoryBytes)
+                #expect(above == noted, "\(row.system): \(row.memoryBytes) B")
+                #expect((row.note?.contains("the PIM system's") ?? false) == above)
+            }
+        }
+    }
+
+    @Test(
+        "the search: splits at their pipeline depth, then micro-batch counts from the depth to the batch, then sub-batches"
+    )
+    func search() throws {
+        let yaml = minimalTopology.replacingOccurrences(of: "batch_size: 6", with: "batch_size: 32")
+        let t = try TopologyLoader.parse(yaml: yaml, file: "s.yaml")
+        let search = ConfigurationSearch(topology: t, maxTP: 8)
+        #expect(search.microBatchCounts(pp: 4) == [4, 8, 16, 32])
+        #expect(search.microBatchCounts(pp: 1) == [1, 2, 4, 8, 16, 32])
+        #expect(search.microBatchCounts(pp: 3) == [3, 6, 12, 24, 32])
+        #expect(search.microBatchCounts(pp: 64) == [32])
+        let splits = search.splitStage()
+        #expect(splits.map(\.tp) == search.splits.map(\.tp) && !splits.isEmpty)
+        #expect(splits.allSatisfy { $0.microBatches == $0.pp && $0.subBatches == nil })
+        let best = splits[0]
+        #expect(search.microBatchStage(best: best).map(\.microBatches) == search.microBatchCounts(pp: best.pp))
+        #expect(search.subBatchStage(best: best).isEmpty)  // PIM-only: no NPU
+        #expect(search.exhaustive().count == search.splits.reduce(0) { $0 + search.microBatchCounts(pp: $1.pp).count })
+        let xpu = ConfigurationSearch(topology: try TopologyLoader.parse(yaml: xpuTopology(), file: "x.yaml"), maxTP: 8)
+        let first = try #require(xpu.splitStage().first)
+        #expect(first.subBatches == 2)
+        #expect(xpu.subBatchStage(best: first).map(\.subBatches) == (first.tp == 1 ? [1, 2, 4] : []))
+        #expect(xpu.exhaustive().allSatisfy { $0.subBatches != nil })
+    }
+}
