@@ -63,9 +63,9 @@ extension MultiGPUSystem: DecodeSystem {
 
     /// Every operator of one GPU's shard: the layers' (× layers) and the LM head's (once).
     func shardOps(contexts: [Int]) -> [(DecodeOp, Double)] {
-        let step = DecodeStep(model: shard)
-        return step.layerOps(contexts: contexts).map { ($0, Double(model.layers)) }
-            + step.lmHeadOps(batch: contexts.count).map { ($0, 1.0) }
+        DecodeStep(model: shard).stageOps(contexts: contexts, layers: model.layers, lmHead: true).map {
+            ($0.op, Double($0.times))
+        }
     }
 
     /// Every operator's bytes at the GPU memory's energy and its flops at the ALU's, on every GPU.

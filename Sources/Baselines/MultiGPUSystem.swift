@@ -65,19 +65,15 @@ public struct MultiGPUSystem: Sendable {
     public func step(contexts: [Int]) -> StepTime {
         var t = StepTime()
         guard !contexts.isEmpty else { return t }
-        let step = DecodeStep(model: shard)
         let layers = Picoseconds(model.layers)
-        for op in step.layerOps(contexts: contexts) {
-            let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten) * layers
+        for entry in DecodeStep(model: shard).stageOps(contexts: contexts, layers: model.layers, lmHead: true) {
+            let op = entry.op
+            let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten) * Picoseconds(entry.times)
             switch op.kind {
             case .qkvProjection, .outputProjection, .ffn, .lmHead: t.fc += time
             case let kind where kind.isAttention: t.attention += time
             default: t.other += time
             }
-        }
-        for op in step.lmHeadOps(batch: contexts.count) {
-            let time = gpu.time(flops: op.flops, bytes: op.bytesRead + op.bytesWritten)
-            if op.kind == .lmHead { t.fc += time } else { t.other += time }
         }
         t.communication = 2 * layers * allReduceTime(bytes: Int64(contexts.count * model.activationBytesPerRequest))
         return t

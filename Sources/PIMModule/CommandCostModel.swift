@@ -64,7 +64,7 @@ public struct CommandCostModel: OpCostModel {
 
     /// `count` items (matrix rows, append pairs) spread over the channels: ceil or floor of count / channels each.
     func spreadOverChannels(_ rows: Int) -> [Int] {
-        (0..<module.channels).map { rows / module.channels + ($0 < rows % module.channels ? 1 : 0) }
+        EvenSplit.sizes(rows, parts: module.channels)
     }
 
     /// One weight matrix on all channels in lock-step (the busiest channel decides), plus the HUB's

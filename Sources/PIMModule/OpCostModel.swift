@@ -109,12 +109,8 @@ extension OpCostModel {
     /// Cost of `layers` identical layers (plus the LM head when `includesLMHead`) for one micro-batch.
     public func stageCost(step: DecodeStep, layers: Int, contexts: [Int], includesLMHead: Bool) -> StageCost {
         var cost = StageCost()
-        guard !contexts.isEmpty else { return cost }
-        for op in step.layerOps(contexts: contexts) {
-            cost.add(op, cost: self.cost(of: op), times: Int64(layers))
-        }
-        if includesLMHead {
-            for op in step.lmHeadOps(batch: contexts.count) { cost.add(op, cost: self.cost(of: op)) }
+        for entry in step.stageOps(contexts: contexts, layers: layers, lmHead: includesLMHead) {
+            cost.add(entry.op, cost: self.cost(of: entry.op), times: Int64(entry.times))
         }
         return cost
     }

@@ -23,6 +23,13 @@ public struct NPUSpec: Sendable, Hashable, Codable {
         self.flops = flops
         self.memoryBandwidth = memoryBandwidth
     }
+
+    /// Bytes/s the NPU reads from a module of `channels` channels clocked at `tCKps`: `memoryBandwidth` when
+    /// given, else the channels' data buses.
+    public func bandwidth(channels: Int, tCKps: Picoseconds) -> Double {
+        memoryBandwidth ?? Double(channels * busBits / 8 * transfersPerCycle)
+            / (Double(tCKps) / Time.picosecondsPerSecond)
+    }
 }
 
 /// The cost model of an xPU+PIM module: the weight GEMVs (QKV, O, FFN, LM head) run on the NPU at
@@ -44,10 +51,7 @@ public struct XPUPIMCostModel: OpCostModel {
     }
 
     /// Bytes/s the NPU reads (given, or the channels' data buses).
-    public var npuBandwidth: Double {
-        npu.memoryBandwidth ?? Double(module.channels * npu.busBits / 8 * npu.transfersPerCycle)
-            / (Double(module.tCKps) / Time.picosecondsPerSecond)
-    }
+    public var npuBandwidth: Double { npu.bandwidth(channels: module.channels, tCKps: module.tCKps) }
 
     /// Whether the NPU runs this operator (the weight GEMVs).
     public static func runsOnNPU(_ kind: OpKind) -> Bool {

@@ -109,13 +109,7 @@ public struct PipelinePlan: Sendable {
         let share = (Double(model.layers) + head) / Double(stages)
         let maxLast = model.layers - (stages - 1)
         let last = min(maxLast, max(1, Int((share - head).rounded())))
-        return evenSplit(layers: model.layers - last, stages: stages - 1) + [last]
-    }
-
-    /// `layers` split into `stages` consecutive parts whose sizes differ by at most one, larger parts first.
-    public static func evenSplit(layers: Int, stages: Int) -> [Int] {
-        guard stages > 0 else { return [] }
-        return (0..<stages).map { layers / stages + ($0 < layers % stages ? 1 : 0) }
+        return EvenSplit.sizes(model.layers - last, parts: stages - 1) + [last]
     }
 
     /// The KV allocator of a stage's module under the workload's scheme.

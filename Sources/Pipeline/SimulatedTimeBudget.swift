@@ -31,7 +31,9 @@ public struct SimulatedTimeBudget: Sendable {
         let longestOutput = Double(plan.requests.map(\.outputTokens).max() ?? 0)
         let longestTokens = Double(plan.requests.map(\.finalTokens).max() ?? 0)
         let module = t.cluster.module
-        let internalBandwidth = min(module.npu?.memoryBandwidth ?? .infinity, module.peakInternalBandwidth)
+        let internalBandwidth = min(
+            module.npu?.bandwidth(channels: module.channels, tCKps: module.tCKps) ?? .infinity,
+            module.peakInternalBandwidth)
         let stageBytes = plan.stages.map { s in
             Double(s.memory.weightBytes) + batch * longestTokens * Double(s.memory.kvBytesPerToken)
         }

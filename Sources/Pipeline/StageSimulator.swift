@@ -138,24 +138,21 @@ public struct StageSimulator: Sendable {
     func segments(contexts: [Int], payloadBytes: Int64) -> (StageCost, [Segment]) {
         var cost = StageCost()
         guard !contexts.isEmpty else { return (cost, []) }
-        let ops = step.layerOps(contexts: contexts)
-        let costs = ops.map { costModel.cost(of: $0) }
-        for (op, c) in zip(ops, costs) { cost.add(op, cost: c, times: Int64(plan.layers)) }
+        let all = step.stageOps(contexts: contexts, layers: plan.layers, lmHead: plan.includesLMHead)
+        let allCosts = all.map { costModel.cost(of: $0.op) }
         var head: Picoseconds = 0
-        if plan.includesLMHead {
-            for op in step.lmHeadOps(batch: contexts.count) {
-                let c = costModel.cost(of: op)
-                cost.add(op, cost: c)
-                head += c.latency
-            }
+        for (entry, c) in zip(all, allCosts) {
+            cost.add(entry.op, cost: c, times: Int64(entry.times))
+            if entry.inHead { head += c.latency }
         }
+        // The layer's operators and their costs (one layer), for the tensor-parallel segments below.
+        let ops = all.filter { !$0.inHead }.map(\.op)
+        let costs = Array(allCosts[..<ops.count])
         if let npu, npu.subBatches > 1, contexts.count > 1, plan.tp == 1 {
             // The sub-batches' operators (weights read once per sub-batch), and the overlapped time.
             var groups = StageCost()
             let time = interleaved(contexts: contexts, subBatches: npu.subBatches, cost: &groups)
-            if plan.includesLMHead {
-                for op in step.lmHeadOps(batch: contexts.count) { groups.add(op, cost: costModel.cost(of: op)) }
-            }
+            for (entry, c) in zip(all, allCosts) where entry.inHead { groups.add(entry.op, cost: c) }
             groups.total = time + head
             return (groups, [.compute(groups.total)])
         }
@@ -177,53 +174,11 @@ public struct StageSimulator: Sendable {
         return (cost, segments)
     }
 
-    /// NeuPIMs' sub-batch interleaving on an xPU+PIM module: the micro-batch's requests are split into
-    /// `subBatches` groups; per layer each group runs its QKV part (first norm, QKV) on the NPU, its attention
-    /// (K/V append, QKᵀ, softmax, SV) on the PIM channels, then its O/FFN part on the NPU. The NPU and the PIM
-    /// channels each do one thing at a time, in the order NPU: pre(0), pre(1), …, then per layer and group
-    /// post(g, l), pre(g, l + 1); PIM: att(0, l), att(1, l), …; so one group's attention overlaps the others'
-    /// weight GEMVs (each group reads the weights again). Returns the time of the layers (without the LM head)
-    /// and adds every group's operators to `cost`.
+    /// NeuPIMs' sub-batch interleaving of a micro-batch on this module (`SubBatchInterleaving`): the time of
+    /// the layers (without the LM head); every group's operators are added to `cost`.
     func interleaved(contexts: [Int], subBatches: Int, cost: inout StageCost) -> Picoseconds {
-        let sizes = PipelinePlan.evenSplit(layers: contexts.count, stages: min(subBatches, contexts.count))
-        var groups: [(pre: Picoseconds, attention: Picoseconds, post: Picoseconds)] = []
-        var offset = 0
-        for size in sizes {
-            var g: (pre: Picoseconds, attention: Picoseconds, post: Picoseconds) = (0, 0, 0)
-            for op in step.layerOps(contexts: Array(contexts[offset..<(offset + size)])) {
-                let c = costModel.cost(of: op)
-                cost.add(op, cost: c, times: Int64(plan.layers))
-                let time = c.latency
-                switch op.kind {
-                case .norm:
-                    // The layer's two norms are one operator: the first before QKV, the second before the FFN.
-                    g.pre += time / 2
-                    g.post += time - time / 2
-                case .qkvProjection: g.pre += time
-                case let kind where kind.isAttention: g.attention += time
-                default: g.post += time
-                }
-            }
-            groups.append(g)
-            offset += size
-        }
-        var npuFree: Picoseconds = 0, pimFree: Picoseconds = 0
-        var preDone = groups.map { _ in Picoseconds(0) }
-        for g in groups.indices {
-            npuFree += groups[g].pre
-            preDone[g] = npuFree
-        }
-        for layer in 0..<plan.layers {
-            for g in groups.indices {
-                pimFree = max(pimFree, preDone[g]) + groups[g].attention
-                npuFree = max(npuFree, pimFree) + groups[g].post
-                if layer + 1 < plan.layers {
-                    npuFree += groups[g].pre
-                    preDone[g] = npuFree
-                }
-            }
-        }
-        return npuFree
+        SubBatchInterleaving(step: step, costModel: costModel, layers: plan.layers, subBatches: subBatches)
+            .time(contexts: contexts, cost: &cost)
     }
 
     /// Runs a micro-batch's segments on this member, with the other members of its group as replicas built
@@ -255,22 +210,9 @@ public struct StageSimulator: Sendable {
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)
         if timeline != nil {
-            recordTimeline(work, finish: finish, depart: depart)
-            let track = "module \(stats.rank)"
-            for (kind, count) in Dictionary(grouping: work.events, by: { $0 }).mapValues(\.count).sorted(by: {
-                $0.key.rawValue < $1.key.rawValue
-            }) {
-                timeline!.append(
-                    TimelineEvent(
-                        kind: .instant, track: track, name: "DPA \(kind.rawValue) ×\(count)",
-                        startPs: work.start))
-            }
-            if !released.isEmpty {
-                timeline!.append(
-                    TimelineEvent(
-                        kind: .instant, track: track, name: "DPA request_end ×\(released.count)",
-                        startPs: finish))
-            }
+            let view = StageTimeline(
+                track: "module \(stats.rank)", plan: plan, member: member, egress: egress, channelGroups: channelGroups)
+            timeline! += view.events(work, finish: finish, depart: depart, released: released.count)
         }
         return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart)
     }
@@ -295,61 +237,5 @@ public struct StageSimulator: Sendable {
         let work = begin(
             depart: upstreamDepart, contexts: contexts, payloadBytes: payloadBytes, slot: slot, injection: injection)
         return finish(work, at: work.start + work.cost.total)
-    }
-
-    /// The module's span (start to finish, collectives included), its ops laid end to end (all layers of an
-    /// op kind together, in decode order; collectives not shown), and the activation's transfer on the
-    /// outgoing link.
-    private mutating func recordTimeline(_ work: Work, finish: Picoseconds, depart: Picoseconds?) {
-        let track = "module \(stats.rank)"
-        var args = ["requests": "\(work.requests)", "layers": "\(plan.layers)"]
-        if plan.tp > 1 { args["tp_member"] = "\(member) of \(plan.tp)" }
-        timeline!.append(
-            TimelineEvent(
-                track: track, name: "slot \(work.slot) step \(work.injection)", startPs: work.start,
-                durationPs: finish - work.start, slot: work.slot, step: work.injection, args: args))
-        var at = work.start
-        for kind in OpKind.allCases {
-            guard let time = work.cost.byKind[kind], time > 0 else { continue }
-            timeline!.append(
-                TimelineEvent(
-                    track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
-                    slot: work.slot, step: work.injection))
-            if channelGroups > 0, let busy = work.cost.channelBusy[kind] {
-                recordChannels(busy, kind: kind, start: at, opTime: time, slot: work.slot, injection: work.injection)
-            }
-            at += time
-        }
-        guard let depart else { return }
-        let transfer = egress.link.transferTime(bytes: work.payloadBytes)
-        timeline!.append(
-            TimelineEvent(
-                track: "link from module \(stats.rank)", name: "activation \(work.payloadBytes) B",
-                startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: work.slot,
-                step: work.injection))
-    }
-
-    /// One span per channel group inside an op: from the op's start for as long as the group's busiest
-    /// channel works (all layers of the op kind together), with the group's mean busy fraction.
-    private mutating func recordChannels(
-        _ busy: [Picoseconds], kind: OpKind, start: Picoseconds, opTime: Picoseconds,
-        slot: Int, injection: Int
-    ) {
-        let groups = min(channelGroups, busy.count)
-        for g in 0..<groups {
-            let channels = busy[(g * busy.count / groups)..<((g + 1) * busy.count / groups)]
-            let longest = channels.max() ?? 0
-            guard longest > 0 else { continue }
-            let mean = Double(channels.reduce(0, +)) / Double(channels.count) / Double(opTime)
-            let name =
-                channels.count == 1
-                ? "channel \(channels.startIndex)"
-                : "channels \(channels.startIndex)-\(channels.endIndex - 1)"
-            timeline!.append(
-                TimelineEvent(
-                    track: "module \(stats.rank) \(name)", name: kind.rawValue, startPs: start,
-                    durationPs: longest, slot: slot, step: injection,
-                    args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
-        }
     }
 }

@@ -100,3 +100,8 @@ enum ZeroBuffer {
         count <= size ? UnsafeMutableRawPointer(bitPattern: address) : nil
     }
 }
+
+extension Collection where Element == Message {
+    /// Bytes of every frame together (a multipart message's size).
+    public var totalBytes: Int { reduce(0) { $0 + $1.count } }
+}

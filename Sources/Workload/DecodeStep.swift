@@ -65,4 +65,21 @@ public struct DecodeStep: Sendable {
                 shape: .gemv([Matrix(rows: model.vocab, columns: model.hidden)], batch: batch)),
         ]
     }
+
+    /// Every operator one stage runs for a micro-batch, in order, with how many times: each layer operator once
+    /// per layer (`layers` times), then, when the stage holds it, the final norm and the LM head once. The one
+    /// walk over a stage's operators that the stage simulator, the cost models and the baselines share.
+    public func stageOps(contexts: [Int], layers: Int, lmHead: Bool) -> [StageOp] {
+        guard !contexts.isEmpty else { return [] }
+        return layerOps(contexts: contexts).map { StageOp(op: $0, times: layers, inHead: false) }
+            + (lmHead ? lmHeadOps(batch: contexts.count).map { StageOp(op: $0, times: 1, inHead: true) } : [])
+    }
+}
+
+/// One operator of a stage's decode step and how many times the stage runs it (`DecodeStep.stageOps`).
+public struct StageOp: Sendable, Equatable {
+    public var op: DecodeOp
+    public var times: Int
+    /// Part of the final norm and LM head (run once, by the last stage), not of a layer.
+    public var inHead: Bool
 }

@@ -104,7 +104,7 @@ struct PipelineTimingTests {
     @Test("micro-batches cover every request once; splits sum to the layers")
     func plan() throws {
         for (requests, groups) in [(6, 3), (7, 3), (5, 5), (64, 7)] {
-            let split = PipelinePlan.evenSplit(layers: requests, stages: groups)
+            let split = EvenSplit.sizes(requests, parts: groups)
             #expect(split.reduce(0, +) == requests)
             #expect(split.max()! - split.min()! <= 1)
         }

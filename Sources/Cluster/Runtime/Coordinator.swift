@@ -104,10 +104,9 @@ public final class Coordinator {
         try control.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
         try control.set(.maxMessageSize(64 << 20))
         try control.bind(try Endpoints.bindable(options.controlBind))
-        let returns = try Socket(context, .pull)
-        try options.keys.secureServer(returns)
-        try returns.set(.maxMessageSize(1 << 30))
-        try returns.bind(options.returnBind ?? Endpoints.returnPath(forControl: control.lastEndpoint))
+        let returns = try Sockets.pull(
+            context, bind: options.returnBind ?? Endpoints.returnPath(forControl: control.lastEndpoint),
+            keys: options.keys)
         if let file = options.endpointFile {
             try control.lastEndpoint.write(toFile: file, atomically: true, encoding: .utf8)
         }
@@ -238,11 +237,9 @@ public final class Coordinator {
     private func simulate(_ control: Socket, _ returns: Socket) throws {
         // One PUSH per member of stage 0: each gets the micro-batch.
         let data = try (0..<plan.topology.parallelism.tp).map { member in
-            let socket = try Socket(context, .push)
-            try options.keys.secureClient(socket)
-            try socket.set(.sendTimeout(Int32(options.heartbeatTimeoutMs)))
-            try socket.connect(peers[member]!.hello.dataEndpoint)
-            return socket
+            try Sockets.push(
+                context, connect: peers[member]!.hello.dataEndpoint, keys: options.keys,
+                sendTimeoutMs: options.heartbeatTimeoutMs)
         }
         let progress = ProgressLine(enabled: options.progress, total: plan.generatedTokens)
         /// The micro-batch each slot has in flight.
@@ -276,7 +273,7 @@ public final class Coordinator {
             }
             guard ready[1] else { continue }
             while let frames = try returns.receive(dontWait: true) {
-                wall.received(bytes: frames.reduce(0) { $0 + $1.count })
+                wall.received(bytes: frames.totalBytes)
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
                 guard
                     let (header, payload) = try validateReturn(
@@ -357,7 +354,7 @@ public final class Coordinator {
             // Every member but the last gets its own copy; the last gets the activation itself.
             let body = member == data.count - 1 ? activation : Message(activation.bytes)
             let frames = WireCodec.encode(.microBatch(header, payload: body))
-            let size = frames.reduce(0) { $0 + $1.count }
+            let size = frames.totalBytes
             guard try socket.send(frames) else {
                 throw RuntimeError.timeout(
                     "stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.slot) "
@@ -412,7 +409,7 @@ public final class Coordinator {
         guard let frames = try control.receive(dontWait: true), frames.count >= 1 else { return nil }
         let id = frames[0].bytes
         let body = Array(frames.dropFirst())
-        wall.received(bytes: body.reduce(0) { $0 + $1.count })
+        wall.received(bytes: body.totalBytes)
         let rank = rankOfRoutingId[id]
         let sender =
             rank.flatMap { peers[$0]?.label }
@@ -463,7 +460,7 @@ public final class Coordinator {
     private func sendControl(_ message: WireMessage, to rank: Int, on control: Socket) throws {
         let frames = [Message(peers[rank]!.routingId)] + WireCodec.encode(message)
         // Counted before sending: libzmq takes the frames' content.
-        let size = frames.dropFirst().reduce(0) { $0 + $1.count }
+        let size = frames.dropFirst().totalBytes
         guard try control.send(frames) else {
             throw RuntimeError.timeout(
                 "\(peers[rank]!.label) did not take a \(message.kind) message within "

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// Where the workers of a multi-host run go (`lolpim run --hosts FILE`, `./launch.sh --hosts FILE`).
 ///
@@ -133,7 +134,7 @@ public struct HostsFile: Sendable, Equatable {
             }
             var start = 0
             for (i, entry) in flexible.enumerated() {
-                let count = free.count / flexible.count + (i < free.count % flexible.count ? 1 : 0)
+                let count = EvenSplit.share(free.count, parts: flexible.count, index: i)
                 for rank in free[start..<(start + count)] { owner[rank] = entry }
                 start += count
             }

@@ -118,126 +118,117 @@ public struct Launcher {
         let control =
             remote.map { "tcp://\($0.coordinatorAddress):\(port == 0 ? "*" : String(port))" }
             ?? Endpoints.control(transport, runDirectory: runDirectory, port: port)
-        let executable = Self.executablePath()
 
-        var children: [(label: String, process: Process)] = []
-        /// Children this launcher had to signal (their non-zero exit is not their failure).
-        var signalled = Set<Int32>()
-        func stopAll(_ signal: Int32) {
-            for (_, p) in children where p.isRunning {
-                signalled.insert(p.processIdentifier)
-                kill(p.processIdentifier, signal)
-            }
-        }
-        func spawn(_ label: String, _ arguments: [String], executable: String = executable) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-            // No child reads our input (a remote shell would otherwise forward it, or stop in the background).
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            children.append((label, process))
-        }
+        let children = ChildProcesses()
+        try children.spawn(
+            "coordinator", executable: Self.executablePath(),
+            coordinatorArguments(control: control, endpointFile: endpointFile))
+        let endpoint = try waitForEndpoint(children, file: endpointFile)
+        try startWorkers(workers, endpoint: endpoint, children)
+        let stoppedForWorkers = superviseUntilCoordinatorEnds(children)
+        children.stopStragglers(graceMs: exitGraceMs)
+        return try outcome(children, stoppedForWorkers: stoppedForWorkers)
+    }
 
-        var coordinatorArgs = [
+    private func coordinatorArguments(control: String, endpointFile: String) -> [String] {
+        var arguments = [
             "coordinator", topologyFile, "--bind", control, "--output", outputDirectory,
             "--endpoint-file", endpointFile, "--transport-label", transport.rawValue, "--no-summary",
             "--registration-timeout", "\(registrationTimeoutMs / 1000)",
             "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)",
         ]
-        if !progress { coordinatorArgs.append("--quiet") }
-        if let traceFile { coordinatorArgs += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
-        coordinatorArgs += sharedArguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"]
-        try spawn("coordinator", coordinatorArgs)
-        let coordinator = children[0].process
+        if !progress { arguments.append("--quiet") }
+        if let traceFile { arguments += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
+        return arguments + sharedArguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"]
+    }
 
-        // Wait for the coordinator to listen; it writes its resolved endpoint (the real tcp port) to a file.
+    /// Waits for the coordinator to listen: it writes its resolved endpoint (the real tcp port) to a file.
+    private func waitForEndpoint(_ children: ChildProcesses, file: String) throws -> String {
+        let coordinator = children.coordinator
         let deadline = WallClock.monotonicMs() + Int64(registrationTimeoutMs)
-        var endpoint: String?
-        while endpoint == nil {
+        while true {
             if !coordinator.isRunning {
                 coordinator.waitUntilExit()
                 throw LaunchError.coordinatorFailed(
-                    Self.ending(coordinator),
-                    printedItsError: coordinator.terminationReason == .exit)
+                    Self.ending(coordinator), printedItsError: coordinator.terminationReason == .exit)
             }
             if StopSignal.isRequested || WallClock.monotonicMs() > deadline {
-                stopAll(SIGTERM)
+                children.stopAll(SIGTERM)
                 coordinator.waitUntilExit()
                 throw StopSignal.isRequested
-                    ? RuntimeError.interrupted
-                    : RuntimeError.timeout("the coordinator did not start listening")
+                    ? RuntimeError.interrupted : RuntimeError.timeout("the coordinator did not start listening")
             }
-            endpoint = try? String(contentsOfFile: endpointFile, encoding: .utf8)
-            if endpoint == nil { usleep(20_000) }
+            if let endpoint = try? String(contentsOfFile: file, encoding: .utf8) { return endpoint }
+            usleep(20_000)
         }
+    }
+
+    /// One worker per rank: a local process, or a remote shell running it on its host.
+    private func startWorkers(_ workers: Int, endpoint: String, _ children: ChildProcesses) throws {
         do {
             for rank in 0..<workers {
                 var arguments =
                     [
-                        "worker", "--coordinator", endpoint!, "--rank", "\(rank)",
+                        "worker", "--coordinator", endpoint, "--rank", "\(rank)",
                         "--registration-timeout", "\(registrationTimeoutMs / 1000)",
                     ] + sharedArguments
                 if let remote {
                     if kernelStore == .off { arguments += KernelStoreChoice.off.arguments }
                     let placement = remote.placements[rank]
                     if let address = placement.address { arguments += ["--data-bind", "tcp://\(address):*"] }
-                    let command = remote.command(arguments)
-                    try spawn(
-                        "worker \(rank) on \(placement.host)",
-                        Array(remote.shell.dropFirst()) + [placement.host, command],
-                        executable: remote.shellExecutable)
+                    try children.spawn(
+                        "worker \(rank) on \(placement.host)", executable: remote.shellExecutable,
+                        Array(remote.shell.dropFirst()) + [placement.host, remote.command(arguments)])
                 } else {
-                    try spawn("worker \(rank)", arguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"])
+                    try children.spawn(
+                        "worker \(rank)", executable: Self.executablePath(),
+                        arguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"])
                 }
             }
         } catch {
-            stopAll(SIGTERM)
-            children.forEach { $0.process.waitUntilExit() }
+            children.stopAll(SIGTERM)
+            children.waitAll()
             throw LaunchError.spawnFailed("\(error)")
         }
+    }
 
-        // Wait for the coordinator; forward a stop request to every child. A worker process that fails (for
-        // a remote one, also a remote shell that cannot reach its host) gives the coordinator one second to
-        // notice by itself (a worker that fails sends its error first, and the coordinator names it), then the
-        // coordinator is stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat
-        // time-out on a process the launcher has seen end.
+    /// Waits for the coordinator and forwards a stop request to every child. A worker process that fails (for
+    /// a remote one, also a remote shell that cannot reach its host) gives the coordinator one second to
+    /// notice by itself (a worker that fails sends its error first, and the coordinator names it), then the
+    /// coordinator is stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat
+    /// time-out on a process the launcher has seen end. Returns whether the launcher stopped the run because
+    /// of a worker.
+    private func superviseUntilCoordinatorEnds(_ children: ChildProcesses) -> Bool {
         var forwarded = false
         var stoppedForWorkers = false
         var workerFailedAt: Int64?
-        while coordinator.isRunning {
+        while children.coordinator.isRunning {
             if StopSignal.isRequested && !forwarded {
-                stopAll(SIGTERM)
+                children.stopAll(SIGTERM)
                 forwarded = true
             }
             if workerFailedAt == nil,
-                children.dropFirst().contains(where: {
-                    !$0.process.isRunning
-                        && Self.failed($0.process)
-                })
+                children.workers.contains(where: { !$0.process.isRunning && Self.failed($0.process) })
             {
                 workerFailedAt = WallClock.monotonicMs()
             }
             if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > 1_000 {
-                stopAll(SIGTERM)
+                children.stopAll(SIGTERM)
                 forwarded = true
                 stoppedForWorkers = true
             }
             usleep(20_000)
         }
-        coordinator.waitUntilExit()
-        // Workers leave on their own once the coordinator is done; stragglers are stopped.
-        let graceEnd = WallClock.monotonicMs() + Int64(exitGraceMs)
-        while children.contains(where: { $0.process.isRunning }) && WallClock.monotonicMs() < graceEnd {
-            usleep(20_000)
-        }
-        stopAll(SIGTERM)
-        usleep(200_000)
-        stopAll(SIGKILL)
-        children.forEach { $0.process.waitUntilExit() }
+        children.coordinator.waitUntilExit()
+        return stoppedForWorkers
+    }
 
-        let failed = children.dropFirst().filter {
-            Self.failed($0.process) && (Self.failed(coordinator) || !signalled.contains($0.process.processIdentifier))
+    /// The run's results, or the error that names who failed and how.
+    private func outcome(_ children: ChildProcesses, stoppedForWorkers: Bool) throws -> (RunResults, String) {
+        let coordinator = children.coordinator
+        let failed = children.workers.filter {
+            Self.failed($0.process)
+                && (Self.failed(coordinator) || !children.signalled.contains($0.process.processIdentifier))
         }.map { child in
             let status = child.process.terminationStatus
             // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
@@ -246,20 +237,17 @@ public struct Launcher {
                 ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
             return "\(child.label) \(Self.ending(child.process))\(why)"
         }
-        let path = (outputDirectory as NSString).appendingPathComponent("results.json")
         guard !Self.failed(coordinator) else {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             if !failed.isEmpty {
-                throw LaunchError.workersFailed(
-                    failed
-                        + (stoppedForWorkers
-                            ? ["the coordinator was stopped 1 s after the first of them ended"] : []))
+                let note = stoppedForWorkers ? ["the coordinator was stopped 1 s after the first of them ended"] : []
+                throw LaunchError.workersFailed(failed + note)
             }
             throw LaunchError.coordinatorFailed(
-                Self.ending(coordinator),
-                printedItsError: coordinator.terminationReason == .exit)
+                Self.ending(coordinator), printedItsError: coordinator.terminationReason == .exit)
         }
         guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
+        let path = (outputDirectory as NSString).appendingPathComponent("results.json")
         let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
         return (results, path)
     }

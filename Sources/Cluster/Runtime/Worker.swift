@@ -95,27 +95,9 @@ public final class Worker {
     }
 
     private func run(control controlSocket: inout Socket?) throws {
-        let control = try Socket(context, .dealer)
-        try options.keys.secureClient(control)
-        // Unique per process, so that a second worker claiming the same rank gets a refusal, not silence.
-        try control.set(
-            .routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
-        try control.set(.sendTimeout(Int32(options.registrationTimeoutMs)))
-        try control.connect(options.coordinator)
+        let control = try connectControl()
         controlSocket = control
-        let data = try Socket(context, .pull)
-        try options.keys.secureServer(data)
-        try data.set(.maxMessageSize(1 << 30))
-        let bind =
-            try options.dataBind.map(Endpoints.bindable)
-            ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
-        try data.bind(bind)
-        let tp = try Socket(context, .pull)
-        try options.keys.secureServer(tp)
-        try tp.set(.maxMessageSize(1 << 30))
-        try tp.set(.receiveBuffer(Self.collectiveSocketBuffer))
-        try tp.bind(Endpoints.tensorParallel(besideData: bind, rank: options.rank))
-
+        let (data, tp) = try bindInputs()
         let hello = Hello(
             rank: options.rank, dataEndpoint: data.lastEndpoint, tpEndpoint: tp.lastEndpoint,
             hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier,
@@ -123,23 +105,7 @@ public final class Worker {
         try send(.hello(hello), on: control)
         let config = try awaitConfig(control)
         logger.debug("configured", metadata: ["downstream": "\(config.downstream ?? "none")"])
-
-        let plan: PipelinePlan
-        do {
-            plan = try PipelinePlan(topology: config.topology)
-        } catch {
-            try? send(
-                .error(ErrorReport(rank: options.rank, message: "cannot plan the topology: \(error)")), on: control)
-            throw RuntimeError.aborted("rank \(options.rank): cannot plan the topology: \(error)")
-        }
-        guard (0..<plan.workers).contains(options.rank), config.group.count == plan.topology.parallelism.tp else {
-            // The coordinator sent a configuration this worker cannot use: tell it, so it stops at once.
-            let text =
-                "rank \(options.rank) has no place in a \(plan.workers)-module run (or its group of "
-                + "\(config.group.count) does not match tp \(plan.topology.parallelism.tp))"
-            try? send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
-            throw RuntimeError.protocolViolation(text)
-        }
+        let plan = try plan(config, control: control)
         let (stageIndex, member) = plan.position(rank: options.rank)
         let store = options.kernelStore.store.map { CountingKernelStore($0) }
         var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member, store: store)
@@ -147,46 +113,98 @@ public final class Worker {
             stage.timeline = []
             stage.channelGroups = config.timelineChannelGroups ?? 0
         }
-        var downstream: Socket?
-        if let endpoint = config.downstream {
-            let socket = try Socket(context, .push)
-            try options.keys.secureClient(socket)
-            try socket.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
-            try socket.connect(endpoint)
-            downstream = socket
-        }
-        let group: [Socket?] = try config.group.enumerated().map { index, endpoint in
-            guard index != member else { return nil }
-            let socket = try Socket(context, .push)
-            try options.keys.secureClient(socket)
-            try socket.set(.sendTimeout(Int32(config.heartbeatTimeoutMs)))
-            try socket.set(.sendBuffer(Self.collectiveSocketBuffer))
-            try socket.connect(endpoint)
-            return socket
-        }
+        let (downstream, group) = try connectOutputs(config, member: member)
         try send(.ready(Ready(rank: options.rank)), on: control)
 
         let now = WallClock.monotonicMs()
         var session = Session(
             control: control, data: data, tp: tp, group: group, downstream: downstream, config: config,
             lastHeard: now, nextHeartbeat: now)
-        let bytesPerRequest = config.topology.model.activationBytesPerRequest
+        try serve(&session, stage: &stage)
+        wall.kernelStoreHits = store?.hits ?? 0
+        wall.kernelStoreMisses = store?.misses ?? 0
+        try send(
+            .stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
+            on: control)
+    }
+
+    /// The control connection to the coordinator, with a routing id unique per process (so that a second
+    /// worker claiming the same rank gets a refusal, not silence).
+    private func connectControl() throws -> Socket {
+        let control = try Socket(context, .dealer)
+        try options.keys.secureClient(control)
+        try control.set(
+            .routingId(Array("rank-\(options.rank)-pid-\(getpid())-\(UInt16.random(in: 0...UInt16.max))".utf8)))
+        try control.set(.sendTimeout(Int32(options.registrationTimeoutMs)))
+        try control.connect(options.coordinator)
+        return control
+    }
+
+    /// Where micro-batches (data) and the group's collective messages (tp) arrive.
+    private func bindInputs() throws -> (data: Socket, tp: Socket) {
+        let bind =
+            try options.dataBind.map(Endpoints.bindable)
+            ?? Endpoints.workerData(forControl: options.coordinator, rank: options.rank)
+        let data = try Sockets.pull(context, bind: bind, keys: options.keys)
+        let tp = try Sockets.pull(
+            context, bind: Endpoints.tensorParallel(besideData: bind, rank: options.rank), keys: options.keys,
+            receiveBuffer: Self.collectiveSocketBuffer)
+        return (data, tp)
+    }
+
+    /// The plan of the configuration the coordinator sent, after checking this worker has a place in it; a
+    /// configuration it cannot use is reported, so that the coordinator stops at once.
+    private func plan(_ config: Config, control: Socket) throws -> PipelinePlan {
+        let plan: PipelinePlan
+        do {
+            plan = try PipelinePlan(topology: config.topology)
+        } catch {
+            try? reportError("cannot plan the topology: \(error)", on: control)
+            throw RuntimeError.aborted("rank \(options.rank): cannot plan the topology: \(error)")
+        }
+        guard (0..<plan.workers).contains(options.rank), config.group.count == plan.topology.parallelism.tp else {
+            let text =
+                "rank \(options.rank) has no place in a \(plan.workers)-module run (or its group of "
+                + "\(config.group.count) does not match tp \(plan.topology.parallelism.tp))"
+            try? reportError(text, on: control)
+            throw RuntimeError.protocolViolation(text)
+        }
+        return plan
+    }
+
+    /// The next stage's member (none for the last stage's members other than 0, whose output goes nowhere,
+    /// or the coordinator's return path) and the other members of the tensor-parallel group.
+    private func connectOutputs(_ config: Config, member: Int) throws -> (downstream: Socket?, group: [Socket?]) {
+        let timeout = config.heartbeatTimeoutMs
+        let downstream = try config.downstream.map {
+            try Sockets.push(context, connect: $0, keys: options.keys, sendTimeoutMs: timeout)
+        }
+        let group: [Socket?] = try config.group.enumerated().map { index, endpoint in
+            guard index != member else { return nil }
+            return try Sockets.push(
+                context, connect: endpoint, keys: options.keys, sendTimeoutMs: timeout,
+                sendBuffer: Self.collectiveSocketBuffer)
+        }
+        return (downstream, group)
+    }
+
+    /// Handles micro-batches until the coordinator says finish.
+    private func serve(_ session: inout Session, stage: inout StageSimulator) throws {
+        let bytesPerRequest = session.config.topology.model.activationBytesPerRequest
         while true {
-            let ready = session.isDone ? .finished : try service(&session, also: [data])
-            if case .finished = ready {
-                wall.kernelStoreHits = store?.hits ?? 0
-                wall.kernelStoreMisses = store?.misses ?? 0
-                try send(
-                    .stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
-                    on: control)
-                return
-            }
+            let ready = session.isDone ? .finished : try service(&session, also: [session.data])
+            if case .finished = ready { return }
             if case .readable(let sockets) = ready, sockets[0] {
-                while !session.isDone, let frames = try data.receive(dontWait: true) {
+                while !session.isDone, let frames = try session.data.receive(dontWait: true) {
                     try handleData(frames, stage: &stage, bytesPerRequest: bytesPerRequest, session: &session)
                 }
             }
         }
+    }
+
+    /// Tells the coordinator why this worker stops (it names the worker and stops the run).
+    private func reportError(_ text: String, on control: Socket) throws {
+        try send(.error(ErrorReport(rank: options.rank, message: text)), on: control)
     }
 
     private enum Serviced {
@@ -289,7 +307,7 @@ public final class Worker {
         _ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
         session: inout Session
     ) throws {
-        let size = frames.reduce(0) { $0 + $1.count }
+        let size = frames.totalBytes
         wall.received(bytes: size)
         let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
         let header: MicroBatchHeader, payload: Message
@@ -304,7 +322,7 @@ public final class Worker {
             if dropStranger(error, socket: "data", peer: peer) { return }
             let text = "worker \(options.rank) refused a message on its data socket\(peer): \(error)"
             logger.error("\(text)")
-            try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+            try reportError(text, on: session.control)
             return
         }
         let now = WallClock.realtimeNs()
@@ -316,7 +334,7 @@ public final class Worker {
                 slot: Int(header.slot), injection: Int(header.injection))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.slot): \(error)"
-            try send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+            try reportError(text, on: session.control)
             throw RuntimeError.aborted(text)
         }
         var peers: [CollectivePorts.State?] = [nil]
@@ -338,7 +356,7 @@ public final class Worker {
         next.departPs = depart
         next.wallSendNs = WallClock.realtimeNs()
         let out = WireCodec.encode(.microBatch(next, payload: payload))
-        let outSize = out.reduce(0) { $0 + $1.count }
+        let outSize = out.totalBytes
         guard try downstream.send(out) else {
             throw RuntimeError.timeout(
                 "worker \(options.rank) could not hand micro-batch \(header.slot) to the "
@@ -358,7 +376,7 @@ public final class Worker {
         let payload = Message.zeros(count: Int(sizes.bytes))
         let header = CollectiveHeader(key: key, sender: UInt32(stage.member), chunks: UInt32(sizes.count), state: state)
         let frames = WireCodec.encode(.collective(header, payload: payload))
-        let size = frames.reduce(0) { $0 + $1.count }
+        let size = frames.totalBytes
         guard let socket = session.group[peer], try socket.send(frames) else {
             throw RuntimeError.timeout(
                 "worker \(options.rank) could not send its collective message to member "
@@ -392,7 +410,7 @@ public final class Worker {
             }
             guard ready[0] else { continue }
             while let frames = try session.tp.receive(dontWait: true) {
-                wall.received(bytes: frames.reduce(0) { $0 + $1.count })
+                wall.received(bytes: frames.totalBytes)
                 let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
                 // From another member of the group, once per micro-batch.
                 let decoded = Result { try WireCodec.decode(frames) }
@@ -406,7 +424,7 @@ public final class Worker {
                     let text =
                         "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
                         + "collective message of its group (\(why))"
-                    try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+                    try? reportError(text, on: session.control)
                     throw RuntimeError.protocolViolation(text)
                 }
                 session.early[h.key, default: [:]][Int(h.sender)] = (h.state, Int(h.chunks), Int64(payload.count))
@@ -421,7 +439,7 @@ public final class Worker {
                 let text =
                     "worker \(options.rank) got a collective message with the wrong chunks from member "
                     + "\(sender) (micro-batch \(key.slot), step \(key.injection))"
-                try? send(.error(ErrorReport(rank: options.rank, message: text)), on: session.control)
+                try? reportError(text, on: session.control)
                 throw RuntimeError.protocolViolation(text)
             }
             states[sender] = message.state
@@ -435,7 +453,7 @@ public final class Worker {
 
     private func send(_ message: WireMessage, on socket: Socket) throws {
         let frames = WireCodec.encode(message)
-        let size = frames.reduce(0) { $0 + $1.count }
+        let size = frames.totalBytes
         guard try socket.send(frames) else {
             throw RuntimeError.timeout(
                 "worker \(options.rank) could not send a \(message.kind) message to the coordinator")

@@ -225,104 +225,14 @@ public enum TopologyLoader {
 
     private static func readWorkload(_ map: inout YAMLMapping, model: ModelConfig) throws -> Topology.WorkloadSpec {
         let batch = try map.int("batch_size", default: nil, within: TopologyLimits.batch)
-        let datasets = Dataset.presetNames.joined(separator: ", ")
-
-        // Requests: from a trace file, or synthetic from a context source.
-        var trace: [RequestSpec]?
-        if let path = try map.scalar("trace") {
-            let resolved =
-                path.hasPrefix("/")
-                ? path
-                : URL(fileURLWithPath: map.file).deletingLastPathComponent().appendingPathComponent(path).path
-            let text: String
-            do {
-                text = try String(contentsOfFile: resolved, encoding: .utf8)
-            } catch {
-                throw map.error("trace", "cannot read the request trace '\(resolved)' (\(error.localizedDescription))")
-            }
-            do {
-                trace = try RequestTrace.parse(text, file: resolved)
-            } catch let error as RequestTrace.ParseError {
-                throw TopologyError(file: error.file, line: error.line, field: error.field, message: error.message)
-            }
-        }
-        var context = ContextSource.fixed(1)
-        if let text = try map.scalar("context") {
-            guard trace == nil else { throw map.error("context", "give either context or trace, not both") }
-            if let dataset = Dataset.presets[text] {
-                context = .dataset(dataset)
-            } else if text.first?.isNumber == true || text.first == "-" {
-                context = .fixed(try map.int("context", default: nil, within: TopologyLimits.contextTokens))
-            } else {
-                throw map.error(
-                    "context",
-                    "expected a length in tokens or a dataset (\(datasets)), "
-                        + "found '\(YAMLMapping.clip(text))'")
-            }
-        } else if trace == nil {
-            throw map.error("context", "required: a length in tokens or a dataset (\(datasets)), or give trace")
-        }
-
-        // Output lengths: decode_steps (fixed) or output_tokens (fixed or a distribution).
-        var output: OutputLength
-        if trace != nil, map.has("decode_steps") || map.has("output_tokens") {
-            throw map.error(
-                map.has("decode_steps") ? "decode_steps" : "output_tokens",
-                "a trace gives each request's output tokens; leave this out")
-        }
-        if let n = try map.optionalInt("decode_steps", within: TopologyLimits.outputTokens) {
-            guard map.node("output_tokens") == nil else {
-                throw map.error("output_tokens", "give either decode_steps or output_tokens, not both")
-            }
-            output = .fixed(n)
-        } else if let node = map.node("output_tokens") {
-            if case .scalar(let s) = node {
-                guard let n = Int(s.string), TopologyLimits.outputTokens.range.contains(n) else {
-                    throw map.error(
-                        "output_tokens",
-                        "expected a number of tokens "
-                            + YAMLMapping.describe(TopologyLimits.outputTokens.range)
-                            + " or {mean, std, min, max}")
-                }
-                output = .fixed(n)
-            } else {
-                var o = try YAMLMapping(file: map.file, path: "workload.output_tokens", node: node)
-                let mean = try o.double("mean", default: nil, within: TopologyLimits.outputMoments) ?? 0
-                let std = try o.double("std", default: nil, within: TopologyLimits.outputMoments) ?? 0
-                let low = try o.int("min", default: 1, within: TopologyLimits.outputTokens)
-                let high = try o.int("max", default: nil, within: TopologyLimits.outputTokens)
-                try o.rejectUnknownKeys()
-                guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
-                guard std > 0 || (Double(low)...Double(high)).contains(mean) else {
-                    throw map.error(
-                        "output_tokens", "with std 0 the mean (\(mean)) must lie in min…max (\(low)…\(high))")
-                }
-                output = .normal(mean: mean, std: std, min: low, max: high)
-            }
-        } else if let trace {
-            output = .fixed(trace.map(\.outputTokens).max() ?? 1)
-        } else {
-            throw map.error("decode_steps", "required: tokens each request generates (decode_steps or output_tokens)")
-        }
-
+        let trace = try readTrace(&map)
+        let context = try readContext(&map, trace: trace)
+        let output = try readOutput(&map, trace: trace)
         let requests = try map.int("requests", default: trace?.count ?? batch, within: TopologyLimits.requests)
         if let trace, requests != trace.count {
             throw map.error("requests", "the trace holds \(trace.count) requests; leave requests out or set it to that")
         }
-        var arrival = ArrivalProcess.offline
-        if let node = map.node("arrival") {
-            if case .scalar(let s) = node, s.string == "offline" {
-            } else if case .mapping = node {
-                var a = try YAMLMapping(file: map.file, path: "workload.arrival", node: node)
-                let rate = try a.double("poisson_per_s", default: nil, within: TopologyLimits.arrivalRate)
-                try a.rejectUnknownKeys()
-                guard let rate else { throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}") }
-                arrival = .poisson(perSecond: rate)
-            } else {
-                throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}")
-            }
-            if trace != nil { throw map.error("arrival", "a trace gives its own arrival times; leave arrival out") }
-        }
+        let arrival = try readArrival(&map, trace: trace)
         let batchingName = try map.string("batching", default: "static")
         guard let batching = Topology.BatchingPolicy(rawValue: batchingName) else {
             throw map.error("batching", "expected static or continuous, found '\(batchingName)'")
@@ -337,9 +247,7 @@ public enum TopologyLoader {
         }
         let chunkKiB = try map.int("chunk_kib", default: 1024, within: TopologyLimits.chunkKiB)
         let interventionNs =
-            try map.double(
-                "host_intervention_ns", default: 1000,
-                within: TopologyLimits.hostTime) ?? 1000
+            try map.double("host_intervention_ns", default: 1000, within: TopologyLimits.hostTime) ?? 1000
         let prefill = try map.string("prefill_kv", default: "transfer")
         guard ["transfer", "resident"].contains(prefill) else {
             throw map.error(
@@ -347,16 +255,8 @@ public enum TopologyLoader {
                 "expected transfer (the prompt's KV travels over each module's host link) or "
                     + "resident (it is already in place), found '\(prefill)'")
         }
-
-        // Every request must fit the context limit.
-        let longest = trace.map { $0.map(\.finalTokens).max() ?? 0 } ?? (context.maxLength + output.maxLength)
-        if longest > maxContext {
-            let field = trace != nil ? "trace" : "context"
-            throw map.error(
-                field,
-                "requests of up to \(longest) tokens (prompt + output) exceed "
-                    + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
-        }
+        try checkLongest(
+            map, trace: trace, context: context, output: output, maxContext: maxContext, model: model)
         try map.rejectUnknownKeys()
         return Topology.WorkloadSpec(
             batchSize: batch, context: context, output: output, requests: requests,
@@ -364,6 +264,116 @@ public enum TopologyLoader {
             maxContext: maxContext, chunkBytes: Int64(chunkKiB) * 1024,
             hostInterventionPs: Picoseconds((interventionNs * 1000).rounded()),
             prefillKVTransfer: prefill == "transfer")
+    }
+
+    /// `workload.trace`: a request trace file, relative to the topology file's directory.
+    private static func readTrace(_ map: inout YAMLMapping) throws -> [RequestSpec]? {
+        guard let path = try map.scalar("trace") else { return nil }
+        let resolved =
+            path.hasPrefix("/")
+            ? path
+            : URL(fileURLWithPath: map.file).deletingLastPathComponent().appendingPathComponent(path).path
+        let text: String
+        do {
+            text = try String(contentsOfFile: resolved, encoding: .utf8)
+        } catch {
+            throw map.error("trace", "cannot read the request trace '\(resolved)' (\(error.localizedDescription))")
+        }
+        do {
+            return try RequestTrace.parse(text, file: resolved)
+        } catch let error as RequestTrace.ParseError {
+            throw TopologyError(file: error.file, line: error.line, field: error.field, message: error.message)
+        }
+    }
+
+    /// `workload.context`: a length in tokens or a dataset; required unless a trace gives the prompts.
+    private static func readContext(_ map: inout YAMLMapping, trace: [RequestSpec]?) throws -> ContextSource {
+        let datasets = Dataset.presetNames.joined(separator: ", ")
+        guard let text = try map.scalar("context") else {
+            guard trace != nil else {
+                throw map.error("context", "required: a length in tokens or a dataset (\(datasets)), or give trace")
+            }
+            return .fixed(1)
+        }
+        guard trace == nil else { throw map.error("context", "give either context or trace, not both") }
+        if let dataset = Dataset.presets[text] { return .dataset(dataset) }
+        guard text.first?.isNumber == true || text.first == "-" else {
+            throw map.error(
+                "context",
+                "expected a length in tokens or a dataset (\(datasets)), found '\(YAMLMapping.clip(text))'")
+        }
+        return .fixed(try map.int("context", default: nil, within: TopologyLimits.contextTokens))
+    }
+
+    /// Output lengths: `decode_steps` (fixed) or `output_tokens` (fixed or {mean, std, min, max}); a trace
+    /// gives its own.
+    private static func readOutput(_ map: inout YAMLMapping, trace: [RequestSpec]?) throws -> OutputLength {
+        if trace != nil, map.has("decode_steps") || map.has("output_tokens") {
+            throw map.error(
+                map.has("decode_steps") ? "decode_steps" : "output_tokens",
+                "a trace gives each request's output tokens; leave this out")
+        }
+        if let n = try map.optionalInt("decode_steps", within: TopologyLimits.outputTokens) {
+            guard map.node("output_tokens") == nil else {
+                throw map.error("output_tokens", "give either decode_steps or output_tokens, not both")
+            }
+            return .fixed(n)
+        }
+        guard let node = map.node("output_tokens") else {
+            if let trace { return .fixed(trace.map(\.outputTokens).max() ?? 1) }
+            throw map.error("decode_steps", "required: tokens each request generates (decode_steps or output_tokens)")
+        }
+        if case .scalar(let s) = node {
+            guard let n = Int(s.string), TopologyLimits.outputTokens.range.contains(n) else {
+                throw map.error(
+                    "output_tokens",
+                    "expected a number of tokens " + YAMLMapping.describe(TopologyLimits.outputTokens.range)
+                        + " or {mean, std, min, max}")
+            }
+            return .fixed(n)
+        }
+        var o = try YAMLMapping(file: map.file, path: "workload.output_tokens", node: node)
+        let mean = try o.double("mean", default: nil, within: TopologyLimits.outputMoments) ?? 0
+        let std = try o.double("std", default: nil, within: TopologyLimits.outputMoments) ?? 0
+        let low = try o.int("min", default: 1, within: TopologyLimits.outputTokens)
+        let high = try o.int("max", default: nil, within: TopologyLimits.outputTokens)
+        try o.rejectUnknownKeys()
+        guard mean > 0, low <= high else { throw map.error("output_tokens", "needs mean > 0 and min ≤ max") }
+        guard std > 0 || (Double(low)...Double(high)).contains(mean) else {
+            throw map.error("output_tokens", "with std 0 the mean (\(mean)) must lie in min…max (\(low)…\(high))")
+        }
+        return .normal(mean: mean, std: std, min: low, max: high)
+    }
+
+    /// `workload.arrival`: `offline` (default) or `{poisson_per_s: RATE}`; a trace gives its own.
+    private static func readArrival(_ map: inout YAMLMapping, trace: [RequestSpec]?) throws -> ArrivalProcess {
+        guard let node = map.node("arrival") else { return .offline }
+        var arrival = ArrivalProcess.offline
+        if case .scalar(let s) = node, s.string == "offline" {
+        } else if case .mapping = node {
+            var a = try YAMLMapping(file: map.file, path: "workload.arrival", node: node)
+            let rate = try a.double("poisson_per_s", default: nil, within: TopologyLimits.arrivalRate)
+            try a.rejectUnknownKeys()
+            guard let rate else { throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}") }
+            arrival = .poisson(perSecond: rate)
+        } else {
+            throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}")
+        }
+        if trace != nil { throw map.error("arrival", "a trace gives its own arrival times; leave arrival out") }
+        return arrival
+    }
+
+    /// Every request must fit the context limit (prompt + output).
+    private static func checkLongest(
+        _ map: YAMLMapping, trace: [RequestSpec]?, context: ContextSource, output: OutputLength, maxContext: Int,
+        model: ModelConfig
+    ) throws {
+        let longest = trace.map { $0.map(\.finalTokens).max() ?? 0 } ?? (context.maxLength + output.maxLength)
+        guard longest > maxContext else { return }
+        throw map.error(
+            trace != nil ? "trace" : "context",
+            "requests of up to \(longest) tokens (prompt + output) exceed "
+                + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
     }
 
     private static func readParallelism(

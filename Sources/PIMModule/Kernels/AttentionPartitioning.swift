@@ -1,3 +1,5 @@
+import Workload
+
 /// How attention work is spread over a module's channels (docs/REFERENCE.md §2.2).
 public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIterable {
     /// Token-parallel (TCP, called ITPP in the paper's first version): one KV head's tokens are split into
@@ -25,7 +27,7 @@ public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIter
                 case .tokenParallel:
                     var first = 0
                     for channel in 0..<channels {
-                        let count = tokens / channels + (channel < tokens % channels ? 1 : 0)
+                        let count = EvenSplit.share(tokens, parts: channels, index: channel)
                         if count > 0 {
                             perChannel[channel].append(
                                 Slice(request: request, head: head, firstToken: first, tokens: count))
