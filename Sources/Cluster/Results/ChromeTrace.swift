@@ -7,6 +7,8 @@ import Pipeline
 /// instant events ("i"), thread names ("M"), and flow events ("s" / "t" / "f") that link each micro-batch
 /// step's work from module to module. Times are microseconds (the format's unit), from picoseconds.
 public enum ChromeTrace {
+    /// The trace as JSON, written directly (keys in sorted order, no spaces): a run's timeline holds millions
+    /// of events, and Foundation's JSONSerialization took minutes on them.
     public static func json(_ events: [TimelineEvent]) throws -> Data {
         var tracks: [String: Int] = [:]
         func tid(_ track: String) -> Int {
@@ -14,24 +16,24 @@ public enum ChromeTrace {
             tracks[track] = tracks.count + 1
             return tracks.count
         }
-        func us(_ ps: Picoseconds) -> Double { Double(ps) / 1_000_000 }
-        var out: [[String: Any]] = []
+        var out = JSONText()
+        out.raw("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[")
         let ordered = events.sorted { ($0.startPs, $0.track, $0.name) < ($1.startPs, $1.track, $1.name) }
         for e in ordered {
-            var item: [String: Any] = [
-                "name": e.name, "cat": e.track.hasPrefix("link") ? "link" : "compute",
-                "pid": 1, "tid": tid(e.track), "ts": us(e.startPs),
-            ]
-            switch e.kind {
-            case .span:
-                item["ph"] = "X"
-                item["dur"] = us(e.durationPs)
-            case .instant:
-                item["ph"] = "i"
-                item["s"] = "t"
+            // Keys in sorted order: args, cat, dur, name, ph, pid, s, tid, ts.
+            out.open()
+            if let args = e.args {
+                out.field("args", object: args.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             }
-            if let args = e.args { item["args"] = args }
-            out.append(item)
+            out.field("cat", string: e.track.hasPrefix("link") ? "link" : "compute")
+            if e.kind == .span { out.field("dur", microseconds: e.durationPs) }
+            out.field("name", string: e.name)
+            out.field("ph", string: e.kind == .span ? "X" : "i")
+            out.field("pid", int: 1)
+            if e.kind == .instant { out.field("s", string: "t") }
+            out.field("tid", int: tid(e.track))
+            out.field("ts", microseconds: e.startPs)
+            out.close()
         }
         // Flow arrows: the module spans of one (slot, step), in time order.
         // A module's own track is "module N"; its ops and channel groups are "module N …".
@@ -50,12 +52,16 @@ public enum ChromeTrace {
             guard hops.count > 1 else { continue }
             for (i, hop) in hops.enumerated() {
                 let phase = i == 0 ? "s" : (i == hops.count - 1 ? "f" : "t")
-                var item: [String: Any] = [
-                    "name": "micro-batch \(key)", "cat": "flow", "ph": phase, "id": index + 1,
-                    "pid": 1, "tid": tid(hop.track), "ts": us(hop.startPs),
-                ]
-                if phase == "f" { item["bp"] = "e" }
-                out.append(item)
+                out.open()
+                if phase == "f" { out.field("bp", string: "e") }
+                out.field("cat", string: "flow")
+                out.field("id", int: index + 1)
+                out.field("name", string: "micro-batch \(key)")
+                out.field("ph", string: phase)
+                out.field("pid", int: 1)
+                out.field("tid", int: tid(hop.track))
+                out.field("ts", microseconds: hop.startPs)
+                out.close()
             }
         }
         // Tracks sorted by name with numbers compared as numbers: host, links, then each module followed by
@@ -63,12 +69,83 @@ public enum ChromeTrace {
         let names = tracks.keys.sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         for (position, track) in names.enumerated() {
             let id = tracks[track]!
-            out.append(["name": "thread_name", "ph": "M", "pid": 1, "tid": id, "args": ["name": track]])
-            out.append(["name": "thread_sort_index", "ph": "M", "pid": 1, "tid": id, "args": ["sort_index": position]])
+            out.open()
+            out.field("args", object: [("name", track)])
+            out.field("name", string: "thread_name")
+            out.field("ph", string: "M")
+            out.field("pid", int: 1)
+            out.field("tid", int: id)
+            out.close()
+            out.open()
+            out.field("args", raw: "{\"sort_index\":\(position)}")
+            out.field("name", string: "thread_sort_index")
+            out.field("ph", string: "M")
+            out.field("pid", int: 1)
+            out.field("tid", int: id)
+            out.close()
         }
-        out.append(["name": "process_name", "ph": "M", "pid": 1, "args": ["name": "lolpim (simulated time)"]])
-        return try JSONSerialization.data(
-            withJSONObject: ["traceEvents": out, "displayTimeUnit": "ns"],
-            options: [.sortedKeys])
+        out.open()
+        out.field("args", object: [("name", "lolpim (simulated time)")])
+        out.field("name", string: "process_name")
+        out.field("ph", string: "M")
+        out.field("pid", int: 1)
+        out.close()
+        out.raw("]}")
+        return Data(out.text.utf8)
+    }
+}
+
+/// A JSON text written piece by piece: objects in an array, their fields in the order written.
+private struct JSONText {
+    private(set) var text = ""
+    private var firstField = true
+    private var firstObject = true
+
+    mutating func raw(_ s: String) { text += s }
+
+    /// Starts an object in the enclosing array.
+    mutating func open() {
+        text += firstObject ? "{" : ",{"
+        firstObject = false
+        firstField = true
+    }
+
+    mutating func close() { text += "}" }
+
+    mutating func field(_ name: String, raw value: String) {
+        text += (firstField ? "\"" : ",\"") + name + "\":" + value
+        firstField = false
+    }
+
+    mutating func field(_ name: String, string value: String) { field(name, raw: Self.quoted(value)) }
+    mutating func field(_ name: String, int value: Int) { field(name, raw: String(value)) }
+
+    /// Picoseconds as microseconds, the trace format's unit.
+    mutating func field(_ name: String, microseconds ps: Picoseconds) {
+        field(name, raw: "\(Double(ps) / 1_000_000)")
+    }
+
+    /// An object of string values, keys as given.
+    mutating func field(_ name: String, object pairs: [(String, String)]) {
+        field(name, raw: "{" + pairs.map { Self.quoted($0.0) + ":" + Self.quoted($0.1) }.joined(separator: ",") + "}")
+    }
+
+    /// `s` as a JSON string: quotes, backslashes and control characters escaped.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

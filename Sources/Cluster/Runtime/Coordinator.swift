@@ -310,23 +310,44 @@ public final class Coordinator {
         progress.finish()
     }
 
+    /// Asks every worker for its statistics and waits for them. A worker may take a while to prepare its
+    /// report (a long run's timeline is millions of events); it keeps sending heartbeats meanwhile, and so does
+    /// the coordinator, so only a worker silent for the heartbeat time-out ends the wait.
     private func collectStats(_ control: Socket) throws {
         broadcast(.finish(Finish(microBatches: injected)), on: control)
-        let deadline = WallClock.monotonicMs() + Int64(options.heartbeatTimeoutMs)
+        let finishSent = WallClock.monotonicMs()
+        for rank in peers.keys { peers[rank]!.lastHeard = max(peers[rank]!.lastHeard, finishSent) }
+        var nextHeartbeat = finishSent + Int64(options.heartbeatIntervalMs)
         var refusals: [String] = []
         while stageReports.count < plan.workers {
             try checkStop()
             let now = WallClock.monotonicMs()
-            if now >= deadline {
-                let missing = (0..<plan.workers).filter { stageReports[$0] == nil }
-                throw RuntimeError.timeout("workers \(Self.list(missing)) did not send their statistics")
+            if now >= nextHeartbeat {
+                broadcast(.heartbeat, on: control)
+                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
             }
-            guard try Poller().readable([control], timeoutMs: Int(min(200, deadline - now)))[0] else { continue }
+            let missing = (0..<plan.workers).filter { stageReports[$0] == nil }
+            if missing.contains(where: {
+                now - (peers[$0]?.lastHeard ?? finishSent) > Int64(options.heartbeatTimeoutMs)
+            }) {
+                throw RuntimeError.timeout(
+                    "workers \(Self.list(missing)) did not send their statistics (silent for "
+                        + "\(options.heartbeatTimeoutMs / 1000) s)")
+            }
+            guard try Poller().readable([control], timeoutMs: Int(max(1, min(200, nextHeartbeat - now))))[0] else {
+                continue
+            }
             while let received = try receiveControl(control, refusals: &refusals) {
                 if case .stats(let report)? = received.message, rankOfRoutingId[received.id] == report.rank {
                     stageReports[report.rank] = report.stage
                     workerWall[report.rank] = report.wall
                     if let timeline = report.timeline { hostTimeline += timeline }
+                }
+                // Decoding a report with a long timeline takes a while: the workers still encoding theirs
+                // must go on hearing from the coordinator.
+                if WallClock.monotonicMs() >= nextHeartbeat {
+                    broadcast(.heartbeat, on: control)
+                    nextHeartbeat = WallClock.monotonicMs() + Int64(options.heartbeatIntervalMs)
                 }
             }
         }

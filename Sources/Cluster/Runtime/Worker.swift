@@ -123,9 +123,26 @@ public final class Worker {
         try serve(&session, stage: &stage)
         wall.kernelStoreHits = store?.hits ?? 0
         wall.kernelStoreMisses = store?.misses ?? 0
-        try send(
-            .stats(StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)),
-            on: control)
+        let report = StatsReport(rank: options.rank, stage: stage.stats, wall: wall, timeline: stage.timeline)
+        try sendReport(report, session: &session)
+    }
+
+    /// Sends the statistics. A timeline of millions of events takes seconds to encode, so it is encoded on
+    /// another thread while this one goes on exchanging heartbeats with the coordinator.
+    private func sendReport(_ report: StatsReport, session: inout Session) throws {
+        guard report.timeline != nil else { return try send(.stats(report), on: session.control) }
+        let encoded = EncodedReport()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            encoded.set(WireCodec.encode(.stats(report)).map(\.bytes))
+            done.signal()
+        }
+        while done.wait(timeout: .now()) == .timedOut { _ = try service(&session, also: []) }
+        let frames = encoded.get().map(Message.init)
+        wall.sent(bytes: frames.totalBytes)
+        guard try session.control.send(frames) else {
+            throw RuntimeError.timeout("the coordinator did not accept worker \(options.rank)'s statistics")
+        }
     }
 
     /// The control connection to the coordinator, with a routing id unique per process (so that a second
@@ -465,4 +482,13 @@ public final class Worker {
 /// The software version announced in hello messages.
 public enum LolpimVersion {
     public static let string = "lolpim 0.1.0 (protocol \(WireCodec.version))"
+}
+
+/// A report's frames, handed from the thread that encodes them to the worker's thread.
+private final class EncodedReport: @unchecked Sendable {
+    private let lock = NSLock()
+    private var frames: [[UInt8]] = []
+
+    func set(_ value: [[UInt8]]) { lock.withLock { frames = value } }
+    func get() -> [[UInt8]] { lock.withLock { frames } }
 }
