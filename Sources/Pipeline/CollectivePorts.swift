@@ -116,6 +116,10 @@ public struct CollectivePorts: Sendable, Equatable {
         egress.send(ready: ready, bytes: bytes)
     }
 
+    mutating func send(ready: Picoseconds, bytes: Int64, transfer: Picoseconds) -> Picoseconds {
+        egress.send(ready: ready, bytes: bytes, transfer: transfer)
+    }
+
     /// Receives one phase's chunks (depart time, sender), in a canonical order (depart time, then sender) so
     /// that the result does not depend on the order they were handed over; returns when the phase is complete
     /// for this member: its own `ready` time or the last chunk's arrival. Sorts `incoming` in place.
@@ -123,9 +127,26 @@ public struct CollectivePorts: Sendable, Equatable {
         ready: Picoseconds, bytes: Int64,
         from incoming: inout [(depart: Picoseconds, sender: Int)]
     ) -> Picoseconds {
+        receive(ready: ready, bytes: bytes, transfer: ingress.link.transferTime(bytes: bytes), from: &incoming)
+    }
+
+    mutating func receive(
+        ready: Picoseconds, bytes: Int64, transfer: Picoseconds,
+        from incoming: inout [(depart: Picoseconds, sender: Int)]
+    ) -> Picoseconds {
+        receive(ready: ready, bytes: bytes, transfer: transfer, from: &incoming[...])
+    }
+
+    /// As above, on a part of a larger buffer, sorted in place.
+    mutating func receive(
+        ready: Picoseconds, bytes: Int64, transfer: Picoseconds,
+        from incoming: inout ArraySlice<(depart: Picoseconds, sender: Int)>
+    ) -> Picoseconds {
         incoming.sort { ($0.depart, $0.sender) < ($1.depart, $1.sender) }
         var done = ready
-        for chunk in incoming { done = max(done, ingress.receive(depart: chunk.depart, bytes: bytes)) }
+        for chunk in incoming {
+            done = max(done, ingress.receive(depart: chunk.depart, bytes: bytes, transfer: transfer))
+        }
         waitPs += done - ready
         return done
     }
@@ -140,24 +161,45 @@ public struct CollectivePorts: Sendable, Equatable {
         start: [Picoseconds]
     ) -> [Picoseconds] {
         var now = start
-        // Chunks on their way to each member in the current phase, reused from phase to phase.
-        var inbox = Array(repeating: [(depart: Picoseconds, sender: Int)](), count: members.count)
+        let n = members.count
+        // The chunks on their way to each member in the current phase, as (depart, sender): member r's are at
+        // r × n ..< r × n + count[r]. Flat arrays reused from phase to phase (this loop is the hot spot of a
+        // tensor-parallel run: every member replays the whole group's collectives).
+        var chunks = [(depart: Picoseconds, sender: Int)](repeating: (0, 0), count: n * n)
+        var count = [Int](repeating: 0, count: n)
         for segment in segments {
             if case .compute(let time) = segment {
-                for m in members.indices { now[m] += time }
+                for m in 0..<n { now[m] += time }
                 continue
             }
             let bytes = members[0].chunkBytes(segment)
+            // Every member's ports are on the group's one link: one transfer time for every chunk of the segment.
+            let transfer = members[0].egress.link.transferTime(bytes: bytes)
             for _ in 0..<phases(segment) {
-                for m in members.indices { inbox[m].removeAll(keepingCapacity: true) }
-                for m in members.indices {
-                    let ready = now[m], sender = members[m]
-                    sender.forEachReceiver(segment, of: m) { to in
-                        inbox[to].append((members[m].send(ready: ready, bytes: bytes), m))
+                for r in 0..<n { count[r] = 0 }
+                for m in 0..<n {
+                    let ready = now[m]
+                    // The receivers in sending order, as `forEachReceiver` gives them.
+                    switch segment {
+                    case .compute: break
+                    case .allReduce:
+                        for k in 1..<max(n, 1) {
+                            let to = (m + k) % n
+                            chunks[to * n + count[to]] = (
+                                members[m].send(ready: ready, bytes: bytes, transfer: transfer), m
+                            )
+                            count[to] += 1
+                        }
+                    case .gather:
+                        if m != 0 {
+                            chunks[count[0]] = (members[m].send(ready: ready, bytes: bytes, transfer: transfer), m)
+                            count[0] += 1
+                        }
                     }
                 }
-                for m in members.indices where members[m].receives(in: segment) {
-                    now[m] = members[m].receive(ready: now[m], bytes: bytes, from: &inbox[m])
+                for m in 0..<n where members[m].receives(in: segment) {
+                    now[m] = members[m].receive(
+                        ready: now[m], bytes: bytes, transfer: transfer, from: &chunks[(m * n)..<(m * n + count[m])])
                 }
             }
         }

@@ -22,7 +22,12 @@ public struct Port: Sendable, Equatable, Codable {
 
     /// Egress: sends `bytes` ready at `ready`; returns when the first bit leaves (depart time).
     public mutating func send(ready: Picoseconds, bytes: Int64) -> Picoseconds {
-        let transfer = link.transferTime(bytes: bytes)
+        send(ready: ready, bytes: bytes, transfer: link.transferTime(bytes: bytes))
+    }
+
+    /// As `send(ready:bytes:)` with the transfer time given (`link.transferTime(bytes: bytes)`, computed once by
+    /// a caller that sends many chunks of one size).
+    public mutating func send(ready: Picoseconds, bytes: Int64, transfer: Picoseconds) -> Picoseconds {
         let depart = max(ready, freeAt)
         account(start: depart, transfer: transfer, bytes: bytes)
         return depart
@@ -30,7 +35,11 @@ public struct Port: Sendable, Equatable, Codable {
 
     /// Ingress: receives `bytes` that departed the sender at `depart`; returns when the last bit arrived.
     public mutating func receive(depart: Picoseconds, bytes: Int64) -> Picoseconds {
-        let transfer = link.transferTime(bytes: bytes)
+        receive(depart: depart, bytes: bytes, transfer: link.transferTime(bytes: bytes))
+    }
+
+    /// As `receive(depart:bytes:)` with the transfer time given.
+    public mutating func receive(depart: Picoseconds, bytes: Int64, transfer: Picoseconds) -> Picoseconds {
         let start = max(depart + link.latencyPs, freeAt)
         account(start: start, transfer: transfer, bytes: bytes)
         return start + transfer
