@@ -100,8 +100,13 @@ public struct CollectivePorts: Sendable, Equatable {
     ) -> (count: Int, bytes: Int64) {
         var count = 0, bytes: Int64 = 0
         for segment in segments {
-            var sends = false
-            forEachReceiver(segment, of: sender) { if $0 == receiver { sends = true } }
+            // As `forEachReceiver` has it: an all-reduce sends to every other member, a gather to member 0.
+            let sends: Bool
+            switch segment {
+            case .compute: sends = false
+            case .allReduce: sends = sender != receiver && tp > 1
+            case .gather: sends = sender != 0 && receiver == 0
+            }
             guard sends else { continue }
             count += Self.phases(segment)
             bytes += Int64(Self.phases(segment)) * chunkBytes(segment)
