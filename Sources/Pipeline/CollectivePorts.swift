@@ -3,18 +3,21 @@ import PIMModule
 /// One member's side of its tensor-parallel group's collectives: its port towards the group (egress), its
 /// port from the group (ingress) and the time it waited for the other members' chunks. All-reduce chunks go
 /// in rotated order (member i sends to i+1, i+2, … modulo tp), so in every time slot each member receives
-/// exactly one chunk: a phase takes latency + (tp − 1) × chunk transfer, with no port contention.
+/// exactly one chunk: a phase takes latency + (tp − 1) × chunk transfer, with no port contention. With the
+/// `ring` algorithm an all-reduce is 2 (tp − 1) steps of one chunk to the next member instead.
 public struct CollectivePorts: Sendable, Equatable {
     public let tp: Int
     public let member: Int
+    public let algorithm: CollectiveAlgorithm
     public private(set) var egress: Port
     public private(set) var ingress: Port
     /// Time this member waited in collectives for the other members' chunks.
     public private(set) var waitPs: Picoseconds = 0
 
-    public init(tp: Int, member: Int, link: LinkSpec) {
+    public init(tp: Int, member: Int, link: LinkSpec, algorithm: CollectiveAlgorithm = .direct) {
         self.tp = tp
         self.member = member
+        self.algorithm = algorithm
         egress = Port(link: link)
         ingress = Port(link: link)
     }
@@ -38,8 +41,8 @@ public struct CollectivePorts: Sendable, Equatable {
     }
 
     /// Another member as this one knows it from its state: same timing, no history.
-    public init(tp: Int, member: Int, link: LinkSpec, state: State) {
-        self.init(tp: tp, member: member, link: link)
+    public init(tp: Int, member: Int, link: LinkSpec, algorithm: CollectiveAlgorithm = .direct, state: State) {
+        self.init(tp: tp, member: member, link: link, algorithm: algorithm)
         egress = Port(link: link, freeAt: state.egressFreePs)
         ingress = Port(link: link, freeAt: state.ingressFreePs)
     }
@@ -61,6 +64,7 @@ public struct CollectivePorts: Sendable, Equatable {
     func forEachReceiver(_ segment: StageSimulator.Segment, of sender: Int, _ body: (Int) -> Void) {
         switch segment {
         case .compute: return
+        case .allReduce where algorithm == .ring: if tp > 1 { body((sender + 1) % tp) }
         case .allReduce: for k in 1..<max(tp, 1) { body((sender + k) % tp) }
         case .gather: if sender != 0 { body(0) }
         }
@@ -83,11 +87,11 @@ public struct CollectivePorts: Sendable, Equatable {
         }
     }
 
-    /// Phases of a segment's collective (0 for compute).
-    public static func phases(_ segment: StageSimulator.Segment) -> Int {
+    /// Phases of a segment's collective (0 for compute): 2 for a direct all-reduce, 2 (tp − 1) ring steps.
+    public func phases(_ segment: StageSimulator.Segment) -> Int {
         switch segment {
         case .compute: return 0
-        case .allReduce: return 2
+        case .allReduce: return algorithm == .ring ? 2 * max(tp - 1, 0) : 2
         case .gather: return 1
         }
     }
@@ -104,12 +108,13 @@ public struct CollectivePorts: Sendable, Equatable {
             let sends: Bool
             switch segment {
             case .compute: sends = false
+            case .allReduce where algorithm == .ring: sends = tp > 1 && receiver == (sender + 1) % tp
             case .allReduce: sends = sender != receiver && tp > 1
             case .gather: sends = sender != 0 && receiver == 0
             }
             guard sends else { continue }
-            count += Self.phases(segment)
-            bytes += Int64(Self.phases(segment)) * chunkBytes(segment)
+            count += phases(segment)
+            bytes += Int64(phases(segment)) * chunkBytes(segment)
         }
         return (count, bytes)
     }
@@ -180,13 +185,23 @@ public struct CollectivePorts: Sendable, Equatable {
             let bytes = members[0].chunkBytes(segment)
             // Every member's ports are on the group's one link: one transfer time for every chunk of the segment.
             let transfer = members[0].egress.link.transferTime(bytes: bytes)
-            for _ in 0..<phases(segment) {
+            let algorithm = members[0].algorithm
+            for _ in 0..<members[0].phases(segment) {
                 for r in 0..<n { count[r] = 0 }
                 for m in 0..<n {
                     let ready = now[m]
                     // The receivers in sending order, as `forEachReceiver` gives them.
                     switch segment {
                     case .compute: break
+                    case .allReduce where algorithm == .ring:
+                        // One chunk to the next member; the step completes when the previous member's arrives.
+                        if n > 1 {
+                            let to = (m + 1) % n
+                            chunks[to * n + count[to]] = (
+                                members[m].send(ready: ready, bytes: bytes, transfer: transfer), m
+                            )
+                            count[to] += 1
+                        }
                     case .allReduce:
                         for k in 1..<max(n, 1) {
                             let to = (m + k) % n

@@ -54,7 +54,8 @@ public struct StageSimulator: Sendable {
         isLastStage = isLast
         ingress = Port(link: isFirst ? topology.links.host : topology.links.module)
         egress = Port(link: isLast ? topology.links.host : topology.links.module)
-        collective = CollectivePorts(tp: stage.tp, member: member, link: topology.links.tp)
+        collective = CollectivePorts(
+            tp: stage.tp, member: member, link: topology.links.tp, algorithm: topology.parallelism.collective)
         stats = StageStats(stage: stage, member: member)
     }
 
@@ -188,7 +189,9 @@ public struct StageSimulator: Sendable {
         var members = peers.enumerated().map { m, state in
             m == member
                 ? collective
-                : CollectivePorts(tp: plan.tp, member: m, link: collective.egress.link, state: state!)
+                : CollectivePorts(
+                    tp: plan.tp, member: m, link: collective.egress.link, algorithm: collective.algorithm,
+                    state: state!)
         }
         let start = peers.map { $0?.startPs ?? work.start }
         let finish = CollectivePorts.run(work.segments, members: &members, start: start)

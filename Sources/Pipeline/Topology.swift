@@ -65,11 +65,16 @@ public struct Topology: Sendable, Codable, Equatable {
         public var layersPerStage: [Int]
         /// Tensor-parallel degree: modules per pipeline stage, splitting each layer's heads and FFN.
         public var tp: Int = 1
+        /// How a tensor-parallel group all-reduces (`parallelism.collective`).
+        public var collective: CollectiveAlgorithm = .direct
 
-        public init(microBatches: Int, layersPerStage: [Int], tp: Int = 1) {
+        public init(
+            microBatches: Int, layersPerStage: [Int], tp: Int = 1, collective: CollectiveAlgorithm = .direct
+        ) {
             self.microBatches = microBatches
             self.layersPerStage = layersPerStage
             self.tp = tp
+            self.collective = collective
         }
 
         /// Pipeline-parallel degree.
@@ -244,4 +249,16 @@ extension Topology.WorkloadSpec {
     public var meanPromptTokens: Double {
         trace.map { t in Double(t.map(\.promptTokens).reduce(0, +)) / Double(max(t.count, 1)) } ?? context.meanLength
     }
+}
+
+/// The all-reduce algorithm of a tensor-parallel group (`parallelism.collective`; docs/MODEL.md, "Tensor
+/// parallelism").
+public enum CollectiveAlgorithm: String, Sendable, Codable, CaseIterable {
+    /// Reduce-scatter then all-gather, each in one phase: every member sends its chunk of bytes / tp to every
+    /// other member directly, in rotated order. A phase costs latency + (tp − 1) chunk transfers.
+    case direct
+    /// The ring: 2 (tp − 1) steps; in each, every member sends one chunk of bytes / tp to the next member and
+    /// receives one from the previous, and forwards (reduced) only after receiving. A step costs latency + one
+    /// chunk transfer, so the ring pays 2 (tp − 1) latencies where direct pays 2, for the same bytes per member.
+    case ring
 }

@@ -63,6 +63,11 @@ struct IntegrationTests {
             #expect(results.simulated.stages.allSatisfy { $0.tpBytesSent > 0 })
             #expect(results.simulated.links.contains { $0.name == "stage0.1->stage1.1" })
         }
+        // The ring all-reduce, with its chunks only to each member's successor, likewise.
+        let ring = yaml.replacingOccurrences(of: "  tp: 2", with: "  tp: 2\n  collective: ring")
+        for results in try runEverywhere(ring, name: "determinism-ring").values {
+            #expect(results.simulated.stages.allSatisfy { $0.tpBytesSent > 0 })
+        }
     }
 
     @Test("results are byte-identical with a cold, a warm and no kernel store, over every transport")

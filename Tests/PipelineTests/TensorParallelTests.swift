@@ -42,6 +42,43 @@ struct TensorParallelTests {
         #expect(outcomes[0].depart != nil && outcomes[1].depart == nil)
     }
 
+    @Test(
+        "a ring all-reduce takes 2 (tp − 1) × (latency + transfer(⌈S / tp⌉)), each member sending only to the next",
+        arguments: [2, 4, 8])
+    func ringAllReduceClosedForm(tp: Int) throws {
+        let yaml = tensorParallelTopology(modules: tp, tp: tp)
+            .replacingOccurrences(of: "tp: \(tp)}", with: "tp: \(tp), collective: ring}")
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "tp.yaml")
+        #expect(topology.parallelism.collective == .ring)
+        let plan = try PipelinePlan(topology: topology)
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        let entries = (0..<2).map {
+            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
+        }
+        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
+        let outcomes = try group.handle(departs: Array(repeating: 0, count: tp), entries: entries, payloadBytes: bytes)
+
+        let link = topology.links.tp
+        let chunk = (bytes + Int64(tp) - 1) / Int64(tp)
+        let allReduce = 2 * Int64(tp - 1) * (link.latencyPs + link.transferTime(bytes: chunk))
+        let layers = Int64(topology.model.layers)
+        let compute = group.members[0].segments(contexts: [1000, 1000], payloadBytes: bytes).0.total
+        let gather = link.latencyPs + Int64(tp - 1) * link.transferTime(bytes: 2 * StageSimulator.gatherBytesPerRequest)
+        let start = outcomes[0].start
+        #expect(outcomes[0].finish == start + compute + 2 * layers * allReduce + gather)
+        for m in 1..<tp { #expect(outcomes[m].finish == start + compute + 2 * layers * allReduce) }
+        // The same bytes per member as the direct algorithm, all of them to the next member.
+        let stats = group.stats
+        #expect(stats[0].tpEgress.bytes == 2 * layers * 2 * Int64(tp - 1) * chunk)
+        let ports = group.members[0].collective
+        let segments: [StageSimulator.Segment] = [.allReduce(bytes: bytes)]
+        #expect(ports.chunks(from: 0, to: 1 % tp, in: segments) == (2 * (tp - 1), 2 * Int64(tp - 1) * chunk))
+        if tp > 2 { #expect(ports.chunks(from: 0, to: 2, in: segments) == (0, 0)) }
+        #expect(
+            parseError(yaml.replacingOccurrences(of: "collective: ring", with: "collective: tree"))?.message
+                == "expected direct or ring, found 'tree'")
+    }
+
     @Test("a member holds 1/tp of each layer's heads, FFN and KV; norms stay whole")
     func sharding() throws {
         let model = ModelConfig.presets["llm-72b-128k-gqa"]!

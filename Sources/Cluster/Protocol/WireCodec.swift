@@ -10,7 +10,7 @@ public enum WireCodec {
     /// 2: micro-batch entries carry flags (first / last decode step of a request).
     /// 3: tensor parallelism: `collective` messages, `tpEndpoint` in hello, `group` in config.
     /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
-    public static let version: UInt16 = 5
+    public static let version: UInt16 = 6
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.

@@ -42,7 +42,8 @@ public enum TopologyDescription {
         let split = t.parallelism.layersPerStage.map(String.init).joined(separator: " ")
         let tp =
             t.parallelism.tp > 1
-            ? " × tp \(t.parallelism.tp) (each stage \(t.parallelism.tp) modules splitting heads and FFN)" : ""
+            ? " × tp \(t.parallelism.tp) (each stage \(t.parallelism.tp) modules splitting heads and FFN, "
+                + "\(t.parallelism.collective.rawValue) all-reduce)" : ""
         out.append(
             "  pipeline   \(t.stages) stages\(tp), layers per stage \(split) (LM head on the last), "
                 + "\(t.parallelism.microBatches) micro-batch slots")

@@ -433,8 +433,12 @@ public enum TopologyLoader {
                 throw m.error("layers_per_stage", "expected 'auto' or a list of layer counts, found \(node.kindName)")
             }
         }
+        let collectiveName = try map?.string("collective", default: "direct") ?? "direct"
+        guard let collective = CollectiveAlgorithm(rawValue: collectiveName) else {
+            throw map!.error("collective", "expected direct or ring, found '\(YAMLMapping.clip(collectiveName))'")
+        }
         try map?.rejectUnknownKeys()
-        return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers, tp: tp)
+        return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers, tp: tp, collective: collective)
     }
 
     private static func readFidelity(_ map: inout YAMLMapping?) throws -> Topology.FidelitySpec {

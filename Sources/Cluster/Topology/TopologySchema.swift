@@ -13,7 +13,7 @@ public enum TopologySchema {
         "links", "links.host", "links.host.bandwidth_gbps", "links.host.latency_ns",
         "links.module", "links.module.bandwidth_gbps", "links.module.latency_ns",
         "links.tp", "links.tp.bandwidth_gbps", "links.tp.latency_ns",
-        "parallelism", "parallelism.micro_batches", "parallelism.tp", "parallelism.pp",
+        "parallelism", "parallelism.micro_batches", "parallelism.tp", "parallelism.pp", "parallelism.collective",
         "parallelism.pipeline_stages", "parallelism.layers_per_stage",
         "workload", "workload.batch_size", "workload.requests", "workload.context", "workload.trace",
         "workload.decode_steps", "workload.output_tokens", "workload.output_tokens.mean",
