@@ -58,8 +58,9 @@ struct TraceReplayTests {
 
     /// A channel queue takes 33 requests. MAC_ABK 64 on channel 0: ACT16 at 1, MAC16 k at 57 + 2k. The 31
     /// requests that did not fit enter as MAC16s leave; the last one in cycle 117 (after MAC16 30), when the
-    /// instruction is done: the decoder waited for room in cycles 1…116. The channel-1 MAC_ABK is decoded at 118: ACT16 at 119, MAC16 at 175. Channel 0's
-    /// last MAC16 issues at 183 and retires at 184; EOC leaves there at 185.
+    /// instruction is done: the decoder waited for room in cycles 1…116. The channel-1 MAC_ABK is decoded at
+    /// 118: ACT16 at 119, MAC16 at 175. Channel 0's last MAC16 issues at 183 and retires at 184; EOC leaves
+    /// there at 185.
     @Test("a full channel queue stalls decoding")
     func queueDepth() throws {
         let r = try replay("AiM MAC_ABK 64 0x80000000 0\nAiM MAC_ABK 1 0x40000000 3\nAiM EOC")
