@@ -24,7 +24,7 @@ public struct CollectivePorts: Sendable, Equatable {
 
     /// What decides this member's part in a micro-batch's collectives besides the work itself: when it starts
     /// the micro-batch and when its two ports are next free. Members exchange it once per micro-batch.
-    public struct State: Sendable, Equatable {
+    public struct State: Sendable, Hashable {
         public var startPs: Picoseconds
         public var egressFreePs: Picoseconds
         public var ingressFreePs: Picoseconds
@@ -34,6 +34,14 @@ public struct CollectivePorts: Sendable, Equatable {
             self.egressFreePs = egressFreePs
             self.ingressFreePs = ingressFreePs
         }
+    }
+
+    /// Takes on what a replica of this member, started from this member's state, did in a replay: its ports'
+    /// next free times, and its traffic and waiting added to this member's own.
+    mutating func absorb(_ replica: CollectivePorts) {
+        egress.absorb(replica.egress)
+        ingress.absorb(replica.ingress)
+        waitPs += replica.waitPs
     }
 
     public func state(start: Picoseconds) -> State {

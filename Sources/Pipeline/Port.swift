@@ -45,6 +45,15 @@ public struct Port: Sendable, Equatable, Codable {
         return start + transfer
     }
 
+    /// Takes on what a replica of this port (made with `init(link:freeAt:)` from this port's `freeAt`) did:
+    /// its next free time, and its traffic added to this port's.
+    mutating func absorb(_ replica: Port) {
+        freeAt = replica.freeAt
+        busy += replica.busy
+        bytes += replica.bytes
+        messages += replica.messages
+    }
+
     private mutating func account(start: Picoseconds, transfer: Picoseconds, bytes: Int64) {
         freeAt = start + transfer
         busy += transfer

@@ -60,7 +60,7 @@ public struct StageSimulator: Sendable {
     }
 
     /// One piece of a micro-batch's work on this module.
-    public enum Segment: Sendable, Equatable {
+    public enum Segment: Sendable, Hashable {
         /// The module computes for this long.
         case compute(Picoseconds)
         /// All-reduce of `bytes` of partial sums over the group: reduce-scatter then all-gather, each member
@@ -186,17 +186,12 @@ public struct StageSimulator: Sendable {
     /// from their states at the start of the micro-batch (`peers[m]`, nil for this member): exactly the time
     /// and port use that running the whole group in lock step gives this member. Returns when it finishes.
     public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> Picoseconds {
-        var members = peers.enumerated().map { m, state in
-            m == member
-                ? collective
-                : CollectivePorts(
-                    tp: plan.tp, member: m, link: collective.egress.link, algorithm: collective.algorithm,
-                    state: state!)
-        }
-        let start = peers.map { $0?.startPs ?? work.start }
-        let finish = CollectivePorts.run(work.segments, members: &members, start: start)
-        collective = members[member]
-        return finish[member]
+        let states = peers.enumerated().map { m, state in m == member ? collective.state(start: work.start) : state! }
+        let key = GroupReplays.Key(
+            segments: work.segments, states: states, link: collective.egress.link, algorithm: collective.algorithm)
+        let outcome = GroupReplays.shared.outcome(key)
+        collective.absorb(outcome.members[member])
+        return outcome.finish[member]
     }
 
     /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the

@@ -224,7 +224,7 @@ public struct Topology: Sendable, Codable, Equatable {
 }
 
 /// A point-to-point link: bandwidth in one direction and one-way latency.
-public struct LinkSpec: Sendable, Codable, Equatable {
+public struct LinkSpec: Sendable, Codable, Hashable {
     /// Bytes per second in each direction.
     public var bytesPerSecond: Double
     /// One-way latency, picoseconds.

@@ -79,6 +79,40 @@ struct TensorParallelTests {
                 == "expected direct or ring, found 'tree'")
     }
 
+    @Test(
+        "each member replaying the group from the members' states, as workers do, gets what the group in lock step gets",
+        arguments: ["direct", "ring"])
+    func memberReplays(algorithm: String) throws {
+        let yaml = tensorParallelTopology(modules: 4, tp: 4)
+            .replacingOccurrences(of: "tp: 4}", with: "tp: 4, collective: \(algorithm)}")
+        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "tp.yaml"))
+        let entries = (0..<2).map {
+            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
+        }
+        let bytes = Int64(2 * plan.topology.model.activationBytesPerRequest)
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        var members = (0..<4).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
+        // Two micro-batches, the members starting at different times, so the second depends on the first's ports.
+        for (step, departs) in [[0, 5_000, 10_000, 15_000], [40_000_000, 40_000_000, 40_000_000, 40_000_000]]
+            .enumerated()
+        {
+            let batch = step == 0 ? entries : entries.map { MicroBatchHeader.Entry(request: $0.request, context: 1001) }
+            let expected = try group.handle(
+                departs: departs.map(Picoseconds.init), entries: batch, payloadBytes: bytes)
+            let works = try members.indices.map {
+                try members[$0].begin(depart: Picoseconds(departs[$0]), entries: batch, payloadBytes: bytes)
+            }
+            let states = members.indices.map { members[$0].collective.state(start: works[$0].start) }
+            for m in members.indices {
+                let peers = states.indices.map { $0 == m ? nil : states[$0] }
+                let finish = members[m].run(works[m], peers: peers)
+                let outcome = members[m].finish(works[m], at: finish, entries: batch)
+                #expect(outcome == expected[m], "member \(m), micro-batch \(step)")
+                #expect(members[m].collective == group.members[m].collective)
+            }
+        }
+    }
+
     @Test("a member holds 1/tp of each layer's heads, FFN and KV; norms stay whole")
     func sharding() throws {
         let model = ModelConfig.presets["llm-72b-128k-gqa"]!
