@@ -66,16 +66,28 @@ public struct CollectivePorts: Sendable, Equatable {
         }
     }
 
-    /// Calls `body` with each member `sender` sends to in a phase of `segment`'s collective, in sending order
-    /// (the same in both phases of an all-reduce).
+    /// How many members `sender` sends to in a phase of `segment`'s collective (the same in every phase): the
+    /// other tp − 1 in a direct all-reduce, the next one in a ring step, member 0 in a gather.
     @inline(__always)
-    func forEachReceiver(_ segment: StageSimulator.Segment, of sender: Int, _ body: (Int) -> Void) {
+    func receiverCount(_ segment: StageSimulator.Segment, of sender: Int) -> Int {
         switch segment {
-        case .compute: return
-        case .allReduce where algorithm == .ring: if tp > 1 { body((sender + 1) % tp) }
-        case .allReduce: for k in 1..<max(tp, 1) { body((sender + k) % tp) }
-        case .gather: if sender != 0 { body(0) }
+        case .compute: return 0
+        case .allReduce where algorithm == .ring: return tp > 1 ? 1 : 0
+        case .allReduce: return max(tp - 1, 0)
+        case .gather: return sender != 0 ? 1 : 0
         }
+    }
+
+    /// The `k`-th member `sender` sends to (k < `receiverCount`), in sending order: rotated, i + 1, i + 2, …
+    @inline(__always)
+    func receiver(_ k: Int, _ segment: StageSimulator.Segment, of sender: Int) -> Int {
+        if case .gather = segment { return 0 }
+        return (sender + k + 1) % tp
+    }
+
+    /// Calls `body` with each member `sender` sends to in a phase of `segment`'s collective, in sending order.
+    func forEachReceiver(_ segment: StageSimulator.Segment, of sender: Int, _ body: (Int) -> Void) {
+        for k in 0..<receiverCount(segment, of: sender) { body(receiver(k, segment, of: sender)) }
     }
 
     /// Members `sender` sends to in a phase of a collective, in sending order.
@@ -110,17 +122,16 @@ public struct CollectivePorts: Sendable, Equatable {
         from sender: Int, to receiver: Int,
         in segments: [StageSimulator.Segment]
     ) -> (count: Int, bytes: Int64) {
+        // Every all-reduce segment has the same receivers, and so has every gather.
+        let inAllReduce = receivers(.allReduce(bytes: 0), of: sender).contains(receiver)
+        let inGather = receivers(.gather(bytes: 0), of: sender).contains(receiver)
         var count = 0, bytes: Int64 = 0
         for segment in segments {
-            // As `forEachReceiver` has it: an all-reduce sends to every other member, a gather to member 0.
-            let sends: Bool
             switch segment {
-            case .compute: sends = false
-            case .allReduce where algorithm == .ring: sends = tp > 1 && receiver == (sender + 1) % tp
-            case .allReduce: sends = sender != receiver && tp > 1
-            case .gather: sends = sender != 0 && receiver == 0
+            case .compute: continue
+            case .allReduce: guard inAllReduce else { continue }
+            case .gather: guard inGather else { continue }
             }
-            guard sends else { continue }
             count += phases(segment)
             bytes += Int64(phases(segment)) * chunkBytes(segment)
         }
@@ -193,36 +204,16 @@ public struct CollectivePorts: Sendable, Equatable {
             let bytes = members[0].chunkBytes(segment)
             // Every member's ports are on the group's one link: one transfer time for every chunk of the segment.
             let transfer = members[0].egress.link.transferTime(bytes: bytes)
-            let algorithm = members[0].algorithm
             for _ in 0..<members[0].phases(segment) {
                 for r in 0..<n { count[r] = 0 }
                 for m in 0..<n {
                     let ready = now[m]
-                    // The receivers in sending order, as `forEachReceiver` gives them.
-                    switch segment {
-                    case .compute: break
-                    case .allReduce where algorithm == .ring:
-                        // One chunk to the next member; the step completes when the previous member's arrives.
-                        if n > 1 {
-                            let to = (m + 1) % n
-                            chunks[to * n + count[to]] = (
-                                members[m].send(ready: ready, bytes: bytes, transfer: transfer), m
-                            )
-                            count[to] += 1
-                        }
-                    case .allReduce:
-                        for k in 1..<max(n, 1) {
-                            let to = (m + k) % n
-                            chunks[to * n + count[to]] = (
-                                members[m].send(ready: ready, bytes: bytes, transfer: transfer), m
-                            )
-                            count[to] += 1
-                        }
-                    case .gather:
-                        if m != 0 {
-                            chunks[count[0]] = (members[m].send(ready: ready, bytes: bytes, transfer: transfer), m)
-                            count[0] += 1
-                        }
+                    for k in 0..<members[m].receiverCount(segment, of: m) {
+                        let to = members[m].receiver(k, segment, of: m)
+                        chunks[to * n + count[to]] = (
+                            members[m].send(ready: ready, bytes: bytes, transfer: transfer), m
+                        )
+                        count[to] += 1
                     }
                 }
                 for m in 0..<n where members[m].receives(in: segment) {

@@ -76,6 +76,8 @@ struct StageTimeline {
         let groups = min(channelGroups, busy.count)
         var events: [TimelineEvent] = []
         for g in 0..<groups {
+            // Group g is channels g·n/groups ..< (g+1)·n/groups (smaller groups first), not `EvenSplit`'s order:
+            // the tracks keep the names they always had.
             let channels = busy[(g * busy.count / groups)..<((g + 1) * busy.count / groups)]
             let longest = channels.max() ?? 0
             guard longest > 0 else { continue }

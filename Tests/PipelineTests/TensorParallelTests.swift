@@ -9,18 +9,39 @@ import Workload
 
 @Suite("Tensor parallelism: collectives, planner, topologies")
 struct TensorParallelTests {
+    /// `tensorParallelTopology` on `tp` modules at tp = `tp`, with the all-reduce algorithm `collective` (nil:
+    /// the key left out, so the default).
+    static func yaml(tp: Int, collective: String?) -> String {
+        let yaml = tensorParallelTopology(modules: tp, tp: tp)
+        guard let collective else { return yaml }
+        return yaml.replacingOccurrences(of: "tp: \(tp)}", with: "tp: \(tp), collective: \(collective)}")
+    }
+
+    /// Two requests of 1,000 tokens on their first step.
+    static let entries = (0..<2).map {
+        MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
+    }
+
+    /// One micro-batch of `entries` through a one-stage group, every member's activation arriving at 0.
+    func oneMicroBatch(
+        tp: Int, collective: String?
+    ) throws
+        -> (Topology, TensorParallelGroup, [StageSimulator.Outcome], Int64)
+    {
+        let topology = try TopologyLoader.parse(yaml: Self.yaml(tp: tp, collective: collective), file: "tp.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
+        let outcomes = try group.handle(
+            departs: Array(repeating: 0, count: tp), entries: Self.entries, payloadBytes: bytes)
+        return (topology, group, outcomes, bytes)
+    }
+
     @Test(
         "an all-reduce takes 2 × (latency + (tp − 1) × transfer(⌈S / tp⌉)) and sends 2 (tp − 1) chunks per member",
         arguments: [2, 4, 8])
     func allReduceClosedForm(tp: Int) throws {
-        let topology = try TopologyLoader.parse(yaml: tensorParallelTopology(modules: tp, tp: tp), file: "tp.yaml")
-        let plan = try PipelinePlan(topology: topology)
-        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
-        let entries = (0..<2).map {
-            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
-        }
-        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
-        let outcomes = try group.handle(departs: Array(repeating: 0, count: tp), entries: entries, payloadBytes: bytes)
+        let (topology, group, outcomes, bytes) = try oneMicroBatch(tp: tp, collective: nil)
 
         let link = topology.links.tp
         let chunk = (bytes + Int64(tp) - 1) / Int64(tp)
@@ -46,17 +67,8 @@ struct TensorParallelTests {
         "a ring all-reduce takes 2 (tp − 1) × (latency + transfer(⌈S / tp⌉)), each member sending only to the next",
         arguments: [2, 4, 8])
     func ringAllReduceClosedForm(tp: Int) throws {
-        let yaml = tensorParallelTopology(modules: tp, tp: tp)
-            .replacingOccurrences(of: "tp: \(tp)}", with: "tp: \(tp), collective: ring}")
-        let topology = try TopologyLoader.parse(yaml: yaml, file: "tp.yaml")
+        let (topology, group, outcomes, bytes) = try oneMicroBatch(tp: tp, collective: "ring")
         #expect(topology.parallelism.collective == .ring)
-        let plan = try PipelinePlan(topology: topology)
-        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
-        let entries = (0..<2).map {
-            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
-        }
-        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
-        let outcomes = try group.handle(departs: Array(repeating: 0, count: tp), entries: entries, payloadBytes: bytes)
 
         let link = topology.links.tp
         let chunk = (bytes + Int64(tp) - 1) / Int64(tp)
@@ -75,20 +87,16 @@ struct TensorParallelTests {
         #expect(ports.chunks(from: 0, to: 1 % tp, in: segments) == (2 * (tp - 1), 2 * Int64(tp - 1) * chunk))
         if tp > 2 { #expect(ports.chunks(from: 0, to: 2, in: segments) == (0, 0)) }
         #expect(
-            parseError(yaml.replacingOccurrences(of: "collective: ring", with: "collective: tree"))?.message
-                == "expected direct or ring, found 'tree'")
+            parseError(Self.yaml(tp: tp, collective: "tree"))?.message == "expected direct or ring, found 'tree'")
     }
 
     @Test(
         "each member replaying the group from the members' states, as workers do, gets what the group in lock step gets",
         arguments: ["direct", "ring"])
     func memberReplays(algorithm: String) throws {
-        let yaml = tensorParallelTopology(modules: 4, tp: 4)
-            .replacingOccurrences(of: "tp: 4}", with: "tp: 4, collective: \(algorithm)}")
-        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "tp.yaml"))
-        let entries = (0..<2).map {
-            MicroBatchHeader.Entry(request: UInt32($0), context: 1000, flags: MicroBatchHeader.Entry.first)
-        }
+        let plan = try PipelinePlan(
+            topology: TopologyLoader.parse(yaml: Self.yaml(tp: 4, collective: algorithm), file: "tp.yaml"))
+        let entries = Self.entries
         let bytes = Int64(2 * plan.topology.model.activationBytesPerRequest)
         var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
         var members = (0..<4).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }

@@ -217,10 +217,7 @@ public final class Coordinator {
             try checkStop()
             let now = WallClock.monotonicMs()
             // Configured workers start watching our heartbeats while slower ones are still connecting.
-            if now >= nextHeartbeat {
-                broadcast(.heartbeat, on: control)
-                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
-            }
+            heartbeatIfDue(&nextHeartbeat, now: now, on: control)
             if now >= deadline {
                 let missing = (0..<plan.workers).filter { !ready.contains($0) }
                 throw RuntimeError.timeout("workers \(Self.list(missing)) did not confirm their configuration")
@@ -257,11 +254,7 @@ public final class Coordinator {
                 throw RuntimeError.aborted("internal error: requests remain but nothing is in flight")
             }
             let now = WallClock.monotonicMs()
-            if now >= nextHeartbeat {
-                broadcast(.heartbeat, on: control)
-                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
-                try checkPeersAlive(now: now)
-            }
+            if heartbeatIfDue(&nextHeartbeat, now: now, on: control) { try checkPeersAlive(now: now) }
             if now - lastProgressMs > Int64(options.stallTimeoutMs) {
                 throw RuntimeError.timeout(
                     "no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
@@ -322,10 +315,7 @@ public final class Coordinator {
         while stageReports.count < plan.workers {
             try checkStop()
             let now = WallClock.monotonicMs()
-            if now >= nextHeartbeat {
-                broadcast(.heartbeat, on: control)
-                nextHeartbeat = now + Int64(options.heartbeatIntervalMs)
-            }
+            heartbeatIfDue(&nextHeartbeat, now: now, on: control)
             let missing = (0..<plan.workers).filter { stageReports[$0] == nil }
             if missing.contains(where: {
                 now - (peers[$0]?.lastHeard ?? finishSent) > Int64(options.heartbeatTimeoutMs)
@@ -345,10 +335,7 @@ public final class Coordinator {
                 }
                 // Decoding a report with a long timeline takes a while: the workers still encoding theirs
                 // must go on hearing from the coordinator.
-                if WallClock.monotonicMs() >= nextHeartbeat {
-                    broadcast(.heartbeat, on: control)
-                    nextHeartbeat = WallClock.monotonicMs() + Int64(options.heartbeatIntervalMs)
-                }
+                heartbeatIfDue(&nextHeartbeat, now: WallClock.monotonicMs(), on: control)
             }
         }
     }
@@ -465,6 +452,15 @@ public final class Coordinator {
     struct Received {
         var id: [UInt8]
         var message: WireMessage?
+    }
+
+    /// Sends every worker a heartbeat when `next` has come, and schedules the next one; returns whether it did.
+    @discardableResult
+    private func heartbeatIfDue(_ next: inout Int64, now: Int64, on control: Socket) -> Bool {
+        guard now >= next else { return false }
+        broadcast(.heartbeat, on: control)
+        next = now + Int64(options.heartbeatIntervalMs)
+        return true
     }
 
     private func checkPeersAlive(now: Int64) throws {

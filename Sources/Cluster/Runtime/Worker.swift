@@ -138,11 +138,7 @@ public final class Worker {
             done.signal()
         }
         while done.wait(timeout: .now()) == .timedOut { _ = try service(&session, also: []) }
-        let frames = encoded.get().map(Message.init)
-        wall.sent(bytes: frames.totalBytes)
-        guard try session.control.send(frames) else {
-            throw RuntimeError.timeout("the coordinator did not accept worker \(options.rank)'s statistics")
-        }
+        try send(encoded.get().map(Message.init), kind: .stats, on: session.control)
     }
 
     /// The control connection to the coordinator, with a routing id unique per process (so that a second
@@ -469,11 +465,14 @@ public final class Worker {
     static let collectiveSocketBuffer: Int32 = 4 << 20
 
     private func send(_ message: WireMessage, on socket: Socket) throws {
-        let frames = WireCodec.encode(message)
+        try send(WireCodec.encode(message), kind: message.kind, on: socket)
+    }
+
+    /// Sends a message already encoded (`kind` names it in the error).
+    private func send(_ frames: [Message], kind: WireMessage.Kind, on socket: Socket) throws {
         let size = frames.totalBytes
         guard try socket.send(frames) else {
-            throw RuntimeError.timeout(
-                "worker \(options.rank) could not send a \(message.kind) message to the coordinator")
+            throw RuntimeError.timeout("worker \(options.rank) could not send a \(kind) message to the coordinator")
         }
         wall.sent(bytes: size)
     }

@@ -348,16 +348,16 @@ public enum TopologyLoader {
     /// `workload.arrival`: `offline` (default) or `{poisson_per_s: RATE}`; a trace gives its own.
     private static func readArrival(_ map: inout YAMLMapping, trace: [RequestSpec]?) throws -> ArrivalProcess {
         guard let node = map.node("arrival") else { return .offline }
-        var arrival = ArrivalProcess.offline
-        if case .scalar(let s) = node, s.string == "offline" {
-        } else if case .mapping = node {
+        let arrival: ArrivalProcess
+        switch node {
+        case .scalar(let s) where s.string == "offline": arrival = .offline
+        case .mapping:
             var a = try YAMLMapping(file: map.file, path: "workload.arrival", node: node)
             let rate = try a.double("poisson_per_s", default: nil, within: TopologyLimits.arrivalRate)
             try a.rejectUnknownKeys()
             guard let rate else { throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}") }
             arrival = .poisson(perSecond: rate)
-        } else {
-            throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}")
+        default: throw map.error("arrival", "expected 'offline' or {poisson_per_s: RATE}")
         }
         if trace != nil { throw map.error("arrival", "a trace gives its own arrival times; leave arrival out") }
         return arrival
