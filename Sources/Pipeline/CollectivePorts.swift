@@ -85,16 +85,10 @@ public struct CollectivePorts: Sendable, Equatable {
         return (sender + k + 1) % tp
     }
 
-    /// Calls `body` with each member `sender` sends to in a phase of `segment`'s collective, in sending order.
-    func forEachReceiver(_ segment: StageSimulator.Segment, of sender: Int, _ body: (Int) -> Void) {
-        for k in 0..<receiverCount(segment, of: sender) { body(receiver(k, segment, of: sender)) }
-    }
-
     /// Members `sender` sends to in a phase of a collective, in sending order.
     public func receivers(_ segment: StageSimulator.Segment, of sender: Int? = nil) -> [Int] {
-        var list: [Int] = []
-        forEachReceiver(segment, of: sender ?? member) { list.append($0) }
-        return list
+        let sender = sender ?? member
+        return (0..<receiverCount(segment, of: sender)).map { receiver($0, segment, of: sender) }
     }
 
     /// Whether this member receives chunks in `segment`'s collective (every member of an all-reduce; member 0
@@ -140,11 +134,8 @@ public struct CollectivePorts: Sendable, Equatable {
 
     // MARK: Timing
 
-    /// Sends one chunk of `bytes`, ready at `ready`, through the egress port; returns its depart time.
-    public mutating func send(ready: Picoseconds, bytes: Int64) -> Picoseconds {
-        egress.send(ready: ready, bytes: bytes)
-    }
-
+    /// Sends one chunk of `bytes` (taking `transfer`, the link's time for it), ready at `ready`, through the
+    /// egress port; returns its depart time.
     mutating func send(ready: Picoseconds, bytes: Int64, transfer: Picoseconds) -> Picoseconds {
         egress.send(ready: ready, bytes: bytes, transfer: transfer)
     }
@@ -152,21 +143,6 @@ public struct CollectivePorts: Sendable, Equatable {
     /// Receives one phase's chunks (depart time, sender), in a canonical order (depart time, then sender) so
     /// that the result does not depend on the order they were handed over; returns when the phase is complete
     /// for this member: its own `ready` time or the last chunk's arrival. Sorts `incoming` in place.
-    public mutating func receive(
-        ready: Picoseconds, bytes: Int64,
-        from incoming: inout [(depart: Picoseconds, sender: Int)]
-    ) -> Picoseconds {
-        receive(ready: ready, bytes: bytes, transfer: ingress.link.transferTime(bytes: bytes), from: &incoming)
-    }
-
-    mutating func receive(
-        ready: Picoseconds, bytes: Int64, transfer: Picoseconds,
-        from incoming: inout [(depart: Picoseconds, sender: Int)]
-    ) -> Picoseconds {
-        receive(ready: ready, bytes: bytes, transfer: transfer, from: &incoming[...])
-    }
-
-    /// As above, on a part of a larger buffer, sorted in place.
     mutating func receive(
         ready: Picoseconds, bytes: Int64, transfer: Picoseconds,
         from incoming: inout ArraySlice<(depart: Picoseconds, sender: Int)>
