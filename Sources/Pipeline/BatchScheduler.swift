@@ -161,7 +161,7 @@ public struct BatchScheduler: Sendable {
         var injections: [Injection] = []
         for slot in open
         where !members[slot].isEmpty && (slot == returned || members[slot].contains { admitted.contains($0) }) {
-            var ready = now
+            var ready = now, kvDone: Picoseconds = 0
             var chunkEvents = 0
             var entries: [MicroBatchHeader.Entry] = []
             for r in members[slot] {
@@ -172,11 +172,13 @@ public struct BatchScheduler: Sendable {
                 if generated[r] == 0 { flags |= MicroBatchHeader.Entry.first }
                 if generated[r] + 1 == spec.outputTokens { flags |= MicroBatchHeader.Entry.last }
                 entries.append(.init(request: UInt32(r), context: UInt32(context), flags: flags))
-                if let kv = kvReady[r] { ready = max(ready, kv) }
+                if let kv = kvReady[r] { kvDone = max(kvDone, kv) }
             }
             stats.events[.newChunk, default: 0] += Int64(chunkEvents)
             // The host sets the new chunks up now, while the KV may still be on its way.
             ready = max(ready, host.work(ready: now, cost: Picoseconds(chunkEvents) * w.hostInterventionPs))
+            stats.kvWaitPs += max(0, kvDone - ready)
+            ready = max(ready, kvDone)
             for r in members[slot] where generated[r] == 0 && lastTokenAt[r] == 0 { lastTokenAt[r] = ready }
             inFlight[slot] = true
             injections.append(Injection(slot: slot, injection: injectionCounts[slot], ready: ready, entries: entries))
@@ -204,6 +206,8 @@ public struct SchedulerStats: Sendable {
     /// DPA host interventions by kind, summed over modules.
     public var events: [AllocationEventKind: Int64] = [:]
     public var kvTransferBytes: Int64 = 0
+    /// Σ over injections of the time a micro-batch, otherwise ready, waited for its new requests' prompt KV.
+    public var kvWaitPs: Picoseconds = 0
     /// (time, active requests, KV used fraction, KV allocated fraction) at each scheduling decision.
     public var series: [(time: Picoseconds, active: Int, used: Double, allocated: Double)] = []
 

@@ -28,11 +28,17 @@ public struct CollectivePorts: Sendable, Equatable {
         public var startPs: Picoseconds
         public var egressFreePs: Picoseconds
         public var ingressFreePs: Picoseconds
+        /// When the member's pipeline egress port is next free: with a network, the group times its members'
+        /// activations over the shared links they cross together (`StageSimulator.finish`).
+        public var forwardFreePs: Picoseconds
 
-        public init(startPs: Picoseconds, egressFreePs: Picoseconds, ingressFreePs: Picoseconds) {
+        public init(
+            startPs: Picoseconds, egressFreePs: Picoseconds, ingressFreePs: Picoseconds, forwardFreePs: Picoseconds = 0
+        ) {
             self.startPs = startPs
             self.egressFreePs = egressFreePs
             self.ingressFreePs = ingressFreePs
+            self.forwardFreePs = forwardFreePs
         }
     }
 
@@ -44,8 +50,8 @@ public struct CollectivePorts: Sendable, Equatable {
         waitPs += replica.waitPs
     }
 
-    public func state(start: Picoseconds) -> State {
-        State(startPs: start, egressFreePs: egress.freeAt, ingressFreePs: ingress.freeAt)
+    public func state(start: Picoseconds, forwardFree: Picoseconds = 0) -> State {
+        State(startPs: start, egressFreePs: egress.freeAt, ingressFreePs: ingress.freeAt, forwardFreePs: forwardFree)
     }
 
     /// Another member as this one knows it from its state: same timing, no history.

@@ -4,27 +4,57 @@ import PIMModule
 /// link, receives them back from the last stage, and spends `stepOverhead + perRequest × requests` on each
 /// returned micro-batch (sampling, embedding lookup, scheduling) before the next token can start. The host
 /// processes returned micro-batches one at a time.
+///
+/// With a network (`topology.network`) the host's link is its port on its node's switch; injections towards
+/// stage 0 in another node cross the shared links between (timed here: the host is their only sender), and
+/// prompt KV travels to every module over its route at a lower priority than activations (docs/MODEL.md,
+/// "Network"): on copies of the links of its own, which activations do not see.
 public struct HostModel: Sendable {
     public private(set) var egress: Port
     public private(set) var ingress: Port
-    /// The host's link to each module, carrying prefilled KV caches (stage index order).
+    /// The host's link to each module, carrying prefilled KV caches (stage index order). Without a network.
     public private(set) var kvPorts: [Port]
     let spec: Topology.HostSpec
     private var hostFreeAt: Picoseconds = 0
     /// Time the host spent on sampling and scheduling, picoseconds.
     public private(set) var busyPs: Picoseconds = 0
 
+    /// With a network: the routes, the shared links of the injections, and the prompt KV's own copies of the
+    /// host port, the shared links and each module's port (by rank).
+    let routes: NetworkRoutes?
+    let tp: Int
+    let injectHops: [SharedHop]
+    public private(set) var shared: [SharedLink: Port] = [:]
+    public private(set) var kvHostPort: Port
+    public private(set) var kvShared: [SharedLink: Port] = [:]
+    public private(set) var kvModulePorts: [Port]
+
     public init(topology: Topology) {
         egress = Port(link: topology.links.host)
         ingress = Port(link: topology.links.host)
         kvPorts = Array(repeating: Port(link: topology.links.host), count: topology.stages)
         spec = topology.host
+        self.tp = topology.parallelism.tp
+        let tp = topology.parallelism.tp
+        let routes = topology.network.map { NetworkRoutes(spec: $0, modules: topology.cluster.modules, tp: tp) }
+        self.routes = routes
+        injectHops = routes?.sharedHops(from: .host, to: .module(stage: 0, member: 0)) ?? []
+        kvHostPort = Port(link: topology.links.host)
+        kvModulePorts =
+            routes == nil ? [] : Array(repeating: Port(link: topology.links.module), count: topology.stages * tp)
     }
 
-    /// Sends a micro-batch ready at `ready` to stage 0; returns its depart time.
-    public mutating func inject(ready: Picoseconds, payloadBytes: Int64) -> Picoseconds {
-        egress.send(ready: ready, bytes: payloadBytes)
+    /// Sends a micro-batch ready at `ready` to a member of stage 0 (members in turn); returns it in transit.
+    public mutating func inject(ready: Picoseconds, payloadBytes: Int64) -> Transit {
+        var transit = egress.launch(ready: ready, bytes: payloadBytes)
+        for hop in injectHops {
+            transit = shared[hop.link, default: Self.port(hop)].pass(
+                transit, bytes: payloadBytes, latencyAfter: hop.latencyAfterPs)
+        }
+        return transit
     }
+
+    static func port(_ hop: SharedHop) -> Port { Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0)) }
 
     /// Host work of `cost` that can start at `ready` (the host does one thing at a time); returns when done.
     public mutating func work(ready: Picoseconds, cost: Picoseconds) -> Picoseconds {
@@ -35,22 +65,37 @@ public struct HostModel: Sendable {
         return hostFreeAt
     }
 
-    /// Sends a request's prefilled KV cache to every module, `bytes[k]` (its layers' share) to module k over
-    /// that module's host link; the modules' transfers run in parallel, each link serialising its own.
-    /// Returns when the last module has its share.
+    /// Sends a request's prefilled KV cache to every module, `bytes[k]` (its layers' share) to each module of stage
+    /// k. Without a network each stage has a host link of its own and the stages' transfers run in parallel; with
+    /// one, every module's share crosses the host's port, the shared links of its route and the module's port, in
+    /// rank order, each link serialising what crosses it. Returns when the last module has its share.
     public mutating func transferKV(ready: Picoseconds, bytes: [Int64]) -> Picoseconds {
         var done = ready
+        guard let routes else {
+            for (k, b) in bytes.enumerated() {
+                let depart = kvPorts[k].send(ready: ready, bytes: b)
+                done = max(done, depart + kvPorts[k].link.latencyPs + kvPorts[k].link.transferTime(bytes: b))
+            }
+            return done
+        }
         for (k, b) in bytes.enumerated() {
-            let depart = kvPorts[k].send(ready: ready, bytes: b)
-            done = max(done, depart + kvPorts[k].link.latencyPs + kvPorts[k].link.transferTime(bytes: b))
+            let hops = routes.sharedHops(from: .host, to: .module(stage: k, member: 0))
+            for m in 0..<tp {
+                var transit = kvHostPort.launch(ready: ready, bytes: b)
+                for hop in hops {
+                    transit = kvShared[hop.link, default: Self.port(hop)].pass(
+                        transit, bytes: b, latencyAfter: hop.latencyAfterPs)
+                }
+                done = max(done, kvModulePorts[k * tp + m].receive(transit, bytes: b))
+            }
         }
         return done
     }
 
-    /// Receives a micro-batch that left the last stage at `depart` and samples its tokens; returns when the
-    /// tokens are known (the time the next step of this micro-batch is ready).
-    public mutating func complete(depart: Picoseconds, payloadBytes: Int64, requests: Int) -> Picoseconds {
-        let arrival = ingress.receive(depart: depart, bytes: payloadBytes)
+    /// Receives a micro-batch in `transit` from the last stage and samples its tokens; returns when the tokens
+    /// are known (the time the next step of this micro-batch is ready).
+    public mutating func complete(_ transit: Transit, payloadBytes: Int64, requests: Int) -> Picoseconds {
+        let arrival = ingress.receive(transit, bytes: payloadBytes)
         let cost = spec.stepOverheadPs + spec.perRequestPs * Picoseconds(requests)
         let start = max(arrival, hostFreeAt)
         hostFreeAt = start + cost

@@ -29,16 +29,17 @@ public struct MicroBatchHeader: Sendable, Equatable {
     /// micro-batch's decode step; with continuous batching the slot's requests change between injections.
     /// (The wire format calls these two fields "micro-batch" and "iteration"; docs/PROTOCOL.md.)
     public var injection: UInt32
-    /// Simulated time the message left the sender's egress port, picoseconds.
-    public var departPs: Int64
+    /// Simulated times of the activation's transfer to the receiver's port: when the sender had it ready, when
+    /// its first bit reaches the port, when its last bit has left the hop before, picoseconds.
+    public var transit: Transit
     /// Sender's wall clock at send (ns since the Unix epoch); only for the wall-clock section.
     public var wallSendNs: UInt64
     public var entries: [Entry]
 
-    public init(slot: UInt32, injection: UInt32, departPs: Int64, wallSendNs: UInt64, entries: [Entry]) {
+    public init(slot: UInt32, injection: UInt32, transit: Transit, wallSendNs: UInt64, entries: [Entry]) {
         self.slot = slot
         self.injection = injection
-        self.departPs = departPs
+        self.transit = transit
         self.wallSendNs = wallSendNs
         self.entries = entries
     }

@@ -45,6 +45,37 @@ public struct Port: Sendable, Equatable, Codable {
         return start + transfer
     }
 
+    /// Egress towards a receiver's port: sends `bytes` ready at `ready` and returns the transfer in transit, its
+    /// first bit at the far side of this link's latency and its last bit leaving this port.
+    public mutating func launch(ready: Picoseconds, bytes: Int64) -> Transit {
+        let transfer = link.transferTime(bytes: bytes)
+        let depart = send(ready: ready, bytes: bytes, transfer: transfer)
+        return Transit(readyPs: ready, headPs: depart + link.latencyPs, tailPs: depart + transfer)
+    }
+
+    /// A shared hop of a route (cut-through): the transfer starts here when its first bit has arrived and the
+    /// link is free, cannot end before its last bit has arrived, and goes on `latencyAfter` later. This port's
+    /// own latency is not used (the route gives each hop's).
+    public mutating func pass(_ transit: Transit, bytes: Int64, latencyAfter: Picoseconds) -> Transit {
+        let (start, end) = occupy(transit, bytes: bytes)
+        return Transit(readyPs: transit.readyPs, headPs: start + latencyAfter, tailPs: end)
+    }
+
+    /// Ingress of a transfer in transit: returns when its last bit arrived.
+    public mutating func receive(_ transit: Transit, bytes: Int64) -> Picoseconds {
+        occupy(transit, bytes: bytes).end
+    }
+
+    /// Serialises a transfer in transit on this port: it starts when its first bit is here and the port is free,
+    /// and ends no earlier than its last bit's arrival. The port is busy for bytes / bandwidth of it.
+    private mutating func occupy(_ transit: Transit, bytes: Int64) -> (start: Picoseconds, end: Picoseconds) {
+        let transfer = link.transferTime(bytes: bytes)
+        let start = max(transit.headPs, freeAt)
+        account(start: start, transfer: transfer, bytes: bytes)
+        freeAt = max(start + transfer, transit.tailPs)
+        return (start, freeAt)
+    }
+
     /// Takes on what a replica of this port (made with `init(link:freeAt:)` from this port's `freeAt`) did:
     /// its next free time, and its traffic added to this port's.
     mutating func absorb(_ replica: Port) {
@@ -59,5 +90,20 @@ public struct Port: Sendable, Equatable, Codable {
         busy += transfer
         self.bytes += bytes
         messages += 1
+    }
+}
+
+/// A transfer on its way to a port: when its sender had it ready, when its first bit can reach the port, and
+/// when its last bit has left the hop before (the port cannot finish it earlier: cut-through). It travels in
+/// every micro-batch's header (docs/PROTOCOL.md).
+public struct Transit: Sendable, Equatable, Hashable, Codable {
+    public var readyPs: Picoseconds
+    public var headPs: Picoseconds
+    public var tailPs: Picoseconds
+
+    public init(readyPs: Picoseconds, headPs: Picoseconds, tailPs: Picoseconds) {
+        self.readyPs = readyPs
+        self.headPs = headPs
+        self.tailPs = tailPs
     }
 }

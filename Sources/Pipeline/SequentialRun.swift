@@ -37,17 +37,17 @@ public struct SequentialRun {
             let bytes = Int64(injection.entries.count) * bytesPerRequest
             // The host sends the micro-batch to every member of stage 0, one after the other on its link;
             // member m of each stage sends on to member m of the next; member 0 of the last returns it.
-            var departs = (0..<plan.topology.parallelism.tp).map { _ in
+            var transits = (0..<plan.topology.parallelism.tp).map { _ in
                 host.inject(ready: injection.ready, payloadBytes: bytes)
             }
             for k in stages.indices {
                 let outcomes = try stages[k].handle(
-                    departs: departs, entries: injection.entries, payloadBytes: bytes,
+                    transits: transits, entries: injection.entries, payloadBytes: bytes,
                     slot: injection.slot, injection: injection.injection)
-                departs = outcomes.map { $0.depart ?? 0 }
+                transits = outcomes.map { $0.transit ?? Transit(readyPs: 0, headPs: 0, tailPs: 0) }
             }
             history.append(stages.map { $0.members[0].allocator.allocatedBytes })
-            let sampled = host.complete(depart: departs[0], payloadBytes: bytes, requests: injection.entries.count)
+            let sampled = host.complete(transits[0], payloadBytes: bytes, requests: injection.entries.count)
             makespan = max(makespan, sampled)
             try SimulatedTimeBudget.check(makespan)
             queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)

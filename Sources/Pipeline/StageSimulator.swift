@@ -24,6 +24,11 @@ public struct StageSimulator: Sendable {
     /// The module's ports towards and from the other members of its group.
     public internal(set) var collective: CollectivePorts
     public private(set) var stats: StageStats
+    /// With a network: the shared links this module's activation crosses towards the next stage (or the host),
+    /// in order; empty inside a node. Every member of the group times all members' flows over them
+    /// (`finish`), on its own copy of the links; member 0's copy is the one reported.
+    let forwardHops: [SharedHop]
+    public private(set) var shared: [SharedLink: Port] = [:]
 
     private var moduleFreeAt: Picoseconds = 0
     /// This module's KV allocator for its share of the layers (static or DPA).
@@ -52,8 +57,13 @@ public struct StageSimulator: Sendable {
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
         isLastStage = isLast
-        ingress = Port(link: isFirst ? topology.links.host : topology.links.module)
-        egress = Port(link: isLast ? topology.links.host : topology.links.module)
+        // Without a network each stage end of a host link is the host link; with one, every module's ports
+        // are module ports on its switch (`links` then holds the ports' rates and the switch's latency).
+        let network = topology.network.map { NetworkRoutes(spec: $0, modules: topology.cluster.modules, tp: stage.tp) }
+        ingress = Port(link: isFirst && network == nil ? topology.links.host : topology.links.module)
+        egress = Port(link: isLast && network == nil ? topology.links.host : topology.links.module)
+        forwardHops =
+            network?.forwardHops(stage: stage.index, member: member, stages: topology.stages) ?? []
         collective = CollectivePorts(
             tp: stage.tp, member: member, link: topology.links.tp, algorithm: topology.parallelism.collective)
         stats = StageStats(stage: stage, member: member)
@@ -88,9 +98,10 @@ public struct StageSimulator: Sendable {
         public var arrival: Picoseconds
         public var start: Picoseconds
         public var finish: Picoseconds
-        /// When the activation leaves towards the next stage (or the host); nil for the members of the last
-        /// stage other than 0, which send nothing on.
+        /// When the activation leaves this module's egress port towards the next stage (or the host), and the
+        /// activation on its way there; nil for the members of the last stage other than 0, which send nothing on.
         public var depart: Picoseconds?
+        public var transit: Transit?
     }
 
     /// Whether this module sends the micro-batch on: every member to its counterpart in the next stage, only
@@ -98,11 +109,11 @@ public struct StageSimulator: Sendable {
     public var forwards: Bool { member == 0 || !isLastStage }
     private let isLastStage: Bool
 
-    /// Receives a micro-batch that left the previous stage (or the host) at `depart` with an activation of
-    /// `payloadBytes`, does its KV bookkeeping (requests on their first step get their prompt's KV; every
+    /// Receives a micro-batch whose activation of `payloadBytes` is in `transit` from the previous stage (or the host)
+    /// to this module, does its KV bookkeeping (requests on their first step get their prompt's KV; every
     /// request's KV grows to its context), and returns the work to run.
     public mutating func begin(
-        depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
+        _ transit: Transit, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
         slot: Int = 0, injection: Int = 0
     ) throws -> Work {
         var events: [AllocationEventKind] = []
@@ -116,7 +127,7 @@ public struct StageSimulator: Sendable {
         stats.count(events)
         stats.observe(allocator)
         var work = begin(
-            depart: upstreamDepart, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
+            transit, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
             slot: slot, injection: injection)
         work.events = events
         return work
@@ -124,11 +135,13 @@ public struct StageSimulator: Sendable {
 
     /// As `begin`, without KV bookkeeping.
     public mutating func begin(
-        depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
+        _ transit: Transit, contexts: [Int], payloadBytes: Int64,
         slot: Int = 0, injection: Int = 0
     ) -> Work {
-        let arrival = ingress.receive(depart: upstreamDepart, bytes: payloadBytes)
+        let arrival = ingress.receive(transit, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)
+        // Exposed: the module was free and the activation ready upstream, but it was still on its way.
+        stats.exposedIngressPs += max(0, arrival - max(moduleFreeAt, transit.readyPs))
         let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
         return Work(
             arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
@@ -182,28 +195,58 @@ public struct StageSimulator: Sendable {
             .time(contexts: contexts, cost: &cost)
     }
 
+    /// What this member tells the others of its group at the start of a micro-batch (`run`).
+    public func groupState(start: Picoseconds) -> CollectivePorts.State {
+        collective.state(start: start, forwardFree: egress.freeAt)
+    }
+
+    /// When every member of a group finished a micro-batch and when each one's pipeline egress port was next
+    /// free: what `finish` needs to time the group's activations over shared links.
+    public struct GroupFinish: Sendable, Equatable {
+        public var finish: [Picoseconds]
+        public var forwardFree: [Picoseconds]
+
+        public init(finish: [Picoseconds], forwardFree: [Picoseconds]) {
+            self.finish = finish
+            self.forwardFree = forwardFree
+        }
+    }
+
     /// Runs a micro-batch's segments on this member, with the other members of its group as replicas built
     /// from their states at the start of the micro-batch (`peers[m]`, nil for this member): exactly the time
-    /// and port use that running the whole group in lock step gives this member. Returns when it finishes.
-    public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> Picoseconds {
-        let states = peers.enumerated().map { m, state in m == member ? collective.state(start: work.start) : state! }
+    /// and port use that running the whole group in lock step gives this member. Returns when every member
+    /// finishes (this one at `finish[member]`).
+    public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> GroupFinish {
+        let states = peers.enumerated().map { m, state in m == member ? groupState(start: work.start) : state! }
         let key = GroupReplays.Key(
             segments: work.segments, states: states, link: collective.egress.link, algorithm: collective.algorithm)
         let outcome = GroupReplays.shared.outcome(key)
         collective.absorb(outcome.members[member])
-        return outcome.finish[member]
+        return GroupFinish(finish: outcome.finish, forwardFree: states.map(\.forwardFreePs))
     }
 
     /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the
     /// activation leaves (when this member forwards it), statistics and timeline are recorded, and the KV of
-    /// requests on their last step is released.
-    public mutating func finish(_ work: Work, at finish: Picoseconds, entries: [MicroBatchHeader.Entry] = []) -> Outcome
-    {
+    /// requests on their last step is released. `group` (every member's finish, from `run`) is needed when
+    /// the activation crosses shared links; without it this member is taken to be the only sender.
+    public mutating func finish(
+        _ work: Work, at finish: Picoseconds, group: GroupFinish? = nil, entries: [MicroBatchHeader.Entry] = []
+    ) -> Outcome {
+        var transit: Transit?, depart: Picoseconds?
+        if !forwards {
+            transit = nil
+        } else if forwardHops.isEmpty {
+            transit = egress.launch(ready: finish, bytes: work.payloadBytes)
+            depart = transit!.headPs - egress.link.latencyPs
+        } else {
+            let group = group ?? GroupFinish(finish: [finish], forwardFree: [egress.freeAt])
+            (depart, transit) = forwardOverSharedLinks(bytes: work.payloadBytes, group: group)
+        }
         moduleFreeAt = finish
-        let depart = forwards ? egress.send(ready: finish, bytes: work.payloadBytes) : nil
         stats.record(
             start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
             collective: collective)
+        if !shared.isEmpty { stats.record(shared: shared) }
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)
@@ -212,7 +255,48 @@ public struct StageSimulator: Sendable {
                 track: "module \(stats.rank)", plan: plan, member: member, egress: egress, channelGroups: channelGroups)
             timeline! += view.events(work, finish: finish, depart: depart, released: released.count)
         }
-        return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart)
+        return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart, transit: transit)
+    }
+
+    /// Times the activations of every sending member of the group (all of them; member 0 alone from the last
+    /// stage) through their pipeline egress ports and then, in the order their first bits reach them (member
+    /// index on a tie), through the shared links they cross together. Every member computes the same, on its own
+    /// copy of the links, from the group's finish times; returns this member's transfer in transit.
+    private mutating func forwardOverSharedLinks(
+        bytes: Int64, group: GroupFinish
+    ) -> (depart: Picoseconds, transit: Transit) {
+        let senders = isLastStage ? [0] : Array(0..<plan.tp)
+        var launched: [(transit: Transit, member: Int)] = senders.map { m in
+            if m == member { return (egress.launch(ready: group.finish[m], bytes: bytes), m) }
+            var replica = Port(link: egress.link, freeAt: group.forwardFree[m])
+            return (replica.launch(ready: group.finish[m], bytes: bytes), m)
+        }
+        launched.sort { ($0.transit.headPs, $0.member) < ($1.transit.headPs, $1.member) }
+        var mine = (depart: Picoseconds(0), transit: launched[0].transit)
+        for (start, m) in launched {
+            var t = start
+            for hop in forwardHops {
+                t = shared[hop.link, default: Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))]
+                    .pass(t, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+                if member == 0, timeline != nil {
+                    let begin = t.headPs - hop.latencyAfterPs
+                    timeline!.append(
+                        TimelineEvent(
+                            track: hop.link.description, name: "stage \(plan.index).\(m) activation",
+                            startPs: begin, durationPs: max(0, t.tailPs - begin)))
+                }
+            }
+            if m == member { mine = (start.headPs - egress.link.latencyPs, t) }
+        }
+        return mine
+    }
+
+    /// The transit of an activation of `bytes` that left the upstream end of this module's ingress link at
+    /// `depart` (no network between them).
+    public func transit(departedAt depart: Picoseconds, bytes: Int64) -> Transit {
+        Transit(
+            readyPs: depart, headPs: depart + ingress.link.latencyPs,
+            tailPs: depart + ingress.link.transferTime(bytes: bytes))
     }
 
     /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).
@@ -222,7 +306,8 @@ public struct StageSimulator: Sendable {
     ) throws -> Outcome {
         precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
         let work = try begin(
-            depart: upstreamDepart, entries: entries, payloadBytes: payloadBytes, slot: slot, injection: injection)
+            transit(departedAt: upstreamDepart, bytes: payloadBytes), entries: entries, payloadBytes: payloadBytes,
+            slot: slot, injection: injection)
         return finish(work, at: work.start + work.cost.total, entries: entries)
     }
 
@@ -233,7 +318,8 @@ public struct StageSimulator: Sendable {
     ) -> Outcome {
         precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
         let work = begin(
-            depart: upstreamDepart, contexts: contexts, payloadBytes: payloadBytes, slot: slot, injection: injection)
+            transit(departedAt: upstreamDepart, bytes: payloadBytes), contexts: contexts, payloadBytes: payloadBytes,
+            slot: slot, injection: injection)
         return finish(work, at: work.start + work.cost.total)
     }
 }

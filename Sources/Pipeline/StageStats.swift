@@ -21,6 +21,12 @@ public struct StageStats: Sendable, Equatable, Codable {
     public var lastFinishPs: Picoseconds = 0
     /// Time spent in tensor-parallel collectives waiting for the other members' chunks, picoseconds.
     public var collectiveWaitPs: Picoseconds = 0
+    /// Time the module was free and a micro-batch's activation was ready upstream but still on its way here
+    /// (communication not hidden behind compute), picoseconds.
+    public var exposedIngressPs: Picoseconds = 0
+    /// The shared links (`network:`) this module's group times for its activations, by name: member 0's copy
+    /// is the one reported; empty without a network or inside a node.
+    public var sharedLinks: [String: PortStats] = [:]
     /// DRAM bytes the stage read and wrote, and the flops it performed.
     public var bytesRead: Int64 = 0
     public var bytesWritten: Int64 = 0
@@ -90,6 +96,10 @@ public struct StageStats: Sendable, Equatable, Codable {
         attentionHubFlops += cost.attentionHubFlops
         self.ingress = PortStats(ingress)
         self.egress = PortStats(egress)
+    }
+
+    mutating func record(shared: [SharedLink: Port]) {
+        for (link, port) in shared { sharedLinks[link.description] = PortStats(port) }
     }
 }
 

@@ -15,6 +15,9 @@ public struct Topology: Sendable, Codable, Equatable {
     public var workload: WorkloadSpec
     public var fidelity: FidelitySpec
     public var host: HostSpec
+    /// Nodes, switches and the network between nodes (`network:`); nil: every module's links are its own
+    /// (`links`). With a network, `links` holds the module and host ports' rates and the switch's latency.
+    public var network: NetworkSpec?
 
     public struct ClusterSpec: Sendable, Codable, Equatable {
         /// Number of PIM modules; one worker process each.
@@ -209,7 +212,7 @@ public struct Topology: Sendable, Codable, Equatable {
 
     public init(
         name: String, seed: UInt64, model: ModelConfig, cluster: ClusterSpec, links: LinkSet, parallelism: Parallelism,
-        workload: WorkloadSpec, fidelity: FidelitySpec, host: HostSpec
+        workload: WorkloadSpec, fidelity: FidelitySpec, host: HostSpec, network: NetworkSpec? = nil
     ) {
         self.name = name
         self.seed = seed
@@ -220,6 +223,7 @@ public struct Topology: Sendable, Codable, Equatable {
         self.workload = workload
         self.fidelity = fidelity
         self.host = host
+        self.network = network
     }
 }
 

@@ -47,7 +47,7 @@ func endpoint(_ kind: String, _ tag: String) -> String {
 
 func header(requests: Int) -> MicroBatchHeader {
     MicroBatchHeader(
-        slot: 0, injection: 1, departPs: 1000, wallSendNs: 0,
+        slot: 0, injection: 1, transit: Transit(readyPs: 1000, headPs: 1600, tailPs: 2000), wallSendNs: 0,
         entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
 }
 
@@ -91,7 +91,7 @@ func oursPingPong(kind: String, payload: [UInt8], requests: Int, count: Int) thr
         for _ in 0..<count {
             // A worker's step: decode, validate, re-stamp, forward the payload frame without copying.
             var (h, p) = decodeChecked(try! b.receive()!, payloadBytes: size)
-            h.departPs += 1
+            h.transit.headPs += 1
             try! b.send(WireCodec.encode(.microBatch(h, payload: p)))
         }
     }

@@ -94,7 +94,7 @@ struct WireCodecTests {
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
         let header = MicroBatchHeader(
-            slot: 2, injection: 7, departPs: 123_456_789, wallSendNs: 99,
+            slot: 2, injection: 7, transit: Transit(readyPs: 123_456_789, headPs: 123_457_000, tailPs: 123_458_000), wallSendNs: 99,
             entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
         let payload = Message(Array(repeating: 0xAB, count: 16384))
         guard case .microBatch(let h, let p) = try roundTrip(.microBatch(header, payload: payload)) else {
@@ -127,7 +127,7 @@ struct WireCodecTests {
             Issue.record("a hello without its fields must be refused")
         }
         let header = MicroBatchHeader(
-            slot: 0, injection: 0, departPs: 1, wallSendNs: 0,
+            slot: 0, injection: 0, transit: Transit(readyPs: 1, headPs: 1, tailPs: 1), wallSendNs: 0,
             entries: [.init(request: 0, context: 1)])
         let frames = WireCodec.encode(.microBatch(header, payload: Message([0, 0])))
         let truncated = Array(frames[0].bytes.dropLast(3))
@@ -142,7 +142,7 @@ struct WireCodecTests {
     func fuzz() {
         var rng = SplitMix64(seed: 2024)
         let header = MicroBatchHeader(
-            slot: 1, injection: 1, departPs: 5, wallSendNs: 0,
+            slot: 1, injection: 1, transit: Transit(readyPs: 5, headPs: 6, tailPs: 7), wallSendNs: 0,
             entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
         let seeds: [[[UInt8]]] = [
             WireCodec.encode(.heartbeat).map(\.bytes),

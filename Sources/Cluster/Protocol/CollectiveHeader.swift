@@ -26,6 +26,8 @@ public struct CollectiveHeader: Sendable, Equatable, Hashable {
     public var startPs: Int64
     public var egressFreePs: Int64
     public var ingressFreePs: Int64
+    /// When the sender's pipeline egress port is next free (its group times a shared link's flows: `network:`).
+    public var forwardFreePs: Int64
 
     public init(key: Key, sender: UInt32, chunks: UInt32, state: CollectivePorts.State) {
         self.key = key
@@ -34,15 +36,17 @@ public struct CollectiveHeader: Sendable, Equatable, Hashable {
         startPs = state.startPs
         egressFreePs = state.egressFreePs
         ingressFreePs = state.ingressFreePs
+        forwardFreePs = state.forwardFreePs
     }
 
     public var state: CollectivePorts.State {
-        CollectivePorts.State(startPs: startPs, egressFreePs: egressFreePs, ingressFreePs: ingressFreePs)
+        CollectivePorts.State(
+            startPs: startPs, egressFreePs: egressFreePs, ingressFreePs: ingressFreePs, forwardFreePs: forwardFreePs)
     }
 
     /// Bytes after the common 8-byte header: injection, slot, sender, chunks (UInt32 each), start,
-    /// egress free, ingress free (Int64 each).
-    static let bytes = 4 * 4 + 3 * 8
+    /// egress free, ingress free, forward free (Int64 each).
+    static let bytes = 4 * 4 + 4 * 8
     /// Most chunks one message may carry (4 per layer of a stage, plus a gather).
     static let maxChunks: UInt32 = 1 << 16
 }

@@ -10,7 +10,9 @@ public enum WireCodec {
     /// 2: micro-batch entries carry flags (first / last decode step of a request).
     /// 3: tensor parallelism: `collective` messages, `tpEndpoint` in hello, `group` in config.
     /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
-    public static let version: UInt16 = 6
+    /// 7: a micro-batch carries its transit (ready, head, tail) instead of a depart time; the collective state
+    ///    carries the sender's pipeline egress (`network:`).
+    public static let version: UInt16 = 7
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.
@@ -37,7 +39,9 @@ public enum WireCodec {
                 w.header(.microBatch)
                 w.put(h.injection)  // wire field "iteration"
                 w.put(h.slot)  // wire field "micro-batch"
-                w.put(h.departPs)
+                w.put(h.transit.readyPs)
+                w.put(h.transit.headPs)
+                w.put(h.transit.tailPs)
                 w.put(h.wallSendNs)
                 w.put(UInt32(h.entries.count))
                 for e in h.entries {
@@ -58,6 +62,7 @@ public enum WireCodec {
                 w.put(h.startPs)
                 w.put(h.egressFreePs)
                 w.put(h.ingressFreePs)
+                w.put(h.forwardFreePs)
             }
             return [frame, payload]
         }
@@ -129,13 +134,14 @@ public enum WireCodec {
         var r = ByteReader(bytes, offset: headerBytes)
         let injection: UInt32 = r.get(), slot: UInt32 = r.get()
         let sender: UInt32 = r.get(), chunks: UInt32 = r.get()
-        let state = CollectivePorts.State(startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get())
+        let state = CollectivePorts.State(
+            startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get(), forwardFreePs: r.get())
         guard chunks <= CollectiveHeader.maxChunks else {
             throw .malformedBody(
                 type: "collective",
                 reason: "\(chunks) chunks is more than \(CollectiveHeader.maxChunks)")
         }
-        guard state.startPs >= 0, state.egressFreePs >= 0, state.ingressFreePs >= 0 else {
+        guard state.startPs >= 0, state.egressFreePs >= 0, state.ingressFreePs >= 0, state.forwardFreePs >= 0 else {
             throw .malformedBody(type: "collective", reason: "negative simulated time")
         }
         return CollectiveHeader(
@@ -190,7 +196,7 @@ public enum WireCodec {
         }
         let injection: UInt32 = r.get()
         let slot: UInt32 = r.get()
-        let depart: Int64 = r.get()
+        let transit = Transit(readyPs: r.get(), headPs: r.get(), tailPs: r.get())
         let wall: UInt64 = r.get()
         let count: UInt32 = r.get()
         guard count >= 1, count <= WireCodec.microBatchMaxEntries else {
@@ -202,7 +208,12 @@ public enum WireCodec {
             throw .malformedBody(
                 type: "microBatch", reason: "\(count) requests need \(expected) header bytes, found \(bytes.count)")
         }
-        guard depart >= 0 else { throw .malformedBody(type: "microBatch", reason: "negative depart time \(depart) ps") }
+        guard transit.readyPs >= 0, transit.headPs >= transit.readyPs, transit.tailPs >= transit.readyPs else {
+            throw .malformedBody(
+                type: "microBatch",
+                reason: "transit times ready \(transit.readyPs), head \(transit.headPs), tail \(transit.tailPs) ps "
+                    + "are negative or before the activation was ready")
+        }
         var entries: [MicroBatchHeader.Entry] = []
         entries.reserveCapacity(Int(count))
         for _ in 0..<count {
@@ -216,7 +227,7 @@ public enum WireCodec {
             entries.append(.init(request: request, context: context, flags: flags))
         }
         return MicroBatchHeader(
-            slot: slot, injection: injection, departPs: depart, wallSendNs: wall,
+            slot: slot, injection: injection, transit: transit, wallSendNs: wall,
             entries: entries)
     }
 }
@@ -267,7 +278,7 @@ struct ByteReader {
 extension WireCodec {
     /// Bytes of a data message's header frame after the common 8-byte header, before its entries:
     /// injection (wire name "iteration") u32, slot ("micro-batch") u32, depart ps i64, wall ns u64, count u32.
-    static let microBatchFixedBytes = 4 + 4 + 8 + 8 + 4
+    static let microBatchFixedBytes = 4 + 4 + 3 * 8 + 8 + 4
     /// Bytes of one entry: request u32, context u32, flags u32.
     static let microBatchEntryBytes = 12
     /// Upper bound on requests per micro-batch accepted from the wire.

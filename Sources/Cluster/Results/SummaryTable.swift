@@ -61,7 +61,7 @@ public enum SummaryTable {
                     share(s.energy.hubJ))
             ),
         ]
-        for (label, value) in rows {
+        for (label, value) in rows + networkRows(s) {
             out.append("  " + label.padding(toLength: 17, withPad: " ", startingAt: 0) + value)
         }
         if !s.stages.isEmpty {
@@ -140,6 +140,25 @@ public enum SummaryTable {
         return [
             "next: " + first,
             "next: lolpim compare \(file) (against CENT, NeuPIMs, GPUs) · lolpim sweep Sweeps/link-bandwidth.yaml",
+        ]
+    }
+
+    /// With a network: the busiest link of each class, and where communication was exposed.
+    static func networkRows(_ s: SimulatedResults) -> [(String, String)] {
+        guard let n = s.network else { return [] }
+        let classes = n.linkClasses.filter { $0.links > 0 }.map {
+            "\($0.linkClass) \(pct($0.utilisationFraction)) (busiest \(pct($0.peakUtilisationFraction)))"
+        }
+        let worst = n.exposed.max { $0.totalPs < $1.totalPs }
+        let exposed =
+            worst.map {
+                "mean \(pct(n.meanExposedFraction)) of the run; most on stage \($0.stage).\($0.member): "
+                    + "\(ms($0.totalPs)) (\(ms($0.ingressPs)) waiting for activations, \(ms($0.collectivePs)) in collectives)"
+            } ?? "none"
+        return [
+            ("links used", classes.joined(separator: " · ")),
+            ("exposed comm", exposed),
+            ("prompt KV wait", "\(ms(n.promptKVWaitPs)) summed over micro-batch injections"),
         ]
     }
 

@@ -277,7 +277,7 @@ public final class Coordinator {
                 let slot = Int(header.slot)
                 inFlight[slot] = nil
                 let sampled = host.complete(
-                    depart: header.departPs, payloadBytes: Int64(payload.count),
+                    header.transit, payloadBytes: Int64(payload.count),
                     requests: header.entries.count)
                 makespan = max(makespan, sampled)
                 try RuntimeError.checkBudget(makespan)
@@ -355,10 +355,10 @@ public final class Coordinator {
             }
         injected += 1
         for (member, socket) in data.enumerated() {
-            let depart = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
+            let transit = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
             let header = MicroBatchHeader(
                 slot: UInt32(injection.slot), injection: UInt32(injection.injection),
-                departPs: depart, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
+                transit: transit, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
             // Every member but the last gets its own copy; the last gets the activation itself.
             let body = member == data.count - 1 ? activation : Message(activation.bytes)
             let frames = WireCodec.encode(.microBatch(header, payload: body))

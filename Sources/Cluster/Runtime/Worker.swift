@@ -343,7 +343,7 @@ public final class Worker {
         let work: StageSimulator.Work
         do {
             work = try stage.begin(
-                depart: header.departPs, entries: header.entries, payloadBytes: Int64(payload.count),
+                header.transit, entries: header.entries, payloadBytes: Int64(payload.count),
                 slot: Int(header.slot), injection: Int(header.injection))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.slot): \(error)"
@@ -355,18 +355,19 @@ public final class Worker {
             // One exchange per micro-batch and member pair: this member's state and every chunk it sends the
             // other over the micro-batch; then the whole group's collectives are timed here (docs/PROTOCOL.md §5b).
             let key = CollectiveHeader.Key(slot: header.slot, injection: header.injection)
-            let state = stage.collective.state(start: work.start)
+            let state = stage.groupState(start: work.start)
             for peer in session.group.indices where peer != stage.member {
                 try sendCollective(key: key, state: state, to: peer, work: work, stage: stage, session: session)
             }
             peers = try awaitCollectives(key, work: work, stage: stage, session: &session)
         }
-        let time = stage.run(work, peers: peers)
-        let outcome = stage.finish(work, at: time, entries: header.entries)
+        let group = stage.plan.tp > 1 ? stage.run(work, peers: peers) : nil
+        let time = group?.finish[stage.member] ?? work.start + work.cost.total
+        let outcome = stage.finish(work, at: time, group: group, entries: header.entries)
         session.handled += 1
-        guard let depart = outcome.depart, let downstream = session.downstream else { return }
+        guard let transit = outcome.transit, let downstream = session.downstream else { return }
         var next = header
-        next.departPs = depart
+        next.transit = transit
         next.wallSendNs = WallClock.realtimeNs()
         let out = WireCodec.encode(.microBatch(next, payload: payload))
         let outSize = out.totalBytes

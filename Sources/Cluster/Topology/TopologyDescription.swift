@@ -30,6 +30,19 @@ public enum TopologyDescription {
                         format: ", NPU %.0f TFLOP/s reading %.0f GB/s, %d sub-batches", npu.flops / 1e12,
                         bandwidth / 1e9, npu.subBatches)
                 } ?? ""))
+        if let n = t.network {
+            let s = n.nodeSwitch
+            out.append(
+                String(
+                    format: "  network    %d nodes of %d modules (stages on nodes %@), host on node %d; per node a "
+                        + "switch: module ports %.1f GB/s, host port %.1f GB/s, uplink %.1f GB/s, %.0f ns%@; "
+                        + "NIC %.0f Gb/s, %.0f ns; fabric %@",
+                    n.nodes, t.cluster.modules / n.nodes, n.stageNodes.map(String.init).joined(separator: " "),
+                    n.hostNode, s.portBytesPerSecond / 1e9, s.hostPortBytesPerSecond / 1e9,
+                    s.uplinkBytesPerSecond / 1e9, Double(s.latencyPs) / 1000,
+                    s.capacityBytesPerSecond.map { String(format: ", capacity %.1f GB/s", $0 / 1e9) } ?? "",
+                    n.nic.bytesPerSecond * 8 / 1e9, Double(n.nic.latencyPs) / 1000, n.fabric.rawValue))
+        }
         out.append(
             String(
                 format: "  links      host↔module %.1f GB/s, %.0f ns · module↔module %.1f GB/s, %.0f ns",

@@ -45,6 +45,10 @@ public enum TopologyLimits {
     // Links: from 1 MB/s to 10 PB/s, at most one second one way.
     public static let linkBandwidth = RealRange(key: "links.*.bandwidth_gbps", range: 1e-3...1e7, unit: "GB/s")
     public static let latency = RealRange(key: "links.*.latency_ns", range: 0...1e9, unit: "ns")
+    /// The network (`network:`): up to one node per module, NICs from 8 Mb/s to 80 Pb/s.
+    public static let nodes = IntRange(key: "network.nodes", range: 1...4096, unit: "nodes")
+    public static let hostNode = IntRange(key: "network.host_node", range: 0...4095, unit: "node index")
+    public static let nicBandwidth = RealRange(key: "network.nic.bandwidth_gbit", range: 1e-3...1e8, unit: "Gb/s")
     /// Host costs (`host.*`, `workload.host_intervention_ns`): at most one second each.
     public static let hostTime = RealRange(key: "host.*_ns", range: 0...1e9, unit: "ns")
 
@@ -82,10 +86,10 @@ public enum TopologyLimits {
         layers, hidden, queryHeads, kvHeads, headDim, ffn, vocab,
         contextTokens, modules, channels, banks, tCK, subBatches, batch,
         requests, outputTokens, chunkKiB, seed, microBatches, tp,
-        obufEntries,
+        obufEntries, nodes, hostNode,
     ]
     public static let reals: [RealRange] = [
         capacityGiB, tflops, bandwidth, linkBandwidth, latency, hostTime,
-        arrivalRate, arrivalSeconds, outputMoments, processorEfficiency,
+        arrivalRate, arrivalSeconds, outputMoments, processorEfficiency, nicBandwidth,
     ]
 }

@@ -37,7 +37,7 @@ public enum TopologyLoader {
         let cluster = try readCluster(&clusterMap)
         var linksMap = try doc.mapping("links")
         let moduleLink = try readLink(&linksMap, "module")
-        let links = Topology.LinkSet(
+        var links = Topology.LinkSet(
             host: try readLink(&linksMap, "host"), module: moduleLink,
             tp: try readLink(&linksMap, "tp", default: moduleLink))
         try linksMap?.rejectUnknownKeys()
@@ -49,6 +49,13 @@ public enum TopologyLoader {
         let parallelism = try readParallelism(
             &parallelMap, modules: cluster.modules, model: model,
             batchSize: workload.batchSize, meanTokens: workload.meanPromptTokens, within: doc)
+
+        let network = try readNetwork(&doc, modules: cluster.modules, parallelism: parallelism)
+        if let network {
+            // The modules' and the host's ports on their switches stand where the private links stood.
+            let routes = NetworkRoutes(spec: network, modules: cluster.modules, tp: parallelism.tp)
+            links = Topology.LinkSet(host: routes.hostLink, module: routes.moduleLink, tp: routes.moduleLink)
+        }
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
@@ -66,7 +73,7 @@ public enum TopologyLoader {
 
         let topology = Topology(
             name: name, seed: UInt64(seed), model: model, cluster: cluster, links: links,
-            parallelism: parallelism, workload: workload, fidelity: fidelity, host: host)
+            parallelism: parallelism, workload: workload, fidelity: fidelity, host: host, network: network)
         let plan: PipelinePlan
         do {
             plan = try PipelinePlan(topology: topology)

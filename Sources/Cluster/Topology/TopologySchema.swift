@@ -23,6 +23,10 @@ public enum TopologySchema {
         "fidelity", "fidelity.level", "fidelity.pim_efficiency", "fidelity.processor_efficiency",
         "fidelity.scheduling", "fidelity.partitioning", "fidelity.obuf_entries",
         "host", "host.step_overhead_ns", "host.per_request_ns",
+        "network", "network.nodes", "network.host_node", "network.fabric", "network.switch",
+        "network.switch.port_gbps", "network.switch.host_port_gbps", "network.switch.uplink_gbps",
+        "network.switch.latency_ns", "network.switch.capacity_gbps", "network.nic", "network.nic.bandwidth_gbit",
+        "network.nic.latency_ns", "placement", "placement.stages",
     ]
 
     /// Why `field` cannot be a sweep axis, or nil when it names a topology key.

@@ -84,7 +84,7 @@ public struct ResultsBuilder {
             + stages.reduce(Int64(0)) { $0 + $1.peakKvAllocatedBytes }
         let tokens = Int64(tokenLatencies.count)
         let energy = energies.reduce(EnergyModel.Breakdown(), +)
-        return SimulatedResults(
+        var results = SimulatedResults(
             makespanPs: makespan, generatedTokens: tokens,
             throughputTokensPerS: makespan > 0 ? Double(tokens) / Time.seconds(makespan) : 0,
             tokenLatency: LatencySummary(samples: tokenLatencies), pipelineBubbleFraction: bubble,
@@ -97,6 +97,8 @@ public struct ResultsBuilder {
             macUtilisationFraction: stageResults.isEmpty
                 ? 0
                 : stageResults.reduce(0) { $0 + $1.macUtilisationFraction } / Double(stageResults.count))
+        results.network = networkResult(stages: stages, host: host, scheduler: scheduler, makespan: makespan)
+        return results
     }
 
     /// Attention's time and energy over all modules: each module's attention commands and HUB flops, with its

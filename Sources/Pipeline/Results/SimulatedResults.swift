@@ -28,6 +28,8 @@ public struct SimulatedResults: Codable, Sendable, Equatable {
     public var attention: AttentionResult
     /// Mean over modules of `stages[].mac_utilisation_fraction`.
     public var macUtilisationFraction: Double
+    /// Links by class, shared links and exposed communication; only with `network:` (absent otherwise).
+    public var network: NetworkResult? = nil
 }
 
 /// What attention (`OpKind.isAttention`) cost the whole system.
