@@ -30,7 +30,7 @@ public struct MicroBatchHeader: Sendable, Equatable {
     /// (The wire format calls these two fields "micro-batch" and "iteration"; docs/PROTOCOL.md.)
     public var injection: UInt32
     /// Simulated times of the activation's transfer to the receiver's port: when the sender had it ready, when
-    /// its first bit reaches the port, when its last bit has left the hop before, picoseconds.
+    /// its first bit can reach the port, when its last bit can, picoseconds.
     public var transit: Transit
     /// Sender's wall clock at send (ns since the Unix epoch); only for the wall-clock section.
     public var wallSendNs: UInt64

@@ -46,19 +46,19 @@ public struct Port: Sendable, Equatable, Codable {
     }
 
     /// Egress towards a receiver's port: sends `bytes` ready at `ready` and returns the transfer in transit, its
-    /// first bit at the far side of this link's latency and its last bit leaving this port.
+    /// first and last bits each this link's latency after they left this port.
     public mutating func launch(ready: Picoseconds, bytes: Int64) -> Transit {
         let transfer = link.transferTime(bytes: bytes)
         let depart = send(ready: ready, bytes: bytes, transfer: transfer)
-        return Transit(readyPs: ready, headPs: depart + link.latencyPs, tailPs: depart + transfer)
+        return Transit(readyPs: ready, headPs: depart + link.latencyPs, tailPs: depart + transfer + link.latencyPs)
     }
 
     /// A shared hop of a route (cut-through): the transfer starts here when its first bit has arrived and the
-    /// link is free, cannot end before its last bit has arrived, and goes on `latencyAfter` later. This port's
-    /// own latency is not used (the route gives each hop's).
+    /// link is free, cannot end before its last bit has arrived, and both ends reach the next hop `latencyAfter`
+    /// after they leave this one. This port's own latency is not used (the route gives each hop's).
     public mutating func pass(_ transit: Transit, bytes: Int64, latencyAfter: Picoseconds) -> Transit {
         let (start, end) = occupy(transit, bytes: bytes)
-        return Transit(readyPs: transit.readyPs, headPs: start + latencyAfter, tailPs: end)
+        return Transit(readyPs: transit.readyPs, headPs: start + latencyAfter, tailPs: end + latencyAfter)
     }
 
     /// Ingress of a transfer in transit: returns when its last bit arrived.
@@ -94,8 +94,8 @@ public struct Port: Sendable, Equatable, Codable {
 }
 
 /// A transfer on its way to a port: when its sender had it ready, when its first bit can reach the port, and
-/// when its last bit has left the hop before (the port cannot finish it earlier: cut-through). It travels in
-/// every micro-batch's header (docs/PROTOCOL.md).
+/// when its last bit can (the port cannot finish it earlier: cut-through). It travels in every micro-batch's
+/// header (docs/PROTOCOL.md).
 public struct Transit: Sendable, Equatable, Hashable, Codable {
     public var readyPs: Picoseconds
     public var headPs: Picoseconds

@@ -283,7 +283,7 @@ public struct StageSimulator: Sendable {
                     timeline!.append(
                         TimelineEvent(
                             track: hop.link.description, name: "stage \(plan.index).\(m) activation",
-                            startPs: begin, durationPs: max(0, t.tailPs - begin)))
+                            startPs: begin, durationPs: max(0, t.tailPs - hop.latencyAfterPs - begin)))
                 }
             }
             if m == member { mine = (start.headPs - egress.link.latencyPs, t) }
@@ -296,7 +296,7 @@ public struct StageSimulator: Sendable {
     public func transit(departedAt depart: Picoseconds, bytes: Int64) -> Transit {
         Transit(
             readyPs: depart, headPs: depart + ingress.link.latencyPs,
-            tailPs: depart + ingress.link.transferTime(bytes: bytes))
+            tailPs: depart + ingress.link.transferTime(bytes: bytes) + ingress.link.latencyPs)
     }
 
     /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).

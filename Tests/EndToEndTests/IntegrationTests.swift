@@ -70,6 +70,23 @@ struct IntegrationTests {
         }
     }
 
+    @Test("with a network (2 nodes, tp 2 × pp 2, prompt KV over the NICs) results are identical over every transport")
+    func determinismNetwork() throws {
+        let yaml = determinismTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 2")
+            + """
+
+            network: {nodes: 2, nic: {bandwidth_gbit: 25}}
+            """
+        let transfer = yaml.replacingOccurrences(of: "decode_steps: 8", with: "decode_steps: 8\n  prefill_kv: transfer")
+        for results in try runEverywhere(transfer, name: "determinism-network").values {
+            let network = try #require(results.simulated.network)
+            #expect(network.placement == [0, 1])
+            #expect(network.sharedLinks.contains { $0.name == "node0.nic.out" && $0.bytes > 0 && $0.kvBytes > 0 })
+            #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes > 0 })
+            #expect(network.prefillWaitPs > 0)
+        }
+    }
+
     @Test("results are byte-identical with a cold, a warm and no kernel store, over every transport")
     func kernelStore() throws {
         // Static scheduling exercises every kind of stored kernel (GEMVs, attention units, boundaries); shorter

@@ -94,9 +94,11 @@ struct PipelineTimingTests {
         let bytes: Int64 = 16_000
         let arrival = 600_000 + 1_000_000
         let cost = topology.host.stepOverheadPs + 2 * topology.host.perRequestPs
-        let first = host.complete(depart: 0, payloadBytes: bytes, requests: 2)
+        // The activation left the last stage at 0: its first bit is at the host after 600 ns, its last at 1.6 µs.
+        let sent = Transit(readyPs: 0, headPs: 600_000, tailPs: 1_600_000)
+        let first = host.complete(sent, payloadBytes: bytes, requests: 2)
         #expect(first == Int64(arrival) + cost)
-        let second = host.complete(depart: 0, payloadBytes: bytes, requests: 2)
+        let second = host.complete(sent, payloadBytes: bytes, requests: 2)
         #expect(second == first + cost)
         #expect(host.busyPs == 2 * cost)
     }

@@ -108,13 +108,15 @@ struct TensorParallelTests {
             let expected = try group.handle(
                 departs: departs.map(Picoseconds.init), entries: batch, payloadBytes: bytes)
             let works = try members.indices.map {
-                try members[$0].begin(depart: Picoseconds(departs[$0]), entries: batch, payloadBytes: bytes)
+                try members[$0].begin(
+                    members[$0].transit(departedAt: Picoseconds(departs[$0]), bytes: bytes), entries: batch,
+                    payloadBytes: bytes)
             }
-            let states = members.indices.map { members[$0].collective.state(start: works[$0].start) }
+            let states = members.indices.map { members[$0].groupState(start: works[$0].start) }
             for m in members.indices {
                 let peers = states.indices.map { $0 == m ? nil : states[$0] }
-                let finish = members[m].run(works[m], peers: peers)
-                let outcome = members[m].finish(works[m], at: finish, entries: batch)
+                let finished = members[m].run(works[m], peers: peers)
+                let outcome = members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch)
                 #expect(outcome == expected[m], "member \(m), micro-batch \(step)")
                 #expect(members[m].collective == group.members[m].collective)
             }

@@ -158,7 +158,7 @@ public enum SummaryTable {
         return [
             ("links used", classes.joined(separator: " · ")),
             ("exposed comm", exposed),
-            ("prompt KV wait", "\(ms(n.promptKVWaitPs)) summed over micro-batch injections"),
+            ("prompt KV wait", "\(ms(n.prefillWaitPs)) summed over micro-batch injections"),
         ]
     }
 

@@ -123,7 +123,9 @@ public struct NetworkRoutes: Sendable {
                 at = (at + (clockwise ? 1 : n - 1)) % n
             }
         }
-        hops.append(SharedHop(link: .uplinkIn(node: b), bytesPerSecond: uplinkRate, latencyAfterPs: 0))
+        // From the uplink through the receiving node's switch to the receiver's port.
+        hops.append(
+            SharedHop(link: .uplinkIn(node: b), bytesPerSecond: uplinkRate, latencyAfterPs: spec.nodeSwitch.latencyPs))
         return hops
     }
 

@@ -18,7 +18,7 @@ public struct NetworkResult: Codable, Sendable, Equatable {
     public var meanExposedFraction: Double
     /// Σ over micro-batch injections of the time one waited, otherwise ready, for its new requests' prompt KV
     /// to arrive from the host (0 with `prefill_kv: resident`).
-    public var promptKVWaitPs: Picoseconds
+    public var prefillWaitPs: Picoseconds
 }
 
 /// One kind of link over the run, both traffic classes: activations and collectives, and prompt KV from the host.
@@ -132,7 +132,7 @@ extension ResultsBuilder {
             nodes: spec.nodes, fabric: spec.fabric.rawValue, placement: spec.stageNodes, linkClasses: classes,
             sharedLinks: shared, exposed: exposed,
             meanExposedFraction: exposed.isEmpty ? 0 : exposed.reduce(0) { $0 + $1.fraction } / Double(exposed.count),
-            promptKVWaitPs: scheduler.kvWaitPs)
+            prefillWaitPs: scheduler.kvWaitPs)
     }
 
     private func classResult(

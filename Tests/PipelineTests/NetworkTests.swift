@@ -1,0 +1,165 @@
+@testable import Cluster
+import Foundation
+import PIMModule
+@testable import Pipeline
+import TestSupport
+import Testing
+import Workload
+
+@Suite("Network: routes, cut-through timing, contention, placement")
+struct NetworkTests {
+    /// LLM-7B on `modules` modules at tp `tp` in `nodes` nodes; one request of 1,000 tokens, no host time, a NIC
+    /// of `nicGbit` Gb/s with 2 µs, ports of 16 GB/s with 600 ns through the switch.
+    static func yaml(modules: Int = 2, tp: Int = 1, nodes: Int = 2, nicGbit: Double = 8, extra: String = "") -> String {
+        """
+        name: net
+        seed: 3
+        model: llm-7b-32k
+        cluster: {modules: \(modules)}
+        network:
+          nodes: \(nodes)
+          switch: {port_gbps: 16, host_port_gbps: 64, uplink_gbps: 64, latency_ns: 600}
+          nic: {bandwidth_gbit: \(nicGbit), latency_ns: 2000}
+        \(extra)
+        parallelism: {micro_batches: 1, tp: \(tp)}
+        workload: {batch_size: 1, context: 1000, decode_steps: 1, host_intervention_ns: 0, prefill_kv: resident}
+        host: {step_overhead_ns: 0, per_request_ns: 0}
+        """
+    }
+
+    static let entry = [MicroBatchHeader.Entry(request: 0, context: 1000, flags: MicroBatchHeader.Entry.first)]
+
+    /// Stage 0's group handles one micro-batch whose activation is at its ports at 0; returns the stage's
+    /// outcomes, the activation's bytes and the plan.
+    func stageZero(_ yaml: String) throws -> ([StageSimulator.Outcome], Int64, PipelinePlan) {
+        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "net.yaml"))
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        let bytes = Int64(plan.topology.model.activationBytesPerRequest)
+        let ready = Transit(readyPs: 0, headPs: 0, tailPs: 0)
+        let outcomes = try group.handle(
+            transits: Array(repeating: ready, count: plan.stages[0].tp), entries: Self.entry, payloadBytes: bytes)
+        return (outcomes, bytes, plan)
+    }
+
+    /// When the activation in `transit` has fully arrived at a module port of `plan`.
+    func arrival(_ transit: Transit, bytes: Int64, plan: PipelinePlan) -> Picoseconds {
+        var port = Port(link: plan.topology.links.module)
+        return port.receive(transit, bytes: bytes)
+    }
+
+    @Test("between two nodes a transfer takes the route's latencies plus bytes over its slowest link (cut-through)")
+    func closedFormRoute() throws {
+        // NIC 8 Gb/s = 1 GB/s: the slowest link. Latencies: the switch (600 ns) on each side, the NIC pair (2 µs).
+        let (outcomes, bytes, plan) = try stageZero(Self.yaml())
+        let transit = try #require(outcomes[0].transit)
+        let finish = outcomes[0].finish
+        let expected = finish + 600_000 + 2_000_000 + 600_000 + Time.transfer(bytes: bytes, bytesPerSecond: 1e9)
+        #expect(arrival(transit, bytes: bytes, plan: plan) == expected)
+        // With a NIC faster than the ports, the module port (16 GB/s) bounds the transfer instead.
+        let (fast, _, fastPlan) = try stageZero(Self.yaml(nicGbit: 800))
+        let fastExpected =
+            fast[0].finish + 3_200_000 + Time.transfer(bytes: bytes, bytesPerSecond: 16e9)
+        #expect(arrival(try #require(fast[0].transit), bytes: bytes, plan: fastPlan) == fastExpected)
+    }
+
+    @Test("inside a node a transfer is today's link: the switch's latency and the port's rate")
+    func insideANode() throws {
+        let (outcomes, bytes, plan) = try stageZero(Self.yaml(nodes: 1))
+        let transit = try #require(outcomes[0].transit)
+        #expect(
+            arrival(transit, bytes: bytes, plan: plan)
+                == outcomes[0].finish + 600_000 + Time.transfer(bytes: bytes, bytesPerSecond: 16e9))
+        #expect(plan.topology.links.module == LinkSpec(bytesPerSecond: 16e9, latencyPs: 600_000))
+    }
+
+    @Test("two flows on one NIC take twice as long as one")
+    func contention() throws {
+        // tp 1: one module of stage 0 sends over node 0's NIC. tp 2: both members of stage 0 send at once.
+        let (one, bytes, plan1) = try stageZero(Self.yaml())
+        let (two, _, plan2) = try stageZero(Self.yaml(modules: 4, tp: 2))
+        let latency: Picoseconds = 3_200_000
+        let single = arrival(try #require(one[0].transit), bytes: bytes, plan: plan1) - one[0].finish - latency
+        #expect(two[0].finish == two[1].finish)
+        let first = arrival(try #require(two[0].transit), bytes: bytes, plan: plan2) - two[0].finish - latency
+        let second = arrival(try #require(two[1].transit), bytes: bytes, plan: plan2) - two[1].finish - latency
+        #expect(first == single)
+        #expect(second == 2 * single)
+        // Every member times both flows on its own copy of the NIC: the copies agree.
+        #expect(single == Time.transfer(bytes: bytes, bytesPerSecond: 1e9))
+    }
+
+    @Test("a ring takes the shorter way round, one segment per hop")
+    func ringRoutes() throws {
+        let spec = NetworkSpec(nodes: 4, fabric: .ring, stageNodes: [0, 1, 2, 3])
+        let routes = NetworkRoutes(spec: spec, modules: 4, tp: 1)
+        func links(_ a: Int, _ b: Int) -> [String] {
+            routes.sharedHops(from: .module(stage: a, member: 0), to: .module(stage: b, member: 0)).map(\.link.description)
+        }
+        #expect(links(0, 1) == ["node0.uplink.out", "node0.ring.cw", "node1.uplink.in"])
+        #expect(links(0, 3) == ["node0.uplink.out", "node0.ring.ccw", "node3.uplink.in"])
+        #expect(links(0, 2) == ["node0.uplink.out", "node0.ring.cw", "node1.ring.cw", "node2.uplink.in"])
+        #expect(links(2, 2).isEmpty)
+    }
+
+    @Test("an oversubscribed switch gives each port its even share of the capacity")
+    func oversubscribed() throws {
+        // 1 module per node: 2 module ports of 16 GB/s, an uplink and a host port of 64: 160 GB/s of ports, so
+        // a capacity of 96 GB/s gives every port 96 / 160 = 0.6 of its rate.
+        let yaml = Self.yaml().replacingOccurrences(of: "latency_ns: 600}", with: "latency_ns: 600, capacity_gbps: 96}")
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "net.yaml")
+        #expect(topology.links.module.bytesPerSecond == 16e9 * 0.6)
+        #expect(topology.links.host.bytesPerSecond == 64e9 * 0.6)
+    }
+
+    @Test("the default placement fills nodes with consecutive stages; placement: overrides it")
+    func placement() throws {
+        let base = Self.yaml(modules: 8, nodes: 2)
+        let topology = try TopologyLoader.parse(yaml: base, file: "net.yaml")
+        #expect(topology.network?.stageNodes == [0, 0, 0, 0, 1, 1, 1, 1])
+        let custom = base.replacingOccurrences(of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 1, 1, 1, 1, 0]}\nparallelism")
+        #expect(try TopologyLoader.parse(yaml: custom, file: "net.yaml").network?.stageNodes == [0, 0, 0, 1, 1, 1, 1, 0])
+    }
+
+    @Test("placements the model cannot time, and groups across nodes, are refused with the field")
+    func refusedPlacements() throws {
+        let base = Self.yaml(modules: 8, nodes: 2)
+        // Stages 0 and 2 would both send over node 0's uplink and NIC.
+        let shared = base.replacingOccurrences(
+            of: "\nparallelism", with: "\nplacement: {stages: [0, 1, 0, 1, 0, 1, 0, 1]}\nparallelism")
+        let error = try #require(parseError(shared))
+        #expect(error.field == "placement")
+        #expect(error.message.contains("would both send activations over node0."))
+        // A node holds 4 modules; five stages on node 0 do not fit.
+        let full = base.replacingOccurrences(
+            of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 0, 0, 1, 1, 1]}\nparallelism")
+        #expect(parseError(full)?.message.contains("more than its 4 modules") == true)
+        // A tensor-parallel group of 4 on nodes of 2 modules.
+        #expect(parseError(Self.yaml(modules: 4, tp: 4, nodes: 2))?.field == "network.nodes")
+        // links: and network: both give the ports.
+        let both = Self.yaml() + "\nlinks: {module: {bandwidth_gbps: 8}}"
+        #expect(parseError(both)?.field == "links")
+        #expect(parseError(Self.yaml(modules: 3, nodes: 2))?.field == "network.nodes")
+    }
+
+    @Test("exposed communication is the time a free module waited for an activation that was ready upstream")
+    func exposed() throws {
+        let outcome = try sequential(Self.yaml(nicGbit: 1))
+        let second = try #require(outcome.stages.first { $0.stage == 1 })
+        // One micro-batch: stage 1 is free from the start, so it waits the whole transfer from stage 0.
+        let first = try #require(outcome.stages.first { $0.stage == 0 })
+        let bytes = Int64(ModelConfig.presets["llm-7b-32k"]!.activationBytesPerRequest)
+        #expect(
+            second.exposedIngressPs
+                == 3_200_000 + Time.transfer(bytes: bytes, bytesPerSecond: 0.125e9))
+        #expect(first.sharedLinks["node0.nic.out"]?.bytes == bytes)
+        let network = try #require(outcome.simulated.network)
+        #expect(network.exposed.count == 2)
+        #expect(network.linkClasses.map(\.linkClass) == ["module_port", "host_port", "switch_uplink", "nic"])
+        #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes == bytes })
+    }
+
+    @Test("without network: the simulated results have no network section")
+    func absent() throws {
+        #expect(try sequential(determinismTopology).simulated.network == nil)
+    }
+}
