@@ -108,11 +108,14 @@ public enum Report {
     // MARK: A sweep
 
     /// Figures plotted for a sweep, with their axis labels (and a scale from the CSV's unit).
-    static let sweepFigures: [(column: String, label: String, scale: Double)] = [
-        ("throughput_tokens_per_s", "throughput (tokens/s)", 1),
-        ("token_latency_p50_ps", "token latency p50 (ms)", 1e-9),
-        ("mean_effective_batch_requests", "mean effective batch (requests)", 1),
-        ("energy_per_token_j", "energy per token (mJ)", 1e3),
+    /// An optional figure is empty in rows without it (the network's, without `network:`) and not drawn then.
+    static let sweepFigures: [(column: String, label: String, scale: Double, optional: Bool)] = [
+        ("throughput_tokens_per_s", "throughput (tokens/s)", 1, false),
+        ("token_latency_p50_ps", "token latency p50 (ms)", 1e-9, false),
+        ("mean_effective_batch_requests", "mean effective batch (requests)", 1, false),
+        ("energy_per_token_j", "energy per token (mJ)", 1e3, false),
+        ("exposed_comm_fraction", "exposed communication (% of the run)", 100, true),
+        ("prefill_wait_ps", "prompt KV wait (s, summed over injections)", 1e-12, true),
     ]
 
     /// Charts of a sweep's CSV. Every row has the header's cell count (`CSVTable` checks it); a row marked
@@ -125,7 +128,7 @@ public enum Report {
         for row in csv.rows where row.cells[status] == "ok" {
             for figure in sweepFigures {
                 guard let column = header.firstIndex(of: figure.column),
-                    Double(row.cells[column]) == nil
+                    Double(row.cells[column]) == nil, !(figure.optional && row.cells[column].isEmpty)
                 else { continue }
                 throw TopologyError(
                     file: input, line: row.line, field: figure.column,
@@ -142,7 +145,9 @@ public enum Report {
         let logX = (xs.min() ?? 0) > 0 && (xs.max() ?? 0) / max(xs.min() ?? 1, 1e-300) >= 20
         var charts: [(String, String)] = []
         for figure in sweepFigures {
-            guard let column = header.firstIndex(of: figure.column) else { continue }
+            guard let column = header.firstIndex(of: figure.column),
+                ok.contains(where: { Double($0[column]) != nil })
+            else { continue }
             let groups = Dictionary(grouping: ok) { row in
                 axes.indices.filter { $0 != xAxis }.map { "\(axes[$0])=\(row[$0 + 1])" }.joined(separator: ", ")
             }

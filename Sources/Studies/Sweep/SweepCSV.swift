@@ -9,7 +9,7 @@ public struct SweepCSV {
     public static let figures = [
         "throughput_tokens_per_s", "makespan_ps", "token_latency_p50_ps", "token_latency_p99_ps",
         "time_per_output_token_p50_ps", "mean_effective_batch_requests", "pipeline_bubble_fraction",
-        "kv_mean_used_fraction", "energy_per_token_j", "wall_seconds",
+        "kv_mean_used_fraction", "energy_per_token_j", "wall_seconds", "exposed_comm_fraction", "prefill_wait_ps",
     ]
 
     public let path: String
@@ -75,6 +75,8 @@ public struct SweepCSV {
             String(s.tokenLatency.p99Ps), String(s.requests.timePerOutputToken.p50Ps),
             String(s.requests.meanEffectiveBatch), String(s.pipelineBubbleFraction), String(s.kv.meanUsedFraction),
             String(s.energyPerTokenJ), String(r.wallclock.runSeconds),
+            // Only with a network (`simulated.network`); empty otherwise.
+            s.network.map { String($0.meanExposedFraction) } ?? "", s.network.map { String($0.prefillWaitPs) } ?? "",
         ]
     }
 
