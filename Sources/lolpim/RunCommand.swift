@@ -64,7 +64,13 @@ struct Run: ParsableCommand {
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
         launcher.kernelStore = common.kernelCache.choice
-        if let hosts { launcher.remote = try remoteWorkers(hosts, workers: plan.workers) }
+        if let hosts {
+            // With a network, node i's workers go to the i-th host (HostsFile: the rule).
+            let nodes = plan.topology.network.map { n in
+                (0..<plan.workers).map { n.stageNodes[plan.position(rank: $0).stage] }
+            }
+            launcher.remote = try remoteWorkers(hosts, workers: plan.workers, nodeOfRank: nodes)
+        }
         let (results, path) = try reportingFailures { try launcher.run(plan: plan) }
         print(SummaryTable.render(results, resultsPath: path))
     }
@@ -92,7 +98,7 @@ struct Run: ParsableCommand {
     }
 
     /// The hosts file's placement of every worker, or exit status 2 with the located problem.
-    func remoteWorkers(_ path: String, workers: Int) throws -> RemoteWorkers {
+    func remoteWorkers(_ path: String, workers: Int, nodeOfRank: [Int]?) throws -> RemoteWorkers {
         do {
             let file = try HostsFile.load(path: path)
             guard let address = coordinatorAddress ?? file.coordinator else {
@@ -102,7 +108,7 @@ struct Run: ParsableCommand {
                         + "the workers need an address of this machine to reach the coordinator at")
             }
             return RemoteWorkers(
-                placements: try file.assign(workers: workers), coordinatorAddress: address,
+                placements: try file.assign(workers: workers, nodeOfRank: nodeOfRank), coordinatorAddress: address,
                 shell: remoteShell, remoteBinary: remoteBinary ?? Launcher.executablePath())
         } catch {
             printError("\(error)")

@@ -1,5 +1,6 @@
 @testable import Cluster
 import Foundation
+import Pipeline
 import TestSupport
 import Testing
 import Transport
@@ -21,6 +22,24 @@ struct MultiHostInputTests {
         let placed = try file.assign(workers: 9)
         #expect(placed.map(\.host) == ["a", "a", "c", "c", "c", "d", "b", "b", "d"])
         #expect(placed[6].address == "10.0.0.2" && placed[0].address == nil)
+    }
+
+    @Test("with a network, the ranks nobody claimed go node by node: node i's workers on the i-th free host")
+    func assignmentByNode() throws {
+        let file = try HostsFile.parse("coordinator 10.0.0.1\nh0\nh1\nh2 ranks=7-7\n", file: "hosts")
+        // 8 ranks on 4 nodes of 2 (the default placement of tp 1 × pp 8); rank 7 claimed by h2.
+        let topology = try TopologyLoader.parse(
+            yaml: """
+                model: llm-7b-32k
+                cluster: {modules: 8}
+                network: {nodes: 4}
+                workload: {batch_size: 1, context: 100, decode_steps: 1}
+                """, file: "n.yaml")
+        let plan = try PipelinePlan(topology: topology)
+        let nodes = (0..<8).map { topology.network!.stageNodes[plan.position(rank: $0).stage] }
+        #expect(nodes == [0, 0, 1, 1, 2, 2, 3, 3])
+        let placed = try file.assign(workers: 8, nodeOfRank: nodes)
+        #expect(placed.map(\.host) == ["h0", "h0", "h1", "h1", "h0", "h0", "h1", "h2"])
     }
 
     @Test("hosts file errors name the file, the line and what was expected")

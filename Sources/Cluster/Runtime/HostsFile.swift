@@ -14,7 +14,9 @@ import Workload
 /// workers bind their data sockets to (default: the host's address on the route to the coordinator, which
 /// the worker finds itself). Ranks are assigned in this order: `ranks=` ranges, then `workers=` counts in
 /// file order (lowest free ranks first), then the remaining ranks in contiguous blocks over the hosts
-/// without either, so that neighbouring pipeline stages share a host where they can.
+/// without either, so that neighbouring pipeline stages share a host where they can. With a network
+/// (`network:` in the topology) those remaining ranks go node by node instead: the workers of simulated node i
+/// on the i-th host without either (modulo their number), so that the physical run mirrors the simulated layout.
 public struct HostsFile: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var host: String
@@ -93,7 +95,8 @@ public struct HostsFile: Sendable, Equatable {
     }
 
     /// Every rank of a `workers`-worker run placed on a host (see the type's documentation for the order).
-    public func assign(workers: Int) throws -> [Placement] {
+    /// `nodeOfRank`: each rank's simulated node, with a network.
+    public func assign(workers: Int, nodeOfRank: [Int]? = nil) throws -> [Placement] {
         var owner: [Int: Entry] = [:]
         for entry in entries {
             guard let ranks = entry.ranks else { continue }
@@ -132,11 +135,15 @@ public struct HostsFile: Sendable, Equatable {
                     message: "ranks \(free.map(String.init).joined(separator: ", ")) have no host: raise a "
                         + "workers= count or add a host without one")
             }
-            var start = 0
-            for (i, entry) in flexible.enumerated() {
-                let count = EvenSplit.share(free.count, parts: flexible.count, index: i)
-                for rank in free[start..<(start + count)] { owner[rank] = entry }
-                start += count
+            if let nodeOfRank {
+                for rank in free { owner[rank] = flexible[nodeOfRank[rank] % flexible.count] }
+            } else {
+                var start = 0
+                for (i, entry) in flexible.enumerated() {
+                    let count = EvenSplit.share(free.count, parts: flexible.count, index: i)
+                    for rank in free[start..<(start + count)] { owner[rank] = entry }
+                    start += count
+                }
             }
         }
         return (0..<workers).map { Placement(rank: $0, host: owner[$0]!.host, address: owner[$0]!.address) }
