@@ -15,6 +15,9 @@ final class GroupReplays: Sendable {
         var states: [CollectivePorts.State]
         var link: LinkSpec
         var algorithm: CollectiveAlgorithm
+        var layout: GroupLayout
+        /// The group's shared links (between its nodes), as replicas from their next free times.
+        var shared: [SharedLink: Port] = [:]
     }
 
     /// Every member's ports after the replay, as replicas that started from its state with no history (their
@@ -22,6 +25,8 @@ final class GroupReplays: Sendable {
     struct Outcome: Sendable {
         var members: [CollectivePorts]
         var finish: [Picoseconds]
+        /// The group's shared links after the replay, as replicas from their next free times.
+        var shared: [SharedLink: Port]
     }
 
     private let capacity = 256
@@ -32,10 +37,14 @@ final class GroupReplays: Sendable {
         if let found = entries.withLock({ $0.map[key] }) { return found }
         let tp = key.states.count
         var members = key.states.indices.map {
-            CollectivePorts(tp: tp, member: $0, link: key.link, algorithm: key.algorithm, state: key.states[$0])
+            CollectivePorts(
+                tp: tp, member: $0, link: key.link, algorithm: key.algorithm, layout: key.layout,
+                state: key.states[$0])
         }
-        let finish = CollectivePorts.run(key.segments, members: &members, start: key.states.map(\.startPs))
-        let outcome = Outcome(members: members, finish: finish)
+        var shared = key.shared
+        let finish = CollectivePorts.run(
+            key.segments, members: &members, start: key.states.map(\.startPs), shared: &shared)
+        let outcome = Outcome(members: members, finish: finish, shared: shared)
         entries.withLock { cache in
             guard cache.map[key] == nil else { return }
             cache.map[key] = outcome

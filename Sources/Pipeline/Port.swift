@@ -3,7 +3,7 @@ import PIMModule
 /// One direction of a link end: a resource that serialises transfers. A transfer of `bytes` occupies the
 /// sender's egress port for bytes / bandwidth, travels the link's latency, and occupies the receiver's
 /// ingress port for the same time; with no contention it arrives at depart + latency + bytes / bandwidth.
-public struct Port: Sendable, Equatable, Codable {
+public struct Port: Sendable, Hashable, Codable {
     public let link: LinkSpec
     /// When the port can start the next transfer.
     public private(set) var freeAt: Picoseconds = 0
@@ -57,19 +57,25 @@ public struct Port: Sendable, Equatable, Codable {
     /// link is free, cannot end before its last bit has arrived, and both ends reach the next hop `latencyAfter`
     /// after they leave this one. This port's own latency is not used (the route gives each hop's).
     public mutating func pass(_ transit: Transit, bytes: Int64, latencyAfter: Picoseconds) -> Transit {
-        let (start, end) = occupy(transit, bytes: bytes)
+        let (start, end) = occupy(transit, bytes: bytes, transfer: link.transferTime(bytes: bytes))
         return Transit(readyPs: transit.readyPs, headPs: start + latencyAfter, tailPs: end + latencyAfter)
     }
 
     /// Ingress of a transfer in transit: returns when its last bit arrived.
     public mutating func receive(_ transit: Transit, bytes: Int64) -> Picoseconds {
-        occupy(transit, bytes: bytes).end
+        occupy(transit, bytes: bytes, transfer: link.transferTime(bytes: bytes)).end
+    }
+
+    /// As `receive(_:bytes:)` with the transfer time given (`link.transferTime(bytes: bytes)`).
+    public mutating func receive(_ transit: Transit, bytes: Int64, transfer: Picoseconds) -> Picoseconds {
+        occupy(transit, bytes: bytes, transfer: transfer).end
     }
 
     /// Serialises a transfer in transit on this port: it starts when its first bit is here and the port is free,
     /// and ends no earlier than its last bit's arrival. The port is busy for bytes / bandwidth of it.
-    private mutating func occupy(_ transit: Transit, bytes: Int64) -> (start: Picoseconds, end: Picoseconds) {
-        let transfer = link.transferTime(bytes: bytes)
+    private mutating func occupy(
+        _ transit: Transit, bytes: Int64, transfer: Picoseconds
+    ) -> (start: Picoseconds, end: Picoseconds) {
         let start = max(transit.headPs, freeAt)
         account(start: start, transfer: transfer, bytes: bytes)
         freeAt = max(start + transfer, transit.tailPs)

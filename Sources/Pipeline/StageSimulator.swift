@@ -24,10 +24,11 @@ public struct StageSimulator: Sendable {
     /// The module's ports towards and from the other members of its group.
     public internal(set) var collective: CollectivePorts
     public private(set) var stats: StageStats
-    /// With a network: the shared links this module's activation crosses towards the next stage (or the host),
-    /// in order; empty inside a node. Every member of the group times all members' flows over them
+    /// With a network: the shared links each member's activation crosses towards the next stage (or the host),
+    /// in order, by member; empty inside a node. Every member of the group times all members' flows over them
     /// (`finish`), on its own copy of the links; member 0's copy is the one reported.
-    let forwardHops: [SharedHop]
+    let forwardRoutes: [[SharedHop]]
+    var forwardHops: [SharedHop] { forwardRoutes[member] }
     public private(set) var shared: [SharedLink: Port] = [:]
 
     private var moduleFreeAt: Picoseconds = 0
@@ -62,10 +63,12 @@ public struct StageSimulator: Sendable {
         let network = topology.network.map { NetworkRoutes(spec: $0, modules: topology.cluster.modules, tp: stage.tp) }
         ingress = Port(link: isFirst && network == nil ? topology.links.host : topology.links.module)
         egress = Port(link: isLast && network == nil ? topology.links.host : topology.links.module)
-        forwardHops =
-            network?.forwardHops(stage: stage.index, member: member, stages: topology.stages) ?? []
+        forwardRoutes = (0..<stage.tp).map {
+            network?.forwardHops(stage: stage.index, member: $0, stages: topology.stages) ?? []
+        }
         collective = CollectivePorts(
-            tp: stage.tp, member: member, link: topology.links.tp, algorithm: topology.parallelism.collective)
+            tp: stage.tp, member: member, link: topology.links.tp, algorithm: topology.parallelism.collective,
+            layout: network.map { GroupLayout(network: $0, stage: stage.index, tp: stage.tp) })
         stats = StageStats(stage: stage, member: member)
     }
 
@@ -219,9 +222,10 @@ public struct StageSimulator: Sendable {
     public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> GroupFinish {
         let states = peers.enumerated().map { m, state in m == member ? groupState(start: work.start) : state! }
         let key = GroupReplays.Key(
-            segments: work.segments, states: states, link: collective.egress.link, algorithm: collective.algorithm)
+            segments: work.segments, states: states, link: collective.egress.link, algorithm: collective.algorithm,
+            layout: collective.layout, shared: collective.shared.mapValues { Port(link: $0.link, freeAt: $0.freeAt) })
         let outcome = GroupReplays.shared.outcome(key)
-        collective.absorb(outcome.members[member])
+        collective.absorb(outcome.members[member], shared: outcome.shared)
         return GroupFinish(finish: outcome.finish, forwardFree: states.map(\.forwardFreePs))
     }
 
@@ -235,7 +239,7 @@ public struct StageSimulator: Sendable {
         var transit: Transit?, depart: Picoseconds?
         if !forwards {
             transit = nil
-        } else if forwardHops.isEmpty {
+        } else if forwardRoutes.allSatisfy(\.isEmpty) {
             transit = egress.launch(ready: finish, bytes: work.payloadBytes)
             depart = transit!.headPs - egress.link.latencyPs
         } else {
@@ -246,7 +250,7 @@ public struct StageSimulator: Sendable {
         stats.record(
             start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
             collective: collective)
-        if !shared.isEmpty { stats.record(shared: shared) }
+        if !shared.isEmpty || !collective.shared.isEmpty { stats.record(shared: shared, collective: collective.shared) }
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
         stats.count(released)
@@ -275,7 +279,7 @@ public struct StageSimulator: Sendable {
         var mine = (depart: Picoseconds(0), transit: launched[0].transit)
         for (start, m) in launched {
             var t = start
-            for hop in forwardHops {
+            for hop in forwardRoutes[m] {
                 t = shared[hop.link, default: Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))]
                     .pass(t, bytes: bytes, latencyAfter: hop.latencyAfterPs)
                 if member == 0, timeline != nil {

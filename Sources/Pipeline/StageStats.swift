@@ -98,8 +98,11 @@ public struct StageStats: Sendable, Equatable, Codable {
         self.egress = PortStats(egress)
     }
 
-    mutating func record(shared: [SharedLink: Port]) {
+    /// The shared links' totals: the activations' copies and the collectives' (added where both cross a link).
+    mutating func record(shared: [SharedLink: Port], collective: [SharedLink: Port]) {
+        sharedLinks = [:]
         for (link, port) in shared { sharedLinks[link.description] = PortStats(port) }
+        for (link, port) in collective { sharedLinks[link.description, default: PortStats()].add(PortStats(port)) }
     }
 }
 
@@ -110,6 +113,13 @@ public struct PortStats: Sendable, Equatable, Codable {
     public var busyPs: Picoseconds = 0
 
     public init() {}
+
+    mutating func add(_ other: PortStats) {
+        bytes += other.bytes
+        messages += other.messages
+        busyPs += other.busyPs
+    }
+
     public init(_ port: Port) {
         bytes = port.bytes
         messages = port.messages

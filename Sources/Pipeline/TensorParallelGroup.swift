@@ -25,8 +25,13 @@ public struct TensorParallelGroup: Sendable {
                     slot: slot, injection: injection))
         }
         var ports = members.map(\.collective)
-        let finish = CollectivePorts.run(works[0].segments, members: &ports, start: works.map(\.start))
-        for m in members.indices { members[m].collective = ports[m] }
+        var shared = members[0].collective.shared
+        let finish = CollectivePorts.run(
+            works[0].segments, members: &ports, start: works.map(\.start), shared: &shared)
+        for m in members.indices {
+            members[m].collective = ports[m]
+            members[m].collective.shared = shared
+        }
         // Every member's pipeline egress as it is before any of them sends on: what each one's copy of the
         // group's shared links needs (`StageSimulator.finish`).
         let group = StageSimulator.GroupFinish(finish: finish, forwardFree: members.map(\.egress.freeAt))

@@ -265,4 +265,9 @@ public enum CollectiveAlgorithm: String, Sendable, Codable, CaseIterable {
     /// receives one from the previous, and forwards (reduced) only after receiving. A step costs latency + one
     /// chunk transfer, so the ring pays 2 (tp − 1) latencies where direct pays 2, for the same bytes per member.
     case ring
+    /// For groups that span nodes (`network:`): every member sends its whole partial sum to its node's leader
+    /// (the node's first member), the leaders all-reduce directly between nodes (reduce-scatter then all-gather
+    /// of bytes / leaders chunks), and each leader sends the result to its node's other members: 4 phases, and
+    /// only (leaders − 1) chunks per leader cross the NICs in each of the two phases between nodes.
+    case hierarchical
 }

@@ -85,6 +85,14 @@ struct IntegrationTests {
             #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes > 0 })
             #expect(network.prefillWaitPs > 0)
         }
+        // One group of 4 across the 2 nodes, all-reducing hierarchically over the NICs.
+        let across = determinismTopology.replacingOccurrences(
+            of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 4\n  collective: hierarchical")
+            + "\nnetwork: {nodes: 2}"
+        for results in try runEverywhere(across, name: "determinism-network-tp").values {
+            let network = try #require(results.simulated.network)
+            #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes > 0 })
+        }
     }
 
     @Test("results are byte-identical with a cold, a warm and no kernel store, over every transport")

@@ -133,8 +133,9 @@ struct NetworkTests {
         let full = base.replacingOccurrences(
             of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 0, 0, 1, 1, 1]}\nparallelism")
         #expect(parseError(full)?.message.contains("more than its 4 modules") == true)
-        // A tensor-parallel group of 4 on nodes of 2 modules.
-        #expect(parseError(Self.yaml(modules: 4, tp: 4, nodes: 2))?.field == "network.nodes")
+        // A tensor-parallel group of 2 on nodes of 3 modules (a group of 4 on nodes of 2 fills both: allowed).
+        #expect(parseError(Self.yaml(modules: 6, tp: 2, nodes: 2))?.field == "network.nodes")
+        #expect(parseError(Self.yaml(modules: 4, tp: 4, nodes: 2)) == nil)
         // links: and network: both give the ports.
         let both = Self.yaml() + "\nlinks: {module: {bandwidth_gbps: 8}}"
         #expect(parseError(both)?.field == "links")
@@ -156,6 +157,104 @@ struct NetworkTests {
         #expect(network.exposed.count == 2)
         #expect(network.linkClasses.map(\.linkClass) == ["module_port", "host_port", "switch_uplink", "nic"])
         #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes == bytes })
+    }
+
+    // MARK: Collectives across nodes: 2 nodes × 2 modules, one group of 4
+
+    /// Ports of 16 GB/s and 600 ns through each switch, a NIC of 1 GB/s with 2 µs: cross-node chunks are bounded
+    /// by the NIC.
+    static let twoByTwo = NetworkRoutes(
+        spec: NetworkSpec(
+            nodes: 2,
+            nodeSwitch: .init(
+                portBytesPerSecond: 16e9, hostPortBytesPerSecond: 64e9, uplinkBytesPerSecond: 64e9,
+                latencyPs: 600_000),
+            nic: LinkSpec(bytesPerSecond: 1e9, latencyPs: 2_000_000), stageNodes: [0]),
+        modules: 4, tp: 4)
+
+    /// One all-reduce of `bytes` on the 4 members, all starting at 0: every member's finish and the group's
+    /// shared links afterwards.
+    func allReduce(_ algorithm: CollectiveAlgorithm, bytes: Int64) -> ([Picoseconds], [SharedLink: Pipeline.Port]) {
+        let layout = GroupLayout(network: Self.twoByTwo, stage: 0, tp: 4)
+        var members = (0..<4).map {
+            CollectivePorts(tp: 4, member: $0, link: Self.twoByTwo.moduleLink, algorithm: algorithm, layout: layout)
+        }
+        var shared: [SharedLink: Pipeline.Port] = [:]
+        let finish = CollectivePorts.run(
+            [.allReduce(bytes: bytes)], members: &members, start: [0, 0, 0, 0], shared: &shared)
+        return (finish, shared)
+    }
+
+    static let s: Int64 = 64_000
+    func local(_ bytes: Int64) -> Picoseconds { 600_000 + Time.transfer(bytes: bytes, bytesPerSecond: 16e9) }
+    func cross(_ bytes: Int64) -> Picoseconds { 3_200_000 + Time.transfer(bytes: bytes, bytesPerSecond: 1e9) }
+
+    @Test("hierarchical: reduce to the node's leader, all-reduce between leaders, broadcast (closed form)")
+    func hierarchicalClosedForm() {
+        let (finish, shared) = allReduce(.hierarchical, bytes: Self.s)
+        let leaders = local(Self.s) + 2 * cross(Self.s / 2)
+        #expect(finish == [leaders, leaders + local(Self.s), leaders, leaders + local(Self.s)])
+        // Between the nodes only the leaders' halves travel: S / 2 each way in each of two phases.
+        #expect(shared[.nicOut(node: 0)]?.bytes == Self.s)
+        #expect(shared[.nicOut(node: 1)]?.bytes == Self.s)
+        #expect(shared[.nicIn(node: 1)]?.bytes == Self.s)
+    }
+
+    @Test("ring across two nodes: 2 (tp − 1) steps, each sending one chunk over each NIC (closed form)")
+    func ringClosedForm() {
+        let (finish, shared) = allReduce(.ring, bytes: Self.s)
+        // Every step, 1 → 2 and 3 → 0 cross the NICs; a chunk of S / 4 takes T = 16 µs on a 1 GB/s NIC, longer
+        // than everything else in a step, so the NICs pace the ring: the k-th cross chunk leaves its NIC at
+        // 600 ns + k T. Members 0 and 2 get the sixth 2.6 µs later; 1 and 3 get their last (local) chunk one
+        // local hop after 0 and 2 got the fifth.
+        let c = Self.s / 4
+        let t = Time.transfer(bytes: c, bytesPerSecond: 1e9)
+        let far = 3_200_000 + 6 * t, near = 3_200_000 + 5 * t + local(c)
+        #expect(finish == [far, near, far, near])
+        #expect(shared[.nicOut(node: 0)]?.bytes == 6 * c)
+        #expect(shared[.nicOut(node: 1)]?.bytes == 6 * c)
+    }
+
+    @Test("direct across two nodes: four chunks per phase serialise on each NIC (closed-form bounds)")
+    func directBounds() {
+        let (finish, shared) = allReduce(.direct, bytes: Self.s)
+        let c = Self.s / 4
+        let nic = Time.transfer(bytes: c, bytesPerSecond: 1e9)
+        // Each phase, both members of a node send both members of the other node a chunk: 4 on each NIC.
+        #expect(shared[.nicOut(node: 0)]?.bytes == 8 * c)
+        #expect(shared[.nicOut(node: 0)]?.busy == 8 * nic)
+        // The last of a NIC's 8 chunks arrives after them all and the route's latencies; no phase takes longer
+        // than its 4 chunks on the NIC, its latencies and 3 chunks on a port.
+        #expect(finish.max()! >= 3_200_000 + 8 * nic)
+        for f in finish {
+            #expect(f <= 2 * (3_200_000 + 4 * nic + 3 * Time.transfer(bytes: c, bytesPerSecond: 16e9)))
+        }
+        // Hierarchical sends S over each NIC, direct 2 S, the ring 1.5 S.
+        #expect(allReduce(.hierarchical, bytes: Self.s).1[.nicOut(node: 0)]!.bytes * 2 == 8 * c)
+    }
+
+    @Test("a group across nodes is identical over every member's replay and the lock-step group")
+    func groupAcrossNodesReplays() throws {
+        let yaml = Self.yaml(modules: 4, tp: 4, nodes: 2).replacingOccurrences(
+            of: "tp: 4}", with: "tp: 4, collective: hierarchical}")
+        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "net.yaml"))
+        var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
+        var members = (0..<4).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
+        let bytes = Int64(plan.topology.model.activationBytesPerRequest)
+        for step in 0..<2 {
+            let batch = step == 0 ? Self.entry : [MicroBatchHeader.Entry(request: 0, context: 1001)]
+            let at = Transit(readyPs: 0, headPs: Picoseconds(step) * 50_000_000, tailPs: Picoseconds(step) * 50_000_000)
+            let expected = try group.handle(
+                transits: Array(repeating: at, count: 4), entries: batch, payloadBytes: bytes)
+            let works = try members.indices.map { try members[$0].begin(at, entries: batch, payloadBytes: bytes) }
+            let states = members.indices.map { members[$0].groupState(start: works[$0].start) }
+            for m in members.indices {
+                let finished = members[m].run(works[m], peers: states.indices.map { $0 == m ? nil : states[$0] })
+                #expect(members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch) == expected[m])
+                #expect(members[m].collective.shared == group.members[m].collective.shared)
+            }
+        }
+        #expect(group.members[0].collective.shared[.nicOut(node: 0)]?.bytes ?? 0 > 0)
     }
 
     @Test("without network: the simulated results have no network section")

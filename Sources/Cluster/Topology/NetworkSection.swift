@@ -26,11 +26,11 @@ extension TopologyLoader {
         }
         let perNode = modules / nodes
         let tp = parallelism.tp
-        guard perNode % tp == 0 else {
+        guard perNode % tp == 0 || tp % perNode == 0 else {
             throw map.error(
                 "nodes",
-                "a node holds \(perNode) modules, not a whole number of tensor-parallel groups of \(tp): "
-                    + "lolpim keeps every group inside a node")
+                "a node holds \(perNode) modules: a tensor-parallel group of \(tp) must fill whole nodes or fit "
+                    + "a whole number of times in one")
         }
         let hostNode = try map.int("host_node", default: 0, within: TopologyLimits.hostNode)
         guard hostNode < nodes else { throw map.error("host_node", "expected 0…\(nodes - 1), found \(hostNode)") }
@@ -58,13 +58,23 @@ extension TopologyLoader {
             }
         }
         try placementMap?.rejectUnknownKeys()
-        let groupsPerNode = perNode / tp
-        for n in 0..<nodes where stageNodes.filter({ $0 == n }).count > groupsPerNode {
+        // A stage takes min(tp, perNode) modules on each of its nodes, from its own on (a group larger than a node
+        // fills whole consecutive nodes).
+        let span = max(1, tp / perNode)
+        var used = [Int](repeating: 0, count: nodes)
+        for (stage, first) in stageNodes.enumerated() {
             let field = placementMap == nil ? "network" : "placement"
-            throw doc.error(
-                field,
-                "node \(n) would hold \(stageNodes.filter { $0 == n }.count) stages of \(tp) modules, more than its "
-                    + "\(perNode) modules")
+            guard first + span <= nodes else {
+                throw doc.error(field, "stage \(stage)'s group of \(tp) needs nodes \(first)…\(first + span - 1)")
+            }
+            for n in first..<(first + span) {
+                used[n] += min(tp, perNode)
+                if used[n] > perNode {
+                    throw doc.error(
+                        field,
+                        "node \(n) would hold \(used[n]) modules of stages on it, more than its \(perNode) modules")
+                }
+            }
         }
         let spec = NetworkSpec(
             nodes: nodes, hostNode: hostNode, nodeSwitch: nodeSwitch, nic: nic, fabric: fabric,

@@ -442,7 +442,8 @@ public enum TopologyLoader {
         }
         let collectiveName = try map?.string("collective", default: "direct") ?? "direct"
         guard let collective = CollectiveAlgorithm(rawValue: collectiveName) else {
-            throw map!.error("collective", "expected direct or ring, found '\(YAMLMapping.clip(collectiveName))'")
+            throw map!.error(
+                "collective", "expected direct, ring or hierarchical, found '\(YAMLMapping.clip(collectiveName))'")
         }
         try map?.rejectUnknownKeys()
         return Topology.Parallelism(microBatches: microBatches, layersPerStage: layers, tp: tp, collective: collective)

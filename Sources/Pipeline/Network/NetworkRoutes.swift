@@ -91,7 +91,9 @@ public struct NetworkRoutes: Sendable {
     public func node(of endpoint: Endpoint) -> Int {
         switch endpoint {
         case .host: return spec.hostNode
-        case .module(let stage, _): return spec.stageNodes[stage]
+        case .module(let stage, let member):
+            // A group larger than a node fills consecutive nodes from its stage's.
+            return spec.stageNodes[stage] + (tp > modulesPerNode ? member / modulesPerNode : 0)
         }
     }
 
