@@ -28,6 +28,9 @@ public struct HostModel: Sendable {
     public private(set) var kvHostPort: Port
     public private(set) var kvShared: [SharedLink: Port] = [:]
     public private(set) var kvModulePorts: [Port]
+    /// With a network and when recording (`--trace`): the prompt KV's spans on the shared links, one track per
+    /// link ("node0.nic.out prompt KV").
+    public var timeline: [TimelineEvent]?
 
     public init(topology: Topology) {
         egress = Port(link: topology.links.host)
@@ -85,6 +88,13 @@ public struct HostModel: Sendable {
                 for hop in hops {
                     transit = kvShared[hop.link, default: Self.port(hop)].pass(
                         transit, bytes: b, latencyAfter: hop.latencyAfterPs)
+                    if timeline != nil {
+                        let start = transit.headPs - hop.latencyAfterPs, end = transit.tailPs - hop.latencyAfterPs
+                        timeline!.append(
+                            TimelineEvent(
+                                track: "\(hop.link) prompt KV", name: "prompt KV to module \(k * tp + m)",
+                                startPs: start, durationPs: max(0, end - start)))
+                    }
                 }
                 done = max(done, kvModulePorts[k * tp + m].receive(transit, bytes: b))
             }

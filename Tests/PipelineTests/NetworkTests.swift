@@ -257,6 +257,24 @@ struct NetworkTests {
         #expect(group.members[0].collective.shared[.nicOut(node: 0)]?.bytes ?? 0 > 0)
     }
 
+    @Test("prompt KV crosses the host port, the NICs and the module ports, and shows on the shared links' tracks")
+    func promptKV() throws {
+        let topology = try TopologyLoader.parse(yaml: Self.yaml(), file: "net.yaml")
+        var host = HostModel(topology: topology)
+        host.timeline = []
+        // 1 MB to each of the two modules: module 0 on the host's node, module 1 behind the 1 GB/s NICs.
+        let done = host.transferKV(ready: 0, bytes: [1_000_000, 1_000_000])
+        // Module 1's share leaves the host's port (64 GB/s) after module 0's, then the NICs bound it.
+        let hostPort = Time.transfer(bytes: 1_000_000, bytesPerSecond: 64e9)
+        #expect(done == hostPort + 3_200_000 + Time.transfer(bytes: 1_000_000, bytesPerSecond: 1e9))
+        #expect(host.kvShared[.nicOut(node: 0)]?.bytes == 1_000_000)
+        #expect(host.kvHostPort.bytes == 2_000_000)
+        #expect(host.shared.isEmpty)
+        let tracks = Set((host.timeline ?? []).map(\.track))
+        #expect(tracks == ["node0.uplink.out prompt KV", "node0.nic.out prompt KV", "node1.nic.in prompt KV",
+                           "node1.uplink.in prompt KV"])
+    }
+
     @Test("without network: the simulated results have no network section")
     func absent() throws {
         #expect(try sequential(determinismTopology).simulated.network == nil)

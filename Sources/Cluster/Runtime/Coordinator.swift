@@ -88,6 +88,7 @@ public final class Coordinator {
         self.options = options
         self.context = try context ?? Context()
         host = HostModel(topology: plan.topology)
+        if options.traceFile != nil { host.timeline = [] }
         scheduler = BatchScheduler(plan: plan)
     }
 
@@ -132,7 +133,7 @@ public final class Coordinator {
         // The results are complete and written; a timeline that cannot be written does not unmake them.
         if let trace = options.traceFile {
             do {
-                try ChromeTrace.json(hostTimeline).write(to: URL(fileURLWithPath: trace), options: .atomic)
+                try ChromeTrace.json(hostTimeline + (host.timeline ?? [])).write(to: URL(fileURLWithPath: trace), options: .atomic)
             } catch {
                 let results = resultsPath ?? options.outputDirectory
                 throw RuntimeError.aborted(
