@@ -57,7 +57,9 @@ public struct HostModel: Sendable {
         return transit
     }
 
-    static func port(_ hop: SharedHop) -> Port { Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0)) }
+    static func port(_ hop: SharedHop) -> Port {
+        Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))
+    }
 
     /// Host work of `cost` that can start at `ready` (the host does one thing at a time); returns when done.
     public mutating func work(ready: Picoseconds, cost: Picoseconds) -> Picoseconds {

@@ -94,7 +94,8 @@ struct WireCodecTests {
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
         let header = MicroBatchHeader(
-            slot: 2, injection: 7, transit: Transit(readyPs: 123_456_789, headPs: 123_457_000, tailPs: 123_458_000), wallSendNs: 99,
+            slot: 2, injection: 7, transit: Transit(readyPs: 123_456_789, headPs: 123_457_000, tailPs: 123_458_000),
+            wallSendNs: 99,
             entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
         let payload = Message(Array(repeating: 0xAB, count: 16384))
         guard case .microBatch(let h, let p) = try roundTrip(.microBatch(header, payload: payload)) else {

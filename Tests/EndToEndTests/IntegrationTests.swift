@@ -72,11 +72,12 @@ struct IntegrationTests {
 
     @Test("with a network (2 nodes, tp 2 × pp 2, prompt KV over the NICs) results are identical over every transport")
     func determinismNetwork() throws {
-        let yaml = determinismTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 2")
-            + """
+        let yaml =
+            determinismTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 2")
+                + """
 
-            network: {nodes: 2, nic: {bandwidth_gbit: 25}}
-            """
+                network: {nodes: 2, nic: {bandwidth_gbit: 25}}
+                """
         let transfer = yaml.replacingOccurrences(of: "decode_steps: 8", with: "decode_steps: 8\n  prefill_kv: transfer")
         for results in try runEverywhere(transfer, name: "determinism-network").values {
             let network = try #require(results.simulated.network)
@@ -86,8 +87,9 @@ struct IntegrationTests {
             #expect(network.prefillWaitPs > 0)
         }
         // One group of 4 across the 2 nodes, all-reducing hierarchically over the NICs.
-        let across = determinismTopology.replacingOccurrences(
-            of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 4\n  collective: hierarchical")
+        let across =
+            determinismTopology.replacingOccurrences(
+                of: "micro_batches: 3", with: "micro_batches: 3\n  tp: 4\n  collective: hierarchical")
             + "\nnetwork: {nodes: 2}"
         for results in try runEverywhere(across, name: "determinism-network-tp").values {
             let network = try #require(results.simulated.network)

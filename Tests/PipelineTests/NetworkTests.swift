@@ -93,7 +93,8 @@ struct NetworkTests {
         let spec = NetworkSpec(nodes: 4, fabric: .ring, stageNodes: [0, 1, 2, 3])
         let routes = NetworkRoutes(spec: spec, modules: 4, tp: 1)
         func links(_ a: Int, _ b: Int) -> [String] {
-            routes.sharedHops(from: .module(stage: a, member: 0), to: .module(stage: b, member: 0)).map(\.link.description)
+            routes.sharedHops(from: .module(stage: a, member: 0), to: .module(stage: b, member: 0)).map(
+                \.link.description)
         }
         #expect(links(0, 1) == ["node0.uplink.out", "node0.ring.cw", "node1.uplink.in"])
         #expect(links(0, 3) == ["node0.uplink.out", "node0.ring.ccw", "node3.uplink.in"])
@@ -116,8 +117,10 @@ struct NetworkTests {
         let base = Self.yaml(modules: 8, nodes: 2)
         let topology = try TopologyLoader.parse(yaml: base, file: "net.yaml")
         #expect(topology.network?.stageNodes == [0, 0, 0, 0, 1, 1, 1, 1])
-        let custom = base.replacingOccurrences(of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 1, 1, 1, 1, 0]}\nparallelism")
-        #expect(try TopologyLoader.parse(yaml: custom, file: "net.yaml").network?.stageNodes == [0, 0, 0, 1, 1, 1, 1, 0])
+        let custom = base.replacingOccurrences(
+            of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 1, 1, 1, 1, 0]}\nparallelism")
+        #expect(
+            try TopologyLoader.parse(yaml: custom, file: "net.yaml").network?.stageNodes == [0, 0, 0, 1, 1, 1, 1, 0])
     }
 
     @Test("placements the model cannot time, and groups across nodes, are refused with the field")
@@ -250,7 +253,8 @@ struct NetworkTests {
             let states = members.indices.map { members[$0].groupState(start: works[$0].start) }
             for m in members.indices {
                 let finished = members[m].run(works[m], peers: states.indices.map { $0 == m ? nil : states[$0] })
-                #expect(members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch) == expected[m])
+                #expect(
+                    members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch) == expected[m])
                 #expect(members[m].collective.shared == group.members[m].collective.shared)
             }
         }
@@ -271,8 +275,11 @@ struct NetworkTests {
         #expect(host.kvHostPort.bytes == 2_000_000)
         #expect(host.shared.isEmpty)
         let tracks = Set((host.timeline ?? []).map(\.track))
-        #expect(tracks == ["node0.uplink.out prompt KV", "node0.nic.out prompt KV", "node1.nic.in prompt KV",
-                           "node1.uplink.in prompt KV"])
+        #expect(
+            tracks == [
+                "node0.uplink.out prompt KV", "node0.nic.out prompt KV", "node1.nic.in prompt KV",
+                "node1.uplink.in prompt KV",
+            ])
     }
 
     @Test("without network: the simulated results have no network section")

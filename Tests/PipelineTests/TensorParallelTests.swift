@@ -87,7 +87,8 @@ struct TensorParallelTests {
         #expect(ports.chunks(from: 0, to: 1 % tp, in: segments) == (2 * (tp - 1), 2 * Int64(tp - 1) * chunk))
         if tp > 2 { #expect(ports.chunks(from: 0, to: 2, in: segments) == (0, 0)) }
         #expect(
-            parseError(Self.yaml(tp: tp, collective: "tree"))?.message == "expected direct, ring or hierarchical, found 'tree'")
+            parseError(Self.yaml(tp: tp, collective: "tree"))?.message
+                == "expected direct, ring or hierarchical, found 'tree'")
     }
 
     @Test(

@@ -133,7 +133,8 @@ public final class Coordinator {
         // The results are complete and written; a timeline that cannot be written does not unmake them.
         if let trace = options.traceFile {
             do {
-                try ChromeTrace.json(hostTimeline + (host.timeline ?? [])).write(to: URL(fileURLWithPath: trace), options: .atomic)
+                try ChromeTrace.json(hostTimeline + (host.timeline ?? [])).write(
+                    to: URL(fileURLWithPath: trace), options: .atomic)
             } catch {
                 let results = resultsPath ?? options.outputDirectory
                 throw RuntimeError.aborted(

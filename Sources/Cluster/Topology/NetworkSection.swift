@@ -22,7 +22,8 @@ extension TopologyLoader {
         }
         let nodes = try map.int("nodes", default: 1, within: TopologyLimits.nodes)
         guard modules % nodes == 0 else {
-            throw map.error("nodes", "\(nodes) nodes do not divide cluster.modules (\(modules)): nodes hold as many modules each")
+            throw map.error(
+                "nodes", "\(nodes) nodes do not divide cluster.modules (\(modules)): nodes hold as many modules each")
         }
         let perNode = modules / nodes
         let tp = parallelism.tp

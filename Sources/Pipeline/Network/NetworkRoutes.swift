@@ -110,7 +110,8 @@ public struct NetworkRoutes: Sendable {
         var hops = [SharedHop(link: .uplinkOut(node: a), bytesPerSecond: uplinkRate, latencyAfterPs: 0)]
         switch spec.fabric {
         case .switch:
-            hops.append(SharedHop(link: .nicOut(node: a), bytesPerSecond: nic.bytesPerSecond, latencyAfterPs: nic.latencyPs))
+            hops.append(
+                SharedHop(link: .nicOut(node: a), bytesPerSecond: nic.bytesPerSecond, latencyAfterPs: nic.latencyPs))
             hops.append(SharedHop(link: .nicIn(node: b), bytesPerSecond: nic.bytesPerSecond, latencyAfterPs: 0))
         case .ring:
             let n = spec.nodes
@@ -155,7 +156,8 @@ public struct NetworkRoutes: Sendable {
 
     /// Why this placement cannot be simulated (a message for `placement.stages`), or nil.
     public func problem(stages: Int) -> String? {
-        for (link, who) in owners(stages: stages).sorted(by: { $0.key.description < $1.key.description }) where who.count > 1 {
+        for (link, who) in owners(stages: stages).sorted(by: { $0.key.description < $1.key.description })
+        where who.count > 1 {
             let names = who.map { $0.map { "stage \($0)" } ?? "the host" }.sorted().joined(separator: " and ")
             return "\(names) would both send activations over \(link); lolpim times each shared link from one "
                 + "sender's side, so place the stages so that every uplink and NIC carries one stage's activations "

@@ -98,9 +98,10 @@ extension ResultsBuilder {
         }
         // The ports: each module's four directed ports, the host's two, and what the KV crossed of them.
         let ports = stages.flatMap { [$0.ingress, $0.egress, $0.tpIngress, $0.tpEgress] }
-        let modulePeak = stages.map { s in
-            [s.ingress, s.egress, s.tpIngress, s.tpEgress].map(\.busyPs).max() ?? 0
-        }.max() ?? 0
+        let modulePeak =
+            stages.map { s in
+                [s.ingress, s.egress, s.tpIngress, s.tpEgress].map(\.busyPs).max() ?? 0
+            }.max() ?? 0
         let kvModule = host.kvModulePorts.map(PortStats.init)
         var classes = [
             classResult(
@@ -147,8 +148,10 @@ extension ResultsBuilder {
 
     private func allSharedLinks(_ spec: NetworkSpec) -> [SharedLink] {
         (0..<spec.nodes).flatMap { n -> [SharedLink] in
-            [.uplinkOut(node: n), .uplinkIn(node: n), .nicOut(node: n), .nicIn(node: n),
-             .ring(node: n, clockwise: true), .ring(node: n, clockwise: false)]
+            [
+                .uplinkOut(node: n), .uplinkIn(node: n), .nicOut(node: n), .nicIn(node: n),
+                .ring(node: n, clockwise: true), .ring(node: n, clockwise: false),
+            ]
         }
     }
 }
