@@ -23,7 +23,8 @@ public struct HostModel: Sendable {
     /// host port, the shared links and each module's port (by rank).
     let routes: NetworkRoutes?
     let tp: Int
-    let injectHops: [SharedHop]
+    /// The shared links from the host to each member of stage 0 (a group larger than a node spans several).
+    let injectRoutes: [[SharedHop]]
     public private(set) var shared: [SharedLink: Port] = [:]
     public private(set) var kvHostPort: Port
     public private(set) var kvShared: [SharedLink: Port] = [:]
@@ -41,16 +42,16 @@ public struct HostModel: Sendable {
         let tp = topology.parallelism.tp
         let routes = topology.network.map { NetworkRoutes(spec: $0, modules: topology.cluster.modules, tp: tp) }
         self.routes = routes
-        injectHops = routes?.sharedHops(from: .host, to: .module(stage: 0, member: 0)) ?? []
+        injectRoutes = (0..<tp).map { routes?.sharedHops(from: .host, to: .module(stage: 0, member: $0)) ?? [] }
         kvHostPort = Port(link: topology.links.host)
         kvModulePorts =
             routes == nil ? [] : Array(repeating: Port(link: topology.links.module), count: topology.stages * tp)
     }
 
-    /// Sends a micro-batch ready at `ready` to a member of stage 0 (members in turn); returns it in transit.
-    public mutating func inject(ready: Picoseconds, payloadBytes: Int64) -> Transit {
+    /// Sends a micro-batch ready at `ready` to member `member` of stage 0 (members in turn); returns it in transit.
+    public mutating func inject(ready: Picoseconds, payloadBytes: Int64, member: Int = 0) -> Transit {
         var transit = egress.launch(ready: ready, bytes: payloadBytes)
-        for hop in injectHops {
+        for hop in injectRoutes[member] {
             transit = shared[hop.link, default: Self.port(hop)].pass(
                 transit, bytes: payloadBytes, latencyAfter: hop.latencyAfterPs)
         }
@@ -84,8 +85,8 @@ public struct HostModel: Sendable {
             return done
         }
         for (k, b) in bytes.enumerated() {
-            let hops = routes.sharedHops(from: .host, to: .module(stage: k, member: 0))
             for m in 0..<tp {
+                let hops = routes.sharedHops(from: .host, to: .module(stage: k, member: m))
                 var transit = kvHostPort.launch(ready: ready, bytes: b)
                 for hop in hops {
                     transit = kvShared[hop.link, default: Self.port(hop)].pass(

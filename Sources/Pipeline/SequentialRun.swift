@@ -37,8 +37,8 @@ public struct SequentialRun {
             let bytes = Int64(injection.entries.count) * bytesPerRequest
             // The host sends the micro-batch to every member of stage 0, one after the other on its link;
             // member m of each stage sends on to member m of the next; member 0 of the last returns it.
-            var transits = (0..<plan.topology.parallelism.tp).map { _ in
-                host.inject(ready: injection.ready, payloadBytes: bytes)
+            var transits = (0..<plan.topology.parallelism.tp).map {
+                host.inject(ready: injection.ready, payloadBytes: bytes, member: $0)
             }
             for k in stages.indices {
                 let outcomes = try stages[k].handle(

@@ -282,6 +282,16 @@ struct NetworkTests {
             ])
     }
 
+    @Test("the host reaches each member of a group that spans nodes over that member's own route")
+    func injectionAcrossNodes() throws {
+        var host = HostModel(topology: try TopologyLoader.parse(yaml: Self.yaml(modules: 4, tp: 4), file: "net.yaml"))
+        let near = host.inject(ready: 0, payloadBytes: 8192, member: 0)
+        let far = host.inject(ready: 0, payloadBytes: 8192, member: 2)
+        #expect(host.shared[.nicOut(node: 0)]?.bytes == 8192)
+        // Member 2 is on node 1: its first bit crosses the NIC pair (2 µs) and node 1's switch (600 ns) besides.
+        #expect(far.headPs - near.headPs == Time.transfer(bytes: 8192, bytesPerSecond: 64e9) + 2_600_000)
+    }
+
     @Test("without network: the simulated results have no network section")
     func absent() throws {
         #expect(try sequential(determinismTopology).simulated.network == nil)

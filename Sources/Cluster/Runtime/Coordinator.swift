@@ -357,7 +357,7 @@ public final class Coordinator {
             }
         injected += 1
         for (member, socket) in data.enumerated() {
-            let transit = host.inject(ready: injection.ready, payloadBytes: Int64(bytes))
+            let transit = host.inject(ready: injection.ready, payloadBytes: Int64(bytes), member: member)
             let header = MicroBatchHeader(
                 slot: UInt32(injection.slot), injection: UInt32(injection.injection),
                 transit: transit, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
