@@ -1,5 +1,6 @@
 @testable import Cluster
 import Foundation
+import Pipeline
 @testable import Studies
 import TestSupport
 import Testing
@@ -69,6 +70,26 @@ struct ReportTests {
         ] {
             #expect(TextBounds.overflows(svg).isEmpty, "\(name): \(TextBounds.overflows(svg))")
         }
+    }
+
+    @Test("a run with a network gets a link-utilisation chart (two bars per used class) and an exposed-comm chart")
+    func networkCharts() throws {
+        let yaml = """
+            model: llm-7b-32k
+            cluster: {modules: 4}
+            network: {nodes: 2, nic: {bandwidth_gbit: 25}}
+            workload: {batch_size: 2, context: 1000, decode_steps: 2, prefill_kv: transfer}
+            """
+        let network = try #require(try sequential(yaml).simulated.network)
+        let charts = Report.networkCharts(network)
+        #expect(charts.map(\.0) == ["link-utilisation", "exposed-communication"])
+        for (_, svg) in charts {
+            #expect(ElementCounter.parse(svg) != nil)
+            #expect(TextBounds.overflows(svg).isEmpty, "\(TextBounds.overflows(svg))")
+        }
+        // module_port, host_port, switch_uplink and nic are all used with two nodes: 8 bars.
+        #expect(ElementCounter.parse(charts[0].1)?.classes["bar"] == 8)
+        #expect(ElementCounter.parse(charts[1].1)?.classes["bar"] == 4)
     }
 
     @Test("axes have round 1-2-5 ticks, log axes whole decades, and one series no legend")

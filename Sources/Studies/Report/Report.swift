@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import PIMModule
+import Pipeline
 import Workload
 
 /// `lolpim report`: SVG charts and a self-contained HTML page from a run's results.json or a sweep's CSV.
@@ -100,9 +101,32 @@ public enum Report {
         ]
         let table =
             "<table>" + rows.map { "<tr><th>\($0.0)</th><td>\(SVGChart.escape($0.1))</td></tr>" }.joined() + "</table>"
-        return (
-            [("time-breakdown", breakdown), ("energy", energy), ("kv-capacity", kv), ("effective-batch", batch)], table
-        )
+        var charts = [
+            ("time-breakdown", breakdown), ("energy", energy), ("kv-capacity", kv), ("effective-batch", batch),
+        ]
+        if let network = s.network { charts += networkCharts(network) }
+        return (charts, table)
+    }
+
+    /// With a network: each link class's mean and busiest-link utilisation, and each module's exposed
+    /// communication.
+    static func networkCharts(_ n: NetworkResult) -> [(String, String)] {
+        var links = BarChart(
+            title: "Link utilisation by class (mean over the class, and its busiest link)", yLabel: "% of the run")
+        links.valueFormat = "%.1f"
+        let bars = n.linkClasses.filter { $0.links > 0 }.flatMap { c in
+            [
+                BarChart.Bar(category: "\(c.linkClass) mean", value: c.utilisationFraction * 100, group: "mean"),
+                BarChart.Bar(
+                    category: "\(c.linkClass) busiest", value: c.peakUtilisationFraction * 100, group: "busiest link"),
+            ]
+        }
+        var exposed = BarChart(title: "Exposed communication per module", yLabel: "% of the run")
+        exposed.valueFormat = "%.2f"
+        let modules = n.exposed.map { e in
+            BarChart.Bar(category: "stage \(e.stage).\(e.member)", value: e.fraction * 100)
+        }
+        return [("link-utilisation", links.svg(bars)), ("exposed-communication", exposed.svg(modules))]
     }
 
     // MARK: A sweep
