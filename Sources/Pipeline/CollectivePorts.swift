@@ -179,23 +179,28 @@ public struct CollectivePorts: Sendable, Equatable {
         in segments: [StageSimulator.Segment]
     ) -> (count: Int, bytes: Int64) {
         var count = 0, bytes: Int64 = 0
-        // Every all-reduce segment has the same receivers phase by phase, and so has every gather: count the
-        // chunks of one segment of each kind, then multiply.
+        // The chunks of one segment: the phases in which `receiver` is among `sender`'s receivers.
         func perSegment(_ segment: StageSimulator.Segment) -> (Int, Int64) {
             var c = 0, b: Int64 = 0
-            for phase in 0..<phases(segment) where receivers(segment, phase: phase, of: sender).contains(receiver) {
-                c += 1
-                b += chunkBytes(segment, phase: phase)
+            for phase in 0..<phases(segment) {
+                for k in 0..<receiverCount(segment, phase: phase, of: sender)
+                where self.receiver(k, segment, phase: phase, of: sender) == receiver {
+                    c += 1
+                    b += chunkBytes(segment, phase: phase)
+                }
             }
             return (c, b)
         }
-        var cache: [StageSimulator.Segment: (Int, Int64)] = [:]
+        // A micro-batch's all-reduces are all alike (and so are its gathers): reuse the last segment's count.
+        var last: (segment: StageSimulator.Segment, count: Int, bytes: Int64)?
         for segment in segments {
             if case .compute = segment { continue }
-            let (c, b) = cache[segment] ?? perSegment(segment)
-            cache[segment] = (c, b)
-            count += c
-            bytes += b
+            if last?.segment != segment {
+                let (c, b) = perSegment(segment)
+                last = (segment, c, b)
+            }
+            count += last!.count
+            bytes += last!.bytes
         }
         return (count, bytes)
     }
@@ -238,7 +243,12 @@ public struct CollectivePorts: Sendable, Equatable {
     ) -> [Picoseconds] {
         var now = start
         let n = members.count
-        let layout = members[0].layout
+        // Who sends what to whom depends only on the group (tp, algorithm, layout): ask one copy, so that the loop
+        // does not copy members (whose layout and shared links are reference-counted).
+        let group = members[0]
+        let layout = group.layout
+        // Whether any chunk crosses nodes (a group larger than a node); the common case skips the routes.
+        let routed = !layout.routes.isEmpty
         // The chunks on their way to each member in the current phase, as (transit, sender): member r's are at
         // r × n ..< r × n + count[r]. Flat arrays reused from phase to phase (this loop is the hot spot of a
         // tensor-parallel run: every member replays the whole group's collectives).
@@ -250,25 +260,27 @@ public struct CollectivePorts: Sendable, Equatable {
                 for m in 0..<n { now[m] += time }
                 continue
             }
-            for phase in 0..<members[0].phases(segment) {
-                let bytes = members[0].chunkBytes(segment, phase: phase)
+            for phase in 0..<group.phases(segment) {
+                let bytes = group.chunkBytes(segment, phase: phase)
                 // Every member's ports are on the group's one link: one transfer time for every chunk of the phase.
-                let transfer = members[0].egress.link.transferTime(bytes: bytes)
+                let transfer = group.egress.link.transferTime(bytes: bytes)
                 for r in 0..<n { count[r] = 0 }
                 for m in 0..<n {
                     let ready = now[m]
-                    for k in 0..<members[m].receiverCount(segment, phase: phase, of: m) {
-                        let to = members[m].receiver(k, segment, phase: phase, of: m)
+                    for k in 0..<group.receiverCount(segment, phase: phase, of: m) {
+                        let to = group.receiver(k, segment, phase: phase, of: m)
                         var transit = members[m].send(ready: ready, bytes: bytes, transfer: transfer)
-                        for hop in layout.hops(from: m, to: to) {
-                            transit = shared[hop.link, default: HostModel.port(hop)].pass(
-                                transit, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+                        if routed {
+                            for hop in layout.hops(from: m, to: to) {
+                                transit = shared[hop.link, default: HostModel.port(hop)].pass(
+                                    transit, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+                            }
                         }
                         chunks[to * n + count[to]] = (transit, m)
                         count[to] += 1
                     }
                 }
-                for m in 0..<n where members[m].receives(m, in: segment, phase: phase) {
+                for m in 0..<n where group.receives(m, in: segment, phase: phase) {
                     now[m] = members[m].receive(
                         ready: now[m], bytes: bytes, transfer: transfer, from: &chunks[(m * n)..<(m * n + count[m])])
                 }
