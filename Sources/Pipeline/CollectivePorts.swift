@@ -272,8 +272,7 @@ public struct CollectivePorts: Sendable, Equatable {
                         var transit = members[m].send(ready: ready, bytes: bytes, transfer: transfer)
                         if routed {
                             for hop in layout.hops(from: m, to: to) {
-                                transit = shared[hop.link, default: HostModel.port(hop)].pass(
-                                    transit, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+                                transit = shared.pass(transit, over: hop, bytes: bytes)
                             }
                         }
                         chunks[to * n + count[to]] = (transit, m)

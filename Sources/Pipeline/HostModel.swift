@@ -52,14 +52,9 @@ public struct HostModel: Sendable {
     public mutating func inject(ready: Picoseconds, payloadBytes: Int64, member: Int = 0) -> Transit {
         var transit = egress.launch(ready: ready, bytes: payloadBytes)
         for hop in injectRoutes[member] {
-            transit = shared[hop.link, default: Self.port(hop)].pass(
-                transit, bytes: payloadBytes, latencyAfter: hop.latencyAfterPs)
+            transit = shared.pass(transit, over: hop, bytes: payloadBytes)
         }
         return transit
-    }
-
-    static func port(_ hop: SharedHop) -> Port {
-        Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))
     }
 
     /// Host work of `cost` that can start at `ready` (the host does one thing at a time); returns when done.
@@ -89,8 +84,7 @@ public struct HostModel: Sendable {
                 let hops = routes.sharedHops(from: .host, to: .module(stage: k, member: m))
                 var transit = kvHostPort.launch(ready: ready, bytes: b)
                 for hop in hops {
-                    transit = kvShared[hop.link, default: Self.port(hop)].pass(
-                        transit, bytes: b, latencyAfter: hop.latencyAfterPs)
+                    transit = kvShared.pass(transit, over: hop, bytes: b)
                     if timeline != nil {
                         let start = transit.headPs - hop.latencyAfterPs, end = transit.tailPs - hop.latencyAfterPs
                         timeline!.append(

@@ -280,8 +280,7 @@ public struct StageSimulator: Sendable {
         for (start, m) in launched {
             var t = start
             for hop in forwardRoutes[m] {
-                t = shared[hop.link, default: Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))]
-                    .pass(t, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+                t = shared.pass(t, over: hop, bytes: bytes)
                 if member == 0, timeline != nil {
                     let begin = t.headPs - hop.latencyAfterPs
                     timeline!.append(

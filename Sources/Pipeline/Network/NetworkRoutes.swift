@@ -166,3 +166,13 @@ public struct NetworkRoutes: Sendable {
         return nil
     }
 }
+
+/// A process's copies of the shared links it times, by link.
+extension Dictionary where Key == SharedLink, Value == Port {
+    /// Passes `transit` over `hop`'s link (a link with no history at the hop's rate the first time it is used);
+    /// returns it on its way to the next hop.
+    mutating func pass(_ transit: Transit, over hop: SharedHop, bytes: Int64) -> Transit {
+        self[hop.link, default: Port(link: LinkSpec(bytesPerSecond: hop.bytesPerSecond, latencyPs: 0))]
+            .pass(transit, bytes: bytes, latencyAfter: hop.latencyAfterPs)
+    }
+}
