@@ -82,15 +82,9 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         return (0..<stages).map { min(nodes - 1, ($0 * tp) / perNode) }
     }
 
-    /// Ports a node's switch has: two per module (pipeline and tensor-parallel), the uplink, and the host's on
-    /// `hostNode`.
-    public func switchPorts(node: Int, modules: Int) -> Int {
-        2 * modules + 1 + (node == hostNode ? 1 : 0)
-    }
-
-    /// The rate a port of `bytesPerSecond` gets on a switch with `ports` such ports in all (`total` bytes per
-    /// second of port bandwidth): its full rate on a non-blocking switch; on an oversubscribed one
-    /// (capacity < total), its even share of the capacity, capacity × rate / total, as if every port were busy.
+    /// The rate a port of `bytesPerSecond` gets on a switch whose ports add up to `total` bytes per second: its
+    /// full rate on a non-blocking switch; on an oversubscribed one (capacity < total), its even share of the
+    /// capacity, capacity × rate / total, as if every port were busy.
     public func portRate(_ bytesPerSecond: Double, totalPortBytesPerSecond total: Double) -> Double {
         guard let capacity = nodeSwitch.capacityBytesPerSecond, capacity < total else { return bytesPerSecond }
         return bytesPerSecond * capacity / total
