@@ -131,7 +131,7 @@ struct NetworkTests {
             of: "\nparallelism", with: "\nplacement: {stages: [0, 1, 0, 1, 0, 1, 0, 1]}\nparallelism")
         let error = try #require(parseError(shared))
         #expect(error.field == "placement")
-        #expect(error.message.contains("would both send activations over node0."))
+        #expect(error.message.contains("would send activations over node0."))
         // A node holds 4 modules; five stages on node 0 do not fit.
         let full = base.replacingOccurrences(
             of: "\nparallelism", with: "\nplacement: {stages: [0, 0, 0, 0, 0, 1, 1, 1]}\nparallelism")

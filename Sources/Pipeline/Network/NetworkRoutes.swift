@@ -159,7 +159,7 @@ public struct NetworkRoutes: Sendable {
         for (link, who) in owners(stages: stages).sorted(by: { $0.key.description < $1.key.description })
         where who.count > 1 {
             let names = who.map { $0.map { "stage \($0)" } ?? "the host" }.sorted().joined(separator: " and ")
-            return "\(names) would both send activations over \(link); lolpim times each shared link from one "
+            return "\(names) would send activations over \(link) together; lolpim times each shared link from one "
                 + "sender's side, so place the stages so that every uplink and NIC carries one stage's activations "
                 + "(the default placement does: consecutive stages fill the nodes in order)"
         }
