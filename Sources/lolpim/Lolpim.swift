@@ -71,8 +71,9 @@ struct CommonOptions: ParsableArguments {
 
     /// How a study's runs are carried out: `transport`, progress unless `quiet`, and these options' time-out
     /// and kernel-timing store.
-    func runOptions(transport: TransportKind, quiet: Bool, heartbeatTimeout: Int) -> RunOptions {
+    func runOptions(transport: TransportKind, quiet: Bool, heartbeatTimeout: Int, jobs: Int = 1) -> RunOptions {
         var runs = RunOptions(transport: transport)
+        runs.jobs = max(1, jobs)
         runs.progress = !quiet
         runs.heartbeatTimeoutMs = heartbeatTimeout * 1000
         runs.registrationTimeoutMs = registrationTimeout * 1000

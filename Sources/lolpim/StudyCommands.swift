@@ -18,10 +18,14 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Seconds without a heartbeat after which a point's peer counts as dead.")
     var heartbeatTimeout: Int = 10
 
+    @Option(help: "Points run at once (results are the same; rows are written in point order).")
+    var jobs: Int = 1
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
+        try require(jobs, in: 1...64, "--jobs")
     }
 
     func run() throws {
@@ -39,6 +43,7 @@ struct SweepCommand: ParsableCommand {
         runner.registrationTimeoutMs = common.registrationTimeout * 1000
         runner.heartbeatTimeoutMs = heartbeatTimeout * 1000
         runner.kernelStore = common.kernelCache.choice
+        runner.jobs = jobs
         let summary = try reportingFailures { try runner.run() }
         print(
             "sweep \(file): \(summary.total) points, \(summary.skipped) already done, \(summary.ran) run "
@@ -118,6 +123,7 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
+        try require(jobs, in: 1...64, "--jobs")
         if let gpus { try require(gpus, in: 1...4096, "--gpus") }
         if let pimDevices { try require(pimDevices, in: 0...4096, "--pim-devices") }
         try require(maxTp, in: 1...4096, "--max-tp")
@@ -126,6 +132,9 @@ struct CompareCommand: ParsableCommand {
 
     @Flag(help: "No progress bar.")
     var quiet = false
+
+    @Option(help: "Runs at once (results are the same).")
+    var jobs: Int = 2
 
     @OptionGroup var common: CommonOptions
 
@@ -142,7 +151,8 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
-        comparison.runs = common.runOptions(transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout)
+        comparison.runs = common.runOptions(
+            transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)
         comparison.maxTP = max(1, maxTp)
         comparison.npuBandwidthGbps = npuBandwidthGbps
         let rows = try reportingFailures { try comparison.run() }
@@ -187,11 +197,15 @@ struct PaperCommand: ParsableCommand {
 
     func validate() throws {
         try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
+        try require(jobs, in: 1...64, "--jobs")
         try require(maxTp, in: 1...4096, "--max-tp")
     }
 
     @Flag(help: "No progress output.")
     var quiet = false
+
+    @Option(help: "Runs at once (results are the same).")
+    var jobs: Int = 2
 
     @OptionGroup var common: CommonOptions
 
@@ -203,7 +217,8 @@ struct PaperCommand: ParsableCommand {
         study.topologyDirectory = topologies
         study.quick = quick
         study.maxTP = max(1, maxTp)
-        study.runs = common.runOptions(transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout)
+        study.runs = common.runOptions(
+            transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)
         let outcome = try reportingFailures { try study.run() }
         let page = try reportingFailures { try PaperPage.write(outcome, to: output) }
         print(String(format: "lolpim paper: %.0f s; written: %@", outcome.seconds, page))

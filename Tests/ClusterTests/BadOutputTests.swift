@@ -75,6 +75,22 @@ struct BadOutputTests {
         #expect(table.rows.allSatisfy { $0.cells.count == csv.header.count })
     }
 
+    @Test("a sweep CSV from before the network columns gets them, empty, and keeps its points")
+    func olderColumns() throws {
+        let dir = Self.scratch("older")
+        let csv = SweepCSV(path: dir + "/s.csv", fields: ["cluster.modules"])
+        let older = Array(csv.header.dropLast(2))
+        let row = ["m=2", "2", "ok", ""] + Array(repeating: "1.5", count: older.count - 4)
+        try CSVTable.encode([older, row]).write(toFile: csv.path, atomically: true, encoding: .utf8)
+        #expect(try csv.recordedPoints() == ["m=2"])
+        let table = try CSVTable.parse(String(contentsOfFile: csv.path, encoding: .utf8), file: csv.path)
+        #expect(table.header == csv.header)
+        #expect(table.rows.map(\.cells) == [row + ["", ""]])
+        // A CSV of another sweep (another field) is still refused.
+        let other = SweepCSV(path: dir + "/s.csv", fields: ["workload.requests"])
+        #expect(throws: TopologyError.self) { try other.recordedPoints() }
+    }
+
     @Test("report refuses a malformed sweep CSV at its line")
     func malformedReport() throws {
         let dir = Self.scratch("report")

@@ -26,6 +26,31 @@ struct SweepTests {
         SweepCSV.parse(try String(contentsOfFile: path, encoding: .utf8))
     }
 
+    @Test("--jobs 2 writes the rows of --jobs 1, in point order, with the same figures (but the wall time)")
+    func jobs() throws {
+        var tables: [[[String]]] = []
+        for jobs in [1, 2] {
+            let dir = Harness.directory("sweep-jobs-\(jobs)")
+            let file = sweepFile(in: dir).replacingOccurrences(of: "decode_steps: 3000", with: "decode_steps: 30")
+            _ = Harness.topology(
+                minimalTopology.replacingOccurrences(of: "decode_steps: 4", with: "decode_steps: 30"),
+                in: dir, name: "base.yaml")
+            let run = try Harness.run(["sweep", file, "--quiet", "--jobs", "\(jobs)"], in: dir, seconds: 120)
+            #expect(run.status == 0, "\(run.stderr)")
+            let table = try rows(dir + "/out/sweep.csv")
+            let wall = try #require(table.first?.firstIndex(of: "wall_seconds"))
+            // Errors name the point's file, under this run's own directory.
+            tables.append(
+                table.map { row in
+                    row.enumerated().filter { $0.offset != wall }.map {
+                        $0.element.replacingOccurrences(of: dir, with: "DIR")
+                    }
+                })
+        }
+        #expect(tables[0].count == 7)
+        #expect(tables[0] == tables[1])
+    }
+
     @Test("a sweep killed midway resumes: every point exactly once, failures recorded with their error")
     func resume() throws {
         let dir = Harness.directory("sweep")

@@ -13,6 +13,8 @@ public struct RunOptions: Sendable {
     /// machine; a worker process that dies is still named at once by its launcher.
     public var heartbeatTimeoutMs = 120_000
     public var kernelStore: KernelStoreChoice = .off
+    /// Runs at once within each stage of a search (`SweepRunner.jobs`).
+    public var jobs = 1
 
     public init(transport: TransportKind = .ipc) { self.transport = transport }
 
@@ -23,6 +25,7 @@ public struct RunOptions: Sendable {
         runner.registrationTimeoutMs = registrationTimeoutMs
         runner.heartbeatTimeoutMs = heartbeatTimeoutMs
         runner.kernelStore = kernelStore
+        runner.jobs = jobs
         return runner
     }
 }

@@ -33,6 +33,25 @@ public struct SweepCSV {
         }
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var table = try CSVTable.parse(text, file: path, strict: false)
+        if table.header != header, table.header.count < header.count,
+            Array(header.prefix(table.header.count)) == table.header
+        {
+            // A CSV from a lolpim with fewer figure columns (they are only ever added at the end): its rows get
+            // the new columns empty, and the points keep their figures.
+            FileHandle.standardError.write(
+                Data(
+                    "lolpim: warning: \(path): adding the columns \(header.dropFirst(table.header.count).joined(separator: ", "))\n"
+                        .utf8))
+            table.rows = table.rows.map { row in
+                var row = row
+                if row.cells.count == table.header.count {
+                    row.cells += Array(repeating: "", count: header.count - table.header.count)
+                }
+                return row
+            }
+            table.header = header
+            try write(table.rows.map(\.cells))
+        }
         guard table.header == header else {
             throw TopologyError(
                 file: path, line: 1, field: "",

@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Pipeline
+import Synchronization
 
 /// `lolpim sweep`: runs every point of a sweep as a full multi-process run, appending a CSV row as each
 /// point finishes. Points already in the CSV are skipped, so a sweep stopped by a crash or Ctrl-C resumes
@@ -21,6 +22,9 @@ public struct SweepRunner {
     public var directoryName: @Sendable (Int, String) -> String = { index, _ in "point-\(index)" }
     /// Shown before the progress bar (for example the stage of a comparison).
     public var progressLabel = ""
+    /// Points run at once (each a whole run; the simulated results do not depend on it). Rows are appended in
+    /// point order, a batch of `jobs` points at a time.
+    public var jobs = 1
 
     public init(spec: SweepSpec) {
         self.spec = spec
@@ -48,39 +52,89 @@ public struct SweepRunner {
         let bar = SweepProgress(
             enabled: progress, total: spec.points.count, skipped: summary.skipped,
             label: progressLabel)
-        for (index, point) in todo {
+        var next = todo.startIndex
+        while next < todo.endIndex {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
-            let key = spec.key(point)
-            let values = point.map(SweepSpec.text)
-            let directory = pointDirectory(index: index, key: key)
-            var row: [String]
-            var throughput: Double?
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                let file = directory + "/topology.yaml"
-                try spec.topologyText(for: point).write(toFile: file, atomically: true, encoding: .utf8)
-                let plan = try PipelinePlan(topology: TopologyLoader.load(path: file))
-                var launcher = Launcher(topologyFile: file, transport: spec.transport, outputDirectory: directory)
-                launcher.progress = false
-                launcher.registrationTimeoutMs = registrationTimeoutMs
-                launcher.heartbeatTimeoutMs = heartbeatTimeoutMs
-                launcher.kernelStore = kernelStore
-                let (results, _) = try launcher.run(plan: plan)
-                row = [key] + values + ["ok", ""] + SweepCSV.figures(results)
-                throughput = results.simulated.throughputTokensPerS
-            } catch let error as RuntimeError where error.exitCode == 130 {
-                throw error  // Ctrl-C: the point is not recorded, a re-run does it again
-            } catch {
-                if StopSignal.isRequested { throw RuntimeError.interrupted }
-                row = [key] + values + ["failed", "\(error)"] + Array(repeating: "", count: SweepCSV.figures.count)
-                summary.failed += 1
+            // What each point of the batch runs, as text (the YAML nodes are not Sendable).
+            let batch = todo[next..<min(next + max(jobs, 1), todo.endIndex)].map { index, point in
+                PointJob(
+                    key: spec.key(point), values: point.map(SweepSpec.text),
+                    text: Result { try spec.topologyText(for: point) },
+                    directory: pointDirectory(index: index, key: spec.key(point)))
             }
-            try csv.append(row)
-            summary.ran += 1
-            bar.update(done: summary.skipped + summary.ran, throughput: throughput)
+            next += batch.count
+            let outcomes = Mutex<[Int: Result<PointOutcome, any Error>]>([:])
+            let settings = settings
+            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                let outcome = Result { try Self.run(batch[i], settings) }
+                outcomes.withLock { $0[i] = outcome }
+            }
+            let results = outcomes.withLock { $0 }
+            for i in batch.indices {
+                let outcome = try results[i]!.get()  // Ctrl-C: the point is not recorded, a re-run does it again
+                try csv.append(outcome.row)
+                summary.ran += 1
+                if outcome.throughput == nil { summary.failed += 1 }
+                bar.update(done: summary.skipped + summary.ran, throughput: outcome.throughput)
+            }
         }
         bar.finish()
         return summary
+    }
+
+    /// A point's CSV row, and its throughput when it ran.
+    struct PointOutcome: Sendable {
+        var row: [String]
+        var throughput: Double?
+    }
+
+    /// One point of a batch, ready to run on any thread.
+    struct PointJob: Sendable {
+        var key: String
+        var values: [String]
+        var text: Result<String, any Error>
+        var directory: String
+    }
+
+    /// How every point runs.
+    struct Settings: Sendable {
+        var transport: TransportKind
+        var registrationTimeoutMs: Int
+        var heartbeatTimeoutMs: Int
+        var kernelStore: KernelStoreChoice
+    }
+
+    var settings: Settings {
+        Settings(
+            transport: spec.transport, registrationTimeoutMs: registrationTimeoutMs,
+            heartbeatTimeoutMs: heartbeatTimeoutMs, kernelStore: kernelStore)
+    }
+
+    /// Runs one point: its row, `failed` with the error when it did not run; throws only on Ctrl-C.
+    static func run(_ job: PointJob, _ settings: Settings) throws -> PointOutcome {
+        do {
+            try FileManager.default.createDirectory(atPath: job.directory, withIntermediateDirectories: true)
+            let file = job.directory + "/topology.yaml"
+            try job.text.get().write(toFile: file, atomically: true, encoding: .utf8)
+            let plan = try PipelinePlan(topology: TopologyLoader.load(path: file))
+            var launcher = Launcher(topologyFile: file, transport: settings.transport, outputDirectory: job.directory)
+            launcher.progress = false
+            launcher.registrationTimeoutMs = settings.registrationTimeoutMs
+            launcher.heartbeatTimeoutMs = settings.heartbeatTimeoutMs
+            launcher.kernelStore = settings.kernelStore
+            let (results, _) = try launcher.run(plan: plan)
+            return PointOutcome(
+                row: [job.key] + job.values + ["ok", ""] + SweepCSV.figures(results),
+                throughput: results.simulated.throughputTokensPerS)
+        } catch let error as RuntimeError where error.exitCode == 130 {
+            throw error
+        } catch {
+            if StopSignal.isRequested { throw RuntimeError.interrupted }
+            return PointOutcome(
+                row: [job.key] + job.values + ["failed", "\(error)"]
+                    + Array(repeating: "", count: SweepCSV.figures.count),
+                throughput: nil)
+        }
     }
 }
 
