@@ -158,6 +158,8 @@ struct NetworkTests {
         #expect(first.sharedLinks["node0.nic.out"]?.bytes == bytes)
         let network = try #require(outcome.simulated.network)
         #expect(network.exposed.count == 2)
+        let total = Double(second.exposedIngressPs + second.collectiveWaitPs)
+        #expect(network.exposed[1].stepFraction == total / (total + Double(second.busyPs)))
         #expect(network.linkClasses.map(\.linkClass) == ["module_port", "host_port", "switch_uplink", "nic"])
         #expect(network.sharedLinks.contains { $0.name == "node1.nic.out" && $0.bytes == bytes })
     }

@@ -153,8 +153,8 @@ public enum SummaryTable {
         let exposed =
             worst.map {
                 "mean \(pct(n.meanExposedFraction)) of the run; most on stage \($0.stage).\($0.member): "
-                    + "\(ms($0.totalPs)) (\(ms($0.ingressPs)) waiting for activations, "
-                    + "\(ms($0.collectivePs)) in collectives)"
+                    + "\(ms($0.totalPs)), \(pct($0.stepFraction)) of its steps (\(ms($0.ingressPs)) waiting for "
+                    + "activations, \(ms($0.collectivePs)) in collectives)"
             } ?? "none"
         return [
             ("links used", classes.joined(separator: " · ")),

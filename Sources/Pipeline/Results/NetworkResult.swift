@@ -63,6 +63,9 @@ public struct ExposedResult: Codable, Sendable, Equatable {
     public var totalPs: Picoseconds
     /// total / makespan.
     public var fraction: Double
+    /// total / (total + the module's compute time): the share of the module's steps (its computing and the
+    /// communication it waited for) that was exposed communication.
+    public var stepFraction: Double
 }
 
 extension ResultsBuilder {
@@ -127,7 +130,8 @@ extension ResultsBuilder {
             let total = s.exposedIngressPs + s.collectiveWaitPs
             return ExposedResult(
                 stage: s.stage, member: s.member, ingressPs: s.exposedIngressPs, collectivePs: s.collectiveWaitPs,
-                totalPs: total, fraction: Double(total) / span)
+                totalPs: total, fraction: Double(total) / span,
+                stepFraction: total + s.busyPs > 0 ? Double(total) / Double(total + s.busyPs) : 0)
         }
         return NetworkResult(
             nodes: spec.nodes, fabric: spec.fabric.rawValue, placement: spec.stageNodes, linkClasses: classes,
