@@ -38,10 +38,8 @@ public struct SweepCSV {
         {
             // A CSV from a lolpim with fewer figure columns (they are only ever added at the end): its rows get
             // the new columns empty, and the points keep their figures.
-            FileHandle.standardError.write(
-                Data(
-                    "lolpim: warning: \(path): adding the columns \(header.dropFirst(table.header.count).joined(separator: ", "))\n"
-                        .utf8))
+            let added = header.dropFirst(table.header.count).joined(separator: ", ")
+            FileHandle.standardError.write(Data("lolpim: warning: \(path): adding the columns \(added)\n".utf8))
             table.rows = table.rows.map { row in
                 var row = row
                 if row.cells.count == table.header.count {
