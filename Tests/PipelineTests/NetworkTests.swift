@@ -1,6 +1,7 @@
 @testable import Cluster
 import Foundation
 import PIMModule
+import Studies
 @testable import Pipeline
 import TestSupport
 import Testing
@@ -292,6 +293,16 @@ struct NetworkTests {
         #expect(host.shared[.nicOut(node: 0)]?.bytes == 8192)
         // Member 2 is on node 1: its first bit crosses the NIC pair (2 µs) and node 1's switch (600 ns) besides.
         #expect(far.headPs - near.headPs == Time.transfer(bytes: 8192, bytesPerSecond: 64e9) + 2_600_000)
+    }
+
+    @Test("the planner applies the network's rules to every split, with the default placement")
+    func plannerSplits() throws {
+        let topology = try TopologyLoader.parse(yaml: Self.yaml(modules: 12, nodes: 2), file: "net.yaml")
+        let candidates = ParallelismPlanner.candidates(for: topology)
+        let tp4 = try #require(candidates.first { $0.tp == 4 })
+        #expect(tp4.problem?.contains("network: a node holds 6 modules") == true)
+        #expect(candidates.first { $0.tp == 2 }?.isValid == true)
+        #expect(ParallelismPlanner.split(topology, tp: 2).network?.stageNodes == [0, 0, 0, 1, 1, 1])
     }
 
     @Test("without network: the simulated results have no network section")

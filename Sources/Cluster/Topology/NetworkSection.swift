@@ -21,18 +21,7 @@ extension TopologyLoader {
                     + "latency_ns); remove links:")
         }
         let nodes = try map.int("nodes", default: 1, within: TopologyLimits.nodes)
-        guard modules % nodes == 0 else {
-            throw map.error(
-                "nodes", "\(nodes) nodes do not divide cluster.modules (\(modules)): nodes hold as many modules each")
-        }
-        let perNode = modules / nodes
         let tp = parallelism.tp
-        guard perNode % tp == 0 || tp % perNode == 0 else {
-            throw map.error(
-                "nodes",
-                "a node holds \(perNode) modules: a tensor-parallel group of \(tp) must fill whole nodes or fit "
-                    + "a whole number of times in one")
-        }
         let hostNode = try map.int("host_node", default: 0, within: TopologyLimits.hostNode)
         guard hostNode < nodes else { throw map.error("host_node", "expected 0…\(nodes - 1), found \(hostNode)") }
         let nodeSwitch = try readSwitch(&map)
@@ -59,29 +48,12 @@ extension TopologyLoader {
             }
         }
         try placementMap?.rejectUnknownKeys()
-        // A stage takes min(tp, perNode) modules on each of its nodes, from its own on (a group larger than a node
-        // fills whole consecutive nodes).
-        let span = max(1, tp / perNode)
-        var used = [Int](repeating: 0, count: nodes)
-        for (stage, first) in stageNodes.enumerated() {
-            let field = placementMap == nil ? "network" : "placement"
-            guard first + span <= nodes else {
-                throw doc.error(field, "stage \(stage)'s group of \(tp) needs nodes \(first)…\(first + span - 1)")
-            }
-            for n in first..<(first + span) {
-                used[n] += min(tp, perNode)
-                if used[n] > perNode {
-                    throw doc.error(
-                        field,
-                        "node \(n) would hold \(used[n]) modules of stages on it, more than its \(perNode) modules")
-                }
-            }
-        }
         let spec = NetworkSpec(
             nodes: nodes, hostNode: hostNode, nodeSwitch: nodeSwitch, nic: nic, fabric: fabric,
             stageNodes: stageNodes)
-        if let problem = NetworkRoutes(spec: spec, modules: modules, tp: tp).problem(stages: pp) {
-            throw doc.error(placementMap == nil ? "network" : "placement", problem)
+        if let (key, message) = spec.problem(modules: modules, tp: tp) {
+            throw key == "nodes"
+                ? map.error("nodes", message) : doc.error(placementMap == nil ? "network" : "placement", message)
         }
         return spec
     }

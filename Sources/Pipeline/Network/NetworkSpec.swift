@@ -82,6 +82,46 @@ public struct NetworkSpec: Sendable, Codable, Equatable {
         return (0..<stages).map { min(nodes - 1, ($0 * tp) / perNode) }
     }
 
+    /// Why this network cannot hold its pipeline (`stageNodes.count` stages of `tp` modules, `modules` in all), with
+    /// the key it concerns (`nodes`, or `placement` for where the stages go), or nil. The loader and the
+    /// parallelism planner both ask.
+    public func problem(modules: Int, tp: Int) -> (key: String, message: String)? {
+        guard modules % nodes == 0 else {
+            return (
+                "nodes", "\(nodes) nodes do not divide cluster.modules (\(modules)): nodes hold as many modules each"
+            )
+        }
+        let perNode = modules / nodes
+        guard perNode % tp == 0 || tp % perNode == 0 else {
+            return (
+                "nodes",
+                "a node holds \(perNode) modules: a tensor-parallel group of \(tp) must fill whole nodes or fit a "
+                    + "whole number of times in one"
+            )
+        }
+        // A stage takes min(tp, perNode) modules on each of its nodes, from its own on (a group larger than a node
+        // fills whole consecutive nodes).
+        let span = max(1, tp / perNode)
+        var used = [Int](repeating: 0, count: nodes)
+        for (stage, first) in stageNodes.enumerated() {
+            guard first + span <= nodes else {
+                return ("placement", "stage \(stage)'s group of \(tp) needs nodes \(first)…\(first + span - 1)")
+            }
+            for n in first..<(first + span) {
+                used[n] += min(tp, perNode)
+                if used[n] > perNode {
+                    return (
+                        "placement",
+                        "node \(n) would hold \(used[n]) modules of stages on it, more than its \(perNode) modules"
+                    )
+                }
+            }
+        }
+        return NetworkRoutes(spec: self, modules: modules, tp: tp).problem(stages: stageNodes.count).map {
+            ("placement", $0)
+        }
+    }
+
     /// The rate a port of `bytesPerSecond` gets on a switch whose ports add up to `total` bytes per second: its
     /// full rate on a non-blocking switch; on an oversubscribed one (capacity < total), its even share of the
     /// capacity, capacity × rate / total, as if every port were busy.

@@ -28,8 +28,12 @@ public enum ParallelismPlanner {
             if pp > topology.model.layers {
                 return Candidate(tp: tp, pp: pp, problem: "\(pp) stages but only \(topology.model.layers) layers")
             }
+            let t = split(topology, tp: tp)
+            if let network = t.network, let (_, problem) = network.problem(modules: t.cluster.modules, tp: tp) {
+                return Candidate(tp: tp, pp: pp, problem: "network: \(problem)")
+            }
             do {
-                _ = try PipelinePlan(topology: split(topology, tp: tp))
+                _ = try PipelinePlan(topology: t)
                 return Candidate(tp: tp, pp: pp, problem: nil)
             } catch {
                 return Candidate(tp: tp, pp: pp, problem: "\(error)")
@@ -45,6 +49,12 @@ public enum ParallelismPlanner {
         t.parallelism.layersPerStage = PipelinePlan.balancedSplit(
             model: t.model.sharded(tp: tp), stages: pp,
             meanTokens: t.workload.meanPromptTokens)
+        // The stages go to the nodes as the default placement puts them (a topology file's `placement` is for
+        // its own split).
+        if let n = t.network {
+            t.network?.stageNodes = NetworkSpec.defaultPlacement(
+                stages: pp, tp: tp, nodes: n.nodes, modules: t.cluster.modules)
+        }
         return t
     }
 
