@@ -29,7 +29,6 @@ public struct CollectivePorts: Sendable, Equatable {
         self.member = member
         self.algorithm = algorithm
         self.layout = layout ?? .oneNode(tp: tp)
-        perNode = self.layout.perNode
         egress = Port(link: link)
         ingress = Port(link: link)
     }
@@ -94,7 +93,7 @@ public struct CollectivePorts: Sendable, Equatable {
     }
 
     /// Members in each node of the group (the whole group without a network, or when it fits in one node).
-    let perNode: Int
+    var perNode: Int { layout.perNode }
 
     /// Whether `m` is its node's leader (the first member of its node), which `hierarchical` reduces to.
     @inline(__always)
@@ -211,8 +210,7 @@ public struct CollectivePorts: Sendable, Equatable {
     /// egress port; returns it in transit to the receiver's port (not yet over any shared link).
     mutating func send(ready: Picoseconds, bytes: Int64, transfer: Picoseconds) -> Transit {
         let depart = egress.send(ready: ready, bytes: bytes, transfer: transfer)
-        let latency = egress.link.latencyPs
-        return Transit(readyPs: ready, headPs: depart + latency, tailPs: depart + transfer + latency)
+        return Transit(ready: ready, departingAt: depart, over: egress.link, transfer: transfer)
     }
 
     /// Receives one phase's chunks (in transit, sender), in a canonical order (first bit, then sender) so that

@@ -19,12 +19,12 @@ public struct HostModel: Sendable {
     /// Time the host spent on sampling and scheduling, picoseconds.
     public private(set) var busyPs: Picoseconds = 0
 
-    /// With a network: the routes, the shared links of the injections, and the prompt KV's own copies of the
-    /// host port, the shared links and each module's port (by rank).
-    let routes: NetworkRoutes?
+    /// With a network: the shared links from the host to each member of stage 0 (a group larger than a node spans
+    /// several) and to every module (by rank, for the prompt KV; nil without a network), and the prompt KV's own
+    /// copies of the host port, the shared links and each module's port.
     let tp: Int
-    /// The shared links from the host to each member of stage 0 (a group larger than a node spans several).
     let injectRoutes: [[SharedHop]]
+    let kvRoutes: [[SharedHop]]?
     public private(set) var shared: [SharedLink: Port] = [:]
     public private(set) var kvHostPort: Port
     public private(set) var kvShared: [SharedLink: Port] = [:]
@@ -38,11 +38,13 @@ public struct HostModel: Sendable {
         ingress = Port(link: topology.links.host)
         kvPorts = Array(repeating: Port(link: topology.links.host), count: topology.stages)
         spec = topology.host
-        self.tp = topology.parallelism.tp
         let tp = topology.parallelism.tp
+        self.tp = tp
         let routes = topology.network.map { NetworkRoutes(spec: $0, modules: topology.cluster.modules, tp: tp) }
-        self.routes = routes
         injectRoutes = (0..<tp).map { routes?.sharedHops(from: .host, to: .module(stage: 0, member: $0)) ?? [] }
+        kvRoutes = routes.map { r in
+            (0..<(topology.stages * tp)).map { r.sharedHops(from: .host, to: .module(stage: $0 / tp, member: $0 % tp)) }
+        }
         kvHostPort = Port(link: topology.links.host)
         kvModulePorts =
             routes == nil ? [] : Array(repeating: Port(link: topology.links.module), count: topology.stages * tp)
@@ -72,7 +74,7 @@ public struct HostModel: Sendable {
     /// rank order, each link serialising what crosses it. Returns when the last module has its share.
     public mutating func transferKV(ready: Picoseconds, bytes: [Int64]) -> Picoseconds {
         var done = ready
-        guard let routes else {
+        guard let kvRoutes else {
             for (k, b) in bytes.enumerated() {
                 let depart = kvPorts[k].send(ready: ready, bytes: b)
                 done = max(done, depart + kvPorts[k].link.latencyPs + kvPorts[k].link.transferTime(bytes: b))
@@ -81,9 +83,8 @@ public struct HostModel: Sendable {
         }
         for (k, b) in bytes.enumerated() {
             for m in 0..<tp {
-                let hops = routes.sharedHops(from: .host, to: .module(stage: k, member: m))
                 var transit = kvHostPort.launch(ready: ready, bytes: b)
-                for hop in hops {
+                for hop in kvRoutes[k * tp + m] {
                     transit = kvShared.pass(transit, over: hop, bytes: b)
                     if timeline != nil {
                         let start = transit.headPs - hop.latencyAfterPs, end = transit.tailPs - hop.latencyAfterPs

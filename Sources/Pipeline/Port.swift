@@ -50,7 +50,7 @@ public struct Port: Sendable, Hashable, Codable {
     public mutating func launch(ready: Picoseconds, bytes: Int64) -> Transit {
         let transfer = link.transferTime(bytes: bytes)
         let depart = send(ready: ready, bytes: bytes, transfer: transfer)
-        return Transit(readyPs: ready, headPs: depart + link.latencyPs, tailPs: depart + transfer + link.latencyPs)
+        return Transit(ready: ready, departingAt: depart, over: link, transfer: transfer)
     }
 
     /// A shared hop of a route (cut-through): the transfer starts here when its first bit has arrived and the
@@ -111,5 +111,11 @@ public struct Transit: Sendable, Equatable, Hashable, Codable {
         self.readyPs = readyPs
         self.headPs = headPs
         self.tailPs = tailPs
+    }
+
+    /// A transfer that left a port of `link` at `depart` and took `transfer` there: each bit reaches the far
+    /// end the link's latency after it left.
+    public init(ready: Picoseconds, departingAt depart: Picoseconds, over link: LinkSpec, transfer: Picoseconds) {
+        self.init(readyPs: ready, headPs: depart + link.latencyPs, tailPs: depart + transfer + link.latencyPs)
     }
 }

@@ -23,13 +23,22 @@ public struct StageSimulator: Sendable {
     public private(set) var egress: Port
     /// The module's ports towards and from the other members of its group.
     public internal(set) var collective: CollectivePorts
-    public private(set) var stats: StageStats
+    /// What this module did so far (`stats` adds the shared links' totals when asked).
+    private var recorded: StageStats
     /// With a network: the shared links each member's activation crosses towards the next stage (or the host),
     /// in order, by member; empty inside a node. Every member of the group times all members' flows over them
     /// (`finish`), on its own copy of the links; member 0's copy is the one reported.
     let forwardRoutes: [[SharedHop]]
-    var forwardHops: [SharedHop] { forwardRoutes[member] }
     public private(set) var shared: [SharedLink: Port] = [:]
+
+    /// What this module did over the run so far, with the shared links' totals (built when asked: workers ask once,
+    /// at the end).
+    public var stats: StageStats {
+        guard !shared.isEmpty || !collective.shared.isEmpty else { return recorded }
+        var stats = recorded
+        stats.record(shared: shared, collective: collective.shared)
+        return stats
+    }
 
     private var moduleFreeAt: Picoseconds = 0
     /// This module's KV allocator for its share of the layers (static or DPA).
@@ -69,7 +78,7 @@ public struct StageSimulator: Sendable {
         collective = CollectivePorts(
             tp: stage.tp, member: member, link: topology.links.tp, algorithm: topology.parallelism.collective,
             layout: network.map { GroupLayout(network: $0, stage: stage.index, tp: stage.tp) })
-        stats = StageStats(stage: stage, member: member)
+        recorded = StageStats(stage: stage, member: member)
     }
 
     /// One piece of a micro-batch's work on this module.
@@ -127,8 +136,8 @@ public struct StageSimulator: Sendable {
             }
             events += try allocator.grow(request: request, to: context)
         }
-        stats.count(events)
-        stats.observe(allocator)
+        recorded.count(events)
+        recorded.observe(allocator)
         var work = begin(
             transit, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
             slot: slot, injection: injection)
@@ -144,7 +153,7 @@ public struct StageSimulator: Sendable {
         let arrival = ingress.receive(transit, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)
         // Exposed: the module was free and the activation ready upstream, but it was still on its way.
-        stats.exposedIngressPs += max(0, arrival - max(moduleFreeAt, transit.readyPs))
+        recorded.exposedIngressPs += max(0, arrival - max(moduleFreeAt, transit.readyPs))
         let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
         return Work(
             arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
@@ -247,16 +256,16 @@ public struct StageSimulator: Sendable {
             (depart, transit) = forwardOverSharedLinks(bytes: work.payloadBytes, group: group)
         }
         moduleFreeAt = finish
-        stats.record(
+        recorded.record(
             start: work.start, finish: finish, cost: work.cost, ingress: ingress, egress: egress,
             collective: collective)
-        if !shared.isEmpty || !collective.shared.isEmpty { stats.record(shared: shared, collective: collective.shared) }
         var released: [AllocationEventKind] = []
         for e in entries where e.isLast { released += allocator.release(request: Int(e.request)) }
-        stats.count(released)
+        recorded.count(released)
         if timeline != nil {
             let view = StageTimeline(
-                track: "module \(stats.rank)", plan: plan, member: member, egress: egress, channelGroups: channelGroups)
+                track: "module \(recorded.rank)", plan: plan, member: member, egress: egress,
+                channelGroups: channelGroups)
             timeline! += view.events(work, finish: finish, depart: depart, released: released.count)
         }
         return Outcome(arrival: work.arrival, start: work.start, finish: finish, depart: depart, transit: transit)
@@ -298,8 +307,7 @@ public struct StageSimulator: Sendable {
     /// `depart` (no network between them).
     public func transit(departedAt depart: Picoseconds, bytes: Int64) -> Transit {
         Transit(
-            readyPs: depart, headPs: depart + ingress.link.latencyPs,
-            tailPs: depart + ingress.link.transferTime(bytes: bytes) + ingress.link.latencyPs)
+            ready: depart, departingAt: depart, over: ingress.link, transfer: ingress.link.transferTime(bytes: bytes))
     }
 
     /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).

@@ -305,6 +305,21 @@ struct NetworkTests {
         #expect(ParallelismPlanner.split(topology, tp: 2).network?.stageNodes == [0, 0, 0, 1, 1, 1])
     }
 
+    @Test("a link two senders time (activations into a group's nodes, the group's own chunks) reports their sum")
+    func sharedLinkTotals() throws {
+        // tp 4 × pp 2 on 4 nodes of 2: stage 0 on nodes 0–1, stage 1 on nodes 2–3, the host on node 2.
+        let yaml = Self.yaml(modules: 8, tp: 4, nodes: 4).replacingOccurrences(
+            of: "  nodes: 4\n", with: "  nodes: 4\n  host_node: 2\n")
+        let outcome = try sequential(yaml)
+        let network = try #require(outcome.simulated.network)
+        func reported(_ stage: Int, _ name: String) -> Int64 {
+            outcome.stages.first { $0.stage == stage && $0.member == 0 }?.sharedLinks[name]?.bytes ?? 0
+        }
+        let into2 = try #require(network.sharedLinks.first { $0.name == "node2.nic.in" })
+        #expect(reported(0, "node2.nic.in") > 0 && reported(1, "node2.nic.in") > 0)
+        #expect(into2.bytes == reported(0, "node2.nic.in") + reported(1, "node2.nic.in"))
+    }
+
     @Test("without network: the simulated results have no network section")
     func absent() throws {
         #expect(try sequential(determinismTopology).simulated.network == nil)

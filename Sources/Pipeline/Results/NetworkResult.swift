@@ -76,20 +76,15 @@ extension ResultsBuilder {
         guard let spec = plan.topology.network else { return nil }
         let span = Double(max(makespan, 1))
         let modules = plan.topology.cluster.modules
-        // The shared links: each group's member 0 reports its copy; the host its own and the KV's.
+        // The shared links: each group's member 0 reports its copies (activations it sends, its collectives), the host
+        // its injections and, apart, the prompt KV. Two senders' copies of one link (a group's collectives and the
+        // activations entering its nodes) add up.
         var high: [String: PortStats] = [:]
-        var kinds: [String: LinkClass] = [:]
-        func note(_ shared: [SharedLink: Port]) {
-            for (link, port) in shared {
-                high[link.description] = PortStats(port)
-                kinds[link.description] = link.linkClass
-            }
-        }
-        note(host.shared)
+        for (link, port) in host.shared { high[link.description, default: PortStats()].add(PortStats(port)) }
         for s in stages where s.member == 0 {
-            for (name, port) in s.sharedLinks { high[name] = port }
+            for (name, port) in s.sharedLinks { high[name, default: PortStats()].add(port) }
         }
-        for link in allSharedLinks(spec) { kinds[link.description] = link.linkClass }
+        let kinds = Dictionary(uniqueKeysWithValues: allSharedLinks(spec).map { ($0.description, $0.linkClass) })
         var kv: [String: PortStats] = [:]
         for (link, port) in host.kvShared { kv[link.description] = PortStats(port) }
         let names = Set(high.keys).union(kv.keys).sorted()
