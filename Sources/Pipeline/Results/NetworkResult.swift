@@ -96,15 +96,15 @@ extension ResultsBuilder {
         }
         // The ports: each module's four directed ports, the host's two, and what the KV crossed of them.
         let ports = stages.flatMap { [$0.ingress, $0.egress, $0.tpIngress, $0.tpEgress] }
-        let modulePeak =
-            stages.map { s in
-                [s.ingress, s.egress, s.tpIngress, s.tpEgress].map(\.busyPs).max() ?? 0
-            }.max() ?? 0
         let kvModule = host.kvModulePorts.map(PortStats.init)
+        // A module's prompt KV comes in over its pipeline port's ingress direction.
+        let modulePeak: Picoseconds =
+            stages.map { (s: StageStats) -> Picoseconds in
+                let kvIn: Picoseconds = s.rank < kvModule.count ? kvModule[s.rank].busyPs : 0
+                return max(s.ingress.busyPs + kvIn, s.egress.busyPs, s.tpIngress.busyPs, s.tpEgress.busyPs)
+            }.max() ?? 0
         var classes = [
-            classResult(
-                .modulePort, links: 4 * modules, high: ports, kv: kvModule, span: span,
-                peak: max(modulePeak, kvModule.map(\.busyPs).max() ?? 0)),
+            classResult(.modulePort, links: 4 * modules, high: ports, kv: kvModule, span: span, peak: modulePeak),
             classResult(
                 .hostPort, links: 2, high: [PortStats(host.egress), PortStats(host.ingress)],
                 kv: [PortStats(host.kvHostPort)], span: span,
