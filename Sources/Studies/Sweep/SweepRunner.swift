@@ -57,10 +57,10 @@ public struct SweepRunner {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             // What each point of the batch runs, as text (the YAML nodes are not Sendable).
             let batch = todo[next..<min(next + max(jobs, 1), todo.endIndex)].map { index, point in
-                PointJob(
-                    key: spec.key(point), values: point.map(SweepSpec.text),
-                    text: Result { try spec.topologyText(for: point) },
-                    directory: pointDirectory(index: index, key: spec.key(point)))
+                let key = spec.key(point)
+                return PointJob(
+                    key: key, values: point.map(SweepSpec.text), text: Result { try spec.topologyText(for: point) },
+                    directory: pointDirectory(index: index, key: key))
             }
             next += batch.count
             let outcomes = Mutex<[Int: Result<PointOutcome, any Error>]>([:])
