@@ -126,7 +126,8 @@ public struct SVGChart {
         return document(l, body + legend(l))
     }
 
-    /// Stacked bars: one bar per category, one segment per layer (`values[layer][category]`), the total on top.
+    /// Stacked bars: one bar per category, one segment per layer (`values[layer][category]`), the total on top
+    /// where it fits.
     /// Layers beyond the palette's distinct colours are merged, smallest first, into one "other" layer, so that
     /// every colour means one thing.
     public func stackedBars(categories: [String], layers allLayers: [String], values allValues: [[Double]]) -> String {
@@ -148,10 +149,14 @@ public struct SVGChart {
                     x + slot * 0.15, y1, slot * 0.7, max(0, y0 - y1), ChartStyle.color(layer))
                 base += v
             }
-            body += ChartStyle.text(
-                [ChartStyle.tickLabel(totals[c])], x: x + slot / 2,
-                y: l.py(yAxis.fraction(totals[c])) - 4, size: 10, anchor: "middle",
-                attributes: "class=\"value\"")
+            // The total over the bar, when it fits its slot (on narrow slots neighbours' totals would overlap; the
+            // y axis still reads them).
+            let total = ChartStyle.tickLabel(totals[c])
+            if ChartStyle.textWidth(total, size: 10) <= slot {
+                body += ChartStyle.text(
+                    [total], x: x + slot / 2, y: l.py(yAxis.fraction(totals[c])) - 4, size: 10, anchor: "middle",
+                    attributes: "class=\"value\"")
+            }
             let ly = l.top + l.plotHeight + 16
             body += ChartStyle.text(
                 [categories[c]], x: x + slot / 2, y: ly, size: Self.tickSize,
