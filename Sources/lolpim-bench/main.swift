@@ -1,6 +1,6 @@
 // lolpim-bench: prints figures; never part of the test suite and never fails on timing.
 //
-//   swift run -c release lolpim-bench [transport|engine|run|roofline|store|collectives|scale|all]
+//   swift run -c release lolpim-bench [transport|engine|replay|run|roofline|store|collectives|scale|all]
 //                                     [--count N] [--repeats R]
 //
 // transport: one-way latency (half a ping-pong round trip) and messages/s (one-way stream) of a data message
@@ -10,6 +10,9 @@
 // roofline:  stage evaluations per second of the roofline cost model (one micro-batch through a stage).
 // engine:    commands per second of the raw command engine (a large GEMV kernel scheduled under each
 //            policy, no cache).
+// replay:    the AiM controller model on whole static attention operators (head-first and token-parallel, a
+//            decode batch of QMSum-length contexts on cent-32ch): cycles, the share of them the fast-forward
+//            skipped, and wall time with and without it (the reports are equal; the bench checks it).
 // run:       wall time of `lolpim run` on the llm-72b-32k topology (32 modules, QMSum, 64 decode steps) at
 //            command and at roofline fidelity, as separate processes over ipc.
 // store:     the 72B compare topology (command fidelity, tp 1) with a cold kernel-timing store, the same store
@@ -216,6 +219,30 @@ func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double
     return (commands, Double(commands) / elapsed)
 }
 
+// MARK: AiM replay
+
+/// One static attention operator replayed with and without the fast-forward: (cycles, skipped, seconds with,
+/// seconds without).
+func replayRate(
+    _ partitioning: AttentionPartitioning, _ phase: AttentionProgram.Phase, contexts: [Int], kvHeads: Int,
+    group: Int
+) -> (cycles: Int64, skipped: Int64, fast: Double, slow: Double) {
+    let timer = KernelTimer(module: .cent32, policy: .static)
+    let program = AttentionProgram(timer: timer, partitioning: partitioning)
+    let instructions = program.program(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: 128)
+    let replay = program.replay(refresh: false)
+    var start = now()
+    let fast = replay.run(instructions)
+    let fastSeconds = now() - start
+    start = now()
+    let slow = replay.run(instructions, fastForward: false)
+    let slowSeconds = now() - start
+    guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
+        fatalError("fast-forward changed the report of \(partitioning) \(phase)")
+    }
+    return (fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
+}
+
 // MARK: Full runs
 
 func timedRun(topology: String, fidelity: String) throws -> Double {
@@ -358,6 +385,26 @@ if what == "engine" || what == "all" {
                 format:
                     "command engine (%@): %lld commands of a 2048 × 8192 GEMV channel kernel, %.2f million commands/s",
                 policy.rawValue, commands, rate / 1e6))
+    }
+}
+if what == "replay" || what == "all" {
+    // 12 requests of 9K to 20K tokens, 4 KV heads each (a tensor-parallel member of LLM-7B at tp 8).
+    let contexts = (0..<12).map { 9_000 + $0 * 997 }
+    print("AiM replay of static attention operators (12 requests of 9.0K–20.0K tokens, cent-32ch): MHA with 4 KV")
+    print("heads, GQA with 2 KV heads of 4 query heads each")
+    print("heads  partitioning  phase   cycles      skipped   wall s (fast-forward)  wall s (cycle by cycle)  speed-up")
+    for (label, kvHeads, group) in [("MHA", 4, 1), ("GQA", 2, 4)] {
+        for partitioning in AttentionPartitioning.allCases {
+            for phase in [AttentionProgram.Phase.score, .value] {
+                let r = replayRate(partitioning, phase, contexts: contexts, kvHeads: kvHeads, group: group)
+                print(
+                    String(
+                        format: "%@    %@  %@  %10lld  %6.1f %%  %21.3f  %23.3f  %7.1f×", label,
+                        partitioning.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0),
+                        "\(phase)".padding(toLength: 6, withPad: " ", startingAt: 0), r.cycles,
+                        100 * Double(r.skipped) / Double(r.cycles), r.fast, r.slow, r.slow / r.fast))
+            }
+        }
     }
 }
 if what == "run" || what == "all" {

@@ -115,8 +115,8 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "NPU bandwidth of the xPU+PIM rows, GB/s (default: derived from NeuPIMs' HBM2 channels, 1,024 GB/s).")
     var npuBandwidthGbps: Double?
 
-    @Option(help: "How each PIM run's processes talk: ipc, tcp or inproc.")
-    var transport: TransportKind = .ipc
+    @Option(help: "How each PIM run's processes talk: inproc (default: the fastest, results identical), ipc or tcp.")
+    var transport: TransportKind = .inproc
 
     @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
     var heartbeatTimeout: Int = 120

@@ -72,6 +72,8 @@ struct AiMChannelController {
     /// per level on every write).
     private var groupReady: [Int64]
     private var bankReady: [Int64]
+    /// The latest cycle written into `groupReady` or `bankReady` (single-bank commands only).
+    private var bankTimingUntil: Int64 = .min
     private let kinds: Int
     /// Rules indexed by the preceding command.
     private let byPreceding: TimingTable.RuleIndex
@@ -364,7 +366,10 @@ struct AiMChannelController {
             case .bankGroup where singleBank:
                 let g = bank / table.banksPerGroup
                 groupReady[g * kinds + f] = max(groupReady[g * kinds + f], t)
-            case .sameBank where singleBank: bankReady[bank * kinds + f] = max(bankReady[bank * kinds + f], t)
+                bankTimingUntil = max(bankTimingUntil, t)
+            case .sameBank where singleBank:
+                bankReady[bank * kinds + f] = max(bankReady[bank * kinds + f], t)
+                bankTimingUntil = max(bankTimingUntil, t)
             default: break
             }
         }
@@ -387,5 +392,80 @@ struct AiMChannelController {
             IssuedCommand(
                 cycle: clock, channel: channel,
                 command: AiMCommand(kind, bank: singleBank ? bank : -1, row: row)))
+    }
+}
+
+// MARK: Steady state (`ReplayFastForward`)
+
+extension AiMChannelController {
+    /// Appends to `out` what decides this controller's behaviour from cycle `now` on (every later tick and
+    /// every request it accepts), with times relative to `now` and rows relative to `rowBase`; false (and
+    /// `out` as it was) when the state is of a kind the fast-forward leaves alone: memory requests queued or
+    /// in flight, single-bank rows or bank timing still pending, refresh. What is left out cannot change
+    /// what happens: a time at or before `now` is as good as any other past time (every rule compares
+    /// `ready <= clock` with clock > now, and every update takes a maximum with a later time), a departure
+    /// at or before `now` leaves at the next tick whatever its value, a request's `next` is recomputed before
+    /// it is used and an AiM request's arrival is never read; counts, `busyUntil` and the trace only report.
+    func appendSignature(to out: inout [Int64], now: Int64, rowBase: Int) -> Bool {
+        guard !refresh, trace == nil, reads.isEmpty, writes.isEmpty, active.isEmpty, priority.isEmpty,
+            commonRow != -2, bankTimingUntil <= now
+        else { return false }
+        func relative(_ t: Int64) -> Int64 { t <= now ? 0 : t - now }
+        func row(_ r: Int) -> Int64 { r < 0 ? Int64(r) - (1 << 40) : Int64(r - rowBase) }
+        out.append((registerMode ? 1 : 0) + (writeMode ? 2 : 0))
+        out.append(row(commonRow))
+        for t in channelReady { out.append(relative(t)) }
+        out.append(lastWriteDepart > writesRetiredThrough ? 1 + relative(lastWriteDepart) : 0)
+        out.append(Int64(pendingReads.count - pendingReadHead))
+        for c in pendingReads[pendingReadHead...] {
+            out.append(relative(c.depart) * 4 + (c.isEndMarker ? 2 : 0) + (c.notifies ? 1 : 0))
+        }
+        out.append(Int64(aimCount))
+        for i in 0..<aimCount {
+            let r = aim[(aimHead + i) % Self.queueCapacity]
+            let kind: Int64
+            switch r.kind {
+            case .aim: kind = 0
+            case .endMarker: kind = 1
+            case .read, .write, .refresh: return false
+            }
+            out.append(kind + Int64(r.final.rawValue) * 2 + (r.needsRegisterMode ? 64 : 0) + (r.notifies ? 128 : 0))
+            out.append(Int64(r.bank))
+            out.append(row(r.row))
+        }
+        return true
+    }
+
+    /// What this controller has done so far, as the fast-forward measures a period with it.
+    struct Progress: Equatable {
+        var issued: Int
+        var busyUntil: Int64
+    }
+
+    var progress: Progress { Progress(issued: issuedCommands, busyUntil: busyUntil) }
+
+    /// Moves a controller whose state recurs every `cycles` cycles and `rows` rows on by `periods` periods:
+    /// the state `appendSignature` describes shifted in time and rows, and the number of commands it would
+    /// have issued (`issuedPerPeriod` per period; the replay adds their kinds to its totals itself).
+    /// `busyUntil` moves only when the controller worked in the period (the caller checks that it moved by
+    /// exactly `cycles` then).
+    mutating func fastForward(periods: Int64, cycles: Int64, rows: Int, issuedPerPeriod: Int) {
+        let dt = periods * cycles, dr = Int(periods) * rows
+        func later(_ t: Int64) -> Int64 { t == .min ? t : t + dt }
+        func moved(_ r: Int) -> Int { r < 0 ? r : r + dr }
+        clock = later(clock)
+        for k in channelReady.indices { channelReady[k] = later(channelReady[k]) }
+        lastWriteDepart = later(lastWriteDepart)
+        writesRetiredThrough = later(writesRetiredThrough)
+        for i in pendingReadHead..<pendingReads.count { pendingReads[i].depart = later(pendingReads[i].depart) }
+        for i in 0..<aimCount {
+            let slot = (aimHead + i) % Self.queueCapacity
+            aim[slot].row = moved(aim[slot].row)
+            aim[slot].arrive = later(aim[slot].arrive)
+        }
+        for b in openRow.indices { openRow[b] = moved(openRow[b]) }
+        commonRow = moved(commonRow)
+        issuedCommands += Int(periods) * issuedPerPeriod
+        if issuedPerPeriod > 0 { busyUntil += dt }
     }
 }

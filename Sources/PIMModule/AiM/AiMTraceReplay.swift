@@ -46,6 +46,8 @@ public struct AiMTraceReplay: Sendable {
         public var queueFullCycles: Int64
         /// Cycles the decoder waited for a blocking instruction to complete.
         public var blockedCycles: Int64
+        /// Cycles passed over by skipping repeated periods (`ReplayFastForward`) instead of simulated.
+        public var fastForwardedCycles: Int64
         public var trace: [IssuedCommand]
     }
 
@@ -59,9 +61,16 @@ public struct AiMTraceReplay: Sendable {
         AiMTraceParser.Reader(file: file, channels: channels, banks: table.banks, rows: rows)
     }
 
-    public func run(_ instructions: [AiMInstruction], record: Bool = false) -> Report {
+    /// Replays a whole program. Periods that repeat are skipped (`ReplayFastForward`) unless `fastForward`
+    /// is off or the replay records its trace; the report is the same either way (tested).
+    public func run(_ instructions: [AiMInstruction], record: Bool = false, fastForward: Bool = true) -> Report {
+        let skipper =
+            fastForward && !record && !refresh && ReplayFastForward.applies(to: instructions)
+            ? ReplayFastForward(program: instructions) : nil
         var iterator = instructions.makeIterator()
-        return run(next: { () throws(Never) -> AiMInstruction? in iterator.next() }, record: record)
+        return run(
+            next: { () throws(Never) -> AiMInstruction? in iterator.next() }, record: record,
+            skip: { skipped in for _ in 0..<skipped { _ = iterator.next() } }, fastForward: skipper)
     }
 
     /// Replays instructions as `next` hands them out, one at a time (nil at the end), so that a trace of any
@@ -69,11 +78,26 @@ public struct AiMTraceReplay: Sendable {
     /// channel (they all belong to the instruction being decoded, so they are alike), never one by one.
     /// Errors `next` throws (a bad line of a file being read) end the replay.
     public func run<E: Error>(next: () throws(E) -> AiMInstruction?, record: Bool = false) throws(E) -> Report {
+        try run(next: next, record: record, skip: { _ in }, fastForward: nil)
+    }
+
+    /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
+    /// instructions of `next`.
+    private func run<E: Error>(
+        next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Void,
+        fastForward: ReplayFastForward?
+    ) throws(E) -> Report {
+        var skipper = fastForward
+        var skippedCounts = Array(repeating: Int64(0), count: AiMCommandKind.allCases.count)
+        var rowBase = 0
+        var synced = false
+        var fastForwarded: Int64 = 0
         var state = Channels(table: table, channels: channels, refresh: refresh, record: record)
         var current = try next()
         var decoded = current == nil ? 0 : 1
         var hostLines = current?.opcode.isHostAccess == true ? 1 : 0
         func advance() throws(E) {
+            if let row = current?.values[.row] { rowBase = row }
             current = try next()
             if let current {
                 decoded += 1
@@ -157,13 +181,44 @@ public struct AiMTraceReplay: Sendable {
                 if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {
-                        if current?.opcode == .eoc { finished = cycle } else { try advance() }
+                        if current?.opcode == .eoc {
+                            finished = cycle
+                        } else {
+                            try advance()
+                            synced = true
+                        }
                     }
                 }
             }
+            // 4. At a sync point, skip the periods that repeat (`ReplayFastForward`).
+            if synced, finished == nil, current != nil, !state.remaining.contains(where: { $0.count > 0 }),
+                let s = skipper?.observe(
+                    state.controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
+                    blocked: blocked, queueFull: queueFull, hostLines: hostLines, skippedCounts: skippedCounts)
+            {
+                let instructions = Int(s.periods) * s.instructions
+                // `current` is the first instruction of the periods skipped; the one after them takes its place.
+                skip(instructions - 1)
+                current = try next()
+                decoded += instructions
+                hostLines += Int(s.periods) * s.hostLines
+                blocked += s.periods * s.blocked
+                queueFull += s.periods * s.queueFull
+                for k in skippedCounts.indices { skippedCounts[k] += s.periods * s.counts[k] }
+                rowBase += Int(s.periods) * s.rows
+                let dt = s.periods * s.cycles
+                cycle += dt
+                fastForwarded += dt
+                for c in 0..<channels {
+                    state.controllers[c].fastForward(
+                        periods: s.periods, cycles: s.cycles, rows: s.rows, issuedPerPeriod: s.issued[c])
+                    if state.wake[c] != .max { state.wake[c] += dt }
+                }
+            }
+            synced = false
         }
         let controllers = state.controllers
-        var counts = CommandCounts()
+        var counts = CommandCounts(skippedCounts)
         for c in controllers { counts = counts + CommandCounts(c.counts) }
         let trace =
             record
@@ -173,7 +228,7 @@ public struct AiMTraceReplay: Sendable {
             cycles: finished ?? cycle, instructions: decoded, hostLines: hostLines, commands: counts,
             channelCommands: controllers.map { Int64($0.issuedCommands) },
             channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },
-            queueFullCycles: queueFull, blockedCycles: blocked, trace: trace)
+            queueFullCycles: queueFull, blockedCycles: blocked, fastForwardedCycles: fastForwarded, trace: trace)
     }
 }
 

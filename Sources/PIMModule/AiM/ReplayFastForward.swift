@@ -1,0 +1,144 @@
+/// Skips the periods of a program that repeats, exactly: the replay of a whole program (an array of
+/// instructions, not a file read line by line) gives the same report with it as without it, in far fewer
+/// simulated cycles when the program is long and regular (a GEMV's DRAM rows, attention's slices).
+///
+/// The argument. The replay is deterministic: what happens from a cycle on depends only on the state of the
+/// decoder and of every channel then, and on the instructions still to decode. At a *sync point* (the cycle
+/// in which a blocking instruction's last request completed and the decoder moved on; nothing is left over
+/// for any channel) the replay records that state with times relative to the cycle and rows relative to the
+/// row of the last instruction that named one (`AiMChannelController.appendSignature`). If the state at sync
+/// point i equals the state at an earlier sync point j, and the L = i − j instructions after i equal the L
+/// before it with every row moved by d = row(i) − row(j), the L instructions after i do what the L before
+/// did, shifted by Δ = cycle(i) − cycle(j) cycles and d rows, and end in the same state again. So while the
+/// next instructions keep repeating the period, whole periods can be skipped: every time moves on by Δ, every
+/// row by d, and every count by its increase over the period. Only rows' equality with other rows decides
+/// anything (which is why programs with AF, whose LUT row does not move with the others, are left alone).
+struct ReplayFastForward {
+    /// The state at one sync point and the counters then.
+    struct Record {
+        var signature: [Int64] = []
+        var hash = 0
+        var position = 0
+        var cycle: Int64 = 0
+        var rowBase = 0
+        var progress: [AiMChannelController.Progress] = []
+        var counts: [Int64] = []
+        var blocked: Int64 = 0
+        var queueFull: Int64 = 0
+        var hostLines = 0
+    }
+
+    /// What the replay does to skip: `periods` periods of `instructions` instructions, each `cycles` cycles
+    /// and `rows` rows on, with these counter increases per period.
+    struct Skip {
+        var periods: Int64
+        var instructions: Int
+        var cycles: Int64
+        var rows: Int
+        var counts: [Int64]
+        var blocked: Int64
+        var queueFull: Int64
+        var hostLines: Int
+        var issued: [Int]
+    }
+
+    /// Sync points remembered (a period longer than this many sync points is not found).
+    static let window = 48
+
+    let program: [AiMInstruction]
+    private var records: [Record] = []
+    private var next = 0
+    private var current = Record()
+
+    init(program: [AiMInstruction]) { self.program = program }
+
+    /// Whether the argument holds for the program: no AF (its row is fixed while the others move).
+    static func applies(to program: [AiMInstruction]) -> Bool {
+        !program.contains { $0.opcode == .af }
+    }
+
+    /// Records the sync point before `position` (the next instruction to decode) and returns the longest
+    /// skip that an earlier sync point with the same state allows, if any.
+    mutating func observe(
+        _ controllers: [AiMChannelController], position: Int, cycle: Int64, rowBase: Int,
+        afMode: Int, blocked: Int64, queueFull: Int64, hostLines: Int, skippedCounts: [Int64]
+    ) -> Skip? {
+        current.signature.removeAll(keepingCapacity: true)
+        current.signature.append(Int64(afMode))
+        for c in controllers {
+            guard c.appendSignature(to: &current.signature, now: cycle, rowBase: rowBase) else {
+                records.removeAll(keepingCapacity: true)
+                next = 0
+                return nil
+            }
+        }
+        current.hash = current.signature.hashValue
+        current.position = position
+        current.cycle = cycle
+        current.rowBase = rowBase
+        current.progress = controllers.map(\.progress)
+        current.counts = skippedCounts
+        for c in controllers { for k in current.counts.indices { current.counts[k] += c.counts[k] } }
+        current.blocked = blocked
+        current.queueFull = queueFull
+        current.hostLines = hostLines
+        var best: Skip?
+        for earlier in records where earlier.hash == current.hash && earlier.signature == current.signature {
+            if let skip = skip(from: earlier, to: current), skip.instructions * Int(skip.periods) >
+                (best.map { $0.instructions * Int($0.periods) } ?? 0)
+            {
+                best = skip
+            }
+        }
+        // Records from before a skip stay valid: the state after it is the one the replay would have reached.
+        if records.count < Self.window {
+            records.append(current)
+        } else {
+            swap(&records[next], &current)
+            next = (next + 1) % Self.window
+        }
+        return best
+    }
+
+    /// The skip from sync point `a` to the equal state `b`: how many whole periods of the instructions
+    /// between them follow `b`, moved by the rows between them each time.
+    private func skip(from a: Record, to b: Record) -> Skip? {
+        let length = b.position - a.position, rows = b.rowBase - a.rowBase, cycles = b.cycle - a.cycle
+        guard length > 0, cycles > 0 else { return nil }
+        // A controller's last completion must move with the period (it worked in it) or stay (it did not).
+        for (p, q) in zip(a.progress, b.progress) {
+            let worked = q.issued > p.issued
+            guard worked ? q.busyUntil - p.busyUntil == cycles : q.busyUntil == p.busyUntil else { return nil }
+        }
+        var periods: Int64 = 0
+        var start = b.position
+        // At least one instruction is left after the periods skipped (the replay decodes it next).
+        while start + length < program.count {
+            let shift = Int(periods + 1) * rows
+            for t in 0..<length where !Self.same(program[start + t], program[a.position + t], rowsOn: shift) {
+                return periods == 0 ? nil : make(a, b, periods, length, rows, cycles)
+            }
+            periods += 1
+            start += length
+        }
+        return periods == 0 ? nil : make(a, b, periods, length, rows, cycles)
+    }
+
+    private func make(
+        _ a: Record, _ b: Record, _ periods: Int64, _ length: Int, _ rows: Int, _ cycles: Int64
+    ) -> Skip {
+        Skip(
+            periods: periods, instructions: length, cycles: cycles, rows: rows,
+            counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
+            queueFull: b.queueFull - a.queueFull, hostLines: b.hostLines - a.hostLines,
+            issued: zip(b.progress, a.progress).map { $0.issued - $1.issued })
+    }
+
+    /// `x` is `y` with its row (if it has one) moved on by `rows`.
+    static func same(_ x: AiMInstruction, _ y: AiMInstruction, rowsOn rows: Int) -> Bool {
+        guard x.opcode == y.opcode else { return false }
+        var moved = y.values
+        if let row = moved[.row] { moved[.row] = row + rows }
+        return x.values == moved
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import Workload
+@testable import PIMModule
+
+/// `ReplayFastForward`: skipping the periods a program repeats changes nothing in the report.
+@Suite("AiM replay fast-forward: the same report as the cycle-by-cycle replay")
+struct ReplayFastForwardTests {
+    let module = ModuleConfig.cent32
+
+    /// Replays `program` with and without the fast-forward and expects every figure of the report equal;
+    /// returns the cycles the fast-forward passed over.
+    @discardableResult
+    func expectSame(
+        _ program: [AiMInstruction], on replay: AiMTraceReplay, _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> Int64 {
+        let slow = replay.run(program, fastForward: false), fast = replay.run(program)
+        #expect(slow.fastForwardedCycles == 0, sourceLocation: sourceLocation)
+        #expect(fast.cycles == slow.cycles, "\(what): cycles", sourceLocation: sourceLocation)
+        #expect(fast.commands == slow.commands, "\(what): commands", sourceLocation: sourceLocation)
+        #expect(fast.instructions == slow.instructions, "\(what): instructions", sourceLocation: sourceLocation)
+        #expect(fast.hostLines == slow.hostLines, "\(what): host lines", sourceLocation: sourceLocation)
+        #expect(fast.channelCommands == slow.channelCommands, "\(what): per channel", sourceLocation: sourceLocation)
+        #expect(fast.channelEnd == slow.channelEnd, "\(what): channel ends", sourceLocation: sourceLocation)
+        #expect(fast.queueFullCycles == slow.queueFullCycles, "\(what): queue full", sourceLocation: sourceLocation)
+        #expect(fast.blockedCycles == slow.blockedCycles, "\(what): blocked", sourceLocation: sourceLocation)
+        return fast.fastForwardedCycles
+    }
+
+    @Test("GEMV programs: random shapes, both loop orders, one channel and 32")
+    func gemv() {
+        var rng = SplitMix64(seed: 21)
+        let timer = KernelTimer(module: module, policy: .static)
+        var skipped: Int64 = 0
+        for i in 0..<8 {
+            let shape = GEMVShape(
+                rows: Int.random(in: 1...1200, using: &rng), columns: Int.random(in: 1...2500, using: &rng),
+                batch: Int.random(in: 1...10, using: &rng))
+            let channels = i % 2 == 0 ? 1 : 32
+            let replay = AiMTraceReplay(
+                timing: module.timing, channels: channels, banks: module.banksPerChannel, refresh: false)
+            for order in LoopOrder.allCases {
+                let mask = AiMInstruction.mask(0..<channels)
+                skipped += expectSame(timer.aimProgram(shape, order: order, mask: mask), on: replay, "\(shape) \(order)")
+            }
+        }
+        #expect(skipped > 0)
+    }
+
+    /// Head-first waves whose channels hold contexts of different lengths: the case the fast-forward is for
+    /// (each channel leaves the lock-step at its own length).
+    @Test("attention operators: both partitionings, both phases, contexts of different lengths, MHA and GQA")
+    func attention() {
+        var rng = SplitMix64(seed: 8)
+        for partitioning in AttentionPartitioning.allCases {
+            let timer = KernelTimer(module: module, policy: .static)
+            let program = AttentionProgram(timer: timer, partitioning: partitioning)
+            let replay = program.replay(refresh: false)
+            var skipped: Int64 = 0
+            for _ in 0..<3 {
+                let contexts = (0..<Int.random(in: 1...9, using: &rng)).map { _ in
+                    Int.random(in: 100...4000, using: &rng)
+                }
+                let (kvHeads, group) = [(4, 1), (8, 4), (2, 8)].randomElement(using: &rng)!
+                for phase in [AttentionProgram.Phase.score, .value] {
+                    let instructions = program.program(
+                        phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: 128)
+                    skipped += expectSame(instructions, on: replay, "\(partitioning) \(phase) \(contexts)")
+                }
+            }
+            #expect(skipped > 0, "\(partitioning)")
+        }
+    }
+
+    @Test("the recorded traces, whatever they hold (memory requests, SYNC, AF, masks)")
+    func recorded() throws {
+        let replay = AiMTraceReplay(timing: .gddr6AiM, refresh: false)
+        for file in ["cycles.csv", "lolpim-cycles.csv"] {
+            for (trace, cycles) in try validationTotals(file) {
+                let text = try String(contentsOfFile: validationFolder + "/" + trace, encoding: .utf8)
+                let program = try replay.parse(text, file: trace).instructions
+                expectSame(program, on: replay, trace)
+                #expect(replay.run(program).cycles == cycles, "\(trace)")
+            }
+        }
+    }
+
+    /// One row per instruction, or the same row throughout; MAC_ABK with and without WR_BIAS; mode changes
+    /// in every period; a SYNC every few periods: programs whose periods are short, long or broken.
+    @Test("hand-made programs: periods of every length, broken periods, programs without EOC")
+    func handMade() {
+        let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 4, refresh: false)
+        let all = AiMInstruction.mask(0..<4), one = AiMInstruction.mask([2])
+        func mac(_ row: Int, _ opsize: Int = 8, mask: Int = all) -> AiMInstruction {
+            AiMInstruction(.macABK, [.opsize: opsize, .mask: mask, .row: row])
+        }
+        let rdMAC = AiMInstruction(.rdMAC, [.gpr0: 0, .mask: all])
+        let bias = AiMInstruction(.wrBias, [.gpr0: 0, .mask: all])
+        let eoc = AiMInstruction(.eoc)
+        let sameRow = (0..<200).flatMap { _ in [bias, mac(3), rdMAC] } + [eoc]
+        let newRows = (0..<200).flatMap { r in [mac(r), rdMAC] } + [eoc]
+        let twoRows = (0..<150).flatMap { r in [mac(r / 2), mac(r / 2 + 500, 3), rdMAC] } + [eoc]
+        let synced = (0..<120).flatMap { r in [mac(r), rdMAC] + (r % 7 == 6 ? [AiMInstruction(.sync)] : []) } + [eoc]
+        let oneChannel = (0..<100).flatMap { r in [mac(r, mask: one), mac(r), rdMAC] } + [eoc]
+        let noEOC = (0..<100).flatMap { r in [mac(r), rdMAC] }
+        let broken = (0..<160).flatMap { r in [mac(r, r == 90 ? 20 : 8), rdMAC] } + [eoc]
+        var skipped: Int64 = 0
+        for (name, program) in [
+            ("same row", sameRow), ("new rows", newRows), ("two rows", twoRows), ("SYNC", synced),
+            ("one channel", oneChannel), ("no EOC", noEOC), ("broken", broken),
+        ] {
+            skipped += expectSame(program, on: replay, name)
+        }
+        #expect(skipped > 0)
+    }
+
+    @Test("programs with AF, or replays that record or refresh, are replayed cycle by cycle")
+    func leftAlone() {
+        let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)
+        let mask = AiMInstruction.mask(0..<2)
+        let body = (0..<100).flatMap { r in
+            [AiMInstruction(.macABK, [.opsize: 8, .mask: mask, .row: r]), AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask])]
+        }
+        let withAF = body + [AiMInstruction(.af, [.mask: mask]), AiMInstruction(.eoc)]
+        #expect(replay.run(body + [AiMInstruction(.eoc)]).fastForwardedCycles > 0)
+        #expect(replay.run(withAF).fastForwardedCycles == 0)
+        #expect(replay.run(body + [AiMInstruction(.eoc)], record: true).fastForwardedCycles == 0)
+        let refreshing = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: true)
+        #expect(refreshing.run(body + [AiMInstruction(.eoc)]).fastForwardedCycles == 0)
+    }
+}
