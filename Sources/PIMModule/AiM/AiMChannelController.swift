@@ -205,6 +205,13 @@ struct AiMChannelController {
         return notified
     }
 
+    /// `tick`, then `nextEvent` after it. One mutating call, so that a controller held in an array is used in
+    /// place (a non-mutating call through an array's subscript copies the whole controller out).
+    mutating func tickAndProject(at cycle: Int64) -> (notified: Int, next: Int64) {
+        let notified = tick(at: cycle)
+        return (notified, nextEvent(now: cycle))
+    }
+
     private enum Source { case active, priority, aim, reads, writes }
 
     private mutating func schedule() {

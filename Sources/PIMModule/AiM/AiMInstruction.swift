@@ -82,6 +82,12 @@ public struct AiMInstruction: Sendable, Hashable {
             for (field, value) in elements { self[field] = value }
         }
 
+        /// Every field but the channel mask equal.
+        public func sameExceptMask(_ other: Fields) -> Bool {
+            opsize == other.opsize && gpr0 == other.gpr0 && gpr1 == other.gpr1 && bank == other.bank
+                && row == other.row && address == other.address && data == other.data && channel == other.channel
+        }
+
         /// Values are non-negative; nil means absent.
         public subscript(field: Field) -> Int? {
             get {

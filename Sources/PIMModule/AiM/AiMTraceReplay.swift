@@ -176,8 +176,8 @@ public struct AiMTraceReplay: Sendable {
             // 3. Every channel advances one cycle; completed blocking requests release the decoder.
             cycle += 1
             for c in 0..<channels where state.wake[c] <= cycle {
-                let notified = state.controllers[c].tick(at: cycle)
-                state.wake[c] = state.controllers[c].nextEvent(now: cycle)
+                let (notified, next) = state.controllers[c].tickAndProject(at: cycle)
+                state.wake[c] = next
                 if notified > 0 {
                     stalled -= 1
                     if stalled == 0 {
@@ -192,9 +192,11 @@ public struct AiMTraceReplay: Sendable {
             }
             // 4. At a sync point, skip the periods that repeat (`ReplayFastForward`).
             if synced, finished == nil, current != nil, !state.remaining.contains(where: { $0.count > 0 }),
-                let s = skipper?.observe(
-                    state.controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
-                    blocked: blocked, queueFull: queueFull, hostLines: hostLines, skippedCounts: skippedCounts)
+                let s = state.controllers.withUnsafeBufferPointer({ controllers in
+                    skipper?.observe(
+                        controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
+                        blocked: blocked, queueFull: queueFull, hostLines: hostLines, skippedCounts: skippedCounts)
+                })
             {
                 let instructions = Int(s.periods) * s.instructions
                 // `current` is the first instruction of the periods skipped; the one after them takes its place.

@@ -60,13 +60,15 @@ struct ReplayFastForward {
     /// Records the sync point before `position` (the next instruction to decode) and returns the longest
     /// skip that an earlier sync point with the same state allows, if any.
     mutating func observe(
-        _ controllers: [AiMChannelController], position: Int, cycle: Int64, rowBase: Int,
+        _ controllers: UnsafeBufferPointer<AiMChannelController>, position: Int, cycle: Int64, rowBase: Int,
         afMode: Int, blocked: Int64, queueFull: Int64, hostLines: Int, skippedCounts: [Int64]
     ) -> Skip? {
         current.signature.removeAll(keepingCapacity: true)
         current.signature.append(Int64(afMode))
-        for c in controllers {
-            guard c.appendSignature(to: &current.signature, now: cycle, rowBase: rowBase) else {
+        // Through a buffer pointer, by index: a controller copied out of an array would copy its fields and
+        // retain each of its arrays.
+        for c in controllers.indices {
+            guard controllers[c].appendSignature(to: &current.signature, now: cycle, rowBase: rowBase) else {
                 records.removeAll(keepingCapacity: true)
                 next = 0
                 return nil
@@ -76,15 +78,19 @@ struct ReplayFastForward {
         current.position = position
         current.cycle = cycle
         current.rowBase = rowBase
-        current.progress = controllers.map(\.progress)
-        current.counts = skippedCounts
-        for c in controllers { for k in current.counts.indices { current.counts[k] += c.counts[k] } }
+        current.progress.removeAll(keepingCapacity: true)
+        current.counts.removeAll(keepingCapacity: true)
+        current.counts.append(contentsOf: skippedCounts)
+        for c in controllers.indices {
+            current.progress.append(controllers[c].progress)
+            for k in current.counts.indices { current.counts[k] += controllers[c].counts[k] }
+        }
         current.blocked = blocked
         current.queueFull = queueFull
         current.hostLines = hostLines
         var best: Skip?
-        for earlier in records where earlier.hash == current.hash && earlier.signature == current.signature {
-            if let skip = skip(from: earlier, to: current), skip.instructions * Int(skip.periods) >
+        for i in records.indices where records[i].hash == current.hash && records[i].signature == current.signature {
+            if let skip = skip(from: records[i], to: current), skip.instructions * Int(skip.periods) >
                 (best.map { $0.instructions * Int($0.periods) } ?? 0)
             {
                 best = skip

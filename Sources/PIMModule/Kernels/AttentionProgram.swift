@@ -75,26 +75,8 @@ public struct AttentionProgram: Sendable {
 
     /// A unit's instructions (without EOC).
     public func instructions(_ unit: Unit) -> [AiMInstruction] {
-        let programs: [[AiMInstruction]] = unit.shapes.enumerated().map { c, shape in
-            guard let shape else { return [] }
-            return timer.lowering.aimInstructions(
-                shape, order: unit.order ?? timer.time(shape).order,
-                mask: AiMInstruction.mask([c]))
-        }
         var out: [AiMInstruction] = []
-        for j in 0..<(programs.map(\.count).max() ?? 0) {
-            var position: [AiMInstruction] = []
-            for program in programs where j < program.count {
-                let instruction = program[j]
-                let perChannel = instruction.opcode == .wrGB && !unit.sharedInput
-                if !perChannel, let k = position.firstIndex(where: { $0.sameExceptMask(instruction) }) {
-                    position[k].values[.mask]! |= instruction.values[.mask]!
-                } else {
-                    position.append(instruction)
-                }
-            }
-            out += position
-        }
+        append(unit, to: &out)
         return out
     }
 
@@ -104,14 +86,40 @@ public struct AttentionProgram: Sendable {
     /// WR_GB, a full channel queue stalls the decoder for each of them, so every channel is kept.) Tested
     /// equal to the full program.
     public func reducedInstructions(_ unit: Unit) -> [AiMInstruction] {
-        guard unit.sharedInput else { return instructions(unit) }
-        var first: [GEMVShape: Int] = [:]
-        for (c, shape) in unit.shapes.enumerated() { if let shape, first[shape] == nil { first[shape] = c } }
-        let keep = AiMInstruction.mask(first.values)
-        return instructions(unit).map { instruction in
-            var reduced = instruction
-            if let mask = instruction.values[.mask] { reduced.values[.mask] = mask & keep }
-            return reduced
+        var out: [AiMInstruction] = []
+        append(unit, reduced: true, to: &out)
+        return out
+    }
+
+    /// Appends a unit's instructions (`reduced`: `reducedInstructions`) to `out`. Channels with the same shape
+    /// share one lowered program; each channel's instructions are that program's with its own mask bit.
+    public func append(_ unit: Unit, reduced: Bool = false, to out: inout [AiMInstruction]) {
+        var programs: [[AiMInstruction]] = []
+        var first: [Int] = []
+        var index: [GEMVShape: Int] = [:]
+        let programOf: [Int?] = unit.shapes.enumerated().map { c, shape in
+            guard let shape else { return nil }
+            if let known = index[shape] { return known }
+            programs.append(timer.lowering.aimInstructions(shape, order: unit.order ?? timer.time(shape).order, mask: 0))
+            first.append(c)
+            index[shape] = programs.count - 1
+            return programs.count - 1
+        }
+        let keep = reduced && unit.sharedInput ? AiMInstruction.mask(first) : AiMInstruction.mask(0..<32)
+        for j in 0..<(programs.map(\.count).max() ?? 0) {
+            let position = out.count
+            for (c, p) in programOf.enumerated() {
+                guard let p, j < programs[p].count else { continue }
+                var instruction = programs[p][j]
+                let bit = AiMInstruction.mask([c]) & keep
+                let perChannel = instruction.opcode == .wrGB && !unit.sharedInput
+                if !perChannel, let k = (position..<out.count).first(where: { out[$0].sameExceptMask(instruction) }) {
+                    out[k].values[.mask]! |= bit
+                } else {
+                    instruction.values[.mask] = bit
+                    out.append(instruction)
+                }
+            }
         }
     }
 
@@ -130,10 +138,6 @@ public struct AttentionProgram: Sendable {
 extension AiMInstruction {
     /// Equal but for the channel mask.
     func sameExceptMask(_ other: AiMInstruction) -> Bool {
-        guard opcode == other.opcode else { return false }
-        var a = values, b = other.values
-        a[.mask] = nil
-        b[.mask] = nil
-        return a == b
+        opcode == other.opcode && values.sameExceptMask(other.values)
     }
 }

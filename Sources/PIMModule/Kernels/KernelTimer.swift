@@ -302,7 +302,9 @@ public final class KernelTimer: Sendable {
     }
 
     private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
-        let instructions = units.flatMap(program.reducedInstructions) + [AiMInstruction(.eoc)]
+        var instructions: [AiMInstruction] = []
+        for unit in units { program.append(unit, reduced: true, to: &instructions) }
+        instructions.append(AiMInstruction(.eoc))
         let report = program.replay(refresh: false).run(instructions)
         return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .inputStationary)
     }
