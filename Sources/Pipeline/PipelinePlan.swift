@@ -90,9 +90,10 @@ public struct PipelinePlan: Sendable {
                 message: """
                     the model does not fit: \(modules)layers \(tight.firstLayer)–\
                     \(tight.firstLayer + tight.layers - 1)\(tight.includesLMHead ? " + LM head" : "")) needs \
-                    \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \(Units.gib(kv)) for \
-                    one request of \(needed) tokens\(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) \
-                    but has \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
+                    \(Units.gib(m.weightBytes + kv)) (weights \(Units.gib(m.weightBytes)) + KV cache \
+                    \(Units.gib(kv)) for one request of \(needed) tokens\
+                    \(w.allocation == .static ? " reserved by static allocation (T_max)" : "")) but has \
+                    \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
                     """)
         }
     }

@@ -354,7 +354,8 @@ if what == "transport" || what == "all" {
         "transport benchmark: libzmq \(Context.libraryVersion); each figure is the median of \(repeats) runs of "
             + "\(count) messages; release build recommended")
     print(
-        "payload   path  | ours: latency µs   msgs/s | raw zmq: latency µs   msgs/s | ours/raw latency  raw/ours rate")
+        "payload   path  | ours: latency µs   msgs/s | raw zmq: latency µs   msgs/s | "
+            + "ours/raw latency  raw/ours rate")
     for (label, hidden, requests) in [("8 KiB", 4096, 1), ("128 KiB", 4096, 16)] {
         let payload = (0..<(hidden * 2 * requests)).map { UInt8(truncatingIfNeeded: $0) }
         for kind in ["ipc", "tcp"] {

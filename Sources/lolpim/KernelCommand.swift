@@ -116,8 +116,9 @@ struct KernelCommand: ParsableCommand {
             let macs = timing.count(.mac16)
             let bytes = Double(rows * columns * 2)
             print(
-                "gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), \(policy) "
-                    + "scheduling, \(timing.order) loop order, refresh \(noRefresh ? "off" : "on (from cycle 0)")")
+                "gemv \(rows) rows × \(columns) columns × batch \(batch) on one channel of \(preset.preset), "
+                    + "\(policy) scheduling, \(timing.order) loop order, "
+                    + "refresh \(noRefresh ? "off" : "on (from cycle 0)")")
             print(
                 String(
                     format: "  time           %lld cycles = %.1f ns (tCK %lld ps)", timing.cycles,
@@ -268,8 +269,9 @@ struct KernelCommand: ParsableCommand {
         let wall = ContinuousClock.now - started
         let ns = Double(module.tCKps) / 1000
         print(
-            "replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), \(module.preset) "
-                + "(\(module.channels) channels, tCK \(module.tCKps) ps), AiM simulator rules, refresh \(noRefresh ? "off" : "on")"
+            "replay of \(path): \(report.instructions) instructions (\(report.hostLines) host accesses), "
+                + "\(module.preset) (\(module.channels) channels, tCK \(module.tCKps) ps), AiM simulator rules, "
+                + "refresh \(noRefresh ? "off" : "on")"
         )
         print(String(format: "  total          %lld cycles = %.1f ns", report.cycles, Double(report.cycles) * ns))
         print(

@@ -35,7 +35,8 @@ struct CommonOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "CURVE keys directory (made by `lolpim keys DIR`): encrypt every connection and refuse peers without an authorised key.",
+            "CURVE keys directory (made by `lolpim keys DIR`): encrypt every connection and refuse peers "
+                + "without an authorised key.",
             valueName: "dir"))
     var keys: String?
 

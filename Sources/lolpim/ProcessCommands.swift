@@ -80,8 +80,9 @@ struct WorkerCommand: ParsableCommand {
     var rank: Int
 
     @Option(
-        help:
-            "Data endpoint to bind (default: derived from the coordinator's endpoint; for tcp, the local address that reaches the coordinator)."
+        help: ArgumentHelp(
+            "Data endpoint to bind (default: derived from the coordinator's endpoint; for tcp, the local address "
+                + "that reaches the coordinator).")
     )
     var dataBind: String?
 
@@ -111,7 +112,8 @@ struct RankCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rank",
         abstract:
-            "Run as one process of a parallel job (srun, mpirun): rank 0 is the coordinator, rank r the worker of stage r − 1.",
+            "Run as one process of a parallel job (srun, mpirun): rank 0 is the coordinator, rank r the worker "
+            + "of stage r − 1.",
         discussion: """
             The rank comes from SLURM_PROCID, PMI_RANK, OMPI_COMM_WORLD_RANK or PMIX_RANK (or --rank-variable), \
             and the job must have one process per module plus one. Every process is given the same coordinator \
@@ -125,8 +127,9 @@ struct RankCommand: ParsableCommand {
     var coordinator: String?
 
     @Option(
-        help:
-            "Rank 0 binds this address instead of the coordinator's host (e.g. when that name resolves to 127.0.1.1 on its own machine)."
+        help: ArgumentHelp(
+            "Rank 0 binds this address instead of the coordinator's host (e.g. when that name resolves to "
+                + "127.0.1.1 on its own machine).")
     )
     var bindAddress: String?
 

@@ -12,8 +12,9 @@ struct Run: ParsableCommand {
     var topology: String = "Topologies/default.yaml"
 
     @Option(
-        help:
-            "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts."
+        help: ArgumentHelp(
+            "How the processes talk: ipc (separate processes, Unix sockets), tcp (separate processes, TCP; "
+                + "loopback unless --hosts) or inproc (threads of one process). Default: ipc, tcp with --hosts.")
     )
     var transport: TransportKind?
 
@@ -26,8 +27,9 @@ struct Run: ParsableCommand {
     var hosts: String?
 
     @Option(
-        help:
-            "With --hosts: the address of this machine that the workers reach the coordinator at (default: the hosts file's `coordinator` line)."
+        help: ArgumentHelp(
+            "With --hosts: the address of this machine that the workers reach the coordinator at (default: the "
+                + "hosts file's `coordinator` line).")
     )
     var coordinatorAddress: String?
 

@@ -86,7 +86,8 @@ struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract:
-            "Compare the topology's model and workload on GPUs, GPU-PIM and both PIM ladders (LoL-PIM's ideas added one by one).",
+            "Compare the topology's model and workload on GPUs, GPU-PIM and both PIM ladders (LoL-PIM's ideas "
+            + "added one by one).",
         discussion: """
             The topology gives the model, the requests and the PIM system size; every other system is \
             memory-matched to it. PIM rows run at command fidelity and search their own tp × pp split, micro-batch \

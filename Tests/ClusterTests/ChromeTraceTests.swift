@@ -12,7 +12,8 @@ struct ChromeTraceTests {
             TimelineEvent(
                 track: "module 0", name: "slot 0 step 0", startPs: 1_000_000, durationPs: 2_500_000, slot: 0,
                 step: 0, args: ["requests": "2", "note": awkward]),
-            TimelineEvent(track: "module 1", name: awkward, startPs: 4_000_000, durationPs: 1_000_000, slot: 0, step: 0),
+            TimelineEvent(
+                track: "module 1", name: awkward, startPs: 4_000_000, durationPs: 1_000_000, slot: 0, step: 0),
             TimelineEvent(kind: .instant, track: "module 1", name: "DPA new_chunk ×2", startPs: 4_000_000),
             TimelineEvent(track: "link from module 0", name: "activation 8192 B", startPs: 3_500_000, durationPs: 1),
         ]

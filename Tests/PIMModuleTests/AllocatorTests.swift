@@ -9,7 +9,7 @@ struct AllocatorTests {
 
     /// Random admissions, growth and releases; every invariant checked after every step.
     @Test(
-        "DPA: chunks never overlap, free chunks return, utilisation is exact, one partial chunk per request, no over-commit",
+        "DPA: chunks never overlap, free chunks return, exact utilisation, one partial chunk a request, no over-commit",
         arguments: [1, 2, 3, 4, 5])
     func dpaProperties(seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))

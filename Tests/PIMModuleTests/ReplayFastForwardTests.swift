@@ -42,7 +42,8 @@ struct ReplayFastForwardTests {
                 timing: module.timing, channels: channels, banks: module.banksPerChannel, refresh: false)
             for order in LoopOrder.allCases {
                 let mask = AiMInstruction.mask(0..<channels)
-                skipped += expectSame(timer.aimProgram(shape, order: order, mask: mask), on: replay, "\(shape) \(order)")
+                let program = timer.aimProgram(shape, order: order, mask: mask)
+                skipped += expectSame(program, on: replay, "\(shape) \(order)")
             }
         }
         #expect(skipped > 0)
@@ -105,10 +106,16 @@ struct ReplayFastForwardTests {
         let oneChannel = (0..<100).flatMap { r in [mac(r, mask: one), mac(r), rdMAC] } + [eoc]
         let noEOC = (0..<100).flatMap { r in [mac(r), rdMAC] }
         let broken = (0..<160).flatMap { r in [mac(r, r == 90 ? 20 : 8), rdMAC] } + [eoc]
+        let cfr = AiMInstruction(.writeCFR, [.address: 0, .data: 1]), gpr = AiMInstruction(.writeGPR, [.address: 3])
+        let hostInPeriods = (0..<100).flatMap { r in [mac(r), rdMAC, cfr] } + [eoc]
+        // A host line right after a run of periods: the next instruction the replay decodes after a skip.
+        let hostAfter = (0..<60).flatMap { r in [mac(r), rdMAC] } + [gpr] + (60..<120).flatMap { r in [mac(r), rdMAC] }
+            + [eoc]
         var skipped: Int64 = 0
         for (name, program) in [
             ("same row", sameRow), ("new rows", newRows), ("two rows", twoRows), ("SYNC", synced),
-            ("one channel", oneChannel), ("no EOC", noEOC), ("broken", broken),
+            ("one channel", oneChannel), ("no EOC", noEOC), ("broken", broken), ("host lines", hostInPeriods),
+            ("host line after periods", hostAfter),
         ] {
             skipped += expectSame(program, on: replay, name)
         }
@@ -120,7 +127,10 @@ struct ReplayFastForwardTests {
         let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)
         let mask = AiMInstruction.mask(0..<2)
         let body = (0..<100).flatMap { r in
-            [AiMInstruction(.macABK, [.opsize: 8, .mask: mask, .row: r]), AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask])]
+            [
+                AiMInstruction(.macABK, [.opsize: 8, .mask: mask, .row: r]),
+                AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]),
+            ]
         }
         let withAF = body + [AiMInstruction(.af, [.mask: mask]), AiMInstruction(.eoc)]
         #expect(replay.run(body + [AiMInstruction(.eoc)]).fastForwardedCycles > 0)

@@ -154,7 +154,7 @@ struct PipelineTimingTests {
     }
 
     @Test(
-        "attention figures: the attention operators' time and energy, a share of the whole; MAC utilisation the stages' mean"
+        "attention figures: attention operators' time and energy, a share of the whole; MAC utilisation: stages' mean"
     )
     func attentionFigures() throws {
         for level in ["roofline", "command"] {

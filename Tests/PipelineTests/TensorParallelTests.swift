@@ -92,7 +92,7 @@ struct TensorParallelTests {
     }
 
     @Test(
-        "each member replaying the group from the members' states, as workers do, gets what the group in lock step gets",
+        "each member replaying the group from the members' states, gets what the group in lock step gets",
         arguments: ["direct", "ring"])
     func memberReplays(algorithm: String) throws {
         let plan = try PipelinePlan(
@@ -143,7 +143,8 @@ struct TensorParallelTests {
             return parseError(yaml).map { "\($0.field): \($0.message)" }
         }
         #expect(
-            error("{tp: 3}") == "parallelism.tp: 3 does not divide cluster.modules (4); tp × pp must equal the modules")
+            error("{tp: 3}")
+                == "parallelism.tp: 3 does not divide cluster.modules (4); tp × pp must equal the modules")
         #expect(error("{tp: 16}", modules: 16) == "parallelism.tp: kv_heads (8) is not a multiple of tp (16)")
         #expect(error("{tp: 2, pp: 4}") == "parallelism.pp: must equal cluster.modules / tp = 4 / 2 = 2")
         #expect(
@@ -162,7 +163,8 @@ struct TensorParallelTests {
                 of: "llm-7b-128k-gqa", with: model
             )
             .replacingOccurrences(of: "cluster: {modules: 32}", with: "cluster: {modules: \(modules)}")
-            guard let base = try? TopologyLoader.parse(yaml: yaml, file: "p.yaml") else { continue }  // does not fit at all
+            // A size at which the model does not fit at all is skipped.
+            guard let base = try? TopologyLoader.parse(yaml: yaml, file: "p.yaml") else { continue }
             checked += 1
             let candidates = ParallelismPlanner.candidates(for: base)
             #expect(candidates.map { $0.tp * $0.pp } == Array(repeating: modules, count: candidates.count))

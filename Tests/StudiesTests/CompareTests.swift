@@ -56,7 +56,7 @@ struct CompareTests {
     }
 
     @Test(
-        "the search: splits at their pipeline depth, then micro-batch counts from the depth to the batch, then sub-batches"
+        "the search: splits at their pipeline depth, then micro-batch counts from depth to batch, then sub-batches"
     )
     func search() throws {
         let yaml = minimalTopology.replacingOccurrences(of: "batch_size: 6", with: "batch_size: 32")

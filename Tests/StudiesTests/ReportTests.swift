@@ -92,11 +92,15 @@ struct ReportTests {
         #expect(ElementCounter.parse(charts[1].1)?.classes["bar"] == 4)
     }
 
-    @Test("axes have round 1-2-5 ticks, log axes whole decades, and one series no legend")
+    @Test("axes have round 1-2-5 ticks, log axes 1-2-5 ends and decades, and one series no legend")
     func ticks() throws {
         #expect(ChartStyle.linearTicks(lo: 0, hi: 3156).ticks == [0, 1000, 2000, 3000, 4000])
         #expect(ChartStyle.linearTicks(lo: 0, hi: 0.42).ticks.map { ($0 * 100).rounded() } == [0, 10, 20, 30, 40, 50])
-        #expect(ChartStyle.logTicks(lo: 0.096, hi: 1099).ticks == [0.01, 0.1, 1, 10, 100, 1000, 10000])
+        let wide = ChartStyle.logTicks(lo: 0.096, hi: 1099).ticks.map(ChartStyle.tickLabel)
+        #expect(wide == ["0.05", "0.1", "1", "10", "100", "1000", "2000"])
+        // The memory-scaling chart of lolpim paper: 128 to 1,024 GB.
+        #expect(ChartStyle.logTicks(lo: 128, hi: 1024).ticks == [100, 200, 500, 1000, 2000])
+        #expect(ChartStyle.logTicks(lo: 100, hi: 100).ticks == [100, 200])
         #expect(
             ChartStyle.tickLabel(2000) == "2000" && ChartStyle.tickLabel(20000) == "20k"
                 && ChartStyle.tickLabel(1_048_576) == "1.05M" && ChartStyle.tickLabel(0.5) == "0.5")

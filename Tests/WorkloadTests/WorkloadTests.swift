@@ -35,8 +35,8 @@ struct WorkloadTests {
         #expect(a == b)
         #expect(a != c)
         #expect(a.allSatisfy { $0 >= d.min && $0 <= d.max })
-        // The sample mean matches the truncated normal's mean μ + σ (φ(α) − φ(β)) / (Φ(β) − Φ(α)) within a
-        // tenth of σ (the standard error of 4000 draws is below 0.02 σ).
+        // The sample mean matches the truncated normal's mean μ + σ (φ(α) − φ(β)) / (Φ(β) − Φ(α)) within
+        // a tenth of σ (the standard error of 4000 draws is below 0.02 σ).
         func phi(_ x: Double) -> Double { exp(-x * x / 2) / (2 * Double.pi).squareRoot() }
         func cdf(_ x: Double) -> Double { 0.5 * (1 + erf(x / 2.0.squareRoot())) }
         let alpha = (Double(d.min) - d.mean) / d.std, beta = (Double(d.max) - d.mean) / d.std

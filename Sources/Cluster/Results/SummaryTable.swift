@@ -8,12 +8,13 @@ public enum SummaryTable {
         let t = r.topology, s = r.simulated, w = r.wallclock
         var out: [String] = []
         out.append(
-            "lolpim · \(t.name) · \(t.model) on \(t.modules) × \(t.modulePreset) (\(t.channelsPerModule) channels) · "
-                + "\(t.fidelity) · \(t.requests) requests, batch ≤ \(t.batchSize) in \(t.microBatches) micro-batch slots"
+            "lolpim · \(t.name) · \(t.model) on \(t.modules) × \(t.modulePreset) "
+                + "(\(t.channelsPerModule) channels) · \(t.fidelity) · \(t.requests) requests, "
+                + "batch ≤ \(t.batchSize) in \(t.microBatches) micro-batch slots"
         )
         out.append(
-            "context: \(t.context) · output tokens \(t.outputTokens) · arrival \(t.arrival) · \(t.batching) batching · "
-                + "\(t.allocation) KV allocation · seed \(t.seed)")
+            "context: \(t.context) · output tokens \(t.outputTokens) · arrival \(t.arrival) · "
+                + "\(t.batching) batching · \(t.allocation) KV allocation · seed \(t.seed)")
         if !r.complete { out.append("INCOMPLETE RUN: \(r.error ?? "stopped early") — figures cover what finished") }
         out.append("")
         let lat = s.tokenLatency
@@ -36,7 +37,8 @@ public enum SummaryTable {
             (
                 "per request",
                 "time per output token p50 \(ms(s.requests.timePerOutputToken.p50Ps)) · "
-                    + "end-to-end decode p50 \(ms(s.requests.endToEndDecode.p50Ps)), p99 \(ms(s.requests.endToEndDecode.p99Ps))"
+                    + "end-to-end decode p50 \(ms(s.requests.endToEndDecode.p50Ps)), "
+                    + "p99 \(ms(s.requests.endToEndDecode.p99Ps))"
             ),
             (
                 "KV capacity",

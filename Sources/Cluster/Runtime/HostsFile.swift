@@ -105,7 +105,8 @@ public struct HostsFile: Sendable, Equatable {
                     throw InputFileError(
                         file: file, line: entry.line,
                         message:
-                            "ranks=\(ranks.lowerBound)-\(ranks.upperBound): the topology has only \(workers) workers (ranks 0-\(workers - 1))"
+                            "ranks=\(ranks.lowerBound)-\(ranks.upperBound): the topology has only \(workers) "
+                            + "workers (ranks 0-\(workers - 1))"
                     )
                 }
                 if let other = owner[rank] {

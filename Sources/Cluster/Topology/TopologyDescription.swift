@@ -12,7 +12,8 @@ public enum TopologyDescription {
         var out: [String] = ["\(file): valid topology '\(t.name)' (seed \(t.seed))"]
         out.append(
             "  model      \(m.name): \(m.layers) layers, hidden \(m.hidden), \(m.queryHeads) query / "
-                + "\(m.kvHeads) KV heads × \(m.headDim), FFN \(m.ffn), vocab \(m.vocab), up to \(m.maxContext) tokens; "
+                + "\(m.kvHeads) KV heads × \(m.headDim), FFN \(m.ffn), vocab \(m.vocab), "
+                + "up to \(m.maxContext) tokens; "
                 + "weights \(Units.gib(Int64(m.layers) * m.weightBytesPerLayer + m.lmHeadBytes)), "
                 + "KV \(m.kvBytesPerTokenPerLayer * Int64(m.layers) / 1024) KiB per token")
         out.append(
@@ -65,7 +66,8 @@ public enum TopologyDescription {
         let source = w.trace != nil ? "a request trace" : "context \(w.context.label), \(w.arrival.label)"
         out.append(
             "  workload   \(plan.requests.count) requests from \(source); output tokens \(w.output.label); "
-                + "prompts \(prompts.min() ?? 0)…\(prompts.max() ?? 0) tokens (mean \(prompts.reduce(0, +) / max(prompts.count, 1)))"
+                + "prompts \(prompts.min() ?? 0)…\(prompts.max() ?? 0) tokens "
+                + "(mean \(prompts.reduce(0, +) / max(prompts.count, 1)))"
         )
         out.append(
             "  batching   \(w.batching.rawValue), at most \(w.batchSize) requests at once; KV allocation "

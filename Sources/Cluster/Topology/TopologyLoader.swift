@@ -393,7 +393,8 @@ public enum TopologyLoader {
                 within: TopologyLimits.microBatches) ?? min(modules, batchSize)
         let tp = try map?.int("tp", default: 1, within: TopologyLimits.tp) ?? 1
         guard modules % tp == 0 else {
-            throw map!.error("tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
+            throw map!.error(
+                "tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
         }
         if let problem = model.tensorParallelProblems(tp: tp).first { throw map!.error("tp", problem) }
         let pp = modules / tp

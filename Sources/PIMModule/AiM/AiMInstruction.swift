@@ -12,7 +12,12 @@ public struct AiMInstruction: Sendable, Hashable {
         case writeCFR = "W CFR", writeGPR = "W GPR", readGPR = "R GPR", readCFR = "R CFR"
         case readMEM = "R MEM", writeMEM = "W MEM"
 
-        public var isHostAccess: Bool { rawValue.hasPrefix("W ") || rawValue.hasPrefix("R ") }
+        public var isHostAccess: Bool {
+            switch self {
+            case .writeCFR, .writeGPR, .readGPR, .readCFR, .readMEM, .writeMEM: return true
+            default: return false
+            }
+        }
 
         /// The fields an instruction carries, in the order the trace gives them (that toolchain decodes
         /// opsize, GPR 0, GPR 1, channel mask, bank, row, in this order, whatever the opcode).

@@ -195,7 +195,7 @@ public struct AiMTraceReplay: Sendable {
                 let s = state.controllers.withUnsafeBufferPointer({ controllers in
                     skipper?.observe(
                         controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
-                        blocked: blocked, queueFull: queueFull, hostLines: hostLines, skippedCounts: skippedCounts)
+                        blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
                 })
             {
                 let instructions = Int(s.periods) * s.instructions
@@ -203,7 +203,7 @@ public struct AiMTraceReplay: Sendable {
                 skip(instructions - 1)
                 current = try next()
                 decoded += instructions
-                hostLines += Int(s.periods) * s.hostLines
+                hostLines += s.hostLines
                 blocked += s.periods * s.blocked
                 queueFull += s.periods * s.queueFull
                 for k in skippedCounts.indices { skippedCounts[k] += s.periods * s.counts[k] }

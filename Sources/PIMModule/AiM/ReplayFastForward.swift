@@ -25,11 +25,11 @@ struct ReplayFastForward {
         var counts: [Int64] = []
         var blocked: Int64 = 0
         var queueFull: Int64 = 0
-        var hostLines = 0
     }
 
     /// What the replay does to skip: `periods` periods of `instructions` instructions, each `cycles` cycles
-    /// and `rows` rows on, with these counter increases per period.
+    /// and `rows` rows on, with these counter increases per period (`hostLines`: in all, the host accesses among
+    /// the instructions the replay passes over and the one it decodes next).
     struct Skip {
         var periods: Int64
         var instructions: Int
@@ -61,7 +61,7 @@ struct ReplayFastForward {
     /// skip that an earlier sync point with the same state allows, if any.
     mutating func observe(
         _ controllers: UnsafeBufferPointer<AiMChannelController>, position: Int, cycle: Int64, rowBase: Int,
-        afMode: Int, blocked: Int64, queueFull: Int64, hostLines: Int, skippedCounts: [Int64]
+        afMode: Int, blocked: Int64, queueFull: Int64, skippedCounts: [Int64]
     ) -> Skip? {
         current.signature.removeAll(keepingCapacity: true)
         current.signature.append(Int64(afMode))
@@ -87,7 +87,6 @@ struct ReplayFastForward {
         }
         current.blocked = blocked
         current.queueFull = queueFull
-        current.hostLines = hostLines
         var best: Skip?
         for i in records.indices where records[i].hash == current.hash && records[i].signature == current.signature {
             if let skip = skip(from: records[i], to: current), skip.instructions * Int(skip.periods) >
@@ -95,6 +94,11 @@ struct ReplayFastForward {
             {
                 best = skip
             }
+        }
+        if var chosen = best {
+            let passed = (position + 1)...(position + Int(chosen.periods) * chosen.instructions)
+            chosen.hostLines = program[passed].count { $0.opcode.isHostAccess }
+            best = chosen
         }
         // Records from before a skip stay valid: the state after it is the one the replay would have reached.
         if records.count < Self.window {
@@ -136,7 +140,7 @@ struct ReplayFastForward {
         Skip(
             periods: periods, instructions: length, cycles: cycles, rows: rows,
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
-            queueFull: b.queueFull - a.queueFull, hostLines: b.hostLines - a.hostLines,
+            queueFull: b.queueFull - a.queueFull, hostLines: 0,
             issued: zip(b.progress, a.progress).map { $0.issued - $1.issued })
     }
 

@@ -100,7 +100,8 @@ public struct AttentionProgram: Sendable {
         let programOf: [Int?] = unit.shapes.enumerated().map { c, shape in
             guard let shape else { return nil }
             if let known = index[shape] { return known }
-            programs.append(timer.lowering.aimInstructions(shape, order: unit.order ?? timer.time(shape).order, mask: 0))
+            let order = unit.order ?? timer.time(shape).order
+            programs.append(timer.lowering.aimInstructions(shape, order: order, mask: 0))
             first.append(c)
             index[shape] = programs.count - 1
             return programs.count - 1

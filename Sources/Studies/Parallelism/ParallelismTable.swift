@@ -12,7 +12,8 @@ public enum ParallelismTable {
                 status = c == outcome.best ? "best" : "ran"
             }
             let throughput =
-                outcome.throughput[c.tp].map { String(format: "%20.1f", $0) } ?? String(repeating: " ", count: 19) + "–"
+                outcome.throughput[c.tp].map { String(format: "%20.1f", $0) }
+                ?? String(repeating: " ", count: 19) + "–"
             lines.append(String(format: " %4d  %4d ", c.tp, c.pp) + throughput + "   " + status)
         }
         if let best = outcome.best {

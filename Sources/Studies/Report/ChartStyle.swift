@@ -122,17 +122,28 @@ public enum ChartStyle {
         return (a, b, (0...n).map { a + Double($0) * step })
     }
 
-    /// A log axis over [lo, hi] (both > 0) widened to whole decades: ticks at every decade, and at 2 and 5
-    /// times each when the axis spans at most two decades.
+    /// A log axis over [lo, hi] (both > 0) whose ends are widened to the nearest 1-2-5 values (…, 50, 100,
+    /// 200, 500, …), so that the data fill it: ticks at both ends and at every decade between them, and at 2
+    /// and 5 times each decade when the axis spans at most two decades.
     public static func logTicks(lo: Double, hi: Double) -> (lo: Double, hi: Double, ticks: [Double]) {
-        let a = floor(log10(lo)), b = max(ceil(log10(hi)), a + 1)
-        var ticks: [Double] = []
-        for e in Int(a)...Int(b) {
-            let decade = pow(10, Double(e))
-            ticks.append(decade)
-            if b - a <= 2 && Double(e) < b { ticks += [2 * decade, 5 * decade] }
+        let tolerance = 1e-9
+        /// The 1-2-5 values of the decades around `v`.
+        func candidates(_ v: Double) -> [Double] {
+            let decade = pow(10, floor(log10(v)))
+            return [0.5, 1, 2, 5, 10, 20].map { $0 * decade }
         }
-        return (pow(10, a), pow(10, b), ticks)
+        let a = candidates(lo).last { $0 <= lo * (1 + tolerance) } ?? lo
+        var b = candidates(hi).first { $0 >= hi * (1 - tolerance) } ?? hi
+        if b <= a * (1 + tolerance) { b = candidates(a).first { $0 > a * (1 + tolerance) } ?? 10 * a }
+        let dense = log10(b / a) <= 2 + tolerance
+        var ticks = [a]
+        for e in Int(floor(log10(a)))...Int(ceil(log10(b))) {
+            for m in dense ? [1.0, 2, 5] : [1.0] {
+                let t = m * pow(10, Double(e))
+                if t > a * (1 + tolerance) && t < b * (1 - tolerance) { ticks.append(t) }
+            }
+        }
+        return (a, b, ticks + [b])
     }
 
     /// A tick label: plain digits with thousands kept short (1.2k, 3M), no trailing zeros.

@@ -23,6 +23,10 @@ public enum Report {
             try chart.svg.write(toFile: path, atomically: true, encoding: .utf8)
             files.append(path)
         }
+        let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        let sections = charts.map {
+            "<h2>\(SVGChart.escape($0.name))</h2>\n" + $0.svg.replacingOccurrences(of: declaration, with: "")
+        }.joined(separator: "\n")
         let html = """
             <!DOCTYPE html>
             <html><head><meta charset="utf-8"><title>lolpim report: \(SVGChart.escape(input))</title>
@@ -30,7 +34,7 @@ public enum Report {
             td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} th{background:#f4f4f4}</style></head>
             <body><h1>lolpim report</h1><p>Source: \(SVGChart.escape(input))</p>
             \(table)
-            \(charts.map { "<h2>\(SVGChart.escape($0.name))</h2>\n" + $0.svg.replacingOccurrences(of: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", with: "") }.joined(separator: "\n"))
+            \(sections)
             </body></html>
             """
         let index = directory + "/index.html"
