@@ -164,30 +164,41 @@ public struct CommandCostModel: OpCostModel {
         let program = AttentionProgram(timer: timer, partitioning: partitioning)
         let phase: AttentionProgram.Phase = kind == .attentionScore ? .score : .value
         var total = KernelTiming(cycles: 0, counts: CommandCounts().values, order: .inputStationary)
-        func add(_ t: KernelTiming) {
-            total.cycles += t.cycles
-            total.counts = zip(total.counts, t.counts).map { $0 + $1 }
+        func add(_ t: KernelTiming, times n: Int64 = 1) {
+            total.cycles += t.cycles * n
+            total.counts = zip(total.counts, t.counts).map { $0 + $1 * n }
         }
         var perChannel = Array(repeating: Int64(0), count: module.channels)
         var additions: Int64 = 0
         let units = program.units(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim)
+        // Runs of equal consecutive units (token-parallel: the KV heads of one request), each looked up once.
+        var runs: [(unit: AttentionProgram.Unit, count: Int64)] = []
+        for unit in units {
+            if let last = runs.last, last.unit == unit {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((unit, 1))
+            }
+        }
         // Composition pays when units recur (token-parallel: every KV head of a request has the same unit) or
         // are long enough to decompose; otherwise (head-first waves of different requests' contexts) it would
         // replay each unit three times, alone and in both its boundaries, so the operator is replayed once.
+        // A run of n equal units is n units and the n − 1 boundaries between them.
         if Set(units).count < units.count || units.contains(where: { timer.unitBlocks($0) != nil }) {
-            for (i, unit) in units.enumerated() {
-                add(timer.time(unit, program: program))
-                if i > 0 { add(timer.boundary(units[i - 1], unit, program: program)) }
+            for (i, run) in runs.enumerated() {
+                add(timer.time(run.unit, program: program), times: run.count)
+                if i > 0 { add(timer.boundary(runs[i - 1].unit, run.unit, program: program)) }
+                if run.count > 1 { add(timer.boundary(run.unit, run.unit, program: program), times: run.count - 1) }
             }
         } else {
             add(timer.time(wholeProgram: units, program: program))
         }
-        for unit in units {
-            for (c, shape) in unit.shapes.enumerated() {
+        for run in runs {
+            for (c, shape) in run.unit.shapes.enumerated() {
                 guard let shape else { continue }
-                perChannel[c] += timer.time(shape).cycles
+                perChannel[c] += timer.time(shape).cycles * run.count
                 if phase == .value {
-                    additions += Int64(timer.lowering.geometry(shape).chunks - 1) * Int64(headDim * group)
+                    additions += Int64(timer.lowering.geometry(shape).chunks - 1) * Int64(headDim * group) * run.count
                 }
             }
         }
