@@ -184,7 +184,8 @@ public struct CommandCostModel: OpCostModel {
         // are long enough to decompose; otherwise (head-first waves of different requests' contexts) it would
         // replay each unit three times, alone and in both its boundaries, so the operator is replayed once.
         // A run of n equal units is n units and the n − 1 boundaries between them.
-        if Set(units).count < units.count || units.contains(where: { timer.unitBlocks($0) != nil }) {
+        let recur = runs.count < units.count || Set(units).count < units.count
+        if recur || units.contains(where: { timer.unitBlocks($0) != nil }) {
             for (i, run) in runs.enumerated() {
                 add(timer.time(run.unit, program: program), times: run.count)
                 if i > 0 { add(timer.boundary(runs[i - 1].unit, run.unit, program: program)) }

@@ -70,7 +70,11 @@ public struct AiMTraceReplay: Sendable {
         var iterator = instructions.makeIterator()
         return run(
             next: { () throws(Never) -> AiMInstruction? in iterator.next() }, record: record,
-            skip: { skipped in for _ in 0..<skipped { _ = iterator.next() } }, fastForward: skipper)
+            skip: { skipped in
+                var hostAccesses = 0
+                for _ in 0..<skipped where iterator.next()?.opcode.isHostAccess == true { hostAccesses += 1 }
+                return hostAccesses
+            }, fastForward: skipper)
     }
 
     /// Replays instructions as `next` hands them out, one at a time (nil at the end), so that a trace of any
@@ -78,13 +82,13 @@ public struct AiMTraceReplay: Sendable {
     /// channel (they all belong to the instruction being decoded, so they are alike), never one by one.
     /// Errors `next` throws (a bad line of a file being read) end the replay.
     public func run<E: Error>(next: () throws(E) -> AiMInstruction?, record: Bool = false) throws(E) -> Report {
-        try run(next: next, record: record, skip: { _ in }, fastForward: nil)
+        try run(next: next, record: record, skip: { _ in 0 }, fastForward: nil)
     }
 
     /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
-    /// instructions of `next`.
+    /// instructions of `next` and returns how many of them are host accesses.
     private func run<E: Error>(
-        next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Void,
+        next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Int,
         fastForward: ReplayFastForward?
     ) throws(E) -> Report {
         var skipper = fastForward
@@ -200,10 +204,10 @@ public struct AiMTraceReplay: Sendable {
             {
                 let instructions = Int(s.periods) * s.instructions
                 // `current` is the first instruction of the periods skipped; the one after them takes its place.
-                skip(instructions - 1)
+                hostLines += skip(instructions - 1)
                 current = try next()
+                if current?.opcode.isHostAccess == true { hostLines += 1 }
                 decoded += instructions
-                hostLines += s.hostLines
                 blocked += s.periods * s.blocked
                 queueFull += s.periods * s.queueFull
                 for k in skippedCounts.indices { skippedCounts[k] += s.periods * s.counts[k] }

@@ -28,8 +28,7 @@ struct ReplayFastForward {
     }
 
     /// What the replay does to skip: `periods` periods of `instructions` instructions, each `cycles` cycles
-    /// and `rows` rows on, with these counter increases per period (`hostLines`: in all, the host accesses among
-    /// the instructions the replay passes over and the one it decodes next).
+    /// and `rows` rows on, with these counter increases per period.
     struct Skip {
         var periods: Int64
         var instructions: Int
@@ -38,7 +37,6 @@ struct ReplayFastForward {
         var counts: [Int64]
         var blocked: Int64
         var queueFull: Int64
-        var hostLines: Int
         var issued: [Int]
     }
 
@@ -95,11 +93,6 @@ struct ReplayFastForward {
                 best = skip
             }
         }
-        if var chosen = best {
-            let passed = (position + 1)...(position + Int(chosen.periods) * chosen.instructions)
-            chosen.hostLines = program[passed].count { $0.opcode.isHostAccess }
-            best = chosen
-        }
         // Records from before a skip stay valid: the state after it is the one the replay would have reached.
         if records.count < Self.window {
             records.append(current)
@@ -140,7 +133,7 @@ struct ReplayFastForward {
         Skip(
             periods: periods, instructions: length, cycles: cycles, rows: rows,
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
-            queueFull: b.queueFull - a.queueFull, hostLines: 0,
+            queueFull: b.queueFull - a.queueFull,
             issued: zip(b.progress, a.progress).map { $0.issued - $1.issued })
     }
 
