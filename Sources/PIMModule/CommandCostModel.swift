@@ -30,13 +30,14 @@ public struct CommandCostModel: OpCostModel {
     public init(
         module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
         obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
-        chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil
+        chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil,
+        inFlight: KernelsInFlight? = nil
     ) {
         self.module = module
         self.chunkLayout = chunkLayout
         timer = KernelTimer(
             module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh,
-            store: store)
+            store: store, inFlight: inFlight)
         self.partitioning = partitioning
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }

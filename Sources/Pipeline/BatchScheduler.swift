@@ -2,7 +2,7 @@ import PIMModule
 import Workload
 
 /// The coordinator's request pool and batching policy, in simulated time and free of sockets: it decides
-/// which requests decode in which micro-batch slot, admits requests when every module's allocator has room
+/// which requests decode in which micro-batch, admits requests when every module's allocator has room
 /// (mirroring the workers' allocators, so admission uses the real free memory), charges the host for DPA
 /// interventions and for sending each new request's prefilled KV cache, and keeps the per-request figures.
 ///
@@ -10,22 +10,22 @@ import Workload
 /// `ContinuousBatching`, under Pipeline/Batching/).
 public struct BatchScheduler: Sendable {
     public let plan: PipelinePlan
-    let slots: Int
+    let microBatches: Int
     let batching: any Batching
-    /// Requests of each slot, in order.
+    /// Requests of each micro-batch, in order.
     public private(set) var members: [[Int]]
     private var inFlight: [Bool]
-    /// Injections per slot so far (the next message's `injection`).
-    public private(set) var injectionCounts: [Int]
+    /// Steps each micro-batch has been sent so far (the next one's `step`).
+    public private(set) var steps: [Int]
+    /// The next request to admit, in arrival order.
     private var next = 0
-    private var generated: [Int]
-    private var admittedAt: [Picoseconds]
-    private var lastTokenAt: [Picoseconds]
-    private var firstTokenAt: [Picoseconds]
+    /// Every request's progress, by request index.
+    private var requests: [RequestProgress]
+    /// Copies of every stage's KV allocator, kept in step with the workers' (the same calls in the same order).
     private var mirrors: [any KVAllocator]
     public private(set) var stats = SchedulerStats()
     /// Injections built but not yet released to the host's outgoing link, and the ready times of those
-    /// released and not yet back (by slot).
+    /// released and not yet back (by micro-batch).
     private var held: [Injection] = []
     private var released: [Int: Picoseconds] = [:]
     /// The latest host event (returns arrive in time order).
@@ -33,27 +33,47 @@ public struct BatchScheduler: Sendable {
     /// The shortest possible round trip through the pipeline: host and module link latencies.
     private let lookahead: Picoseconds
 
+    /// One request's progress as the scheduler sees it.
+    struct RequestProgress: Sendable {
+        var generated = 0
+        /// When the host finished setting it up; nil until admitted.
+        var admittedAt: Picoseconds?
+        /// When its latest token was sampled, or, before the first, when its first step was ready to send; nil
+        /// until its first step is built.
+        var lastTokenAt: Picoseconds?
+        /// When its first token was sampled; nil until then.
+        var firstTokenAt: Picoseconds?
+    }
+
+    /// A mirror allocator refused what the workers' allocators will be asked to do: the scheduler and the
+    /// workers no longer agree on the modules' memory. A bug, never a user's mistake.
+    public struct MirrorDisagreement: Error, CustomStringConvertible {
+        public var stage: Int
+        public var request: Int
+        public var problem: String
+        public var description: String {
+            "internal error: the scheduler's copy of stage \(stage)'s KV allocator refused request \(request) "
+                + "(\(problem)); it no longer agrees with the workers' allocators"
+        }
+    }
+
     public init(plan: PipelinePlan) {
         self.plan = plan
-        slots = plan.topology.parallelism.microBatches
+        microBatches = plan.topology.parallelism.microBatches
         batching = plan.topology.workload.batching.batching
-        members = Array(repeating: [], count: slots)
-        inFlight = Array(repeating: false, count: slots)
-        injectionCounts = Array(repeating: 0, count: slots)
-        let n = plan.requests.count
-        generated = Array(repeating: 0, count: n)
-        admittedAt = Array(repeating: -1, count: n)
-        lastTokenAt = Array(repeating: 0, count: n)
-        firstTokenAt = Array(repeating: -1, count: n)
+        members = Array(repeating: [], count: microBatches)
+        inFlight = Array(repeating: false, count: microBatches)
+        steps = Array(repeating: 0, count: microBatches)
+        requests = Array(repeating: RequestProgress(), count: plan.requests.count)
         mirrors = plan.stages.indices.map { plan.allocator(stage: $0) }
         let links = plan.topology.links
         lookahead = 2 * links.host.latencyPs + Picoseconds(max(0, plan.stages.count - 1)) * links.module.latencyPs
     }
 
-    /// A micro-batch to send into stage 0.
+    /// A micro-batch step to send into stage 0.
     public struct Injection: Sendable, Equatable {
-        public var slot: Int
-        public var injection: Int
+        public var microBatch: Int
+        public var step: Int
         /// When the host can send it (after sampling, DPA interventions and KV transfers).
         public var ready: Picoseconds
         public var entries: [MicroBatchHeader.Entry]
@@ -61,131 +81,174 @@ public struct BatchScheduler: Sendable {
 
     public var finished: Bool { stats.finished == plan.requests.count }
 
+    public var active: Int { members.reduce(0) { $0 + $1.count } }
+
+    /// The first injections, at time 0.
+    public mutating func start(host: inout HostModel) throws(MirrorDisagreement) -> [Injection] {
+        try schedule(now: 0, returned: nil, host: &host)
+    }
+
+    /// Micro-batch `microBatch` came back and its tokens were sampled at `now`: record them, free finished
+    /// requests, admit new ones, and return what to inject next.
+    public mutating func returned(
+        microBatch: Int, now: Picoseconds, host: inout HostModel
+    ) throws(MirrorDisagreement) -> [Injection] {
+        inFlight[microBatch] = false
+        released[microBatch] = nil
+        hostNow = max(hostNow, now)
+        let ended = recordTokens(of: microBatch, sampledAt: now)
+        stats.events[.requestEnd, default: 0] += Int64(ended)
+        let after = host.work(ready: now, cost: Picoseconds(ended) * plan.topology.workload.hostInterventionPs)
+        return try schedule(now: after, returned: microBatch, host: &host)
+    }
+
+    /// Counts one token for every request of `microBatch`, sampled at `now`; frees the KV of those that are done and
+    /// keeps the others. Returns the host interventions the frees take.
+    private mutating func recordTokens(of microBatch: Int, sampledAt now: Picoseconds) -> Int {
+        var ended = 0
+        var staying: [Int] = []
+        for r in members[microBatch] {
+            requests[r].generated += 1
+            if let last = requests[r].lastTokenAt { stats.tokenLatencies.append(now - last) }
+            requests[r].lastTokenAt = now
+            if requests[r].firstTokenAt == nil { requests[r].firstTokenAt = now }
+            let spec = plan.requests[r], progress = requests[r]
+            guard progress.generated == spec.outputTokens else {
+                staying.append(r)
+                continue
+            }
+            for s in mirrors.indices { ended += mirrors[s].release(request: r).count }
+            stats.finished += 1
+            if let admitted = progress.admittedAt { stats.endToEnd.append(now - admitted) }
+            if spec.outputTokens > 1, let first = progress.firstTokenAt {
+                stats.timePerOutputToken.append((now - first) / Picoseconds(spec.outputTokens - 1))
+            }
+        }
+        members[microBatch] = staying
+        return ended
+    }
+
+    /// Admits what the policy allows at `now`, then builds the injections of every micro-batch that is ready.
+    private mutating func schedule(
+        now start: Picoseconds, returned: Int?, host: inout HostModel
+    ) throws(MirrorDisagreement) -> [Injection] {
+        let allIdle = !inFlight.contains(true) && active == 0
+        var now = start
+        // With nothing running and nobody waiting yet, the host idles until the next arrival.
+        if allIdle && next < plan.requests.count && plan.requests[next].arrivalPs > now {
+            now = plan.requests[next].arrivalPs
+        }
+        let admitted = batching.admits(allIdle: allIdle) ? try admit(at: &now, host: &host) : []
+        if active > 0 { stats.admittedWhileRunning += admitted.count }
+        let open = (0..<microBatches).filter { !inFlight[$0] }
+        batching.place(admitted, into: &members, open: open, allIdle: allIdle)
+        let kvReady = transferPromptKV(of: admitted, at: now, host: &host)
+        stats.admitted += admitted.count
+        stats.sample(now: now, active: active, mirrors: mirrors)
+        var injections: [Injection] = []
+        for b in open where !members[b].isEmpty && (b == returned || members[b].contains(where: admitted.contains)) {
+            injections.append(try build(microBatch: b, at: now, kvReady: kvReady, host: &host))
+        }
+        held += injections
+        return release()
+    }
+
+    /// Admits waiting requests that have arrived by `now`, as long as the batch has room and every module's
+    /// allocator can hold them; the host sets each one up on every module (one intervention each), which moves
+    /// `now`. Returns the admitted requests.
+    private mutating func admit(at now: inout Picoseconds, host: inout HostModel) throws(MirrorDisagreement) -> [Int] {
+        let w = plan.topology.workload
+        var admitted: [Int] = []
+        while next < plan.requests.count, plan.requests[next].arrivalPs <= now, active + admitted.count < w.batchSize {
+            let spec = plan.requests[next]
+            guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) })
+            else { break }
+            for s in mirrors.indices {
+                do {
+                    _ = try mirrors[s].admit(request: next, prompt: spec.promptTokens, finalTokens: spec.finalTokens)
+                } catch {
+                    throw MirrorDisagreement(stage: s, request: next, problem: "\(error)")
+                }
+            }
+            // One intervention per module sets the request up, its prompt's chunks included.
+            stats.events[.requestStart, default: 0] += Int64(mirrors.count)
+            now = host.work(ready: now, cost: Picoseconds(mirrors.count) * w.hostInterventionPs)
+            requests[next].admittedAt = now
+            admitted.append(next)
+            next += 1
+        }
+        stats.maxQueued = max(stats.maxQueued, plan.requests[next...].prefix { $0.arrivalPs <= now }.count)
+        return admitted
+    }
+
+    /// Sends each newly admitted request's prompt KV from the host to every module (when the workload says
+    /// so); returns when each one's KV has arrived everywhere.
+    private mutating func transferPromptKV(
+        of admitted: [Int], at now: Picoseconds, host: inout HostModel
+    ) -> [Int: Picoseconds] {
+        guard plan.topology.workload.prefillKVTransfer else { return [:] }
+        var kvReady: [Int: Picoseconds] = [:]
+        for r in admitted {
+            let shares = plan.stages.map { Int64(plan.requests[r].promptTokens) * $0.memory.kvBytesPerToken }
+            kvReady[r] = host.transferKV(ready: now, bytes: shares)
+            stats.kvTransferBytes += shares.reduce(0, +)
+        }
+        return kvReady
+    }
+
+    /// Builds micro-batch `b`'s next step at `now`: every request's KV grows to its context (the host sets up the
+    /// new chunks), and the step is ready once those interventions are done and the new requests' prompt KV has
+    /// arrived.
+    private mutating func build(
+        microBatch b: Int, at now: Picoseconds, kvReady: [Int: Picoseconds], host: inout HostModel
+    ) throws(MirrorDisagreement) -> Injection {
+        var chunkEvents = 0
+        var kvDone: Picoseconds = 0
+        var entries: [MicroBatchHeader.Entry] = []
+        for r in members[b] {
+            let spec = plan.requests[r], generated = requests[r].generated
+            let context = spec.promptTokens + generated + 1
+            for s in mirrors.indices {
+                do {
+                    chunkEvents += try mirrors[s].grow(request: r, to: context).count
+                } catch {
+                    throw MirrorDisagreement(stage: s, request: r, problem: "\(error)")
+                }
+            }
+            var flags: UInt32 = 0
+            if generated == 0 { flags |= MicroBatchHeader.Entry.first }
+            if generated + 1 == spec.outputTokens { flags |= MicroBatchHeader.Entry.last }
+            entries.append(.init(request: UInt32(r), context: UInt32(context), flags: flags))
+            if let kv = kvReady[r] { kvDone = max(kvDone, kv) }
+        }
+        stats.events[.newChunk, default: 0] += Int64(chunkEvents)
+        // The host sets the new chunks up now, while the KV may still be on its way.
+        let cost = Picoseconds(chunkEvents) * plan.topology.workload.hostInterventionPs
+        var ready = max(now, host.work(ready: now, cost: cost))
+        stats.kvWaitPs += max(0, kvDone - ready)
+        ready = max(ready, kvDone)
+        for r in members[b] where requests[r].lastTokenAt == nil { requests[r].lastTokenAt = ready }
+        inFlight[b] = true
+        defer { steps[b] += 1 }
+        return Injection(microBatch: b, step: steps[b], ready: ready, entries: entries)
+    }
+
     /// Releases held injections in ready-time order, as long as no injection still to come can be ready
     /// earlier: every future injection follows a return, so it is ready no earlier than the latest host
     /// event, nor earlier than the earliest released micro-batch's ready time plus the shortest round
     /// trip. This keeps the host's outgoing link (and every FIFO stage) in simulated-time order: a
     /// micro-batch waiting for its requests' KV does not hold back one that is ready sooner.
     private mutating func release() -> [Injection] {
-        held.sort { ($0.ready, $0.slot) < ($1.ready, $1.slot) }
+        held.sort { ($0.ready, $0.microBatch) < ($1.ready, $1.microBatch) }
         var out: [Injection] = []
         while let first = held.first {
             let bound = released.isEmpty ? Picoseconds.max : max(hostNow, released.values.min()! + lookahead)
             guard first.ready <= bound else { break }
             out.append(first)
-            released[first.slot] = first.ready
+            released[first.microBatch] = first.ready
             held.removeFirst()
         }
         return out
-    }
-    public var active: Int { members.reduce(0) { $0 + $1.count } }
-
-    /// The first injections, at time 0.
-    public mutating func start(host: inout HostModel) -> [Injection] {
-        schedule(now: 0, returned: nil, host: &host)
-    }
-
-    /// Slot `slot` came back and its tokens were sampled at `now`: record them, free finished requests,
-    /// admit new ones, and return what to inject next.
-    public mutating func returned(slot: Int, now: Picoseconds, host: inout HostModel) -> [Injection] {
-        inFlight[slot] = false
-        released[slot] = nil
-        hostNow = max(hostNow, now)
-        var ended = 0
-        var staying: [Int] = []
-        for r in members[slot] {
-            generated[r] += 1
-            stats.tokenLatencies.append(now - lastTokenAt[r])
-            lastTokenAt[r] = now
-            if firstTokenAt[r] < 0 { firstTokenAt[r] = now }
-            let spec = plan.requests[r]
-            if generated[r] == spec.outputTokens {
-                for s in mirrors.indices { ended += mirrors[s].release(request: r).count }
-                stats.finished += 1
-                stats.endToEnd.append(now - admittedAt[r])
-                if spec.outputTokens > 1 {
-                    stats.timePerOutputToken.append((now - firstTokenAt[r]) / Picoseconds(spec.outputTokens - 1))
-                }
-            } else {
-                staying.append(r)
-            }
-        }
-        members[slot] = staying
-        stats.events[.requestEnd, default: 0] += Int64(ended)
-        let after = host.work(ready: now, cost: Picoseconds(ended) * plan.topology.workload.hostInterventionPs)
-        return schedule(now: after, returned: slot, host: &host)
-    }
-
-    /// Admits what the policy allows at `now`, then builds the injections of every slot that is ready.
-    private mutating func schedule(now start: Picoseconds, returned: Int?, host: inout HostModel) -> [Injection] {
-        var now = start
-        let w = plan.topology.workload
-        let allIdle = !inFlight.contains(true) && active == 0
-        // With nothing running and nobody waiting yet, the host idles until the next arrival.
-        if allIdle && next < plan.requests.count && plan.requests[next].arrivalPs > now {
-            now = plan.requests[next].arrivalPs
-        }
-        var admitted: [Int] = []
-        if batching.admits(allIdle: allIdle) {
-            while next < plan.requests.count, plan.requests[next].arrivalPs <= now,
-                active + admitted.count < w.batchSize
-            {
-                let spec = plan.requests[next]
-                guard mirrors.allSatisfy({ $0.canAdmit(prompt: spec.promptTokens, finalTokens: spec.finalTokens) })
-                else { break }
-                for s in mirrors.indices {
-                    _ = try? mirrors[s].admit(request: next, prompt: spec.promptTokens, finalTokens: spec.finalTokens)
-                }
-                // One intervention per module sets the request up, its prompt's chunks included.
-                stats.events[.requestStart, default: 0] += Int64(mirrors.count)
-                now = host.work(ready: now, cost: Picoseconds(mirrors.count) * w.hostInterventionPs)
-                admittedAt[next] = now
-                admitted.append(next)
-                next += 1
-            }
-            stats.maxQueued = max(stats.maxQueued, plan.requests[next...].prefix { $0.arrivalPs <= now }.count)
-        }
-        if active > 0 { stats.admittedWhileRunning += admitted.count }
-        let open = (0..<slots).filter { !inFlight[$0] }
-        batching.place(admitted, into: &members, open: open, allIdle: allIdle)
-        // Each new request's prompt KV travels from the host before its first step.
-        var kvReady: [Int: Picoseconds] = [:]
-        for r in admitted where plan.topology.workload.prefillKVTransfer {
-            let shares = plan.stages.map { Int64(plan.requests[r].promptTokens) * $0.memory.kvBytesPerToken }
-            kvReady[r] = host.transferKV(ready: now, bytes: shares)
-            stats.kvTransferBytes += shares.reduce(0, +)
-        }
-        stats.admitted += admitted.count
-        stats.sample(now: now, active: active, mirrors: mirrors)
-
-        var injections: [Injection] = []
-        for slot in open
-        where !members[slot].isEmpty && (slot == returned || members[slot].contains { admitted.contains($0) }) {
-            var ready = now, kvDone: Picoseconds = 0
-            var chunkEvents = 0
-            var entries: [MicroBatchHeader.Entry] = []
-            for r in members[slot] {
-                let spec = plan.requests[r]
-                let context = spec.promptTokens + generated[r] + 1
-                for s in mirrors.indices { chunkEvents += (try? mirrors[s].grow(request: r, to: context).count) ?? 0 }
-                var flags: UInt32 = 0
-                if generated[r] == 0 { flags |= MicroBatchHeader.Entry.first }
-                if generated[r] + 1 == spec.outputTokens { flags |= MicroBatchHeader.Entry.last }
-                entries.append(.init(request: UInt32(r), context: UInt32(context), flags: flags))
-                if let kv = kvReady[r] { kvDone = max(kvDone, kv) }
-            }
-            stats.events[.newChunk, default: 0] += Int64(chunkEvents)
-            // The host sets the new chunks up now, while the KV may still be on its way.
-            ready = max(ready, host.work(ready: now, cost: Picoseconds(chunkEvents) * w.hostInterventionPs))
-            stats.kvWaitPs += max(0, kvDone - ready)
-            ready = max(ready, kvDone)
-            for r in members[slot] where generated[r] == 0 && lastTokenAt[r] == 0 { lastTokenAt[r] = ready }
-            inFlight[slot] = true
-            injections.append(Injection(slot: slot, injection: injectionCounts[slot], ready: ready, entries: entries))
-            injectionCounts[slot] += 1
-        }
-        held += injections
-        return release()
     }
 }
 

@@ -1,13 +1,14 @@
 import PIMModule
 import Synchronization
 
-/// Replays of a tensor-parallel group's collectives shared by the members that run in one process. Every member
-/// of a group replays the whole group's collectives for each micro-batch (`StageSimulator.run`), from the same
-/// inputs: the segments and every member's state. When the members are threads of one process (`inproc`),
-/// the first one to get there computes the replay and the others take its result; the result is the same
-/// function of the same inputs, so nothing simulated changes. Bounded: the most recent `capacity` replays.
-final class GroupReplays: Sendable {
-    static let shared = GroupReplays()
+/// Replays of a tensor-parallel group's collectives that the members running in one process reuse. Every member
+/// of a group replays the whole group's collectives for each micro-batch (`StageSimulator.complete`), from the
+/// same inputs: the segments and every member's state. When the members are threads of one process (`inproc`,
+/// `TensorParallelGroup`) and are handed the same `GroupReplays` (`ProcessCaches`), the first one to get there
+/// computes the replay and the others take its result; the result is the same function of the same inputs, so
+/// nothing simulated changes. Bounded: the most recent `capacity` replays.
+public final class GroupReplays: Sendable {
+    public init() {}
 
     /// What decides a replay.
     struct Key: Hashable, Sendable {

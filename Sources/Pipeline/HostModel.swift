@@ -104,10 +104,16 @@ public struct HostModel: Sendable {
     /// are known (the time the next step of this micro-batch is ready).
     public mutating func complete(_ transit: Transit, payloadBytes: Int64, requests: Int) -> Picoseconds {
         let arrival = ingress.receive(transit, bytes: payloadBytes)
-        let cost = spec.stepOverheadPs + spec.perRequestPs * Picoseconds(requests)
+        let cost = samplingCost(requests: requests)
         let start = max(arrival, hostFreeAt)
         hostFreeAt = start + cost
         busyPs += cost
         return hostFreeAt
+    }
+
+    /// What sampling a returned micro-batch of `requests` requests costs the host: `stepOverhead + perRequest ×
+    /// requests`.
+    public func samplingCost(requests: Int) -> Picoseconds {
+        spec.stepOverheadPs + spec.perRequestPs * Picoseconds(requests)
     }
 }

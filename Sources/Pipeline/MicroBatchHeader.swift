@@ -23,12 +23,11 @@ public struct MicroBatchHeader: Sendable, Equatable {
         public var isLast: Bool { flags & Self.last != 0 }
     }
 
-    /// The micro-batch slot (0 ..< parallelism.micro_batches) the batch scheduler filled.
-    public var slot: UInt32
-    /// How many times this slot entered the pipeline before, 0-based. With static batching this is the
-    /// micro-batch's decode step; with continuous batching the slot's requests change between injections.
-    /// (The wire format calls these two fields "micro-batch" and "iteration"; docs/PROTOCOL.md.)
-    public var injection: UInt32
+    /// Which micro-batch this is (0 ..< parallelism.micro_batches): the batch scheduler's slot it fills.
+    public var microBatch: UInt32
+    /// The micro-batch's decode step: how many times it entered the pipeline before, 0-based. With continuous
+    /// batching its requests may change from step to step.
+    public var step: UInt32
     /// Simulated times of the activation's transfer to the receiver's port: when the sender had it ready, when
     /// its first bit can reach the port, when its last bit can, picoseconds.
     public var transit: Transit
@@ -36,9 +35,9 @@ public struct MicroBatchHeader: Sendable, Equatable {
     public var wallSendNs: UInt64
     public var entries: [Entry]
 
-    public init(slot: UInt32, injection: UInt32, transit: Transit, wallSendNs: UInt64, entries: [Entry]) {
-        self.slot = slot
-        self.injection = injection
+    public init(microBatch: UInt32, step: UInt32, transit: Transit, wallSendNs: UInt64, entries: [Entry]) {
+        self.microBatch = microBatch
+        self.step = step
         self.transit = transit
         self.wallSendNs = wallSendNs
         self.entries = entries

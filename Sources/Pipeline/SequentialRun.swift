@@ -22,40 +22,32 @@ public struct SequentialRun {
         public var allocatedHistory: [[Int64]]
     }
 
+    /// Drives the host loop (`HostLoop`) with the micro-batches in the order they are sent: each goes to every
+    /// member of stage 0, member m of each stage hands it to member m of the next, and member 0 of the last stage
+    /// returns it to the host.
     public func run() throws -> Outcome {
-        var host = HostModel(topology: plan.topology)
-        var scheduler = BatchScheduler(plan: plan)
-        var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0, store: store) }
-        let bytesPerRequest = Int64(plan.topology.model.activationBytesPerRequest)
-        var queue = scheduler.start(host: &host)
+        let caches = ProcessCaches()
+        var loop = HostLoop(plan: plan)
+        var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0, store: store, caches: caches) }
+        var queue = try loop.start()
         var head = 0
-        var makespan: Picoseconds = 0
         var history: [[Int64]] = []
         while head < queue.count {
-            let injection = queue[head]
+            let send = queue[head]
             head += 1
-            let bytes = Int64(injection.entries.count) * bytesPerRequest
-            // The host sends the micro-batch to every member of stage 0, one after the other on its link;
-            // member m of each stage sends on to member m of the next; member 0 of the last returns it.
-            var transits = (0..<plan.topology.parallelism.tp).map {
-                host.inject(ready: injection.ready, payloadBytes: bytes, member: $0)
-            }
+            var transits = send.transits
             for k in stages.indices {
                 let outcomes = try stages[k].handle(
-                    transits: transits, entries: injection.entries, payloadBytes: bytes,
-                    slot: injection.slot, injection: injection.injection)
+                    transits: transits, entries: send.injection.entries, payloadBytes: send.payloadBytes,
+                    microBatch: send.injection.microBatch, step: send.injection.step)
                 transits = outcomes.map { $0.transit ?? Transit(readyPs: 0, headPs: 0, tailPs: 0) }
             }
             history.append(stages.map { $0.members[0].allocator.allocatedBytes })
-            let sampled = host.complete(transits[0], payloadBytes: bytes, requests: injection.entries.count)
-            makespan = max(makespan, sampled)
-            try SimulatedTimeBudget.check(makespan)
-            queue += scheduler.returned(slot: injection.slot, now: sampled, host: &host)
+            queue += try loop.returned(send.injection, transit: transits[0])
         }
         let all = stages.flatMap(\.stats)
-        let simulated = ResultsBuilder(plan: plan).simulated(
-            makespan: makespan, scheduler: scheduler.stats, host: host,
-            stages: all)
-        return Outcome(simulated: simulated, scheduler: scheduler.stats, stages: all, allocatedHistory: history)
+        return Outcome(
+            simulated: loop.simulated(stages: all), scheduler: loop.scheduler.stats, stages: all,
+            allocatedHistory: history)
     }
 }

@@ -9,8 +9,12 @@ import Workload
 /// With tensor parallelism (tp > 1) the stage is a group of tp modules, this one member `member`: each
 /// layer is compute (norm … O projection), an all-reduce of the partial sums, compute (residual, norm, FFN),
 /// another all-reduce; the last stage ends with the LM head and a gather of each member's best candidates to
-/// member 0. The driver (a worker process, or `TensorParallelGroup` in one thread) runs the `Segment`s of
-/// `begin`'s `Work` over the group (`CollectivePorts.run`), then calls `finish`.
+/// member 0.
+///
+/// A micro-batch takes two calls, whoever drives them (a worker process, or `TensorParallelGroup` in one
+/// thread): `prepare` does the KV bookkeeping and returns the work and an `Offer` for every other member of
+/// the group; `complete`, given the offers the other members made this one, times the group's collectives and
+/// finishes the micro-batch. The driver only carries offers between members; with tp = 1 there are none.
 public struct StageSimulator: Sendable {
     public let plan: StagePlan
     /// This module's index in the stage's tensor-parallel group.
@@ -53,8 +57,17 @@ public struct StageSimulator: Sendable {
     /// Bytes per request of the gathered LM-head result: a token id and its logit (4 B each).
     public static let gatherBytesPerRequest: Int64 = 8
 
-    /// - Parameter store: where command-level kernel timings are looked up first (nil: simulated here).
-    public init(plan pipeline: PipelinePlan, stage: StagePlan, member: Int = 0, store: (any KernelTimingStore)? = nil) {
+    /// What the simulators of this process share (kernels being simulated, group replays).
+    let caches: ProcessCaches
+
+    /// - Parameters:
+    ///   - store: where command-level kernel timings are looked up first (nil: simulated here).
+    ///   - caches: what simulators in the same process share; results never depend on it.
+    public init(
+        plan pipeline: PipelinePlan, stage: StagePlan, member: Int = 0, store: (any KernelTimingStore)? = nil,
+        caches: ProcessCaches = ProcessCaches()
+    ) {
+        self.caches = caches
         let topology = pipeline.topology
         allocator = pipeline.allocator(stage: stage.index)
         plan = stage
@@ -62,7 +75,7 @@ public struct StageSimulator: Sendable {
         step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(
             module: topology.cluster.module, workload: topology.workload,
-            store: store)
+            store: store, inFlight: caches.kernelsInFlight)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
@@ -92,7 +105,7 @@ public struct StageSimulator: Sendable {
         case gather(bytes: Int64)
     }
 
-    /// A micro-batch's work on this module, from `begin`.
+    /// A micro-batch's work on this module.
     public struct Work: Sendable {
         public var arrival: Picoseconds
         public var start: Picoseconds
@@ -100,9 +113,49 @@ public struct StageSimulator: Sendable {
         public var segments: [Segment]
         public var payloadBytes: Int64
         public var requests: Int
-        public var slot: Int
-        public var injection: Int
+        public var microBatch: Int
+        public var step: Int
         var events: [AllocationEventKind]
+    }
+
+    /// What this member tells another member of its group about a micro-batch: its state at the start (which
+    /// decides its part in every collective of the micro-batch), and the chunks of partial sums it sends that
+    /// member over the micro-batch, end to end (docs/PROTOCOL.md §5b).
+    public struct Offer: Sendable, Hashable {
+        public var state: CollectivePorts.State
+        public var chunks: Int
+        public var bytes: Int64
+
+        public init(state: CollectivePorts.State, chunks: Int, bytes: Int64) {
+            self.state = state
+            self.chunks = chunks
+            self.bytes = bytes
+        }
+    }
+
+    /// A micro-batch prepared on this member (`prepare`), waiting for the other members' offers.
+    public struct Prepared: Sendable {
+        public var work: Work
+        /// This member's state at the start of the micro-batch.
+        public var state: CollectivePorts.State
+        /// By member: what this member offers it (nil for this member; no entry at all with tp = 1).
+        public var offers: [Offer?]
+    }
+
+    /// Offers that do not fit the micro-batch: the driver carried the wrong ones, or a member computed its
+    /// collectives differently (a different topology or version).
+    public enum OfferError: Error, Equatable, CustomStringConvertible {
+        case missing(members: [Int])
+        case wrongChunks(member: Int, expected: Int, expectedBytes: Int64, got: Int, gotBytes: Int64)
+
+        public var description: String {
+            switch self {
+            case .missing(let members): "no offer from group members \(members)"
+            case .wrongChunks(let member, let expected, let expectedBytes, let got, let gotBytes):
+                "member \(member) offered \(got) chunks of \(gotBytes) bytes in all; its collectives send this "
+                    + "member \(expected) chunks of \(expectedBytes) bytes"
+            }
+        }
     }
 
     /// Result of handling one micro-batch.
@@ -121,13 +174,13 @@ public struct StageSimulator: Sendable {
     public var forwards: Bool { member == 0 || !isLastStage }
     private let isLastStage: Bool
 
-    /// Receives a micro-batch whose activation of `payloadBytes` is in `transit` from the previous stage (or the host)
-    /// to this module, does its KV bookkeeping (requests on their first step get their prompt's KV; every
-    /// request's KV grows to its context), and returns the work to run.
-    public mutating func begin(
+    /// Receives a micro-batch whose activation of `payloadBytes` is in `transit` from the previous stage (or the
+    /// host) to this module, does its KV bookkeeping (requests on their first step get their prompt's KV; every
+    /// request's KV grows to its context), and returns its work and the offers for the other members.
+    public mutating func prepare(
         _ transit: Transit, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
-        slot: Int = 0, injection: Int = 0
-    ) throws -> Work {
+        microBatch: Int = 0, step: Int = 0
+    ) throws -> Prepared {
         var events: [AllocationEventKind] = []
         for e in entries {
             let request = Int(e.request), context = Int(e.context)
@@ -138,26 +191,58 @@ public struct StageSimulator: Sendable {
         }
         recorded.count(events)
         recorded.observe(allocator)
-        var work = begin(
+        var prepared = prepare(
             transit, contexts: entries.map { Int($0.context) }, payloadBytes: payloadBytes,
-            slot: slot, injection: injection)
-        work.events = events
-        return work
+            microBatch: microBatch, step: step)
+        prepared.work.events = events
+        return prepared
     }
 
-    /// As `begin`, without KV bookkeeping.
-    public mutating func begin(
+    /// As `prepare(_:entries:…)`, without KV bookkeeping.
+    public mutating func prepare(
         _ transit: Transit, contexts: [Int], payloadBytes: Int64,
-        slot: Int = 0, injection: Int = 0
-    ) -> Work {
+        microBatch: Int = 0, step: Int = 0
+    ) -> Prepared {
         let arrival = ingress.receive(transit, bytes: payloadBytes)
         let start = max(arrival, moduleFreeAt)
         // Exposed: the module was free and the activation ready upstream, but it was still on its way.
         recorded.exposedIngressPs += max(0, arrival - max(moduleFreeAt, transit.readyPs))
         let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
-        return Work(
+        let work = Work(
             arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
-            requests: contexts.count, slot: slot, injection: injection, events: [])
+            requests: contexts.count, microBatch: microBatch, step: step, events: [])
+        let state = collective.state(start: start, forwardFree: egress.freeAt)
+        let offers: [Offer?] = (0..<(plan.tp > 1 ? plan.tp : 0)).map { peer in
+            guard peer != member else { return nil }
+            let chunks = collective.chunks(from: member, to: peer, in: segments)
+            return Offer(state: state, chunks: chunks.count, bytes: chunks.bytes)
+        }
+        return Prepared(work: work, state: state, offers: offers)
+    }
+
+    /// Finishes a prepared micro-batch, given the offer every other member of the group made this one
+    /// (`received[m]` from member m; ignored for this member; empty with tp = 1): the group's collectives are
+    /// timed from the members' states, the module is free again, the activation leaves.
+    public mutating func complete(
+        _ prepared: Prepared, received: [Offer?] = [], entries: [MicroBatchHeader.Entry] = []
+    ) throws(OfferError) -> Outcome {
+        let work = prepared.work
+        guard plan.tp > 1 else { return finish(work, at: work.start + work.cost.total, entries: entries) }
+        let others = (0..<plan.tp).filter { $0 != member }
+        let missing = others.filter { $0 >= received.count || received[$0] == nil }
+        guard missing.isEmpty else { throw .missing(members: missing) }
+        for m in others {
+            let offer = received[m]!
+            let expected = collective.chunks(from: m, to: member, in: work.segments)
+            guard offer.chunks == expected.count, offer.bytes == expected.bytes else {
+                throw .wrongChunks(
+                    member: m, expected: expected.count, expectedBytes: expected.bytes, got: offer.chunks,
+                    gotBytes: offer.bytes)
+            }
+        }
+        let states = (0..<plan.tp).map { $0 == member ? prepared.state : received[$0]!.state }
+        let group = replay(work, states: states)
+        return finish(work, at: group.finish[member], group: group, entries: entries)
     }
 
     /// The stage cost and the segments of a micro-batch with these contexts.
@@ -207,42 +292,31 @@ public struct StageSimulator: Sendable {
             .time(contexts: contexts, cost: &cost)
     }
 
-    /// What this member tells the others of its group at the start of a micro-batch (`run`).
-    public func groupState(start: Picoseconds) -> CollectivePorts.State {
-        collective.state(start: start, forwardFree: egress.freeAt)
-    }
-
     /// When every member of a group finished a micro-batch and when each one's pipeline egress port was next
     /// free: what `finish` needs to time the group's activations over shared links.
-    public struct GroupFinish: Sendable, Equatable {
-        public var finish: [Picoseconds]
-        public var forwardFree: [Picoseconds]
-
-        public init(finish: [Picoseconds], forwardFree: [Picoseconds]) {
-            self.finish = finish
-            self.forwardFree = forwardFree
-        }
+    struct GroupFinish: Sendable, Equatable {
+        var finish: [Picoseconds]
+        var forwardFree: [Picoseconds]
     }
 
     /// Runs a micro-batch's segments on this member, with the other members of its group as replicas built
-    /// from their states at the start of the micro-batch (`peers[m]`, nil for this member): exactly the time
-    /// and port use that running the whole group in lock step gives this member. Returns when every member
+    /// from their states at the start of the micro-batch (`states[m]`, this member's own included): exactly the
+    /// time and port use that running the whole group in lock step gives this member. Returns when every member
     /// finishes (this one at `finish[member]`).
-    public mutating func run(_ work: Work, peers: [CollectivePorts.State?]) -> GroupFinish {
-        let states = peers.enumerated().map { m, state in m == member ? groupState(start: work.start) : state! }
+    private mutating func replay(_ work: Work, states: [CollectivePorts.State]) -> GroupFinish {
         let key = GroupReplays.Key(
             segments: work.segments, states: states, link: collective.egress.link, algorithm: collective.algorithm,
             layout: collective.layout, shared: collective.shared.mapValues { Port(link: $0.link, freeAt: $0.freeAt) })
-        let outcome = GroupReplays.shared.outcome(key)
+        let outcome = caches.groupReplays.outcome(key)
         collective.absorb(outcome.members[member], shared: outcome.shared)
         return GroupFinish(finish: outcome.finish, forwardFree: states.map(\.forwardFreePs))
     }
 
     /// Ends a micro-batch's work at `finish` (after its last segment): the module is free again, the
     /// activation leaves (when this member forwards it), statistics and timeline are recorded, and the KV of
-    /// requests on their last step is released. `group` (every member's finish, from `run`) is needed when
+    /// requests on their last step is released. `group` (every member's finish, from `replay`) is needed when
     /// the activation crosses shared links; without it this member is taken to be the only sender.
-    public mutating func finish(
+    mutating func finish(
         _ work: Work, at finish: Picoseconds, group: GroupFinish? = nil, entries: [MicroBatchHeader.Entry] = []
     ) -> Outcome {
         var transit: Transit?, depart: Picoseconds?
@@ -310,27 +384,12 @@ public struct StageSimulator: Sendable {
             ready: depart, departingAt: depart, over: ingress.link, transfer: ingress.link.transferTime(bytes: bytes))
     }
 
-    /// A whole micro-batch on a module without tensor parallelism (its work is one compute segment).
-    public mutating func handle(
-        depart upstreamDepart: Picoseconds, entries: [MicroBatchHeader.Entry], payloadBytes: Int64,
-        slot: Int = 0, injection: Int = 0
-    ) throws -> Outcome {
+    /// Times a micro-batch with `contexts` tokens per request on a module without tensor parallelism (no
+    /// allocation bookkeeping): `prepare` and `complete` with nothing to exchange.
+    public mutating func handle(depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64) -> Outcome {
         precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
-        let work = try begin(
-            transit(departedAt: upstreamDepart, bytes: payloadBytes), entries: entries, payloadBytes: payloadBytes,
-            slot: slot, injection: injection)
-        return finish(work, at: work.start + work.cost.total, entries: entries)
-    }
-
-    /// Times a micro-batch with `contexts` tokens per request (no allocation bookkeeping, no tensor parallelism).
-    public mutating func handle(
-        depart upstreamDepart: Picoseconds, contexts: [Int], payloadBytes: Int64,
-        slot: Int = 0, injection: Int = 0
-    ) -> Outcome {
-        precondition(plan.tp == 1, "a tensor-parallel stage needs its group: use TensorParallelGroup")
-        let work = begin(
-            transit(departedAt: upstreamDepart, bytes: payloadBytes), contexts: contexts, payloadBytes: payloadBytes,
-            slot: slot, injection: injection)
-        return finish(work, at: work.start + work.cost.total)
+        let prepared = prepare(
+            transit(departedAt: upstreamDepart, bytes: payloadBytes), contexts: contexts, payloadBytes: payloadBytes)
+        return finish(prepared.work, at: prepared.work.start + prepared.work.cost.total)
     }
 }

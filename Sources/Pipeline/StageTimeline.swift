@@ -28,8 +28,8 @@ struct StageTimeline {
             events.append(
                 TimelineEvent(
                     track: "link from \(track)", name: "activation \(work.payloadBytes) B",
-                    startPs: depart, durationPs: transfer + egress.link.latencyPs, slot: work.slot,
-                    step: work.injection))
+                    startPs: depart, durationPs: transfer + egress.link.latencyPs, microBatch: work.microBatch,
+                    step: work.step))
         }
         let counts = Dictionary(grouping: work.events, by: { $0 }).mapValues(\.count)
         for (kind, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -50,8 +50,8 @@ struct StageTimeline {
         if plan.tp > 1 { args["tp_member"] = "\(member) of \(plan.tp)" }
         var events = [
             TimelineEvent(
-                track: track, name: "slot \(work.slot) step \(work.injection)", startPs: work.start,
-                durationPs: finish - work.start, slot: work.slot, step: work.injection, args: args)
+                track: track, name: "micro-batch \(work.microBatch) step \(work.step)", startPs: work.start,
+                durationPs: finish - work.start, microBatch: work.microBatch, step: work.step, args: args)
         ]
         var at = work.start
         for kind in OpKind.allCases {
@@ -59,7 +59,7 @@ struct StageTimeline {
             events.append(
                 TimelineEvent(
                     track: track + " ops", name: kind.rawValue, startPs: at, durationPs: time,
-                    slot: work.slot, step: work.injection))
+                    microBatch: work.microBatch, step: work.step))
             if channelGroups > 0, let busy = work.cost.channelBusy[kind] {
                 events += channelSpans(busy, kind: kind, start: at, opTime: time, work: work)
             }
@@ -89,7 +89,7 @@ struct StageTimeline {
             events.append(
                 TimelineEvent(
                     track: "\(track) \(name)", name: kind.rawValue, startPs: start, durationPs: longest,
-                    slot: work.slot, step: work.injection, args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
+                    microBatch: work.microBatch, step: work.step, args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
         }
         return events
     }

@@ -156,10 +156,10 @@ public struct Topology: Sendable, Codable, Equatable {
 
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
-        /// has them.
+        /// has them; `inFlight` lets simulators of one process wait for each other's kernels.
         public func costModel(
             module: ModuleConfig, workload: WorkloadSpec? = nil,
-            store: (any KernelTimingStore)? = nil
+            store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil
         ) -> any OpCostModel {
             let pim: any OpCostModel
             switch level {
@@ -173,7 +173,7 @@ public struct Topology: Sendable, Codable, Equatable {
                 pim = CommandCostModel(
                     module: module, scheduling: scheduling, partitioning: partitioning,
                     obufEntries: obufEntries, processorEfficiency: processorEfficiency,
-                    chunkLayout: chunks, store: store)
+                    chunkLayout: chunks, store: store, inFlight: inFlight)
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.
             return module.npu.map { XPUPIMCostModel(pim: pim, npu: $0, module: module) } ?? pim

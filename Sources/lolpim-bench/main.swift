@@ -50,7 +50,7 @@ func endpoint(_ kind: String, _ tag: String) -> String {
 
 func header(requests: Int) -> MicroBatchHeader {
     MicroBatchHeader(
-        slot: 0, injection: 1, transit: Transit(readyPs: 1000, headPs: 1600, tailPs: 2000), wallSendNs: 0,
+        microBatch: 0, step: 1, transit: Transit(readyPs: 1000, headPs: 1600, tailPs: 2000), wallSendNs: 0,
         entries: (0..<requests).map { .init(request: UInt32($0), context: 16_000) })
 }
 

@@ -38,7 +38,7 @@ struct WireCodecTests {
         #expect(c == config)
         guard case .heartbeat = try roundTrip(.heartbeat) else { Issue.record("kind"); return }
         let state = CollectivePorts.State(startPs: 123, egressFreePs: 45, ingressFreePs: 67)
-        let chunk = CollectiveHeader(key: .init(slot: 2, injection: 3), sender: 1, chunks: 2, state: state)
+        let chunk = CollectiveHeader(key: .init(microBatch: 2, step: 3), sender: 1, chunks: 2, state: state)
         guard case .collective(let ch, let payload) = try roundTrip(.collective(chunk, payload: Message([9, 8, 7])))
         else {
             Issue.record("kind"); return
@@ -94,7 +94,7 @@ struct WireCodecTests {
     @Test("micro-batch header and payload round-trip")
     func microBatch() throws {
         let header = MicroBatchHeader(
-            slot: 2, injection: 7, transit: Transit(readyPs: 123_456_789, headPs: 123_457_000, tailPs: 123_458_000),
+            microBatch: 2, step: 7, transit: Transit(readyPs: 123_456_789, headPs: 123_457_000, tailPs: 123_458_000),
             wallSendNs: 99,
             entries: [.init(request: 4, context: 1000), .init(request: 5, context: 2000)])
         let payload = Message(Array(repeating: 0xAB, count: 16384))
@@ -128,7 +128,7 @@ struct WireCodecTests {
             Issue.record("a hello without its fields must be refused")
         }
         let header = MicroBatchHeader(
-            slot: 0, injection: 0, transit: Transit(readyPs: 1, headPs: 1, tailPs: 1), wallSendNs: 0,
+            microBatch: 0, step: 0, transit: Transit(readyPs: 1, headPs: 1, tailPs: 1), wallSendNs: 0,
             entries: [.init(request: 0, context: 1)])
         let frames = WireCodec.encode(.microBatch(header, payload: Message([0, 0])))
         let truncated = Array(frames[0].bytes.dropLast(3))
@@ -143,7 +143,7 @@ struct WireCodecTests {
     func fuzz() {
         var rng = SplitMix64(seed: 2024)
         let header = MicroBatchHeader(
-            slot: 1, injection: 1, transit: Transit(readyPs: 5, headPs: 6, tailPs: 7), wallSendNs: 0,
+            microBatch: 1, step: 1, transit: Transit(readyPs: 5, headPs: 6, tailPs: 7), wallSendNs: 0,
             entries: [.init(request: 1, context: 9), .init(request: 2, context: 9)])
         let seeds: [[[UInt8]]] = [
             WireCodec.encode(.heartbeat).map(\.bytes),
@@ -154,7 +154,7 @@ struct WireCodecTests {
             WireCodec.encode(
                 .collective(
                     CollectiveHeader(
-                        key: .init(slot: 1, injection: 2), sender: 1, chunks: 1,
+                        key: .init(microBatch: 1, step: 2), sender: 1, chunks: 1,
                         state: .init(startPs: 99, egressFreePs: 9, ingressFreePs: 0)),
                     payload: Message([4, 5]))
             ).map(\.bytes),

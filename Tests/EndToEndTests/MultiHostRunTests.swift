@@ -51,7 +51,7 @@ struct MultiHostRunTests {
         /// Sends one every 10 ms for `seconds`, or until `running` is false.
         mutating func send(for seconds: Double, while running: () -> Bool = { true }) throws {
             let header = MicroBatchHeader(
-                slot: 0, injection: 0, transit: Transit(readyPs: 0, headPs: 0, tailPs: 0), wallSendNs: 0,
+                microBatch: 0, step: 0, transit: Transit(readyPs: 0, headPs: 0, tailPs: 0), wallSendNs: 0,
                 entries: [MicroBatchHeader.Entry(request: 0, context: 5000, flags: MicroBatchHeader.Entry.first)])
             let deadline = Date(timeIntervalSinceNow: seconds)
             while running() && Date() < deadline {

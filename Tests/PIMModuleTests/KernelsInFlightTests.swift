@@ -45,8 +45,9 @@ struct KernelsInFlightTests {
         let shape = GEMVShape(rows: 4096, columns: 4096, batch: 1)
         let stores = (0..<4).map { _ in MemoryKernelStore() }
         let timings = Mutex<[KernelTiming]>([])
+        let flights = KernelsInFlight()
         onThreads(4) { i in
-            let timing = KernelTimer(module: .cent32, policy: .static, store: stores[i]).time(shape)
+            let timing = KernelTimer(module: .cent32, policy: .static, store: stores[i], inFlight: flights).time(shape)
             timings.withLock { $0.append(timing) }
         }
         let alone = KernelTimer(module: .cent32, policy: .static).time(shape)

@@ -239,26 +239,23 @@ struct NetworkTests {
         #expect(allReduce(.hierarchical, bytes: Self.s).1[.nicOut(node: 0)]!.bytes * 2 == 8 * c)
     }
 
-    @Test("a group across nodes is identical over every member's replay and the lock-step group")
+    @Test("a group across nodes: the two-phase protocol gives what the group in lock step gives")
     func groupAcrossNodesReplays() throws {
         let yaml = Self.yaml(modules: 4, tp: 4, nodes: 2).replacingOccurrences(
             of: "tp: 4}", with: "tp: 4, collective: hierarchical}")
         let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: yaml, file: "net.yaml"))
         var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
-        var members = (0..<4).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
+        var lockStep = LockStepGroup(plan: plan, stage: plan.stages[0])
         let bytes = Int64(plan.topology.model.activationBytesPerRequest)
         for step in 0..<2 {
             let batch = step == 0 ? Self.entry : [MicroBatchHeader.Entry(request: 0, context: 1001)]
             let at = Transit(readyPs: 0, headPs: Picoseconds(step) * 50_000_000, tailPs: Picoseconds(step) * 50_000_000)
-            let expected = try group.handle(
-                transits: Array(repeating: at, count: 4), entries: batch, payloadBytes: bytes)
-            let works = try members.indices.map { try members[$0].begin(at, entries: batch, payloadBytes: bytes) }
-            let states = members.indices.map { members[$0].groupState(start: works[$0].start) }
-            for m in members.indices {
-                let finished = members[m].run(works[m], peers: states.indices.map { $0 == m ? nil : states[$0] })
-                #expect(
-                    members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch) == expected[m])
-                #expect(members[m].collective.shared == group.members[m].collective.shared)
+            let transits = Array(repeating: at, count: 4)
+            let outcomes = try group.handle(transits: transits, entries: batch, payloadBytes: bytes)
+            let expected = try lockStep.handle(transits: transits, entries: batch, payloadBytes: bytes)
+            #expect(outcomes == expected)
+            for m in 0..<4 {
+                #expect(group.members[m].collective.shared == lockStep.members[m].collective.shared)
             }
         }
         #expect(group.members[0].collective.shared[.nicOut(node: 0)]?.bytes ?? 0 > 0)

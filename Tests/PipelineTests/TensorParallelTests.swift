@@ -92,7 +92,7 @@ struct TensorParallelTests {
     }
 
     @Test(
-        "each member replaying the group from the members' states, gets what the group in lock step gets",
+        "the two-phase protocol (offers carried between members) gives what the group in lock step gives",
         arguments: ["direct", "ring"])
     func memberReplays(algorithm: String) throws {
         let plan = try PipelinePlan(
@@ -100,28 +100,40 @@ struct TensorParallelTests {
         let entries = Self.entries
         let bytes = Int64(2 * plan.topology.model.activationBytesPerRequest)
         var group = TensorParallelGroup(plan: plan, stage: plan.stages[0])
-        var members = (0..<4).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
+        var lockStep = LockStepGroup(plan: plan, stage: plan.stages[0])
         // Two micro-batches, the members starting at different times, so the second depends on the first's ports.
         for (step, departs) in [[0, 5_000, 10_000, 15_000], [40_000_000, 40_000_000, 40_000_000, 40_000_000]]
             .enumerated()
         {
             let batch = step == 0 ? entries : entries.map { MicroBatchHeader.Entry(request: $0.request, context: 1001) }
-            let expected = try group.handle(
-                departs: departs.map(Picoseconds.init), entries: batch, payloadBytes: bytes)
-            let works = try members.indices.map {
-                try members[$0].begin(
-                    members[$0].transit(departedAt: Picoseconds(departs[$0]), bytes: bytes), entries: batch,
-                    payloadBytes: bytes)
+            let transits = departs.indices.map {
+                group.members[$0].transit(departedAt: Picoseconds(departs[$0]), bytes: bytes)
             }
-            let states = members.indices.map { members[$0].groupState(start: works[$0].start) }
-            for m in members.indices {
-                let peers = states.indices.map { $0 == m ? nil : states[$0] }
-                let finished = members[m].run(works[m], peers: peers)
-                let outcome = members[m].finish(works[m], at: finished.finish[m], group: finished, entries: batch)
-                #expect(outcome == expected[m], "member \(m), micro-batch \(step)")
-                #expect(members[m].collective == group.members[m].collective)
+            let outcomes = try group.handle(transits: transits, entries: batch, payloadBytes: bytes)
+            let expected = try lockStep.handle(transits: transits, entries: batch, payloadBytes: bytes)
+            for m in 0..<4 {
+                #expect(outcomes[m] == expected[m], "member \(m), micro-batch \(step)")
+                #expect(group.members[m].collective == lockStep.members[m].collective)
             }
         }
+    }
+
+    @Test("an offer that does not fit the micro-batch is refused, naming the member")
+    func wrongOffers() throws {
+        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: Self.yaml(tp: 2, collective: nil), file: "tp.yaml"))
+        let bytes = Int64(2 * plan.topology.model.activationBytesPerRequest)
+        var members = (0..<2).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
+        let at = members[0].transit(departedAt: 0, bytes: bytes)
+        let a = try members[0].prepare(at, entries: Self.entries, payloadBytes: bytes)
+        let b = try members[1].prepare(at, entries: Self.entries, payloadBytes: bytes)
+        #expect(throws: StageSimulator.OfferError.missing(members: [1])) {
+            try members[0].complete(a, received: [nil, nil])
+        }
+        var wrong = b.offers[0]!
+        wrong.chunks += 1
+        #expect(throws: StageSimulator.OfferError.self) { try members[0].complete(a, received: [nil, wrong]) }
+        let fine = try members[0].complete(a, received: [nil, b.offers[0]])
+        #expect(fine.finish > fine.start)
     }
 
     @Test("a member holds 1/tp of each layer's heads, FFN and KV; norms stay whole")

@@ -6,14 +6,14 @@ import Pipeline
 /// micro-batch, end to end in segment and phase order (the partial sums of each all-reduce phase, the
 /// gathered candidates).
 public struct CollectiveHeader: Sendable, Equatable, Hashable {
-    /// Identifies the micro-batch: its slot and the slot's injection count (`MicroBatchHeader`).
+    /// Identifies the micro-batch and its decode step (`MicroBatchHeader`).
     public struct Key: Sendable, Equatable, Hashable {
-        public var slot: UInt32
-        public var injection: UInt32
+        public var microBatch: UInt32
+        public var step: UInt32
 
-        public init(slot: UInt32, injection: UInt32) {
-            self.slot = slot
-            self.injection = injection
+        public init(microBatch: UInt32, step: UInt32) {
+            self.microBatch = microBatch
+            self.step = step
         }
     }
 
@@ -44,7 +44,7 @@ public struct CollectiveHeader: Sendable, Equatable, Hashable {
             startPs: startPs, egressFreePs: egressFreePs, ingressFreePs: ingressFreePs, forwardFreePs: forwardFreePs)
     }
 
-    /// Bytes after the common 8-byte header: injection, slot, sender, chunks (UInt32 each), start,
+    /// Bytes after the common 8-byte header: step, micro-batch, sender, chunks (UInt32 each), start,
     /// egress free, ingress free, forward free (Int64 each).
     static let bytes = 4 * 4 + 4 * 8
     /// Most chunks one message may carry (4 per layer of a stage, plus a gather).

@@ -37,8 +37,8 @@ public enum WireCodec {
             let frame = Message(count: size) { buffer in
                 var w = ByteWriter(buffer)
                 w.header(.microBatch)
-                w.put(h.injection)  // wire field "iteration"
-                w.put(h.slot)  // wire field "micro-batch"
+                w.put(h.step)
+                w.put(h.microBatch)
                 w.put(h.transit.readyPs)
                 w.put(h.transit.headPs)
                 w.put(h.transit.tailPs)
@@ -55,8 +55,8 @@ public enum WireCodec {
             let frame = Message(count: headerBytes + CollectiveHeader.bytes) { buffer in
                 var w = ByteWriter(buffer)
                 w.header(.collective)
-                w.put(h.key.injection)
-                w.put(h.key.slot)
+                w.put(h.key.step)
+                w.put(h.key.microBatch)
                 w.put(h.sender)
                 w.put(h.chunks)
                 w.put(h.startPs)
@@ -132,7 +132,7 @@ public enum WireCodec {
                 reason: "header of \(bytes.count) bytes, expected \(headerBytes + CollectiveHeader.bytes)")
         }
         var r = ByteReader(bytes, offset: headerBytes)
-        let injection: UInt32 = r.get(), slot: UInt32 = r.get()
+        let step: UInt32 = r.get(), microBatch: UInt32 = r.get()
         let sender: UInt32 = r.get(), chunks: UInt32 = r.get()
         let state = CollectivePorts.State(
             startPs: r.get(), egressFreePs: r.get(), ingressFreePs: r.get(), forwardFreePs: r.get())
@@ -145,7 +145,7 @@ public enum WireCodec {
             throw .malformedBody(type: "collective", reason: "negative simulated time")
         }
         return CollectiveHeader(
-            key: .init(slot: slot, injection: injection), sender: sender,
+            key: .init(microBatch: microBatch, step: step), sender: sender,
             chunks: chunks, state: state)
     }
 
@@ -194,8 +194,8 @@ public enum WireCodec {
         guard bytes.count >= headerBytes + WireCodec.microBatchFixedBytes else {
             throw .malformedBody(type: "microBatch", reason: "header of \(bytes.count) bytes is too short")
         }
-        let injection: UInt32 = r.get()
-        let slot: UInt32 = r.get()
+        let step: UInt32 = r.get()
+        let microBatch: UInt32 = r.get()
         let transit = Transit(readyPs: r.get(), headPs: r.get(), tailPs: r.get())
         let wall: UInt64 = r.get()
         let count: UInt32 = r.get()
@@ -227,7 +227,7 @@ public enum WireCodec {
             entries.append(.init(request: request, context: context, flags: flags))
         }
         return MicroBatchHeader(
-            slot: slot, injection: injection, transit: transit, wallSendNs: wall,
+            microBatch: microBatch, step: step, transit: transit, wallSendNs: wall,
             entries: entries)
     }
 }
@@ -277,7 +277,7 @@ struct ByteReader {
 
 extension WireCodec {
     /// Bytes of a data message's header frame after the common 8-byte header, before its entries:
-    /// injection (wire name "iteration") u32, slot ("micro-batch") u32, depart ps i64, wall ns u64, count u32.
+    /// step u32, micro-batch u32, depart ps i64, wall ns u64, count u32.
     static let microBatchFixedBytes = 4 + 4 + 3 * 8 + 8 + 4
     /// Bytes of one entry: request u32, context u32, flags u32.
     static let microBatchEntryBytes = 12

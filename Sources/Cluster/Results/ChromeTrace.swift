@@ -35,7 +35,7 @@ public enum ChromeTrace {
             out.field("ts", microseconds: e.startPs)
             out.close()
         }
-        // Flow arrows: the module spans of one (slot, step), in time order.
+        // Flow arrows: the module spans of one (micro-batch, step), in time order.
         // A module's own track is "module N"; its ops and channel groups are "module N …".
         func isModuleTrack(_ track: String) -> Bool {
             let words = track.split(separator: " ")
@@ -44,9 +44,9 @@ public enum ChromeTrace {
         let flows = Dictionary(
             grouping: ordered.filter {
                 $0.kind == .span && isModuleTrack($0.track)
-                    && $0.slot != nil && $0.step != nil
+                    && $0.microBatch != nil && $0.step != nil
             },
-            by: { "\($0.slot!)-\($0.step!)" })
+            by: { "\($0.microBatch!)-\($0.step!)" })
         for (index, key) in flows.keys.sorted().enumerated() {
             let hops = flows[key]!
             guard hops.count > 1 else { continue }

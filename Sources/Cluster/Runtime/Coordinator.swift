@@ -66,17 +66,14 @@ public final class Coordinator {
 
     private var peers: [Int: Peer] = [:]
     private var rankOfRoutingId: [[UInt8]: Int] = [:]
-    private var host: HostModel
+    /// The host's side of the run in simulated time (`HostLoop`): scheduler, host, clock.
+    private var loop: HostLoop
     /// Foreign messages (a stray client's bytes) dropped on the return socket.
     private var foreignReturns = ForeignMessages()
-    private var scheduler: BatchScheduler
     private var wall = WallStats()
-    /// Micro-batches sent into the pipeline (each worker handles every one).
-    private var injected: Int64 = 0
-    private var makespan: Picoseconds = 0
     private var stageReports: [Int: StageStats] = [:]
-    /// The host's timeline, then every worker's, when a trace was asked for.
-    private var hostTimeline: [TimelineEvent] = []
+    /// Every worker's timeline, when a trace was asked for (the host's own is the loop's).
+    private var workerTimelines: [TimelineEvent] = []
     private var workerWall: [Int: WallStats] = [:]
     private let startMs = WallClock.monotonicMs()
     private var setupMs: Int64 = 0
@@ -87,9 +84,7 @@ public final class Coordinator {
         self.plan = plan
         self.options = options
         self.context = try context ?? Context()
-        host = HostModel(topology: plan.topology)
-        if options.traceFile != nil { host.timeline = [] }
-        scheduler = BatchScheduler(plan: plan)
+        loop = HostLoop(plan: plan, timeline: options.traceFile != nil)
     }
 
     /// Runs the whole simulation. On failure, writes the partial results with `complete: false` and
@@ -133,7 +128,7 @@ public final class Coordinator {
         // The results are complete and written; a timeline that cannot be written does not unmake them.
         if let trace = options.traceFile {
             do {
-                try ChromeTrace.json(hostTimeline + (host.timeline ?? [])).write(
+                try ChromeTrace.json((loop.host.timeline ?? []) + workerTimelines).write(
                     to: URL(fileURLWithPath: trace), options: .atomic)
             } catch {
                 let results = resultsPath ?? options.outputDirectory
@@ -241,16 +236,16 @@ public final class Coordinator {
                 sendTimeoutMs: options.heartbeatTimeoutMs)
         }
         let progress = ProgressLine(enabled: options.progress, total: plan.generatedTokens)
-        /// The micro-batch each slot has in flight.
+        /// The step each micro-batch has in flight.
         var inFlight: [Int: BatchScheduler.Injection] = [:]
-        for injection in scheduler.start(host: &host) {
-            try inject(injection, payload: nil, on: data)
-            inFlight[injection.slot] = injection
+        for send in try hostStep({ try loop.start() }) {
+            try inject(send, payload: nil, on: data)
+            inFlight[send.injection.microBatch] = send.injection
         }
         var lastProgressMs = WallClock.monotonicMs()
         var nextHeartbeat = lastProgressMs
         var refusals: [String] = []
-        while !scheduler.finished {
+        while !loop.finished {
             try checkStop()
             guard !inFlight.isEmpty else {
                 throw RuntimeError.aborted("internal error: requests remain but nothing is in flight")
@@ -260,56 +255,50 @@ public final class Coordinator {
             if now - lastProgressMs > Int64(options.stallTimeoutMs) {
                 throw RuntimeError.timeout(
                     "no micro-batch came back for \(options.stallTimeoutMs / 1000) s "
-                        + "(waiting for micro-batch slots \(Self.list(inFlight.keys.sorted())))")
+                        + "(waiting for micro-batches \(Self.list(inFlight.keys.sorted())))")
             }
             let ready = try Poller().readable([control, returns], timeoutMs: Int(max(1, nextHeartbeat - now)))
             if ready[0] {
                 while let _ = try receiveControl(control, refusals: &refusals) {}
             }
             guard ready[1] else { continue }
-            while let frames = try returns.receive(dontWait: true) {
-                wall.received(bytes: frames.totalBytes)
-                let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                guard
-                    let (header, payload) = try validateReturn(
-                        frames, inFlight: inFlight,
-                        peer: peer)
-                else { continue }
-                wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
-                let slot = Int(header.slot)
-                inFlight[slot] = nil
-                let sampled = host.complete(
-                    header.transit, payloadBytes: Int64(payload.count),
-                    requests: header.entries.count)
-                makespan = max(makespan, sampled)
-                try RuntimeError.checkBudget(makespan)
-                if options.traceFile != nil {
-                    let cost =
-                        plan.topology.host.stepOverheadPs + plan.topology.host.perRequestPs
-                        * Picoseconds(header.entries.count)
-                    hostTimeline.append(
-                        TimelineEvent(
-                            track: "host", name: "sample slot \(slot)", startPs: sampled - cost,
-                            durationPs: cost, slot: slot, step: Int(header.injection)))
-                }
+            if try takeReturns(returns, inFlight: &inFlight, data: data) {
                 lastProgressMs = WallClock.monotonicMs()
-                for injection in scheduler.returned(slot: slot, now: sampled, host: &host) {
-                    // The activation that came back is reused (moved, not copied) when its size still fits.
-                    let reuse = injection.slot == slot && injection.entries.count == header.entries.count
-                    try inject(injection, payload: reuse ? payload : nil, on: data)
-                    inFlight[injection.slot] = injection
-                }
-                progress.update(completed: scheduler.stats.tokenLatencies.count, simulatedPs: makespan)
+                progress.update(completed: loop.scheduler.stats.tokenLatencies.count, simulatedPs: loop.makespan)
             }
         }
         progress.finish()
+    }
+
+    /// Takes every micro-batch waiting on the return socket back into the host loop and sends what it releases
+    /// next; returns whether any came back.
+    private func takeReturns(
+        _ returns: Socket, inFlight: inout [Int: BatchScheduler.Injection], data: [Socket]
+    ) throws -> Bool {
+        var any = false
+        while let frames = try returns.receive(dontWait: true) {
+            wall.received(bytes: frames.totalBytes)
+            let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+            guard let (header, payload, returned) = try validateReturn(frames, inFlight: inFlight, peer: peer)
+            else { continue }
+            wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
+            inFlight[returned.microBatch] = nil
+            any = true
+            for send in try hostStep({ try loop.returned(returned, transit: header.transit) }) {
+                // The activation that came back is reused (moved, not copied) when its size still fits.
+                let reuse = send.injection.microBatch == returned.microBatch && send.payloadBytes == payload.count
+                try inject(send, payload: reuse ? payload : nil, on: data)
+                inFlight[send.injection.microBatch] = send.injection
+            }
+        }
+        return any
     }
 
     /// Asks every worker for its statistics and waits for them. A worker may take a while to prepare its
     /// report (a long run's timeline is millions of events); it keeps sending heartbeats meanwhile, and so does
     /// the coordinator, so only a worker silent for the heartbeat time-out ends the wait.
     private func collectStats(_ control: Socket) throws {
-        broadcast(.finish(Finish(microBatches: injected)), on: control)
+        broadcast(.finish(Finish(microBatches: loop.sent)), on: control)
         let finishSent = WallClock.monotonicMs()
         for rank in peers.keys { peers[rank]!.lastHeard = max(peers[rank]!.lastHeard, finishSent) }
         var nextHeartbeat = finishSent + Int64(options.heartbeatIntervalMs)
@@ -333,7 +322,7 @@ public final class Coordinator {
                 if case .stats(let report)? = received.message, rankOfRoutingId[received.id] == report.rank {
                     stageReports[report.rank] = report.stage
                     workerWall[report.rank] = report.wall
-                    if let timeline = report.timeline { hostTimeline += timeline }
+                    if let timeline = report.timeline { workerTimelines += timeline }
                 }
                 // Decoding a report with a long timeline takes a while: the workers still encoding theirs
                 // must go on hearing from the coordinator.
@@ -347,27 +336,25 @@ public final class Coordinator {
     /// Sends a micro-batch into stage 0, to each of its members in turn over the host link. The activation is
     /// `payload` (the bytes that came back from the last stage, moved without a copy) or fresh bytes of the
     /// right size.
-    private func inject(_ injection: BatchScheduler.Injection, payload: Message?, on data: [Socket]) throws {
-        let bytes = injection.entries.count * plan.topology.model.activationBytesPerRequest
+    private func inject(_ send: HostLoop.Send, payload: Message?, on data: [Socket]) throws {
+        let injection = send.injection
         let activation =
             payload
-            ?? Message(count: bytes) { buffer in
+            ?? Message(count: Int(send.payloadBytes)) { buffer in
                 // Deterministic content standing in for the embeddings of the requests' last tokens.
-                for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.slot) }
+                for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.microBatch) }
             }
-        injected += 1
         for (member, socket) in data.enumerated() {
-            let transit = host.inject(ready: injection.ready, payloadBytes: Int64(bytes), member: member)
             let header = MicroBatchHeader(
-                slot: UInt32(injection.slot), injection: UInt32(injection.injection),
-                transit: transit, wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
+                microBatch: UInt32(injection.microBatch), step: UInt32(injection.step),
+                transit: send.transits[member], wallSendNs: WallClock.realtimeNs(), entries: injection.entries)
             // Every member but the last gets its own copy; the last gets the activation itself.
             let body = member == data.count - 1 ? activation : Message(activation.bytes)
             let frames = WireCodec.encode(.microBatch(header, payload: body))
             let size = frames.totalBytes
             guard try socket.send(frames) else {
                 throw RuntimeError.timeout(
-                    "stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.slot) "
+                    "stage 0 (\(peers[member]!.label)) did not accept micro-batch \(injection.microBatch) "
                         + "within \(options.heartbeatTimeoutMs / 1000) s")
             }
             wall.sent(bytes: size)
@@ -375,12 +362,12 @@ public final class Coordinator {
     }
 
     /// A message from the last stage must be a micro-batch in flight, with its requests intact: the micro-batch
-    /// a return message carries, or nil for a message that is not a lolpim message at all
+    /// a return message carries and the step it is the return of, or nil for a message that is not a lolpim message at all
     /// (a stray client: dropped with a warning, the run goes on). Anything else invalid stops the run.
     private func validateReturn(
         _ frames: [Message], inFlight: [Int: BatchScheduler.Injection],
         peer: String
-    ) throws -> (MicroBatchHeader, Message)? {
+    ) throws -> (MicroBatchHeader, Message, BatchScheduler.Injection)? {
         let last = plan.stages.last.flatMap { peers[$0.firstRank]?.label } ?? "the last stage"
         let decoded: WireMessage
         do {
@@ -399,15 +386,15 @@ public final class Coordinator {
                 "return socket\(peer): a \(decoded.kind) message where only "
                     + "micro-batches belong")
         }
-        guard let sent = inFlight[Int(header.slot)], Int(header.injection) == sent.injection,
+        guard let sent = inFlight[Int(header.microBatch)], Int(header.step) == sent.step,
             header.entries == sent.entries,
             payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest
         else {
             throw RuntimeError.protocolViolation(
-                "return socket\(peer): micro-batch \(header.slot) step "
-                    + "\(header.injection) is not one in flight")
+                "return socket\(peer): micro-batch \(header.microBatch) step "
+                    + "\(header.step) is not one in flight")
         }
-        return (header, payload)
+        return (header, payload, sent)
     }
 
     // MARK: Control path
@@ -505,9 +492,7 @@ public final class Coordinator {
 
     private func makeResults(complete: Bool, error: String?) -> RunResults {
         let builder = ResultsBuilder(plan: plan)
-        let simulated = builder.simulated(
-            makespan: makespan, scheduler: scheduler.stats, host: host,
-            stages: Array(stageReports.values))
+        let simulated = loop.simulated(stages: Array(stageReports.values))
         var total = wall
         for w in workerWall.values { total.merge(w) }
         let now = WallClock.monotonicMs()
@@ -524,6 +509,17 @@ public final class Coordinator {
         return RunResults(
             complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
             simulated: simulated, wallclock: wallclock)
+    }
+
+    /// A step of the host loop, its errors as the runtime reports them.
+    private func hostStep(_ step: () throws -> [HostLoop.Send]) throws(RuntimeError) -> [HostLoop.Send] {
+        do {
+            return try step()
+        } catch let error as SimulatedTimeLimitExceeded {
+            throw .simulatedTimeLimit(error.description)
+        } catch {
+            throw .aborted("\(error)")
+        }
     }
 
     static func list(_ ranks: [Int]) -> String {

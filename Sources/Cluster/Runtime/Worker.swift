@@ -17,11 +17,15 @@ public struct WorkerOptions: Sendable {
     public var keys: ClusterKeys?
     /// This host's kernel-timing store, or off.
     public var kernelStore: KernelStoreChoice
+    /// What this worker's simulator may reuse from other simulators of its process (workers that are threads of
+    /// one process share one).
+    public var caches: ProcessCaches
 
     public init(
         coordinator: String, rank: Int, dataBind: String? = nil, registrationTimeoutMs: Int = 60_000,
-        keys: ClusterKeys? = nil, kernelStore: KernelStoreChoice = .off
+        keys: ClusterKeys? = nil, kernelStore: KernelStoreChoice = .off, caches: ProcessCaches = ProcessCaches()
     ) {
+        self.caches = caches
         self.keys = keys
         self.kernelStore = kernelStore
         self.coordinator = coordinator
@@ -89,9 +93,9 @@ public final class Worker {
         var handled: Int64 = 0
         var finishAfter: Int64?
         var isDone: Bool { finishAfter.map { handled >= $0 } ?? false }
-        /// Collective messages that arrived before this worker was waiting for them: by micro-batch and sender,
-        /// the sender's state, its chunk count and their bytes.
-        var early: [CollectiveHeader.Key: [Int: (state: CollectivePorts.State, chunks: Int, bytes: Int64)]] = [:]
+        /// Offers that arrived before this worker was waiting for them (collective messages), by micro-batch step
+        /// and sender.
+        var early: [CollectiveHeader.Key: [Int: StageSimulator.Offer]] = [:]
     }
 
     private func run(control controlSocket: inout Socket?) throws {
@@ -108,7 +112,8 @@ public final class Worker {
         let plan = try plan(config, control: control)
         let (stageIndex, member) = plan.position(rank: options.rank)
         let store = options.kernelStore.store.map { CountingKernelStore($0) }
-        var stage = StageSimulator(plan: plan, stage: plan.stages[stageIndex], member: member, store: store)
+        var stage = StageSimulator(
+            plan: plan, stage: plan.stages[stageIndex], member: member, store: store, caches: options.caches)
         if config.recordTimeline == true {
             stage.timeline = []
             stage.channelGroups = config.timelineChannelGroups ?? 0
@@ -314,56 +319,41 @@ public final class Worker {
 
     /// Times one micro-batch and forwards it. A message that is not a lolpim message is dropped (a stray
     /// client); an invalid lolpim data message is reported to the coordinator (the data stream can no longer be
-    /// trusted, so the coordinator aborts the run). With tensor parallelism the micro-batch's collectives are
-    /// exchanged with the group here, in segment order.
+    /// trusted, so the coordinator aborts the run). With tensor parallelism the worker carries the offers of its
+    /// group (`StageSimulator.prepare` / `complete`): one message to each other member, and one from each.
     private func handleData(
         _ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
         session: inout Session
     ) throws {
-        let size = frames.totalBytes
-        wall.received(bytes: size)
-        let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-        let header: MicroBatchHeader, payload: Message
+        guard let (header, payload) = try acceptData(frames, bytesPerRequest: bytesPerRequest, session: session)
+        else { return }
+        wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
+        let prepared: StageSimulator.Prepared
         do {
-            guard case .microBatch(let h, let p) = try WireCodec.decode(frames) else {
-                throw ProtocolError.malformedBody(type: "data", reason: "only micro-batches belong on the data socket")
-            }
-            let expected = h.entries.count * bytesPerRequest
-            guard p.count == expected else { throw ProtocolError.payloadSize(expected: expected, got: p.count) }
-            (header, payload) = (h, p)
-        } catch {
-            if dropStranger(error, socket: "data", peer: peer) { return }
-            let text = "worker \(options.rank) refused a message on its data socket\(peer): \(error)"
-            logger.error("\(text)")
-            try reportError(text, on: session.control)
-            return
-        }
-        let now = WallClock.realtimeNs()
-        wall.dataLatency.record(ns: Int64(bitPattern: now &- header.wallSendNs))
-        let work: StageSimulator.Work
-        do {
-            work = try stage.begin(
+            prepared = try stage.prepare(
                 header.transit, entries: header.entries, payloadBytes: Int64(payload.count),
-                slot: Int(header.slot), injection: Int(header.injection))
+                microBatch: Int(header.microBatch), step: Int(header.step))
         } catch {
-            let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.slot): \(error)"
+            let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
             try reportError(text, on: session.control)
             throw RuntimeError.aborted(text)
         }
-        var peers: [CollectivePorts.State?] = [nil]
-        if stage.plan.tp > 1 {
-            // One exchange per micro-batch and member pair: this member's state and every chunk it sends the
-            // other over the micro-batch; then the whole group's collectives are timed here (docs/PROTOCOL.md §5b).
-            let key = CollectiveHeader.Key(slot: header.slot, injection: header.injection)
-            let state = stage.groupState(start: work.start)
-            for peer in session.group.indices where peer != stage.member {
-                try sendCollective(key: key, state: state, to: peer, work: work, stage: stage, session: session)
-            }
-            peers = try awaitCollectives(key, work: work, stage: stage, session: &session)
+        let key = CollectiveHeader.Key(microBatch: header.microBatch, step: header.step)
+        for (peer, offer) in prepared.offers.enumerated() {
+            guard let offer else { continue }
+            try send(offer, key: key, from: stage.member, to: peer, session: session)
         }
-        let group = stage.plan.tp > 1 ? stage.run(work, peers: peers) : nil
-        let time = group?.finish[stage.member] ?? work.start + work.cost.total
-        let outcome = stage.finish(work, at: time, group: group, entries: header.entries)
+        let received = prepared.offers.isEmpty ? [] : try awaitOffers(key, member: stage.member, session: &session)
+        let outcome: StageSimulator.Outcome
+        do {
+            outcome = try stage.complete(prepared, received: received, entries: header.entries)
+        } catch {
+            let text =
+                "worker \(options.rank) got collective messages that do not fit micro-batch \(key.microBatch) "
+                + "step \(key.step): \(error)"
+            try? reportError(text, on: session.control)
+            throw RuntimeError.protocolViolation(text)
+        }
         session.handled += 1
         guard let transit = outcome.transit, let downstream = session.downstream else { return }
         var next = header
@@ -373,22 +363,44 @@ public final class Worker {
         let outSize = out.totalBytes
         guard try downstream.send(out) else {
             throw RuntimeError.timeout(
-                "worker \(options.rank) could not hand micro-batch \(header.slot) to the "
+                "worker \(options.rank) could not hand micro-batch \(header.microBatch) to the "
                     + "next stage: downstream not accepting")
         }
         wall.sent(bytes: outSize)
     }
 
-    /// Sends member `peer` this member's state and the chunks it sends that member over the micro-batch, end
-    /// to end in one frame, as one message. The chunks stand in for partial sums: their sizes are real, their
-    /// bytes zero (shared, so that sending them costs no fill).
-    private func sendCollective(
-        key: CollectiveHeader.Key, state: CollectivePorts.State, to peer: Int,
-        work: StageSimulator.Work, stage: StageSimulator, session: Session
+    /// A data message's micro-batch and activation, or nil when it was dropped (not a lolpim message) or refused
+    /// (reported to the coordinator).
+    private func acceptData(
+        _ frames: [Message], bytesPerRequest: Int, session: Session
+    ) throws -> (MicroBatchHeader, Message)? {
+        wall.received(bytes: frames.totalBytes)
+        let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+        do {
+            guard case .microBatch(let h, let p) = try WireCodec.decode(frames) else {
+                throw ProtocolError.malformedBody(type: "data", reason: "only micro-batches belong on the data socket")
+            }
+            let expected = h.entries.count * bytesPerRequest
+            guard p.count == expected else { throw ProtocolError.payloadSize(expected: expected, got: p.count) }
+            return (h, p)
+        } catch {
+            if dropStranger(error, socket: "data", peer: peer) { return nil }
+            let text = "worker \(options.rank) refused a message on its data socket\(peer): \(error)"
+            logger.error("\(text)")
+            try reportError(text, on: session.control)
+            return nil
+        }
+    }
+
+    /// Sends member `peer` this member's offer for a micro-batch step, as one message: the header, and the chunks
+    /// end to end in one frame. The chunks stand in for partial sums: their sizes are real, their bytes zero
+    /// (one zeroed buffer, so that sending them costs no fill).
+    private func send(
+        _ offer: StageSimulator.Offer, key: CollectiveHeader.Key, from member: Int, to peer: Int, session: Session
     ) throws {
-        let sizes = stage.collective.chunks(from: stage.member, to: peer, in: work.segments)
-        let payload = Message.zeros(count: Int(sizes.bytes))
-        let header = CollectiveHeader(key: key, sender: UInt32(stage.member), chunks: UInt32(sizes.count), state: state)
+        let payload = Message.zeros(count: Int(offer.bytes))
+        let header = CollectiveHeader(
+            key: key, sender: UInt32(member), chunks: UInt32(offer.chunks), state: offer.state)
         let frames = WireCodec.encode(.collective(header, payload: payload))
         let size = frames.totalBytes
         guard let socket = session.group[peer], try socket.send(frames) else {
@@ -399,15 +411,13 @@ public final class Worker {
         wall.sent(bytes: size)
     }
 
-    /// Waits (heartbeats going, bounded by the heartbeat time-out) until every other member's collective
-    /// message for `key` is here, each with exactly the chunks expected from it; messages for later
-    /// micro-batches that arrive meanwhile are kept for their turn. Returns the members' states by member
-    /// index (nil for this one).
-    private func awaitCollectives(
-        _ key: CollectiveHeader.Key, work: StageSimulator.Work, stage: StageSimulator,
-        session: inout Session
-    ) throws -> [CollectivePorts.State?] {
-        let others = Set(session.group.indices.filter { $0 != stage.member })
+    /// Waits (heartbeats going, bounded by the heartbeat time-out) until every other member's offer for `key` is
+    /// here; offers for later micro-batches that arrive meanwhile are kept for their turn. Returns the offers by
+    /// member index (nil for this one).
+    private func awaitOffers(
+        _ key: CollectiveHeader.Key, member: Int, session: inout Session
+    ) throws -> [StageSimulator.Offer?] {
+        let others = Set(session.group.indices.filter { $0 != member })
         let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
         while !others.isSubset(of: Set((session.early[key] ?? [:]).keys)) {
             if WallClock.monotonicMs() > deadline {
@@ -415,50 +425,42 @@ public final class Worker {
                 throw RuntimeError.timeout(
                     "worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
                         + "the collective messages of group members \(missing) "
-                        + "(micro-batch \(key.slot), step \(key.injection))")
+                        + "(micro-batch \(key.microBatch), step \(key.step))")
             }
             guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
                 throw RuntimeError.protocolViolation(
                     "the coordinator asked for statistics while worker \(options.rank) "
                         + "was inside a collective")
             }
-            guard ready[0] else { continue }
-            while let frames = try session.tp.receive(dontWait: true) {
-                wall.received(bytes: frames.totalBytes)
-                let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
-                // From another member of the group, once per micro-batch.
-                let decoded = Result { try WireCodec.decode(frames) }
-                if case .failure(let error) = decoded, dropStranger(error, socket: "tensor-parallel", peer: peer) {
-                    continue
-                }
-                guard case .success(.collective(let h, let payload)) = decoded,
-                    others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil
-                else {
-                    let why = (try? decoded.get()) == nil ? "\(decoded)" : "not from another member, or a second one"
-                    let text =
-                        "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
-                        + "collective message of its group (\(why))"
-                    try? reportError(text, on: session.control)
-                    throw RuntimeError.protocolViolation(text)
-                }
-                session.early[h.key, default: [:]][Int(h.sender)] = (h.state, Int(h.chunks), Int64(payload.count))
-            }
+            if ready[0] { try receiveOffers(others: others, session: &session) }
         }
         let arrived = session.early.removeValue(forKey: key) ?? [:]
-        var states: [CollectivePorts.State?] = Array(repeating: nil, count: session.group.count)
-        for (sender, message) in arrived {
-            // Exactly the chunks this micro-batch's collectives make that member send this one.
-            let expected = stage.collective.chunks(from: sender, to: stage.member, in: work.segments)
-            guard message.chunks == expected.count, message.bytes == expected.bytes else {
+        return session.group.indices.map { arrived[$0] }
+    }
+
+    /// Takes every collective message waiting on the tensor-parallel socket: each must come from another member
+    /// of the group, once per micro-batch step.
+    private func receiveOffers(others: Set<Int>, session: inout Session) throws {
+        while let frames = try session.tp.receive(dontWait: true) {
+            wall.received(bytes: frames.totalBytes)
+            let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
+            let decoded = Result { try WireCodec.decode(frames) }
+            if case .failure(let error) = decoded, dropStranger(error, socket: "tensor-parallel", peer: peer) {
+                continue
+            }
+            guard case .success(.collective(let h, let payload)) = decoded,
+                others.contains(Int(h.sender)), session.early[h.key]?[Int(h.sender)] == nil
+            else {
+                let why = (try? decoded.get()) == nil ? "\(decoded)" : "not from another member, or a second one"
                 let text =
-                    "worker \(options.rank) got a collective message with the wrong chunks from member "
-                    + "\(sender) (micro-batch \(key.slot), step \(key.injection))"
+                    "worker \(options.rank) refused a message on its tensor-parallel socket\(peer): not a "
+                    + "collective message of its group (\(why))"
                 try? reportError(text, on: session.control)
                 throw RuntimeError.protocolViolation(text)
             }
-            states[sender] = message.state
+            session.early[h.key, default: [:]][Int(h.sender)] = StageSimulator.Offer(
+                state: h.state, chunks: Int(h.chunks), bytes: Int64(payload.count))
         }
-        return states
     }
 
     /// Kernel buffer of the group sockets, bytes: a micro-batch's collective message is megabytes, and larger

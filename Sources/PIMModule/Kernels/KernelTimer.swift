@@ -55,6 +55,8 @@ public final class KernelTimer: Sendable {
     public let refresh: Bool
     /// Where timings outlive this timer (nil: this process's memory only).
     public let store: (any KernelTimingStore)?
+    /// The kernels other timers of this process are simulating now, to wait for instead of repeating (nil: none).
+    public let inFlight: KernelsInFlight?
     /// What decides this timer's kernels besides their own shape (`KernelKey.context`).
     public let storeContext: String
 
@@ -62,8 +64,9 @@ public final class KernelTimer: Sendable {
     ///   `static` models AiM's single MAC register per bank.
     public init(
         module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
-        refresh: Bool = true, store: (any KernelTimingStore)? = nil
+        refresh: Bool = true, store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil
     ) {
+        self.inFlight = inFlight
         self.module = module
         self.blockThreshold = blockThreshold
         self.policy = policy
@@ -88,15 +91,16 @@ public final class KernelTimer: Sendable {
     ) -> KernelTiming {
         if let known = memory.withLock({ $0[memoryKey] }) { return known }
         let key = storeKey()
-        let (result, shared) = KernelsInFlight.shared.timing(key) {
+        func lookUp() -> KernelTiming {
             if let stored = store?.timing(key) { return stored }
             let computed = compute()
             store?.record(key, computed)
             return computed
         }
+        let (result, fromOther) = inFlight?.timing(key, compute: lookUp) ?? (lookUp(), false)
         // Another thread's timer simulated it, and recorded it in its own store, usually the same file: this
         // timer's store then answers (a hit), else it is recorded there too.
-        if shared, let store, store.timing(key) == nil { store.record(key, result) }
+        if fromOther, let store, store.timing(key) == nil { store.record(key, result) }
         memory.withLock { $0[memoryKey] = result }
         return result
     }

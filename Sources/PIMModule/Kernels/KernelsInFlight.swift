@@ -13,9 +13,6 @@ import Synchronization
 /// Kernels depend only on smaller kernels (a unit on its block samples, a boundary on its two units), never on
 /// themselves, so a thread that waits here while holding a claim of its own cannot close a cycle.
 public final class KernelsInFlight: Sendable {
-    /// The one registry of this process.
-    public static let shared = KernelsInFlight()
-
     /// One simulation under way: its waiters sleep on `condition` until `result` is set.
     final class Flight: @unchecked Sendable {
         // Guarded by `condition`.
@@ -29,8 +26,8 @@ public final class KernelsInFlight: Sendable {
     public init() {}
 
     /// The timing of `key`: `compute()` when no other thread is computing it, else the other thread's result
-    /// (after it finished; `shared` is then true). `compute` runs at most once per key at a time in this process.
-    public func timing(_ key: KernelKey, compute: () -> KernelTiming) -> (timing: KernelTiming, shared: Bool) {
+    /// (after it finished; `fromOther` is then true). `compute` runs at most once per key at a time in this process.
+    public func timing(_ key: KernelKey, compute: () -> KernelTiming) -> (timing: KernelTiming, fromOther: Bool) {
         let (flight, owner) = flights.withLock { running -> (Flight, Bool) in
             if let flight = running[key] { return (flight, false) }
             let flight = Flight()

@@ -11,21 +11,21 @@ public struct TimelineEvent: Codable, Sendable, Equatable {
     public var name: String
     public var startPs: Picoseconds
     public var durationPs: Picoseconds
-    /// Micro-batch slot and step, for flow arrows that follow a micro-batch through the pipeline.
-    public var slot: Int?
+    /// Micro-batch and decode step, for flow arrows that follow a micro-batch through the pipeline.
+    public var microBatch: Int?
     public var step: Int?
     public var args: [String: String]?
 
     public init(
         kind: Kind = .span, track: String, name: String, startPs: Picoseconds, durationPs: Picoseconds = 0,
-        slot: Int? = nil, step: Int? = nil, args: [String: String]? = nil
+        microBatch: Int? = nil, step: Int? = nil, args: [String: String]? = nil
     ) {
         self.kind = kind
         self.track = track
         self.name = name
         self.startPs = startPs
         self.durationPs = durationPs
-        self.slot = slot
+        self.microBatch = microBatch
         self.step = step
         self.args = args
     }

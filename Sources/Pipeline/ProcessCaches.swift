@@ -1,0 +1,15 @@
+import PIMModule
+
+/// What the simulators running in one process may reuse from each other: the kernels some thread is simulating
+/// right now (`KernelsInFlight`) and tensor-parallel groups' collective replays (`GroupReplays`). Whoever starts
+/// simulators hands one value to all of them (a worker process, the in-process launcher, a study running several
+/// points at once, `SequentialRun`); simulated results never depend on it, only how often work is repeated.
+public struct ProcessCaches: Sendable {
+    public let kernelsInFlight: KernelsInFlight
+    public let groupReplays: GroupReplays
+
+    public init(kernelsInFlight: KernelsInFlight = KernelsInFlight(), groupReplays: GroupReplays = GroupReplays()) {
+        self.kernelsInFlight = kernelsInFlight
+        self.groupReplays = groupReplays
+    }
+}
