@@ -2,16 +2,13 @@ import Synchronization
 import Workload
 
 /// The `command` fidelity: PIM operators are lowered to AiM command streams (GEMVLowering) and timed
-/// cycle by cycle on a channel (ChannelEngine under a SchedulingPolicy); HUB work (softmax, norms,
+/// cycle by cycle on a channel by the scheduling policy's backend (`ChannelBackend`); HUB work (softmax, norms,
 /// element-wise operators, partial-sum reductions) runs on the HUB processor as in the roofline model.
 ///
 /// - GEMV: output rows spread over channels (ceil(rows / channels) per channel, all channels in lock-step);
 ///   the HUB adds the partial sums of inputs longer than one DRAM row (chunks − 1 additions per output).
-/// - Attention: QKᵀ of a (request, KV head) slice is a GEMV with the slice's tokens as rows, head_dim as
-///   columns and the GQA group's query heads as inputs (they share the open K rows); SV is a GEMV with
-///   head_dim rows over the slice's tokens (V is stored transposed: a dimension's tokens along a row) and
-///   the group's score vectors as inputs. Token-parallel: Σ over (request, head) of the busiest channel's
-///   slice, plus the HUB reduction of the channels' SV partial sums. Head-first: the busiest channel's sum.
+/// - Attention: the partitioning's mapping (`AttentionMapping`) gives each channel its slices and each slice its
+///   GEMV; the backend times the operator (`ChannelBackend.attention`); the HUB adds SV partial sums.
 /// - K/V append: K of a token is 8 columns in one bank (ACT16, 8 WR, PREA); V, stored transposed, is
 ///   written 16 tokens at a time from a HUB staging buffer (per 16 tokens: 8 row groups of ACT16, 16 WR,
 ///   PREA), so a token costs 1/16 of that. Appends of different (request, head) pairs go to different
@@ -87,131 +84,16 @@ public struct CommandCostModel: OpCostModel {
             channelBusy: busy)
     }
 
-    /// Attention of every (request, KV head) pair, as `AttentionPartitioning.assign` spreads it. Slices
-    /// are grouped by size instead of listed: token-parallel slices of one pair differ by at most one token.
+    /// Attention of every (request, KV head) pair, as the partitioning's mapping spreads it over the channels and
+    /// the backend times it (`ChannelBackend.attention`), plus the HUB's additions.
     func attention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> OpCost {
-        var memo: [Int: KernelTiming] = [:]
-        func kernel(_ tokens: Int) -> KernelTiming {
-            if let k = memo[tokens] { return k }
-            let k = timer.time(
-                kind == .attentionScore
-                    ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-                    : GEMVShape(rows: headDim, columns: tokens, batch: group))
-            memo[tokens] = k
-            return k
-        }
-        let channels = module.channels
-        var commands = CommandCounts()
-        if timer.policy == .static {
-            return staticAttention(kind, contexts: contexts, group: group, kvHeads: kvHeads, headDim: headDim)
-        }
-        // SV slices longer than one DRAM row of tokens leave one partial sum per chunk; the HUB adds them.
-        func chunkAdditions(_ tokens: Int) -> Int64 {
-            guard kind == .attentionValue, tokens > 0 else { return 0 }
-            let chunks = timer.lowering.geometry(GEMVShape(rows: headDim, columns: tokens, batch: group)).chunks
-            return Int64(chunks - 1) * Int64(headDim * group)
-        }
-        switch partitioning {
-        case .tokenParallel:
-            // All channels work on one pair at a time; the channels with the extra token decide.
-            var cycles: Int64 = 0
-            var perChannel = Array(repeating: Int64(0), count: channels)
-            var additions: Int64 = 0
-            for tokens in contexts {
-                let small = tokens / channels, extra = tokens % channels
-                let large = kernel(small + (extra > 0 ? 1 : 0))
-                cycles += large.cycles * Int64(kvHeads)
-                let smallCycles = small > 0 ? kernel(small).cycles : 0
-                for c in 0..<channels { perChannel[c] += (c < extra ? large.cycles : smallCycles) * Int64(kvHeads) }
-                commands = commands + CommandCounts(large.counts) * Int64(extra * kvHeads)
-                if small > 0 {
-                    commands = commands + CommandCounts(kernel(small).counts) * Int64((channels - extra) * kvHeads)
-                }
-                additions +=
-                    Int64(kvHeads)
-                    * (Int64(extra) * chunkAdditions(small + 1)
-                        + Int64(channels - extra) * chunkAdditions(small))
-            }
-            // The channels' SV partial sums are reduced once per (request, head) in the HUB.
-            if kind == .attentionValue {
-                additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(channels - 1)
-            }
-            return OpCost(
-                latency: cycles * cyclePs + hubTime(additions), commands: commands, hubFlops: additions,
-                channelBusy: perChannel.map { $0 * cyclePs })
-        case .headFirst:
-            var perChannel = Array(repeating: Int64(0), count: channels)
-            var additions: Int64 = 0
-            for (request, tokens) in contexts.enumerated() {
-                let k = kernel(tokens)
-                commands = commands + CommandCounts(k.counts) * Int64(kvHeads)
-                additions += Int64(kvHeads) * chunkAdditions(tokens)
-                for head in 0..<kvHeads { perChannel[(request * kvHeads + head) % channels] += k.cycles }
-            }
-            return OpCost(
-                latency: (perChannel.max() ?? 0) * cyclePs + hubTime(additions), commands: commands,
-                hubFlops: additions, channelBusy: perChannel.map { $0 * cyclePs })
-        }
-    }
-
-    /// Attention under `static` scheduling: the operator's AiM program (`AttentionProgram`) timed on all
-    /// channels by the AiM controller model, either replayed whole or composed unit by unit: every unit alone
-    /// plus what each unit costs after the previous one (`KernelTimer.boundary`), which equals replaying the
-    /// whole operator (tested); then the expected refresh stalls. A channel is busy for its own slice's kernel
-    /// time in each unit.
-    /// The HUB adds SV partial sums as in the other policies: chunks − 1 per output of each slice, and
-    /// (token-parallel) the channels' partial outputs.
-    func staticAttention(_ kind: OpKind, contexts: [Int], group: Int, kvHeads: Int, headDim: Int) -> OpCost {
-        let program = AttentionProgram(timer: timer, partitioning: partitioning)
-        let phase: AttentionProgram.Phase = kind == .attentionScore ? .score : .value
-        var total = KernelTiming(cycles: 0, counts: CommandCounts().values, order: .inputStationary)
-        func add(_ t: KernelTiming, times n: Int64 = 1) {
-            total.cycles += t.cycles * n
-            total.counts = zip(total.counts, t.counts).map { $0 + $1 * n }
-        }
-        var perChannel = Array(repeating: Int64(0), count: module.channels)
-        var additions: Int64 = 0
-        let units = program.units(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim)
-        // Runs of equal consecutive units (token-parallel: the KV heads of one request), each looked up once.
-        var runs: [(unit: AttentionProgram.Unit, count: Int64)] = []
-        for unit in units {
-            if let last = runs.last, last.unit == unit {
-                runs[runs.count - 1].count += 1
-            } else {
-                runs.append((unit, 1))
-            }
-        }
-        // Composition pays when units recur (token-parallel: every KV head of a request has the same unit) or
-        // are long enough to decompose; otherwise (head-first waves of different requests' contexts) it would
-        // replay each unit three times, alone and in both its boundaries, so the operator is replayed once.
-        // A run of n equal units is n units and the n − 1 boundaries between them.
-        let recur = runs.count < units.count || Set(units).count < units.count
-        if recur || units.contains(where: { timer.unitBlocks($0) != nil }) {
-            for (i, run) in runs.enumerated() {
-                add(timer.time(run.unit, program: program), times: run.count)
-                if i > 0 { add(timer.boundary(runs[i - 1].unit, run.unit, program: program)) }
-                if run.count > 1 { add(timer.boundary(run.unit, run.unit, program: program), times: run.count - 1) }
-            }
-        } else {
-            add(timer.time(wholeProgram: units, program: program))
-        }
-        for run in runs {
-            for (c, shape) in run.unit.shapes.enumerated() {
-                guard let shape else { continue }
-                perChannel[c] += timer.time(shape).cycles * run.count
-                if phase == .value {
-                    additions += Int64(timer.lowering.geometry(shape).chunks - 1) * Int64(headDim * group) * run.count
-                }
-            }
-        }
-        if timer.refresh { total = timer.withExpectedRefresh(total) }
-        if phase == .value && partitioning == .tokenParallel {
-            additions += Int64(contexts.count * kvHeads * group * headDim) * Int64(module.channels - 1)
-        }
-        let busy = perChannel.map { min($0, total.cycles) * cyclePs }
+        let op = AttentionOperator(
+            phase: kind == .attentionScore ? .score : .value, contexts: contexts, kvHeads: kvHeads, group: group,
+            headDim: headDim)
+        let timing = timer.attention(op, mapping: partitioning.mapping)
         return OpCost(
-            latency: total.cycles * cyclePs + hubTime(additions), commands: CommandCounts(total.counts),
-            hubFlops: additions, channelBusy: busy)
+            latency: timing.cycles * cyclePs + hubTime(timing.hubAdditions), commands: CommandCounts(timing.counts),
+            hubFlops: timing.hubAdditions, channelBusy: timing.busy.map { $0 * cyclePs })
     }
 
     /// K/V appends of `pairs` (request, KV head) pairs spread over the channels.

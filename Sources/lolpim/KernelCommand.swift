@@ -143,7 +143,7 @@ struct KernelCommand: ParsableCommand {
                 let mask = AiMInstruction.mask(0..<min(32, preset.channels))
                 let program = timer.aimProgram(shape, order: order, mask: mask)
                 try writeAim(
-                    program, to: emitAim, policy: policy,
+                    program, to: emitAim, backend: timer.backend,
                     header: [
                         "gemv \(rows) rows x \(columns) columns x batch \(batch) per channel",
                         "\(preset.preset), every channel its own share, \(order) loop order",
@@ -186,13 +186,14 @@ struct KernelCommand: ParsableCommand {
         print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
         print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
         // The operators as AiM programs over all channels: what --emit-aim writes and `static` times.
-        let timer = policy == .static ? model.timer : KernelTimer(module: preset, policy: .static)
+        let runsAiM = model.timer.backend.runsAiMPrograms
+        let timer = runsAiM ? model.timer : KernelTimer(module: preset, policy: .static)
         let program = AttentionProgram(timer: timer, partitioning: split)
         for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")] {
             let instructions = program.program(
                 phase, contexts: [tokens], kvHeads: kvHeads, group: group,
                 headDim: headDim)
-            if policy == .static {
+            if runsAiM {
                 let cycles = program.replay(refresh: !noRefresh).run(instructions).cycles
                 print(
                     String(
@@ -201,7 +202,7 @@ struct KernelCommand: ParsableCommand {
             }
             if let emitAim {
                 try writeAim(
-                    instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), policy: policy,
+                    instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), backend: model.timer.backend,
                     header: [
                         "attention \(name) over \(tokens) tokens, \(kvHeads) KV heads x group \(group), "
                             + "head_dim \(headDim), \(split.rawValue), \(preset.preset)"
@@ -300,9 +301,12 @@ struct KernelCommand: ParsableCommand {
     }
 
     /// Writes an AiM instruction program; under dcs or pingpong it is the static order, and says so.
-    func writeAim(_ program: [AiMInstruction], to path: String, policy: SchedulingPolicy, header: [String]) throws {
+    func writeAim(
+        _ program: [AiMInstruction], to path: String, backend: any ChannelBackend, header: [String]
+    ) throws {
+        let policy = backend.policy
         var lines = header.map { "# " + $0 }
-        if policy != .static {
+        if !backend.runsAiMPrograms {
             lines.append("# static instruction order: \(policy) scheduling cannot be expressed in this format")
             print(
                 "  note           \(policy) reorders commands inside the controller, which the AiM simulator's "

@@ -13,22 +13,26 @@ let kernelShapes: [(String, GEMVShape)] = [
     ("sv-gqa", GEMVShape(rows: 128, columns: 1500, batch: 4)),
 ]
 
+/// The policies the channel engine runs (`CommandEngineBackend`); `static` runs on the AiM controller model.
+let enginePolicies: [SchedulingPolicy] = [.pingpong, .dcs]
+
 func run(
     _ shape: GEMVShape, _ policy: SchedulingPolicy, order: LoopOrder = .inputStationary,
     module: ModuleConfig = .cent32
 ) -> (program: KernelProgram, issued: [Int64], engine: ChannelEngine) {
     let timer = KernelTimer(module: module, policy: policy)
+    let backend = timer.backend as! CommandEngineBackend
     let program = timer.lowering.program(shape, order: order)
     var engine = ChannelEngine(table: timer.table, record: true)
-    let issued = Scheduler(policy: policy).run(program, on: &engine)
+    let issued = Scheduler(schedule: backend.schedule).run(program, on: &engine)
     return (program, issued, engine)
 }
 
 @Suite("Kernels: lowering, scheduling, legality")
 struct KernelTests {
     @Test(
-        "every kernel trace is legal under every schedule and loop order",
-        arguments: SchedulingPolicy.allCases, LoopOrder.allCases)
+        "every kernel trace is legal under every engine schedule and loop order",
+        arguments: enginePolicies, LoopOrder.allCases)
     func legality(policy: SchedulingPolicy, order: LoopOrder) {
         for (name, shape) in kernelShapes {
             let r = run(shape, policy, order: order)
@@ -43,10 +47,22 @@ struct KernelTests {
     func legalityPerPreset(preset: String) {
         let module = ModuleConfig.presets[preset]!
         for (name, shape) in kernelShapes {
-            for policy in SchedulingPolicy.allCases {
+            for policy in enginePolicies {
                 let r = run(shape, policy, module: module)
                 let violations = TimingChecker(table: .of(module)).check(r.engine.trace!)
                 #expect(violations.isEmpty, "\(preset) \(name) \(policy): \(violations.prefix(3))")
+            }
+        }
+    }
+
+    @Test("static kernels (AiM instruction programs on the AiM controller) are legal in every loop order")
+    func staticLegality() {
+        let timer = KernelTimer(module: .cent32, policy: .static)
+        for (name, shape) in kernelShapes {
+            for order in LoopOrder.allCases {
+                let trace = timer.backend.trace(shape, order: order, lowering: timer.lowering, refresh: true, channel: 0)
+                let violations = TimingChecker(table: timer.table).check(trace)
+                #expect(!trace.isEmpty && violations.isEmpty, "\(name) \(order): \(violations.prefix(3))")
             }
         }
     }
@@ -68,7 +84,7 @@ struct KernelTests {
 
     @Test(
         "dcs issues nothing before its data is there: buffer contents follow program order",
-        arguments: SchedulingPolicy.allCases)
+        arguments: enginePolicies)
     func hazards(policy: SchedulingPolicy) {
         let table = TimingTable.gddr6AiM
         let writeDone = Int64(table.completion[AiMCommandKind.wrgb.rawValue])
@@ -207,8 +223,8 @@ struct KernelClassTests {
             (GEMVShape(rows: 128, columns: 3001, batch: 1), GEMVShape(rows: 128, columns: 3008, batch: 1)),
         ] {
             var e1 = ChannelEngine(table: timer.table), e2 = ChannelEngine(table: timer.table)
-            Scheduler(policy: .dcs).run(timer.lowering.program(a, order: .inputStationary), on: &e1)
-            Scheduler(policy: .dcs).run(timer.lowering.program(b, order: .inputStationary), on: &e2)
+            Scheduler(schedule: DCSSchedule()).run(timer.lowering.program(a, order: .inputStationary), on: &e1)
+            Scheduler(schedule: DCSSchedule()).run(timer.lowering.program(b, order: .inputStationary), on: &e2)
             #expect(e1.endCycle == e2.endCycle)
             #expect(e1.counts == e2.counts)
             #expect(timer.canonical(a) == b)

@@ -1,16 +1,15 @@
 /// Attention under `static` scheduling: the AiM instruction program of a QKᵀ or SV operator over a module's
 /// channels, as the AiM controller model runs it (one decoder for every channel, blocking RD_MAC).
 ///
-/// Each channel's share is a GEMV (`CommandCostModel` explains the slice shapes). The program is built in
-/// units of channels that work together:
-/// - token-parallel: one unit per (request, KV head) pair, every channel a token slice of it;
-/// - head-first: one unit per wave of up to `channels` pairs, pair p on channel p mod channels.
-/// Inside a unit the channels' GEMV programs are merged in lock-step: position by position, identical
-/// instructions go out once with the union of their channel masks. A `WR_GB` whose data differs between
-/// channels (each channel's own query heads, or its own slice of the scores) goes out once per channel:
-/// only the token-parallel QKᵀ broadcasts one query to every channel.
+/// The program is built in the units of channels that work together that the mapping gives
+/// (`AttentionMapping.units`): token-parallel, one unit per (request, KV head) pair, every channel a token slice
+/// of it; head-first, one unit per wave of up to `channels` pairs. Each channel's share is its slice's GEMV
+/// (`AttentionMapping.slice`). Inside a unit the channels' GEMV programs are merged in lock-step: position by
+/// position, identical instructions go out once with the union of their channel masks. A `WR_GB` whose data
+/// differs between channels (each channel's own query heads, or its own slice of the scores) goes out once per
+/// channel: only a mapping that broadcasts the query (token-parallel QKᵀ) sends one to every channel.
 public struct AttentionProgram: Sendable {
-    public enum Phase: Sendable, Hashable { case score, value }
+    public typealias Phase = AttentionPhase
 
     /// Channels working together, and the GEMV each runs (nil: idle in this unit).
     public struct Unit: Sendable, Hashable {
@@ -22,55 +21,38 @@ public struct AttentionProgram: Sendable {
     }
 
     public let timer: KernelTimer
-    public let partitioning: AttentionPartitioning
+    public let mapping: any AttentionMapping
+
+    public init(timer: KernelTimer, mapping: any AttentionMapping) {
+        self.timer = timer
+        self.mapping = mapping
+    }
 
     public init(timer: KernelTimer, partitioning: AttentionPartitioning) {
-        self.timer = timer
-        self.partitioning = partitioning
+        self.init(timer: timer, mapping: partitioning.mapping)
     }
 
     var channels: Int { timer.module.channels }
 
-    /// The GEMV of a slice of `tokens` tokens.
-    public func slice(_ phase: Phase, tokens: Int, group: Int, headDim: Int) -> GEMVShape {
-        timer.canonical(
-            phase == .score
-                ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-                : GEMVShape(rows: headDim, columns: tokens, batch: group))
+    /// The units of an operator, in program order (a mapping unit repeated n times is n units here).
+    public func units(_ op: AttentionOperator) -> [Unit] {
+        var out: [Unit] = []
+        for unit in mapping.units(contexts: op.contexts, kvHeads: op.kvHeads, channels: channels) {
+            var shapes: [GEMVShape?] = Array(repeating: nil, count: channels)
+            for run in unit.runs {
+                let shape = timer.canonical(
+                    mapping.slice(op.phase, tokens: run.tokens, group: op.group, headDim: op.headDim))
+                for c in run.channels { shapes[c] = shape }
+            }
+            let programUnit = Unit(shapes: shapes, sharedInput: op.phase == .score && mapping.broadcastsQuery)
+            out += Array(repeating: programUnit, count: unit.repeats)
+        }
+        return out
     }
 
     /// The units of an operator, in program order.
     public func units(_ phase: Phase, contexts: [Int], kvHeads: Int, group: Int, headDim: Int) -> [Unit] {
-        let assigned = partitioning.assign(contexts: contexts, kvHeads: kvHeads, channels: channels)
-        switch partitioning {
-        case .tokenParallel:
-            // Slice i of every channel belongs to the same pair (every pair gives each channel one slice,
-            // or none when the pair has fewer tokens than channels).
-            var next = Array(repeating: 0, count: channels)
-            var out: [Unit] = []
-            for (request, _) in contexts.enumerated() {
-                for head in 0..<kvHeads {
-                    var shapes: [GEMVShape?] = Array(repeating: nil, count: channels)
-                    for c in 0..<channels where next[c] < assigned[c].count {
-                        let s = assigned[c][next[c]]
-                        guard s.request == request && s.head == head else { continue }
-                        shapes[c] = slice(phase, tokens: s.tokens, group: group, headDim: headDim)
-                        next[c] += 1
-                    }
-                    out.append(Unit(shapes: shapes, sharedInput: phase == .score))
-                }
-            }
-            return out
-        case .headFirst:
-            let waves = assigned.map(\.count).max() ?? 0
-            return (0..<waves).map { w in
-                Unit(
-                    shapes: (0..<channels).map { c in
-                        guard w < assigned[c].count else { return nil }
-                        return slice(phase, tokens: assigned[c][w].tokens, group: group, headDim: headDim)
-                    }, sharedInput: false)
-            }
-        }
+        units(AttentionOperator(phase: phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: headDim))
     }
 
     /// A unit's instructions (without EOC).

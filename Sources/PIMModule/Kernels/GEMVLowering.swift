@@ -64,6 +64,17 @@ public struct GEMVLowering: Sendable {
         self.obufEntries = max(1, obufEntries)
     }
 
+    /// The representative of `shape`'s timing class. All banks move together and a MAC16 covers a whole
+    /// 32 B column, so rows only matter per 16 (one per bank) and columns per 16 elements: shapes that agree
+    /// on ceil(rows / 16) and ceil(columns / 16) issue the same commands. Attention slices grow by one token
+    /// per step, so this exact equivalence lets consecutive steps share one simulation.
+    public func canonical(_ shape: GEMVShape) -> GEMVShape {
+        let banks = module.banksPerChannel, elements = module.columnBytes / 2
+        return GEMVShape(
+            rows: (shape.rows + banks - 1) / banks * banks,
+            columns: (shape.columns + elements - 1) / elements * elements, batch: shape.batch)
+    }
+
     /// Columns (GB entries) of one input chunk, chunks per input, segments per DRAM row, inputs per fill.
     public func geometry(
         _ shape: GEMVShape

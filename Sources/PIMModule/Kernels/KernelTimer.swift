@@ -18,8 +18,8 @@ public struct KernelTiming: Sendable, Equatable {
     public func count(_ kind: AiMCommandKind) -> Int64 { counts[kind.rawValue] }
 }
 
-/// Times GEMV kernels on one channel at command level, under one scheduling policy, and remembers every
-/// result: identical kernels (same shape, mapping and schedule) take identical time, so each unique kernel
+/// Times GEMV kernels on one channel at command level on one backend (`ChannelBackend`, chosen by the scheduling
+/// policy), and remembers every result: identical kernels (same shape, mapping and schedule) take identical time, so each unique kernel
 /// is simulated once.
 ///
 /// Refresh: a kernel's command stream is simulated without refresh, exactly, and then pays the refreshes it
@@ -36,10 +36,11 @@ public struct KernelTiming: Sendable, Equatable {
 /// simulates the whole kernel) and extends the line to the real block count: exact (tested).
 public final class KernelTimer: Sendable {
     public let module: ModuleConfig
-    public let policy: SchedulingPolicy
-    /// The timing rules its kernels are simulated under: the AiM simulator's for `static`, lolpim's table
-    /// (docs/REFERENCE.md §3.3–3.4, as docs/MAPPING.md §1.2 builds it) for `pingpong` and `dcs`.
-    public let table: TimingTable
+    /// What runs the kernels: timing rules, output buffer, simulator.
+    public let backend: any ChannelBackend
+    public var policy: SchedulingPolicy { backend.policy }
+    /// The timing rules its kernels are simulated under (the backend's).
+    public var table: TimingTable { backend.table }
     public let lowering: GEMVLowering
     private let cache = Mutex<[GEMVShape: KernelTiming]>([:])
     private let unitCache = Mutex<[[AttentionProgram.Unit]: KernelTiming]>([:])
@@ -60,8 +61,8 @@ public final class KernelTimer: Sendable {
     /// What decides this timer's kernels besides their own shape (`KernelKey.context`).
     public let storeContext: String
 
-    /// - Parameter obufEntries: output-buffer entries for `pingpong` and `dcs` (the LoL-PIM buffer);
-    ///   `static` models AiM's single MAC register per bank.
+    /// - Parameter obufEntries: output-buffer entries for `pingpong` and `dcs` (the LoL-PIM buffer); the `static`
+    ///   backend models AiM's single MAC register per bank.
     public init(
         module: ModuleConfig, policy: SchedulingPolicy, obufEntries: Int = 8, blockThreshold: Int64 = 50_000,
         refresh: Bool = true, store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil
@@ -69,16 +70,12 @@ public final class KernelTimer: Sendable {
         self.inFlight = inFlight
         self.module = module
         self.blockThreshold = blockThreshold
-        self.policy = policy
         self.refresh = refresh
-        table =
-            policy == .static
-            ? .aimSimulator(module.timing.aimSimulatorEffective, banks: module.banksPerChannel)
-            : .of(module)
-        lowering = GEMVLowering(module: module, obufEntries: policy == .static ? 1 : max(2, obufEntries))
+        backend = policy.backend(module: module, obufEntries: obufEntries)
+        lowering = GEMVLowering(module: module, obufEntries: backend.obufEntries)
         self.store = store
         storeContext = Self.storeContext(
-            module: module, policy: policy, table: table, lowering: lowering,
+            module: module, policy: policy, table: backend.table, lowering: lowering,
             blockThreshold: blockThreshold, refresh: refresh)
     }
 
@@ -110,16 +107,8 @@ public final class KernelTimer: Sendable {
         lowering.geometry(shape).inputsPerFill >= shape.batch ? [.inputStationary] : LoopOrder.allCases
     }
 
-    /// The representative of `shape`'s timing class. All banks move together and a MAC16 covers a whole
-    /// 32 B column, so rows only matter per 16 (one per bank) and columns per 16 elements: shapes that agree
-    /// on ceil(rows / 16) and ceil(columns / 16) issue the same commands. Attention slices grow by one token
-    /// per step, so this exact equivalence lets consecutive steps share one simulation.
-    public func canonical(_ shape: GEMVShape) -> GEMVShape {
-        let banks = module.banksPerChannel, elements = module.columnBytes / 2
-        return GEMVShape(
-            rows: (shape.rows + banks - 1) / banks * banks,
-            columns: (shape.columns + elements - 1) / elements * elements, batch: shape.batch)
-    }
+    /// The representative of `shape`'s timing class (`GEMVLowering.canonical`).
+    public func canonical(_ shape: GEMVShape) -> GEMVShape { lowering.canonical(shape) }
 
     public func time(_ requested: GEMVShape) -> KernelTiming {
         let shape = canonical(requested)
@@ -143,22 +132,9 @@ public final class KernelTimer: Sendable {
         return Int64(g.rowsPerBank) * Int64(columns) * Int64(shape.batch)
     }
 
-    /// Full cycle-by-cycle simulation, refreshing from cycle 0 when `refresh` is on. `static` kernels run
-    /// as AiM instruction programs on the AiM controller model (the cycles until EOC completes); `pingpong`
-    /// and `dcs` kernels as command programs on the channel engine.
+    /// Full cycle-by-cycle simulation on the backend, refreshing from cycle 0 when `refresh` is on.
     public func simulate(_ shape: GEMVShape, order: LoopOrder, refresh: Bool) -> KernelTiming {
-        if policy == .static {
-            let report = staticReplay(refresh: refresh).run(aimProgram(shape, order: order))
-            return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: order)
-        }
-        var engine = ChannelEngine(table: table, refresh: refresh)
-        Scheduler(policy: policy).run(lowering.program(shape, order: order), on: &engine)
-        return KernelTiming(cycles: engine.endCycle, counts: engine.counts, order: order)
-    }
-
-    /// The AiM controller model for one channel of this module.
-    func staticReplay(refresh: Bool) -> AiMTraceReplay {
-        AiMTraceReplay(timing: module.timing, channels: 1, banks: module.banksPerChannel, refresh: refresh)
+        backend.simulate(shape, order: order, lowering: lowering, refresh: refresh)
     }
 
     /// The kernel's AiM instructions on the channels of `mask` (channel 0 by default), ending with EOC.
@@ -316,13 +292,12 @@ public final class KernelTimer: Sendable {
     /// The command trace of a kernel in the loop order `time` picks.
     public func trace(_ requested: GEMVShape, channel: Int = 0, refresh: Bool = true) -> [IssuedCommand] {
         let shape = canonical(requested)
-        let order = time(shape).order
-        if policy == .static {
-            return staticReplay(refresh: refresh).run(aimProgram(shape, order: order), record: true).trace
-        }
-        var engine = ChannelEngine(table: table, refresh: refresh, record: true, channel: channel)
-        Scheduler(policy: policy).run(lowering.program(shape, order: order), on: &engine)
-        return engine.trace ?? []
+        return backend.trace(shape, order: time(shape).order, lowering: lowering, refresh: refresh, channel: channel)
+    }
+
+    /// One attention operator over every channel of the module, as `mapping` spreads it (the backend's rules).
+    public func attention(_ op: AttentionOperator, mapping: any AttentionMapping) -> AttentionTiming {
+        backend.attention(op, mapping: mapping, timer: self)
     }
 
     /// Unique kernels simulated so far.

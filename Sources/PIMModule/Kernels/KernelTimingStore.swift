@@ -84,6 +84,6 @@ extension KernelTimer {
         return KernelKey(
             context: storeContext,
             kernel: (boundary ? "boundary " : "unit ")
-                + "\(program.partitioning.rawValue) " + text.joined(separator: " | "))
+                + "\(program.mapping.name) " + text.joined(separator: " | "))
     }
 }

@@ -5,8 +5,6 @@ public struct Scheduler: Sendable {
 
     public init(schedule: any CommandSchedule) { self.schedule = schedule }
 
-    public init(policy: SchedulingPolicy) { self.init(schedule: policy.schedule) }
-
     /// Runs `program` on `engine` from cycle `start`; returns the issue cycle of every command.
     @discardableResult
     public func run(_ program: KernelProgram, on engine: inout ChannelEngine, start: Int64 = 0) -> [Int64] {

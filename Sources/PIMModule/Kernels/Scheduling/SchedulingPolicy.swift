@@ -1,6 +1,7 @@
-/// How a channel's controller orders its command stream (docs/REFERENCE.md §2.3). Each policy's rules are one
-/// `CommandSchedule`, in a file of its own beside this one; a new policy is a new case here, its file, and one
-/// line in `schedule`.
+/// How a channel's controller orders its command stream (docs/REFERENCE.md §2.3). Each policy is timed by a backend
+/// (`SchedulingPolicy.backend`, Kernels/Backends/): `static` by the AiM controller model, the others by the channel
+/// engine under their `CommandSchedule`, each in a file of its own beside this one. A new engine policy is a new
+/// case here, its schedule's file, and one line in `backend`.
 public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// AiM baseline: the public AiM simulator's controller (one in-order queue per channel, a mode change of
     /// nMODCH between register and bank commands, blocking RD_MAC, one decoder for all channels). Kernels
@@ -10,15 +11,6 @@ public enum SchedulingPolicy: String, Sendable, Hashable, Codable, CaseIterable 
     case pingpong
     /// Dynamic command scheduling (`DCSSchedule`).
     case dcs
-
-    /// The policy's rules.
-    public var schedule: any CommandSchedule {
-        switch self {
-        case .static: InOrderSchedule()
-        case .pingpong: PingPongSchedule()
-        case .dcs: DCSSchedule()
-        }
-    }
 }
 
 /// A command-issue policy as the `Scheduler` runs it: the queues a channel's commands wait in (each issued in
