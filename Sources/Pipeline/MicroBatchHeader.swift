@@ -23,7 +23,7 @@ public struct MicroBatchHeader: Sendable, Equatable {
         public var isLast: Bool { flags & Self.last != 0 }
     }
 
-    /// Which micro-batch this is (0 ..< parallelism.micro_batches): the batch scheduler's slot it fills.
+    /// Which micro-batch this is (0 ..< parallelism.micro_batches).
     public var microBatch: UInt32
     /// The micro-batch's decode step: how many times it entered the pipeline before, 0-based. With continuous
     /// batching its requests may change from step to step.

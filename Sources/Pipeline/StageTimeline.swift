@@ -89,7 +89,8 @@ struct StageTimeline {
             events.append(
                 TimelineEvent(
                     track: "\(track) \(name)", name: kind.rawValue, startPs: start, durationPs: longest,
-                    microBatch: work.microBatch, step: work.step, args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
+                    microBatch: work.microBatch, step: work.step,
+                    args: ["busy_percent": String(format: "%.1f", 100 * mean)]))
         }
         return events
     }

@@ -10,7 +10,8 @@ struct ChromeTraceTests {
         let awkward = "quote \" backslash \\ newline \n tab \t bell \u{07} é"
         let events = [
             TimelineEvent(
-                track: "module 0", name: "micro-batch 0 step 0", startPs: 1_000_000, durationPs: 2_500_000, microBatch: 0,
+                track: "module 0", name: "micro-batch 0 step 0", startPs: 1_000_000, durationPs: 2_500_000,
+                microBatch: 0,
                 step: 0, args: ["requests": "2", "note": awkward]),
             TimelineEvent(
                 track: "module 1", name: awkward, startPs: 4_000_000, durationPs: 1_000_000, microBatch: 0, step: 0),
@@ -31,7 +32,8 @@ struct ChromeTraceTests {
         #expect(spans[1]["cat"] as? String == "link")
         let instant = try #require(items.first { $0["ph"] as? String == "i" })
         #expect(instant["s"] as? String == "t" && instant["name"] as? String == "DPA new_chunk ×2")
-        // One flow from module 0 to module 1 for micro-batch 0, step 0: a start and a finish bound to the enclosing span.
+        // One flow from module 0 to module 1 for micro-batch 0, step 0: a start and a finish bound to the enclosing
+        // span.
         let flows = items.filter { $0["cat"] as? String == "flow" }
         #expect(flows.map { $0["ph"] as? String } == ["s", "f"] && flows[1]["bp"] as? String == "e")
         let threads = items.filter { $0["name"] as? String == "thread_name" }

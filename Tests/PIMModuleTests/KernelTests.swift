@@ -60,7 +60,8 @@ struct KernelTests {
         let timer = KernelTimer(module: .cent32, policy: .static)
         for (name, shape) in kernelShapes {
             for order in LoopOrder.allCases {
-                let trace = timer.backend.trace(shape, order: order, lowering: timer.lowering, refresh: true, channel: 0)
+                let trace = timer.backend.trace(
+                    shape, order: order, lowering: timer.lowering, refresh: true, channel: 0)
                 let violations = TimingChecker(table: timer.table).check(trace)
                 #expect(!trace.isEmpty && violations.isEmpty, "\(name) \(order): \(violations.prefix(3))")
             }

@@ -120,7 +120,8 @@ struct TensorParallelTests {
 
     @Test("an offer that does not fit the micro-batch is refused, naming the member")
     func wrongOffers() throws {
-        let plan = try PipelinePlan(topology: TopologyLoader.parse(yaml: Self.yaml(tp: 2, collective: nil), file: "tp.yaml"))
+        let plan = try PipelinePlan(
+            topology: TopologyLoader.parse(yaml: Self.yaml(tp: 2, collective: nil), file: "tp.yaml"))
         let bytes = Int64(2 * plan.topology.model.activationBytesPerRequest)
         var members = (0..<2).map { StageSimulator(plan: plan, stage: plan.stages[0], member: $0) }
         let at = members[0].transit(departedAt: 0, bytes: bytes)

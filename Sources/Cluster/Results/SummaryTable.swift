@@ -10,7 +10,7 @@ public enum SummaryTable {
         out.append(
             "lolpim · \(t.name) · \(t.model) on \(t.modules) × \(t.modulePreset) "
                 + "(\(t.channelsPerModule) channels) · \(t.fidelity) · \(t.requests) requests, "
-                + "batch ≤ \(t.batchSize) in \(t.microBatches) micro-batch slots"
+                + "batch ≤ \(t.batchSize) in \(t.microBatches) micro-batches"
         )
         out.append(
             "context: \(t.context) · output tokens \(t.outputTokens) · arrival \(t.arrival) · "

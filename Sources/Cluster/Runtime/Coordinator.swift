@@ -362,7 +362,8 @@ public final class Coordinator {
     }
 
     /// A message from the last stage must be a micro-batch in flight, with its requests intact: the micro-batch
-    /// a return message carries and the step it is the return of, or nil for a message that is not a lolpim message at all
+    /// a return message carries and the step it is the return of, or nil for a message that is not a lolpim
+    /// message at all
     /// (a stray client: dropped with a warning, the run goes on). Anything else invalid stops the run.
     private func validateReturn(
         _ frames: [Message], inFlight: [Int: BatchScheduler.Injection],

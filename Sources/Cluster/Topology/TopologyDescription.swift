@@ -60,7 +60,7 @@ public enum TopologyDescription {
                 + "\(t.parallelism.collective.rawValue) all-reduce)" : ""
         out.append(
             "  pipeline   \(t.stages) stages\(tp), layers per stage \(split) (LM head on the last), "
-                + "\(t.parallelism.microBatches) micro-batch slots")
+                + "\(t.parallelism.microBatches) micro-batches")
         let w = t.workload
         let prompts = plan.requests.map(\.promptTokens)
         let source = w.trace != nil ? "a request trace" : "context \(w.context.label), \(w.arrival.label)"

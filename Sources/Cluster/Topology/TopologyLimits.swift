@@ -75,7 +75,8 @@ public enum TopologyLimits {
         range: 0...RequestTrace.maxArrivalSeconds, unit: "s")
 
     public static let seed = IntRange(key: "seed", range: 0...Int.max, unit: "")
-    public static let microBatches = IntRange(key: "parallelism.micro_batches", range: 1...65_536, unit: "slots")
+    public static let microBatches = IntRange(
+        key: "parallelism.micro_batches", range: 1...65_536, unit: "micro-batches")
     public static let tp = IntRange(key: "parallelism.tp", range: 1...4096, unit: "modules")
     public static let obufEntries = IntRange(key: "fidelity.obuf_entries", range: 2...65_536, unit: "entries")
     public static let processorEfficiency = RealRange(

@@ -86,143 +86,193 @@ public struct AiMTraceReplay: Sendable {
     }
 
     /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
-    /// instructions of `next` and returns how many of them are host accesses.
+    /// instructions of `next` and returns how many of them are host accesses. Each cycle: requests left over from
+    /// earlier cycles go first; the decoder takes the next instruction unless it waits; every channel advances;
+    /// at a sync point, periods that repeat are skipped.
     private func run<E: Error>(
         next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Int,
         fastForward: ReplayFastForward?
     ) throws(E) -> Report {
         var skipper = fastForward
-        var skippedCounts = Array(repeating: Int64(0), count: AiMCommandKind.allCases.count)
-        var rowBase = 0
-        var synced = false
-        var fastForwarded: Int64 = 0
-        var state = Channels(table: table, channels: channels, refresh: refresh, record: record)
-        var current = try next()
-        var decoded = current == nil ? 0 : 1
-        var hostLines = current?.opcode.isHostAccess == true ? 1 : 0
-        func advance() throws(E) {
-            if let row = current?.values[.row] { rowBase = row }
-            current = try next()
-            if let current {
-                decoded += 1
-                if current.opcode.isHostAccess { hostLines += 1 }
-            }
-        }
-        var stalled = 0
-        var afMode = 0
-        var queueFull: Int64 = 0, blocked: Int64 = 0
-        var finished: Int64?
-        var cycle: Int64 = 0
-        while finished == nil, let instruction = current {
-            // 1. Requests left over from earlier cycles go first, per channel.
-            var wasRemaining = false, isRemaining = false
-            for c in 0..<channels where state.remaining[c].count > 0 {
-                wasRemaining = true
-                guard let request = state.remaining[c].request else { continue }
-                let count = state.remaining[c].count
-                state.remaining[c] = (nil, 0)
-                if !state.offer(request, count: count, to: c, now: cycle) { isRemaining = true }
-            }
-            // 2. Decode the next instruction, unless a blocking one is in flight. While the decoder waits,
-            //    cycles in which no channel can act are skipped.
-            if stalled > 0 || isRemaining {
-                let next = state.wake.min() ?? .max
-                // Nothing can ever happen again (not reachable with the rules above): stop instead of spinning.
-                if next == .max { break }
-                if next > cycle + 1 {
-                    let skipped = next - cycle - 1
-                    cycle += skipped
-                    if stalled > 0 { blocked += skipped } else { queueFull += skipped }
-                }
-            }
-            if stalled > 0 {
-                blocked += 1
+        var replay = ReplayState(
+            channels: Channels(table: table, channels: channels, refresh: refresh, record: record), first: try next())
+        while replay.finished == nil, let instruction = replay.current {
+            let (wasRemaining, isRemaining) = replay.offerLeftovers()
+            // While the decoder waits, cycles in which no channel can act are skipped; when nothing can ever
+            // happen again (not reachable with the rules above), the replay stops instead of spinning.
+            if replay.stalled > 0 || isRemaining, !replay.skipIdleCycles() { break }
+            if replay.stalled > 0 {
+                replay.blocked += 1
             } else if wasRemaining {
-                if isRemaining { queueFull += 1 } else { try advance() }
-            } else {
-                var allQueued = true
-                let op = instruction.opcode
-                if let final = op.finalCommand {
-                    let targets: [Int]
-                    if op.isMemoryAccess {
-                        targets =
-                            op == .readMEM || op == .writeMEM
-                            ? [instruction.values[.channel] ?? 0]
-                            : instruction.channels(limit: channels)
-                    } else {
-                        targets = instruction.channels(limit: channels)
-                    }
-                    let kind: AiMChannelController.Request.Kind =
-                        op.isMemoryAccess
-                        ? (final == .rd ? .read : .write) : .aim
-                    let row = op == .af ? (1 << 29) + afMode : instruction.row
-                    let request = AiMChannelController.Request(
-                        kind: kind, final: final, bank: instruction.bank, row: row,
-                        needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)
-                    let bursts = op.isMemoryAccess ? 1 : instruction.opsize
-                    for c in targets {
-                        if !state.offer(request, count: bursts, to: c, now: cycle) { allQueued = false }
-                        if op.isBlocking { stalled += bursts }
-                    }
-                } else if op == .sync || op == .eoc {
-                    let marker = AiMChannelController.Request(
-                        kind: .endMarker, final: .tmod, bank: -1, row: -1,
-                        needsRegisterMode: false, notifies: true)
-                    for c in 0..<channels {
-                        if !state.offer(marker, count: 1, to: c, now: cycle) { allQueued = false }
-                        stalled += 1
-                    }
-                } else if op == .writeCFR, instruction.values[.address] == 2 {
-                    afMode = instruction.values[.data] ?? 0
-                }
-                if stalled == 0 && allQueued { try advance() }
+                if isRemaining { replay.queueFull += 1 } else { try replay.advance(next) }
+            } else if replay.decode(instruction) {
+                try replay.advance(next)
             }
-            // 3. Every channel advances one cycle; completed blocking requests release the decoder.
-            cycle += 1
-            for c in 0..<channels where state.wake[c] <= cycle {
-                let (notified, next) = state.controllers[c].tickAndProject(at: cycle)
-                state.wake[c] = next
-                if notified > 0 {
-                    stalled -= 1
-                    if stalled == 0 {
-                        if current?.opcode == .eoc {
-                            finished = cycle
-                        } else {
-                            try advance()
-                            synced = true
-                        }
-                    }
-                }
-            }
-            // 4. At a sync point, skip the periods that repeat (`ReplayFastForward`).
-            if synced, finished == nil, current != nil, !state.remaining.contains(where: { $0.count > 0 }),
-                let s = state.controllers.withUnsafeBufferPointer({ controllers in
-                    skipper?.observe(
-                        controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
-                        blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
-                })
-            {
-                let instructions = Int(s.periods) * s.instructions
-                // `current` is the first instruction of the periods skipped; the one after them takes its place.
-                hostLines += skip(instructions - 1)
-                current = try next()
-                if current?.opcode.isHostAccess == true { hostLines += 1 }
-                decoded += instructions
-                blocked += s.periods * s.blocked
-                queueFull += s.periods * s.queueFull
-                for k in skippedCounts.indices { skippedCounts[k] += s.periods * s.counts[k] }
-                rowBase += Int(s.periods) * s.rows
-                let dt = s.periods * s.cycles
-                cycle += dt
-                fastForwarded += dt
-                for c in 0..<channels {
-                    state.controllers[c].fastForward(
-                        periods: s.periods, cycles: s.cycles, rows: s.rows, issuedPerPeriod: s.issued[c])
-                    if state.wake[c] != .max { state.wake[c] += dt }
-                }
-            }
-            synced = false
+            try replay.tick(next)
+            if replay.synced, skipper != nil { try replay.fastForward(&skipper!, skip: skip, next: next) }
+            replay.synced = false
         }
+        return replay.report(record: record)
+    }
+}
+
+/// Where one replay stands: the channels, the instruction being decoded, the decoder's waits and the counters
+/// the report gives. `AiMTraceReplay.run` drives it cycle by cycle through its steps.
+private struct ReplayState {
+    var state: Channels
+    /// The instruction being decoded (nil once `next` has none).
+    var current: AiMInstruction?
+    /// Instructions handed out so far, and of them the host accesses.
+    var decoded: Int
+    var hostLines: Int
+    /// The row the last instruction that named one named (fast-forward keeps rows relative to it).
+    var rowBase = 0
+    /// Blocking requests not yet completed: the decoder waits while there are any.
+    var stalled = 0
+    /// The activation function mode `WR_CFR` to address 2 set (AF instructions carry it as a row).
+    var afMode = 0
+    var queueFull: Int64 = 0
+    var blocked: Int64 = 0
+    var fastForwarded: Int64 = 0
+    /// Commands issued in periods skipped by fast-forward.
+    var skippedCounts = Array(repeating: Int64(0), count: AiMCommandKind.allCases.count)
+    var cycle: Int64 = 0
+    /// The cycle EOC completed.
+    var finished: Int64?
+    /// Whether a blocking instruction completed this cycle (a sync point).
+    var synced = false
+
+    init(channels: Channels, first: AiMInstruction?) {
+        state = channels
+        current = first
+        decoded = first == nil ? 0 : 1
+        hostLines = first?.opcode.isHostAccess == true ? 1 : 0
+    }
+
+    var channels: Int { state.controllers.count }
+
+    /// Moves the decoder to the next instruction.
+    mutating func advance<E: Error>(_ next: () throws(E) -> AiMInstruction?) throws(E) {
+        if let row = current?.values[.row] { rowBase = row }
+        current = try next()
+        if let current {
+            decoded += 1
+            if current.opcode.isHostAccess { hostLines += 1 }
+        }
+    }
+
+    /// Offers every channel the requests its full queue refused in earlier cycles. Returns whether there were
+    /// any, and whether some are still refused.
+    mutating func offerLeftovers() -> (wasRemaining: Bool, isRemaining: Bool) {
+        var wasRemaining = false, isRemaining = false
+        for c in 0..<channels where state.remaining[c].count > 0 {
+            wasRemaining = true
+            guard let request = state.remaining[c].request else { continue }
+            let count = state.remaining[c].count
+            state.remaining[c] = (nil, 0)
+            if !state.offer(request, count: count, to: c, now: cycle) { isRemaining = true }
+        }
+        return (wasRemaining, isRemaining)
+    }
+
+    /// Skips to the cycle before the next one in which a channel can act, counting the skipped cycles as blocked
+    /// or queue-full; false when no channel can ever act again.
+    mutating func skipIdleCycles() -> Bool {
+        let next = state.wake.min() ?? .max
+        if next == .max { return false }
+        if next > cycle + 1 {
+            let skipped = next - cycle - 1
+            cycle += skipped
+            if stalled > 0 { blocked += skipped } else { queueFull += skipped }
+        }
+        return true
+    }
+
+    /// Decodes `instruction` into requests for its channels (or sets a mode). Returns whether the decoder may
+    /// move on: every request queued and none blocking.
+    mutating func decode(_ instruction: AiMInstruction) -> Bool {
+        var allQueued = true
+        let op = instruction.opcode
+        if let final = op.finalCommand {
+            let targets =
+                op == .readMEM || op == .writeMEM
+                ? [instruction.values[.channel] ?? 0] : instruction.channels(limit: channels)
+            let kind: AiMChannelController.Request.Kind = op.isMemoryAccess ? (final == .rd ? .read : .write) : .aim
+            let row = op == .af ? (1 << 29) + afMode : instruction.row
+            let request = AiMChannelController.Request(
+                kind: kind, final: final, bank: instruction.bank, row: row,
+                needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)
+            let bursts = op.isMemoryAccess ? 1 : instruction.opsize
+            for c in targets {
+                if !state.offer(request, count: bursts, to: c, now: cycle) { allQueued = false }
+                if op.isBlocking { stalled += bursts }
+            }
+        } else if op == .sync || op == .eoc {
+            let marker = AiMChannelController.Request(
+                kind: .endMarker, final: .tmod, bank: -1, row: -1, needsRegisterMode: false, notifies: true)
+            for c in 0..<channels {
+                if !state.offer(marker, count: 1, to: c, now: cycle) { allQueued = false }
+                stalled += 1
+            }
+        } else if op == .writeCFR, instruction.values[.address] == 2 {
+            afMode = instruction.values[.data] ?? 0
+        }
+        return stalled == 0 && allQueued
+    }
+
+    /// Every channel advances one cycle; completed blocking requests release the decoder (EOC's last one ends
+    /// the replay).
+    mutating func tick<E: Error>(_ next: () throws(E) -> AiMInstruction?) throws(E) {
+        cycle += 1
+        for c in 0..<channels where state.wake[c] <= cycle {
+            let (notified, wake) = state.controllers[c].tickAndProject(at: cycle)
+            state.wake[c] = wake
+            guard notified > 0 else { continue }
+            stalled -= 1
+            guard stalled == 0 else { continue }
+            if current?.opcode == .eoc {
+                finished = cycle
+            } else {
+                try advance(next)
+                synced = true
+            }
+        }
+    }
+
+    /// At a sync point with nothing left over, asks `skipper` whether the state recurs; if so, passes over the whole
+    /// periods it found (`ReplayFastForward`): `skip(n)` passes over n instructions of `next` and counts their host
+    /// accesses.
+    mutating func fastForward<E: Error>(
+        _ skipper: inout ReplayFastForward, skip: (Int) -> Int, next: () throws(E) -> AiMInstruction?
+    ) throws(E) {
+        guard finished == nil, current != nil, !state.remaining.contains(where: { $0.count > 0 }) else { return }
+        let found = state.controllers.withUnsafeBufferPointer { controllers in
+            skipper.observe(
+                controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
+                blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
+        }
+        guard let s = found else { return }
+        let instructions = Int(s.periods) * s.instructions
+        // `current` is the first instruction of the periods skipped; the one after them takes its place.
+        hostLines += skip(instructions - 1)
+        current = try next()
+        if current?.opcode.isHostAccess == true { hostLines += 1 }
+        decoded += instructions
+        blocked += s.periods * s.blocked
+        queueFull += s.periods * s.queueFull
+        for k in skippedCounts.indices { skippedCounts[k] += s.periods * s.counts[k] }
+        rowBase += Int(s.periods) * s.rows
+        let dt = s.periods * s.cycles
+        cycle += dt
+        fastForwarded += dt
+        for c in 0..<channels {
+            state.controllers[c].fastForward(
+                periods: s.periods, cycles: s.cycles, rows: s.rows, issuedPerPeriod: s.issued[c])
+            if state.wake[c] != .max { state.wake[c] += dt }
+        }
+    }
+
+    func report(record: Bool) -> AiMTraceReplay.Report {
         let controllers = state.controllers
         var counts = CommandCounts(skippedCounts)
         for c in controllers { counts = counts + CommandCounts(c.counts) }
@@ -230,7 +280,7 @@ public struct AiMTraceReplay: Sendable {
             record
             ? controllers.flatMap { $0.trace ?? [] }
                 .sorted { ($0.cycle, $0.channel) < ($1.cycle, $1.channel) } : []
-        return Report(
+        return AiMTraceReplay.Report(
             cycles: finished ?? cycle, instructions: decoded, hostLines: hostLines, commands: counts,
             channelCommands: controllers.map { Int64($0.issuedCommands) },
             channelEnd: controllers.map { $0.issuedCommands > 0 ? $0.busyUntil : 0 },

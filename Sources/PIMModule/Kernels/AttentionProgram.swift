@@ -15,7 +15,7 @@ public struct AttentionProgram: Sendable {
     public struct Unit: Sendable, Hashable {
         public var shapes: [GEMVShape?]
         /// All channels read the same input (token-parallel QKᵀ).
-        public var sharedInput: Bool
+        public var broadcastInput: Bool
         /// The loop order of every channel's GEMV (nil: each shape's own best, `KernelTimer.time`).
         public var order: LoopOrder? = nil
     }
@@ -44,7 +44,7 @@ public struct AttentionProgram: Sendable {
                     mapping.slice(op.phase, tokens: run.tokens, group: op.group, headDim: op.headDim))
                 for c in run.channels { shapes[c] = shape }
             }
-            let programUnit = Unit(shapes: shapes, sharedInput: op.phase == .score && mapping.broadcastsQuery)
+            let programUnit = Unit(shapes: shapes, broadcastInput: op.phase == .score && mapping.broadcastsQuery)
             out += Array(repeating: programUnit, count: unit.repeats)
         }
         return out
@@ -88,14 +88,14 @@ public struct AttentionProgram: Sendable {
             index[shape] = programs.count - 1
             return programs.count - 1
         }
-        let keep = reduced && unit.sharedInput ? AiMInstruction.mask(first) : AiMInstruction.mask(0..<32)
+        let keep = reduced && unit.broadcastInput ? AiMInstruction.mask(first) : AiMInstruction.mask(0..<32)
         for j in 0..<(programs.map(\.count).max() ?? 0) {
             let position = out.count
             for (c, p) in programOf.enumerated() {
                 guard let p, j < programs[p].count else { continue }
                 var instruction = programs[p][j]
                 let bit = AiMInstruction.mask([c]) & keep
-                let perChannel = instruction.opcode == .wrGB && !unit.sharedInput
+                let perChannel = instruction.opcode == .wrGB && !unit.broadcastInput
                 if !perChannel, let k = (position..<out.count).first(where: { out[$0].sameExceptMask(instruction) }) {
                     out[k].values[.mask]! |= bit
                 } else {

@@ -19,8 +19,8 @@ public struct KernelTiming: Sendable, Equatable {
 }
 
 /// Times GEMV kernels on one channel at command level on one backend (`ChannelBackend`, chosen by the scheduling
-/// policy), and remembers every result: identical kernels (same shape, mapping and schedule) take identical time, so each unique kernel
-/// is simulated once.
+/// policy), and remembers every result: identical kernels (same shape, mapping and schedule) take identical time,
+/// so each unique kernel is simulated once.
 ///
 /// Refresh: a kernel's command stream is simulated without refresh, exactly, and then pays the refreshes it
 /// meets on average over the refresh phase: every nREFI cycles a refresh stalls a row stream for
@@ -255,7 +255,7 @@ public final class KernelTimer: Sendable {
             { k in
                 AttentionProgram.Unit(
                     shapes: unit.shapes.map { $0 == nil ? nil : sample(k) },
-                    sharedInput: unit.sharedInput, order: order)
+                    broadcastInput: unit.broadcastInput, order: order)
             }
         )
     }

@@ -78,7 +78,7 @@ extension KernelTimer {
                 }
             }
             let shapes = runs.map { "\($0.count)*" + ($0.shape.map { "\($0.rows)x\($0.columns)x\($0.batch)" } ?? "-") }
-            return shapes.joined(separator: ",") + (unit.sharedInput ? " shared" : "")
+            return shapes.joined(separator: ",") + (unit.broadcastInput ? " broadcast" : "")
                 + (unit.order.map { " \($0.rawValue)" } ?? "")
         }
         return KernelKey(

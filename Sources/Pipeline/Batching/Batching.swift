@@ -1,11 +1,11 @@
-/// When the batch scheduler admits waiting requests and which micro-batch slots they join: one policy per
+/// When the batch scheduler admits waiting requests and which micro-batches they join: one policy per
 /// file beside this one, chosen by `workload.batching` (`Topology.BatchingPolicy.batching`).
 public protocol Batching: Sendable {
-    /// Whether waiting requests may be admitted now: `allIdle` when no slot is in flight and none holds a
+    /// Whether waiting requests may be admitted now: `allIdle` when no micro-batch is in flight and none holds a
     /// request.
     func admits(allIdle: Bool) -> Bool
-    /// Puts the requests just admitted into slots: `members[slot]` lists each slot's requests, `open` the
-    /// slots not in flight.
+    /// Puts the requests just admitted into micro-batches: `members[b]` lists micro-batch b's requests,
+    /// `open` the micro-batches not in flight.
     func place(_ admitted: [Int], into members: inout [[Int]], open: [Int], allIdle: Bool)
 }
 

@@ -1,7 +1,7 @@
 import Workload
 
-/// Static batching: when every slot is empty, admit waiting requests (arrived by now, in arrival order) up to
-/// `batch_size` or memory, spread them over the slots in contiguous groups, and run them to the end.
+/// Static batching: when every micro-batch is empty, admit waiting requests (arrived by now, in arrival order) up to
+/// `batch_size` or memory, spread them over the micro-batches in contiguous groups, and run them to the end.
 public struct StaticBatching: Batching {
     public init() {}
 
@@ -10,8 +10,8 @@ public struct StaticBatching: Batching {
     public func place(_ admitted: [Int], into members: inout [[Int]], open: [Int], allIdle: Bool) {
         guard allIdle else { return }
         var i = 0
-        for (slot, count) in EvenSplit.sizes(admitted.count, parts: members.count).enumerated() {
-            members[slot] += admitted[i..<(i + count)]
+        for (microBatch, count) in EvenSplit.sizes(admitted.count, parts: members.count).enumerated() {
+            members[microBatch] += admitted[i..<(i + count)]
             i += count
         }
     }

@@ -16,7 +16,7 @@ public struct NetworkResult: Codable, Sendable, Equatable {
     public var exposed: [ExposedResult]
     /// Mean over modules of `exposed[].fraction`.
     public var meanExposedFraction: Double
-    /// Σ over micro-batch injections of the time one waited, otherwise ready, for its new requests' prompt KV
+    /// Σ over micro-batch steps of the time one waited, otherwise ready, for its new requests' prompt KV
     /// to arrive from the host (0 with `prefill_kv: resident`).
     public var prefillWaitPs: Picoseconds
 }

@@ -43,7 +43,8 @@ public struct AiMControllerBackend: ChannelBackend {
             + [AiMInstruction(.eoc)]
     }
 
-    public func attention(_ op: AttentionOperator, mapping: any AttentionMapping, timer: KernelTimer) -> AttentionTiming {
+    public func attention(_ op: AttentionOperator, mapping: any AttentionMapping, timer: KernelTimer) -> AttentionTiming
+    {
         let program = AttentionProgram(timer: timer, mapping: mapping)
         let units = program.units(op)
         var total = KernelTiming(cycles: 0, counts: CommandCounts().values, order: .inputStationary)

@@ -34,7 +34,8 @@ public struct CommandEngineBackend: ChannelBackend {
         return engine.trace ?? []
     }
 
-    public func attention(_ op: AttentionOperator, mapping: any AttentionMapping, timer: KernelTimer) -> AttentionTiming {
+    public func attention(_ op: AttentionOperator, mapping: any AttentionMapping, timer: KernelTimer) -> AttentionTiming
+    {
         let channels = timer.module.channels
         var memo: [Int: KernelTiming] = [:]
         func slice(_ tokens: Int) -> GEMVShape {
