@@ -20,8 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // The kernel-timing store: SQLite (WAL, many processes at once) through GRDB, the ecosystem's standard.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // SHA-256 digests of the kernel-timing store's keys.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         // Data-message latency percentiles (HdrHistogram).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         // Sweep, comparison and request-trace CSV (RFC 4180 quoting, streaming reader and writer).
@@ -55,7 +53,6 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

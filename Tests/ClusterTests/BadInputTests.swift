@@ -161,7 +161,8 @@ struct BadInputTests {
                         .replacingOccurrences(of: " and ", with: " … ")),
                 "docs/TOPOLOGY.md misses \(limit.key)'s bounds")
         }
-        for limit in TopologyLimits.reals {
+        // A key with a wildcard or a trace column stands for several keys or none; DocsTests checks each key.
+        for limit in TopologyLimits.reals where !limit.key.contains("*") && !limit.key.contains(" ") {
             #expect(doc.contains("`\(limit.key)`"), "docs/TOPOLOGY.md misses the range of \(limit.key)")
         }
     }

@@ -69,7 +69,7 @@ struct KernelStoreTests {
 
     @Test(
         "a corrupt file and a foreign database are set aside with a warning and rebuilt, never trusted",
-        arguments: ["garbage", "foreign", "old schema"])
+        arguments: ["garbage", "foreign", "old schema", "version 1"])
     func setAside(kind: String) throws {
         let dir = Harness.directory("store-bad")
         let path = dir + "/k.sqlite"
@@ -79,6 +79,26 @@ struct KernelStoreTests {
         case "foreign":
             let queue = try DatabaseQueue(path: path)
             try queue.write { try $0.execute(sql: "CREATE TABLE kernels (key BLOB, cycles INTEGER)") }
+            try queue.close()
+        case "version 1":
+            // A store as lolpim wrote it before version 2: keyed on SHA-256 digests of the key's texts.
+            let queue = try DatabaseQueue(path: path)
+            try queue.writeWithoutTransaction {
+                try $0.execute(
+                    sql: """
+                        PRAGMA application_id = \(SQLiteKernelStore.applicationID);
+                        PRAGMA user_version = 1;
+                        CREATE TABLE contexts (digest BLOB PRIMARY KEY, description TEXT NOT NULL) WITHOUT ROWID;
+                        CREATE TABLE kernels (
+                            key BLOB PRIMARY KEY, context BLOB NOT NULL, kernel TEXT NOT NULL, cycles INTEGER NOT NULL,
+                            counts TEXT NOT NULL, loop_order TEXT NOT NULL, recorded REAL NOT NULL) WITHOUT ROWID;
+                        CREATE TABLE runs (
+                            id INTEGER PRIMARY KEY AUTOINCREMENT, finished REAL NOT NULL, command TEXT NOT NULL,
+                            hits INTEGER NOT NULL, misses INTEGER NOT NULL);
+                        INSERT INTO contexts VALUES (x'00', 'c');
+                        INSERT INTO kernels VALUES (x'01', x'00', 'gemv 64x128x4', 5, '1', 'rowStationary', 0);
+                        """)
+            }
             try queue.close()
         default:
             SQLiteKernelStore(path: path).record(Self.key, Self.timing(5))
@@ -93,6 +113,9 @@ struct KernelStoreTests {
         #expect(store.timing(Self.key) == Self.timing(7))
         #expect(warnings.all.count == 1)
         #expect(warnings.all.first?.contains("set aside as \(path).corrupt-") == true, "\(warnings.all)")
+        if kind == "version 1" {
+            #expect(warnings.all.first?.contains("has schema version 1, this lolpim uses 2") == true)
+        }
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
         #expect(files.contains { $0.hasPrefix("k.sqlite.corrupt-") })
         // The rebuilt file is a good store: a second opening warns no more.

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import PIMModule
@@ -10,9 +9,11 @@ import Synchronization
 ///
 /// Nothing in the file is trusted: when the store is first used it checks (under a lock file, so that only
 /// one process repairs) that the file is SQLite, carries lolpim's application id and schema version, and
-/// passes `PRAGMA quick_check`; a corrupt or foreign file is renamed aside with a warning and an empty store
-/// takes its place. Every row read must have the expected shape and name exactly the kernel and model
-/// context asked for, or it counts as a miss (and the fresh timing replaces it).
+/// passes `PRAGMA quick_check`; a corrupt or foreign file, or a store of another schema version, is renamed
+/// aside with a warning and an empty store takes its place. Timings are keyed on the texts of their key
+/// themselves (a model context's row, then the kernel text under it, each unique), so a lookup finds exactly
+/// the kernel and context asked for. Every row read must have the expected shape, or it counts as a miss (and
+/// the fresh timing replaces it).
 ///
 /// The store opens its file on first use, so runs that time no kernel at command level never touch it. If
 /// it cannot be used at all (an unwritable directory, a disk error), it warns once and answers nothing:
@@ -20,8 +21,9 @@ import Synchronization
 public final class SQLiteKernelStore: KernelTimingStore {
     /// `PRAGMA application_id` of a lolpim kernel store: ASCII "LPKS".
     public static let applicationID: Int32 = 0x4C50_4B53
-    /// Version of the tables below; a file with another version is set aside and rebuilt.
-    public static let schemaVersion = 1
+    /// Version of the tables below; a file with another version is set aside and rebuilt. Version 1 keyed
+    /// timings on SHA-256 digests of the key's texts; version 2 keys them on the texts themselves.
+    public static let schemaVersion = 2
 
     public let path: String
     private let warn: @Sendable (String) -> Void
@@ -32,8 +34,8 @@ public final class SQLiteKernelStore: KernelTimingStore {
         case unusable
     }
     private let state = Mutex<State>(.closed)
-    /// Digests of model contexts already checked against the file in this process, by context text.
-    private let contexts = Mutex<[String: Data]>([:])
+    /// Row ids of the model contexts this process has found in the file, by context text.
+    private let contexts = Mutex<[String: Int64]>([:])
     private let warned = Mutex(false)
 
     public init(path: String, warn: @escaping @Sendable (String) -> Void = SQLiteKernelStore.printWarning) {
@@ -50,12 +52,12 @@ public final class SQLiteKernelStore: KernelTimingStore {
     public func timing(_ key: KernelKey) -> KernelTiming? {
         guard let pool = usablePool() else { return nil }
         do {
-            let context = try contextDigest(key.context, pool: pool, recording: false)
+            guard let context = try contextID(key.context, pool: pool, recording: false) else { return nil }
             let row = try pool.read { db in
                 try Row.fetchOne(
                     db,
                     sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels "
-                        + "WHERE key = ?", arguments: [Self.digest(context + Data(key.kernel.utf8))])
+                        + "WHERE context = ? AND kernel = ?", arguments: [context, key.kernel])
             }
             guard let row else { return nil }
             return Self.timing(row, context: context, kernel: key.kernel)
@@ -68,17 +70,17 @@ public final class SQLiteKernelStore: KernelTimingStore {
     public func record(_ key: KernelKey, _ timing: KernelTiming) {
         guard let pool = usablePool() else { return }
         do {
-            let context = try contextDigest(key.context, pool: pool, recording: true)
+            guard let context = try contextID(key.context, pool: pool, recording: true) else { return }
             let counts = timing.counts.map(String.init).joined(separator: ",")
             try pool.write { db in
                 try db.execute(
                     sql: """
-                        INSERT OR REPLACE INTO kernels (key, context, kernel, cycles, counts, loop_order, recorded)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT OR REPLACE INTO kernels (context, kernel, cycles, counts, loop_order, recorded)
+                        VALUES (?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
-                        Self.digest(context + Data(key.kernel.utf8)), context, key.kernel, timing.cycles,
-                        counts, timing.order.rawValue, Date().timeIntervalSince1970,
+                        context, key.kernel, timing.cycles, counts, timing.order.rawValue,
+                        Date().timeIntervalSince1970,
                     ])
             }
         } catch {
@@ -89,8 +91,8 @@ public final class SQLiteKernelStore: KernelTimingStore {
     /// A row as a timing, if it has the expected shape and is the kernel asked for. Kernel times and command
     /// counts are never negative; a boundary (`KernelTimer.boundary`: what a unit costs after another beyond
     /// the two alone) may be.
-    static func timing(_ row: Row, context: Data, kernel: String) -> KernelTiming? {
-        guard let rowContext = row["context"] as Data?, rowContext == context,
+    static func timing(_ row: Row, context: Int64, kernel: String) -> KernelTiming? {
+        guard let rowContext = row["context"] as Int64?, rowContext == context,
             let rowKernel = row["kernel"] as String?, rowKernel == kernel,
             let cycles = row["cycles"] as Int64?,
             let text = row["counts"] as String?, let orderText = row["loop_order"] as String?,
@@ -163,10 +165,11 @@ public final class SQLiteKernelStore: KernelTimingStore {
                     PRAGMA application_id = \(Self.applicationID);
                     PRAGMA user_version = \(Self.schemaVersion);
                     CREATE TABLE IF NOT EXISTS contexts (
-                        digest BLOB PRIMARY KEY, description TEXT NOT NULL) WITHOUT ROWID;
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, description TEXT NOT NULL UNIQUE);
                     CREATE TABLE IF NOT EXISTS kernels (
-                        key BLOB PRIMARY KEY, context BLOB NOT NULL, kernel TEXT NOT NULL, cycles INTEGER NOT NULL,
-                        counts TEXT NOT NULL, loop_order TEXT NOT NULL, recorded REAL NOT NULL) WITHOUT ROWID;
+                        context INTEGER NOT NULL REFERENCES contexts (id), kernel TEXT NOT NULL,
+                        cycles INTEGER NOT NULL, counts TEXT NOT NULL, loop_order TEXT NOT NULL, recorded REAL NOT NULL,
+                        UNIQUE (context, kernel));
                     CREATE TABLE IF NOT EXISTS runs (
                         id INTEGER PRIMARY KEY AUTOINCREMENT, finished REAL NOT NULL, command TEXT NOT NULL,
                         hits INTEGER NOT NULL, misses INTEGER NOT NULL);
@@ -217,29 +220,22 @@ public final class SQLiteKernelStore: KernelTimingStore {
         return configuration
     }
 
-    /// The digest of a model context; a digest already in the file must come with the same text. When
-    /// `recording`, the text is stored beside the digest the first time.
-    private func contextDigest(_ context: String, pool: DatabasePool, recording: Bool) throws -> Data {
+    /// The row id of a model context in the file (its text is unique there). When `recording`, a context not
+    /// yet in the file is added; otherwise it is nil, and nothing can be stored under it. Ids are never reused
+    /// (AUTOINCREMENT), so one this process remembers cannot come to name another context after a `clear`.
+    private func contextID(_ context: String, pool: DatabasePool, recording: Bool) throws -> Int64? {
         if let known = contexts.withLock({ $0[context] }) { return known }
-        let digest = Self.digest(Data(context.utf8))
-        let stored = try pool.read { db in
-            try String.fetchOne(db, sql: "SELECT description FROM contexts WHERE digest = ?", arguments: [digest])
-        }
-        if stored == nil {
-            guard recording else { return digest }  // nothing recorded under it yet: not remembered as checked
-            try pool.write { db in
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO contexts (digest, description) VALUES (?, ?)",
-                    arguments: [digest, context])
+        let select = "SELECT id FROM contexts WHERE description = ?"
+        var id = try pool.read { db in try Int64.fetchOne(db, sql: select, arguments: [context]) }
+        if id == nil && recording {
+            id = try pool.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO contexts (description) VALUES (?)", arguments: [context])
+                return try Int64.fetchOne(db, sql: select, arguments: [context])
             }
-        } else if stored != context {
-            throw KernelStoreError.contextMismatch(path: path)
         }
-        contexts.withLock { $0[context] = digest }
-        return digest
+        if let id { contexts.withLock { $0[context] = id } }
+        return id
     }
-
-    static func digest(_ data: Data) -> Data { Data(SHA256.hash(data: data)) }
 
     // MARK: For `lolpim cache`
 
@@ -320,15 +316,12 @@ public struct KernelStoreStatistics: Sendable {
 public enum KernelStoreError: Error, CustomStringConvertible {
     case unusable(path: String)
     case lockFile(path: String, errno: Int32)
-    case contextMismatch(path: String)
 
     public var description: String {
         switch self {
         case .unusable(let path): return "the kernel store \(path) cannot be used (see the warning above)"
         case .lockFile(let path, let code):
             return "cannot lock \(path): \(String(cString: strerror(code))); is the directory writable?"
-        case .contextMismatch(let path):
-            return "\(path) holds a model context whose text does not match its digest: the file was altered"
         }
     }
 }

@@ -14,8 +14,8 @@ public protocol KernelTimingStore: Sendable {
 /// What decides one kernel's timing, as two texts: the model context (everything a `KernelTimer` is built
 /// from: the model version, the module preset's fields and timing parameters, the derived timing table, the
 /// scheduling policy, output-buffer entries, the block threshold, refresh) and the kernel (its shape and
-/// mapping: the GEMV shape, or the attention units and their partitioning). A store keys on a digest of the
-/// context and the kernel text.
+/// mapping: the GEMV shape, or the attention units and their partitioning). A store keys on the two texts
+/// themselves.
 public struct KernelKey: Sendable, Hashable {
     public var context: String
     public var kernel: String

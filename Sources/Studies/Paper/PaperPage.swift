@@ -29,20 +29,24 @@ public enum PaperPage {
 
     /// Our figure for each published one (the maximum over our set-ups where the paper's is an "up to").
     public static func checks(_ o: PaperStudy.Outcome) -> [Check] {
-        func best(_ parts: [PaperStudy.Part], _ value: (PaperStudy.Part) -> Double?) -> Double? {
-            parts.compactMap(value).max()
-        }
+        speedupChecks(o) + utilisationChecks(o) + scalingChecks(o)
+    }
+
+    static func best(_ parts: [PaperStudy.Part], _ value: (PaperStudy.Part) -> Double?) -> Double? {
+        parts.compactMap(value).max()
+    }
+
+    /// Throughput of rung `top` over rung `base` in one part.
+    static func speedup(_ p: PaperStudy.Part, _ top: Rung, _ base: Rung) -> Double? {
+        ratio(row(p.rows, top)?.figures?.throughputTokensPerS, row(p.rows, base)?.figures?.throughputTokensPerS)
+    }
+
+    /// (a) against the paper's speedups.
+    static func speedupChecks(_ o: PaperStudy.Outcome) -> [Check] {
         let nonGQA = o.ladders.filter { !isGQA($0.model) }, gqa = o.ladders.filter { isGQA($0.model) }
         let lol = Ladder.pimOnly[3], cent = Ladder.pimOnly[0], xlol = Ladder.xpuPIM[3], neu = Ladder.xpuPIM[0]
-        func speedup(_ p: PaperStudy.Part, _ top: Rung, _ base: Rung) -> Double? {
-            ratio(row(p.rows, top)?.figures?.throughputTokensPerS, row(p.rows, base)?.figures?.throughputTokensPerS)
-        }
         let overCENT = nonGQA.compactMap { speedup($0, lol, cent) }
-        let staticKV = o.ladders.compactMap { row($0.rows, Ladder.pimOnly[2])?.figures?.kvCapacityUtilisationFraction }
-        let dpaKV = o.ladders.compactMap { row($0.rows, lol)?.figures?.kvCapacityUtilisationFraction }
-        let million = o.contextScaling.last
-        let short = o.contextScaling.first
-        var checks = [
+        return [
             Check(
                 figure: PublishedFigures.overMultiGPU, ours: "max over (a) of LoL-PIM / A100 row",
                 value: best(o.ladders) { lolPIM($0.rows)?.speedupOverA100 }, isFraction: false),
@@ -68,6 +72,14 @@ public enum PaperPage {
                         row($0.rows, cent)?.figures?.attentionTimePerTokenPs,
                         row($0.rows, lol)?.figures?.attentionTimePerTokenPs)
                 }, isFraction: false),
+        ]
+    }
+
+    /// (a) and (d) against the paper's KV capacity and MAC utilisation.
+    static func utilisationChecks(_ o: PaperStudy.Outcome) -> [Check] {
+        let staticKV = o.ladders.compactMap { row($0.rows, Ladder.pimOnly[2])?.figures?.kvCapacityUtilisationFraction }
+        let dpaKV = o.ladders.compactMap { row($0.rows, Ladder.pimOnly[3])?.figures?.kvCapacityUtilisationFraction }
+        return [
             Check(
                 figure: PublishedFigures.kvStatic, ours: "(a), CENT-like + TCP + DCS (static), lowest",
                 value: staticKV.min(), isFraction: true),
@@ -81,7 +93,13 @@ public enum PaperPage {
                 figure: PublishedFigures.dcsOverPingPong, ours: "(d), max of DCS / ping-pong",
                 value: o.macUtilisation.map { $0.pingPong > 0 ? $0.dcs / $0.pingPong : 0 }.max(), isFraction: false),
         ]
-        if let million {
+    }
+
+    /// (c) at the longest and the shortest context against the paper's scalability figures.
+    static func scalingChecks(_ o: PaperStudy.Outcome) -> [Check] {
+        let lol = Ladder.pimOnly[3], cent = Ladder.pimOnly[0], neu = Ladder.xpuPIM[0]
+        var checks: [Check] = []
+        if let million = o.contextScaling.last {
             checks += [
                 Check(
                     figure: PublishedFigures.millionOverCENT, ours: "(c) at \(million.x) tokens: LoL-PIM / CENT-like",
@@ -98,7 +116,7 @@ public enum PaperPage {
                     value: row(million.rows, cent)?.figures?.macUtilisationFraction, isFraction: true),
             ]
         }
-        if let short {
+        if let short = o.contextScaling.first {
             checks.append(
                 Check(
                     figure: PublishedFigures.shortOverCENT,
@@ -112,217 +130,65 @@ public enum PaperPage {
         fraction ? String(format: "%.1f %%", v * 100) : String(format: "%.2f×", v)
     }
 
+    /// One file the page writes, by name.
+    struct File {
+        var name: String
+        var text: String
+    }
+
+    /// One figure's section of the page.
+    struct Section {
+        var title: String
+        var text: String
+        var images: [String]
+        var csv: String
+    }
+
+    /// The page's figures, in its order (PaperFigures.swift).
+    static func figures(_ o: PaperStudy.Outcome) -> [any PaperFigure] {
+        [
+            LadderFigure(parts: o.ladders), SplitFigure(parts: o.ladders), ScalingFigure.memory(o.memoryScaling),
+            ScalingFigure.context(o.contextScaling), MACFigure(points: o.macUtilisation),
+            KVFigure(parts: o.ladders), GPUFigure(parts: o.ladders),
+        ]
+    }
+
     /// Writes everything into `directory`; returns the page's path.
     @discardableResult
     public static func write(_ o: PaperStudy.Outcome, to directory: String) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        func save(_ name: String, _ text: String) throws {
-            try text.write(
-                toFile: directory + "/" + name, atomically: true,
-                encoding: .utf8)
+        func save(_ file: File) throws {
+            try file.text.write(toFile: directory + "/" + file.name, atomically: true, encoding: .utf8)
         }
-        var sections: [(title: String, text: String, images: [String], csv: String)] = []
-        // (a) both ladders, one chart per model × dataset: speedup of every rung over its ladder's baseline.
-        var aImages: [String] = []
-        var aRows: [[String]] = [["model", "dataset"] + ComparisonReport.header]
-        for part in o.ladders {
-            let pim = part.rows.filter { $0.kind == .pimOnly || $0.kind == .xpuPIM }
-            let reference = isGQA(part.model) ? PublishedFigures.overCENTGQA : PublishedFigures.overCENTNonGQA
-            var chart = BarChart(
-                title: "(a) \(part.name): speedup over the ladder's baseline",
-                yLabel: "throughput / CENT-like or NeuPIMs-like (×)")
-            chart.valueFormat = "%.2f"
-            chart.referenceLabel = "paper (LoL-PIM over CENT or NeuPIMs; \"up to\" figures are maxima)"
-            let bars = pim.map { r in
-                BarChart.Bar(
-                    category: r.label, value: r.speedupOverBaseline ?? 0, group: ComparisonReport.group(r.kind),
-                    reference: r.system == Ladder.pimOnly[3].name
-                        ? reference.low...reference.high
-                        : r.system == Ladder.xpuPIM[3].name ? 8.4...8.4 : nil)
-            }
-            let file = "a-\(part.name).svg"
-            try save(file, chart.svg(bars))
-            aImages.append(file)
-            aRows += part.rows.map { [part.model, part.dataset] + ComparisonReport.cells($0) }
-        }
-        try save("a-ladders.csv", CSVTable.encode(aRows))
-        sections.append(
-            (
-                "(a) Both ladders on the four models × their datasets",
-                "Each PIM row at its best configuration (its own search); speedups over the first rung of "
-                    + "its ladder.", aImages, "a-ladders.csv"
-            ))
-        // (b) TP vs PP: the LoL-PIM row's split stage on the 7B models.
-        var bRows: [[String]] = [["model", "dataset", "tp", "pp", "micro_batches", "throughput_tokens_per_s"]]
-        var bBars: [BarChart.Bar] = []
-        for part in o.ladders where part.model.hasPrefix("llm-7b") {
-            guard let lol = lolPIM(part.rows) else { continue }
-            // The first trial of each split is its split-stage run (micro-batches = pipeline depth).
-            var seen = Set<[Int]>()
-            let splits = lol.searched.filter { seen.insert([$0.configuration.tp, $0.configuration.pp]).inserted }
-            for t in splits {
-                let c = t.configuration
-                bRows.append([
-                    part.model, part.dataset, String(c.tp), String(c.pp), String(c.microBatches),
-                    t.throughputTokensPerS.map { String(format: "%.2f", $0) } ?? "",
-                ])
-                bBars.append(
-                    BarChart.Bar(
-                        category: "\(part.name.replacingOccurrences(of: "llm-", with: "")) "
-                            + "tp\(c.tp)×pp\(c.pp)", value: t.throughputTokensPerS ?? 0, group: part.name))
-            }
-        }
-        var bChart = BarChart(title: "(b) TP vs PP: LoL-PIM throughput per split", yLabel: "throughput (tokens/s)")
-        bChart.valueFormat = "%.0f"
-        try save("b-tp-vs-pp.svg", bChart.svg(bBars))
-        try save("b-tp-vs-pp.csv", CSVTable.encode(bRows))
-        sections.append(
-            (
-                "(b) Tensor vs pipeline parallelism",
-                "LoL-PIM at every tp × pp split, micro-batches = "
-                    + "pipeline depth (the first stage of its search).", ["b-tp-vs-pp.svg"], "b-tp-vs-pp.csv"
-            ))
-        // (c) scalability.
-        for (parts, name, axis, title) in [
-            (o.memoryScaling, "c-memory", "system memory (GB)", "(c) Scaling the system"),
-            (
-                o.contextScaling, "c-context", "context (tokens)",
-                "(c) Scaling the context on 512 GB"
-            ),
-        ] {
-            var series: [SVGChart.Series] = []
-            var rows: [[String]] = [[name == "c-memory" ? "memory_gb" : "context_tokens"] + ComparisonReport.header]
-            for rung in PaperStudy.scalingRungs {
-                series.append(
-                    SVGChart.Series(
-                        name: rung.label,
-                        points: parts.compactMap { p in
-                            row(p.rows, rung)?.figures.map { (Double(p.x), $0.throughputTokensPerS) }
-                        }))
-            }
-            for p in parts { rows += p.rows.map { [String(p.x)] + ComparisonReport.cells($0) } }
-            let chart = SVGChart(title: title, xLabel: axis, yLabel: "throughput (tokens/s)", logX: true, logY: true)
-            try save(name + ".svg", chart.line(series))
-            try save(name + ".csv", CSVTable.encode(rows))
-            sections.append(
-                (
-                    title, "CENT-like, LoL-PIM and NeuPIMs-like, each at its best configuration.",
-                    [name + ".svg"], name + ".csv"
-                ))
-        }
-        // (d) DCS vs ping-pong.
-        var dChart = BarChart(
-            title: "(d) MAC utilisation of attention: ping-pong buffering vs DCS",
-            yLabel: "MAC utilisation (%)")
-        dChart.referenceLabel = "paper: DCS up to 1.4× ping-pong"
-        let dBars = o.macUtilisation.flatMap { p in
-            [
-                BarChart.Bar(category: "\(p.label) ping-pong", value: p.pingPong * 100, group: "ping-pong"),
-                BarChart.Bar(
-                    category: "\(p.label) DCS", value: p.dcs * 100, group: "DCS",
-                    reference: (p.pingPong * 140)...(p.pingPong * 140)),
-            ]
-        }
-        try save("d-mac-utilisation.svg", dChart.svg(dBars))
-        try save(
-            "d-mac-utilisation.csv",
-            CSVTable.encode(
-                [
-                    [
-                        "attention", "group", "pingpong_mac_utilisation_fraction",
-                        "dcs_mac_utilisation_fraction",
-                    ]
-                ]
-                    + o.macUtilisation.map {
-                        [
-                            $0.label, String($0.group), String(format: "%.4f", $0.pingPong),
-                            String(format: "%.4f", $0.dcs),
-                        ]
-                    }))
-        sections.append(
-            (
-                "(d) DCS vs ping-pong buffering",
-                "One module's QKᵀ and SV over one request (token-parallel, "
-                    + "cent-32ch, 32 query heads); the mark on each DCS bar is 1.4× its ping-pong bar.",
-                ["d-mac-utilisation.svg"], "d-mac-utilisation.csv"
-            ))
-        // (e) KV capacity utilisation and (f) against the GPUs.
-        var eChart = BarChart(
-            title: "(e) KV capacity utilisation: static allocation vs DPA",
-            yLabel: "KV capacity utilisation (%)")
-        eChart.referenceLabel = "paper (static 31.0–40.5 %, DPA 75.6 % on average)"
-        var fChart = BarChart(title: "(f) LoL-PIM against the A100 and GPU-PIM rows", yLabel: "speedup (×)")
-        fChart.valueFormat = "%.2f"
-        fChart.referenceLabel = "paper: up to 8.54× multi-GPU, 16.0× GPU-PIM"
-        var eBars: [BarChart.Bar] = [], fBars: [BarChart.Bar] = []
-        for part in o.ladders {
-            let short = part.name.replacingOccurrences(of: "llm-", with: "")
-            if let s = row(part.rows, Ladder.pimOnly[2])?.figures, let d = lolPIM(part.rows)?.figures {
-                eBars.append(
-                    BarChart.Bar(
-                        category: "\(short) static", value: s.kvCapacityUtilisationFraction * 100,
-                        group: "static", reference: 31.0...40.5))
-                eBars.append(
-                    BarChart.Bar(
-                        category: "\(short) DPA", value: d.kvCapacityUtilisationFraction * 100,
-                        group: "DPA", reference: 75.6...75.6))
-            }
-            if let l = lolPIM(part.rows) {
-                fBars.append(
-                    BarChart.Bar(
-                        category: "\(short) ×A100", value: l.speedupOverA100 ?? 0, group: "over A100",
-                        reference: 8.54...8.54))
-                fBars.append(
-                    BarChart.Bar(
-                        category: "\(short) ×GPU-PIM", value: l.speedupOverGPUPIM ?? 0,
-                        group: "over GPU-PIM", reference: 16.0...16.0))
-            }
-        }
-        eChart.valueFormat = "%.1f"
-        try save("e-kv-utilisation.svg", eChart.svg(eBars))
-        try save("f-gpus.svg", fChart.svg(fBars))
-        sections.append(
-            (
-                "(e) KV capacity utilisation",
-                "Time-weighted KV bytes in use over the KV capacity: "
-                    + "CENT-like + TCP + DCS (static allocation) and LoL-PIM (DPA), from (a).",
-                ["e-kv-utilisation.svg"], "a-ladders.csv"
-            ))
-        sections.append(
-            (
-                "(f) LoL-PIM against GPUs",
-                "LoL-PIM's throughput over the memory-matched A100 and "
-                    + "GPU-PIM rows, from (a).", ["f-gpus.svg"], "a-ladders.csv"
-            ))
+        let figures = figures(o)
+        for figure in figures { try figure.files().forEach(save) }
         let checks = Self.checks(o)
-        try save(
-            "published.csv",
-            CSVTable.encode(
-                [
-                    [
-                        "published_claim", "published_low", "published_high", "up_to",
-                        "source",
-                        "lolpim_figure", "lolpim_value", "ratio_to_published",
-                    ]
-                ]
-                    + checks.map { c in
-                        [
-                            c.figure.claim, String(c.figure.low), String(c.figure.high),
-                            c.figure.isMaximum ? "yes" : "",
-                            c.figure.source, c.ours, c.value.map { String(format: "%.4f", $0) } ?? "",
-                            c.ratioToPublished.map { String(format: "%.3f", $0) } ?? "",
-                        ]
-                    }))
-        let page = html(o, sections: sections, checks: checks)
-        try save("index.html", page)
+        try save(File(name: "published.csv", text: publishedCSV(checks)))
+        try save(File(name: "index.html", text: html(o, sections: figures.map(\.section), checks: checks)))
         return directory + "/index.html"
+    }
+
+    /// The published-against-ours table as CSV.
+    static func publishedCSV(_ checks: [Check]) -> String {
+        let header = [
+            "published_claim", "published_low", "published_high", "up_to", "source", "lolpim_figure", "lolpim_value",
+            "ratio_to_published",
+        ]
+        return CSVTable.encode(
+            [header]
+                + checks.map { c in
+                    [
+                        c.figure.claim, String(c.figure.low), String(c.figure.high), c.figure.isMaximum ? "yes" : "",
+                        c.figure.source, c.ours, c.value.map { String(format: "%.4f", $0) } ?? "",
+                        c.ratioToPublished.map { String(format: "%.3f", $0) } ?? "",
+                    ]
+                })
     }
 
     static func escape(_ s: String) -> String { SVGChart.escape(s) }
 
     static func html(
-        _ o: PaperStudy.Outcome, sections: [(title: String, text: String, images: [String], csv: String)],
-        checks: [Check]
+        _ o: PaperStudy.Outcome, sections: [Section], checks: [Check]
     ) -> String {
         var h = """
             <!DOCTYPE html>
