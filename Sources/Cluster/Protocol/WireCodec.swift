@@ -12,7 +12,7 @@ public enum WireCodec {
     /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
     /// 7: a micro-batch carries its transit (ready, head, tail) instead of a depart time; the collective state
     ///    carries the sender's pipeline egress (`network:`).
-    public static let version: UInt16 = 7
+    public static let version: UInt16 = 8
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.
