@@ -233,11 +233,11 @@ struct KernelCommand: ParsableCommand {
     func runReplay(_ path: String, module: ModuleConfig) throws {
         // The trace is read and replayed line by line: memory stays constant whatever its length.
         let replayer = AiMTraceReplay(module: module, refresh: !noRefresh)
-        var lines: LineReader
+        let lines: LineReader
         do {
-            lines = try LineReader(path: path)
+            lines = try LineReader(path: path, what: "AiM trace")
         } catch {
-            printError("\(path): \(error)")
+            printError("\(error)")
             throw ExitCode(2)
         }
         var reader = replayer.reader(file: path)
@@ -249,7 +249,8 @@ struct KernelCommand: ParsableCommand {
                 do {
                     line = try lines.next()
                 } catch {
-                    throw AiMTraceParser.ParseError(file: path, line: reader.lineNumber + 1, message: "\(error)")
+                    throw AiMTraceParser.ParseError(
+                        file: path, line: error.line ?? reader.lineNumber + 1, message: error.message)
                 }
                 guard let line else { throw reader.missingEOC() }
                 if let instruction = try reader.instruction(fromLine: line) {

@@ -26,6 +26,10 @@ struct CoordinatorCommand: ParsableCommand {
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        try requireEndpoint(bind, "--bind", binding: true)
+    }
+
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
@@ -90,6 +94,8 @@ struct WorkerCommand: ParsableCommand {
 
     func validate() throws {
         try require(rank, in: 0...(TopologyLimits.modules.range.upperBound - 1), "--rank")
+        try requireEndpoint(coordinator, "--coordinator", binding: false)
+        if let dataBind { try requireEndpoint(dataBind, "--data-bind", binding: true) }
     }
 
     func run() throws {
@@ -147,8 +153,15 @@ struct RankCommand: ParsableCommand {
         guard let address = coordinator ?? environment["LOLPIM_COORDINATOR"] else {
             throw ValidationError("give the coordinator's HOST:PORT with --coordinator or LOLPIM_COORDINATOR")
         }
-        guard let (hostName, port) = NetworkAddress.tcpParts("tcp://" + address), Int(port) != nil else {
-            throw ValidationError("the coordinator address must be HOST:PORT, got \(address)")
+        let source = coordinator != nil ? "--coordinator" : "LOLPIM_COORDINATOR"
+        guard let (hostName, port) = NetworkAddress.tcpParts("tcp://" + address) else {
+            throw ValidationError("\(source) must be HOST:PORT, got '\(SafeText.clip(address, limit: 100))'")
+        }
+        if let problem = NetworkAddress.hostProblem(hostName) ?? NetworkAddress.portProblem(port, binding: false) {
+            throw ValidationError("\(source) must be HOST:PORT: \(problem)")
+        }
+        if let bindAddress, let problem = NetworkAddress.hostProblem(bindAddress) {
+            throw ValidationError("--bind-address: \(problem)")
         }
         let me = try reportingFailures { try RankEnvironment.detect(environment, variable: rankVariable) }
         let (_, plan) = try loadTopology(topology)
@@ -188,5 +201,12 @@ struct KeysCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(2)
         }
+    }
+}
+
+/// Refuses an endpoint that cannot be bound (`binding`) or connected to, naming the option (exit status 64).
+func requireEndpoint(_ endpoint: String, _ option: String, binding: Bool) throws {
+    if let problem = NetworkAddress.endpointProblem(endpoint, binding: binding) {
+        throw ValidationError("\(option): \(problem)")
     }
 }

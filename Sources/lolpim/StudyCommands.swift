@@ -76,7 +76,9 @@ struct ReportCommand: ParsableCommand {
             let files = try Report.generate(input: input, directory: directory)
             print("report: \(files.count) files in \(directory) (open \(directory)/index.html)")
         } catch {
-            printError("\(input): \(error)")
+            // Located errors name the input themselves; others (a directory that cannot be written) get its name.
+            let text = "\(error)"
+            printError(text.hasPrefix(input) || text.hasPrefix(directory) ? text : "\(input): \(text)")
             throw ExitCode(2)
         }
     }

@@ -248,7 +248,7 @@ public struct Launcher {
         }
         guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
         let path = (outputDirectory as NSString).appendingPathComponent("results.json")
-        let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
+        let results = try RunResults.load(path: path)
         return (results, path)
     }
 
