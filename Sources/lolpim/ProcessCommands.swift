@@ -23,6 +23,10 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Do not print the summary table (lolpim run prints it).")
     var noSummary = false
 
+    /// Where `lolpim run` says why it stops this coordinator (see `CoordinatorOptions.stopReasonFile`).
+    @Option(help: .hidden)
+    var stopReasonFile: String?
+
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
 
@@ -37,14 +41,14 @@ struct CoordinatorCommand: ParsableCommand {
         try runCoordinator(
             topology: topology, bind: bind, endpointFile: endpointFile,
             transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
-            host: host, common: common)
+            host: host, common: common, stopReasonFile: stopReasonFile)
     }
 }
 
 /// Runs the coordinator of `topology` bound to `bind` until the run ends; partial results on failure.
 func runCoordinator(
     topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
-    host: HostOptions, common: CommonOptions
+    host: HostOptions, common: CommonOptions, stopReasonFile: String? = nil
 ) throws {
     let (topology, plan) = try loadTopology(path)
     try reportingFailures {
@@ -61,6 +65,7 @@ func runCoordinator(
     options.traceChannelGroups = host.traceChannels
     options.keys = try common.loadKeys()
     options.kernelStore = common.kernelCache.choice
+    options.stopReasonFile = stopReasonFile
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {
