@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Pipeline
 import Studies
+import Workload
 
 @main
 struct Lolpim: ParsableCommand {
@@ -177,6 +178,12 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
         printError(error.description)
         throw ExitCode(error.exitCode)
     } catch let error as InputFileError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as TopologyError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as CSVTable.Problem {
         printError(error.description)
         throw ExitCode(2)
     } catch {

@@ -148,6 +148,7 @@ struct CompareCommand: ParsableCommand {
         if let pimDevices, pimDevices < 1 { throw ValidationError("--pim-devices must be at least 1") }
         let (topology, _) = try loadTopology(self.topology)
         let directory = output ?? "results/\(topology.name)/compare"
+        try reportingFailures { try OutputDirectory.prepareDirectory(directory, what: "output directory") }
         var comparison = try reportingFailures {
             try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory)
         }
@@ -215,6 +216,8 @@ struct PaperCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        // A path that cannot hold the page (an existing file, no permission) is refused before any run.
+        try reportingFailures { try OutputDirectory.prepareDirectory(output, what: "output directory") }
         var study = PaperStudy()
         study.outputDirectory = output
         study.topologyDirectory = topologies

@@ -72,6 +72,9 @@ public final class LineReader {
     private func line(_ bytes: ArraySlice<UInt8>) throws(InputFileError) -> Substring {
         lineNumber += 1
         let content = bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes
+        guard content.count <= maxLineBytes else {
+            throw InputFileError(file: path, line: lineNumber, message: "a line is longer than \(maxLineBytes) bytes")
+        }
         if let problem = InputFile.utf8Problem(content) {
             throw InputFileError(
                 file: path, line: lineNumber,

@@ -36,11 +36,12 @@ extension RunResults {
                 file: file, line: 1, field: "schema",
                 message: "missing: not a lolpim results.json (expected \"schema\": \"\(schemaVersion)\")")
         }
-        guard scan.text(of: schema) == "\"\(schemaVersion)\"" else {
+        let found = scan.string(schema)
+        guard found == schemaVersion else {
             throw TopologyError(
                 file: file, line: schema.line, column: schema.column, field: "schema",
-                message: "this file is \(SafeText.clip(scan.text(of: schema), limit: 60)), but this lolpim reads "
-                    + "\(schemaVersion) only (it was written by another version of lolpim)")
+                message: "this file is \"\(SafeText.clip(found ?? scan.text(of: schema), limit: 60))\", but this lolpim "
+                    + "reads \(schemaVersion) only (it was written by another version of lolpim)")
         }
         for leaf in scan.leaves where leaf.kind == .number {
             let text = scan.text(of: leaf)
@@ -154,6 +155,13 @@ struct JSONScan {
     static let maxDepth = 512
 
     func text(of leaf: Leaf) -> String { String(decoding: bytes[leaf.range], as: UTF8.self) }
+
+    /// A string leaf's value, its escapes (`\/`, `\u00e9`, …) resolved; nil for another kind of leaf.
+    func string(_ leaf: Leaf) -> String? {
+        guard leaf.kind == .string else { return nil }
+        let array = Data("[".utf8 + bytes[leaf.range] + "]".utf8)
+        return (try? JSONSerialization.jsonObject(with: array) as? [String])?.first
+    }
 
     private enum Frame {
         case object(path: String, key: String?)

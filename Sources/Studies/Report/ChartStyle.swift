@@ -141,9 +141,12 @@ public enum ChartStyle {
     /// A log axis over [lo, hi] (both > 0) whose ends are widened to the nearest 1-2-5 values (…, 50, 100,
     /// 200, 500, …), so that the data fill it: ticks at both ends and at every decade between them, and at 2
     /// and 5 times each decade when the axis spans at most two decades. Ends that are not positive and finite
-    /// give the axis 1 … 10.
+    /// give the axis 1 … 10; ends below 1e-300 are raised to it.
     public static func logTicks(lo: Double, hi: Double) -> (lo: Double, hi: Double, ticks: [Double]) {
-        guard let lo = plottable(lo), let hi = plottable(hi), lo > 0, hi > 0 else { return (1, 10, [1, 10]) }
+        guard var lo = plottable(lo), var hi = plottable(hi), lo > 0, hi > 0 else { return (1, 10, [1, 10]) }
+        // Below 1e-300 the decades' powers of ten would underflow to 0.
+        lo = max(lo, 1 / largestValue)
+        hi = max(hi, lo)
         let tolerance = 1e-9
         /// The 1-2-5 values of the decades around `v`.
         func candidates(_ v: Double) -> [Double] {

@@ -7,22 +7,13 @@ import Workload
 /// `lolpim report`: SVG charts and a self-contained HTML page from a run's results.json or a sweep's CSV.
 public enum Report {
     /// Writes the charts and `index.html` into `directory`; returns the files written.
-    /// The largest sweep CSV read (64 MiB: some 100,000 rows).
-    public static let maxCSVBytes = 64 << 20
-
     /// Writes the charts and `index.html` into `directory`; returns the files written. The input is read and
     /// checked before the directory is made: every problem names the file, the line and the field.
     public static func generate(input: String, directory: String) throws -> [String] {
         let charts: [(name: String, svg: String)]
         let table: String
         if input.hasSuffix(".csv") {
-            let text: String
-            do {
-                text = try InputFile.text(input, what: "sweep CSV", maxBytes: maxCSVBytes)
-            } catch {
-                throw TopologyError(file: input, line: error.line, field: "", message: error.message)
-            }
-            (charts, table) = try sweepCharts(try CSVTable.parse(text, file: input), input: input)
+            (charts, table) = try sweepCharts(try CSVTable.parse(SweepCSV.read(input), file: input), input: input)
         } else {
             (charts, table) = runCharts(try RunResults.load(path: input))
         }
