@@ -96,13 +96,23 @@ func picoseconds(seconds: Double) -> Int64 {
 }
 
 /// A request trace file: CSV with the header `arrival_s,context_tokens,output_tokens`, one request per line,
-/// arrival times in seconds (non-decreasing), positive token counts. `#` starts a comment line.
+/// arrival times in seconds (decimal, non-decreasing), positive token counts. `#` starts a comment line; there
+/// is no quoting. The file is handed in line by line (`Reader`), so a trace of any length is read in constant
+/// memory beyond its requests.
 public enum RequestTrace {
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public var file: String
         public var line: Int
         public var field: String
         public var message: String
+
+        public init(file: String, line: Int, field: String, message: String) {
+            self.file = file
+            self.line = line
+            self.field = field
+            self.message = message
+        }
+
         public var description: String { "\(file):\(line): \(field.isEmpty ? "" : "\(field): ")\(message)" }
     }
 
@@ -112,35 +122,43 @@ public enum RequestTrace {
     public static let maxTokens = 16_777_216
     public static let maxRequests = 1_000_000
 
-    public static func parse(_ text: String, file: String) throws -> [RequestSpec] {
-        let table: CSVTable
-        do {
-            table = try CSVTable.parse(text, file: file, comments: true, strict: false)
-        } catch {
-            throw ParseError(
-                file: file, line: error.line, field: "",
-                message: "empty trace: expected the header '\(header.joined(separator: ","))'")
-        }
-        guard table.header == header else {
-            throw ParseError(
-                file: file, line: 1, field: "",
-                message: "expected the header "
-                    + "'\(header.joined(separator: ","))', "
-                    + "found '\(table.header.joined(separator: ",").prefix(80))'")
-        }
-        var requests: [RequestSpec] = []
-        var lastArrival = -1.0
-        for row in table.rows {
-            let line = row.line
-            let fields = row.cells.map { $0.trimmingCharacters(in: .whitespaces) }
+    /// Reads a trace one line at a time: `add` each line in file order, then `finish`.
+    public struct Reader: Sendable {
+        public let file: String
+        private var lineNumber = 0
+        private var sawHeader = false
+        private var lastArrival = -1.0
+        public private(set) var requests: [RequestSpec] = []
+
+        public init(file: String) { self.file = file }
+
+        /// The next line of the file (without its line end; a trailing CR is ignored).
+        public mutating func add(_ raw: Substring) throws(ParseError) {
+            lineNumber += 1
+            let line = lineNumber
+            let text = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard sawHeader else {
+                guard fields == header else {
+                    throw ParseError(
+                        file: file, line: line, field: "",
+                        message: "expected the header '\(header.joined(separator: ","))', "
+                            + "found '\(trimmed.prefix(80))'")
+                }
+                sawHeader = true
+                return
+            }
             guard fields.count == 3 else {
                 throw ParseError(file: file, line: line, field: "", message: "expected 3 fields, found \(fields.count)")
             }
-            guard let arrival = Double(fields[0]), arrival.isFinite, (0...maxArrivalSeconds).contains(arrival) else {
+            guard let arrival = RequestTrace.decimal(fields[0]), (0...maxArrivalSeconds).contains(arrival) else {
                 throw ParseError(
                     file: file, line: line, field: "arrival_s",
-                    message: "expected a time in seconds ≥ 0 and at most \(Int(maxArrivalSeconds)), "
-                        + "found '\(fields[0].prefix(40))'")
+                    message: "expected a time in seconds (a decimal number such as 0.0125 or 1e-3) ≥ 0 and at most "
+                        + "\(Int(maxArrivalSeconds)), found '\(fields[0].prefix(40))'")
             }
             guard arrival >= lastArrival else {
                 throw ParseError(
@@ -148,18 +166,8 @@ public enum RequestTrace {
                     message: "arrivals must not decrease (\(fields[0]) after \(lastArrival))")
             }
             lastArrival = arrival
-            guard let context = Int(fields[1]), (1...maxTokens).contains(context) else {
-                throw ParseError(
-                    file: file, line: line, field: "context_tokens",
-                    message: "expected a positive number of tokens, at most \(maxTokens), "
-                        + "found '\(fields[1].prefix(40))'")
-            }
-            guard let output = Int(fields[2]), (1...maxTokens).contains(output) else {
-                throw ParseError(
-                    file: file, line: line, field: "output_tokens",
-                    message: "expected a positive number of tokens, at most \(maxTokens), "
-                        + "found '\(fields[2].prefix(40))'")
-            }
+            let context = try tokens(fields[1], field: "context_tokens", line: line)
+            let output = try tokens(fields[2], field: "output_tokens", line: line)
             guard requests.count < maxRequests else {
                 throw ParseError(file: file, line: line, field: "", message: "more than \(maxRequests) requests")
             }
@@ -168,9 +176,65 @@ public enum RequestTrace {
                     id: requests.count, arrivalPs: picoseconds(seconds: arrival),
                     promptTokens: context, outputTokens: output))
         }
-        guard !requests.isEmpty else {
-            throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests")
+
+        private func tokens(_ text: String, field: String, line: Int) throws(ParseError) -> Int {
+            guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let n = Int(text),
+                (1...maxTokens).contains(n)
+            else {
+                throw ParseError(
+                    file: file, line: line, field: field,
+                    message: "expected a positive number of tokens, at most \(maxTokens), "
+                        + "found '\(text.prefix(40))'")
+            }
+            return n
         }
-        return requests
+
+        /// The requests, once every line was added.
+        public func finish() throws(ParseError) -> [RequestSpec] {
+            guard sawHeader else {
+                throw ParseError(
+                    file: file, line: 1, field: "",
+                    message: "empty trace: expected the header '\(header.joined(separator: ","))'")
+            }
+            guard !requests.isEmpty else {
+                throw ParseError(file: file, line: 2, field: "", message: "the trace has no requests")
+            }
+            return requests
+        }
+    }
+
+    /// A trace held as text (tests, small inputs): its lines through `Reader`.
+    public static func parse(_ text: String, file: String) throws(ParseError) -> [RequestSpec] {
+        var reader = Reader(file: file)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { try reader.add(line) }
+        return try reader.finish()
+    }
+
+    /// A decimal number as the trace format has it (`12`, `0.0125`, `1e-3`, `+5.`): digits, at most one point,
+    /// an optional exponent; finite. Hexadecimal (`0x10`), `inf`, `nan` and the like are refused.
+    public static func decimal(_ text: String) -> Double? {
+        var bytes = Substring(text).utf8[...]
+        if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let digit: (UInt8) -> Bool = { (0x30...0x39).contains($0) }
+        let whole = bytes.prefix(while: digit)
+        bytes = bytes.dropFirst(whole.count)
+        var fraction = 0
+        if bytes.first == UInt8(ascii: ".") {
+            bytes = bytes.dropFirst()
+            fraction = bytes.prefix(while: digit).count
+            bytes = bytes.dropFirst(fraction)
+        }
+        guard whole.count + fraction > 0 else { return nil }
+        if let e = bytes.first, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                bytes = bytes.dropFirst()
+            }
+            let exponent = bytes.prefix(while: digit).count
+            guard exponent > 0 else { return nil }
+            bytes = bytes.dropFirst(exponent)
+        }
+        guard bytes.isEmpty, let value = Double(text), value.isFinite else { return nil }
+        return value
     }
 }

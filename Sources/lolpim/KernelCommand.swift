@@ -67,6 +67,54 @@ struct KernelCommand: ParsableCommand {
         try require(group, in: 1...4096, "--group")
         try require(headDim, in: TopologyLimits.headDim.range, "--head-dim")
         try require(obufEntries, in: TopologyLimits.obufEntries.range, "--obuf-entries")
+        guard replay == nil, let kind, let preset = ModuleConfig.presets[module] else { return }
+        // The sizes are in range one by one; together they may still make a stream too long to hold.
+        switch kind {
+        case .gemv:
+            let commands = Self.gemvCommands(rows: rows, columns: columns, batch: batch, module: preset)
+            guard commands <= Self.maxCommands else {
+                throw ValidationError(
+                    "gemv --rows \(rows) --columns \(columns) --batch \(batch) is \(commands) MAC16 commands on one "
+                        + "channel of \(preset.preset); lolpim kernel simulates at most \(Self.maxCommands) (it holds "
+                        + "the command stream in memory): lower --rows, --columns or --batch")
+            }
+        case .attention:
+            let commands = Self.attentionCommands(
+                tokens: tokens, kvHeads: kvHeads, group: group, headDim: headDim, module: preset)
+            guard commands <= Self.maxCommands || (scheduling != "static" && emitAim == nil) else {
+                throw ValidationError(
+                    "attention --tokens \(tokens) --kv-heads \(kvHeads) --group \(group) --head-dim \(headDim) is "
+                        + "\(commands) MAC16 commands; as one AiM program (--scheduling static or --emit-aim) lolpim "
+                        + "kernel holds at most \(Self.maxCommands): lower --tokens or --kv-heads")
+            }
+            guard commands <= Self.maxTimedCommands else {
+                throw ValidationError(
+                    "attention --tokens \(tokens) --kv-heads \(kvHeads) --group \(group) --head-dim \(headDim) is "
+                        + "\(commands) MAC16 commands; lolpim kernel times at most \(Self.maxTimedCommands): lower "
+                        + "--tokens, --kv-heads, --group or --head-dim")
+            }
+        }
+    }
+
+    /// The most MAC16 commands `lolpim kernel` simulates as one stream (a gemv on its channel, or an attention
+    /// operator as one AiM program): the stream is held in memory, some 20 bytes a command.
+    static let maxCommands = 1 << 24
+    /// The most MAC16 commands an attention operator may have when it is timed through the kernel timer (run
+    /// by run, long GEMVs by row blocks) rather than as one program.
+    static let maxTimedCommands = 1 << 40
+
+    /// MAC16 commands of a gemv on one channel: one per bank row (16 output rows), input column and input.
+    static func gemvCommands(rows: Int, columns: Int, batch: Int, module: ModuleConfig) -> Int {
+        let rowsPerBank = (rows + module.banksPerChannel - 1) / module.banksPerChannel
+        let elements = module.columnBytes / 2
+        return rowsPerBank * ((columns + elements - 1) / elements) * batch
+    }
+
+    /// MAC16 commands of the larger of an attention's two operators (QKᵀ over K, SV over Vᵀ), on the module.
+    static func attentionCommands(tokens: Int, kvHeads: Int, group: Int, headDim: Int, module: ModuleConfig) -> Int {
+        let score = gemvCommands(rows: tokens, columns: headDim, batch: group, module: module)
+        let value = gemvCommands(rows: headDim, columns: tokens, batch: group, module: module)
+        return max(score, value) * kvHeads
     }
 
     @Option(help: "Write the command trace (gemv or --replay) to this file.")
@@ -189,7 +237,9 @@ struct KernelCommand: ParsableCommand {
         let runsAiM = model.timer.backend.runsAiMPrograms
         let timer = runsAiM ? model.timer : KernelTimer(module: preset, policy: .static)
         let program = AttentionProgram(timer: timer, partitioning: split)
-        for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")] {
+        // The operators as whole programs only when they are printed or written.
+        for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")]
+        where policy == .static || emitAim != nil {
             let instructions = program.program(
                 phase, contexts: [tokens], kvHeads: kvHeads, group: group,
                 headDim: headDim)
@@ -234,11 +284,11 @@ struct KernelCommand: ParsableCommand {
     func runReplay(_ path: String, module: ModuleConfig) throws {
         // The trace is read and replayed line by line: memory stays constant whatever its length.
         let replayer = AiMTraceReplay(module: module, refresh: !noRefresh)
-        var lines: LineReader
+        let lines: LineReader
         do {
-            lines = try LineReader(path: path)
+            lines = try LineReader(path: path, what: "AiM trace")
         } catch {
-            printError("\(path): \(error)")
+            printError("\(error)")
             throw ExitCode(2)
         }
         var reader = replayer.reader(file: path)
@@ -250,7 +300,8 @@ struct KernelCommand: ParsableCommand {
                 do {
                     line = try lines.next()
                 } catch {
-                    throw AiMTraceParser.ParseError(file: path, line: reader.lineNumber + 1, message: "\(error)")
+                    throw AiMTraceParser.ParseError(
+                        file: path, line: error.line ?? reader.lineNumber + 1, message: error.message)
                 }
                 guard let line else { throw reader.missingEOC() }
                 if let instruction = try reader.instruction(fromLine: line) {

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Pipeline
 import Studies
+import Workload
 
 @main
 struct Lolpim: ParsableCommand {
@@ -171,9 +172,18 @@ func reportingFailures<T>(_ body: () throws -> T) throws -> T {
     } catch let error as ExitCode {
         throw error
     } catch let error as RuntimeError {
+        // A launched worker that its coordinator stopped adds nothing: the coordinator and the launcher name the
+        // cause once.
+        if case .stoppedByCoordinator = error, StopSignal.hasLauncher { throw ExitCode(error.exitCode) }
         printError(error.description)
         throw ExitCode(error.exitCode)
     } catch let error as InputFileError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as TopologyError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as CSVTable.Problem {
         printError(error.description)
         throw ExitCode(2)
     } catch {

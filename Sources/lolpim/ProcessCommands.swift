@@ -23,8 +23,16 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Do not print the summary table (lolpim run prints it).")
     var noSummary = false
 
+    /// Where `lolpim run` says why it stops this coordinator (see `CoordinatorOptions.stopReasonFile`).
+    @Option(help: .hidden)
+    var stopReasonFile: String?
+
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        try requireEndpoint(bind, "--bind", binding: true)
+    }
 
     func run() throws {
         common.bootstrapLogging()
@@ -33,14 +41,14 @@ struct CoordinatorCommand: ParsableCommand {
         try runCoordinator(
             topology: topology, bind: bind, endpointFile: endpointFile,
             transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
-            host: host, common: common)
+            host: host, common: common, stopReasonFile: stopReasonFile)
     }
 }
 
 /// Runs the coordinator of `topology` bound to `bind` until the run ends; partial results on failure.
 func runCoordinator(
     topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
-    host: HostOptions, common: CommonOptions
+    host: HostOptions, common: CommonOptions, stopReasonFile: String? = nil
 ) throws {
     let (topology, plan) = try loadTopology(path)
     try reportingFailures {
@@ -57,6 +65,7 @@ func runCoordinator(
     options.traceChannelGroups = host.traceChannels
     options.keys = try common.loadKeys()
     options.kernelStore = common.kernelCache.choice
+    options.stopReasonFile = stopReasonFile
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {
@@ -90,6 +99,8 @@ struct WorkerCommand: ParsableCommand {
 
     func validate() throws {
         try require(rank, in: 0...(TopologyLimits.modules.range.upperBound - 1), "--rank")
+        try requireEndpoint(coordinator, "--coordinator", binding: false)
+        if let dataBind { try requireEndpoint(dataBind, "--data-bind", binding: true) }
     }
 
     func run() throws {
@@ -147,8 +158,15 @@ struct RankCommand: ParsableCommand {
         guard let address = coordinator ?? environment["LOLPIM_COORDINATOR"] else {
             throw ValidationError("give the coordinator's HOST:PORT with --coordinator or LOLPIM_COORDINATOR")
         }
-        guard let (hostName, port) = NetworkAddress.tcpParts("tcp://" + address), Int(port) != nil else {
-            throw ValidationError("the coordinator address must be HOST:PORT, got \(address)")
+        let source = coordinator != nil ? "--coordinator" : "LOLPIM_COORDINATOR"
+        guard let (hostName, port) = NetworkAddress.tcpParts("tcp://" + address) else {
+            throw ValidationError("\(source) must be HOST:PORT, got '\(SafeText.clip(address, limit: 100))'")
+        }
+        if let problem = NetworkAddress.hostProblem(hostName) ?? NetworkAddress.portProblem(port, binding: false) {
+            throw ValidationError("\(source) must be HOST:PORT: \(problem)")
+        }
+        if let bindAddress, let problem = NetworkAddress.hostProblem(bindAddress) {
+            throw ValidationError("--bind-address: \(problem)")
         }
         let me = try reportingFailures { try RankEnvironment.detect(environment, variable: rankVariable) }
         let (_, plan) = try loadTopology(topology)
@@ -188,5 +206,12 @@ struct KeysCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(2)
         }
+    }
+}
+
+/// Refuses an endpoint that cannot be bound (`binding`) or connected to, naming the option (exit status 64).
+func requireEndpoint(_ endpoint: String, _ option: String, binding: Bool) throws {
+    if let problem = NetworkAddress.endpointProblem(endpoint, binding: binding) {
+        throw ValidationError("\(option): \(problem)")
     }
 }

@@ -47,6 +47,9 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         try require(port, in: 0...65_535, "--port")
+        if let coordinatorAddress, let problem = NetworkAddress.hostProblem(coordinatorAddress) {
+            throw ValidationError("--coordinator-address: \(problem)")
+        }
     }
 
     func run() throws {

@@ -76,7 +76,9 @@ struct ReportCommand: ParsableCommand {
             let files = try Report.generate(input: input, directory: directory)
             print("report: \(files.count) files in \(directory) (open \(directory)/index.html)")
         } catch {
-            printError("\(input): \(error)")
+            // Located errors name the input themselves; others (a directory that cannot be written) get its name.
+            let text = "\(error)"
+            printError(text.hasPrefix(input) || text.hasPrefix(directory) ? text : "\(input): \(text)")
             throw ExitCode(2)
         }
     }
@@ -146,6 +148,7 @@ struct CompareCommand: ParsableCommand {
         if let pimDevices, pimDevices < 1 { throw ValidationError("--pim-devices must be at least 1") }
         let (topology, _) = try loadTopology(self.topology)
         let directory = output ?? "results/\(topology.name)/compare"
+        try reportingFailures { try OutputDirectory.prepareDirectory(directory, what: "output directory") }
         var comparison = try reportingFailures {
             try Comparison(topologyFile: self.topology, topology: topology, outputDirectory: directory)
         }
@@ -213,6 +216,8 @@ struct PaperCommand: ParsableCommand {
     func run() throws {
         common.bootstrapLogging()
         StopSignal.install()
+        // A path that cannot hold the page (an existing file, no permission) is refused before any run.
+        try reportingFailures { try OutputDirectory.prepareDirectory(output, what: "output directory") }
         var study = PaperStudy()
         study.outputDirectory = output
         study.topologyDirectory = topologies

@@ -37,23 +37,28 @@ struct BadOutputTests {
     func lock() throws {
         let dir = Self.scratch("lock")
         let lockFile = dir + "/" + OutputDirectory.lockName
-        // A live process (our parent) holds it.
-        try "\(getppid())\n".write(toFile: lockFile, atomically: true, encoding: .utf8)
+        // A live run holds it (here this process, through another open of the file).
+        let first = try OutputDirectory.acquire(dir)
         #expect {
             _ = try OutputDirectory.acquire(dir)
         } throws: { error in
-            (error as? InputFileError)?.message.contains("another lolpim run (process \(getppid()))") == true
+            (error as? InputFileError)?.message.contains("another lolpim run (process \(getpid()))") == true
         }
-        // A process that no longer exists: stale, taken over, then released.
+        first.release()
+        #expect(!FileManager.default.fileExists(atPath: lockFile))
+        // A lock file nobody holds, whether its process is gone or its id now belongs to a live process that is
+        // not lolpim (here our parent, or init): stale, taken over, then released.
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/bin/true")
         try child.run()
         child.waitUntilExit()
-        try "\(child.processIdentifier)\n".write(toFile: lockFile, atomically: true, encoding: .utf8)
-        let held = try OutputDirectory.acquire(dir)
-        #expect(try String(contentsOfFile: lockFile, encoding: .utf8) == "\(getpid())\n")
-        held.release()
-        #expect(!FileManager.default.fileExists(atPath: lockFile))
+        for owner in [child.processIdentifier, getppid(), 1] {
+            try "\(owner)\n".write(toFile: lockFile, atomically: true, encoding: .utf8)
+            let held = try OutputDirectory.acquire(dir)
+            #expect(try String(contentsOfFile: lockFile, encoding: .utf8) == "\(getpid())\n")
+            held.release()
+            #expect(!FileManager.default.fileExists(atPath: lockFile))
+        }
     }
 
     @Test("a sweep CSV whose last row was cut off is repaired on resume; rows are written whole")

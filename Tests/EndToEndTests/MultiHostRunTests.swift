@@ -148,7 +148,8 @@ struct MultiHostRunTests {
             ], in: dir)
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(run.status == 1)
-        #expect(run.stderr.contains("worker 0 on host.invalid exited with status 255 (the remote shell's own failure"))
+        #expect(run.stderr.contains("worker 0 on host.invalid (rank 0, remote shell pid "), "\(run.stderr)")
+        #expect(run.stderr.contains(") exited with status 255 (the remote shell's own failure"))
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 

@@ -151,10 +151,12 @@ struct TraceReplayTests {
                     toFile: path, atomically: true,
                     encoding: .utf8)
                 let model = AiMTraceReplay(timing: .gddr6AiM, refresh: false)
-                var lines = try LineReader(path: path)
+                // Lines are handed in one at a time, as `lolpim kernel --replay` hands them from its reader.
+                var lines = try String(contentsOfFile: path, encoding: .utf8)
+                    .split(separator: "\n", omittingEmptySubsequences: false).makeIterator()
                 var reader = model.reader(file: path)
                 let report = try model.run(next: { () throws -> AiMInstruction? in
-                    while let line = try lines.next() {
+                    while let line = lines.next() {
                         if let instruction = try reader.instruction(fromLine: line) { return instruction }
                     }
                     return nil

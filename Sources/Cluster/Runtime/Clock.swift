@@ -21,6 +21,8 @@ package enum WallClock {
 /// Set when SIGINT or SIGTERM arrives; every wait loop checks it and stops cleanly.
 public enum StopSignal {
     static let requested = Atomic<Bool>(false)
+    /// The signal that set `requested` (0: none yet).
+    static let received = Atomic<Int32>(0)
 
     /// The process that started this one (a launcher), when it asked to be watched; 0: none.
     static let parent = Atomic<Int32>(0)
@@ -32,17 +34,35 @@ public enum StopSignal {
     /// forward): we are then re-parented, so `getppid()` no longer returns it.
     public static func watchParent(_ pid: Int32) { parent.store(pid, ordering: .relaxed) }
 
+    /// Whether a launcher started this process and watches it (`watchParent`).
+    public static var hasLauncher: Bool { parent.load(ordering: .relaxed) != 0 }
+
     /// Whether the watched parent is gone.
     public static var parentGone: Bool {
         let pid = parent.load(ordering: .relaxed)
         return pid != 0 && getppid() != pid
     }
 
+    /// What asked this process to stop, in words: "SIGINT (Ctrl-C)", "SIGTERM" or its launcher's end.
+    public static var cause: String {
+        switch received.load(ordering: .relaxed) {
+        case SIGINT: return "SIGINT (Ctrl-C)"
+        case SIGTERM: return "SIGTERM"
+        default: return parentGone ? "the end of the lolpim process that started it" : "a signal"
+        }
+    }
+
     /// Installs handlers for SIGINT and SIGTERM that only set the flag (async-signal-safe), and unblocks
     /// both: a parent may have started us with them blocked, and a blocked signal would never stop us.
     public static func install() {
-        signal(SIGINT) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in StopSignal.requested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { number in
+            StopSignal.received.store(number, ordering: .relaxed)
+            StopSignal.requested.store(true, ordering: .relaxed)
+        }
+        signal(SIGTERM) { number in
+            StopSignal.received.store(number, ordering: .relaxed)
+            StopSignal.requested.store(true, ordering: .relaxed)
+        }
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)

@@ -34,6 +34,8 @@ public struct CoordinatorOptions: Sendable {
     public var keys: ClusterKeys?
     /// The kernel-timing store the run's lookups are recorded in (`lolpim cache stats`), or off.
     public var kernelStore: KernelStoreChoice = .off
+    /// Where `lolpim run` writes why it stops this coordinator (a `ProcessEnd` as JSON) before signalling it.
+    public var stopReasonFile: String?
 
     public init(
         controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
@@ -45,6 +47,17 @@ public struct CoordinatorOptions: Sendable {
         self.outputDirectory = outputDirectory
         self.endpointFile = endpointFile
         self.transportLabel = transportLabel
+    }
+}
+
+extension CoordinatorOptions {
+    /// `error`, or, when it is the stop signal and the launcher said why it sent it, the launcher's reason.
+    func stopReason(instead error: Error) -> Error {
+        guard case RuntimeError.interrupted? = error as? RuntimeError, let stopReasonFile,
+            let data = FileManager.default.contents(atPath: stopReasonFile),
+            let end = try? JSONDecoder().decode(ProcessEnd.self, from: data)
+        else { return error }
+        return RuntimeError.stoppedByLauncher(end)
     }
 }
 
@@ -120,10 +133,12 @@ public final class Coordinator {
                 hits: results.wallclock.kernelStoreHits,
                 misses: results.wallclock.kernelStoreMisses)
         } catch {
-            broadcast(.shutdown(Shutdown(reason: "\(error)")), on: control)
-            let partial = makeResults(complete: false, error: "\(error)")
+            // Stopped by `lolpim run` because a process of the run ended: that ending is the cause.
+            let cause = options.stopReason(instead: error)
+            broadcast(.shutdown(Shutdown(reason: "\(cause)")), on: control)
+            let partial = makeResults(complete: false, error: "\(cause)")
             resultsPath = try? partial.write(to: options.outputDirectory)
-            throw error
+            throw cause
         }
         // The results are complete and written; a timeline that cannot be written does not unmake them.
         if let trace = options.traceFile {
@@ -458,8 +473,8 @@ public final class Coordinator {
             let peer = peers[rank]!
             if now - peer.lastHeard > Int64(options.heartbeatTimeoutMs) {
                 throw RuntimeError.peerSilent(
-                    "\(peer.label) sent no heartbeat for \(options.heartbeatTimeoutMs / 1000) s "
-                        + "(killed, hung or unreachable)")
+                    .worker(rank: rank, host: peer.hello.hostname, pid: peer.hello.pid),
+                    seconds: options.heartbeatTimeoutMs / 1000)
             }
         }
     }

@@ -38,11 +38,11 @@ public struct HostsFile: Sendable, Equatable {
     public var coordinator: String?
     public var entries: [Entry]
 
+    /// The largest hosts file read (1 MiB: some ten thousand hosts).
+    public static let maxFileBytes = 1 << 20
+
     public static func load(path: String) throws -> HostsFile {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw InputFileError(file: path, line: nil, message: "cannot read the hosts file")
-        }
-        return try parse(text, file: path)
+        try parse(InputFile.text(path, what: "hosts file", maxBytes: maxFileBytes), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws -> HostsFile {
@@ -55,6 +55,7 @@ public struct HostsFile: Sendable, Equatable {
             if first == "coordinator" {
                 guard words.count == 2 else { throw fail("expected `coordinator ADDRESS`") }
                 guard result.coordinator == nil else { throw fail("a second `coordinator` line") }
+                if let problem = NetworkAddress.hostProblem(words[1]) { throw fail("coordinator: \(problem)") }
                 result.coordinator = words[1]
                 continue
             }
@@ -90,7 +91,13 @@ public struct HostsFile: Sendable, Equatable {
             guard entry.workers == nil || entry.ranks == nil else { throw fail("give workers= or ranks=, not both") }
             result.entries.append(entry)
         }
-        guard !result.entries.isEmpty else { throw InputFileError(file: file, line: nil, message: "lists no host") }
+        guard !result.entries.isEmpty else {
+            let empty = text.allSatisfy(\.isWhitespace)
+            throw InputFileError(
+                file: file, line: nil,
+                message: (empty ? "the hosts file is empty" : "lists no host")
+                    + ": give one line per host (HOST [workers=N | ranks=A-B] [address=IP]), see docs/CLI.md §13")
+        }
         return result
     }
 

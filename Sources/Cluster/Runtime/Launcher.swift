@@ -115,27 +115,28 @@ public struct Launcher {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: runDirectory) }
         let endpointFile = runDirectory + "/coordinator.endpoint"
+        let reasonFile = runDirectory + "/stop-reason.json"
         let control =
             remote.map { "tcp://\($0.coordinatorAddress):\(port == 0 ? "*" : String(port))" }
             ?? Endpoints.control(transport, runDirectory: runDirectory, port: port)
 
         let children = ChildProcesses()
         try children.spawn(
-            "coordinator", executable: Self.executablePath(),
-            coordinatorArguments(control: control, endpointFile: endpointFile))
+            .coordinator, executable: Self.executablePath(),
+            coordinatorArguments(control: control, endpointFile: endpointFile, reasonFile: reasonFile))
         let endpoint = try waitForEndpoint(children, file: endpointFile)
         try startWorkers(workers, endpoint: endpoint, children)
-        let stoppedForWorkers = superviseUntilCoordinatorEnds(children)
+        let supervision = superviseUntilCoordinatorEnds(children, reasonFile: reasonFile)
         children.stopStragglers(graceMs: exitGraceMs)
-        return try outcome(children, stoppedForWorkers: stoppedForWorkers)
+        return try outcome(children, supervision)
     }
 
-    private func coordinatorArguments(control: String, endpointFile: String) -> [String] {
+    private func coordinatorArguments(control: String, endpointFile: String, reasonFile: String) -> [String] {
         var arguments = [
             "coordinator", topologyFile, "--bind", control, "--output", outputDirectory,
             "--endpoint-file", endpointFile, "--transport-label", transport.rawValue, "--no-summary",
             "--registration-timeout", "\(registrationTimeoutMs / 1000)",
-            "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)",
+            "--heartbeat-timeout", "\(heartbeatTimeoutMs / 1000)", "--stop-reason-file", reasonFile,
         ]
         if !progress { arguments.append("--quiet") }
         if let traceFile { arguments += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
@@ -149,12 +150,12 @@ public struct Launcher {
         while true {
             if !coordinator.isRunning {
                 coordinator.waitUntilExit()
-                throw LaunchError.coordinatorFailed(
-                    Self.ending(coordinator), printedItsError: coordinator.terminationReason == .exit)
+                let end = children.ending(children.all[0])
+                if case .signal = end.cause { throw RuntimeError.processEnded(end) }
+                throw RuntimeError.coordinatorFailed(end)
             }
             if StopSignal.isRequested || WallClock.monotonicMs() > deadline {
-                children.stopAll(SIGTERM)
-                coordinator.waitUntilExit()
+                children.terminateAll(graceMs: exitGraceMs)
                 throw StopSignal.isRequested
                     ? RuntimeError.interrupted : RuntimeError.timeout("the coordinator did not start listening")
             }
@@ -177,96 +178,121 @@ public struct Launcher {
                     let placement = remote.placements[rank]
                     if let address = placement.address { arguments += ["--data-bind", "tcp://\(address):*"] }
                     try children.spawn(
-                        "worker \(rank) on \(placement.host)", executable: remote.shellExecutable,
+                        .worker(rank: rank, host: placement.host), executable: remote.shellExecutable,
                         Array(remote.shell.dropFirst()) + [placement.host, remote.command(arguments)])
                 } else {
                     try children.spawn(
-                        "worker \(rank)", executable: Self.executablePath(),
+                        .worker(rank: rank, host: nil), executable: Self.executablePath(),
                         arguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"])
                 }
             }
         } catch {
-            children.stopAll(SIGTERM)
-            children.waitAll()
-            throw LaunchError.spawnFailed("\(error)")
+            children.terminateAll(graceMs: exitGraceMs)
+            throw RuntimeError.spawnFailed("\(error)")
         }
     }
 
-    /// Waits for the coordinator and forwards a stop request to every child. A worker process that fails (for
-    /// a remote one, also a remote shell that cannot reach its host) gives the coordinator one second to
-    /// notice by itself (a worker that fails sends its error first, and the coordinator names it), then the
-    /// coordinator is stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat
-    /// time-out on a process the launcher has seen end. Returns whether the launcher stopped the run because
-    /// of a worker.
-    private func superviseUntilCoordinatorEnds(_ children: ChildProcesses) -> Bool {
-        var forwarded = false
-        var stoppedForWorkers = false
+    /// How supervising the run ended.
+    enum Supervision {
+        /// The coordinator ended by itself; `failedWorkers`: workers that had failed on their own by then.
+        case coordinatorEnded(failedWorkers: [ProcessEnd])
+        /// Ctrl-C (SIGINT or SIGTERM): forwarded to every process.
+        case interrupted
+        /// Workers ended on their own; the launcher stopped the coordinator, telling it why.
+        case stoppedForWorkers([ProcessEnd])
+        /// The coordinator was stopped or hung; the launcher ended it.
+        case coordinatorStuck(ProcessEnd)
+    }
+
+    /// Waits for the coordinator, and ends the run when it will not end by itself:
+    /// - Ctrl-C is forwarded to every child;
+    /// - a worker process that fails (for a remote one, also a remote shell that cannot reach its host) gives
+    ///   the coordinator one second to notice by itself (a worker that fails sends its error first, and the
+    ///   coordinator names it); then the coordinator is told which worker ended and how (`reasonFile`) and
+    ///   stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat time-out on a
+    ///   process the launcher has seen end;
+    /// - a coordinator stopped (SIGSTOP) for longer than the heartbeat time-out, or one that uses no CPU for
+    ///   the heartbeat time-out and the exit grace after every worker has ended, is told so and stopped.
+    /// A coordinator that does not exit within the exit grace of being stopped is killed (SIGKILL).
+    private func superviseUntilCoordinatorEnds(_ children: ChildProcesses, reasonFile: String) -> Supervision {
+        let coordinator = children.coordinator
+        var supervision: Supervision?
+        var stoppingSince: Int64?
         var workerFailedAt: Int64?
-        while children.coordinator.isRunning {
-            if StopSignal.isRequested && !forwarded {
-                children.stopAll(SIGTERM)
-                forwarded = true
+        // The workers seen failing first: the cause. Those that fail later were stopped because of it.
+        var firstFailed: [ProcessEnd] = []
+        var suspendedSince: Int64?
+        var progress: (ticks: Int64, at: Int64)?
+        func stopCoordinator(because end: ProcessEnd?, _ outcome: Supervision, now: Int64) {
+            if let end, let data = try? JSONEncoder().encode(end) {
+                try? data.write(to: URL(fileURLWithPath: reasonFile), options: .atomic)
             }
-            if workerFailedAt == nil,
-                children.workers.contains(where: { !$0.process.isRunning && Self.failed($0.process) })
-            {
-                workerFailedAt = WallClock.monotonicMs()
-            }
-            if let failedAt = workerFailedAt, !forwarded, WallClock.monotonicMs() - failedAt > 1_000 {
+            if case .interrupted = outcome {
                 children.stopAll(SIGTERM)
-                forwarded = true
-                stoppedForWorkers = true
+            } else {
+                children.send(SIGTERM, to: coordinator)
+            }
+            supervision = outcome
+            stoppingSince = now
+        }
+        while coordinator.isRunning {
+            let now = WallClock.monotonicMs()
+            if let since = stoppingSince {
+                if now - since > Int64(exitGraceMs) { children.send(SIGKILL, to: coordinator) }
+            } else if StopSignal.isRequested {
+                stopCoordinator(because: nil, .interrupted, now: now)
+            } else {
+                if firstFailed.isEmpty {
+                    firstFailed = children.workersFailedOnTheirOwn()
+                    if !firstFailed.isEmpty { workerFailedAt = now }
+                }
+                let state = ChildProcesses.state(of: coordinator.processIdentifier)
+                suspendedSince = state.map { "Tt".contains($0.state) } == true ? suspendedSince ?? now : nil
+                if let state, !children.workers.contains(where: { $0.process.isRunning }) {
+                    if progress?.ticks != state.cpuTicks || state.state != "S" { progress = (state.cpuTicks, now) }
+                } else {
+                    progress = nil
+                }
+                if let failedAt = workerFailedAt, now - failedAt > 1_000 {
+                    stopCoordinator(because: firstFailed.first, .stoppedForWorkers(firstFailed), now: now)
+                } else if let since = suspendedSince, now - since > Int64(heartbeatTimeoutMs) {
+                    let end = ProcessEnd(
+                        role: .coordinator, pid: coordinator.processIdentifier,
+                        cause: .stopped(seconds: heartbeatTimeoutMs / 1000))
+                    stopCoordinator(because: end, .coordinatorStuck(end), now: now)
+                } else if let progress, now - progress.at > Int64(heartbeatTimeoutMs + exitGraceMs) {
+                    let end = ProcessEnd(
+                        role: .coordinator, pid: coordinator.processIdentifier,
+                        cause: .hung(seconds: (heartbeatTimeoutMs + exitGraceMs) / 1000))
+                    stopCoordinator(because: end, .coordinatorStuck(end), now: now)
+                }
             }
             usleep(20_000)
         }
-        children.coordinator.waitUntilExit()
-        return stoppedForWorkers
+        coordinator.waitUntilExit()
+        return supervision
+            ?? .coordinatorEnded(failedWorkers: firstFailed.isEmpty ? children.workersFailedOnTheirOwn() : firstFailed)
     }
 
-    /// The run's results, or the error that names who failed and how.
-    private func outcome(_ children: ChildProcesses, stoppedForWorkers: Bool) throws -> (RunResults, String) {
-        let coordinator = children.coordinator
-        let failed = children.workers.filter {
-            Self.failed($0.process)
-                && (Self.failed(coordinator) || !children.signalled.contains($0.process.processIdentifier))
-        }.map { child in
-            let status = child.process.terminationStatus
-            // ssh exits 255 for its own failures (host unknown or unreachable, login refused).
-            let why =
-                remote != nil && status == 255 && child.process.terminationReason == .exit
-                ? " (the remote shell's own failure: host unreachable or login refused?)" : ""
-            return "\(child.label) \(Self.ending(child.process))\(why)"
-        }
-        guard !Self.failed(coordinator) else {
-            if StopSignal.isRequested { throw RuntimeError.interrupted }
-            if !failed.isEmpty {
-                let note = stoppedForWorkers ? ["the coordinator was stopped 1 s after the first of them ended"] : []
-                throw LaunchError.workersFailed(failed + note)
+    /// The run's results, or the error that names which process ended and how: the first cause, not the
+    /// processes the launcher stopped because of it.
+    private func outcome(_ children: ChildProcesses, _ supervision: Supervision) throws -> (RunResults, String) {
+        let coordinator = children.ending(children.all[0])
+        switch supervision {
+        case .interrupted: throw RuntimeError.interrupted
+        case .coordinatorStuck(let end): throw RuntimeError.processEnded(end)
+        case .stoppedForWorkers(let ends): throw RuntimeError.workersEnded(ends, coordinatorStopped: true)
+        case .coordinatorEnded(let failedWorkers):
+            // Killed by a signal the launcher did not send: the coordinator is the cause.
+            if case .signal = coordinator.cause { throw RuntimeError.processEnded(coordinator) }
+            if !failedWorkers.isEmpty { throw RuntimeError.workersEnded(failedWorkers, coordinatorStopped: false) }
+            if coordinator.failed {
+                if StopSignal.isRequested { throw RuntimeError.interrupted }
+                throw RuntimeError.coordinatorFailed(coordinator)
             }
-            throw LaunchError.coordinatorFailed(
-                Self.ending(coordinator), printedItsError: coordinator.terminationReason == .exit)
         }
-        guard failed.isEmpty else { throw LaunchError.workersFailed(failed) }
         let path = (outputDirectory as NSString).appendingPathComponent("results.json")
-        let results = try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: path)))
-        return (results, path)
-    }
-
-    /// Whether a process that has ended failed: a non-zero exit status, or killed by a signal.
-    static func failed(_ process: Process) -> Bool {
-        process.terminationReason == .uncaughtSignal || process.terminationStatus != 0
-    }
-
-    /// "exited with status N" or "was killed by signal N (SIGNAME)".
-    static func ending(_ process: Process) -> String {
-        let status = process.terminationStatus
-        guard process.terminationReason == .uncaughtSignal else { return "exited with status \(status)" }
-        let names: [Int32: String] = [
-            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL",
-            SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE",
-            SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM",
-        ]
-        return "was killed by signal \(status)" + (names[status].map { " (\($0))" } ?? "")
+        return (try RunResults.load(path: path), path)
     }
 
     /// Removes run directories (`<tmp>/lolpim-PID-N`) left by launchers that no longer exist, for example one
@@ -292,22 +318,6 @@ public struct Launcher {
     public static func executablePath() -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
-    }
-}
-
-public enum LaunchError: Error, CustomStringConvertible {
-    /// How the coordinator ended; whether it ended by itself (and so printed its error).
-    case coordinatorFailed(String, printedItsError: Bool)
-    case workersFailed([String])
-    case spawnFailed(String)
-
-    public var description: String {
-        switch self {
-        case .coordinatorFailed(let ending, let printed):
-            return "the coordinator \(ending)" + (printed ? "; see its message above" : "")
-        case .workersFailed(let list): return "workers failed: " + list.joined(separator: "; ")
-        case .spawnFailed(let why): return "could not start a process: \(why)"
-        }
     }
 }
 

@@ -2,13 +2,61 @@ import Foundation
 
 /// IPv4 addresses for runs that span machines: name resolution, and which local address reaches a peer.
 public enum NetworkAddress {
-    /// The host and port of a `tcp://HOST:PORT` endpoint.
+    /// The host and port of a `tcp://HOST:PORT` endpoint; nil when it is not one (no host or no port).
     public static func tcpParts(_ endpoint: String) -> (host: String, port: String)? {
-        guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":") else { return nil }
-        let host = endpoint[endpoint.index(endpoint.startIndex, offsetBy: 6)..<colon]
-        let port = endpoint[endpoint.index(after: colon)...]
+        guard endpoint.hasPrefix("tcp://") else { return nil }
+        let rest = endpoint.dropFirst("tcp://".count)
+        guard let colon = rest.lastIndex(of: ":") else { return nil }
+        let host = rest[..<colon]
+        let port = rest[rest.index(after: colon)...]
         guard !host.isEmpty, !port.isEmpty else { return nil }
         return (String(host), String(port))
+    }
+
+    /// Why `endpoint` cannot be bound (`binding`) or connected to, or nil when it can: `tcp://HOST:PORT` with a
+    /// port 1 … 65535 (`*` or 0, an ephemeral port, only to bind), `ipc://PATH` or `inproc://NAME`.
+    public static func endpointProblem(_ endpoint: String, binding: Bool) -> String? {
+        let shown = SafeText.clip(endpoint, limit: 100)
+        if endpoint.hasPrefix("tcp://") {
+            guard let (host, port) = tcpParts(endpoint) else {
+                return "'\(shown)' is not tcp://HOST:PORT (a host and a port are needed)"
+            }
+            if let problem = hostProblem(host) { return "'\(shown)': \(problem)" }
+            return portProblem(port, binding: binding).map { "'\(shown)': \($0)" }
+        }
+        for scheme in ["ipc://", "inproc://"] where endpoint.hasPrefix(scheme) {
+            return endpoint.count > scheme.count ? nil : "'\(shown)' names no \(scheme == "ipc://" ? "path" : "name")"
+        }
+        return "'\(shown)' is not an endpoint: expected tcp://HOST:PORT, ipc://PATH or inproc://NAME"
+    }
+
+    /// Why `port` is not a TCP port (1 … 65535; `*` or 0 for an ephemeral one when binding), or nil.
+    public static func portProblem(_ port: String, binding: Bool) -> String? {
+        if binding && port == "*" { return nil }
+        guard port.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let number = Int(port),
+            (binding ? 0 : 1)...65_535 ~= number
+        else {
+            return "the port must be a number between \(binding ? 0 : 1) and 65535"
+                + "\(binding ? " (or *: any free port)" : ""), got '\(SafeText.clip(port, limit: 20))'"
+        }
+        return nil
+    }
+
+    /// Why `host` cannot name one machine (empty, a wildcard, blanks, or a path or port inside), or nil.
+    public static func hostProblem(_ host: String) -> String? {
+        if host.isEmpty { return "no host given" }
+        if isWildcard(host) {
+            return "'\(host)' means every interface; give the address of one interface (the one other machines "
+                + "reach this one at)"
+        }
+        let allowed = host.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                || "-._".unicodeScalars.contains($0)
+        }
+        guard allowed, host.count <= 253 else {
+            return "'\(SafeText.clip(host, limit: 60))' is not a host name or IPv4 address"
+        }
+        return nil
     }
 
     /// Whether `host` is a dotted-quad IPv4 address.

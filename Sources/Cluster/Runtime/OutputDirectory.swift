@@ -2,12 +2,16 @@ import Foundation
 
 /// A run's output directory, made ready before the simulation starts so that no finished run is lost to a bad
 /// path: the directory is created and proven writable, the timeline file's directory likewise, and a lock file
-/// (`.lolpim.lock`, holding the owner's process id) keeps a second run out while this one writes. A lock left
-/// by a process that no longer exists is taken over. `release()` removes the lock.
+/// (`.lolpim.lock`) keeps a second run out while this one writes. The run holds an `flock` on the lock file for
+/// as long as it lives, and writes its process id into it for messages: the kernel drops the lock when the
+/// process ends, however it ends, so a lock file left by a killed run (or naming a process id that was reused
+/// since) is taken over, and only a live lolpim holding it keeps others out. `release()` removes it.
 public struct OutputDirectory: Sendable {
     public static let lockName = ".lolpim.lock"
 
     public let path: String
+    /// The open, locked lock file (closed on exec: a run's children do not inherit it).
+    private let lockDescriptor: Int32
 
     /// Prepares `path` (and `traceFile`'s directory) and takes the lock, or throws a message naming the path.
     public static func acquire(_ path: String, traceFile: String? = nil) throws -> OutputDirectory {
@@ -21,35 +25,54 @@ public struct OutputDirectory: Sendable {
             }
         }
         let lock = (path as NSString).appendingPathComponent(lockName)
-        for _ in 0..<2 {
-            let fd = open(lock, O_CREAT | O_EXCL | O_WRONLY, 0o644)
-            if fd >= 0 {
-                let text = "\(getpid())\n"
-                _ = text.withCString { write(fd, $0, strlen($0)) }
-                close(fd)
-                return OutputDirectory(path: path)
-            }
-            guard errno == EEXIST else {
+        for _ in 0..<3 {
+            let fd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else {
                 throw InputFileError(
-                    file: lock,
-                    message: "cannot create the lock file (\(String(cString: strerror(errno))))")
+                    file: lock, message: "cannot create the lock file (\(String(cString: strerror(errno))))")
             }
-            let owner = (try? String(contentsOfFile: lock, encoding: .utf8))
-                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let owner, owner > 0, owner != getpid(), kill(owner, 0) == 0 || errno == EPERM {
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                let owner = Self.owner(fd)
+                close(fd)
+                guard code == EWOULDBLOCK else {
+                    throw InputFileError(
+                        file: lock, message: "cannot lock the lock file (\(String(cString: strerror(code))))")
+                }
                 throw InputFileError(
                     file: path,
-                    message: "another lolpim run (process \(owner)) is writing into this "
-                        + "output directory; wait for it, or choose another with --output")
+                    message: "another lolpim run (\(owner.map { "process \($0)" } ?? "a process")) is writing into "
+                        + "this output directory; wait for it, or choose another with --output")
             }
-            // Stale (its owner is gone) or unreadable: take it over.
-            unlink(lock)
+            // Locked; but a run that was ending may have removed the file meanwhile: then lock the new one.
+            var held = stat()
+            var named = stat()
+            guard fstat(fd, &held) == 0, stat(lock, &named) == 0, held.st_ino == named.st_ino,
+                held.st_dev == named.st_dev
+            else {
+                close(fd)
+                continue
+            }
+            let text = Array("\(getpid())\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            return OutputDirectory(path: path, lockDescriptor: fd)
         }
         throw InputFileError(file: lock, message: "cannot take the lock file: another run keeps recreating it")
     }
 
+    /// The process id a lock file names, if it names one.
+    private static func owner(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Removes the lock file and drops the lock.
     public func release() {
         unlink((path as NSString).appendingPathComponent(Self.lockName))
+        close(lockDescriptor)
     }
 
     /// Creates `path` if needed (each missing component in turn) and proves it writable by creating and

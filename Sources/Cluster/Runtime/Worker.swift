@@ -72,7 +72,7 @@ public final class Worker {
     /// Errors the coordinator already knows about (it sent them, or it is the one that went away).
     private static func cameFromCoordinator(_ error: Error) -> Bool {
         switch error as? RuntimeError {
-        case .aborted?, .refused?, .peerSilent?: return true
+        case .aborted?, .stoppedByCoordinator?, .refused?, .peerSilent?: return true
         default: return false
         }
     }
@@ -251,7 +251,7 @@ public final class Worker {
                 case .finish(let f):
                     session.finishAfter = f.microBatches
                     if session.isDone { return .finished }
-                case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
+                case .shutdown(let s): throw RuntimeError.stoppedByCoordinator(reason: s.reason)
                 case .error(let e): throw RuntimeError.aborted("coordinator reported: \(e.message)")
                 default: logger.warning("ignored an unexpected control message from the coordinator")
                 }
@@ -261,8 +261,7 @@ public final class Worker {
         now = WallClock.monotonicMs()
         if now - session.lastHeard > Int64(config.heartbeatTimeoutMs) {
             throw RuntimeError.peerSilent(
-                "coordinator at \(options.coordinator) sent nothing for "
-                    + "\(config.heartbeatTimeoutMs / 1000) s; worker \(options.rank) exits")
+                .coordinator(endpoint: options.coordinator), seconds: config.heartbeatTimeoutMs / 1000)
         }
         return .readable(Array(ready.dropFirst()))
     }
@@ -289,7 +288,7 @@ public final class Worker {
                 }
                 return config
             case .error(let e): throw RuntimeError.refused("coordinator refused worker \(options.rank): \(e.message)")
-            case .shutdown(let s): throw RuntimeError.aborted("coordinator stopped the run: \(s.reason)")
+            case .shutdown(let s): throw RuntimeError.stoppedByCoordinator(reason: s.reason)
             default: continue
             }
         }

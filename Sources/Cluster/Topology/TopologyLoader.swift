@@ -273,23 +273,25 @@ public enum TopologyLoader {
             prefillKVTransfer: prefill == "transfer")
     }
 
-    /// `workload.trace`: a request trace file, relative to the topology file's directory.
+    /// `workload.trace`: a request trace file, relative to the topology file's directory. It is read as a
+    /// stream, line by line (a trace of any size takes constant memory beyond its requests).
     private static func readTrace(_ map: inout YAMLMapping) throws -> [RequestSpec]? {
         guard let path = try map.scalar("trace") else { return nil }
         let resolved =
             path.hasPrefix("/")
             ? path
             : URL(fileURLWithPath: map.file).deletingLastPathComponent().appendingPathComponent(path).path
-        let text: String
         do {
-            text = try String(contentsOfFile: resolved, encoding: .utf8)
-        } catch {
-            throw map.error("trace", "cannot read the request trace '\(resolved)' (\(error.localizedDescription))")
-        }
-        do {
-            return try RequestTrace.parse(text, file: resolved)
+            let lines = try LineReader(path: resolved, what: "request trace", maxLineBytes: 64 << 10)
+            var reader = RequestTrace.Reader(file: resolved)
+            while let line = try lines.next() { try reader.add(line) }
+            return try reader.finish()
         } catch let error as RequestTrace.ParseError {
             throw TopologyError(file: error.file, line: error.line, field: error.field, message: error.message)
+        } catch let error as InputFileError where error.line == nil {
+            throw map.error("trace", "\(SafeText.clip(resolved, limit: 500)): \(error.message)")
+        } catch let error as InputFileError {
+            throw TopologyError(file: error.file, line: error.line, field: "", message: error.message)
         }
     }
 

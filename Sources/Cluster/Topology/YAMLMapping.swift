@@ -43,23 +43,14 @@ package struct YAMLMapping {
     /// The largest topology or sweep file read (16 MiB; the shipped ones are a few KiB).
     package static let maxFileBytes = 16 << 20
 
-    /// The root mapping of a YAML file; `what` names the file in messages ("topology", "sweep").
+    /// The root mapping of a YAML file; `what` names the file in messages ("topology", "sweep"). The file is
+    /// read as `InputFile` reads every input: a regular UTF-8 file of at most `maxFileBytes`.
     package static func readFile(_ path: String, what: String) throws -> YAMLMapping {
         let text: String
         do {
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxFileBytes else {
-                throw TopologyError(
-                    file: path, field: "",
-                    message: "the \(what) file is \(size) bytes; "
-                        + "at most \(maxFileBytes) are read")
-            }
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch let error as TopologyError {
-            throw error
+            text = try InputFile.text(path, what: "\(what) file", maxBytes: maxFileBytes)
         } catch {
-            throw TopologyError(
-                file: path, field: "", message: "cannot read the \(what) file (\(error.localizedDescription))")
+            throw TopologyError(file: path, line: error.line, field: "", message: error.message)
         }
         return try document(yaml: text, file: path, whenEmpty: "the \(what) file is empty")
     }
@@ -78,6 +69,8 @@ package struct YAMLMapping {
             anchored = withExtendedLifetime(parser) { firstAnchor(node) }
         } catch let error as YamlError {
             switch error {
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                throw duplicateKey(duplicates.first ?? "?", first: context.mark, yaml: yaml, file: file)
             case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
                 .composer(_, let problem, let mark, _):
                 throw TopologyError(
@@ -94,6 +87,24 @@ package struct YAMLMapping {
                     + "without bound; write the value out where it is used")
         }
         return try YAMLMapping(file: file, path: "", node: root)
+    }
+
+    /// A key that appears twice in one mapping, located at its second appearance: the first line after the
+    /// first one that holds the key at the same indentation (block style), else at the first.
+    private static func duplicateKey(_ key: String, first: Mark, yaml: String, file: String) -> TopologyError {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let indent = String(repeating: " ", count: max(0, first.column - 1))
+        let second = lines.indices.dropFirst(first.line).first { index in
+            let line = lines[index]
+            guard line.hasPrefix(indent), line.dropFirst(indent.count).first != " " else { return false }
+            let rest = line.dropFirst(indent.count)
+            return rest.hasPrefix(key + ":") || rest.hasPrefix("\"\(key)\":") || rest.hasPrefix("'\(key)':")
+        }
+        return TopologyError(
+            file: file, line: second.map { $0 + 1 } ?? first.line,
+            column: second == nil ? first.column : indent.count + 1,
+            field: clip(key),
+            message: "key appears twice in one mapping (first at line \(first.line)); keep one of them")
     }
 
     /// The first node in document order that carries an anchor. An alias can only refer to an anchor defined
@@ -117,10 +128,65 @@ package struct YAMLMapping {
 
     package func field(_ key: String) -> String { Self.join(path, key) }
 
-    /// An error located at `key`'s value (or at this mapping when the key is absent).
+    /// An error located at `key`'s value (or at this mapping when the key is absent). When `key` is absent
+    /// and the mapping holds an unknown key spelt like it (`modueles:` for `modules`), the error is about that
+    /// key instead, at its line: a misspelt key is not a missing one.
     package func error(_ key: String, _ message: String) -> TopologyError {
+        if entries[key] == nil, let typo = misspelling(of: key) {
+            let at = entries[typo]?.key
+            return TopologyError(
+                file: file, line: at?.line, column: at?.column, field: field(typo),
+                message: "unknown key; did you mean '\(key)'?")
+        }
         let at = entries[key]?.value.mark ?? mark
         return TopologyError(file: file, line: at?.line, column: at?.column, field: field(key), message: message)
+    }
+
+    /// A key of this mapping that is not one it reads, spelt within a few edits of `key`.
+    private func misspelling(of key: String) -> String? {
+        let unknown = order.filter {
+            !used.contains($0) && !known.contains($0) && !TopologySchema.fields.contains(field($0))
+        }
+        return Self.nearest(key, among: unknown)
+    }
+
+    /// The word of `candidates` nearest to `word` when it is within a few edits (a likely typo), else nil.
+    package static func nearest(_ word: String, among candidates: some Sequence<String>) -> String? {
+        var best: (word: String, distance: Int)?
+        for candidate in candidates {
+            let distance = editDistance(candidate, word)
+            if let known = best, known.distance < distance || (known.distance == distance && known.word < candidate) {
+                continue
+            }
+            best = (candidate, distance)
+        }
+        guard let best, best.distance <= typoDistance(word) else { return nil }
+        return best.word
+    }
+
+    /// Edits that still make a typo rather than another word: 1 for short words, up to 3 for long ones.
+    static func typoDistance(_ word: String) -> Int { min(3, max(1, word.count / 4)) }
+
+    /// Levenshtein distance (insertions, deletions, substitutions; a swap of neighbours counts as one).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.prefix(100)), b = Array(b.prefix(100))
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], before[j - 2] + 1)
+                }
+            }
+            (before, previous, current) = (previous, current, before)
+        }
+        return previous[b.count]
     }
 
     package func has(_ key: String) -> Bool { entries[key] != nil }
@@ -226,9 +292,10 @@ package struct YAMLMapping {
         for key in order where !used.contains(key) {
             let at = entries[key]?.key
             let hint = known.sorted().joined(separator: ", ")
+            let guess = Self.nearest(key, among: known).map { "did you mean '\($0)'? " } ?? ""
             throw TopologyError(
                 file: file, line: at?.line, column: at?.column, field: field(key),
-                message: "unknown key; expected one of: \(hint)")
+                message: "unknown key; \(guess)expected one of: \(hint)")
         }
     }
 }

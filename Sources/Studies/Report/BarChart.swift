@@ -42,7 +42,13 @@ public struct BarChart {
     let plotHeight = 280.0, left = 84.0, right = 24.0
     static let tickSize = 11.0, categorySize = 11.0, legendSize = 11.0
 
-    public func svg(_ bars: [Bar]) -> String {
+    public func svg(_ allBars: [Bar]) -> String {
+        // A value that is not finite is drawn as 0, the others within ±1e300.
+        let bars = allBars.map { bar in
+            var bar = bar
+            bar.value = ChartStyle.plottable(bar.value) ?? 0
+            return bar
+        }
         let width = max(640.0, left + right + Double(bars.count) * 64)
         let peak = bars.map { max($0.value, $0.reference?.upperBound ?? 0) }.max() ?? 1
         let axis = ChartStyle.linearTicks(lo: 0, hi: peak > 0 ? peak * 1.12 : 1)

@@ -109,23 +109,44 @@ public enum ChartStyle {
         return 10 * magnitude
     }
 
-    /// A linear axis over [lo, hi] widened to round ticks: the axis ends and the ticks between them.
+    /// The largest magnitude a chart draws (values beyond are drawn at ±1e300): sums and spans of a few
+    /// such values stay finite.
+    public static let largestValue = 1e300
+
+    /// `v` as a chart draws it: nil when it is not finite, else clamped to ±`largestValue`.
+    public static func plottable(_ v: Double) -> Double? {
+        v.isFinite ? min(max(v, -largestValue), largestValue) : nil
+    }
+
+    /// A linear axis over [lo, hi] widened to round ticks: the axis ends and the ticks between them. Ends that
+    /// are not finite give the axis 0 … 1; a range the ticks cannot divide (ends so large that a tick step is
+    /// below their precision) keeps its ends as its only ticks.
     public static func linearTicks(
         lo: Double, hi: Double,
         count: Int = 5
     ) -> (lo: Double, hi: Double, ticks: [Double]) {
+        guard let lo = plottable(lo), let hi = plottable(hi) else { return (0, 1, [0, 1]) }
         let step = tickStep(span: hi > lo ? hi - lo : max(abs(hi), 1), count: count)
         let a = (lo / step).rounded(.down) * step
         var b = (hi / step).rounded(.up) * step
         if b <= a { b = a + step }
-        let n = Int(((b - a) / step).rounded())
-        return (a, b, (0...n).map { a + Double($0) * step })
+        let n = ((b - a) / step).rounded()
+        guard a.isFinite, b.isFinite, b > a, n >= 1, n <= Double(20 * max(count, 1)) else {
+            let top = hi > lo ? hi : lo + max(abs(lo), 1)
+            return (lo, top, [lo, top])
+        }
+        return (a, b, (0...Int(n)).map { a + Double($0) * step })
     }
 
     /// A log axis over [lo, hi] (both > 0) whose ends are widened to the nearest 1-2-5 values (…, 50, 100,
     /// 200, 500, …), so that the data fill it: ticks at both ends and at every decade between them, and at 2
-    /// and 5 times each decade when the axis spans at most two decades.
+    /// and 5 times each decade when the axis spans at most two decades. Ends that are not positive and finite
+    /// give the axis 1 … 10; ends below 1e-300 are raised to it.
     public static func logTicks(lo: Double, hi: Double) -> (lo: Double, hi: Double, ticks: [Double]) {
+        guard var lo = plottable(lo), var hi = plottable(hi), lo > 0, hi > 0 else { return (1, 10, [1, 10]) }
+        // Below 1e-300 the decades' powers of ten would underflow to 0.
+        lo = max(lo, 1 / largestValue)
+        hi = max(hi, lo)
         let tolerance = 1e-9
         /// The 1-2-5 values of the decades around `v`.
         func candidates(_ v: Double) -> [Double] {

@@ -7,16 +7,17 @@ import Workload
 /// `lolpim report`: SVG charts and a self-contained HTML page from a run's results.json or a sweep's CSV.
 public enum Report {
     /// Writes the charts and `index.html` into `directory`; returns the files written.
+    /// Writes the charts and `index.html` into `directory`; returns the files written. The input is read and
+    /// checked before the directory is made: every problem names the file, the line and the field.
     public static func generate(input: String, directory: String) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let charts: [(name: String, svg: String)]
         let table: String
         if input.hasSuffix(".csv") {
-            let csv = try CSVTable.parse(String(contentsOfFile: input, encoding: .utf8), file: input)
-            (charts, table) = try sweepCharts(csv, input: input)
+            (charts, table) = try sweepCharts(try CSVTable.parse(SweepCSV.read(input), file: input), input: input)
         } else {
-            (charts, table) = runCharts(try RunResults.decode(Data(contentsOf: URL(fileURLWithPath: input))))
+            (charts, table) = runCharts(try RunResults.load(path: input))
         }
+        try OutputDirectory.prepareDirectory(directory, what: "report directory")
         var files: [String] = []
         for chart in charts {
             let path = directory + "/" + chart.name + ".svg"
@@ -146,6 +147,9 @@ public enum Report {
         ("prefill_wait_ps", "prompt KV wait (s, summed over injections)", 1e-12, true),
     ]
 
+    /// A cell's number when it is a finite one (a swept value of `inf` or `nan` names no point on an axis).
+    static func number(_ cell: String) -> Double? { Double(cell).flatMap { $0.isFinite ? $0 : nil } }
+
     /// Charts of a sweep's CSV. Every row has the header's cell count (`CSVTable` checks it); a row marked
     /// `ok` whose figures are not numbers is refused at its line.
     static func sweepCharts(_ csv: CSVTable, input: String) throws -> ([(String, String)], String) {
@@ -156,25 +160,27 @@ public enum Report {
         for row in csv.rows where row.cells[status] == "ok" {
             for figure in sweepFigures {
                 guard let column = header.firstIndex(of: figure.column),
-                    Double(row.cells[column]) == nil, !(figure.optional && row.cells[column].isEmpty)
+                    !(figure.optional && row.cells[column].isEmpty)
                 else { continue }
+                let cell = row.cells[column]
+                if let value = Double(cell), value.isFinite, abs(value) <= RunResults.maxNumber { continue }
                 throw TopologyError(
                     file: input, line: row.line, field: figure.column,
-                    message: "expected a number in a row marked ok, found "
-                        + "'\(SafeText.clip(row.cells[column], limit: 40))'")
+                    message: "expected a finite number of at most 2^62 in a row marked ok, found "
+                        + "'\(SafeText.clip(cell, limit: 40))'")
             }
         }
         let rows = [header] + csv.rows.map(\.cells)
         let axes = Array(header[1..<status])
         let ok = rows.dropFirst().filter { $0[status] == "ok" }
         // The x axis: the first swept field whose values are all numbers; the others name the series.
-        let xAxis = axes.indices.first { i in ok.allSatisfy { Double($0[i + 1]) != nil } } ?? 0
-        let xs = ok.compactMap { Double($0[xAxis + 1]) }
+        let xAxis = axes.indices.first { i in ok.allSatisfy { number($0[i + 1]) != nil } } ?? 0
+        let xs = ok.compactMap { number($0[xAxis + 1]) }
         let logX = (xs.min() ?? 0) > 0 && (xs.max() ?? 0) / max(xs.min() ?? 1, 1e-300) >= 20
         var charts: [(String, String)] = []
         for figure in sweepFigures {
             guard let column = header.firstIndex(of: figure.column),
-                ok.contains(where: { Double($0[column]) != nil })
+                ok.contains(where: { number($0[column]) != nil })
             else { continue }
             let groups = Dictionary(grouping: ok) { row in
                 axes.indices.filter { $0 != xAxis }.map { "\(axes[$0])=\(row[$0 + 1])" }.joined(separator: ", ")
@@ -183,7 +189,7 @@ public enum Report {
                 SVGChart.Series(
                     name: key.isEmpty ? figure.label : key,
                     points: groups[key]!.compactMap { row in
-                        guard let x = Double(row[xAxis + 1]), let y = Double(row[column]) else { return nil }
+                        guard let x = number(row[xAxis + 1]), let y = number(row[column]) else { return nil }
                         return (x, y * figure.scale)
                     }.sorted { $0.x < $1.x })
             }

@@ -36,7 +36,8 @@ public struct SVGChart {
 
         init(_ values: [Double], log: Bool, includeZero: Bool) {
             self.log = log
-            let v = log ? values.filter { $0 > 0 } : values + (includeZero ? [0] : [])
+            let finite = values.compactMap(ChartStyle.plottable)
+            let v = log ? finite.filter { $0 > 0 } : finite + (includeZero ? [0] : [])
             let lo = v.min() ?? (log ? 1 : 0), hi = v.max() ?? (log ? 10 : 1)
             (self.lo, self.hi, ticks) =
                 log
@@ -100,7 +101,15 @@ public struct SVGChart {
     static let slant = 35.0 * Double.pi / 180
 
     /// A line chart; each series a polyline with point markers.
-    public func line(_ series: [Series]) -> String {
+    public func line(_ allSeries: [Series]) -> String {
+        // Points that are not finite are left out; the others are drawn within ±1e300.
+        let series = allSeries.map { s in
+            Series(
+                name: s.name,
+                points: s.points.compactMap { p in
+                    ChartStyle.plottable(p.x).flatMap { x in ChartStyle.plottable(p.y).map { (x, $0) } }
+                })
+        }
         let xAxis = Axis(series.flatMap { $0.points.map(\.x) }, log: logX, includeZero: false)
         let yAxis = Axis(series.flatMap { $0.points.map(\.y) }, log: logY, includeZero: true)
         let l = layout(yAxis: yAxis, legend: series.map(\.name))
@@ -131,7 +140,9 @@ public struct SVGChart {
     /// Layers beyond the palette's distinct colours are merged, smallest first, into one "other" layer, so that
     /// every colour means one thing.
     public func stackedBars(categories: [String], layers allLayers: [String], values allValues: [[Double]]) -> String {
-        let (layers, values) = Self.merged(layers: allLayers, values: allValues, keep: ChartStyle.palette.count)
+        // A value that is not finite is drawn as 0, the others within ±1e300 (so totals stay finite).
+        let finite = allValues.map { $0.map { ChartStyle.plottable($0) ?? 0 } }
+        let (layers, values) = Self.merged(layers: allLayers, values: finite, keep: ChartStyle.palette.count)
         let totals = categories.indices.map { c in layers.indices.reduce(0.0) { $0 + values[$1][c] } }
         let yAxis = Axis(totals, log: false, includeZero: true)
         let l = layout(yAxis: yAxis, legend: layers, categories: categories)

@@ -31,7 +31,7 @@ public struct SweepCSV {
             try CSVTable.encode([header]).write(toFile: path, atomically: true, encoding: .utf8)
             return []
         }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let text = try Self.read(path)
         var table = try CSVTable.parse(text, file: path, strict: false)
         if table.header != header, table.header.count < header.count,
             Array(header.prefix(table.header.count)) == table.header
@@ -70,13 +70,23 @@ public struct SweepCSV {
                 message: "expected \(header.count) cells, found "
                     + "\(bad.cells.count); the file was changed by hand or by another program")
         }
+        // Written back as a row is appended (a new file renamed over it): proven to work before any point runs,
+        // so that no finished point's row is lost to an unwritable CSV.
+        do {
+            try write(table.rows.map(\.cells))
+        } catch {
+            throw TopologyError(
+                file: path, field: "",
+                message: "cannot write the sweep's CSV (\((error as NSError).localizedFailureReason ?? "\(error)")); "
+                    + "give the sweep another output")
+        }
         return Set(table.rows.map { $0.cells[0] })
     }
 
     /// Appends one row atomically: the file with the new row is written beside it and renamed over it, so a
     /// crash leaves either the old file or the new one, never a torn row.
     public func append(_ cells: [String]) throws {
-        let existing = try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path, strict: false)
+        let existing = try CSVTable.parse(Self.read(path), file: path, strict: false)
         try write(existing.rows.map(\.cells) + [cells])
     }
 
@@ -99,7 +109,19 @@ public struct SweepCSV {
 
     /// The rows of a sweep CSV as column → cell; a malformed row is an error naming its line.
     public static func rows(path: String) throws -> [[String: String]] {
-        try CSVTable.parse(String(contentsOfFile: path, encoding: .utf8), file: path).records
+        try CSVTable.parse(read(path), file: path).records
+    }
+
+    /// The largest sweep CSV read (64 MiB; `SweepSpec.maxPoints` rows take a few).
+    public static let maxFileBytes = 64 << 20
+
+    /// A sweep CSV's text, read as every input is (`InputFile`): errors name the file and what is wrong.
+    static func read(_ path: String) throws -> String {
+        do {
+            return try InputFile.text(path, what: "sweep CSV", maxBytes: maxFileBytes)
+        } catch {
+            throw TopologyError(file: path, line: error.line, field: "", message: error.message)
+        }
     }
 
     /// One row as a CSV line (no line end).

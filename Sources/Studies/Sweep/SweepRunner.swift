@@ -46,7 +46,8 @@ public struct SweepRunner {
         defer { lock.release() }
         let csv = SweepCSV(path: spec.output, fields: spec.fields)
         let done = try csv.recordedPoints()
-        let todo = spec.points.enumerated().filter { !done.contains(spec.key($0.element)) }
+        // Indices only: a point's values are made when its batch runs.
+        let todo = spec.points.indices.filter { !done.contains(spec.key(spec.points[$0])) }
         var summary = Summary(total: spec.points.count, skipped: spec.points.count - todo.count, ran: 0, failed: 0)
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         let bar = SweepProgress(
@@ -56,7 +57,8 @@ public struct SweepRunner {
         while next < todo.endIndex {
             if StopSignal.isRequested { throw RuntimeError.interrupted }
             // What each point of the batch runs, as text (the YAML nodes are not Sendable).
-            let batch = todo[next..<min(next + max(jobs, 1), todo.endIndex)].map { index, point in
+            let batch = todo[next..<min(next + max(jobs, 1), todo.endIndex)].map { index in
+                let point = spec.points[index]
                 let key = spec.key(point)
                 return PointJob(
                     key: key, values: point.map(SweepSpec.text), text: Result { try spec.topologyText(for: point) },

@@ -12,13 +12,41 @@ import Yams
 public struct SweepSpec {
     public var file: String
     public var baseFile: String
+    /// The base topology's text, read once when the sweep file is loaded (nil: read it when a point needs it).
+    public var baseText: String?
     public var output: String
     public var transport: TransportKind
     /// Field names, in column order.
     public var fields: [String]
     /// Each point: a value per field (YAML nodes, so lists and mappings work as values); nil where a point
     /// of an explicit `points` list leaves the field out (the base file's value stays).
-    public var points: [[Node?]]
+    public var points: SweepPoints
+
+    /// The most points one sweep may have: each is a whole run, and 100,000 runs of a second take more than a
+    /// day. A larger grid is refused before anything runs, with its count.
+    public static let maxPoints = 100_000
+
+    public init(
+        file: String, baseFile: String, baseText: String? = nil, output: String, transport: TransportKind,
+        fields: [String], points: [[Node?]]
+    ) {
+        self.init(
+            file: file, baseFile: baseFile, baseText: baseText, output: output, transport: transport, fields: fields,
+            points: SweepPoints(list: points))
+    }
+
+    init(
+        file: String, baseFile: String, baseText: String?, output: String, transport: TransportKind,
+        fields: [String], points: SweepPoints
+    ) {
+        self.file = file
+        self.baseFile = baseFile
+        self.baseText = baseText
+        self.output = output
+        self.transport = transport
+        self.fields = fields
+        self.points = points
+    }
 
     public static func load(path: String) throws -> SweepSpec {
         var doc = try YAMLMapping.readFile(path, what: "sweep")
@@ -27,6 +55,14 @@ public struct SweepSpec {
             throw doc.error("base", "required: the topology file to start from")
         }
         let baseFile = base.hasPrefix("/") ? base : directory.appendingPathComponent(base).path
+        // The base is read and parsed now: a missing or broken base would otherwise fail every point.
+        let baseText: String
+        do {
+            baseText = try InputFile.text(baseFile, what: "base topology", maxBytes: YAMLMapping.maxFileBytes)
+            _ = try YAMLMapping.document(yaml: baseText, file: baseFile, whenEmpty: "the base topology is empty")
+        } catch let error as InputFileError {
+            throw doc.error("base", "\(SafeText.clip(baseFile, limit: 500)): \(error.message)")
+        }
         let defaultOutput = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".csv"
         let outputName = try doc.string("output", default: defaultOutput)
         let output = outputName.hasPrefix("/") ? outputName : directory.appendingPathComponent(outputName).path
@@ -35,7 +71,7 @@ public struct SweepSpec {
             throw doc.error("transport", "expected ipc, tcp or inproc, found '\(transportName)'")
         }
         var fields: [String] = []
-        var points: [[Node?]] = []
+        var points = SweepPoints(list: [])
         if let axesNode = doc.node("axes") {
             guard case .mapping(let axes) = axesNode, !axes.isEmpty else {
                 throw doc.error("axes", "expected a mapping from topology field to a list of values")
@@ -56,12 +92,27 @@ public struct SweepSpec {
                 fields.append(name)
                 lists.append(Array(list))
             }
-            points = lists.reduce([[]]) { partial, list in partial.flatMap { prefix in list.map { prefix + [$0] } } }
+            // Counted before anything is built; the points themselves are made one at a time when run.
+            let count = lists.reduce(1) { product, list in
+                let (next, overflow) = product.multipliedReportingOverflow(by: list.count)
+                return overflow ? Int.max : next
+            }
+            guard count <= maxPoints else {
+                let sizes = lists.map { String($0.count) }.joined(separator: " × ")
+                throw doc.error(
+                    "axes",
+                    "\(count == Int.max ? "more than \(Int.max)" : String(count)) points (\(sizes)); a sweep runs at "
+                        + "most \(maxPoints): split it into several sweeps or use fewer values")
+            }
+            points = SweepPoints(axes: lists)
         }
         if let pointsNode = doc.node("points") {
             guard points.isEmpty else { throw doc.error("points", "give either axes or points, not both") }
             guard case .sequence(let list) = pointsNode, !list.isEmpty else {
                 throw doc.error("points", "expected a list of mappings from topology field to value")
+            }
+            guard list.count <= maxPoints else {
+                throw doc.error("points", "\(list.count) points; a sweep runs at most \(maxPoints)")
             }
             for item in list {
                 guard case .mapping(let m) = item else {
@@ -79,15 +130,17 @@ public struct SweepSpec {
                     if !fields.contains(key) { fields.append(key) }
                 }
             }
-            points = list.map { item in
-                guard case .mapping(let m) = item else { return [] }
-                return fields.map { m[$0] }
-            }
+            points = SweepPoints(
+                list: list.map { item in
+                    guard case .mapping(let m) = item else { return [] }
+                    return fields.map { m[$0] }
+                })
         }
         guard !points.isEmpty else { throw doc.error("axes", "required: axes (or points) to vary") }
         try doc.rejectUnknownKeys()
         return SweepSpec(
-            file: path, baseFile: baseFile, output: output, transport: transport, fields: fields, points: points)
+            file: path, baseFile: baseFile, baseText: baseText, output: output, transport: transport, fields: fields,
+            points: points)
     }
 
     /// A value as one line of text (its CSV cell and part of the point's key): a scalar as written, a list
@@ -107,7 +160,7 @@ public struct SweepSpec {
 
     /// The base topology with the point's values set.
     public func topologyText(for point: [Node?]) throws -> String {
-        let text = try String(contentsOfFile: baseFile, encoding: .utf8)
+        let text = try baseText ?? InputFile.text(baseFile, what: "base topology", maxBytes: YAMLMapping.maxFileBytes)
         guard var root = try Yams.compose(yaml: text) else {
             throw TopologyError(file: baseFile, field: "", message: "the base topology is empty")
         }
@@ -137,5 +190,45 @@ public struct SweepSpec {
             m[path[0]] = try setting(child, path: Array(path.dropFirst()), to: value, field: field)
         }
         return .mapping(m)
+    }
+}
+
+/// The points of a sweep, made when asked for: an explicit list, or the cross product of axes, which is never
+/// built whole (the point at an index is found from its digits, the last axis varying fastest).
+public struct SweepPoints: RandomAccessCollection {
+    private enum Storage {
+        case list([[Node?]])
+        case axes([[Node]])
+    }
+
+    private let storage: Storage
+    public let count: Int
+
+    init(list: [[Node?]]) {
+        storage = .list(list)
+        count = list.count
+    }
+
+    /// The cross product of `axes`; its size must fit an `Int` (the loader checks it first).
+    init(axes: [[Node]]) {
+        storage = .axes(axes)
+        count = axes.reduce(1) { $0 * $1.count }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(index: Int) -> [Node?] {
+        switch storage {
+        case .list(let list): return list[index]
+        case .axes(let axes):
+            var rest = index
+            var point = [Node?](repeating: nil, count: axes.count)
+            for axis in axes.indices.reversed() {
+                point[axis] = axes[axis][rest % axes[axis].count]
+                rest /= axes[axis].count
+            }
+            return point
+        }
     }
 }
