@@ -73,12 +73,9 @@ struct BadInputTests {
 
     @Test("a simulated clock past the budget stops the run with an error, not a trap")
     func clockCheck() throws {
-        #expect(throws: Never.self) { try RuntimeError.checkBudget(SimulatedTimeBudget.limitPs) }
-        #expect {
-            try RuntimeError.checkBudget(SimulatedTimeBudget.limitPs + 1)
-        } throws: { error in
-            guard case RuntimeError.simulatedTimeLimit = error else { return false }
-            return true
+        #expect(throws: Never.self) { try SimulatedTimeBudget.check(SimulatedTimeBudget.limitPs) }
+        #expect(throws: SimulatedTimeLimitExceeded.self) {
+            try SimulatedTimeBudget.check(SimulatedTimeBudget.limitPs + 1)
         }
     }
 
