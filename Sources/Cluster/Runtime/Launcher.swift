@@ -31,6 +31,9 @@ public struct Launcher {
     /// The kernel-timing store of this host, for the coordinator and the local workers; workers on other
     /// hosts use their own host's default store (or none, when this is off).
     public var kernelStore: KernelStoreChoice = .off
+    /// What the worker threads of an `inproc` run reuse from each other (kernels being simulated, group replays); a
+    /// study that runs several points at once hands every launcher the same one. Results never depend on it.
+    public var caches = ProcessCaches()
 
     public init(topologyFile: String, transport: TransportKind, outputDirectory: String) {
         self.topologyFile = topologyFile
@@ -87,7 +90,7 @@ public struct Launcher {
         for rank in 0..<plan.workers {
             let options = WorkerOptions(
                 coordinator: control, rank: rank, registrationTimeoutMs: registrationTimeoutMs,
-                kernelStore: kernelStore)
+                kernelStore: kernelStore, caches: caches)
             let thread = Thread {
                 do {
                     try Worker(options: options, context: context).run()

@@ -17,6 +17,8 @@ public struct SweepRunner {
     public var workDirectory: String
     /// The kernel-timing store every point's run uses.
     public var kernelStore: KernelStoreChoice = .off
+    /// What the points' in-process workers reuse from each other (every point of this runner shares it).
+    public var caches = ProcessCaches()
     /// Names each point's directory under `workDirectory` from its index and key (default `point-INDEX`).
     /// `lolpim compare` names them after the key, so that a point keeps its directory when the list changes.
     public var directoryName: @Sendable (Int, String) -> String = { index, _ in "point-\(index)" }
@@ -104,12 +106,13 @@ public struct SweepRunner {
         var registrationTimeoutMs: Int
         var heartbeatTimeoutMs: Int
         var kernelStore: KernelStoreChoice
+        var caches: ProcessCaches
     }
 
     var settings: Settings {
         Settings(
             transport: spec.transport, registrationTimeoutMs: registrationTimeoutMs,
-            heartbeatTimeoutMs: heartbeatTimeoutMs, kernelStore: kernelStore)
+            heartbeatTimeoutMs: heartbeatTimeoutMs, kernelStore: kernelStore, caches: caches)
     }
 
     /// Runs one point: its row, `failed` with the error when it did not run; throws only on Ctrl-C.
@@ -124,6 +127,7 @@ public struct SweepRunner {
             launcher.registrationTimeoutMs = settings.registrationTimeoutMs
             launcher.heartbeatTimeoutMs = settings.heartbeatTimeoutMs
             launcher.kernelStore = settings.kernelStore
+            launcher.caches = settings.caches
             let (results, _) = try launcher.run(plan: plan)
             return PointOutcome(
                 row: [job.key] + job.values + ["ok", ""] + SweepCSV.figures(results),
