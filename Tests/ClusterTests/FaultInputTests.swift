@@ -144,7 +144,7 @@ struct FaultInputTests {
         } catch {
             Issue.record("the first line is fine: \(error)")
         }
-        #expect(throws: InputFileError(file: dir, message: "is a directory, not a AiM trace: give the path of a "
+        #expect(throws: InputFileError(file: dir, message: "is a directory, not an AiM trace: give the path of a "
             + "regular file")) { try LineReader(path: dir, what: "AiM trace") }
     }
 
