@@ -125,7 +125,8 @@ struct KernelCommand: ParsableCommand {
         let columnsPerInput = (columns + elements - 1) / elements
         let chunkColumns = min(columnsPerInput, module.columnsPerRow)
         let chunks = (columnsPerInput + chunkColumns - 1) / chunkColumns
-        let dramRows = (rowsPerBank + max(1, module.columnsPerRow / chunkColumns) - 1)
+        let dramRows =
+            (rowsPerBank + max(1, module.columnsPerRow / chunkColumns) - 1)
             / max(1, module.columnsPerRow / chunkColumns)
         let blocks = dramRows >= 16 ? dramRows : chunks >= 16 ? chunks : 1
         return total <= 50_000 || blocks == 1 ? total : 8 * ((total + blocks - 1) / blocks)

@@ -151,13 +151,18 @@ struct FaultTests {
             #expect(outcome.stderr.contains("s.csv:2: throughput_tokens_per_s: expected a finite number"))
         }
         let run = try Harness.run(
-            ["run", Harness.topology(minimalTopology, in: dir), "--output", dir + "/run", "--quiet", "--transport",
-             "inproc"], in: dir)
+            [
+                "run", Harness.topology(minimalTopology, in: dir), "--output", dir + "/run", "--quiet", "--transport",
+                "inproc",
+            ], in: dir)
         #expect(run.status == 0)
         let text = try String(contentsOfFile: dir + "/run/results.json", encoding: .utf8)
         for (from, to, fragment) in [
             ("\"makespan_ps\" : ", "\"makespan_ps\" : 9223372036854775807, \"x\" : ", "makespan_ps: expected a number"),
-            ("\"energy_per_token_j\" : ", "\"energy_per_token_j\" : 1.7e308, \"x\" : ", "energy_per_token_j: expected a number"),
+            (
+                "\"energy_per_token_j\" : ", "\"energy_per_token_j\" : 1.7e308, \"x\" : ",
+                "energy_per_token_j: expected a number"
+            ),
             ("\"makespan_ps\" : ", "\"makespan_ps\" : -1, \"x\" : ", "makespan_ps: expected a number"),
             ("lolpim-results\\/1", "lolpim-results\\/999", "schema: this file is \"lolpim-results/999\""),
         ] {
@@ -181,8 +186,10 @@ struct FaultTests {
         let dir = Harness.directory("fault-kernel")
         for arguments in [
             ["kernel", "gemv", "--rows", "1048576", "--columns", "262144", "--batch", "65536"],
-            ["kernel", "attention", "--tokens", "16777216", "--kv-heads", "4096", "--head-dim", "4096", "--group",
-             "4096"],
+            [
+                "kernel", "attention", "--tokens", "16777216", "--kv-heads", "4096", "--head-dim", "4096", "--group",
+                "4096",
+            ],
             ["kernel", "attention", "--tokens", "16777216", "--kv-heads", "4096", "--scheduling", "static"],
         ] {
             let outcome = try Harness.Running(
@@ -194,7 +201,8 @@ struct FaultTests {
         }
     }
 
-    @Test("a request trace is streamed: 1,000,001 requests and 100 MB after them are refused at once, in bounded memory")
+    @Test(
+        "a request trace is streamed: 1,000,001 requests and 100 MB after them are refused at once, in bounded memory")
     func hugeTrace() throws {
         let dir = Harness.directory("fault-trace")
         let path = dir + "/big.csv"

@@ -29,7 +29,8 @@ extension RunResults {
             scan = try JSONScan(bytes)
         } catch {
             throw TopologyError(
-                file: file, line: error.line, column: error.column, field: "", message: "not valid JSON: \(error.message)")
+                file: file, line: error.line, column: error.column, field: "",
+                message: "not valid JSON: \(error.message)")
         }
         guard let schema = scan.leaves.first(where: { $0.path == "schema" }) else {
             throw TopologyError(
@@ -40,7 +41,8 @@ extension RunResults {
         guard found == schemaVersion else {
             throw TopologyError(
                 file: file, line: schema.line, column: schema.column, field: "schema",
-                message: "this file is \"\(SafeText.clip(found ?? scan.text(of: schema), limit: 60))\", but this lolpim "
+                message:
+                    "this file is \"\(SafeText.clip(found ?? scan.text(of: schema), limit: 60))\", but this lolpim "
                     + "reads \(schemaVersion) only (it was written by another version of lolpim)")
         }
         for leaf in scan.leaves where leaf.kind == .number {
@@ -48,7 +50,8 @@ extension RunResults {
             guard let value = Double(text), value.isFinite, value >= 0, value <= maxNumber else {
                 throw TopologyError(
                     file: file, line: leaf.line, column: leaf.column, field: leaf.path,
-                    message: "expected a number between 0 and 2^62 (about 4.6e18), found \(SafeText.clip(text, limit: 40))")
+                    message:
+                        "expected a number between 0 and 2^62 (about 4.6e18), found \(SafeText.clip(text, limit: 40))")
             }
         }
         do {
@@ -177,7 +180,9 @@ struct JSONScan {
         var expectValue = true
         var done = false
 
-        func problem(_ message: String) -> Problem { Problem(line: line, column: index - lineStart + 1, message: message) }
+        func problem(_ message: String) -> Problem {
+            Problem(line: line, column: index - lineStart + 1, message: message)
+        }
         func skipBlanks() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
                 if bytes[index] == 0x0A {
@@ -210,11 +215,15 @@ struct JSONScan {
         /// `"key":` inside an object; the key becomes the current frame's.
         func readKey() throws(Problem) {
             skipBlanks()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw problem("expected a key in quotes") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw problem("expected a key in quotes")
+            }
             let range = try scanString()
             let key = String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self)
             skipBlanks()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw problem("expected ':' after a key") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw problem("expected ':' after a key")
+            }
             index += 1
             if case .object(let path, _)? = stack.last { stack[stack.count - 1] = .object(path: path, key: key) }
             expectValue = true
@@ -233,12 +242,17 @@ struct JSONScan {
                 let column = index - lineStart + 1
                 switch byte {
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    guard stack.count < Self.maxDepth else { throw problem("nested deeper than \(Self.maxDepth) levels") }
+                    guard stack.count < Self.maxDepth else {
+                        throw problem("nested deeper than \(Self.maxDepth) levels")
+                    }
                     containers[path] = (line, column)
-                    stack.append(byte == UInt8(ascii: "{") ? .object(path: path, key: nil) : .array(path: path, index: 0))
+                    stack.append(
+                        byte == UInt8(ascii: "{") ? .object(path: path, key: nil) : .array(path: path, index: 0))
                     index += 1
                     skipBlanks()
-                    if index < bytes.count, bytes[index] == (byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    if index < bytes.count,
+                        bytes[index] == (byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                    {
                         index += 1
                         stack.removeLast()
                         expectValue = false
