@@ -337,6 +337,9 @@ struct FaultInputTests {
         let results = try RunResults.decode(Self.sample, file: "r.json")
         #expect(results.complete)
         #expect(try results.simulatedSectionBytes() == RunResults.decode(Data(Self.sample)).simulatedSectionBytes())
+        // The seed is a label: any the topology accepts, beyond 2^62 too.
+        let seeded = try RunResults.decode(Self.sample("seed", "9223372036854775807"), file: "r.json")
+        #expect(seeded.topology.seed == 9_223_372_036_854_775_807)
     }
 
     @Test(

@@ -3,8 +3,8 @@ import Foundation
 /// Reading a results.json back (`lolpim report`, the launcher, studies): read as `InputFile` reads every input,
 /// then checked before and after decoding, so that every problem names its field and line instead of "the data
 /// is not valid JSON": the schema must be this lolpim's, every number lies between 0 and 2^62 (times, bytes,
-/// counts, energies and fractions are never negative, and 2^62 leaves room to add a few of them), and integer
-/// fields hold whole numbers.
+/// counts, energies and fractions are never negative, and 2^62 leaves room to add a few of them; the seed, a
+/// label, up to 2^63 − 1), and integer fields hold whole numbers.
 extension RunResults {
     /// The largest results.json read (256 MiB; a 1,024-module run writes a few MiB).
     public static let maxFileBytes = 256 << 20
@@ -47,11 +47,13 @@ extension RunResults {
         }
         for leaf in scan.leaves where leaf.kind == .number {
             let text = scan.text(of: leaf)
-            guard let value = Double(text), value.isFinite, value >= 0, value <= maxNumber else {
+            // The seed is a label, not a quantity: any the topology accepts (up to 2^63 − 1).
+            let seed = leaf.path == "topology.seed"
+            guard let value = Double(text), value.isFinite, value >= 0, value <= (seed ? 0x1p63 : maxNumber) else {
+                let range = seed ? "2^63 − 1" : "2^62 (about 4.6e18)"
                 throw TopologyError(
                     file: file, line: leaf.line, column: leaf.column, field: leaf.path,
-                    message:
-                        "expected a number between 0 and 2^62 (about 4.6e18), found \(SafeText.clip(text, limit: 40))")
+                    message: "expected a number between 0 and \(range), found \(SafeText.clip(text, limit: 40))")
             }
         }
         do {
