@@ -206,7 +206,10 @@ public enum RequestTrace {
     /// A trace held as text (tests, small inputs): its lines through `Reader`.
     public static func parse(_ text: String, file: String) throws(ParseError) -> [RequestSpec] {
         var reader = Reader(file: file)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { try reader.add(line) }
+        // LF or CRLF (a String holds "\r\n" as one Character).
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            try reader.add(line)
+        }
         return try reader.finish()
     }
 

@@ -47,13 +47,13 @@ struct KernelCommand: ParsableCommand {
     var headDim: Int = 128
 
     @Option(help: "attention: tcp (token-parallel) or hfp (head-first).")
-    var partitioning: String = "tcp"
+    var partitioning: AttentionPartitioning = .tokenParallel
 
     @Option(help: "Module preset: \(ModuleConfig.presetNames.joined(separator: ", ")).")
     var module: String = "cent-32ch"
 
     @Option(help: "Scheduling: static, pingpong or dcs.")
-    var scheduling: String = "dcs"
+    var scheduling: SchedulingPolicy = .dcs
 
     @Option(help: "Output-buffer entries (pingpong, dcs).")
     var obufEntries: Int = 8
@@ -81,33 +81,55 @@ struct KernelCommand: ParsableCommand {
         case .attention:
             let commands = Self.attentionCommands(
                 tokens: tokens, kvHeads: kvHeads, group: group, headDim: headDim, module: preset)
-            guard commands <= Self.maxCommands || (scheduling != "static" && emitAim == nil) else {
+            let sizes = "attention --tokens \(tokens) --kv-heads \(kvHeads) --group \(group) --head-dim \(headDim)"
+            // As one AiM program (printed under static, written by --emit-aim) the operator is held whole.
+            guard commands <= Self.maxCommands || (scheduling != .static && emitAim == nil) else {
                 throw ValidationError(
-                    "attention --tokens \(tokens) --kv-heads \(kvHeads) --group \(group) --head-dim \(headDim) is "
-                        + "\(commands) MAC16 commands; as one AiM program (--scheduling static or --emit-aim) lolpim "
-                        + "kernel holds at most \(Self.maxCommands): lower --tokens or --kv-heads")
+                    "\(sizes) is \(commands) MAC16 commands; as one AiM program (--scheduling static or --emit-aim) "
+                        + "lolpim kernel holds at most \(Self.maxCommands): lower --tokens or --kv-heads")
             }
-            guard commands <= Self.maxTimedCommands else {
+            // Timed by the kernel timer, each channel's GEMV is simulated in blocks of rows or input chunks.
+            let slice = partitioning == .headFirst ? tokens : (tokens + preset.channels - 1) / preset.channels
+            let simulated = max(
+                Self.simulatedCommands(rows: slice, columns: headDim, batch: group, module: preset),
+                Self.simulatedCommands(rows: headDim, columns: slice, batch: group, module: preset))
+            guard simulated <= Self.maxTimedCommands else {
                 throw ValidationError(
-                    "attention --tokens \(tokens) --kv-heads \(kvHeads) --group \(group) --head-dim \(headDim) is "
-                        + "\(commands) MAC16 commands; lolpim kernel times at most \(Self.maxTimedCommands): lower "
-                        + "--tokens, --kv-heads, --group or --head-dim")
+                    "\(sizes): timing it simulates streams of \(simulated) MAC16 commands on a channel; lolpim "
+                        + "kernel holds at most \(Self.maxTimedCommands): lower --group, --head-dim or --tokens")
             }
         }
     }
 
     /// The most MAC16 commands `lolpim kernel` simulates as one stream (a gemv on its channel, or an attention
-    /// operator as one AiM program): the stream is held in memory, some 20 bytes a command.
-    static let maxCommands = 1 << 24
-    /// The most MAC16 commands an attention operator may have when it is timed through the kernel timer (run
-    /// by run, long GEMVs by row blocks) rather than as one program.
-    static let maxTimedCommands = 1 << 40
+    /// operator as one AiM program): the stream is held in memory, some 150 bytes a command (0.6 GB at the bound).
+    static let maxCommands = 1 << 22
+    /// The longest block stream of an attention's GEMVs the kernel timer may simulate (it simulates both loop
+    /// orders of a large group, with more state per command: some 0.4 GB at the bound).
+    static let maxTimedCommands = 1 << 20
 
     /// MAC16 commands of a gemv on one channel: one per bank row (16 output rows), input column and input.
     static func gemvCommands(rows: Int, columns: Int, batch: Int, module: ModuleConfig) -> Int {
         let rowsPerBank = (rows + module.banksPerChannel - 1) / module.banksPerChannel
         let elements = module.columnBytes / 2
         return rowsPerBank * ((columns + elements - 1) / elements) * batch
+    }
+
+    /// The longest stream the kernel timer simulates in one piece for a gemv on one channel: the whole kernel
+    /// when it is short (50,000 MAC16 commands) or has fewer than 16 blocks, else 8 of its blocks (one DRAM row
+    /// per input chunk, or one input chunk), from which it extrapolates (`KernelTimer.decomposed`).
+    static func simulatedCommands(rows: Int, columns: Int, batch: Int, module: ModuleConfig) -> Int {
+        let total = gemvCommands(rows: rows, columns: columns, batch: batch, module: module)
+        let rowsPerBank = (rows + module.banksPerChannel - 1) / module.banksPerChannel
+        let elements = module.columnBytes / 2
+        let columnsPerInput = (columns + elements - 1) / elements
+        let chunkColumns = min(columnsPerInput, module.columnsPerRow)
+        let chunks = (columnsPerInput + chunkColumns - 1) / chunkColumns
+        let dramRows =
+            (rowsPerBank + max(1, module.columnsPerRow / chunkColumns) - 1)
+            / max(1, module.columnsPerRow / chunkColumns)
+        let blocks = dramRows >= 16 ? dramRows : chunks >= 16 ? chunks : 1
+        return total <= 50_000 || blocks == 1 ? total : 8 * ((total + blocks - 1) / blocks)
     }
 
     /// MAC16 commands of the larger of an attention's two operators (QKᵀ over K, SV over Vᵀ), on the module.
@@ -138,12 +160,8 @@ struct KernelCommand: ParsableCommand {
         guard let preset = ModuleConfig.presets[module] else {
             throw ValidationError("--module must be one of: \(ModuleConfig.presetNames.joined(separator: ", "))")
         }
-        guard let policy = SchedulingPolicy(rawValue: scheduling) else {
-            throw ValidationError("--scheduling must be one of: static, pingpong, dcs")
-        }
-        guard let split = AttentionPartitioning(rawValue: partitioning) else {
-            throw ValidationError("--partitioning must be tcp or hfp")
-        }
+        let policy = scheduling
+        let split = partitioning
         guard rows > 0, columns > 0, batch > 0, tokens > 0, kvHeads > 0, group > 0, headDim > 0, obufEntries >= 2 else {
             throw ValidationError("sizes must be positive (and --obuf-entries at least 2)")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Logging
+import PIMModule
 import Pipeline
 import Studies
 import Workload
@@ -22,9 +23,14 @@ struct Lolpim: ParsableCommand {
     )
 }
 
-/// `--transport ipc|tcp|inproc`: an unknown value is a usage error that lists the valid ones.
+/// `--transport ipc|tcp|inproc` (and the other closed choices): an unknown value is a usage error that lists
+/// the valid ones.
 extension TransportKind: ExpressibleByArgument {}
 extension SearchMode: ExpressibleByArgument {}
+/// `lolpim kernel --scheduling static|pingpong|dcs`.
+extension SchedulingPolicy: ExpressibleByArgument {}
+/// `lolpim kernel --partitioning tcp|hfp`.
+extension AttentionPartitioning: ExpressibleByArgument {}
 
 /// Options every process-starting command shares.
 struct CommonOptions: ParsableArguments {

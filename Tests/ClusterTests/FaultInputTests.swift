@@ -98,9 +98,11 @@ struct FaultInputTests {
         var reader = RequestTrace.Reader(file: "t.csv")
         try reader.add(Substring(header.dropLast()))
         for _ in 0..<RequestTrace.maxRequests { try reader.add("0,1,1") }
-        #expect(throws: RequestTrace.ParseError(
-            file: "t.csv", line: RequestTrace.maxRequests + 2, field: "",
-            message: "more than \(RequestTrace.maxRequests) requests")) { try reader.add("0,1,1") }
+        #expect(
+            throws: RequestTrace.ParseError(
+                file: "t.csv", line: RequestTrace.maxRequests + 2, field: "",
+                message: "more than \(RequestTrace.maxRequests) requests")
+        ) { try reader.add("0,1,1") }
     }
 
     @Test(
@@ -114,9 +116,11 @@ struct FaultInputTests {
         }
     }
 
-    @Test("decimal arrivals in their documented forms are read", arguments: [
-        ("0", 0.0), ("12", 12), ("0.0125", 0.0125), ("1e-3", 0.001), ("+5.", 5), (".5", 0.5), ("2E+1", 20),
-    ])
+    @Test(
+        "decimal arrivals in their documented forms are read",
+        arguments: [
+            ("0", 0.0), ("12", 12), ("0.0125", 0.0125), ("1e-3", 0.001), ("+5.", 5), (".5", 0.5), ("2E+1", 20),
+        ])
     func decimalForms(text: String, value: Double) {
         #expect(RequestTrace.decimal(text) == value)
     }
@@ -144,8 +148,12 @@ struct FaultInputTests {
         } catch {
             Issue.record("the first line is fine: \(error)")
         }
-        #expect(throws: InputFileError(file: dir, message: "is a directory, not a AiM trace: give the path of a "
-            + "regular file")) { try LineReader(path: dir, what: "AiM trace") }
+        #expect(
+            throws: InputFileError(
+                file: dir,
+                message: "is a directory, not an AiM trace: give the path of a "
+                    + "regular file")
+        ) { try LineReader(path: dir, what: "AiM trace") }
     }
 
     @Test("an AiM trace replayed from disk through LineReader (LF or CRLF) takes the parsed trace's cycles")
@@ -201,10 +209,12 @@ struct FaultInputTests {
 
     @Test("hosts files: a wildcard coordinator at its line; empty and non-UTF-8 files say what is wrong")
     func hostsFiles() throws {
-        #expect(throws: InputFileError(
-            file: "h", line: 2,
-            message: "coordinator: '0.0.0.0' means every interface; give the address of one interface (the one "
-                + "other machines reach this one at)")) { try HostsFile.parse("node1\ncoordinator 0.0.0.0\n", file: "h") }
+        #expect(
+            throws: InputFileError(
+                file: "h", line: 2,
+                message: "coordinator: '0.0.0.0' means every interface; give the address of one interface (the one "
+                    + "other machines reach this one at)")
+        ) { try HostsFile.parse("node1\ncoordinator 0.0.0.0\n", file: "h") }
         #expect(throws: InputFileError.self) { try HostsFile.parse("coordinator *\nnode1\n", file: "h") }
         let dir = Self.scratch("hosts")
         try "  \n\n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
@@ -261,8 +271,9 @@ struct FaultInputTests {
         #expect((error?.description.count ?? 0) < 200)
         let root = parseError("model: llm-7b-32k\nmodel: llm-7b-32k\n")
         #expect(root?.line == 2)
-        #expect(root?.description == "t.yaml:2:1: model: key appears twice in one mapping (first at line 1); keep one "
-            + "of them")
+        #expect(
+            root?.description == "t.yaml:2:1: model: key appears twice in one mapping (first at line 1); keep one "
+                + "of them")
     }
 
     @Test(
@@ -326,6 +337,9 @@ struct FaultInputTests {
         let results = try RunResults.decode(Self.sample, file: "r.json")
         #expect(results.complete)
         #expect(try results.simulatedSectionBytes() == RunResults.decode(Data(Self.sample)).simulatedSectionBytes())
+        // The seed is a label: any the topology accepts, beyond 2^62 too.
+        let seeded = try RunResults.decode(Self.sample("seed", "9223372036854775807"), file: "r.json")
+        #expect(seeded.topology.seed == 9_223_372_036_854_775_807)
     }
 
     @Test(
@@ -370,7 +384,8 @@ struct FaultInputTests {
         let text = Self.sample
         let extremes = [
             "-1", "0", "1e308", "-1e308", "1.5", "9223372036854775807", "18446744073709551616", "1e-320", "\"x\"",
-            "null", "true", "[]", "{}", "[1,", "\"", "nan", "Infinity", "01", "-0", "1" + String(repeating: "9", count: 30),
+            "null", "true", "[]", "{}", "[1,", "\"", "nan", "Infinity", "01", "-0",
+            "1" + String(repeating: "9", count: 30),
         ]
         var refused = 0
         for _ in 0..<400 {
@@ -424,9 +439,10 @@ struct FaultInputTests {
             ProcessEnd(role: .coordinator, pid: 7, cause: .stopped(seconds: 3)).description
                 == "the coordinator (pid 7) was stopped (SIGSTOP or SIGTSTP) for more than 3 s, so lolpim run ended it")
         let end = ProcessEnd(role: .worker(rank: 5, host: nil), pid: 1, cause: .signal(SIGSEGV))
-        #expect(RuntimeError.workersEnded([end], coordinatorStopped: true).description
-            == "workers failed: worker 5 (rank 5, pid 1) was killed by signal 11 (SIGSEGV); the coordinator was "
-            + "stopped 1 s after the first of them ended")
+        #expect(
+            RuntimeError.workersEnded([end], coordinatorStopped: true).description
+                == "workers failed: worker 5 (rank 5, pid 1) was killed by signal 11 (SIGSEGV); the coordinator was "
+                + "stopped 1 s after the first of them ended")
         #expect(RuntimeError.stoppedByLauncher(end).description == "stopped: \(end)")
         #expect(!ProcessEnd(role: .coordinator, pid: 1, cause: .exited(status: 0)).failed)
     }

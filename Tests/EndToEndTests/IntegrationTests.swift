@@ -517,7 +517,8 @@ struct IntegrationTests {
         #expect(outcome.status == 1)
         // The launcher saw it die: it names the signal and stops the coordinator without a heartbeat time-out.
         #expect(
-            outcome.stderr.contains("worker 2 (rank 2, pid \(pid)) was killed by signal 9 (SIGKILL)"), "\(outcome.stderr)")
+            outcome.stderr.contains("worker 2 (rank 2, pid \(pid)) was killed by signal 9 (SIGKILL)"),
+            "\(outcome.stderr)")
         // Named once by the coordinator (and in results.json) and once by the launcher; the workers stopped
         // because of it add nothing.
         #expect(!outcome.stderr.contains("interrupted"), "\(outcome.stderr)")

@@ -150,6 +150,9 @@ struct MultiHostRunTests {
         #expect(run.status == 1)
         #expect(run.stderr.contains("worker 0 on host.invalid (rank 0, remote shell pid "), "\(run.stderr)")
         #expect(run.stderr.contains(") exited with status 255 (the remote shell's own failure"))
+        // results.json names it the same way, not as an interruption.
+        let error = try Harness.results(in: dir + "/out").error ?? ""
+        #expect(error.hasPrefix("stopped: worker 0 on host.invalid (rank 0, remote shell pid "), "\(error)")
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 

@@ -33,9 +33,11 @@ struct ReportInputTests {
     @Test("extreme swept values and figures at the edge of the range draw (no trap), and failed rows stay out")
     func extremeAxes() throws {
         let dir = Harness.directory("report-edge")
-        let rows = [Self.header] + ["1e300", "-1e300", "inf", "nan", "5e-324", "0"].enumerated().map { i, x in
-            Self.row(x, figure: i % 2 == 0 ? "4.6e18" : "0")
-        } + [Self.row("7", figure: "", status: "failed")]
+        let rows =
+            [Self.header]
+            + ["1e300", "-1e300", "inf", "nan", "5e-324", "0"].enumerated().map { i, x in
+                Self.row(x, figure: i % 2 == 0 ? "4.6e18" : "0")
+            } + [Self.row("7", figure: "", status: "failed")]
         try CSVTable.encode(rows).write(toFile: dir + "/s.csv", atomically: true, encoding: .utf8)
         let files = try Report.generate(input: dir + "/s.csv", directory: dir + "/r")
         #expect(files.contains(dir + "/r/index.html"))
@@ -46,10 +48,13 @@ struct ReportInputTests {
         }
     }
 
-    @Test("ticks and axes never trap, whatever the range", arguments: [
-        (0.0, 1e308), (-1e308, 1e308), (1e300, 1e300), (.nan, 1), (0, .infinity), (-.infinity, .infinity),
-        (1e300, 1e300.nextUp), (Double.leastNonzeroMagnitude, 2 * Double.leastNonzeroMagnitude), (-0.0, 0), (1e17, 1e17 + 64),
-    ])
+    @Test(
+        "ticks and axes never trap, whatever the range",
+        arguments: [
+            (0.0, 1e308), (-1e308, 1e308), (1e300, 1e300), (.nan, 1), (0, .infinity), (-.infinity, .infinity),
+            (1e300, 1e300.nextUp), (Double.leastNonzeroMagnitude, 2 * Double.leastNonzeroMagnitude), (-0.0, 0),
+            (1e17, 1e17 + 64),
+        ])
     func ticks(lo: Double, hi: Double) {
         let linear = ChartStyle.linearTicks(lo: lo, hi: hi)
         #expect(linear.lo.isFinite && linear.hi.isFinite && linear.ticks.allSatisfy(\.isFinite))
@@ -157,10 +162,11 @@ struct ReportInputTests {
             "base: base.yaml\naxes:\n  cluster.modules: [2, 4]\n  seed: [1, 2, 3]\n", in: dir, name: "s.yaml")
         let spec = try SweepSpec.load(path: file)
         #expect(spec.points.count == 6)
-        #expect(spec.points.map { spec.key($0) } == [
-            "cluster.modules=2;seed=1", "cluster.modules=2;seed=2", "cluster.modules=2;seed=3",
-            "cluster.modules=4;seed=1", "cluster.modules=4;seed=2", "cluster.modules=4;seed=3",
-        ])
+        #expect(
+            spec.points.map { spec.key($0) } == [
+                "cluster.modules=2;seed=1", "cluster.modules=2;seed=2", "cluster.modules=2;seed=3",
+                "cluster.modules=4;seed=1", "cluster.modules=4;seed=2", "cluster.modules=4;seed=3",
+            ])
     }
 
     @Test("a sweep's base is read when the sweep file is: missing, a directory or not YAML, it is named at `base`")

@@ -35,7 +35,8 @@ public enum InputFile {
         guard kind == S_IFREG else {
             close(fd)
             throw InputFileError(
-                file: path, message: "is \(describe(kind: kind)), not a \(what): give the path of a regular file")
+                file: path,
+                message: "is \(describe(kind: kind)), not \(article(what)) \(what): give the path of a regular file")
         }
         if let maxBytes, size > maxBytes {
             close(fd)
@@ -115,6 +116,9 @@ public enum InputFile {
         }
         return nil
     }
+
+    /// "an" before a vowel ("an AiM trace"), else "a".
+    static func article(_ noun: String) -> String { noun.first.map { "aeiouAEIOU".contains($0) } == true ? "an" : "a" }
 
     /// "a directory", "a FIFO (named pipe)", … for a file type from `st_mode`.
     static func describe(kind: mode_t) -> String {

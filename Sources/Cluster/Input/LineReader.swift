@@ -78,7 +78,8 @@ public final class LineReader {
         if let problem = InputFile.utf8Problem(content) {
             throw InputFileError(
                 file: path, line: lineNumber,
-                message: InputFile.notUTF8(what: what, byte: content[problem], column: problem - content.startIndex + 1))
+                message: InputFile.notUTF8(what: what, byte: content[problem], column: problem - content.startIndex + 1)
+            )
         }
         return Substring(decoding: content, as: UTF8.self)
     }

@@ -3,8 +3,8 @@ import Foundation
 /// Reading a results.json back (`lolpim report`, the launcher, studies): read as `InputFile` reads every input,
 /// then checked before and after decoding, so that every problem names its field and line instead of "the data
 /// is not valid JSON": the schema must be this lolpim's, every number lies between 0 and 2^62 (times, bytes,
-/// counts, energies and fractions are never negative, and 2^62 leaves room to add a few of them), and integer
-/// fields hold whole numbers.
+/// counts, energies and fractions are never negative, and 2^62 leaves room to add a few of them; the seed, a
+/// label, up to 2^63 − 1), and integer fields hold whole numbers.
 extension RunResults {
     /// The largest results.json read (256 MiB; a 1,024-module run writes a few MiB).
     public static let maxFileBytes = 256 << 20
@@ -29,7 +29,8 @@ extension RunResults {
             scan = try JSONScan(bytes)
         } catch {
             throw TopologyError(
-                file: file, line: error.line, column: error.column, field: "", message: "not valid JSON: \(error.message)")
+                file: file, line: error.line, column: error.column, field: "",
+                message: "not valid JSON: \(error.message)")
         }
         guard let schema = scan.leaves.first(where: { $0.path == "schema" }) else {
             throw TopologyError(
@@ -40,15 +41,19 @@ extension RunResults {
         guard found == schemaVersion else {
             throw TopologyError(
                 file: file, line: schema.line, column: schema.column, field: "schema",
-                message: "this file is \"\(SafeText.clip(found ?? scan.text(of: schema), limit: 60))\", but this lolpim "
+                message:
+                    "this file is \"\(SafeText.clip(found ?? scan.text(of: schema), limit: 60))\", but this lolpim "
                     + "reads \(schemaVersion) only (it was written by another version of lolpim)")
         }
         for leaf in scan.leaves where leaf.kind == .number {
             let text = scan.text(of: leaf)
-            guard let value = Double(text), value.isFinite, value >= 0, value <= maxNumber else {
+            // The seed is a label, not a quantity: any the topology accepts (up to 2^63 − 1).
+            let seed = leaf.path == "topology.seed"
+            guard let value = Double(text), value.isFinite, value >= 0, value <= (seed ? 0x1p63 : maxNumber) else {
+                let range = seed ? "2^63 − 1" : "2^62 (about 4.6e18)"
                 throw TopologyError(
                     file: file, line: leaf.line, column: leaf.column, field: leaf.path,
-                    message: "expected a number between 0 and 2^62 (about 4.6e18), found \(SafeText.clip(text, limit: 40))")
+                    message: "expected a number between 0 and \(range), found \(SafeText.clip(text, limit: 40))")
             }
         }
         do {
@@ -177,7 +182,9 @@ struct JSONScan {
         var expectValue = true
         var done = false
 
-        func problem(_ message: String) -> Problem { Problem(line: line, column: index - lineStart + 1, message: message) }
+        func problem(_ message: String) -> Problem {
+            Problem(line: line, column: index - lineStart + 1, message: message)
+        }
         func skipBlanks() {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
                 if bytes[index] == 0x0A {
@@ -210,11 +217,15 @@ struct JSONScan {
         /// `"key":` inside an object; the key becomes the current frame's.
         func readKey() throws(Problem) {
             skipBlanks()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw problem("expected a key in quotes") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                throw problem("expected a key in quotes")
+            }
             let range = try scanString()
             let key = String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self)
             skipBlanks()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw problem("expected ':' after a key") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                throw problem("expected ':' after a key")
+            }
             index += 1
             if case .object(let path, _)? = stack.last { stack[stack.count - 1] = .object(path: path, key: key) }
             expectValue = true
@@ -233,12 +244,17 @@ struct JSONScan {
                 let column = index - lineStart + 1
                 switch byte {
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    guard stack.count < Self.maxDepth else { throw problem("nested deeper than \(Self.maxDepth) levels") }
+                    guard stack.count < Self.maxDepth else {
+                        throw problem("nested deeper than \(Self.maxDepth) levels")
+                    }
                     containers[path] = (line, column)
-                    stack.append(byte == UInt8(ascii: "{") ? .object(path: path, key: nil) : .array(path: path, index: 0))
+                    stack.append(
+                        byte == UInt8(ascii: "{") ? .object(path: path, key: nil) : .array(path: path, index: 0))
                     index += 1
                     skipBlanks()
-                    if index < bytes.count, bytes[index] == (byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    if index < bytes.count,
+                        bytes[index] == (byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                    {
                         index += 1
                         stack.removeLast()
                         expectValue = false

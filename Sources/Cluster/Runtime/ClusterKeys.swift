@@ -135,11 +135,16 @@ public struct ClusterKeys: Sendable, Equatable {
 
     /// Non-blank, non-comment lines with their numbers.
     private static func lines(_ path: String) throws -> [(Int, String)] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        let text: String
+        do {
+            text = try InputFile.text(path, what: "keys file", maxBytes: 1 << 20)
+        } catch {
             throw InputFileError(
-                file: path, line: nil, message: "cannot read it; create the cluster's keys with `lolpim keys DIR`")
+                file: path, line: error.line,
+                message: "\(error.message); create the cluster's keys with `lolpim keys DIR`")
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, raw in
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        return lines.enumerated().compactMap { index, raw in
             let line = raw.trimmingCharacters(in: .whitespaces)
             return line.isEmpty || line.hasPrefix("#") ? nil : (index + 1, line)
         }

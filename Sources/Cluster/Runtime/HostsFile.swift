@@ -47,7 +47,9 @@ public struct HostsFile: Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws -> HostsFile {
         var result = HostsFile(file: file, coordinator: nil, entries: [])
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // LF or CRLF line ends (a String holds "\r\n" as one Character).
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, raw) in lines.enumerated() {
             let line = index + 1
             func fail(_ message: String) -> InputFileError { InputFileError(file: file, line: line, message: message) }
             let words = raw.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace).map(String.init)

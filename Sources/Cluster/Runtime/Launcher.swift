@@ -215,7 +215,7 @@ public struct Launcher {
     ///   stopped: a worker killed by a signal sends nothing, and nothing waits for a heartbeat time-out on a
     ///   process the launcher has seen end;
     /// - a coordinator stopped (SIGSTOP) for longer than the heartbeat time-out, or one that uses no CPU for
-    ///   the heartbeat time-out and the exit grace after every worker has ended, is told so and stopped.
+    ///   the heartbeat time-out and the exit grace after every (local) worker has ended, is told so and stopped.
     /// A coordinator that does not exit within the exit grace of being stopped is killed (SIGKILL).
     private func superviseUntilCoordinatorEnds(_ children: ChildProcesses, reasonFile: String) -> Supervision {
         let coordinator = children.coordinator
@@ -251,7 +251,8 @@ public struct Launcher {
                 }
                 let state = ChildProcesses.state(of: coordinator.processIdentifier)
                 suspendedSince = state.map { "Tt".contains($0.state) } == true ? suspendedSince ?? now : nil
-                if let state, !children.workers.contains(where: { $0.process.isRunning }) {
+                // Only local workers are the workers themselves: a remote shell may end before its worker does.
+                if let state, remote == nil, !children.workers.contains(where: { $0.process.isRunning }) {
                     if progress?.ticks != state.cpuTicks || state.state != "S" { progress = (state.cpuTicks, now) }
                 } else {
                     progress = nil
