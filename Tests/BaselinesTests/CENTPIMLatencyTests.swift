@@ -38,4 +38,27 @@ struct CENTPIMLatencyTests {
         let validated = CENTPIMLatency(model: .llama2_13B, device: device, seqLen: 128, commit: .validated)
         #expect(validated.cycles == 332_552)
     }
+
+    @Test("Acc and CXL latency of all 99 PP rows: run_sim.py's and cxl_latency.py's formulas, as published")
+    func analytic() throws {
+        for row in Self.published {
+            let model = try #require(CENTModel.named(row.model))
+            let bpd = 32 / row.channelsPerBlock
+            #expect(abs(CENTAnalytic.accMs(model: model, seqLen: row.seqLen, blocksPerDevice: bpd) - row.acc) < 1e-12)
+            #expect(abs(CENTAnalytic.cxlMs(model: model, devices: row.devices) - row.cxl) < 1e-12)
+        }
+    }
+
+    @Test("13B, T = 128: token latency and throughput as published (PIM, embedding replayed; the rest formulas)")
+    func token13B() throws {
+        let row = try #require(Self.published.first { $0.model == "Llama2-13B" && $0.seqLen == 128 })
+        let model = CENTModel.llama2_13B, device = CENTDevice(channelsPerBlock: 16)
+        let pim = CENTPIMLatency(model: model, device: device, seqLen: 128).milliseconds
+        let embedding = CENTPIMLatency.embeddingMs(model: model, device: device)
+        let token = CENTAnalytic.tokenMs(
+            model: model, pim: pim, cxl: CENTAnalytic.cxlMs(model: model, devices: 20),
+            acc: CENTAnalytic.accMs(model: model, seqLen: 128, blocksPerDevice: 2), embedding: embedding)
+        #expect(abs(token - row.token) < 1e-9)
+        #expect(abs(CENTAnalytic.throughput(model: model, tokenMs: token) / row.throughputTokensPerS - 1) < 1e-12)
+    }
 }

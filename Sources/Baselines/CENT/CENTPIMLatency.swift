@@ -28,4 +28,14 @@ public struct CENTPIMLatency: Sendable {
 
     public var cycles: Int64 { report.cycles }
     public var milliseconds: Double { Double(report.cycles) / Self.cyclesPerMs }
+
+    /// CENT's "Embedding latency" (`run_sim.py:263-282`, `trace/compile.py`: cycles / 2e6): the embedding
+    /// trace (`CENTProgram.embeddingInstructions`, generated at `--seqlen` 4096, `run_sim.py:63`) replayed.
+    public static func embeddingMs(
+        model: CENTModel, device: CENTDevice, commit: AiMSimulatorCommit = .centPinned
+    ) -> Double {
+        let program = CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
+        let report = AiMTraceReplay(module: .cent32, refresh: false, commit: commit).run(program)
+        return Double(report.cycles) / cyclesPerMs
+    }
 }
