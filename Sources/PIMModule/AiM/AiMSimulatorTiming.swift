@@ -31,10 +31,25 @@ extension AiMTiming {
     }
 }
 
+/// Which commit of the public AiM simulator a timing table follows. They differ only in GDDR6 timing rules
+/// (`src/dram/impl/GDDR6.cpp`; commit af65d80, "GDDR6 ACT-to-ACT diff bank-groups nRRDS fixed, ACT-to-ACT
+/// same bank nRC added, RD-to-PRE same bank nRTP fixed, WR-to-PRE bank-group-level fixed, PRE-to-PRE same
+/// bank nRP added"); the decoder, controller and presets are the same.
+public enum AiMSimulatorCommit: String, Sendable, CaseIterable {
+    /// 0f28a07, the commit lolpim's replay was checked against (docs/VALIDATION.md).
+    case validated
+    /// 2eb1ee0, the commit CENT pins as its `aim_simulator` submodule and ran for its published table.
+    case centPinned
+}
+
 extension TimingTable {
     /// The public AiM simulator's GDDR6-AiM constraints for `timing` (pass `aimSimulatorEffective` values
-    /// to reproduce it). REF rules are included for lolpim's refresh model; that simulator never refreshes.
-    public static func aimSimulator(_ t: AiMTiming, banks: Int = 16) -> TimingTable {
+    /// to reproduce it), as `commit` has them. REF rules are included for lolpim's refresh model; that
+    /// simulator never refreshes.
+    public static func aimSimulator(
+        _ t: AiMTiming, banks: Int = 16, commit: AiMSimulatorCommit = .validated
+    ) -> TimingTable {
+        let pinned = commit == .centPinned
         var rules: [Rule] = []
         func add(
             _ from: [AiMCommandKind], _ to: [AiMCommandKind], _ n: Int, _ source: String,
@@ -89,14 +104,17 @@ extension TimingTable {
         add([.act], [.act], t.nRRDS, "nRRDS")
         add([.act, .act16], [.act16], t.nRRDL, "nRRDL")
         add([.act16], [.act], t.nRRDL, "nRRDL")
-        add([.act, .act16], [.act16], t.nRC, "nRC")
-        add([.act16], [.act], t.nRC, "nRC")
+        if !pinned {  // added in af65d80: an all-bank activation also waits nRC after any activation
+            add([.act, .act16], [.act16], t.nRC, "nRC")
+            add([.act16], [.act], t.nRC, "nRC")
+        }
         add([.act, .act16], [.prea], t.nRAS, "nRAS")
         add([.act16], [.pre], t.nRAS, "nRAS")
         add([.pre, .prea], [.act16], t.nRP, "nRP")
         add([.prea], [.act], t.nRP, "nRP")
         add([.prea], [.pre, .prea], t.nRP, "nRP")
         add([.pre], [.prea], t.nRP, "nRP")
+        if pinned { add([.pre], [.pre], t.nRP, "nRP") }  // 2eb1ee0: PRE to PRE on any bank of the channel
         // Channel: activation → column command.
         add([.act, .act16], [.mac16], t.nRCDRDMAC, "nRCDRDMAC")
         add([.act, .act16], [.af16], t.nRCDRDAF, "nRCDRDAF")
@@ -121,18 +139,23 @@ extension TimingTable {
         add([.wr, .wrcp], [.wr, .wrcp], t.nCCDL, "nCCDL", .bankGroup)
         add([.wr], [.rd], t.nCWL + t.nBL + t.nWTRL, "nCWL+nBL+nWTRL", .bankGroup)
         add([.act], [.act], t.nRRDL, "nRRDL", .bankGroup)
+        // 2eb1ee0: a single-bank column command holds a precharge of any bank of its group (af65d80 narrowed
+        // these to the same bank).
+        let columnToPre: Scope = pinned ? .bankGroup : .sameBank
         // Bank.
         add([.act], [.mac], t.nRCDRDMAC, "nRCDRDMAC", .sameBank)
         add([.act], [.rdcp], t.nRCDRDCP, "nRCDRDCP", .sameBank)
         add([.act], [.rd], t.nRCDRD, "nRCDRD", .sameBank)
         add([.act], [.wrcp], t.nRCDWRCP, "nRCDWRCP", .sameBank)
         add([.act], [.wr], t.nRCDWR, "nRCDWR", .sameBank)
-        add([.rd, .rdcp, .mac], [.pre], t.nRTP, "nRTP", .sameBank)
-        add([.wr, .wrcp], [.pre], t.nCWL + t.nBL + t.nWR, "nCWL+nBL+nWR", .sameBank)
-        add([.act], [.act], t.nRC, "nRC", .sameBank)
+        add([.rd, .rdcp, .mac], [.pre], t.nRTP, "nRTP", columnToPre)
+        add([.wr, .wrcp], [.pre], t.nCWL + t.nBL + t.nWR, "nCWL+nBL+nWR", columnToPre)
+        if !pinned {  // added in af65d80
+            add([.act], [.act], t.nRC, "nRC", .sameBank)
+            add([.pre], [.pre], t.nRP, "nRP", .sameBank)
+        }
         add([.act], [.pre], t.nRAS, "nRAS", .sameBank)
         add([.pre], [.act], t.nRP, "nRP", .sameBank)
-        add([.pre], [.pre], t.nRP, "nRP", .sameBank)
         return TimingTable(rules: rules, timing: t, banks: banks)
     }
 

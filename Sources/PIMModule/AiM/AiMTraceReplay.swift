@@ -18,18 +18,18 @@ public struct AiMTraceReplay: Sendable {
     /// A replay with that simulator's effective values of `timing` (see `AiMTiming.aimSimulatorEffective`).
     public init(
         timing: AiMTiming, channels: Int = 32, banks: Int = 16, rows: Int = AiMTraceParser.maxField + 1,
-        refresh: Bool
+        refresh: Bool, commit: AiMSimulatorCommit = .validated
     ) {
-        table = .aimSimulator(timing.aimSimulatorEffective, banks: banks)
+        table = .aimSimulator(timing.aimSimulatorEffective, banks: banks, commit: commit)
         self.channels = channels
         self.refresh = refresh
         self.rows = rows
     }
 
-    public init(module: ModuleConfig, refresh: Bool) {
+    public init(module: ModuleConfig, refresh: Bool, commit: AiMSimulatorCommit = .validated) {
         self.init(
             timing: module.timing, channels: module.channels, banks: module.banksPerChannel,
-            rows: Int(module.bankBytes / Int64(module.rowBytes)), refresh: refresh)
+            rows: Int(module.bankBytes / Int64(module.rowBytes)), refresh: refresh, commit: commit)
     }
 
     public struct Report: Sendable {

@@ -1,0 +1,49 @@
+/// A model as CENT's trace generator sees it: the arguments `run_sim.py` passes to `function_sim.py`
+/// (`--n_heads`, `--ffn_dim`, `--Llama` or `--Llama-GQA`, `run_sim.py:62-83`) and the tables in
+/// `cent_simulation/utils.py:8-13` (CENT commit 8c79786), nothing else. docs/CENT-CODE.md, "Notation".
+public struct CENTModel: Sendable, Hashable {
+    /// CENT's name, e.g. "Llama2-70B" (the `Model` column of `simulation_results.csv`).
+    public var name: String
+    /// `n_heads` (`utils.py:8`).
+    public var heads: Int
+    /// `n_kv_heads`: `--n_kv_heads` (default 8, `utils.py:52`) with `--Llama-GQA`, else `n_heads`
+    /// (`function_sim.py:17`).
+    public var kvHeads: Int
+    /// `ffn_size` (`utils.py:11`).
+    public var ffn: Int
+    /// `TransformerBlock_number` (`utils.py:12`).
+    public var layers: Int
+    /// `minimal_channel_per_block` (`utils.py:13`): `run_sim.py` refuses a PP split with fewer channels.
+    public var minimalChannelsPerBlock: Int
+
+    /// `head_dim = 128` (`function_sim.py:12`).
+    public let headDim = 128
+    /// `dim = head_dim * n_heads` (`function_sim.py:13`; equals `embedding_size`, `utils.py:10`).
+    public var dim: Int { headDim * heads }
+    /// `n_repeat = n_heads // n_kv_heads` (`TransformerBlock.py:62-66`).
+    public var repeats: Int { heads / kvHeads }
+
+    public init(name: String, heads: Int, kvHeads: Int, ffn: Int, layers: Int, minimalChannelsPerBlock: Int) {
+        self.name = name
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.ffn = ffn
+        self.layers = layers
+        self.minimalChannelsPerBlock = minimalChannelsPerBlock
+    }
+
+    /// Llama2-7B: `--Llama`, so every head is a KV head.
+    public static let llama2_7B = CENTModel(
+        name: "Llama2-7B", heads: 32, kvHeads: 32, ffn: 11008, layers: 32, minimalChannelsPerBlock: 5)
+    /// Llama2-13B: `--Llama`.
+    public static let llama2_13B = CENTModel(
+        name: "Llama2-13B", heads: 40, kvHeads: 40, ffn: 13824, layers: 40, minimalChannelsPerBlock: 8)
+    /// Llama2-70B: `--Llama-GQA` with the default 8 KV heads.
+    public static let llama2_70B = CENTModel(
+        name: "Llama2-70B", heads: 64, kvHeads: 8, ffn: 28672, layers: 80, minimalChannelsPerBlock: 6)
+
+    public static let all = [llama2_7B, llama2_13B, llama2_70B]
+
+    /// The model CENT calls `name`.
+    public static func named(_ name: String) -> CENTModel? { all.first { $0.name == name } }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Baselines
+import Foundation
+import PIMModule
+import Studies
+
+extension AiMSimulatorCommit: ExpressibleByArgument {}
+
+struct CENTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cent",
+        abstract: "Re-derive CENT's published pipeline-parallel table from CENT's own traces (issue 27).",
+        discussion: """
+            Each published row's device step is CENT's trace (Baselines/CENT, a port of its trace_only) replayed \
+            on lolpim's reproduction of the AiM simulator; Acc, CXL, token latency and throughput follow CENT's \
+            formulas. Writes cent-table.csv with CENT's figures, ours and the ratios. See docs/CENT-CODE.md.
+            """)
+
+    @Option(help: "CENT's published figures (lolpim's file of them).")
+    var published = "docs/validation/cent/cent-published.csv"
+
+    @Option(help: "Directory for cent-table.csv.")
+    var output = "results/cent"
+
+    @Option(help: "Only this model (Llama2-7B, Llama2-13B, Llama2-70B); repeat for several. Default: all.")
+    var model: [String] = []
+
+    @Option(help: "Only this sequence length; repeat for several. Default: every published one.")
+    var seqLen: [Int] = []
+
+    @Option(help: "Timing rules of the AiM simulator commit: centPinned (2eb1ee0, what CENT ran) or validated.")
+    var commit: AiMSimulatorCommit = .centPinned
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func run() throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: published, encoding: .utf8)
+        } catch {
+            printError("\(published): cannot read (\(error.localizedDescription))")
+            throw ExitCode(2)
+        }
+        var rows = try reportingFailures { try CENTPublishedRow.parse(text, file: published) }
+        if !model.isEmpty { rows = rows.filter { model.contains($0.model) } }
+        if !seqLen.isEmpty { rows = rows.filter { seqLen.contains($0.seqLen) } }
+        guard !rows.isEmpty else {
+            printError("no published row matches --model \(model) --seq-len \(seqLen)")
+            throw ExitCode(2)
+        }
+        var table = CENTTable(published: rows)
+        table.commit = commit
+        let start = Date()
+        let results = try reportingFailures {
+            try table.run { done, total, r in
+                guard !quiet else { return }
+                let line = String(
+                    format: "[%d/%d] %@ T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f), %.0f s",
+                    done, total, r.published.model, r.published.seqLen, r.pim, r.published.pim,
+                    r.pim / r.published.pim, r.token, r.token / r.published.token, Date().timeIntervalSince(start))
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        }
+        let path = (output as NSString).appendingPathComponent("cent-table.csv")
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try CENTTable.csv(results).write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            printError("\(path): cannot write (\(error.localizedDescription))")
+            throw ExitCode(1)
+        }
+        let worst = results.map { abs($0.pim / $0.published.pim - 1) }.max() ?? 0
+        let percent = String(format: "%.3g", worst * 100)
+        print("cent: \(results.count) rows in \(path); largest PIM-latency difference \(percent) %")
+    }
+}
