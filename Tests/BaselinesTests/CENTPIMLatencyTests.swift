@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Baselines
+@testable import PIMModule
 
 /// CENT's trace replayed on lolpim's AiM simulator reproduction against the PIM latency CENT published.
 @Suite("CENT's PIM latency: our replay of its trace against its published table")

@@ -1,4 +1,3 @@
-import PIMModule
 
 /// CENT's "PIM latency" of one lock-step device step, as lolpim reproduces it: CENT's trace for the step
 /// (`CENTProgram`) replayed on lolpim's reproduction of the public AiM simulator (`AiMTraceReplay`, module

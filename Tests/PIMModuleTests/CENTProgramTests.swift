@@ -1,7 +1,6 @@
-import PIMModule
 import Testing
 
-@testable import Baselines
+@testable import PIMModule
 
 /// CENT's per-device trace (`CENTProgram`) against the closed-form counts docs/CENT-CODE.md derives from
 /// CENT's loops (§1.4, §1.5, §1.7, §2.2, §3.2), for its three PP configurations at several T.

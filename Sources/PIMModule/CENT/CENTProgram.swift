@@ -1,4 +1,3 @@
-import PIMModule
 
 /// The AiM instruction trace CENT writes for one device and one decode step of its pipeline-parallel rows:
 /// `TransformerBlockLlama.trace_only` (`Llama.py:597-889`) as `function_sim.py --only-trace --op-trace

@@ -1,4 +1,3 @@
-import PIMModule
 
 /// CENT's embedding trace (`TransformerBlockLlama.trace_only_embedding`, `Llama.py:891-936`), written once per
 /// PP configuration at `--seqlen` 4096 (`run_sim.py:64-70`) and added once per token as "Embedding latency"
