@@ -16,7 +16,8 @@ import Workload
 public struct CommandCostModel: OpCostModel {
     public let module: ModuleConfig
     public let timer: KernelTimer
-    public let partitioning: AttentionPartitioning
+    /// How attention is spread over the channels (`AttentionPartitioning.mapping`).
+    public let mapping: any AttentionMapping
     public let processor: RooflineCostModel
 
     /// DPA chunk placement, when the KV cache is allocated in chunks (nil: contiguous, static allocation).
@@ -25,7 +26,7 @@ public struct CommandCostModel: OpCostModel {
     private let appendKernels = AppendKernels()
 
     public init(
-        module: ModuleConfig, scheduling: SchedulingPolicy, partitioning: AttentionPartitioning,
+        module: ModuleConfig, scheduling: SchedulingPolicy, mapping: any AttentionMapping,
         obufEntries: Int = 8, processorEfficiency: Double = RooflineCostModel.defaultProcessorEfficiency,
         chunkLayout: ChunkLayout? = nil, refresh: Bool = true, store: (any KernelTimingStore)? = nil,
         inFlight: KernelsInFlight? = nil
@@ -35,7 +36,7 @@ public struct CommandCostModel: OpCostModel {
         timer = KernelTimer(
             module: module, policy: scheduling, obufEntries: obufEntries, refresh: refresh,
             store: store, inFlight: inFlight)
-        self.partitioning = partitioning
+        self.mapping = mapping
         processor = RooflineCostModel(module: module, processorEfficiency: processorEfficiency)
     }
 
@@ -90,7 +91,7 @@ public struct CommandCostModel: OpCostModel {
         let op = AttentionOperator(
             phase: kind == .attentionScore ? .score : .value, contexts: contexts, kvHeads: kvHeads, group: group,
             headDim: headDim)
-        let timing = timer.attention(op, mapping: partitioning.mapping)
+        let timing = timer.attention(op, mapping: mapping)
         return OpCost(
             latency: timing.cycles * cyclePs + hubTime(timing.hubAdditions), commands: CommandCounts(timing.counts),
             hubFlops: timing.hubAdditions, channelBusy: timing.busy.map { $0 * cyclePs })

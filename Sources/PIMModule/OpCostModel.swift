@@ -105,6 +105,13 @@ public struct StageCost: Sendable, Equatable {
     }
 }
 
+/// A cost model that times a stage's micro-batch as a whole rather than operator by operator (the `cent`
+/// partitioning: CENT's lock-step blocks, `CENTCostModel`).
+public protocol StageCostModel: OpCostModel {
+    /// The cost of `layers` layers (plus the LM head when `includesLMHead`) for one micro-batch.
+    func stageCost(step: DecodeStep, layers: Int, contexts: [Int], includesLMHead: Bool) -> StageCost
+}
+
 extension OpCostModel {
     /// Cost of `layers` identical layers (plus the LM head when `includesLMHead`) for one micro-batch.
     public func stageCost(step: DecodeStep, layers: Int, contexts: [Int], includesLMHead: Bool) -> StageCost {

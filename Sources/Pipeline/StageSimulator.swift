@@ -74,7 +74,7 @@ public struct StageSimulator: Sendable {
         self.member = member
         step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(
-            module: topology.cluster.module, workload: topology.workload,
+            module: topology.cluster.module, model: pipeline.shard, workload: topology.workload,
             store: store, inFlight: caches.kernelsInFlight)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
@@ -198,6 +198,15 @@ public struct StageSimulator: Sendable {
         return prepared
     }
 
+    /// The slow part of timing a micro-batch with these contexts, as work another thread can do first while the
+    /// caller keeps its links alive (the cost model keeps what it computes); nil when no part is slow: only the
+    /// `cent` partitioning replays traces that take seconds (`CENTCostModel`).
+    public func warmUp(contexts: [Int]) -> (@Sendable () -> Void)? {
+        guard let whole = costModel as? any StageCostModel else { return nil }
+        let step = step, layers = plan.layers, head = plan.includesLMHead
+        return { _ = whole.stageCost(step: step, layers: layers, contexts: contexts, includesLMHead: head) }
+    }
+
     /// As `prepare(_:entries:…)`, without KV bookkeeping.
     public mutating func prepare(
         _ transit: Transit, contexts: [Int], payloadBytes: Int64,
@@ -249,6 +258,12 @@ public struct StageSimulator: Sendable {
     func segments(contexts: [Int], payloadBytes: Int64) -> (StageCost, [Segment]) {
         var cost = StageCost()
         guard !contexts.isEmpty else { return (cost, []) }
+        if let whole = costModel as? any StageCostModel {
+            // CENT's lock-step blocks: the stage as a whole (the topology check allows it with tp = 1 only).
+            let cost = whole.stageCost(
+                step: step, layers: plan.layers, contexts: contexts, includesLMHead: plan.includesLMHead)
+            return (cost, [.compute(cost.total)])
+        }
         let all = step.stageOps(contexts: contexts, layers: plan.layers, lmHead: plan.includesLMHead)
         let allCosts = all.map { costModel.cost(of: $0.op) }
         var head: Picoseconds = 0

@@ -156,9 +156,10 @@ public struct Topology: Sendable, Codable, Equatable {
 
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
-        /// has them; `inFlight` lets simulators of one process wait for each other's kernels.
+        /// has them; `inFlight` lets simulators of one process wait for each other's kernels. `model` is what a
+        /// module holds (the tensor-parallel shard), which the `cent` partitioning lays out as CENT does.
         public func costModel(
-            module: ModuleConfig, workload: WorkloadSpec? = nil,
+            module: ModuleConfig, model: ModelConfig, workload: WorkloadSpec? = nil,
             store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil
         ) -> any OpCostModel {
             let pim: any OpCostModel
@@ -170,10 +171,15 @@ public struct Topology: Sendable, Codable, Equatable {
                 let chunks = workload.flatMap {
                     $0.allocation == .dpa ? ChunkLayout(module: module, chunkBytes: $0.chunkBytes) : nil
                 }
-                pim = CommandCostModel(
-                    module: module, scheduling: scheduling, partitioning: partitioning,
-                    obufEntries: obufEntries, processorEfficiency: processorEfficiency,
-                    chunkLayout: chunks, store: store, inFlight: inFlight)
+                if let mapping = partitioning.mapping {
+                    pim = CommandCostModel(
+                        module: module, scheduling: scheduling, mapping: mapping,
+                        obufEntries: obufEntries, processorEfficiency: processorEfficiency,
+                        chunkLayout: chunks, store: store, inFlight: inFlight)
+                } else {
+                    // `cent`: CENT's own lowering and lock-step blocks (its scheduling is the AiM controller's).
+                    pim = CENTCostModel(module: module, model: model)
+                }
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.
             return module.npu.map { XPUPIMCostModel(pim: pim, npu: $0, module: module) } ?? pim

@@ -224,11 +224,11 @@ func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double
 /// One static attention operator replayed with and without the fast-forward: (cycles, skipped, seconds with,
 /// seconds without).
 func replayRate(
-    _ partitioning: AttentionPartitioning, _ phase: AttentionProgram.Phase, contexts: [Int], kvHeads: Int,
+    _ mapping: any AttentionMapping, _ phase: AttentionProgram.Phase, contexts: [Int], kvHeads: Int,
     group: Int
 ) -> (cycles: Int64, skipped: Int64, fast: Double, slow: Double) {
     let timer = KernelTimer(module: .cent32, policy: .static)
-    let program = AttentionProgram(timer: timer, partitioning: partitioning)
+    let program = AttentionProgram(timer: timer, mapping: mapping)
     let instructions = program.program(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: 128)
     let replay = program.replay(refresh: false)
     var start = now()
@@ -238,7 +238,7 @@ func replayRate(
     let slow = replay.run(instructions, fastForward: false)
     let slowSeconds = now() - start
     guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
-        fatalError("fast-forward changed the report of \(partitioning) \(phase)")
+        fatalError("fast-forward changed the report of \(mapping.name) \(phase)")
     }
     return (fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
 }
@@ -395,9 +395,10 @@ if what == "replay" || what == "all" {
     print("heads, GQA with 2 KV heads of 4 query heads each")
     print("heads  partitioning  phase   cycles      skipped   wall s (fast-forward)  wall s (cycle by cycle)  speed-up")
     for (label, kvHeads, group) in [("MHA", 4, 1), ("GQA", 2, 4)] {
-        for partitioning in AttentionPartitioning.allCases {
+        for partitioning in AttentionPartitioning.attentionMappings {
+            guard let mapping = partitioning.mapping else { continue }
             for phase in [AttentionProgram.Phase.score, .value] {
-                let r = replayRate(partitioning, phase, contexts: contexts, kvHeads: kvHeads, group: group)
+                let r = replayRate(mapping, phase, contexts: contexts, kvHeads: kvHeads, group: group)
                 print(
                     String(
                         format: "%@    %@  %@  %10lld  %6.1f %%  %21.3f  %23.3f  %7.1f×", label,

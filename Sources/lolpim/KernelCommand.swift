@@ -161,7 +161,6 @@ struct KernelCommand: ParsableCommand {
             throw ValidationError("--module must be one of: \(ModuleConfig.presetNames.joined(separator: ", "))")
         }
         let policy = scheduling
-        let split = partitioning
         guard rows > 0, columns > 0, batch > 0, tokens > 0, kvHeads > 0, group > 0, headDim > 0, obufEntries >= 2 else {
             throw ValidationError("sizes must be positive (and --obuf-entries at least 2)")
         }
@@ -230,15 +229,20 @@ struct KernelCommand: ParsableCommand {
                     "--trace and --check apply to gemv kernels and --replay; an attention op is many "
                         + "kernels (time one slice with: gemv --rows TOKENS --columns HEAD_DIM --batch GROUP)")
             }
+            guard let split = partitioning.mapping else {
+                throw ValidationError(
+                    "--partitioning cent times whole stages (CENT's lowering of every layer), not one kernel; run "
+                        + "a topology with fidelity.partitioning: cent, or lolpim cent for CENT's table")
+            }
             try runAttention(preset: preset, policy: policy, split: split, ns: ns)
         }
     }
 
-    func runAttention(preset: ModuleConfig, policy: SchedulingPolicy, split: AttentionPartitioning, ns: Double) throws {
+    func runAttention(preset: ModuleConfig, policy: SchedulingPolicy, split: any AttentionMapping, ns: Double) throws {
         let store = self.store
         defer { report(store) }
         let model = CommandCostModel(
-            module: preset, scheduling: policy, partitioning: split,
+            module: preset, scheduling: policy, mapping: split,
             obufEntries: obufEntries, refresh: !noRefresh, store: store)
         let shape = OpShape.attention(
             contexts: [tokens], queryHeads: kvHeads * group, kvHeads: kvHeads,
@@ -247,14 +251,14 @@ struct KernelCommand: ParsableCommand {
         let value = model.cost(of: DecodeOp(.attentionValue, .pim, flops: 0, shape: shape)).latency
         print(
             "attention over \(tokens) tokens, \(kvHeads) KV heads × group \(group), head_dim \(headDim), "
-                + "\(split.rawValue) partitioning, \(policy) scheduling, \(preset.preset), "
+                + "\(split.name) partitioning, \(policy) scheduling, \(preset.preset), "
                 + "refresh \(noRefresh ? "off" : "on")")
         print(String(format: "  QKᵀ  %.3f µs", Double(score) / 1e6))
         print(String(format: "  SV   %.3f µs (HUB reduction included)", Double(value) / 1e6))
         // The operators as AiM programs over all channels: what --emit-aim writes and `static` times.
         let runsAiM = model.timer.backend.runsAiMPrograms
         let timer = runsAiM ? model.timer : KernelTimer(module: preset, policy: .static)
-        let program = AttentionProgram(timer: timer, partitioning: split)
+        let program = AttentionProgram(timer: timer, mapping: split)
         // The operators as whole programs only when they are printed or written.
         for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")]
         where policy == .static || emitAim != nil {
@@ -273,7 +277,7 @@ struct KernelCommand: ParsableCommand {
                     instructions, to: phase == .score ? emitAim : Self.valuePath(emitAim), backend: model.timer.backend,
                     header: [
                         "attention \(name) over \(tokens) tokens, \(kvHeads) KV heads x group \(group), "
-                            + "head_dim \(headDim), \(split.rawValue), \(preset.preset)"
+                            + "head_dim \(headDim), \(split.name), \(preset.preset)"
                     ])
             }
         }

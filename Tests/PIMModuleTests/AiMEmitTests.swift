@@ -56,10 +56,10 @@ struct AiMEmitTests {
 
     @Test(
         "attention: the emitted operator replays to the engine's cycles, composed unit by unit or whole",
-        arguments: AttentionPartitioning.allCases)
+        arguments: AttentionPartitioning.attentionMappings)
     func attention(partitioning: AttentionPartitioning) throws {
-        let model = CommandCostModel(module: module, scheduling: .static, partitioning: partitioning, refresh: false)
-        let program = AttentionProgram(timer: model.timer, partitioning: partitioning)
+        let model = CommandCostModel(module: module, scheduling: .static, mapping: partitioning.mapping!, refresh: false)
+        let program = AttentionProgram(timer: model.timer, mapping: partitioning.mapping!)
         for op in operators(seed: partitioning == .tokenParallel ? 5 : 6) {
             for (phase, kind) in [(AttentionProgram.Phase.score, OpKind.attentionScore), (.value, .attentionValue)] {
                 let instructions = program.program(
@@ -79,10 +79,10 @@ struct AiMEmitTests {
 
     @Test(
         "attention: each channel receives exactly its own slice's GEMV program",
-        arguments: AttentionPartitioning.allCases)
+        arguments: AttentionPartitioning.attentionMappings)
     func merge(partitioning: AttentionPartitioning) {
         let timer = KernelTimer(module: module, policy: .static)
-        let program = AttentionProgram(timer: timer, partitioning: partitioning)
+        let program = AttentionProgram(timer: timer, mapping: partitioning.mapping!)
         for op in operators(seed: 9) {
             for unit in program.units(.value, contexts: op.contexts, kvHeads: op.kvHeads, group: op.group, headDim: 128)
             {
@@ -105,10 +105,10 @@ struct AiMEmitTests {
 
     @Test(
         "the timer's reduced unit programs take exactly the full programs' cycles",
-        arguments: AttentionPartitioning.allCases)
+        arguments: AttentionPartitioning.attentionMappings)
     func reduced(partitioning: AttentionPartitioning) {
         let timer = KernelTimer(module: module, policy: .static)
-        let program = AttentionProgram(timer: timer, partitioning: partitioning)
+        let program = AttentionProgram(timer: timer, mapping: partitioning.mapping!)
         let replay = program.replay(refresh: false)
         for op in operators(seed: 13) {
             for phase in [AttentionProgram.Phase.score, .value] {
@@ -128,7 +128,7 @@ struct AiMEmitTests {
     @Test("attention: block-decomposed units and their boundaries add up to the whole-operator replay")
     func decomposedUnits() {
         let timer = KernelTimer(module: module, policy: .static, blockThreshold: 0)
-        let program = AttentionProgram(timer: timer, partitioning: .headFirst)
+        let program = AttentionProgram(timer: timer, mapping: AttentionPartitioning.headFirst.mapping!)
         let units = program.units(.score, contexts: [2100, 2200], kvHeads: 32, group: 1, headDim: 128)
         #expect(units.count == 2 && timer.unitBlocks(units[0]) != nil)
         var composed = timer.time(units[0], program: program).cycles + timer.time(units[1], program: program).cycles
@@ -144,8 +144,8 @@ struct AiMEmitTests {
     @Test("token-parallel QKᵀ broadcasts one WR_GB to every channel; SV and head-first write each channel's own")
     func inputs() {
         let timer = KernelTimer(module: module, policy: .static)
-        let tcp = AttentionProgram(timer: timer, partitioning: .tokenParallel)
-        let hfp = AttentionProgram(timer: timer, partitioning: .headFirst)
+        let tcp = AttentionProgram(timer: timer, mapping: AttentionPartitioning.tokenParallel.mapping!)
+        let hfp = AttentionProgram(timer: timer, mapping: AttentionPartitioning.headFirst.mapping!)
         func writes(_ p: AttentionProgram, _ phase: AttentionProgram.Phase) -> [Int] {
             p.program(phase, contexts: [4096], kvHeads: 32, group: 1, headDim: 128).filter { $0.opcode == .wrGB }
                 .map { $0.values[.mask]!.nonzeroBitCount }

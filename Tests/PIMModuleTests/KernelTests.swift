@@ -168,10 +168,10 @@ struct KernelTests {
         #expect(timer.cachedKernels == 1)
     }
 
-    @Test("partitioning assigns every (request, head, token) exactly once", arguments: AttentionPartitioning.allCases)
+    @Test("partitioning assigns every (request, head, token) exactly once", arguments: AttentionPartitioning.attentionMappings)
     func partitionCoverage(partitioning: AttentionPartitioning) {
         let contexts = [1, 17, 300, 4097]
-        let slices = partitioning.assign(contexts: contexts, kvHeads: 3, channels: 16)
+        let slices = partitioning.mapping!.assign(contexts: contexts, kvHeads: 3, channels: 16)
         var seen = Set<[Int]>()
         for channel in slices {
             for s in channel {
@@ -186,11 +186,11 @@ struct KernelTests {
     @Test("token-parallel keeps every channel's banks busy once T > channels × banks")
     func tcpBusy() {
         let channels = 32
-        let slices = AttentionPartitioning.tokenParallel.assign(
+        let slices = AttentionPartitioning.tokenParallel.mapping!.assign(
             contexts: [channels * 16 + 1], kvHeads: 1,
             channels: channels)
         #expect(slices.allSatisfy { $0.count == 1 && $0[0].tokens >= 16 })
-        let hfp = AttentionPartitioning.headFirst.assign(contexts: [100_000], kvHeads: 8, channels: channels)
+        let hfp = AttentionPartitioning.headFirst.mapping!.assign(contexts: [100_000], kvHeads: 8, channels: channels)
         #expect(hfp.filter { !$0.isEmpty }.count == 8)
     }
 }
@@ -204,7 +204,7 @@ struct FidelityAgreementTests {
     func agreement(preset: String) {
         let model = ModelConfig.presets[preset]!
         let roofline = RooflineCostModel(module: .cent32)
-        let command = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
+        let command = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!)
         let ops = DecodeStep(model: model).layerOps(contexts: [32_000])
         for kind in [OpKind.qkvProjection, .ffn, .attentionScore, .attentionValue] {
             let op = ops.first { $0.kind == kind }!
@@ -237,13 +237,13 @@ struct KernelClassTests {
 struct AttentionCostTests {
     @Test(
         "the cost model's grouped slices equal a slice-by-slice sum over assign()",
-        arguments: AttentionPartitioning.allCases)
+        arguments: AttentionPartitioning.attentionMappings)
     func groupedEqualsListed(partitioning: AttentionPartitioning) {
         let contexts = [40, 1000, 5003]
-        let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: partitioning)
+        let model = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: partitioning.mapping!)
         let shape = OpShape.attention(contexts: contexts, queryHeads: 8, kvHeads: 4, headDim: 128)
         let cost = model.cost(of: DecodeOp(.attentionScore, .pim, flops: 0, shape: shape))
-        let slices = partitioning.assign(contexts: contexts, kvHeads: 4, channels: 32)
+        let slices = partitioning.mapping!.assign(contexts: contexts, kvHeads: 4, channels: 32)
         var commands = CommandCounts()
         var perChannel = Array(repeating: Int64(0), count: 32)
         for (channel, list) in slices.enumerated() {
@@ -264,7 +264,7 @@ struct AttentionCostTests {
 
     @Test("per-channel busy time: GEMV rows and appends spread over the channels, the busiest sets the time")
     func channelBusy() {
-        let model = CommandCostModel(module: .cent32, scheduling: .dcs, partitioning: .tokenParallel)
+        let model = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!)
         // 100 rows on 32 channels: 4 channels get 4 rows, 28 get 3.
         let gemv = model.cost(
             of: DecodeOp(
@@ -334,10 +334,10 @@ struct DecompositionTests {
 struct PartitionedKernelTests {
     @Test(
         "the QKᵀ and SV kernels each partitioning produces are legal under every schedule",
-        arguments: AttentionPartitioning.allCases, SchedulingPolicy.allCases)
+        arguments: AttentionPartitioning.attentionMappings, SchedulingPolicy.allCases)
     func legality(partitioning: AttentionPartitioning, policy: SchedulingPolicy) {
         let timer = KernelTimer(module: .cent32, policy: policy)
-        let slices = partitioning.assign(contexts: [333, 2500], kvHeads: 8, channels: 32)
+        let slices = partitioning.mapping!.assign(contexts: [333, 2500], kvHeads: 8, channels: 32)
         let sizes = Set(slices.flatMap { $0.map(\.tokens) })
         for tokens in sizes {
             for shape in [

@@ -54,9 +54,9 @@ struct ReplayFastForwardTests {
     @Test("attention operators: both partitionings, both phases, contexts of different lengths, MHA and GQA")
     func attention() {
         var rng = SplitMix64(seed: 8)
-        for partitioning in AttentionPartitioning.allCases {
+        for partitioning in AttentionPartitioning.attentionMappings {
             let timer = KernelTimer(module: module, policy: .static)
-            let program = AttentionProgram(timer: timer, partitioning: partitioning)
+            let program = AttentionProgram(timer: timer, mapping: partitioning.mapping!)
             let replay = program.replay(refresh: false)
             var skipped: Int64 = 0
             for _ in 0..<3 {

@@ -15,7 +15,7 @@ struct XPUPIMTests {
         let topology = try TopologyLoader.parse(yaml: xpuTopology(), file: "x.yaml")
         let module = topology.cluster.module
         #expect(module.preset == "neupims-32ch" && module.npu != nil)
-        let model = try #require(topology.fidelity.costModel(module: module) as? XPUPIMCostModel)
+        let model = try #require(topology.fidelity.costModel(module: module, model: topology.model) as? XPUPIMCostModel)
         // NeuPIMs' HBM2: 32 channels × 128 bit / 8 × 2 transfers per 1 ns cycle.
         #expect(abs(model.npuBandwidth - 1024e9) < 1)
         let ffn = DecodeOp(.ffn, .pim, bytesRead: 1_000_000_000, flops: 2_000_000_000)

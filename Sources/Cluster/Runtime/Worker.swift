@@ -137,13 +137,18 @@ public final class Worker {
     private func sendReport(_ report: StatsReport, session: inout Session) throws {
         guard report.timeline != nil else { return try send(.stats(report), on: session.control) }
         let encoded = EncodedReport()
+        try whileServicing(&session) { encoded.set(WireCodec.encode(.stats(report)).map(\.bytes)) }
+        try send(encoded.get().map(Message.init), kind: .stats, on: session.control)
+    }
+
+    /// Runs `work` on another thread while this one goes on exchanging heartbeats with the coordinator.
+    private func whileServicing(_ session: inout Session, _ work: @escaping @Sendable () -> Void) throws {
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            encoded.set(WireCodec.encode(.stats(report)).map(\.bytes))
+            work()
             done.signal()
         }
         while done.wait(timeout: .now()) == .timedOut { _ = try service(&session, also: []) }
-        try send(encoded.get().map(Message.init), kind: .stats, on: session.control)
     }
 
     /// The control connection to the coordinator, with a routing id unique per process (so that a second
@@ -327,6 +332,9 @@ public final class Worker {
         guard let (header, payload) = try acceptData(frames, bytesPerRequest: bytesPerRequest, session: session)
         else { return }
         wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
+        if let slow = stage.warmUp(contexts: header.entries.map { Int($0.context) }) {
+            try whileServicing(&session, slow)
+        }
         let prepared: StageSimulator.Prepared
         do {
             prepared = try stage.prepare(

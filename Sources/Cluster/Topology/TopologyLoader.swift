@@ -59,6 +59,9 @@ public enum TopologyLoader {
 
         var fidelityMap = try doc.mapping("fidelity")
         let fidelity = try readFidelity(&fidelityMap)
+        if fidelity.partitioning == .cent, let map = fidelityMap {
+            try checkCENT(cluster: cluster, parallelism: parallelism, model: model, fidelity: map)
+        }
         var hostMap = try doc.mapping("host")
         func nanoseconds(_ key: String, default value: Double) throws -> Picoseconds {
             Picoseconds(
@@ -91,6 +94,26 @@ public enum TopologyLoader {
             throw TopologyError(file: file, line: line, column: column, field: field, message: message)
         }
         return topology
+    }
+
+    /// What `fidelity.partitioning: cent` needs (docs/MAPPING.md §7): a PIM-only module with CENT's bank layout
+    /// and one module per stage (CENT's tensor-parallel mapping is not built).
+    private static func checkCENT(
+        cluster: Topology.ClusterSpec, parallelism: Topology.Parallelism, model: ModelConfig, fidelity: YAMLMapping
+    ) throws {
+        if cluster.module.npu != nil {
+            throw fidelity.error(
+                "partitioning", "partitioning cent follows CENT's PIM-only device; it cannot run on an xpu-pim module")
+        }
+        if parallelism.tp > 1 {
+            throw fidelity.error(
+                "partitioning",
+                "partitioning cent times CENT's pipeline-parallel blocks; it needs parallelism.tp: 1 (CENT's "
+                    + "tensor-parallel mapping is not built)")
+        }
+        if let problem = CENTCostModel.problem(module: cluster.module, model: model) {
+            throw fidelity.error("partitioning", problem)
+        }
     }
 
     /// Whether `name` can name a run: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 80 characters. It becomes a path
@@ -486,6 +509,16 @@ public enum TopologyLoader {
                         + AttentionPartitioning.allCases.map(\.rawValue).joined(separator: ", "))
             }
             spec.partitioning = partitioning
+            // CENT's trace runs on the AiM controller: its scheduling is `static`.
+            if partitioning == .cent {
+                if map?.node("scheduling") != nil, spec.scheduling != .static {
+                    throw map!.error(
+                        "scheduling",
+                        "partitioning cent replays CENT's trace on the AiM controller; set scheduling: static or "
+                            + "leave it out")
+                }
+                spec.scheduling = .static
+            }
         }
         spec.obufEntries =
             try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)

@@ -14,17 +14,24 @@ public enum CENTAnalytic {
     static let accelEXP = channels * sbRead + expLane + sbWrite
     static let accelVEC = channels * 2 * sbRead + 1 + sbWrite
 
-    /// `calculate_acc_latency` (`run_sim.py:166-180`) times blocks per device (201): two RMSNorms, the
-    /// softmax's exp, sums and per-head steps over all H heads and T tokens, and the rotary embedding on the
-    /// RISC-V cores (`gqa_factor`, `utils.py:9`, is H / Hkv).
-    public static func accMs(model m: CENTModel, seqLen: Int, blocksPerDevice: Int) -> Double {
+    /// The three near-memory terms of `calculate_acc_latency` (`run_sim.py:166-180`) for one block, in ms: two
+    /// RMSNorms; the softmax's exp, sums and per-head steps over all H heads and T tokens; the rotary embedding on
+    /// the RISC-V cores (`gqa_factor`, `utils.py:9`, is H / Hkv).
+    public static func accParts(model m: CENTModel, seqLen: Int) -> (rmsNorm: Double, softmax: Double, rotary: Double) {
         let dim = Double(m.dim), heads = Double(m.heads), t = Double(seqLen)
         let rmsNorm = 2 * (dim / 16 / 16 / channels * accelVEC + sbRead + sbWrite + 1 + rvRMSNorm) / cyclesPerMs
         var softmax = t * heads / 16 / channels * accelEXP + t * heads / 16 / channels * accelVEC
         softmax += heads * sbRead + heads * rvSoftmaxPipeline
         let gqa = 1 + 1 / Double(m.heads / m.kvHeads)
         let rotary = gqa * dim * rvRotEmbed / cyclesPerMs
-        return (rmsNorm + softmax / cyclesPerMs + rotary) * Double(blocksPerDevice)
+        return (rmsNorm, softmax / cyclesPerMs, rotary)
+    }
+
+    /// `calculate_acc_latency` times blocks per device (`run_sim.py:201`): the device's blocks take turns on the
+    /// near-memory units.
+    public static func accMs(model m: CENTModel, seqLen: Int, blocksPerDevice: Int) -> Double {
+        let p = accParts(model: m, seqLen: seqLen)
+        return (p.rmsNorm + p.softmax + p.rotary) * Double(blocksPerDevice)
     }
 
     /// `vector_latency` (`cxl_latency.py:63-67`): one dim-value embedding vector to the next block over CXL,

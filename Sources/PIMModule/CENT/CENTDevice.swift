@@ -3,7 +3,8 @@
 /// `run_sim.py`, docs/CENT-CODE.md §4.6), and `ceil(L/D)` transformer blocks per device that run the same
 /// command stream in lock-step, each on its own `C = 32 // blocks` channels (`run_sim.py:58-59`).
 public struct CENTDevice: Sendable, Hashable {
-    public let channels = 32
+    /// 32 on CENT's device; a module's own count in the `cent` rung.
+    public var channels = 32
     public let banks = 16
     /// `DRAM_column`: BF16 values in a row.
     public let rowValues = 1024
@@ -16,8 +17,9 @@ public struct CENTDevice: Sendable, Hashable {
     /// `C`, `--channels-per-block`.
     public var channelsPerBlock: Int
 
-    public init(channelsPerBlock: Int) {
-        precondition((1...32).contains(channelsPerBlock), "channels per block must be 1…32")
+    public init(channelsPerBlock: Int, channels: Int = 32) {
+        precondition((1...channels).contains(channelsPerBlock), "channels per block must be 1…\(channels)")
+        self.channels = channels
         self.channelsPerBlock = channelsPerBlock
     }
 

@@ -4,13 +4,10 @@
 /// (`run_sim.py:263-282`): a GEMV of the 32,000-value vocabulary vector onto dim, an RMSNorm, and a GEMV of
 /// dim onto the vocabulary, ended by EOC. No instruction depends on T.
 extension CENTProgram {
-    /// `vocab_size = 32000` (`TransformerBlock.py:35`).
-    public static let vocabulary = 32000
-
     public var embeddingInstructions: [AiMInstruction] {
         var t = CENTTrace(device: device)
         let fc = device.totalBanks, channels = device.blockChannels
-        t.weightGEMV(row: rows.wq, vectorDim: Self.vocabulary, matrixCols: model.dim, fcBanks: fc)  // 904
+        t.weightGEMV(row: rows.wq, vectorDim: model.vocabulary, matrixCols: model.dim, fcBanks: fc)  // 904
         let nb = neighborBank, ew = ewmulInput
         t.wrBias(channels)  // 909-911
         t.macABK(channels, row: rows.x, opsize: CENTDevice.ceilDiv(nb.length, device.burst))
@@ -25,7 +22,7 @@ extension CENTProgram {
         t.ewmul(channels, row: rows.saNorm, opsize: opsize)  // 929
         t.loadEWMULInput(banks: ew.banks, bankGroup: 2, row: rows.saNorm, size: ew.length)  // 933
         t.sync()  // 934
-        t.weightGEMV(row: rows.wo, vectorDim: model.dim, matrixCols: Self.vocabulary, fcBanks: fc)  // 936
+        t.weightGEMV(row: rows.wo, vectorDim: model.dim, matrixCols: model.vocabulary, fcBanks: fc)  // 936
         t.eoc()  // function_sim.py:59
         return t.instructions
     }

@@ -1,3 +1,5 @@
+import Workload
+
 /// A model as CENT's trace generator sees it: the arguments `run_sim.py` passes to `function_sim.py`
 /// (`--n_heads`, `--ffn_dim`, `--Llama` or `--Llama-GQA`, `run_sim.py:62-83`) and the tables in
 /// `cent_simulation/utils.py:8-13` (CENT commit 8c79786), nothing else. docs/CENT-CODE.md, "Notation".
@@ -16,10 +18,14 @@ public struct CENTModel: Sendable, Hashable {
     /// `minimal_channel_per_block` (`utils.py:13`): `run_sim.py` refuses a PP split with fewer channels.
     public var minimalChannelsPerBlock: Int
 
-    /// `head_dim = 128` (`function_sim.py:12`).
-    public let headDim = 128
-    /// `dim = head_dim * n_heads` (`function_sim.py:13`; equals `embedding_size`, `utils.py:10`).
-    public var dim: Int { headDim * heads }
+    /// `head_dim = 128` (`function_sim.py:12`); a lolpim model's own head dimension in the `cent` rung.
+    public var headDim = 128
+    /// `dim = head_dim * n_heads` (`function_sim.py:13`; equals `embedding_size`, `utils.py:10`); a lolpim
+    /// model's hidden size in the `cent` rung.
+    public var dim: Int
+    /// `vocab_size = 32000` (`TransformerBlock.py:35`), the embedding trace's vocabulary; a lolpim model's own
+    /// in the `cent` rung.
+    public var vocabulary = 32000
     /// `n_repeat = n_heads // n_kv_heads` (`TransformerBlock.py:62-66`).
     public var repeats: Int { heads / kvHeads }
 
@@ -30,6 +36,19 @@ public struct CENTModel: Sendable, Hashable {
         self.ffn = ffn
         self.layers = layers
         self.minimalChannelsPerBlock = minimalChannelsPerBlock
+        dim = headDim * heads
+    }
+
+    /// A lolpim model as CENT's trace generator would take it in the `cent` rung (docs/MAPPING.md §7): its
+    /// heads, KV heads, head dimension, hidden size, FFN size and vocabulary. CENT's own table has no minimum of
+    /// channels per block for it, so none is set.
+    public init(_ m: ModelConfig) {
+        self.init(
+            name: m.name, heads: m.queryHeads, kvHeads: m.kvHeads, ffn: m.ffn, layers: m.layers,
+            minimalChannelsPerBlock: 1)
+        headDim = m.headDim
+        dim = m.hidden
+        vocabulary = m.vocab
     }
 
     /// Llama2-7B: `--Llama`, so every head is a KV head.

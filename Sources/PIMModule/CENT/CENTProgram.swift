@@ -1,3 +1,5 @@
+import Workload
+
 
 /// The AiM instruction trace CENT writes for one device and one decode step of its pipeline-parallel rows:
 /// `TransformerBlockLlama.trace_only` (`Llama.py:597-889`) as `function_sim.py --only-trace --op-trace
@@ -19,27 +21,56 @@ public struct CENTProgram: Sendable {
         rows = CENTRowMap(model: model, device: device)
     }
 
-    /// The whole trace, in `trace_only`'s order.
+    /// The whole trace, in `trace_only`'s order: the segments one after the other, then EOC.
     public var instructions: [AiMInstruction] {
         var t = CENTTrace(device: device)
-        attentionNorm(&t)
-        qkv(&t)
-        t.appendK(model: model, rows: rows, seqLen: seqLen)
-        t.appendV(model: model, rows: rows, seqLen: seqLen)
-        t.score(model: model, rows: rows, seqLen: seqLen)
-        t.softmax(model: model, rows: rows, seqLen: seqLen)
-        t.output(model: model, rows: rows, seqLen: seqLen)
-        t.weightGEMV(row: rows.wo, vectorDim: model.dim, matrixCols: model.dim, fcBanks: device.totalBanks)  // 789
-        t.ewadd(opsize: model.dim / device.burst)  // 791
-        ffnNorm(&t)
-        let fc = device.totalBanks
-        t.weightGEMV(row: rows.w1, vectorDim: model.dim, matrixCols: model.ffn, fcBanks: fc, activation: true)  // 829
-        t.weightGEMV(row: rows.w3, vectorDim: model.dim, matrixCols: model.ffn, fcBanks: fc)  // 830
-        activation(&t)
-        t.weightGEMV(row: rows.w2, vectorDim: model.ffn, matrixCols: model.dim, fcBanks: fc)  // 887
-        t.ewadd(opsize: model.dim / device.burst)  // 889
+        for segment in segments { t.append(segment.instructions) }
         t.eoc()
         return t.instructions
+    }
+
+    /// A run of the trace that belongs to one operator of lolpim's decode step (`OpKind`), for the `cent` rung,
+    /// which times each on its own (docs/MAPPING.md §7).
+    public struct Segment: Sendable {
+        public var kind: OpKind
+        public var instructions: [AiMInstruction]
+    }
+
+    /// The trace cut at its operators, in `trace_only`'s order (`Llama.py` lines as below): the attention
+    /// RMSNorm; Q, K, V and the rotary EWMULs; the K and V appends; QKᵀ; the softmax's moves and EWMULs; SV;
+    /// Wo and the residual EWADD; the FFN RMSNorm; w1 (with AF) and w3; SiLU·x3; w2 and the residual EWADD.
+    public var segments: [Segment] {
+        let m = model, fc = device.totalBanks
+        func piece(_ kind: OpKind, _ body: (inout CENTTrace) -> Void) -> Segment {
+            var t = CENTTrace(device: device)
+            body(&t)
+            return Segment(kind: kind, instructions: t.instructions)
+        }
+        return [
+            piece(.norm) { attentionNorm(&$0) },
+            piece(.qkvProjection) { qkv(&$0) },
+            piece(.kvAppend) {
+                $0.appendK(model: m, rows: rows, seqLen: seqLen)
+                $0.appendV(model: m, rows: rows, seqLen: seqLen)
+            },
+            piece(.attentionScore) { $0.score(model: m, rows: rows, seqLen: seqLen) },
+            piece(.softmax) { $0.softmax(model: m, rows: rows, seqLen: seqLen) },
+            piece(.attentionValue) { $0.output(model: m, rows: rows, seqLen: seqLen) },
+            piece(.outputProjection) {
+                $0.weightGEMV(row: rows.wo, vectorDim: m.dim, matrixCols: m.dim, fcBanks: fc)  // 789
+                $0.ewadd(opsize: m.dim / device.burst)  // 791
+            },
+            piece(.norm) { ffnNorm(&$0) },
+            piece(.ffn) {
+                $0.weightGEMV(row: rows.w1, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc, activation: true)  // 829
+                $0.weightGEMV(row: rows.w3, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc)  // 830
+            },
+            piece(.ffnActivation) { activation(&$0) },
+            piece(.ffn) {
+                $0.weightGEMV(row: rows.w2, vectorDim: m.ffn, matrixCols: m.dim, fcBanks: fc)  // 887
+                $0.ewadd(opsize: m.dim / device.burst)  // 889
+            },
+        ]
     }
 
     /// `input_vector_neighbor_bank_length = ceil(dim / (16C / 2))` and the banks it fills (`Llama.py:611-612`;

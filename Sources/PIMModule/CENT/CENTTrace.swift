@@ -87,6 +87,9 @@ public struct CENTTrace: Sendable {
     /// `SYNC_only_trace` (`aim_sim.py:307-308`).
     mutating func sync() { instructions.append(AiMInstruction(.sync)) }
 
+    /// Instructions another writer wrote, appended in order.
+    mutating func append(_ more: [AiMInstruction]) { instructions += more }
+
     /// `finish` (`aim_sim.py:310-311`), called once after the block (`function_sim.py:59`).
     mutating func eoc() { instructions.append(AiMInstruction(.eoc)) }
 }

@@ -28,10 +28,6 @@ public struct AttentionProgram: Sendable {
         self.mapping = mapping
     }
 
-    public init(timer: KernelTimer, partitioning: AttentionPartitioning) {
-        self.init(timer: timer, mapping: partitioning.mapping)
-    }
-
     var channels: Int { timer.module.channels }
 
     /// The units of an operator, in program order (a mapping unit repeated n times is n units here).

@@ -210,7 +210,7 @@ public struct PaperStudy {
         return [1, 2, 4, 8].map { group in
             func utilisation(_ policy: SchedulingPolicy) -> Double {
                 let model = CommandCostModel(
-                    module: module, scheduling: policy, partitioning: .tokenParallel,
+                    module: module, scheduling: policy, mapping: TokenParallelMapping(),
                     store: store)
                 let shape = OpShape.attention(contexts: [tokens], queryHeads: 32, kvHeads: 32 / group, headDim: 128)
                 var macs: Int64 = 0, time: Picoseconds = 0

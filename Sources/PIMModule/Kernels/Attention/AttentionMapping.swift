@@ -63,47 +63,58 @@ extension AttentionMapping {
     }
 }
 
-/// The attention mappings by name (`fidelity.partitioning` in topology files, `--partitioning` on the command
-/// line). A new mapping is a file beside this one and a case here.
+/// The attention partitionings by name (`fidelity.partitioning` in topology files, `--partitioning` on the command
+/// line): the attention mappings of lolpim's command model, and CENT's own lowering. A new mapping is a file beside
+/// this one and a case here.
 public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIterable {
     /// Token-parallel (`TokenParallelMapping`).
     case tokenParallel = "tcp"
     /// Head-first (`HeadFirstMapping`).
     case headFirst = "hfp"
+    /// CENT's own code: not an attention mapping of the command model but CENT's lowering of the whole layer,
+    /// its lock-step blocks and its near-memory costs (`CENTCostModel`, docs/MAPPING.md §7).
+    case cent = "cent"
 
-    /// The mapping's rules.
-    public var mapping: any AttentionMapping {
+    /// The partitionings that are attention mappings of the command model.
+    public static let attentionMappings: [AttentionPartitioning] = [.tokenParallel, .headFirst]
+
+    /// The mapping's rules (nil for `cent`, which `CENTCostModel` times as a whole stage).
+    public var mapping: (any AttentionMapping)? {
         switch self {
         case .tokenParallel: TokenParallelMapping()
         case .headFirst: HeadFirstMapping()
+        case .cent: nil
         }
     }
+}
 
-    /// A contiguous token range of one (request, KV head) pair given to one channel.
-    public struct Slice: Sendable, Hashable {
-        public var request: Int
-        public var head: Int
-        public var firstToken: Int
-        public var tokens: Int
-    }
+/// A contiguous token range of one (request, KV head) pair given to one channel.
+public struct AttentionSlice: Sendable, Hashable {
+    public var request: Int
+    public var head: Int
+    public var firstToken: Int
+    public var tokens: Int
+}
 
+extension AttentionMapping {
     /// The slices each channel handles, in the order it handles them: the mapping's units listed pair by pair
     /// (units cover the pairs in request-major, head-minor order; a pair's tokens go to its channels in channel
     /// order).
-    public func assign(contexts: [Int], kvHeads: Int, channels: Int) -> [[Slice]] {
-        var perChannel = Array(repeating: [Slice](), count: channels)
+    public func assign(contexts: [Int], kvHeads: Int, channels: Int) -> [[AttentionSlice]] {
+        var perChannel = Array(repeating: [AttentionSlice](), count: channels)
         var pairs = contexts.indices.lazy.flatMap { r in (0..<kvHeads).lazy.map { (request: r, head: $0) } }
             .makeIterator()
-        for unit in mapping.units(contexts: contexts, kvHeads: kvHeads, channels: channels) {
+        for unit in units(contexts: contexts, kvHeads: kvHeads, channels: channels) {
             for _ in 0..<unit.repeats {
-                if mapping.lockStep {
+                if lockStep {
                     // The unit's channels share one pair.
                     guard let pair = pairs.next() else { return perChannel }
                     var first = 0
                     for run in unit.runs {
                         for c in run.channels {
                             perChannel[c].append(
-                                Slice(request: pair.request, head: pair.head, firstToken: first, tokens: run.tokens))
+                                AttentionSlice(
+                                    request: pair.request, head: pair.head, firstToken: first, tokens: run.tokens))
                             first += run.tokens
                         }
                     }
@@ -113,7 +124,7 @@ public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIter
                         for c in run.channels {
                             guard let pair = pairs.next() else { return perChannel }
                             perChannel[c].append(
-                                Slice(request: pair.request, head: pair.head, firstToken: 0, tokens: run.tokens))
+                                AttentionSlice(request: pair.request, head: pair.head, firstToken: 0, tokens: run.tokens))
                         }
                     }
                 }
