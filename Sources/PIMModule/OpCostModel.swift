@@ -84,6 +84,9 @@ public struct StageCost: Sendable, Equatable {
     public var attentionHubFlops: Int64 = 0
     /// Per-channel busy time by operator kind (see `OpCost.channelBusy`), for the timeline's channel tracks.
     public var channelBusy: [OpKind: [Picoseconds]] = [:]
+    /// Time after the module's work that delays the micro-batch's departure without keeping the module (not in
+    /// `total`): the `cent` partitioning's embedding trace, which CENT charges to latency alone.
+    public var afterModulePs: Picoseconds = 0
 
     public init() {}
 

@@ -38,6 +38,8 @@ public struct PipelinePlan: Sendable {
 
     /// Worker processes (modules): pipeline stages × tensor-parallel degree.
     public var workers: Int { stages.count * topology.parallelism.tp }
+    /// The most layers any stage holds (the `cent` partitioning's blocks per module).
+    public var maxLayersPerStage: Int { stages.map(\.layers).max() ?? 1 }
 
     /// The pipeline stage and tensor-parallel member of a worker rank (ranks go stage by stage).
     public func position(rank: Int) -> (stage: Int, member: Int) {

@@ -74,8 +74,9 @@ public struct StageSimulator: Sendable {
         self.member = member
         step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(
-            module: topology.cluster.module, model: pipeline.shard, workload: topology.workload,
-            store: store, inFlight: caches.kernelsInFlight)
+            module: topology.cluster.module, model: pipeline.shard, layersPerModule: pipeline.maxLayersPerStage,
+            workload: topology.workload,
+            store: store, inFlight: caches.kernelsInFlight, centReplays: caches.centReplays)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
         let isLast = stage.index == topology.stages - 1
@@ -335,13 +336,14 @@ public struct StageSimulator: Sendable {
         _ work: Work, at finish: Picoseconds, group: GroupFinish? = nil, entries: [MicroBatchHeader.Entry] = []
     ) -> Outcome {
         var transit: Transit?, depart: Picoseconds?
+        let ready = finish + work.cost.afterModulePs
         if !forwards {
             transit = nil
         } else if forwardRoutes.allSatisfy(\.isEmpty) {
-            transit = egress.launch(ready: finish, bytes: work.payloadBytes)
+            transit = egress.launch(ready: ready, bytes: work.payloadBytes)
             depart = transit!.headPs - egress.link.latencyPs
         } else {
-            let group = group ?? GroupFinish(finish: [finish], forwardFree: [egress.freeAt])
+            let group = group ?? GroupFinish(finish: [ready], forwardFree: [egress.freeAt])
             (depart, transit) = forwardOverSharedLinks(bytes: work.payloadBytes, group: group)
         }
         moduleFreeAt = finish

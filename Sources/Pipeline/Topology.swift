@@ -157,10 +157,12 @@ public struct Topology: Sendable, Codable, Equatable {
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
         /// has them; `inFlight` lets simulators of one process wait for each other's kernels. `model` is what a
-        /// module holds (the tensor-parallel shard), which the `cent` partitioning lays out as CENT does.
+        /// module holds (the tensor-parallel shard) and `layersPerModule` the most layers a stage has, which the
+        /// `cent` partitioning lays out as CENT's blocks.
         public func costModel(
-            module: ModuleConfig, model: ModelConfig, workload: WorkloadSpec? = nil,
-            store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil
+            module: ModuleConfig, model: ModelConfig, layersPerModule: Int = 1, workload: WorkloadSpec? = nil,
+            store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil,
+            centReplays: CENTReplays = CENTReplays()
         ) -> any OpCostModel {
             let pim: any OpCostModel
             switch level {
@@ -178,7 +180,7 @@ public struct Topology: Sendable, Codable, Equatable {
                         chunkLayout: chunks, store: store, inFlight: inFlight)
                 } else {
                     // `cent`: CENT's own lowering and lock-step blocks (its scheduling is the AiM controller's).
-                    pim = CENTCostModel(module: module, model: model)
+                    pim = CENTCostModel(module: module, model: model, blocks: layersPerModule, replays: centReplays)
                 }
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.

@@ -31,8 +31,16 @@ struct CENTCommand: ParsableCommand {
     @Option(help: "Timing rules of the AiM simulator commit: centPinned (2eb1ee0, what CENT ran) or validated.")
     var commit: AiMSimulatorCommit = .centPinned
 
+    @Option(
+        help: "Decode steps of each row's run through lolpim's pipeline (fidelity.partitioning: cent); 0 skips it.")
+    var rungSteps: Int = 48
+
     @Flag(help: "No progress lines.")
     var quiet = false
+
+    func validate() throws {
+        guard (0...4096).contains(rungSteps) else { throw ValidationError("--rung-steps must be 0…4096") }
+    }
 
     func run() throws {
         let text: String
@@ -51,14 +59,22 @@ struct CENTCommand: ParsableCommand {
         }
         var table = CENTTable(published: rows)
         table.commit = commit
+        table.rungSteps = rungSteps > 0 ? rungSteps : nil
         let start = Date()
         let results = try reportingFailures {
             try table.run { done, total, r in
                 guard !quiet else { return }
+                let rung = r.rung.map {
+                    String(
+                        format: ", pipeline (cent) %.1f tokens/s (ratio %.3f)", $0.throughputTokensPerS,
+                        $0.throughputTokensPerS / r.published.throughputTokensPerS)
+                }
                 let line = String(
-                    format: "[%d/%d] %@ T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f), %.0f s",
+                    format:
+                        "[%d/%d] %@ T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f)%@, %.0f s",
                     done, total, r.published.model, r.published.seqLen, r.pim, r.published.pim,
-                    r.pim / r.published.pim, r.token, r.token / r.published.token, Date().timeIntervalSince(start))
+                    r.pim / r.published.pim, r.token, r.token / r.published.token, rung ?? "",
+                    Date().timeIntervalSince(start))
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         }

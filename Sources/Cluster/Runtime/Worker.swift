@@ -141,14 +141,17 @@ public final class Worker {
         try send(encoded.get().map(Message.init), kind: .stats, on: session.control)
     }
 
-    /// Runs `work` on another thread while this one goes on exchanging heartbeats with the coordinator.
+    /// Runs `work` on another thread while this one goes on exchanging heartbeats with the coordinator; returns
+    /// within 20 ms of the work's end.
     private func whileServicing(_ session: inout Session, _ work: @escaping @Sendable () -> Void) throws {
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             work()
             done.signal()
         }
-        while done.wait(timeout: .now()) == .timedOut { _ = try service(&session, also: []) }
+        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            _ = try service(&session, also: [], waitMs: 0)
+        }
     }
 
     /// The control connection to the coordinator, with a routing id unique per process (so that a second
@@ -238,7 +241,7 @@ public final class Worker {
     /// One turn of the control loop: heartbeats out, a bounded wait for the control socket or `sockets`,
     /// and the coordinator's messages handled. Throws when the coordinator has been silent too long, stops
     /// the run, or a stop signal arrived; returns `.finished` when the coordinator asks for the statistics.
-    private func service(_ session: inout Session, also sockets: [Socket]) throws -> Serviced {
+    private func service(_ session: inout Session, also sockets: [Socket], waitMs: Int? = nil) throws -> Serviced {
         if StopSignal.isRequested { throw RuntimeError.interrupted }
         let config = session.config
         var now = WallClock.monotonicMs()
@@ -247,7 +250,7 @@ public final class Worker {
             session.nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
         }
         let ready = try Poller().readable(
-            [session.control] + sockets, timeoutMs: Int(max(1, session.nextHeartbeat - now)))
+            [session.control] + sockets, timeoutMs: waitMs ?? Int(max(1, session.nextHeartbeat - now)))
         if ready[0] {
             while let frames = try session.control.receive(dontWait: true) {
                 session.lastHeard = WallClock.monotonicMs()

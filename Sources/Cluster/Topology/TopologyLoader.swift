@@ -96,7 +96,7 @@ public enum TopologyLoader {
         return topology
     }
 
-    /// What `fidelity.partitioning: cent` needs (docs/MAPPING.md §7): a PIM-only module with CENT's bank layout
+    /// What `fidelity.partitioning: cent` needs (docs/MAPPING.md §13): a PIM-only module with CENT's bank layout
     /// and one module per stage (CENT's tensor-parallel mapping is not built).
     private static func checkCENT(
         cluster: Topology.ClusterSpec, parallelism: Topology.Parallelism, model: ModelConfig, fidelity: YAMLMapping

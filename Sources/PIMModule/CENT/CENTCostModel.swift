@@ -1,38 +1,48 @@
 import Synchronization
 import Workload
 
-/// `fidelity.partitioning: cent`: a stage timed the way CENT's own simulator times a device (docs/MAPPING.md §7,
-/// docs/CENT-CODE.md). A module that holds k layers is k of CENT's blocks: each layer's weights and KV cache sit
-/// on its own `C = channels // k` channels (`run_sim.py:58-59`), laid out and lowered as CENT's trace generator
-/// does (`CENTProgram`: the reuse-GB GEMVs, K spread token by token over the block's banks, one KV head per channel
-/// for V, the softmax's moves and scaling in PIM), and the k blocks run one command stream in lock-step, one
+/// `fidelity.partitioning: cent`: a stage timed the way CENT's own simulator times a device (docs/MAPPING.md §13,
+/// docs/CENT-CODE.md). Every module holds `blocks` of CENT's blocks, the most layers a stage has (CENT's
+/// `blocks_per_device = ceil(L / D)`); each block is one layer on its own `C = channels // blocks` channels
+/// (`run_sim.py:58-59`), its weights and KV cache laid out and lowered as CENT's trace generator does
+/// (`CENTProgram`: the reuse-GB GEMVs, K spread token by token over the block's banks, one KV head per channel
+/// for V, the softmax's moves and scaling in PIM), and the blocks run one command stream in lock-step, one
 /// request each (`Llama.py:607-609`).
 ///
 /// - A device step is CENT's trace for one block step, replayed on the public AiM simulator's rules
 ///   (`AiMTraceReplay`, no refresh: that simulator never refreshes), operator by operator (`CENTProgram.segments`,
-///   each from idle channels), plus the near-memory units' analytic time for the k blocks in turn
+///   each from idle channels), plus the near-memory units' analytic time for the blocks in turn
 ///   (`CENTAnalytic.accParts`, `run_sim.py:166-180, 201`).
-/// - A micro-batch's requests go to the blocks k at a time (a wave); a wave passes the module's k layers in k
-///   device steps, every block advancing one request by one layer per step (CENT's steady pipeline), so a wave
-///   costs k device steps at its longest context: one command stream serves every block of the step.
-/// - The last stage's LM head is CENT's embedding trace (`CENTProgram.embeddingInstructions`), once per wave.
+/// - Every device step advances each block by one request (CENT's steady pipeline), so a micro-batch of b
+///   requests through a stage of k layers keeps the module for max(b, k) device steps, each at the micro-batch's
+///   longest context (one command stream serves every block of the step).
+/// - The last stage's LM head is CENT's embedding trace (`CENTProgram.embeddingInstructions`), once per
+///   `blocks` requests. CENT adds it to a token's latency but to no device's time (`run_sim.py:202-204`), so it
+///   delays the micro-batch without keeping the module (`StageCost.afterModulePs`).
 ///
 /// Replays are cached by their instruction streams (identical streams take identical time), so T values whose
 /// streams agree (the softmax and SV streams change every 16 tokens) are replayed once per process.
 public struct CENTCostModel: StageCostModel {
     public let module: ModuleConfig
     public let model: CENTModel
+    /// CENT's blocks per device: the most layers any stage of the pipeline holds.
+    public let blocks: Int
     public let commit: AiMSimulatorCommit
     /// The lolpim model `model` was taken from.
     let config: ModelConfig
     let replays: CENTReplays
 
-    public init(module: ModuleConfig, model: ModelConfig, commit: AiMSimulatorCommit = .validated) {
+    /// `replays` may be shared by every cost model of a process (`ProcessCaches`).
+    public init(
+        module: ModuleConfig, model: ModelConfig, blocks: Int, commit: AiMSimulatorCommit = .validated,
+        replays: CENTReplays = CENTReplays()
+    ) {
         self.module = module
         self.model = CENTModel(model)
+        self.blocks = min(max(blocks, 1), module.channels)
         self.commit = commit
         config = model
-        replays = CENTReplays(replay: AiMTraceReplay(module: module, refresh: false, commit: commit))
+        self.replays = replays
     }
 
     /// Why a module or model cannot take CENT's layout, or nil: CENT's trace assumes GDDR6-AiM banks (16 per
@@ -50,15 +60,13 @@ public struct CENTCostModel: StageCostModel {
         return nil
     }
 
-    /// CENT's device for a module holding `layers` layers: that many blocks (at most one per channel), each on
-    /// `channels // blocks` channels.
-    public func device(layers: Int) -> CENTDevice {
-        let blocks = min(max(layers, 1), module.channels)
-        return CENTDevice(channelsPerBlock: module.channels / blocks, channels: module.channels)
+    /// CENT's device: `blocks` blocks of `channels // blocks` channels.
+    public var device: CENTDevice {
+        CENTDevice(channelsPerBlock: module.channels / blocks, channels: module.channels)
     }
 
-    /// An operator on its own: as in a module holding one layer (one block on every channel). Stages are timed as
-    /// a whole (`stageCost`); this serves tools that cost single operators.
+    /// An operator on its own, in one layer of this module. Stages are timed as a whole (`stageCost`); this
+    /// serves tools that cost single operators.
     public func cost(of op: DecodeOp) -> OpCost {
         var contexts = [2]
         if case .attention(let c, _, _, _) = op.shape { contexts = c }
@@ -72,18 +80,14 @@ public struct CENTCostModel: StageCostModel {
     public func stageCost(step: DecodeStep, layers: Int, contexts: [Int], includesLMHead: Bool) -> StageCost {
         var cost = StageCost()
         guard !contexts.isEmpty else { return cost }
-        let device = device(layers: layers)
-        let blocks = min(max(layers, 1), module.channels)
-        for start in stride(from: 0, to: contexts.count, by: blocks) {
-            let wave = Array(contexts[start..<min(start + blocks, contexts.count)])
-            let seqLen = max(wave.max() ?? 2, 2)
-            for (kind, timing) in deviceStep(device: device, blocks: blocks, seqLen: seqLen) {
-                cost.add(kind, timing, times: Int64(layers))
-            }
-            if includesLMHead {
-                let program = CENTProgram(model: model, device: device, seqLen: seqLen).embeddingInstructions
-                cost.add(.lmHead, replays.time(program, cyclePs: module.tCKps), times: 1)
-            }
+        let seqLen = max(contexts.max() ?? 2, 2)
+        let steps = Int64(max(contexts.count, layers))
+        for (kind, timing) in deviceStep(seqLen: seqLen) { cost.add(kind, timing, times: steps) }
+        if includesLMHead {
+            let runs = Int64((contexts.count + blocks - 1) / blocks)
+            let head = embedding()
+            cost.afterModulePs += head.latency * runs
+            cost.commands = cost.commands + head.commands * runs
         }
         // Bytes, flops and HUB flops as the operators count them (for energy and utilisation figures).
         for entry in step.stageOps(contexts: contexts, layers: layers, lmHead: includesLMHead) {
@@ -99,18 +103,36 @@ public struct CENTCostModel: StageCostModel {
         return cost
     }
 
-    /// One lock-step device step of `blocks` blocks at `seqLen` tokens, by operator kind: the trace's segments
-    /// replayed, and the near-memory units' turns (RMSNorm with the norms, exp and sums with the softmax, the
+    /// CENT's embedding trace on the device (no instruction of it depends on T; CENT writes it at T = 4096).
+    func embedding() -> CENTReplays.Timing {
+        let key = stepKey(seqLen: 0)
+        if let known = replays.step(key)?.first { return known.1 }
+        let program = CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
+        let timing = replays.time(program, module: module, commit: commit)
+        replays.remember(key, [(.lmHead, timing)])
+        return timing
+    }
+
+    /// A device step of this model and module at `seqLen` tokens (0: the embedding trace).
+    func stepKey(seqLen: Int) -> CENTReplays.StepKey {
+        CENTReplays.StepKey(model: model, module: module, blocks: blocks, commit: commit, seqLen: seqLen)
+    }
+
+    /// One lock-step device step at `seqLen` tokens, by operator kind: the trace's segments replayed, and the
+    /// near-memory units' turns for every block (RMSNorm with the norms, exp and sums with the softmax, the
     /// rotary embedding with QKV).
-    func deviceStep(device: CENTDevice, blocks: Int, seqLen: Int) -> [(OpKind, CENTReplays.Timing)] {
+    func deviceStep(seqLen: Int) -> [(OpKind, CENTReplays.Timing)] {
+        let key = stepKey(seqLen: seqLen)
+        if let known = replays.step(key) { return known }
         let program = CENTProgram(model: model, device: device, seqLen: seqLen)
-        var step = program.segments.map { ($0.kind, replays.time($0.instructions, cyclePs: module.tCKps)) }
+        var step = program.segments.map { ($0.kind, replays.time($0.instructions, module: module, commit: commit)) }
         let acc = CENTAnalytic.accParts(model: model, seqLen: seqLen)
         let psPerMs = 1e9
         for (kind, ms) in [(OpKind.norm, acc.rmsNorm), (.softmax, acc.softmax), (.qkvProjection, acc.rotary)] {
             let ps = Picoseconds((ms * psPerMs * Double(blocks)).rounded())
             step.append((kind, CENTReplays.Timing(latency: ps, commands: CommandCounts())))
         }
+        replays.remember(key, step)
         return step
     }
 }
@@ -125,32 +147,48 @@ extension StageCost {
     }
 }
 
-/// The replays a `CENTCostModel` has made, by instruction stream (its length and a 64-bit hash of its
-/// instructions), shared by the copies of the model a process makes.
-final class CENTReplays: Sendable {
+/// The replays the `cent` partitioning's cost models have made in one process (`ProcessCaches`): trace pieces by
+/// their instruction streams and replay rules (the stream's length and a 64-bit hash of its instructions), and
+/// whole device steps by model, module, blocks, rules and context.
+public final class CENTReplays: Sendable {
     struct Timing: Sendable {
         var latency: Picoseconds
         var commands: CommandCounts
     }
 
     struct Key: Hashable {
+        var module: ModuleConfig
+        var commit: AiMSimulatorCommit
         var count: Int
         var hash: Int
     }
 
-    let replay: AiMTraceReplay
+    struct StepKey: Hashable {
+        var model: CENTModel
+        var module: ModuleConfig
+        var blocks: Int
+        var commit: AiMSimulatorCommit
+        var seqLen: Int
+    }
+
     private let known = Mutex<[Key: Timing]>([:])
+    private let steps = Mutex<[StepKey: [(OpKind, Timing)]]>([:])
 
-    init(replay: AiMTraceReplay) { self.replay = replay }
+    public init() {}
 
-    /// The time of `instructions` from idle channels to the end of their last command (an EOC is added).
-    func time(_ instructions: [AiMInstruction], cyclePs: Picoseconds) -> Timing {
+    func step(_ key: StepKey) -> [(OpKind, Timing)]? { steps.withLock { $0[key] } }
+    func remember(_ key: StepKey, _ step: [(OpKind, Timing)]) { steps.withLock { $0[key] = step } }
+
+    /// The time of `instructions` on `module` from idle channels to the end of their last command (an EOC is
+    /// added), by the public AiM simulator's rules at `commit`, without refresh (that simulator never refreshes).
+    func time(_ instructions: [AiMInstruction], module: ModuleConfig, commit: AiMSimulatorCommit) -> Timing {
         var hasher = Hasher()
         for instruction in instructions { hasher.combine(instruction) }
-        let key = Key(count: instructions.count, hash: hasher.finalize())
+        let key = Key(module: module, commit: commit, count: instructions.count, hash: hasher.finalize())
         if let timing = known.withLock({ $0[key] }) { return timing }
+        let replay = AiMTraceReplay(module: module, refresh: false, commit: commit)
         let report = replay.run(instructions + [AiMInstruction(.eoc)])
-        let timing = Timing(latency: report.cycles * cyclePs, commands: report.commands)
+        let timing = Timing(latency: report.cycles * module.tCKps, commands: report.commands)
         known.withLock { $0[key] = timing }
         return timing
     }

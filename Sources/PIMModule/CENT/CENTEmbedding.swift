@@ -1,4 +1,3 @@
-
 /// CENT's embedding trace (`TransformerBlockLlama.trace_only_embedding`, `Llama.py:891-936`), written once per
 /// PP configuration at `--seqlen` 4096 (`run_sim.py:64-70`) and added once per token as "Embedding latency"
 /// (`run_sim.py:263-282`): a GEMV of the 32,000-value vocabulary vector onto dim, an RMSNorm, and a GEMV of

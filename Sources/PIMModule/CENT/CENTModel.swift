@@ -39,7 +39,7 @@ public struct CENTModel: Sendable, Hashable {
         dim = headDim * heads
     }
 
-    /// A lolpim model as CENT's trace generator would take it in the `cent` rung (docs/MAPPING.md §7): its
+    /// A lolpim model as CENT's trace generator would take it in the `cent` rung (docs/MAPPING.md §13): its
     /// heads, KV heads, head dimension, hidden size, FFN size and vocabulary. CENT's own table has no minimum of
     /// channels per block for it, so none is set.
     public init(_ m: ModelConfig) {

@@ -1,4 +1,3 @@
-
 /// CENT's "PIM latency" of one lock-step device step, as lolpim reproduces it: CENT's trace for the step
 /// (`CENTProgram`) replayed on lolpim's reproduction of the public AiM simulator (`AiMTraceReplay`, module
 /// cent-32ch: GDDR6-AiM timing, 32 channels of 16 banks, no refresh, since that simulator never refreshes),

@@ -1,6 +1,5 @@
 import Workload
 
-
 /// The AiM instruction trace CENT writes for one device and one decode step of its pipeline-parallel rows:
 /// `TransformerBlockLlama.trace_only` (`Llama.py:597-889`) as `function_sim.py --only-trace --op-trace
 /// --channels-per-block C --GEMV reuse-GB --reuse-size 32 --seqlen T` runs it (`run_sim.py:83`), ended by
@@ -30,7 +29,7 @@ public struct CENTProgram: Sendable {
     }
 
     /// A run of the trace that belongs to one operator of lolpim's decode step (`OpKind`), for the `cent` rung,
-    /// which times each on its own (docs/MAPPING.md §7).
+    /// which times each on its own (docs/MAPPING.md §13).
     public struct Segment: Sendable {
         public var kind: OpKind
         public var instructions: [AiMInstruction]

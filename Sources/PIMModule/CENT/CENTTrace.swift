@@ -1,4 +1,3 @@
-
 /// CENT's trace writer for one device: each method emits what the `*_only_trace` writer of the same name in
 /// `cent_simulation/aim_sim.py` writes to the trace file (CENT commit 8c79786), as `AiMInstruction`s in the
 /// public AiM toolchain's syntax (`AiMTraceParser`). A channel list becomes the mask `hex_channel_mask`

@@ -17,11 +17,16 @@ public struct CENTTable: Sendable {
         public var embedding: Double
         public var token: Double
         public var throughput: Double
+        /// The row run through lolpim's pipeline with `fidelity.partitioning: cent` (`CENTRung`); nil when the
+        /// table was made without it.
+        public var rung: CENTRung.Figures?
     }
 
     public var published: [CENTPublishedRow]
     /// The simulator commit whose timing rules the replays follow (CENT ran `.centPinned`).
     public var commit: AiMSimulatorCommit = .centPinned
+    /// Whether each row also runs through lolpim's pipeline (`CENTRung`), and with how many decode steps.
+    public var rungSteps: Int? = 48
 
     public init(published: [CENTPublishedRow]) { self.published = published }
 
@@ -56,9 +61,15 @@ public struct CENTTable: Sendable {
             let cxl = CENTAnalytic.cxlMs(model: model, devices: p.devices)
             let acc = CENTAnalytic.accMs(model: model, seqLen: p.seqLen, blocksPerDevice: device.blocksPerDevice)
             let token = CENTAnalytic.tokenMs(model: model, pim: pim, cxl: cxl, acc: acc, embedding: embedding)
+            var rung: CENTRung.Figures?
+            if let steps = rungSteps {
+                var r = CENTRung(row: p)
+                r.steps = steps
+                rung = try r.run()
+            }
             let row = Row(
                 published: p, pim: pim, cxl: cxl, acc: acc, embedding: embedding, token: token,
-                throughput: CENTAnalytic.throughput(model: model, tokenMs: token))
+                throughput: CENTAnalytic.throughput(model: model, tokenMs: token), rung: rung)
             rows.append(row)
             progress(i + 1, published.count, row)
         }
@@ -71,6 +82,8 @@ public struct CENTTable: Sendable {
         "pim_ms_cent", "pim_ms_ours", "pim_ratio", "cxl_ms_cent", "cxl_ms_ours", "acc_ms_cent", "acc_ms_ours",
         "embedding_ms_cent", "embedding_ms_ours", "token_ms_cent", "token_ms_ours", "token_ratio",
         "throughput_cent", "throughput_ours", "throughput_ratio",
+        "throughput_rung", "throughput_rung_ratio", "token_ms_rung", "token_rung_ratio",
+        "energy_mj_cent", "energy_mj_rung", "energy_rung_ratio",
     ]
 
     /// cent-table.csv: one line per row. CENT's embedding latency is not a published column: it is what its
@@ -87,6 +100,13 @@ public struct CENTTable: Sendable {
                 f(embeddingCENT), f(r.embedding), f(p.token), f(r.token), f(r.token / p.token),
                 f(p.throughputTokensPerS), f(r.throughput), f(r.throughput / p.throughputTokensPerS),
             ]
+                + (r.rung.map { g in
+                    [
+                        f(g.throughputTokensPerS), f(g.throughputTokensPerS / p.throughputTokensPerS), f(g.tokenMs),
+                        f(g.tokenMs / p.token), f(p.tokenEnergyMJ), f(g.energyPerTokenMJ),
+                        f(g.energyPerTokenMJ / p.tokenEnergyMJ),
+                    ]
+                } ?? Array(repeating: "", count: 7))
         }
         return CSVTable.encode([header] + lines)
     }

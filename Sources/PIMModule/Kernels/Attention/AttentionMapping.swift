@@ -72,7 +72,7 @@ public enum AttentionPartitioning: String, Sendable, Hashable, Codable, CaseIter
     /// Head-first (`HeadFirstMapping`).
     case headFirst = "hfp"
     /// CENT's own code: not an attention mapping of the command model but CENT's lowering of the whole layer,
-    /// its lock-step blocks and its near-memory costs (`CENTCostModel`, docs/MAPPING.md §7).
+    /// its lock-step blocks and its near-memory costs (`CENTCostModel`, docs/MAPPING.md §13).
     case cent = "cent"
 
     /// The partitionings that are attention mappings of the command model.
@@ -124,7 +124,8 @@ extension AttentionMapping {
                         for c in run.channels {
                             guard let pair = pairs.next() else { return perChannel }
                             perChannel[c].append(
-                                AttentionSlice(request: pair.request, head: pair.head, firstToken: 0, tokens: run.tokens))
+                                AttentionSlice(
+                                    request: pair.request, head: pair.head, firstToken: 0, tokens: run.tokens))
                         }
                     }
                 }
