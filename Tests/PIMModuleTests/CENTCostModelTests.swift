@@ -1,0 +1,93 @@
+import Testing
+import Workload
+
+@testable import PIMModule
+
+/// The `cent` partitioning's cost model (`CENTCostModel`, docs/MAPPING.md §13): CENT's block split, its lock-step
+/// device steps, and the trace cut at its operators.
+@Suite("The cent partitioning: CENT's blocks and device steps")
+struct CENTCostModelTests {
+    /// Llama2-7B as CENT's table has it.
+    static let llama7B = ModelConfig(
+        name: "Llama2-7B", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32, headDim: 128, ffn: 11008,
+        vocab: 32000, maxContext: 4096)
+
+    @Test("blocks per module give CENT's channels per block, 32 // blocks (run_sim.py:58-59)")
+    func blockSplit() {
+        for (blocks, channels) in [(1, 32), (2, 16), (3, 10), (4, 8), (5, 6), (8, 4), (32, 1), (40, 1)] {
+            let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: blocks)
+            #expect(model.device.channelsPerBlock == channels)
+            #expect(model.blocks == min(blocks, 32))
+        }
+    }
+
+    @Test("the model's dimensions become CENT's: heads, KV heads, head dim, hidden, FFN, vocabulary")
+    func modelMapping() {
+        let m = CENTModel(Self.llama7B)
+        #expect(m.heads == 32 && m.kvHeads == 32 && m.headDim == 128 && m.dim == 4096)
+        #expect(m.ffn == 11008 && m.layers == 32 && m.vocabulary == 32000)
+        #expect(m.dim == CENTModel.llama2_7B.dim && m.repeats == CENTModel.llama2_7B.repeats)
+    }
+
+    @Test("the segments, one after the other, are the whole trace")
+    func segmentsMakeTheTrace() {
+        let device = CENTDevice(channelsPerBlock: 8)
+        for seqLen in [2, 128, 1025, 4096] {
+            let program = CENTProgram(model: .llama2_7B, device: device, seqLen: seqLen)
+            let joined = program.segments.flatMap(\.instructions) + [AiMInstruction(.eoc)]
+            #expect(joined == program.instructions)
+            #expect(program.segments.map(\.kind).filter(\.isAttention).count == 4)
+        }
+    }
+
+    @Test("a micro-batch of b requests through k layers keeps the module for max(b, k) device steps")
+    func lockStepSteps() {
+        let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
+        let step = DecodeStep(model: Self.llama7B)
+        let one = model.stageCost(step: step, layers: 1, contexts: [130], includesLMHead: false).total
+        #expect(one > 0)
+        for (contexts, layers, steps) in [
+            ([130], 4, 4), ([130, 129, 128, 127], 4, 4), (Array(repeating: 100, count: 6), 4, 6),
+            ([130, 2], 3, 3),
+        ] {
+            let cost = model.stageCost(step: step, layers: layers, contexts: contexts + [], includesLMHead: false)
+            // Every step runs at the longest context of the micro-batch.
+            let longest = model.stageCost(step: step, layers: 1, contexts: [contexts.max()!], includesLMHead: false)
+            #expect(cost.total == longest.total * Int64(steps))
+        }
+        _ = one
+    }
+
+    @Test("the near-memory units' time is CENT's Acc latency for every block (run_sim.py:166-180, 201)")
+    func nearMemory() {
+        let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
+        let acc = model.deviceStep(seqLen: 1000).filter { $0.1.commands == CommandCounts() }
+            .reduce(Int64(0)) { $0 + $1.1.latency }
+        let expected = CENTAnalytic.accMs(model: .llama2_7B, seqLen: 1000, blocksPerDevice: 4) * 1e9
+        #expect(abs(Double(acc) - expected) <= 3)
+    }
+
+    @Test("the LM head (CENT's embedding trace) delays the micro-batch but does not keep the module")
+    func embeddingOffModule() {
+        let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
+        let step = DecodeStep(model: Self.llama7B)
+        let without = model.stageCost(step: step, layers: 4, contexts: [200, 200], includesLMHead: false)
+        let with = model.stageCost(step: step, layers: 4, contexts: [200, 200], includesLMHead: true)
+        #expect(with.total == without.total)
+        #expect(with.afterModulePs == model.embedding().latency)
+        #expect(with.byKind == without.byKind)
+    }
+
+    @Test("timing the trace operator by operator is within 0.5 % of replaying the whole step (7B, C = 8)")
+    func segmentsAgainstWhole() {
+        for seqLen in [128, 640] {
+            let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
+            let parts = model.deviceStep(seqLen: seqLen).filter { $0.1.commands != CommandCounts() }
+                .reduce(Int64(0)) { $0 + $1.1.latency }
+            let whole = CENTPIMLatency(
+                model: .llama2_7B, device: CENTDevice(channelsPerBlock: 8), seqLen: seqLen, commit: .validated)
+            let wholePs = whole.cycles * ModuleConfig.cent32.tCKps
+            #expect(abs(Double(parts) / Double(wholePs) - 1) < 0.005, "T=\(seqLen): \(parts) vs \(wholePs) ps")
+        }
+    }
+}
