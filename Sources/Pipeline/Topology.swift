@@ -180,7 +180,8 @@ public struct Topology: Sendable, Codable, Equatable {
                         chunkLayout: chunks, store: store, inFlight: inFlight)
                 } else {
                     // `cent`: CENT's own lowering and lock-step blocks (its scheduling is the AiM controller's).
-                    pim = CENTCostModel(module: module, model: model, blocks: layersPerModule, replays: centReplays)
+                    pim = CENTCostModel(
+                        module: module, model: model, blocks: layersPerModule, replays: centReplays, store: store)
                 }
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.

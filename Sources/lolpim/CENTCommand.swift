@@ -3,6 +3,7 @@ import Baselines
 import Foundation
 import PIMModule
 import Studies
+import Workload
 
 extension AiMSimulatorCommit: ExpressibleByArgument {}
 
@@ -11,9 +12,11 @@ struct CENTCommand: ParsableCommand {
         commandName: "cent",
         abstract: "Re-derive CENT's published pipeline-parallel table from CENT's own traces (issue 27).",
         discussion: """
-            Each published row's device step is CENT's trace (Baselines/CENT, a port of its trace_only) replayed \
+            Each published row's device step is CENT's trace (PIMModule/CENT, a port of its trace_only) replayed \
             on lolpim's reproduction of the AiM simulator; Acc, CXL, token latency and throughput follow CENT's \
-            formulas. Writes cent-table.csv with CENT's figures, ours and the ratios. See docs/CENT-CODE.md.
+            formulas. Each row also runs through lolpim's pipeline with fidelity.partitioning: cent (--rung-steps). \
+            Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio.svg; a stopped table \
+            resumes from its cent-table.csv. See docs/CENT-CODE.md and docs/VALIDATION.md §7.
             """)
 
     @Option(help: "CENT's published figures (lolpim's file of them).")
@@ -61,8 +64,26 @@ struct CENTCommand: ParsableCommand {
         table.commit = commit
         table.rungSteps = rungSteps > 0 ? rungSteps : nil
         let start = Date()
+        let path = (output as NSString).appendingPathComponent("cent-table.csv")
+        var known: [String: CENTTable.Row] = [:]
+        if let earlier = try? String(contentsOfFile: path, encoding: .utf8),
+            let csv = try? CSVTable.parse(earlier, file: path)
+        {
+            known = table.resumable(csv)
+            if !known.isEmpty, !quiet {
+                FileHandle.standardError.write(Data("cent: resuming, \(known.count) rows from \(path)\n".utf8))
+            }
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            printError("\(output): cannot create (\(error.localizedDescription))")
+            throw ExitCode(1)
+        }
         let results = try reportingFailures {
-            try table.run { done, total, r in
+            try table.run(known: known) { done, total, r, rows in
+                // Every finished row is on disk: a stopped table resumes where it stopped.
+                try CENTTable.csv(rows).write(toFile: path, atomically: true, encoding: .utf8)
                 guard !quiet else { return }
                 let rung = r.rung.map {
                     String(
@@ -78,16 +99,18 @@ struct CENTCommand: ParsableCommand {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         }
-        let path = (output as NSString).appendingPathComponent("cent-table.csv")
         do {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             try CENTTable.csv(results).write(toFile: path, atomically: true, encoding: .utf8)
+            let chart = (output as NSString).appendingPathComponent("cent-ratio.svg")
+            try CENTTable.chart(results).write(toFile: chart, atomically: true, encoding: .utf8)
         } catch {
             printError("\(path): cannot write (\(error.localizedDescription))")
             throw ExitCode(1)
         }
         let worst = results.map { abs($0.pim / $0.published.pim - 1) }.max() ?? 0
         let percent = String(format: "%.3g", worst * 100)
-        print("cent: \(results.count) rows in \(path); largest PIM-latency difference \(percent) %")
+        print(
+            "cent: \(results.count) rows in \(path) (chart: cent-ratio.svg); largest PIM-latency difference \(percent) %"
+        )
     }
 }

@@ -148,12 +148,13 @@ struct CommandLineTests {
         let body = Array(rows.dropFirst())
         #expect(
             body.map { $0[0] } == ["multi-GPU A100-80GB", "multi-GPU H100-80GB", "GPU-PIM (AttAcc-like)"]
-                + Ladder.all.map(\.name))
+                + Ladder.compared.map(\.name))
         #expect(
-            body.map { cell($0, "kind") } == ["gpu", "gpu", "gpu-pim"] + Array(repeating: "pim-only", count: 4)
+            body.map { cell($0, "kind") } == ["gpu", "gpu", "gpu-pim"] + Array(repeating: "pim-only", count: 5)
                 + Array(repeating: "xpu-pim", count: 4))
-        #expect(body[3][0].contains("CENT-like") && body[6][0].contains("LoL-PIM"))
-        #expect(body[7][0].contains("NeuPIMs-like") && body[10][0].contains("LoL-PIM"))
+        #expect(body[3][0] == Ladder.centCode.name)
+        #expect(body[4][0].contains("CENT-like") && body[7][0].contains("LoL-PIM"))
+        #expect(body[8][0].contains("NeuPIMs-like") && body[11][0].contains("LoL-PIM"))
         for row in body {
             #expect(Double(cell(row, "throughput_tokens_per_s")).map { $0 > 0 } == true, "\(row[0]) has no throughput")
             #expect(Double(cell(row, "energy_per_token_mj")).map { $0 > 0 } == true, "\(row[0]) has no energy")
@@ -164,12 +165,12 @@ struct CommandLineTests {
         // Speedups are throughput ratios: over the A100 row, GPU-PIM and each ladder's own first rung.
         let throughput = body.map { Double(cell($0, "throughput_tokens_per_s"))! }
         for (i, row) in body.enumerated() {
-            let baseline = i < 3 ? 0 : i < 7 ? 3 : 7
+            let baseline = i < 3 ? 0 : i < 8 ? 4 : 8
             #expect(abs(Double(cell(row, "speedup_over_a100"))! - throughput[i] / throughput[0]) < 0.002)
             #expect(abs(Double(cell(row, "speedup_over_gpu_pim"))! - throughput[i] / throughput[2]) < 0.002)
             #expect(abs(Double(cell(row, "speedup_over_baseline"))! - throughput[i] / throughput[baseline]) < 0.002)
         }
-        #expect(cell(body[3], "speedup_over_baseline") == "1.000" && cell(body[7], "speedup_over_baseline") == "1.000")
+        #expect(cell(body[4], "speedup_over_baseline") == "1.000" && cell(body[8], "speedup_over_baseline") == "1.000")
         // Every configuration a PIM row claims to have searched ran (a row of the runs' CSVs with its throughput),
         // and the row chose the fastest of them.
         let claims = SweepCSV.parse(try String(contentsOfFile: dir + "/cmp/comparison-search.csv", encoding: .utf8))
@@ -177,7 +178,7 @@ struct CommandLineTests {
         let runs = try FileManager.default.contentsOfDirectory(atPath: dir + "/cmp")
             .filter { $0.hasPrefix("compare-runs-") && $0.hasSuffix(".csv") }
             .flatMap { try SweepCSV.rows(path: dir + "/cmp/" + $0) }
-        for row in body.suffix(Ladder.all.count) {
+        for row in body.suffix(Ladder.compared.count) {
             let mine = claims.dropFirst().filter { $0[0] == row[0] }
             #expect(Int(cell(row, "configurations_searched")) == mine.count && !mine.isEmpty)
             for claim in mine {
@@ -185,9 +186,10 @@ struct CommandLineTests {
                     $0["parallelism.tp"] == claim[1] && $0["parallelism.pp"] == claim[2]
                         && $0["parallelism.micro_batches"] == claim[3] && ($0["cluster.sub_batches"] ?? "") == claim[4]
                         && ($0["cluster.kind"] == "xpu-pim") == (cell(row, "kind") == "xpu-pim")
-                        && $0["fidelity.partitioning"] == Ladder.all.first { $0.name == row[0] }!.partitioning.rawValue
-                        && $0["fidelity.scheduling"] == Ladder.all.first { $0.name == row[0] }!.scheduling.rawValue
-                        && $0["workload.allocation"] == Ladder.all.first { $0.name == row[0] }!.allocation.rawValue
+                        && $0["fidelity.partitioning"]
+                            == Ladder.compared.first { $0.name == row[0] }!.partitioning.rawValue
+                        && $0["fidelity.scheduling"] == Ladder.compared.first { $0.name == row[0] }!.scheduling.rawValue
+                        && $0["workload.allocation"] == Ladder.compared.first { $0.name == row[0] }!.allocation.rawValue
                 }
                 #expect(matching.count == 1, "\(row[0]): \(claim) ran \(matching.count) times")
                 #expect(
@@ -202,8 +204,8 @@ struct CommandLineTests {
         for chart in ["comparison-throughput.svg", "comparison-energy.svg"] {
             let svg = try String(contentsOfFile: dir + "/cmp/" + chart, encoding: .utf8)
             let counter = try #require(ElementCounter.parse(svg))
-            #expect(counter.classes["bar"] == 3 + Ladder.all.count, "\(chart): one bar per system")
-            #expect(counter.classes["value"] == 3 + Ladder.all.count, "\(chart): every bar carries its value")
+            #expect(counter.classes["bar"] == 3 + Ladder.compared.count, "\(chart): one bar per system")
+            #expect(counter.classes["value"] == 3 + Ladder.compared.count, "\(chart): every bar carries its value")
             #expect(TextBounds.overflows(svg).isEmpty, "\(chart): \(TextBounds.overflows(svg))")
         }
         #expect(run.stdout.contains("×A100") && run.stdout.contains("attn µs/tok"))

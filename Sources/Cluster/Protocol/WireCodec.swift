@@ -12,7 +12,7 @@ public enum WireCodec {
     /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
     /// 7: a micro-batch carries its transit (ready, head, tail) instead of a depart time; the collective state
     ///    carries the sender's pipeline egress (`network:`).
-    public static let version: UInt16 = 8
+    public static let version: UInt16 = 9
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.
@@ -28,6 +28,7 @@ public enum WireCodec {
         case .config(let body): return [control(.config, body)]
         case .ready(let body): return [control(.ready, body)]
         case .heartbeat: return [header(.heartbeat)]
+        case .busy: return [header(.busy)]
         case .finish(let body): return [control(.finish, body)]
         case .stats(let body): return [control(.stats, body)]
         case .shutdown(let body): return [control(.shutdown, body)]
@@ -99,12 +100,12 @@ public enum WireCodec {
             throw .frameCount(type: "\(kind)", got: frames.count, expected: expectedFrames)
         }
         switch kind {
-        case .heartbeat:
+        case .heartbeat, .busy:
             guard first.count == headerBytes else {
                 throw .malformedBody(
                     type: "\(kind)", reason: "expected no body, found \(first.count - headerBytes) bytes")
             }
-            return .heartbeat
+            return kind == .busy ? .busy : .heartbeat
         case .finish: return .finish(try json(Finish.self, first, kind, limit: maxSmallBodyBytes))
         case .hello: return .hello(try json(Hello.self, first, kind, limit: maxSmallBodyBytes).checked())
         case .config: return .config(try json(Config.self, first, kind).checked())

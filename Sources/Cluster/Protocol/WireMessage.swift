@@ -7,6 +7,9 @@ public enum WireMessage {
     case config(Config)
     case ready(Ready)
     case heartbeat
+    /// A worker's heartbeat while it times a micro-batch slowly (the `cent` partitioning's first replay of a
+    /// device step): it counts as progress, so the coordinator's stall time-out waits for it.
+    case busy
     case finish(Finish)
     case stats(StatsReport)
     case shutdown(Shutdown)
@@ -18,7 +21,7 @@ public enum WireMessage {
 
     /// Message type codes as they appear in byte 6 of the header.
     public enum Kind: UInt8, Sendable, CaseIterable {
-        case hello = 1, config = 2, ready = 3, heartbeat = 4, finish = 5, stats = 6, shutdown = 7, error = 8
+        case hello = 1, config = 2, ready = 3, heartbeat = 4, finish = 5, stats = 6, shutdown = 7, error = 8, busy = 9
         case microBatch = 16, collective = 17
     }
 
@@ -28,6 +31,7 @@ public enum WireMessage {
         case .config: return .config
         case .ready: return .ready
         case .heartbeat: return .heartbeat
+        case .busy: return .busy
         case .finish: return .finish
         case .stats: return .stats
         case .shutdown: return .shutdown

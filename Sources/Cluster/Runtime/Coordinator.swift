@@ -274,7 +274,10 @@ public final class Coordinator {
             }
             let ready = try Poller().readable([control, returns], timeoutMs: Int(max(1, nextHeartbeat - now)))
             if ready[0] {
-                while let _ = try receiveControl(control, refusals: &refusals) {}
+                while let received = try receiveControl(control, refusals: &refusals) {
+                    // A worker still timing a micro-batch (`busy`) is progress: the stall time-out waits.
+                    if case .busy? = received.message { lastProgressMs = WallClock.monotonicMs() }
+                }
             }
             guard ready[1] else { continue }
             if try takeReturns(returns, inFlight: &inFlight, data: data) {

@@ -89,6 +89,8 @@ public final class Worker {
         let config: Config
         var lastHeard: Int64
         var nextHeartbeat: Int64
+        /// Whether the worker is timing a micro-batch on another thread (its heartbeats are then `busy`).
+        var working = false
         /// Micro-batches this worker has handled, and how many it handles in all once the coordinator said so.
         var handled: Int64 = 0
         var finishAfter: Int64?
@@ -246,7 +248,7 @@ public final class Worker {
         let config = session.config
         var now = WallClock.monotonicMs()
         if now >= session.nextHeartbeat {
-            try send(.heartbeat, on: session.control)
+            try send(session.working ? .busy : .heartbeat, on: session.control)
             session.nextHeartbeat = now + Int64(config.heartbeatIntervalMs)
         }
         let ready = try Poller().readable(
@@ -336,6 +338,8 @@ public final class Worker {
         else { return }
         wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
         if let slow = stage.warmUp(contexts: header.entries.map { Int($0.context) }) {
+            session.working = true
+            defer { session.working = false }
             try whileServicing(&session, slow)
         }
         let prepared: StageSimulator.Prepared

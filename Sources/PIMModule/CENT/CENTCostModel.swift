@@ -32,11 +32,15 @@ public struct CENTCostModel: StageCostModel {
     let config: ModelConfig
     let replays: CENTReplays
 
-    /// `replays` may be shared by every cost model of a process (`ProcessCaches`).
+    /// Device steps recorded by earlier workers and runs (`KernelTimingStore`), when there is one.
+    let store: (any KernelTimingStore)?
+
+    /// `replays` may be shared by every cost model of a process (`ProcessCaches`); `store` by every process.
     public init(
         module: ModuleConfig, model: ModelConfig, blocks: Int, commit: AiMSimulatorCommit = .validated,
-        replays: CENTReplays = CENTReplays()
+        replays: CENTReplays = CENTReplays(), store: (any KernelTimingStore)? = nil
     ) {
+        self.store = store
         self.module = module
         self.model = CENTModel(model)
         self.blocks = min(max(blocks, 1), module.channels)
@@ -113,6 +117,26 @@ public struct CENTCostModel: StageCostModel {
         return timing
     }
 
+    /// The kernel-store key of one piece (`CENTProgram.segments`) of a device step: the replay's rules and the
+    /// module, CENT's model and device, the context. Every worker of a run, and later runs, reuse it.
+    func storeKey(seqLen: Int, piece: Int) -> KernelKey {
+        let m = model, d = device
+        let context = [
+            "cent \(Self.modelVersion)", "commit \(commit.rawValue)", "refresh false",
+            "module \(module.preset) channels \(module.channels) banks \(module.banksPerChannel) "
+                + "bank-bytes \(module.bankBytes) row-bytes \(module.rowBytes) tck-ps \(module.tCKps)",
+            "timing \(module.timing)",
+        ].joined(separator: "\n")
+        let kernel =
+            "cent-step heads \(m.heads) kv-heads \(m.kvHeads) head-dim \(m.headDim) dim \(m.dim) ffn \(m.ffn) "
+            + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock) seq-len \(seqLen) piece \(piece)"
+        return KernelKey(context: context, kernel: kernel)
+    }
+
+    /// The version of the `cent` timing: bump it when CENT's port or its replay changes any piece's time, so that
+    /// stores miss instead of answering with stale timings.
+    public static let modelVersion = 1
+
     /// A device step of this model and module at `seqLen` tokens (0: the embedding trace).
     func stepKey(seqLen: Int) -> CENTReplays.StepKey {
         CENTReplays.StepKey(model: model, module: module, blocks: blocks, commit: commit, seqLen: seqLen)
@@ -125,7 +149,21 @@ public struct CENTCostModel: StageCostModel {
         let key = stepKey(seqLen: seqLen)
         if let known = replays.step(key) { return known }
         let program = CENTProgram(model: model, device: device, seqLen: seqLen)
-        var step = program.segments.map { ($0.kind, replays.time($0.instructions, module: module, commit: commit)) }
+        var step: [(OpKind, CENTReplays.Timing)]
+        let storeKeys = program.segments.indices.map { storeKey(seqLen: seqLen, piece: $0) }
+        let stored = storeKeys.compactMap { store?.timing($0) }
+        if stored.count == storeKeys.count {
+            step = zip(program.segments, stored).map {
+                ($0.kind, CENTReplays.Timing(latency: $1.cycles * module.tCKps, commands: CommandCounts($1.counts)))
+            }
+        } else {
+            step = program.segments.map { ($0.kind, replays.time($0.instructions, module: module, commit: commit)) }
+            for (key, piece) in zip(storeKeys, step) {
+                let cycles = piece.1.latency / module.tCKps
+                // A replayed piece has no GEMV loop order; the field is required and unused here.
+                store?.record(key, KernelTiming(cycles: cycles, counts: piece.1.commands.values, order: .rowStationary))
+            }
+        }
         let acc = CENTAnalytic.accParts(model: model, seqLen: seqLen)
         let psPerMs = 1e9
         for (kind, ms) in [(OpKind.norm, acc.rmsNorm), (.softmax, acc.softmax), (.qkvProjection, acc.rotary)] {

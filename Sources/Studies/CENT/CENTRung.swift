@@ -9,8 +9,8 @@ import Workload
 /// `fidelity.partitioning: cent` (docs/VALIDATION.md §7): CENT's set-up as a topology, simulated in this process.
 ///
 /// - The model: CENT's dimensions of it (`CENTModel`, vocabulary 32,000).
-/// - The modules: CENT's utilised devices, `ceil(L / ceil(L / D))`, one pipeline stage each with its layers
-///   shared out evenly, which gives every stage `ceil(L / D)` layers but the last (`run_sim.py:298-305`).
+/// - The modules: CENT's utilised devices, `ceil(L / ceil(L / D))`, one pipeline stage each with `ceil(L / D)`
+///   layers but the last, which has what is left (`run_sim.py:298-305`).
 /// - The requests: one per block, so `blocks × stages` requests in `stages` micro-batches of `blocks`, all of
 ///   prompt `T − steps / 2` so that the contexts of the `steps` decode steps centre on CENT's T.
 /// - The links: CENT's CXL model (`cxl_latency.py:4-12`, `run_sim.py:286`): 180 ns, and `144 // D` lanes at
@@ -36,6 +36,8 @@ public struct CENTRung: Sendable {
         guard let m = CENTModel.named(row.model) else { throw CENTTable.Failure.unknownModel(row.model) }
         let blocks = (m.layers + row.devices - 1) / row.devices
         let stages = (m.layers + blocks - 1) / blocks
+        // CENT's split: `blocks` layers on every device but the last, which has what is left (run_sim.py:298-305).
+        let split = (0..<stages).map { String(min(blocks, m.layers - $0 * blocks)) }.joined(separator: ", ")
         let lanes = 144 / row.devices
         let gbps = Double(lanes) * 4 * 1.073741824
         let prompt = max(1, row.seqLen - steps / 2)
@@ -50,7 +52,7 @@ public struct CENTRung: Sendable {
             links:
               host: {bandwidth_gbps: \(gbps), latency_ns: 180}
               module: {bandwidth_gbps: \(gbps), latency_ns: 180}
-            parallelism: {micro_batches: \(stages), layers_per_stage: auto}
+            parallelism: {micro_batches: \(stages), layers_per_stage: [\(split)]}
             workload:
               requests: \(blocks * stages)
               batch_size: \(blocks * stages)

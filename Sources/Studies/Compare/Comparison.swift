@@ -32,7 +32,7 @@ public struct Comparison {
     /// HBM-PIM devices of GPU-PIM (nil: memory-matched).
     public var pimDevices: Int?
     /// The PIM rows (default: both ladders). A ladder's baseline should come first for its speedups.
-    public var rungs = Ladder.all
+    public var rungs = Ladder.compared
     /// Whether the GPU and GPU-PIM rows are part of the comparison.
     public var baselines = true
 
@@ -129,7 +129,9 @@ public struct Comparison {
         func throughput(_ pick: (Row) -> Bool) -> Double? { rows.first(where: pick)?.figures?.throughputTokensPerS }
         let a100 = throughput { $0.label == "A100" }, h100 = throughput { $0.label == "H100" }
         let gpuPIM = throughput { $0.kind == .gpuPIM }
-        let pimBaseline = throughput { $0.kind == .pimOnly }, xpuBaseline = throughput { $0.kind == .xpuPIM }
+        // The PIM-only ladder's start (CENT-like) is the baseline of every PIM-only row, CENT's own rung included.
+        let pimBaseline = throughput { $0.kind == .pimOnly && $0.system != Ladder.centCode.name }
+        let xpuBaseline = throughput { $0.kind == .xpuPIM }
         func ratio(_ t: Double, _ over: Double?) -> Double? { over.flatMap { $0 > 0 ? t / $0 : nil } }
         return rows.map { row in
             var row = row

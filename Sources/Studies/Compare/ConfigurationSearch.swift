@@ -55,9 +55,11 @@ public struct ConfigurationSearch: Sendable {
     var batch: Int { topology.workload.batchSize }
     var defaultSubBatches: Int? { topology.cluster.module.npu?.subBatches }
 
-    /// Every split the planner accepts with tp ≤ `maxTP`, tp ascending.
+    /// Every split the planner accepts with tp ≤ `maxTP`, tp ascending (tp = 1 alone under the `cent`
+    /// partitioning, whose tensor-parallel mapping is not built: docs/MAPPING.md §13).
     public var splits: [ParallelismPlanner.Candidate] {
-        ParallelismPlanner.candidates(for: topology).filter { $0.isValid && $0.tp <= maxTP }
+        let limit = topology.fidelity.partitioning == .cent ? 1 : maxTP
+        return ParallelismPlanner.candidates(for: topology).filter { $0.isValid && $0.tp <= limit }
     }
 
     /// Why no split can run (the planner's first reason), when none can.

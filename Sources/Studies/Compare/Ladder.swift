@@ -49,12 +49,20 @@ public enum Ladder {
         ]
     }
 
-    /// PIM-only modules: CENT-like → + TCP → + DCS → + DPA = LoL-PIM.
+    /// PIM-only modules: CENT-like (head-first, as the LoL-PIM paper describes it) → + TCP → + DCS → + DPA =
+    /// LoL-PIM.
     public static let pimOnly = rungs(.pimOnly, baseline: "CENT-like", top: "LoL-PIM (PIM-only)", topLabel: "LoL-PIM")
     /// xPU+PIM modules: NeuPIMs-like → + TCP → + DCS → + DPA = LoL-PIM on xPU+PIM.
     public static let xpuPIM = rungs(
         .xpuPIM, baseline: "NeuPIMs-like", top: "LoL-PIM on xPU+PIM",
         topLabel: "LoL-PIM xPU")
+    /// CENT as its own simulator builds it (`fidelity.partitioning: cent`, docs/MAPPING.md §13), beside the
+    /// CENT-like rung that follows the LoL-PIM paper's description (head-first attention).
+    public static let centCode = Rung(
+        name: "CENT (its code's mapping)", label: "CENT code", kind: .pimOnly, partitioning: .cent,
+        scheduling: .static, allocation: .static)
     /// Both ladders, PIM-only first.
     public static let all = pimOnly + xpuPIM
+    /// What `lolpim compare` runs: CENT's own rung, then both ladders.
+    public static let compared = [centCode] + all
 }

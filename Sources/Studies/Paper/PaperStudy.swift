@@ -194,6 +194,8 @@ public struct PaperStudy {
             outputDirectory: outputDirectory + "/runs/" + name)
         comparison.runs = runs
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
+        // The page's ladders; CENT's own rung (`Ladder.centCode`) is in `lolpim compare` but not yet on the page.
+        comparison.rungs = Ladder.all
         if scaling {
             comparison.rungs = Self.scalingRungs
             comparison.baselines = false
