@@ -183,6 +183,35 @@ struct TopologyLoaderTests {
         }
     }
 
+    @Test("partitioning cent: static scheduling by default; tp > 1, another scheduling and xpu-pim refused")
+    func centPartitioning() throws {
+        let base = """
+            name: c
+            model: llm-7b-128k-gqa
+            cluster: {modules: 8}
+            workload: {batch_size: 4, context: 1000}
+
+            """
+        let ok = try TopologyLoader.parse(yaml: base + "fidelity: {level: command, partitioning: cent}\n", file: "t")
+        #expect(ok.fidelity.partitioning == .cent && ok.fidelity.scheduling == .static)
+        for (extra, words) in [
+            ("fidelity: {level: command, partitioning: cent, scheduling: dcs}\n", "scheduling: static"),
+            ("fidelity: {level: command, partitioning: cent}\nparallelism: {tp: 2}\n", "parallelism.tp: 1"),
+        ] {
+            do {
+                _ = try TopologyLoader.parse(yaml: base + extra, file: "t")
+                Issue.record("accepted: \(extra)")
+            } catch let error as TopologyError {
+                #expect(error.message.contains(words), "\(error.message)")
+                #expect(error.line != nil)
+            }
+        }
+        let xpu = base.replacingOccurrences(of: "{modules: 8}", with: "{modules: 4, kind: xpu-pim}")
+        #expect(throws: TopologyError.self) {
+            try TopologyLoader.parse(yaml: xpu + "fidelity: {level: command, partitioning: cent}\n", file: "t")
+        }
+    }
+
     @Test("inconsistent parallelism is refused")
     func parallelism() {
         let tooMany = parseError(minimalTopology.replacingOccurrences(of: "micro_batches: 3", with: "micro_batches: 7"))
