@@ -189,7 +189,7 @@ struct TopologyLoaderTests {
             name: c
             model: llm-7b-128k-gqa
             cluster: {modules: 8}
-            workload: {batch_size: 4, context: 1000}
+            workload: {batch_size: 4, context: 1000, decode_steps: 4}
 
             """
         let ok = try TopologyLoader.parse(yaml: base + "fidelity: {level: command, partitioning: cent}\n", file: "t")
