@@ -1,6 +1,7 @@
 import Baselines
 import Foundation
 import Testing
+import Workload
 
 @testable import Studies
 
@@ -25,6 +26,34 @@ struct CENTRungTests {
             yaml.contains("layers_per_stage: [" + Array(repeating: "3", count: 26).joined(separator: ", ") + ", 2]"))
         #expect(yaml.contains("requests: 81") && yaml.contains("micro_batches: 27"))
         #expect(yaml.contains("partitioning: cent") && yaml.contains("latency_ns: 180"))
+    }
+
+    @Test("a stopped table resumes: the rows of its cent-table.csv are taken back as written, others are not")
+    func resume() throws {
+        let published = Array(try Self.published().prefix(3))
+        let rows = published.map { p in
+            CENTTable.Row(
+                published: p, pim: p.pim * 1.5, cxl: p.cxl, acc: p.acc, embedding: 0.25, token: p.token,
+                throughput: p.throughputTokensPerS / 2,
+                rung: CENTRung.Figures(throughputTokensPerS: 123.5, tokenMs: 9.25, energyPerTokenMJ: 77))
+        }
+        let text = CENTTable.csv(Array(rows.prefix(2)))
+        let csv = try CSVTable.parse(text, file: "cent-table.csv")
+        let table = CENTTable(published: published)
+        let known = table.resumable(csv)
+        #expect(known.count == 2)
+        for row in rows.prefix(2) {
+            let back = try #require(known[CENTTable.key(row.published)])
+            // As written: nine significant digits.
+            #expect(CENTTable.number(back.pim) == CENTTable.number(row.pim))
+            #expect(CENTTable.number(back.throughput) == CENTTable.number(row.throughput))
+            #expect(back.rung == row.rung)
+        }
+        #expect(known[CENTTable.key(rows[2].published)] == nil)
+        // A table made without the pipeline runs is not taken for one with them.
+        var withoutRung = table
+        withoutRung.rungSteps = nil
+        #expect(withoutRung.resumable(csv).isEmpty)
     }
 
     /// Llama2-13B at T = 128 is the quickest row (C = 16, short contexts).
