@@ -110,7 +110,8 @@ struct CENTCommand: ParsableCommand {
         let worst = results.map { abs($0.pim / $0.published.pim - 1) }.max() ?? 0
         let percent = String(format: "%.3g", worst * 100)
         print(
-            "cent: \(results.count) rows in \(path) (chart: cent-ratio.svg); largest PIM-latency difference \(percent) %"
+            "cent: \(results.count) rows in \(path) (chart: cent-ratio.svg); "
+                + "largest PIM-latency difference \(percent) %"
         )
     }
 }

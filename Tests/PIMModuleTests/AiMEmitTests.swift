@@ -58,7 +58,8 @@ struct AiMEmitTests {
         "attention: the emitted operator replays to the engine's cycles, composed unit by unit or whole",
         arguments: AttentionPartitioning.attentionMappings)
     func attention(partitioning: AttentionPartitioning) throws {
-        let model = CommandCostModel(module: module, scheduling: .static, mapping: partitioning.mapping!, refresh: false)
+        let model = CommandCostModel(
+            module: module, scheduling: .static, mapping: partitioning.mapping!, refresh: false)
         let program = AttentionProgram(timer: model.timer, mapping: partitioning.mapping!)
         for op in operators(seed: partitioning == .tokenParallel ? 5 : 6) {
             for (phase, kind) in [(AttentionProgram.Phase.score, OpKind.attentionScore), (.value, .attentionValue)] {
@@ -128,7 +129,7 @@ struct AiMEmitTests {
     @Test("attention: block-decomposed units and their boundaries add up to the whole-operator replay")
     func decomposedUnits() {
         let timer = KernelTimer(module: module, policy: .static, blockThreshold: 0)
-        let program = AttentionProgram(timer: timer, mapping: AttentionPartitioning.headFirst.mapping!)
+        let program = AttentionProgram(timer: timer, mapping: HeadFirstMapping())
         let units = program.units(.score, contexts: [2100, 2200], kvHeads: 32, group: 1, headDim: 128)
         #expect(units.count == 2 && timer.unitBlocks(units[0]) != nil)
         var composed = timer.time(units[0], program: program).cycles + timer.time(units[1], program: program).cycles
@@ -144,8 +145,8 @@ struct AiMEmitTests {
     @Test("token-parallel QKᵀ broadcasts one WR_GB to every channel; SV and head-first write each channel's own")
     func inputs() {
         let timer = KernelTimer(module: module, policy: .static)
-        let tcp = AttentionProgram(timer: timer, mapping: AttentionPartitioning.tokenParallel.mapping!)
-        let hfp = AttentionProgram(timer: timer, mapping: AttentionPartitioning.headFirst.mapping!)
+        let tcp = AttentionProgram(timer: timer, mapping: TokenParallelMapping())
+        let hfp = AttentionProgram(timer: timer, mapping: HeadFirstMapping())
         func writes(_ p: AttentionProgram, _ phase: AttentionProgram.Phase) -> [Int] {
             p.program(phase, contexts: [4096], kvHeads: 32, group: 1, headDim: 128).filter { $0.opcode == .wrGB }
                 .map { $0.values[.mask]!.nonzeroBitCount }

@@ -118,12 +118,12 @@ struct ChunkTimingTests {
         let op = DecodeOp(
             .attentionScore, .pim, flops: 0,
             shape: .attention(contexts: [32_000], queryHeads: 32, kvHeads: 32, headDim: 128))
-        let contiguous = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!)
+        let contiguous = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: TokenParallelMapping())
         let aligned = CommandCostModel(
-            module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!,
+            module: .cent32, scheduling: .dcs, mapping: TokenParallelMapping(),
             chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 1 << 20))
         let odd = CommandCostModel(
-            module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!,
+            module: .cent32, scheduling: .dcs, mapping: TokenParallelMapping(),
             chunkLayout: ChunkLayout(module: .cent32, chunkBytes: 768 << 10))
         #expect(aligned.cost(of: op).latency == contiguous.cost(of: op).latency)
         // K of one layer: 32,000 × 32 × 128 × 2 B = 262,144,000 B = 334 chunks of 768 KiB, 333 edges; every

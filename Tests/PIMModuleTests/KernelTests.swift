@@ -168,7 +168,9 @@ struct KernelTests {
         #expect(timer.cachedKernels == 1)
     }
 
-    @Test("partitioning assigns every (request, head, token) exactly once", arguments: AttentionPartitioning.attentionMappings)
+    @Test(
+        "partitioning assigns every (request, head, token) exactly once",
+        arguments: AttentionPartitioning.attentionMappings)
     func partitionCoverage(partitioning: AttentionPartitioning) {
         let contexts = [1, 17, 300, 4097]
         let slices = partitioning.mapping!.assign(contexts: contexts, kvHeads: 3, channels: 16)
@@ -186,11 +188,11 @@ struct KernelTests {
     @Test("token-parallel keeps every channel's banks busy once T > channels × banks")
     func tcpBusy() {
         let channels = 32
-        let slices = AttentionPartitioning.tokenParallel.mapping!.assign(
+        let slices = TokenParallelMapping().assign(
             contexts: [channels * 16 + 1], kvHeads: 1,
             channels: channels)
         #expect(slices.allSatisfy { $0.count == 1 && $0[0].tokens >= 16 })
-        let hfp = AttentionPartitioning.headFirst.mapping!.assign(contexts: [100_000], kvHeads: 8, channels: channels)
+        let hfp = HeadFirstMapping().assign(contexts: [100_000], kvHeads: 8, channels: channels)
         #expect(hfp.filter { !$0.isEmpty }.count == 8)
     }
 }
@@ -204,7 +206,7 @@ struct FidelityAgreementTests {
     func agreement(preset: String) {
         let model = ModelConfig.presets[preset]!
         let roofline = RooflineCostModel(module: .cent32)
-        let command = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!)
+        let command = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: TokenParallelMapping())
         let ops = DecodeStep(model: model).layerOps(contexts: [32_000])
         for kind in [OpKind.qkvProjection, .ffn, .attentionScore, .attentionValue] {
             let op = ops.first { $0.kind == kind }!
@@ -264,7 +266,7 @@ struct AttentionCostTests {
 
     @Test("per-channel busy time: GEMV rows and appends spread over the channels, the busiest sets the time")
     func channelBusy() {
-        let model = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: AttentionPartitioning.tokenParallel.mapping!)
+        let model = CommandCostModel(module: .cent32, scheduling: .dcs, mapping: TokenParallelMapping())
         // 100 rows on 32 channels: 4 channels get 4 rows, 28 get 3.
         let gemv = model.cost(
             of: DecodeOp(

@@ -109,7 +109,8 @@ struct ReplayFastForwardTests {
         let cfr = AiMInstruction(.writeCFR, [.address: 0, .data: 1]), gpr = AiMInstruction(.writeGPR, [.address: 3])
         let hostInPeriods = (0..<100).flatMap { r in [mac(r), rdMAC, cfr] } + [eoc]
         // A host line right after a run of periods: the next instruction the replay decodes after a skip.
-        let hostAfter = (0..<60).flatMap { r in [mac(r), rdMAC] } + [gpr] + (60..<120).flatMap { r in [mac(r), rdMAC] }
+        let hostAfter =
+            (0..<60).flatMap { r in [mac(r), rdMAC] } + [gpr] + (60..<120).flatMap { r in [mac(r), rdMAC] }
             + [eoc]
         var skipped: Int64 = 0
         for (name, program) in [
