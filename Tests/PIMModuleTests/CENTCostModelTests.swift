@@ -40,6 +40,36 @@ struct CENTCostModelTests {
         }
     }
 
+    @Test("a segment's instructions depend on T only as CENTProgram.pieces says (what its timings are keyed on)")
+    func contextUse() {
+        var random = SplitMix64(seed: 27)
+        for (model, c) in [(CENTModel.llama2_7B, 8), (.llama2_13B, 16), (.llama2_70B, 10), (.llama2_70B, 32)] {
+            let device = CENTDevice(channelsPerBlock: c)
+            for _ in 0..<6 {
+                let t = 2 + Int(random.next() % 9000)
+                let base = CENTProgram(model: model, device: device, seqLen: t)
+                // Another T with the same bursts of 16 tokens, and any other T.
+                let sameBursts = max(2, (t + 15) / 16 * 16 - Int(random.next() % 16))
+                let other = 2 + Int(random.next() % 9000)
+                for (index, piece) in CENTProgram.pieces.enumerated() {
+                    let mine = base.segment(index).instructions
+                    switch piece.context {
+                    case .none:
+                        #expect(
+                            CENTProgram(model: model, device: device, seqLen: other).segment(index).instructions == mine
+                        )
+                    case .bursts:
+                        #expect((sameBursts + 15) / 16 == (t + 15) / 16)
+                        let twin = CENTProgram(model: model, device: device, seqLen: sameBursts).segment(index)
+                        #expect(
+                            twin.instructions == mine, "\(model.name) C=\(c) piece \(index): T \(t) vs \(sameBursts)")
+                    case .exact: break
+                    }
+                }
+            }
+        }
+    }
+
     @Test("a micro-batch of b requests through k layers keeps the module for max(b, k) device steps")
     func lockStepSteps() {
         let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
@@ -88,6 +118,23 @@ struct CENTCostModelTests {
                 model: .llama2_7B, device: CENTDevice(channelsPerBlock: 8), seqLen: seqLen, commit: .validated)
             let wholePs = whole.cycles * ModuleConfig.cent32.tCKps
             #expect(abs(Double(parts) / Double(wholePs) - 1) < 0.005, "T=\(seqLen): \(parts) vs \(wholePs) ps")
+        }
+    }
+}
+
+@Suite("The cent partitioning: cached pieces")
+struct CENTCachedPiecesTests {
+    @Test("a device step from cached pieces equals the step timed from scratch")
+    func cachedEqualsFresh() {
+        // Small FC layers keep the replays short; the attention pieces follow T as in any model.
+        let m = ModelConfig(
+            name: "small", layers: 4, hidden: 1024, queryHeads: 8, kvHeads: 8, headDim: 128, ffn: 2048,
+            vocab: 1000, maxContext: 4096)
+        let shared = CENTCostModel(module: .cent32, model: m, blocks: 2)
+        for t in [105, 112, 113, 128, 129, 152, 1024, 1025, 1040, 1041] {
+            let cached = shared.deviceStep(seqLen: t).map { $0.1.latency }
+            let fresh = CENTCostModel(module: .cent32, model: m, blocks: 2).deviceStep(seqLen: t).map { $0.1.latency }
+            #expect(cached == fresh, "T=\(t)")
         }
     }
 }

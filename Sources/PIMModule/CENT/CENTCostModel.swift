@@ -117,11 +117,37 @@ public struct CENTCostModel: StageCostModel {
         return timing
     }
 
+    /// The time of segment `index` of `program`: from this process's cache or the store when a segment with the
+    /// same instructions was timed (the context as far as the segment depends on it, `CENTProgram.ContextUse`),
+    /// else replayed and recorded.
+    func piece(_ index: Int, of program: CENTProgram) -> CENTReplays.Timing {
+        let context: Int
+        switch CENTProgram.pieces[index].context {
+        case .none: context = 0
+        case .bursts: context = -(program.seqLen + 15) / 16
+        case .exact: context = program.seqLen
+        }
+        let key = storeKey(context: context, piece: index)
+        if let known = replays.piece(key) { return known }
+        let timing: CENTReplays.Timing
+        if let stored = store?.timing(key) {
+            timing = CENTReplays.Timing(latency: stored.cycles * module.tCKps, commands: CommandCounts(stored.counts))
+        } else {
+            timing = replays.time(program.segment(index).instructions, module: module, commit: commit)
+            // A replayed piece has no GEMV loop order; the field is required and unused here.
+            let cycles = timing.latency / module.tCKps
+            store?.record(key, KernelTiming(cycles: cycles, counts: timing.commands.values, order: .rowStationary))
+        }
+        replays.remember(key, timing)
+        return timing
+    }
+
     /// The kernel-store key of one piece (`CENTProgram.segments`) of a device step: the replay's rules and the
-    /// module, CENT's model and device, the context. Every worker of a run, and later runs, reuse it.
-    func storeKey(seqLen: Int, piece: Int) -> KernelKey {
+    /// module, CENT's model and device, and the context as the piece depends on it (0: not at all; −n: n bursts
+    /// of 16 tokens; T). Every worker of a run, and later runs, reuse it.
+    func storeKey(context: Int, piece: Int) -> KernelKey {
         let m = model, d = device
-        let context = [
+        let rules = [
             "cent \(Self.modelVersion)", "commit \(commit.rawValue)", "refresh false",
             "module \(module.preset) channels \(module.channels) banks \(module.banksPerChannel) "
                 + "bank-bytes \(module.bankBytes) row-bytes \(module.rowBytes) tck-ps \(module.tCKps)",
@@ -129,13 +155,13 @@ public struct CENTCostModel: StageCostModel {
         ].joined(separator: "\n")
         let kernel =
             "cent-step heads \(m.heads) kv-heads \(m.kvHeads) head-dim \(m.headDim) dim \(m.dim) ffn \(m.ffn) "
-            + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock) seq-len \(seqLen) piece \(piece)"
-        return KernelKey(context: context, kernel: kernel)
+            + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock) context \(context) piece \(piece)"
+        return KernelKey(context: rules, kernel: kernel)
     }
 
     /// The version of the `cent` timing: bump it when CENT's port or its replay changes any piece's time, so that
     /// stores miss instead of answering with stale timings.
-    public static let modelVersion = 1
+    public static let modelVersion = 2
 
     /// A device step of this model and module at `seqLen` tokens (0: the embedding trace).
     func stepKey(seqLen: Int) -> CENTReplays.StepKey {
@@ -149,21 +175,7 @@ public struct CENTCostModel: StageCostModel {
         let key = stepKey(seqLen: seqLen)
         if let known = replays.step(key) { return known }
         let program = CENTProgram(model: model, device: device, seqLen: seqLen)
-        var step: [(OpKind, CENTReplays.Timing)]
-        let storeKeys = program.segments.indices.map { storeKey(seqLen: seqLen, piece: $0) }
-        let stored = storeKeys.compactMap { store?.timing($0) }
-        if stored.count == storeKeys.count {
-            step = zip(program.segments, stored).map {
-                ($0.kind, CENTReplays.Timing(latency: $1.cycles * module.tCKps, commands: CommandCounts($1.counts)))
-            }
-        } else {
-            step = program.segments.map { ($0.kind, replays.time($0.instructions, module: module, commit: commit)) }
-            for (key, piece) in zip(storeKeys, step) {
-                let cycles = piece.1.latency / module.tCKps
-                // A replayed piece has no GEMV loop order; the field is required and unused here.
-                store?.record(key, KernelTiming(cycles: cycles, counts: piece.1.commands.values, order: .rowStationary))
-            }
-        }
+        var step = CENTProgram.pieces.indices.map { (CENTProgram.pieces[$0].kind, piece($0, of: program)) }
         let acc = CENTAnalytic.accParts(model: model, seqLen: seqLen)
         let psPerMs = 1e9
         for (kind, ms) in [(OpKind.norm, acc.rmsNorm), (.softmax, acc.softmax), (.qkvProjection, acc.rotary)] {
@@ -211,6 +223,10 @@ public final class CENTReplays: Sendable {
 
     private let known = Mutex<[Key: Timing]>([:])
     private let steps = Mutex<[StepKey: [(OpKind, Timing)]]>([:])
+    private let pieces = Mutex<[KernelKey: Timing]>([:])
+
+    func piece(_ key: KernelKey) -> Timing? { pieces.withLock { $0[key] } }
+    func remember(_ key: KernelKey, _ timing: Timing) { pieces.withLock { $0[key] = timing } }
 
     public init() {}
 

@@ -38,38 +38,53 @@ public struct CENTProgram: Sendable {
     /// The trace cut at its operators, in `trace_only`'s order (`Llama.py` lines as below): the attention
     /// RMSNorm; Q, K, V and the rotary EWMULs; the K and V appends; QKᵀ; the softmax's moves and EWMULs; SV;
     /// Wo and the residual EWADD; the FFN RMSNorm; w1 (with AF) and w3; SiLU·x3; w2 and the residual EWADD.
-    public var segments: [Segment] {
+    public var segments: [Segment] { Self.pieces.indices.map(segment) }
+
+    /// Each segment's operator kind and what of the context its instructions depend on.
+    public static let pieces: [(kind: OpKind, context: ContextUse)] = [
+        (.norm, .none), (.qkvProjection, .none), (.kvAppend, .exact), (.attentionScore, .bursts),
+        (.softmax, .bursts), (.attentionValue, .bursts), (.outputProjection, .none), (.norm, .none), (.ffn, .none),
+        (.ffnActivation, .none), (.ffn, .none),
+    ]
+
+    /// What of T a segment's instructions depend on.
+    public enum ContextUse: Sendable {
+        /// Nothing: the FC layers, norms and activation.
+        case none
+        /// Only `ceil(T / 16)`, the 32 B bursts T tokens fill: QKᵀ (its token groups of 16C and last group's
+        /// channels), the softmax's moves and EWMULs and SV (1,024-token rows and the last row's bursts) count
+        /// in multiples of 16 tokens.
+        case bursts
+        /// T itself: the appends write the new token's bank and row.
+        case exact
+    }
+
+    /// Segment `index` of `segments`.
+    public func segment(_ index: Int) -> Segment {
         let m = model, fc = device.totalBanks
-        func piece(_ kind: OpKind, _ body: (inout CENTTrace) -> Void) -> Segment {
-            var t = CENTTrace(device: device)
-            body(&t)
-            return Segment(kind: kind, instructions: t.instructions)
+        var t = CENTTrace(device: device)
+        switch index {
+        case 0: attentionNorm(&t)
+        case 1: qkv(&t)
+        case 2:
+            t.appendK(model: m, rows: rows, seqLen: seqLen)
+            t.appendV(model: m, rows: rows, seqLen: seqLen)
+        case 3: t.score(model: m, rows: rows, seqLen: seqLen)
+        case 4: t.softmax(model: m, rows: rows, seqLen: seqLen)
+        case 5: t.output(model: m, rows: rows, seqLen: seqLen)
+        case 6:
+            t.weightGEMV(row: rows.wo, vectorDim: m.dim, matrixCols: m.dim, fcBanks: fc)  // 789
+            t.ewadd(opsize: m.dim / device.burst)  // 791
+        case 7: ffnNorm(&t)
+        case 8:
+            t.weightGEMV(row: rows.w1, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc, activation: true)  // 829
+            t.weightGEMV(row: rows.w3, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc)  // 830
+        case 9: activation(&t)
+        default:
+            t.weightGEMV(row: rows.w2, vectorDim: m.ffn, matrixCols: m.dim, fcBanks: fc)  // 887
+            t.ewadd(opsize: m.dim / device.burst)  // 889
         }
-        return [
-            piece(.norm) { attentionNorm(&$0) },
-            piece(.qkvProjection) { qkv(&$0) },
-            piece(.kvAppend) {
-                $0.appendK(model: m, rows: rows, seqLen: seqLen)
-                $0.appendV(model: m, rows: rows, seqLen: seqLen)
-            },
-            piece(.attentionScore) { $0.score(model: m, rows: rows, seqLen: seqLen) },
-            piece(.softmax) { $0.softmax(model: m, rows: rows, seqLen: seqLen) },
-            piece(.attentionValue) { $0.output(model: m, rows: rows, seqLen: seqLen) },
-            piece(.outputProjection) {
-                $0.weightGEMV(row: rows.wo, vectorDim: m.dim, matrixCols: m.dim, fcBanks: fc)  // 789
-                $0.ewadd(opsize: m.dim / device.burst)  // 791
-            },
-            piece(.norm) { ffnNorm(&$0) },
-            piece(.ffn) {
-                $0.weightGEMV(row: rows.w1, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc, activation: true)  // 829
-                $0.weightGEMV(row: rows.w3, vectorDim: m.dim, matrixCols: m.ffn, fcBanks: fc)  // 830
-            },
-            piece(.ffnActivation) { activation(&$0) },
-            piece(.ffn) {
-                $0.weightGEMV(row: rows.w2, vectorDim: m.ffn, matrixCols: m.dim, fcBanks: fc)  // 887
-                $0.ewadd(opsize: m.dim / device.burst)  // 889
-            },
-        ]
+        return Segment(kind: Self.pieces[index].kind, instructions: t.instructions)
     }
 
     /// `input_vector_neighbor_bank_length = ceil(dim / (16C / 2))` and the banks it fills (`Llama.py:611-612`;
