@@ -20,8 +20,8 @@ import Workload
 ///   `blocks` requests. CENT adds it to a token's latency but to no device's time (`run_sim.py:202-204`), so it
 ///   delays the micro-batch without keeping the module (`StageCost.afterModulePs`).
 ///
-/// Replays are cached by their instruction streams (identical streams take identical time), so T values whose
-/// streams agree (the softmax and SV streams change every 16 tokens) are replayed once per process.
+/// Each piece of the trace is timed once per what of T it depends on (`CENTProgram.ContextUse`), in the process
+/// (`CENTReplays`) and in the kernel store.
 public struct CENTCostModel: StageCostModel {
     public let module: ModuleConfig
     public let model: CENTModel
