@@ -109,43 +109,47 @@ public struct CENTCostModel: StageCostModel {
 
     /// CENT's embedding trace on the device (no instruction of it depends on T; CENT writes it at T = 4096).
     func embedding() -> CENTReplays.Timing {
-        let key = stepKey(seqLen: 0)
-        if let known = replays.step(key)?.first { return known.1 }
-        let program = CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
-        let timing = replays.time(program, module: module, commit: commit)
-        replays.remember(key, [(.lmHead, timing)])
-        return timing
+        timed(storeKey(piece: "embedding", context: "none")) {
+            CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
+        }
     }
 
-    /// The time of segment `index` of `program`: from this process's cache or the store when a segment with the
-    /// same instructions was timed (the context as far as the segment depends on it, `CENTProgram.ContextUse`),
-    /// else replayed and recorded.
+    /// The time of segment `index` of `program`, keyed by the context as far as the segment depends on it
+    /// (`CENTProgram.ContextUse`): segments with the same key have the same instructions (tested).
     func piece(_ index: Int, of program: CENTProgram) -> CENTReplays.Timing {
-        let context: Int
+        let context: String
         switch CENTProgram.pieces[index].context {
-        case .none: context = 0
-        case .bursts: context = -(program.seqLen + 15) / 16
-        case .exact: context = program.seqLen
+        case .none: context = "none"
+        case .bursts: context = "bursts \((program.seqLen + 15) / 16)"
+        case .exact: context = "tokens \(program.seqLen)"
         }
-        let key = storeKey(context: context, piece: index)
+        return timed(storeKey(piece: String(index), context: context)) { program.segment(index).instructions }
+    }
+
+    /// The time of the instructions `key` names: from this process's cache, else the store, else replayed from
+    /// idle channels (an EOC added; the public AiM simulator's rules at `commit`, no refresh: that simulator never
+    /// refreshes) and recorded in both.
+    func timed(_ key: KernelKey, _ instructions: () -> [AiMInstruction]) -> CENTReplays.Timing {
         if let known = replays.piece(key) { return known }
         let timing: CENTReplays.Timing
         if let stored = store?.timing(key) {
             timing = CENTReplays.Timing(latency: stored.cycles * module.tCKps, commands: CommandCounts(stored.counts))
         } else {
-            timing = replays.time(program.segment(index).instructions, module: module, commit: commit)
+            let report = AiMTraceReplay(module: module, refresh: false, commit: commit)
+                .run(instructions() + [AiMInstruction(.eoc)])
+            timing = CENTReplays.Timing(latency: report.cycles * module.tCKps, commands: report.commands)
             // A replayed piece has no GEMV loop order; the field is required and unused here.
-            let cycles = timing.latency / module.tCKps
-            store?.record(key, KernelTiming(cycles: cycles, counts: timing.commands.values, order: .rowStationary))
+            store?.record(
+                key, KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .rowStationary))
         }
         replays.remember(key, timing)
         return timing
     }
 
-    /// The kernel-store key of one piece (`CENTProgram.segments`) of a device step: the replay's rules and the
-    /// module, CENT's model and device, and the context as the piece depends on it (0: not at all; −n: n bursts
-    /// of 16 tokens; T). Every worker of a run, and later runs, reuse it.
-    func storeKey(context: Int, piece: Int) -> KernelKey {
+    /// The kernel-store key of one piece of a device step (a `CENTProgram.segments` index, or the embedding): the
+    /// replay's rules and the module, CENT's model and device, and the context as the piece depends on it. Every
+    /// worker of a run, and later runs, reuse it.
+    func storeKey(piece: String, context: String) -> KernelKey {
         let m = model, d = device
         let rules = [
             "cent \(Self.modelVersion)", "commit \(commit.rawValue)", "refresh false",
@@ -161,9 +165,9 @@ public struct CENTCostModel: StageCostModel {
 
     /// The version of the `cent` timing: bump it when CENT's port or its replay changes any piece's time, so that
     /// stores miss instead of answering with stale timings.
-    public static let modelVersion = 2
+    public static let modelVersion = 3
 
-    /// A device step of this model and module at `seqLen` tokens (0: the embedding trace).
+    /// A device step of this model and module at `seqLen` tokens.
     func stepKey(seqLen: Int) -> CENTReplays.StepKey {
         CENTReplays.StepKey(model: model, module: module, blocks: blocks, commit: commit, seqLen: seqLen)
     }
@@ -197,20 +201,13 @@ extension StageCost {
     }
 }
 
-/// The replays the `cent` partitioning's cost models have made in one process (`ProcessCaches`): trace pieces by
-/// their instruction streams and replay rules (the stream's length and a 64-bit hash of its instructions), and
-/// whole device steps by model, module, blocks, rules and context.
+/// The timings the `cent` partitioning's cost models have made in one process (`ProcessCaches`): trace pieces by
+/// their kernel-store keys, and whole device steps by model, module, blocks, rules and context (a step is asked
+/// for once per micro-batch; assembling it from its pieces' keys each time would rebuild eleven key texts).
 public final class CENTReplays: Sendable {
     struct Timing: Sendable {
         var latency: Picoseconds
         var commands: CommandCounts
-    }
-
-    struct Key: Hashable {
-        var module: ModuleConfig
-        var commit: AiMSimulatorCommit
-        var count: Int
-        var hash: Int
     }
 
     struct StepKey: Hashable {
@@ -221,29 +218,13 @@ public final class CENTReplays: Sendable {
         var seqLen: Int
     }
 
-    private let known = Mutex<[Key: Timing]>([:])
     private let steps = Mutex<[StepKey: [(OpKind, Timing)]]>([:])
     private let pieces = Mutex<[KernelKey: Timing]>([:])
 
-    func piece(_ key: KernelKey) -> Timing? { pieces.withLock { $0[key] } }
-    func remember(_ key: KernelKey, _ timing: Timing) { pieces.withLock { $0[key] = timing } }
-
     public init() {}
 
+    func piece(_ key: KernelKey) -> Timing? { pieces.withLock { $0[key] } }
+    func remember(_ key: KernelKey, _ timing: Timing) { pieces.withLock { $0[key] = timing } }
     func step(_ key: StepKey) -> [(OpKind, Timing)]? { steps.withLock { $0[key] } }
     func remember(_ key: StepKey, _ step: [(OpKind, Timing)]) { steps.withLock { $0[key] = step } }
-
-    /// The time of `instructions` on `module` from idle channels to the end of their last command (an EOC is
-    /// added), by the public AiM simulator's rules at `commit`, without refresh (that simulator never refreshes).
-    func time(_ instructions: [AiMInstruction], module: ModuleConfig, commit: AiMSimulatorCommit) -> Timing {
-        var hasher = Hasher()
-        for instruction in instructions { hasher.combine(instruction) }
-        let key = Key(module: module, commit: commit, count: instructions.count, hash: hasher.finalize())
-        if let timing = known.withLock({ $0[key] }) { return timing }
-        let replay = AiMTraceReplay(module: module, refresh: false, commit: commit)
-        let report = replay.run(instructions + [AiMInstruction(.eoc)])
-        let timing = Timing(latency: report.cycles * module.tCKps, commands: report.commands)
-        known.withLock { $0[key] = timing }
-        return timing
-    }
 }
