@@ -113,6 +113,9 @@ public struct StageCost: Sendable, Equatable {
 public protocol StageCostModel: OpCostModel {
     /// The cost of `layers` layers (plus the LM head when `includesLMHead`) for one micro-batch.
     func stageCost(step: DecodeStep, layers: Int, contexts: [Int], includesLMHead: Bool) -> StageCost
+    /// Whether `stageCost` for these contexts would only look up what was already timed (so there is no slow part
+    /// to do on another thread first).
+    func isTimed(contexts: [Int], includesLMHead: Bool) -> Bool
 }
 
 extension OpCostModel {

@@ -201,9 +201,12 @@ public struct StageSimulator: Sendable {
 
     /// The slow part of timing a micro-batch with these contexts, as work another thread can do first while the
     /// caller keeps its links alive (the cost model keeps what it computes); nil when no part is slow: only the
-    /// `cent` partitioning replays traces that take seconds (`CENTCostModel`).
+    /// `cent` partitioning replays traces that take seconds (`CENTCostModel`), and only device steps it has not
+    /// timed yet.
     public func warmUp(contexts: [Int]) -> (@Sendable () -> Void)? {
-        guard let whole = costModel as? any StageCostModel else { return nil }
+        guard let whole = costModel as? any StageCostModel,
+            !whole.isTimed(contexts: contexts, includesLMHead: plan.includesLMHead)
+        else { return nil }
         let step = step, layers = plan.layers, head = plan.includesLMHead
         return { _ = whole.stageCost(step: step, layers: layers, contexts: contexts, includesLMHead: head) }
     }

@@ -101,8 +101,13 @@ struct CENTCostModelTests {
     func embeddingOffModule() {
         let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
         let step = DecodeStep(model: Self.llama7B)
+        #expect(!model.isTimed(contexts: [200, 200], includesLMHead: false))
         let without = model.stageCost(step: step, layers: 4, contexts: [200, 200], includesLMHead: false)
+        // The step is timed now; the embedding not yet.
+        #expect(model.isTimed(contexts: [200, 190], includesLMHead: false))
+        #expect(!model.isTimed(contexts: [200, 200], includesLMHead: true))
         let with = model.stageCost(step: step, layers: 4, contexts: [200, 200], includesLMHead: true)
+        #expect(model.isTimed(contexts: [200, 200], includesLMHead: true))
         #expect(with.total == without.total)
         #expect(with.afterModulePs == model.embedding().latency)
         #expect(with.byKind == without.byKind)

@@ -107,9 +107,17 @@ public struct CENTCostModel: StageCostModel {
         return cost
     }
 
+    public func isTimed(contexts: [Int], includesLMHead: Bool) -> Bool {
+        let stepKnown = replays.step(stepKey(seqLen: max(contexts.max() ?? 2, 2))) != nil
+        return stepKnown && (!includesLMHead || replays.piece(embeddingKey) != nil)
+    }
+
+    /// The embedding trace's key (it depends on no T).
+    var embeddingKey: KernelKey { storeKey(piece: "embedding", context: "none") }
+
     /// CENT's embedding trace on the device (no instruction of it depends on T; CENT writes it at T = 4096).
     func embedding() -> CENTReplays.Timing {
-        timed(storeKey(piece: "embedding", context: "none")) {
+        timed(embeddingKey) {
             CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
         }
     }
