@@ -8,10 +8,14 @@ public struct SequentialRun {
     public let plan: PipelinePlan
     /// Where kernel timings are looked up (default: one store in memory that every stage shares).
     public let store: any KernelTimingStore
+    /// What the stages share in this process; results never depend on it (default: fresh for the run).
+    public let caches: ProcessCaches
 
-    public init(plan: PipelinePlan, store: (any KernelTimingStore)? = nil) {
+    /// A run that shares `caches` with others (e.g. one table's rows) skips the timings they made.
+    public init(plan: PipelinePlan, store: (any KernelTimingStore)? = nil, caches: ProcessCaches = ProcessCaches()) {
         self.plan = plan
         self.store = store ?? MemoryKernelStore()
+        self.caches = caches
     }
 
     public struct Outcome {
@@ -26,7 +30,6 @@ public struct SequentialRun {
     /// member of stage 0, member m of each stage hands it to member m of the next, and member 0 of the last stage
     /// returns it to the host.
     public func run() throws -> Outcome {
-        let caches = ProcessCaches()
         var loop = HostLoop(plan: plan)
         var stages = plan.stages.map { TensorParallelGroup(plan: plan, stage: $0, store: store, caches: caches) }
         var queue = try loop.start()

@@ -74,8 +74,8 @@ public struct StageSimulator: Sendable {
         self.member = member
         step = DecodeStep(model: pipeline.shard)
         costModel = topology.fidelity.costModel(
-            module: topology.cluster.module, model: pipeline.shard, layersPerModule: pipeline.maxLayersPerStage,
-            workload: topology.workload,
+            module: topology.cluster.module, model: topology.model, tp: stage.tp,
+            layersPerModule: pipeline.maxLayersPerStage, groupLink: topology.links.tp, workload: topology.workload,
             store: store, inFlight: caches.kernelsInFlight, centReplays: caches.centReplays)
         npu = topology.cluster.module.npu
         let isFirst = stage.index == 0
@@ -263,7 +263,8 @@ public struct StageSimulator: Sendable {
         var cost = StageCost()
         guard !contexts.isEmpty else { return (cost, []) }
         if let whole = costModel as? any StageCostModel {
-            // CENT's lock-step blocks: the stage as a whole (the topology check allows it with tp = 1 only).
+            // CENT's blocks: the stage as a whole; in a group (model-parallel mode) its gathers and broadcasts are
+            // CENT's own, in the stage's time, so the members exchange no collectives.
             let cost = whole.stageCost(
                 step: step, layers: plan.layers, contexts: contexts, includesLMHead: plan.includesLMHead)
             return (cost, [.compute(cost.total)])

@@ -153,14 +153,20 @@ public struct Topology: Sendable, Codable, Equatable {
         public var partitioning: AttentionPartitioning = .tokenParallel
         /// Command fidelity: output-buffer entries of the pingpong / dcs controller.
         public var obufEntries: Int = 8
+        /// `partitioning: cent`: how CENT places blocks on devices; nil: by the stage's tp (`CENTMode.default`).
+        public var centMode: CENTMode?
+        /// `partitioning: cent`, model-parallel mode: whether the scores crossing a group's devices are charged.
+        public var centScoreMoves: CENTScoreMoves = .free
 
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
-        /// has them; `inFlight` lets simulators of one process wait for each other's kernels. `model` is what a
-        /// module holds (the tensor-parallel shard) and `layersPerModule` the most layers a stage has, which the
-        /// `cent` partitioning lays out as CENT's blocks.
+        /// has them; `inFlight` lets simulators of one process wait for each other's kernels. `model` is the
+        /// whole model (only `cent` reads it: CENT's trace divides it over a group of `tp` itself); `layersPerModule` is the most
+        /// layers a stage has, which the `cent` partitioning lays out as CENT's blocks, and `groupLink` the link a
+        /// stage's modules share (`links.tp`), which its model-parallel mode's transfers cross.
         public func costModel(
-            module: ModuleConfig, model: ModelConfig, layersPerModule: Int = 1, workload: WorkloadSpec? = nil,
+            module: ModuleConfig, model: ModelConfig, tp: Int = 1, layersPerModule: Int = 1,
+            groupLink: LinkSpec? = nil, workload: WorkloadSpec? = nil,
             store: (any KernelTimingStore)? = nil, inFlight: KernelsInFlight? = nil,
             centReplays: CENTReplays = CENTReplays()
         ) -> any OpCostModel {
@@ -179,9 +185,12 @@ public struct Topology: Sendable, Codable, Equatable {
                         obufEntries: obufEntries, processorEfficiency: processorEfficiency,
                         chunkLayout: chunks, store: store, inFlight: inFlight)
                 } else {
-                    // `cent`: CENT's own lowering and lock-step blocks (its scheduling is the AiM controller's).
+                    // `cent`: CENT's own lowering and block placement (its scheduling is the AiM controller's); CENT's
+                    // trace divides the whole model over the group itself.
+                    let link = groupLink.map { CENTLink(bytesPerSecond: $0.bytesPerSecond, latencyPs: $0.latencyPs) }
                     pim = CENTCostModel(
-                        module: module, model: model, blocks: layersPerModule, replays: centReplays, store: store)
+                        module: module, model: model, blocks: layersPerModule, mode: centMode ?? .default(tp: tp),
+                        tp: tp, groupLink: link, scoreMoves: centScoreMoves, replays: centReplays, store: store)
                 }
             }
             // An xPU+PIM module runs the weight GEMVs on its NPU.

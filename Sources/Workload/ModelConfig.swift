@@ -60,14 +60,16 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     /// (Megatron-style): query and KV heads, the FFN's intermediate size and the LM head's vocabulary split
     /// `tp` ways (QKV, gate and up by output rows; O and down by input columns, leaving partial sums for an
     /// all-reduce); the hidden size, norms and residual stream stay whole on every member. `tp` must divide
-    /// the heads and the FFN size (see `tensorParallelProblems`); the vocabulary is rounded up.
+    /// the heads and the FFN size (see `tensorParallelProblems`) everywhere but under `partitioning: cent`, whose
+    /// model-parallel mode splits the FC layers by rows rounded up as CENT does; every share is rounded up.
     public func sharded(tp: Int) -> ModelConfig {
         guard tp > 1 else { return self }
+        func share(_ n: Int) -> Int { (n + tp - 1) / tp }
         var m = self
-        m.queryHeads = queryHeads / tp
-        m.kvHeads = kvHeads / tp
-        m.ffn = ffn / tp
-        m.vocab = (vocab + tp - 1) / tp
+        m.queryHeads = share(queryHeads)
+        m.kvHeads = share(kvHeads)
+        m.ffn = share(ffn)
+        m.vocab = share(vocab)
         return m
     }
 

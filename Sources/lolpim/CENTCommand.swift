@@ -6,13 +6,15 @@ import Studies
 import Workload
 
 extension AiMSimulatorCommit: ExpressibleByArgument {}
+extension CENTScoreMoves: ExpressibleByArgument {}
 
 struct CENTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cent",
-        abstract: "Re-derive CENT's published pipeline-parallel table from CENT's own traces (issue 27).",
+        abstract: "Re-derive CENT's published table, every PP and TP split, from CENT's own traces (issue 27).",
         discussion: """
-            Each published row's device step is CENT's trace (PIMModule/CENT, a port of its trace_only) replayed \
+            Each published row's device step is CENT's trace (PIMModule/CENT, a port of its trace_only, \
+            pipeline-parallel or model-parallel as the row's split is) replayed \
             on lolpim's reproduction of the AiM simulator; Acc, CXL, token latency and throughput follow CENT's \
             formulas. Each row also runs through lolpim's pipeline with fidelity.partitioning: cent (--rung-steps). \
             Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio.svg; a stopped table \
@@ -31,6 +33,9 @@ struct CENTCommand: ParsableCommand {
     @Option(help: "Only this sequence length; repeat for several. Default: every published one.")
     var seqLen: [Int] = []
 
+    @Option(help: "Only rows of this tensor-parallel degree; repeat for several. Default: all.")
+    var tp: [Int] = []
+
     @Option(help: "Timing rules of the AiM simulator commit: centPinned (2eb1ee0, what CENT ran) or validated.")
     var commit: AiMSimulatorCommit = .centPinned
 
@@ -38,11 +43,22 @@ struct CENTCommand: ParsableCommand {
         help: "Decode steps of each row's run through lolpim's pipeline (fidelity.partitioning: cent); 0 skips it.")
     var rungSteps: Int = 48
 
+    @Option(
+        help: """
+            Tensor-parallel rows' runs through the pipeline: free (as CENT's code) or costed (the scores crossing \
+            the group's devices charged; fidelity.cent_score_moves).
+            """)
+    var scoreMoves: CENTScoreMoves = .free
+
+    @Option(help: "Rows computed at once, one thread each (default: the machine's cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
     @Flag(help: "No progress lines.")
     var quiet = false
 
     func validate() throws {
         guard (0...4096).contains(rungSteps) else { throw ValidationError("--rung-steps must be 0…4096") }
+        guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be 1…256") }
     }
 
     func run() throws {
@@ -56,14 +72,16 @@ struct CENTCommand: ParsableCommand {
         var rows = try reportingFailures { try CENTPublishedRow.parse(text, file: published) }
         if !model.isEmpty { rows = rows.filter { model.contains($0.model) } }
         if !seqLen.isEmpty { rows = rows.filter { seqLen.contains($0.seqLen) } }
+        if !tp.isEmpty { rows = rows.filter { tp.contains($0.tp) } }
         guard !rows.isEmpty else {
-            printError("no published row matches --model \(model) --seq-len \(seqLen)")
+            printError("no published row matches --model \(model) --seq-len \(seqLen) --tp \(tp)")
             throw ExitCode(2)
         }
-        var table = CENTTable(published: rows)
-        table.commit = commit
-        table.rungSteps = rungSteps > 0 ? rungSteps : nil
-        let start = Date()
+        var setup = CENTTable(published: rows)
+        setup.commit = commit
+        setup.rungSteps = rungSteps > 0 ? rungSteps : nil
+        setup.scoreMoves = scoreMoves
+        let start = Date(), quiet = quiet, table = setup
         let path = (output as NSString).appendingPathComponent("cent-table.csv")
         var known: [String: CENTTable.Row] = [:]
         if let earlier = try? String(contentsOfFile: path, encoding: .utf8),
@@ -81,9 +99,9 @@ struct CENTCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let results = try reportingFailures {
-            try table.run(known: known) { done, total, r, rows in
+            try table.run(known: known, workers: jobs) { done, total, r, rows in
                 // Every finished row is on disk: a stopped table resumes where it stopped.
-                try CENTTable.csv(rows).write(toFile: path, atomically: true, encoding: .utf8)
+                try table.csv(rows).write(toFile: path, atomically: true, encoding: .utf8)
                 guard !quiet else { return }
                 let rung = r.rung.map {
                     String(
@@ -92,15 +110,17 @@ struct CENTCommand: ParsableCommand {
                 }
                 let line = String(
                     format:
-                        "[%d/%d] %@ T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f)%@, %.0f s",
-                    done, total, r.published.model, r.published.seqLen, r.pim, r.published.pim,
+                        "[%d/%d] %@ pp %d tp %d T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f)%@, "
+                        + "%.0f s",
+                    done, total, r.published.model, r.published.pp, r.published.tp, r.published.seqLen, r.pim,
+                    r.published.pim,
                     r.pim / r.published.pim, r.token, r.token / r.published.token, rung ?? "",
                     Date().timeIntervalSince(start))
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         }
         do {
-            try CENTTable.csv(results).write(toFile: path, atomically: true, encoding: .utf8)
+            try table.csv(results).write(toFile: path, atomically: true, encoding: .utf8)
             let chart = (output as NSString).appendingPathComponent("cent-ratio.svg")
             try CENTTable.chart(results).write(toFile: chart, atomically: true, encoding: .utf8)
         } catch {

@@ -194,9 +194,22 @@ struct TopologyLoaderTests {
             """
         let ok = try TopologyLoader.parse(yaml: base + "fidelity: {level: command, partitioning: cent}\n", file: "t")
         #expect(ok.fidelity.partitioning == .cent && ok.fidelity.scheduling == .static)
+        #expect(ok.fidelity.centMode == nil && ok.fidelity.centScoreMoves == .free)
+        // CENT's model-parallel mode: a stage's modules share each block; tp need not divide the heads (8 KV heads
+        // over tp 8 does, 28 query heads over 8 does not).
+        let group = try TopologyLoader.parse(
+            yaml: base + "fidelity: {level: command, partitioning: cent, cent_score_moves: costed}\n"
+                + "parallelism: {tp: 8}\n", file: "t")
+        #expect(group.parallelism.tp == 8 && group.fidelity.centScoreMoves == .costed)
         for (extra, words) in [
             ("fidelity: {level: command, partitioning: cent, scheduling: dcs}\n", "scheduling: static"),
-            ("fidelity: {level: command, partitioning: cent}\nparallelism: {tp: 2}\n", "parallelism.tp: 1"),
+            (
+                "fidelity: {level: command, partitioning: cent, cent_mode: pipeline-parallel}\nparallelism: {tp: 2}\n",
+                "parallelism.tp: 1"
+            ),
+            ("fidelity: {level: command, partitioning: cent, cent_mode: lockstep}\n", "pipeline-parallel"),
+            ("fidelity: {level: command, partitioning: hfp, cent_mode: model-parallel}\n", "partitioning: cent only"),
+            ("fidelity: {level: command, partitioning: tcp, cent_score_moves: free}\n", "partitioning: cent only"),
         ] {
             do {
                 _ = try TopologyLoader.parse(yaml: base + extra, file: "t")

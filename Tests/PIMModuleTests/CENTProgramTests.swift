@@ -50,6 +50,39 @@ struct CENTProgramTests {
         }
     }
 
+    /// Model-parallel ("TP") rows: C = 32, and K tokens and weight rows over `Nb = 512 f` banks of f devices.
+    @Test("TP: QKᵀ MAC_ABK = H·ceil(T/512f) on all 32 channels; SV whole (8·ceil(Hkv/32)·G·ceil(T/1024)); FC Nb = 512f")
+    func modelParallel() {
+        for model in CENTModel.all {
+            for f in [1, 2, 4, 8, 16, 32] {
+                let d = CENTDevice(modelParallel: f), rows = CENTRowMap(model: model, device: d)
+                #expect(d.fcBanks == 512 * f && d.blocksPerDevice == 1 && d.blockChannels == 0..<32)
+                for t in Self.lengths {
+                    var x = CENTTrace(device: d)
+                    x.score(model: model, rows: rows, seqLen: t)
+                    let macs = x.instructions.filter { $0.opcode == .macABK }
+                    #expect(macs.count == model.heads * ceil(t, 512 * f))
+                    // `32 if channels_required_all_devices > 32` (TransformerBlock.py:795): every group on 32.
+                    if f > 1 { #expect(macs.allSatisfy { $0.channels(limit: 32).count == 32 }) }
+                    var v = CENTTrace(device: d)
+                    v.output(model: model, rows: rows, seqLen: t)
+                    let svMACs = v.instructions.filter { $0.opcode == .macABK }.count
+                    #expect(svMACs == 8 * ceil(model.kvHeads, 32) * model.repeats * ceil(t, 1024))
+                }
+                let gemv = { (x: inout CENTTrace) in
+                    x.weightGEMV(row: 0, vectorDim: model.dim, matrixCols: model.ffn, fcBanks: d.fcBanks)
+                }
+                #expect(count(.macABK, gemv, d) == ceil(model.dim, 1024) * ceil(model.ffn, 512 * f))
+                // The K append goes to token T − 1's bank within its device: channel ((T−1) mod 512f mod 512) / 16.
+                let t = 4096
+                var k = CENTTrace(device: d)
+                k.appendK(model: model, rows: rows, seqLen: t)
+                let channel = (t - 1) % (512 * f) % 512 / 16
+                #expect(k.instructions.allSatisfy { $0.values[.channel] == channel })
+            }
+        }
+    }
+
     @Test("SV MAC_ABK = 8·ceil(Hkv/C)·G·ceil(T/1024), opsizes sum to 8·ceil(Hkv/C)·G·ceil(T/16) (§1.5)")
     func output() {
         for (model, _, c) in Self.configs {

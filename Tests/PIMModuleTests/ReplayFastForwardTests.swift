@@ -123,7 +123,26 @@ struct ReplayFastForwardTests {
         #expect(skipped > 0)
     }
 
-    @Test("programs with AF, or replays that record or refresh, are replayed cycle by cycle")
+    /// CENT's traces (AF in w1's GEMV, single-burst host accesses, SYNCs): the TP and PP devices at a few T.
+    @Test("CENT's device steps, AF included: the same report as cycle by cycle, and periods skipped")
+    func centSteps() {
+        let replay = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
+        var skipped: Int64 = 0
+        for (model, device, t) in [
+            (CENTModel.llama2_7B, CENTDevice(channelsPerBlock: 8), 130),
+            (.llama2_13B, CENTDevice(modelParallel: 10), 1_000),
+            (.llama2_70B, CENTDevice(modelParallel: 32), 2_049),
+        ] {
+            let program = CENTProgram(model: model, device: device, seqLen: t)
+            #expect(ReplayFastForward.applies(to: program.instructions))
+            skipped += expectSame(program.instructions, on: replay, "\(model.name) C=\(device.channelsPerBlock) T=\(t)")
+            // The FFN's piece alone (w1 with AF, w3) from idle channels, as the cent rung times it.
+            skipped += expectSame(program.segment(8).instructions + [AiMInstruction(.eoc)], on: replay, "FFN piece")
+        }
+        #expect(skipped > 0)
+    }
+
+    @Test("programs with AF that name rows in the LUT's range, or replays that record or refresh: cycle by cycle")
     func leftAlone() {
         let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)
         let mask = AiMInstruction.mask(0..<2)
@@ -135,7 +154,9 @@ struct ReplayFastForwardTests {
         }
         let withAF = body + [AiMInstruction(.af, [.mask: mask]), AiMInstruction(.eoc)]
         #expect(replay.run(body + [AiMInstruction(.eoc)]).fastForwardedCycles > 0)
-        #expect(replay.run(withAF).fastForwardedCycles == 0)
+        #expect(replay.run(withAF).fastForwardedCycles > 0)
+        let lutRange = [AiMInstruction(.macABK, [.opsize: 8, .mask: mask, .row: 1 << 29])] + withAF
+        #expect(replay.run(lutRange).fastForwardedCycles == 0)
         #expect(replay.run(body + [AiMInstruction(.eoc)], record: true).fastForwardedCycles == 0)
         let refreshing = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: true)
         #expect(refreshing.run(body + [AiMInstruction(.eoc)]).fastForwardedCycles == 0)

@@ -17,15 +17,34 @@ struct CENTRungTests {
         return try CENTPublishedRow.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
     }
 
-    @Test("a row's topology is CENT's set-up: utilised devices, ceil(L/D) layers a stage, one request per block")
+    @Test("a PP row's topology is CENT's set-up: utilised devices, ceil(L/D) layers a stage, one request per block")
     func topology() throws {
-        let row = try #require(try Self.published().first { $0.model == "Llama2-70B" && $0.seqLen == 4096 })
+        let row = try #require(
+            try Self.published().first { $0.model == "Llama2-70B" && $0.pp == 80 && $0.seqLen == 4096 })
         let yaml = try CENTRung(row: row).yaml()
         #expect(yaml.contains("modules: 27,"))
         #expect(
             yaml.contains("layers_per_stage: [" + Array(repeating: "3", count: 26).joined(separator: ", ") + ", 2]"))
-        #expect(yaml.contains("requests: 81") && yaml.contains("micro_batches: 27"))
+        #expect(yaml.contains("requests: 81") && yaml.contains("micro_batches: 27") && yaml.contains("tp: 1,"))
         #expect(yaml.contains("partitioning: cent") && yaml.contains("latency_ns: 180"))
+        #expect(yaml.contains("cent_mode: pipeline-parallel"))
+    }
+
+    @Test("a TP row's topology: pp stages of tp modules, the layers spread evenly, one request per stage")
+    func tensorParallelTopology() throws {
+        let row = try #require(
+            try Self.published().first { $0.model == "Llama2-70B" && $0.pp == 32 && $0.tp == 1 && $0.seqLen == 128 })
+        let yaml = try CENTRung(row: row).yaml()
+        // 80 layers over 32 stages: 16 of 3, 16 of 2 (CENT's throughput assumes 2.5 each).
+        let split = Array(repeating: "3", count: 16) + Array(repeating: "2", count: 16)
+        #expect(yaml.contains("layers_per_stage: [" + split.joined(separator: ", ") + "]"))
+        #expect(yaml.contains("modules: 32,") && yaml.contains("tp: 1,") && yaml.contains("requests: 32"))
+        #expect(yaml.contains("cent_mode: model-parallel"))
+        let group = try #require(
+            try Self.published().first { $0.model == "Llama2-13B" && $0.pp == 4 && $0.tp == 5 && $0.seqLen == 128 })
+        let yaml13 = try CENTRung(row: group).yaml()
+        #expect(yaml13.contains("modules: 20,") && yaml13.contains("tp: 5,") && yaml13.contains("micro_batches: 4"))
+        #expect(yaml13.contains("layers_per_stage: [10, 10, 10, 10]") && yaml13.contains("requests: 4"))
     }
 
     @Test("a stopped table resumes: the rows of its cent-table.csv are taken back as written, others are not")
@@ -37,9 +56,9 @@ struct CENTRungTests {
                 throughput: p.throughputTokensPerS / 2,
                 rung: CENTRung.Figures(throughputTokensPerS: 123.5, tokenMs: 9.25, energyPerTokenMJ: 77))
         }
-        let text = CENTTable.csv(Array(rows.prefix(2)))
-        let csv = try CSVTable.parse(text, file: "cent-table.csv")
         let table = CENTTable(published: published)
+        let text = table.csv(Array(rows.prefix(2)))
+        let csv = try CSVTable.parse(text, file: "cent-table.csv")
         let known = table.resumable(csv)
         #expect(known.count == 2)
         for row in rows.prefix(2) {
@@ -54,17 +73,28 @@ struct CENTRungTests {
         var withoutRung = table
         withoutRung.rungSteps = nil
         #expect(withoutRung.resumable(csv).isEmpty)
+        // Nor one with other rules or score moves.
+        var otherCommit = table
+        otherCommit.commit = .validated
+        #expect(otherCommit.resumable(csv).isEmpty)
+        var costed = table
+        costed.scoreMoves = .costed
+        #expect(costed.resumable(csv).isEmpty)
     }
 
-    /// Llama2-13B at T = 128 is the quickest row (C = 16, short contexts).
-    @Test("Llama2-13B at T = 128: the throughput ratio VALIDATION.md §7 quotes")
-    func thirteenB() throws {
-        let row = try #require(try Self.published().first { $0.model == "Llama2-13B" && $0.seqLen == 128 })
+    /// Llama2-13B at T = 128 is the quickest row of each mode (C = 16, or a group of 10 of 32 channels, short
+    /// contexts).
+    @Test(
+        "Llama2-13B at T = 128, pp 40 and pp 2 × tp 10: the throughput ratios VALIDATION.md §7 quotes",
+        arguments: [(40, 1), (2, 10)])
+    func thirteenB(pp: Int, tp: Int) throws {
+        let row = try #require(
+            try Self.published().first { $0.model == "Llama2-13B" && $0.pp == pp && $0.tp == tp && $0.seqLen == 128 })
         let figures = try CENTRung(row: row).run()
         let ratio = figures.throughputTokensPerS / row.throughputTokensPerS
         let doc = try String(
             contentsOf: Self.root.appendingPathComponent("docs/VALIDATION.md"), encoding: .utf8)
-        let quoted = String(format: "13B at T = 128: throughput ratio %.3f", ratio)
+        let quoted = String(format: "13B pp %d × tp %d at T = 128: throughput ratio %.3f", pp, tp, ratio)
         #expect(doc.contains(quoted), "VALIDATION.md §7 should say \"\(quoted)\"")
         #expect(ratio > 0.9 && ratio < 1.1)
     }

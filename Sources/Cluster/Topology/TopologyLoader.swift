@@ -45,9 +45,12 @@ public enum TopologyLoader {
         guard var workloadMap = try doc.mapping("workload") else { throw doc.error("workload", "required but missing") }
         let workload = try readWorkload(&workloadMap, model: model)
 
+        var fidelityMap = try doc.mapping("fidelity")
+        let fidelity = try readFidelity(&fidelityMap)
+
         var parallelMap = try doc.mapping("parallelism")
         let parallelism = try readParallelism(
-            &parallelMap, modules: cluster.modules, model: model,
+            &parallelMap, modules: cluster.modules, model: model, evenShards: fidelity.partitioning != .cent,
             batchSize: workload.batchSize, meanTokens: workload.meanPromptTokens, within: doc)
 
         let network = try readNetwork(&doc, modules: cluster.modules, parallelism: parallelism)
@@ -57,10 +60,8 @@ public enum TopologyLoader {
             links = Topology.LinkSet(host: routes.hostLink, module: routes.moduleLink, tp: routes.moduleLink)
         }
 
-        var fidelityMap = try doc.mapping("fidelity")
-        let fidelity = try readFidelity(&fidelityMap)
         if fidelity.partitioning == .cent, let map = fidelityMap {
-            try checkCENT(cluster: cluster, parallelism: parallelism, model: model, fidelity: map)
+            try checkCENT(cluster: cluster, parallelism: parallelism, model: model, spec: fidelity, fidelity: map)
         }
         var hostMap = try doc.mapping("host")
         func nanoseconds(_ key: String, default value: Double) throws -> Picoseconds {
@@ -96,20 +97,21 @@ public enum TopologyLoader {
         return topology
     }
 
-    /// What `fidelity.partitioning: cent` needs (docs/MAPPING.md §13): a PIM-only module with CENT's bank layout
-    /// and one module per stage (CENT's tensor-parallel mapping is not built).
+    /// What `fidelity.partitioning: cent` needs (docs/MAPPING.md §13): a PIM-only module with CENT's bank layout,
+    /// and one module per stage unless CENT's model-parallel mode spreads each block over the stage's modules.
     private static func checkCENT(
-        cluster: Topology.ClusterSpec, parallelism: Topology.Parallelism, model: ModelConfig, fidelity: YAMLMapping
+        cluster: Topology.ClusterSpec, parallelism: Topology.Parallelism, model: ModelConfig,
+        spec: Topology.FidelitySpec, fidelity: YAMLMapping
     ) throws {
         if cluster.module.npu != nil {
             throw fidelity.error(
                 "partitioning", "partitioning cent follows CENT's PIM-only device; it cannot run on an xpu-pim module")
         }
-        if parallelism.tp > 1 {
+        if parallelism.tp > 1, spec.centMode == .pipelineParallel {
             throw fidelity.error(
-                "partitioning",
-                "partitioning cent times CENT's pipeline-parallel blocks; it needs parallelism.tp: 1 (CENT's "
-                    + "tensor-parallel mapping is not built)")
+                "cent_mode",
+                "cent_mode pipeline-parallel puts CENT's lock-step blocks on one module per stage; it needs "
+                    + "parallelism.tp: 1 (with tp > 1, use cent_mode: model-parallel or leave it out)")
         }
         if let problem = CENTCostModel.problem(module: cluster.module, model: model) {
             throw fidelity.error("partitioning", problem)
@@ -408,8 +410,10 @@ public enum TopologyLoader {
                 + "\(maxContext == model.maxContext ? "the model's" : "max_context of") \(maxContext) tokens")
     }
 
+    /// `evenShards`: the modules of a stage split heads and FFN evenly (every partitioning but `cent`, whose
+    /// model-parallel mode splits the FC layers by rows, rounded up, as CENT's trace does).
     private static func readParallelism(
-        _ map: inout YAMLMapping?, modules: Int, model: ModelConfig,
+        _ map: inout YAMLMapping?, modules: Int, model: ModelConfig, evenShards: Bool,
         batchSize: Int, meanTokens: Double, within doc: YAMLMapping
     ) throws -> Topology.Parallelism {
         let microBatches =
@@ -421,7 +425,7 @@ public enum TopologyLoader {
             throw map!.error(
                 "tp", "\(tp) does not divide cluster.modules (\(modules)); tp × pp must equal the modules")
         }
-        if let problem = model.tensorParallelProblems(tp: tp).first { throw map!.error("tp", problem) }
+        if evenShards, let problem = model.tensorParallelProblems(tp: tp).first { throw map!.error("tp", problem) }
         let pp = modules / tp
         // `pipeline_stages` is the old name of `pp`.
         for key in ["pp", "pipeline_stages"] {
@@ -519,6 +523,30 @@ public enum TopologyLoader {
                 }
                 spec.scheduling = .static
             }
+        }
+        if let name = try map?.scalar("cent_mode") {
+            guard let mode = CENTMode(rawValue: name) else {
+                throw map!.error(
+                    "cent_mode",
+                    "unknown cent_mode '\(name)'; expected one of: "
+                        + CENTMode.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard spec.partitioning == .cent else {
+                throw map!.error("cent_mode", "cent_mode applies to partitioning: cent only")
+            }
+            spec.centMode = mode
+        }
+        if let name = try map?.scalar("cent_score_moves") {
+            guard let moves = CENTScoreMoves(rawValue: name) else {
+                throw map!.error(
+                    "cent_score_moves",
+                    "unknown cent_score_moves '\(name)'; expected one of: "
+                        + CENTScoreMoves.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            guard spec.partitioning == .cent else {
+                throw map!.error("cent_score_moves", "cent_score_moves applies to partitioning: cent only")
+            }
+            spec.centScoreMoves = moves
         }
         spec.obufEntries =
             try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)

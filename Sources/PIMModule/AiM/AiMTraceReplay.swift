@@ -198,7 +198,7 @@ private struct ReplayState {
                 op == .readMEM || op == .writeMEM
                 ? [instruction.values[.channel] ?? 0] : instruction.channels(limit: channels)
             let kind: AiMChannelController.Request.Kind = op.isMemoryAccess ? (final == .rd ? .read : .write) : .aim
-            let row = op == .af ? (1 << 29) + afMode : instruction.row
+            let row = op == .af ? ReplayFastForward.lutRow + afMode : instruction.row
             let request = AiMChannelController.Request(
                 kind: kind, final: final, bank: instruction.bank, row: row,
                 needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)

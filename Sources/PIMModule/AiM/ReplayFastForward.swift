@@ -12,7 +12,10 @@
 /// did, shifted by Δ = cycle(i) − cycle(j) cycles and d rows, and end in the same state again. So while the
 /// next instructions keep repeating the period, whole periods can be skipped: every time moves on by Δ, every
 /// row by d, and every count by its increase over the period. Only rows' equality with other rows decides
-/// anything (which is why programs with AF, whose LUT row does not move with the others, are left alone).
+/// anything. AF's requests open the LUT row `2^29 + mode`, which does not move with the others: it stays exact
+/// while no row the program names reaches 2^29 (`applies`), since then the LUT row equals no program row before or
+/// after any move, so AF hits and misses exactly where it did; and a state with the LUT row open or queued encodes
+/// it relative to the moving rows, so it can equal another state only with rows unmoved (d = 0).
 struct ReplayFastForward {
     /// The state at one sync point and the counters then.
     struct Record {
@@ -50,9 +53,13 @@ struct ReplayFastForward {
 
     init(program: [AiMInstruction]) { self.program = program }
 
-    /// Whether the argument holds for the program: no AF (its row is fixed while the others move).
+    /// The first row of AF's LUT rows (`AiMTraceReplay`: an AF request's row is this plus the mode).
+    static let lutRow = 1 << 29
+
+    /// Whether the argument holds for the program: without AF, always; with AF, when every row it names is below
+    /// the LUT rows (a trace may name rows up to 2^32 − 1).
     static func applies(to program: [AiMInstruction]) -> Bool {
-        !program.contains { $0.opcode == .af }
+        !program.contains { $0.opcode == .af } || program.allSatisfy { ($0.values[.row] ?? 0) < lutRow }
     }
 
     /// Records the sync point before `position` (the next instruction to decode) and returns the longest
@@ -87,8 +94,8 @@ struct ReplayFastForward {
         current.queueFull = queueFull
         var best: Skip?
         for i in records.indices where records[i].hash == current.hash && records[i].signature == current.signature {
-            if let skip = skip(from: records[i], to: current), skip.instructions * Int(skip.periods) >
-                (best.map { $0.instructions * Int($0.periods) } ?? 0)
+            if let skip = skip(from: records[i], to: current),
+                skip.instructions * Int(skip.periods) > (best.map { $0.instructions * Int($0.periods) } ?? 0)
             {
                 best = skip
             }

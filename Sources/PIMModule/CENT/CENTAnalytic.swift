@@ -1,5 +1,5 @@
 /// The parts of CENT's token latency that are formulas, not traces (docs/CENT-CODE.md §4.3, §4.4, §5.1), in
-/// milliseconds, for its pipeline-parallel rows.
+/// milliseconds.
 public enum CENTAnalytic {
     /// `KILO`, `FREQ` (`cent_power_calculator.py:5-8`): the near-memory units run at 2 GHz.
     static let cyclesPerMs = 2e9 / 1000
@@ -34,14 +34,42 @@ public enum CENTAnalytic {
         return (p.rmsNorm + p.softmax + p.rotary) * Double(blocksPerDevice)
     }
 
-    /// `vector_latency` (`cxl_latency.py:63-67`): one dim-value embedding vector to the next block over CXL,
-    /// 180 ns round trip (`cxl_latency.py:4-8`) plus `ceil(2 dim / 192)` 256 B flits at `lanes` × 4 GB/s
-    /// (8 GB/s halved for multicast, 9-12), with `lanes = 144 // D` (`run_sim.py:15`, 286).
-    public static func cxlMs(model m: CENTModel, devices: Int) -> Double {
-        let roundTripNs = 25.0 * 4 + 30 * 2 + 20
-        let lanes = Double(144 / devices), bandwidth = lanes * 8 * 0.5
-        let flits = (Double(m.dim) * 2 / 64 / 3).rounded(.up)
+    /// `one_hop_round_trip_latency` (`cxl_latency.py:4-8`): 25 ns per CXL port × 4, 30 ns of PCIe × 2 and a 20 ns
+    /// switch, 180 ns (`MULTICAST` doubles the PCIe latency only after this sum, lines 9-12, so it stays 180).
+    static let roundTripNs = 25.0 * 4 + 30 * 2 + 20
+
+    /// One transfer of `flits` 256 B PBR flits from a device with `lanes` PCIe lanes at 4 GB/s each (8 GB/s halved
+    /// for multicast, `cxl_latency.py:9-12`), in ms: the round trip plus the flits at the device's bandwidth.
+    static func transferMs(flits: Double, lanes: Int) -> Double {
+        let bandwidth = Double(lanes) * 8 * 0.5
         return (roundTripNs + flits * 256 / bandwidth * 1e9 / 1024 / 1024 / 1024) / 1e6
+    }
+
+    /// The 256 B flits `values` BF16 values take: 64 B messages, 3 per flit (`cxl_latency.py:23`).
+    static func flits(values: Double) -> Double { (values * 2 / 64 / 3).rounded(.up) }
+
+    /// `PCIE_lanes // num_devices` (`run_sim.py:15`, 286): CENT's 144 lanes shared by the devices.
+    public static func lanes(devices: Int) -> Int { 144 / devices }
+
+    /// `vector_latency` (`cxl_latency.py:63-67`): one dim-value embedding vector to the next block over CXL (the
+    /// pipeline-parallel rows' CXL latency).
+    public static func cxlMs(model m: CENTModel, devices: Int) -> Double {
+        transferMs(flits: flits(values: Double(m.dim)), lanes: lanes(devices: devices))
+    }
+
+    /// `llama_latency` (`cxl_latency.py:15-38`), the tensor-parallel rows' CXL latency per block: every FC
+    /// layer's outputs, split by rows over the `fcDevices` devices, are gathered and broadcast again; five
+    /// dim-sized gathers and broadcasts (Q, K, V, O, w2, all counted at dim values) and one FFN-sized pair
+    /// (line 36). A gather is `ceil(size / f · 2 / 192)` flits from each of the other f − 1 devices; a broadcast
+    /// the whole vector once (multicast). It has no term for the scores or probabilities that QKᵀ and SV would
+    /// move between devices (docs/CENT-CODE.md §4.7).
+    public static func tensorParallelCXLMs(model m: CENTModel, devices: Int, fcDevices f: Int) -> Double {
+        let lanes = lanes(devices: devices), dim = Double(m.dim), ffn = Double(m.ffn), others = Double(f - 1)
+        let dimBroadcast = transferMs(flits: flits(values: dim), lanes: lanes)
+        let ffnBroadcast = transferMs(flits: flits(values: ffn), lanes: lanes)
+        let dimGather = transferMs(flits: flits(values: dim / Double(f)) * others, lanes: lanes)
+        let ffnGather = transferMs(flits: flits(values: ffn / Double(f)) * others, lanes: lanes)
+        return dimBroadcast * 4 + dimGather * 5 + dimBroadcast + ffnGather + ffnBroadcast
     }
 
     /// `InOut_latency` (`utils.py:7`): top-k sampling on the CPU, once per token.
@@ -52,6 +80,7 @@ public enum CENTAnalytic {
         (pim + cxl + acc) * Double(m.layers) + embedding + inOutMs
     }
 
-    /// `throughput = 1000 / token_latency * pp` (`run_sim.py:204`), with `pp = L` in the PP rows (298).
-    public static func throughput(model m: CENTModel, tokenMs: Double) -> Double { 1000 / tokenMs * Double(m.layers) }
+    /// `throughput = 1000 / token_latency * pp` (`run_sim.py:204`): `pp = L` in the PP rows (298), `D / f` in the
+    /// TP rows (293), one request in flight per pipeline stage.
+    public static func throughput(pp: Int, tokenMs: Double) -> Double { 1000 / tokenMs * Double(pp) }
 }

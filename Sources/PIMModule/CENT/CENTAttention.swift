@@ -6,13 +6,13 @@ extension CENTTrace {
     /// heads, fills `Hkv * d // 1024` rows there, each written as 64 single bursts, for every lock-step block.
     mutating func appendK(model m: CENTModel, rows map: CENTRowMap, seqLen: Int) {
         let d = device, seq = seqLen - 1
-        let (channel, bank) = d.bankIndex(seq % d.totalBanks)
+        let (channel, bank) = d.bankIndex(seq % d.fcBanks)
         let rows = m.headDim * m.kvHeads / d.rowValues
         for row in 0..<rows {
             for tb in 0..<d.blocksPerDevice {
                 writeMEM(
                     channel: channel + tb * d.channelsPerBlock, bank: bank,
-                    row: map.cacheK + CENTDevice.floorDiv(seq, d.totalBanks) * rows + row, size: d.rowValues)
+                    row: map.cacheK + CENTDevice.floorDiv(seq, d.fcBanks) * rows + row, size: d.rowValues)
             }
         }
     }
@@ -45,13 +45,13 @@ extension CENTTrace {
         let d = device
         let rowsPerVector = CENTDevice.ceilDiv(m.headDim * m.kvHeads, d.rowValues)
         let headsPerRow = d.rowValues / m.headDim
-        let allChannels = d.totalBanks / d.banks
-        let seqIterations = CENTDevice.ceilDiv(seqLen, d.totalBanks)
+        let allChannels = d.fcBanks / d.banks
+        let seqIterations = CENTDevice.ceilDiv(seqLen, d.fcBanks)
         for kRow in 0..<rowsPerVector {
             for seqIter in 0..<seqIterations {
                 let left =
                     seqIter == seqIterations - 1
-                    ? CENTDevice.ceilDiv(seqLen - d.totalBanks * seqIter, d.banks) : allChannels
+                    ? CENTDevice.ceilDiv(seqLen - d.fcBanks * seqIter, d.banks) : allChannels
                 let channels = 0..<(allChannels > 32 ? 32 : d.channels / left * left)
                 for _ in 0..<m.repeats {
                     wrGB(channels, opsize: d.rowValues / d.burst)

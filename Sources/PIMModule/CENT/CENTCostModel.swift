@@ -20,13 +20,26 @@ import Workload
 ///   `blocks` requests. CENT adds it to a token's latency but to no device's time (`run_sim.py:202-204`), so it
 ///   delays the micro-batch without keeping the module (`StageCost.afterModulePs`).
 ///
+/// In CENT's model-parallel mode (`CENTMode.modelParallel`, a stage of `tp` modules) every block instead spans all
+/// channels of the stage's modules: the trace is device 0's share (weight rows and K tokens over all the group's
+/// banks, V and SV whole on every device), a module's layers run one after the other, so a micro-batch of b requests
+/// through k layers keeps it for b·k device steps, and each step also waits for CENT's gathers and broadcasts of
+/// every FC layer's outputs over the group's link (`CENTLink.blockTransfers`).
+///
 /// Each piece of the trace is timed once per what of T it depends on (`CENTProgram.ContextUse`), in the process
 /// (`CENTReplays`) and in the kernel store.
 public struct CENTCostModel: StageCostModel {
     public let module: ModuleConfig
     public let model: CENTModel
-    /// CENT's blocks per device: the most layers any stage of the pipeline holds.
+    /// CENT's blocks per device: the most layers any stage of the pipeline holds (pipeline-parallel), or 1.
     public let blocks: Int
+    public let mode: CENTMode
+    /// The modules of the stage (CENT's `FC_devices`) in model-parallel mode; 1 in pipeline-parallel mode.
+    public let fcDevices: Int
+    /// The group's link in model-parallel mode (its gathers and broadcasts); nil in pipeline-parallel mode.
+    public let groupLink: CENTLink?
+    /// Whether the scores crossing the group's devices are charged (CENT's code does not).
+    public let scoreMoves: CENTScoreMoves
     public let commit: AiMSimulatorCommit
     /// The lolpim model `model` was taken from.
     let config: ModelConfig
@@ -35,15 +48,28 @@ public struct CENTCostModel: StageCostModel {
     /// Device steps recorded by earlier workers and runs (`KernelTimingStore`), when there is one.
     let store: (any KernelTimingStore)?
 
-    /// `replays` may be shared by every cost model of a process (`ProcessCaches`); `store` by every process.
+    /// `model` is the whole model (CENT's trace divides it over the group itself). `replays` may be shared by every
+    /// cost model of a process (`ProcessCaches`); `store` by every process.
     public init(
-        module: ModuleConfig, model: ModelConfig, blocks: Int, commit: AiMSimulatorCommit = .validated,
+        module: ModuleConfig, model: ModelConfig, blocks: Int, mode: CENTMode = .pipelineParallel, tp: Int = 1,
+        groupLink: CENTLink? = nil, scoreMoves: CENTScoreMoves = .free, commit: AiMSimulatorCommit = .validated,
         replays: CENTReplays = CENTReplays(), store: (any KernelTimingStore)? = nil
     ) {
         self.store = store
+        self.scoreMoves = scoreMoves
         self.module = module
         self.model = CENTModel(model)
-        self.blocks = min(max(blocks, 1), module.channels)
+        self.mode = mode
+        switch mode {
+        case .pipelineParallel:
+            self.blocks = min(max(blocks, 1), module.channels)
+            fcDevices = 1
+            self.groupLink = nil
+        case .modelParallel:
+            self.blocks = 1
+            fcDevices = max(tp, 1)
+            self.groupLink = groupLink
+        }
         self.commit = commit
         config = model
         self.replays = replays
@@ -64,9 +90,9 @@ public struct CENTCostModel: StageCostModel {
         return nil
     }
 
-    /// CENT's device: `blocks` blocks of `channels // blocks` channels.
+    /// CENT's device: `blocks` blocks of `channels // blocks` channels, or one block over the group's devices.
     public var device: CENTDevice {
-        CENTDevice(channelsPerBlock: module.channels / blocks, channels: module.channels)
+        CENTDevice(channelsPerBlock: module.channels / blocks, channels: module.channels, fcDevices: fcDevices)
     }
 
     /// An operator on its own, in one layer of this module. Stages are timed as a whole (`stageCost`); this
@@ -85,7 +111,7 @@ public struct CENTCostModel: StageCostModel {
         var cost = StageCost()
         guard !contexts.isEmpty else { return cost }
         let seqLen = max(contexts.max() ?? 2, 2)
-        let steps = Int64(max(contexts.count, layers))
+        let steps = Int64(mode == .pipelineParallel ? max(contexts.count, layers) : contexts.count * layers)
         for (kind, timing) in deviceStep(seqLen: seqLen) { cost.add(kind, timing, times: steps) }
         if includesLMHead {
             let runs = Int64((contexts.count + blocks - 1) / blocks)
@@ -167,7 +193,8 @@ public struct CENTCostModel: StageCostModel {
         ].joined(separator: "\n")
         let kernel =
             "cent-step heads \(m.heads) kv-heads \(m.kvHeads) head-dim \(m.headDim) dim \(m.dim) ffn \(m.ffn) "
-            + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock) context \(context) piece \(piece)"
+            + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock)"
+            + (d.fcDevices > 1 ? " fc-devices \(d.fcDevices)" : "") + " context \(context) piece \(piece)"
         return KernelKey(context: rules, kernel: kernel)
     }
 
@@ -177,12 +204,16 @@ public struct CENTCostModel: StageCostModel {
 
     /// A device step of this model and module at `seqLen` tokens.
     func stepKey(seqLen: Int) -> CENTReplays.StepKey {
-        CENTReplays.StepKey(model: model, module: module, blocks: blocks, commit: commit, seqLen: seqLen)
+        CENTReplays.StepKey(
+            model: model, module: module, device: device, link: groupLink, scoreMoves: scoreMoves, commit: commit,
+            seqLen: seqLen)
     }
 
-    /// One lock-step device step at `seqLen` tokens, by operator kind: the trace's segments replayed, and the
-    /// near-memory units' turns for every block (RMSNorm with the norms, exp and sums with the softmax, the
-    /// rotary embedding with QKV).
+    /// One device step at `seqLen` tokens, by operator kind: the trace's segments replayed, the near-memory units'
+    /// turns for every block (RMSNorm with the norms, exp and sums with the softmax, the rotary embedding with QKV;
+    /// in model-parallel mode for all H heads and all T tokens, as CENT charges them), and in model-parallel mode
+    /// the group's gathers and broadcasts with the FC layers whose outputs they move (and, with `scoreMoves`
+    /// costed, the scores' with the softmax).
     func deviceStep(seqLen: Int) -> [(OpKind, CENTReplays.Timing)] {
         let key = stepKey(seqLen: seqLen)
         if let known = replays.step(key) { return known }
@@ -192,6 +223,13 @@ public struct CENTCostModel: StageCostModel {
         let psPerMs = 1e9
         for (kind, ms) in [(OpKind.norm, acc.rmsNorm), (.softmax, acc.softmax), (.qkvProjection, acc.rotary)] {
             let ps = Picoseconds((ms * psPerMs * Double(blocks)).rounded())
+            step.append((kind, CENTReplays.Timing(latency: ps, commands: CommandCounts())))
+        }
+        var transfers = groupLink?.blockTransfers(model: model, fcDevices: fcDevices) ?? []
+        if let link = groupLink, scoreMoves == .costed {
+            transfers.append((.softmax, link.scoreTransfers(model: model, fcDevices: fcDevices, seqLen: seqLen)))
+        }
+        for (kind, ps) in transfers {
             step.append((kind, CENTReplays.Timing(latency: ps, commands: CommandCounts())))
         }
         replays.remember(key, step)
@@ -221,7 +259,9 @@ public final class CENTReplays: Sendable {
     struct StepKey: Hashable {
         var model: CENTModel
         var module: ModuleConfig
-        var blocks: Int
+        var device: CENTDevice
+        var link: CENTLink?
+        var scoreMoves: CENTScoreMoves
         var commit: AiMSimulatorCommit
         var seqLen: Int
     }

@@ -1,7 +1,9 @@
-/// One CENT device as its trace generator lays it out for a pipeline-parallel run: 32 channels of 16 banks,
-/// rows of 1024 BF16 values read in bursts of 16 (`utils.py:21-27`), `--max-seq-len` 4096 (never passed by
-/// `run_sim.py`, docs/CENT-CODE.md §4.6), and `ceil(L/D)` transformer blocks per device that run the same
-/// command stream in lock-step, each on its own `C = 32 // blocks` channels (`run_sim.py:58-59`).
+/// One CENT device as its trace generator lays it out: 32 channels of 16 banks, rows of 1024 BF16 values read in
+/// bursts of 16 (`utils.py:21-27`), `--max-seq-len` 4096 (never passed by `run_sim.py`, docs/CENT-CODE.md §4.6).
+/// In a pipeline-parallel run, `ceil(L/D)` transformer blocks per device run the same command stream in lock-step,
+/// each on its own `C = 32 // blocks` channels (`run_sim.py:58-59`). In a tensor-parallel ("model parallel") run,
+/// one block spans all 32 channels of each of its `FC_devices` devices, and the trace is device 0's share
+/// (`run_sim.py:64-78`, `TransformerBlock.py:92-100`).
 public struct CENTDevice: Sendable, Hashable {
     /// 32 on CENT's device; a module's own count in the `cent` rung.
     public var channels = 32
@@ -16,11 +18,22 @@ public struct CENTDevice: Sendable, Hashable {
     public let reuseSize = 32
     /// `C`, `--channels-per-block`.
     public var channelsPerBlock: Int
+    /// `--FC-devices`: the devices one block's FC layers and K cache are spread over; 1 in a pipeline-parallel
+    /// run (`FC_total_banks = total_banks`, `Llama.py:601-606`).
+    public var fcDevices = 1
 
-    public init(channelsPerBlock: Int, channels: Int = 32) {
+    public init(channelsPerBlock: Int, channels: Int = 32, fcDevices: Int = 1) {
         precondition((1...channels).contains(channelsPerBlock), "channels per block must be 1…\(channels)")
+        precondition(fcDevices >= 1, "FC devices must be at least 1")
         self.channels = channels
         self.channelsPerBlock = channelsPerBlock
+        self.fcDevices = fcDevices
+    }
+
+    /// The TP split over `fcDevices` devices (`run_sim.py:73-78`, `--model-parallel --FC-devices f` without
+    /// `--channels-per-block`, so `C = num_channels`: `TransformerBlock.py:43-46`).
+    public init(modelParallel fcDevices: Int, channels: Int = 32) {
+        self.init(channelsPerBlock: channels, channels: channels, fcDevices: fcDevices)
     }
 
     /// The PP split of `model` over `devices`: `blocks_per_device = ceil(L/D)`, `C = 32 // blocks_per_device`
@@ -32,9 +45,11 @@ public struct CENTDevice: Sendable, Hashable {
         self.init(channelsPerBlock: c)
     }
 
-    /// `total_banks = channels_per_block * num_banks` (`TransformerBlock.py:91`); in PP also
-    /// `FC_total_banks`, the banks K tokens and weight rows are spread over (`Llama.py:603-606`).
+    /// `total_banks = channels_per_block * num_banks` (`TransformerBlock.py:91`).
     public var totalBanks: Int { channelsPerBlock * banks }
+    /// `FC_total_banks = total_banks * FC_devices` (`TransformerBlock.py:92-95`, `Llama.py:601-606`): the banks
+    /// of all the block's devices that weight rows and K tokens are spread over.
+    public var fcBanks: Int { totalBanks * fcDevices }
     /// `num_transformer_blocks_per_device = max(num_channels // channels_required, 1)` (`Llama.py:609`,
     /// `TransformerBlock.py:1142`): the lock-step blocks whose host accesses the `tb` loops replicate.
     public var blocksPerDevice: Int { max(channels / channelsPerBlock, 1) }
@@ -42,7 +57,8 @@ public struct CENTDevice: Sendable, Hashable {
     public var blockChannels: Range<Int> { 0..<(channels / channelsPerBlock * channelsPerBlock) }
 
     /// `bank_index(index)` (`TransformerBlock.py:102-107`): a global bank index as (channel, bank),
-    /// bank-fastest (the DIMM index, always 0 for a PP device's indices, is dropped).
+    /// bank-fastest. The DIMM index (0 for a PP device's indices, the device for a TP block's) is dropped: the
+    /// trace is one device's, and CENT writes K appends to the channel whatever device the token falls on.
     public func bankIndex(_ index: Int) -> (channel: Int, bank: Int) {
         let perDevice = banks * channels
         return ((index - index / perDevice * perDevice) / banks, index % banks)

@@ -5,7 +5,7 @@
 extension CENTProgram {
     public var embeddingInstructions: [AiMInstruction] {
         var t = CENTTrace(device: device)
-        let fc = device.totalBanks, channels = device.blockChannels
+        let fc = device.fcBanks, channels = device.blockChannels
         t.weightGEMV(row: rows.wq, vectorDim: model.vocabulary, matrixCols: model.dim, fcBanks: fc)  // 904
         let nb = neighborBank, ew = ewmulInput
         t.wrBias(channels)  // 909-911

@@ -61,7 +61,7 @@ public struct CENTProgram: Sendable {
 
     /// Segment `index` of `segments`.
     public func segment(_ index: Int) -> Segment {
-        let m = model, fc = device.totalBanks
+        let m = model, fc = device.fcBanks
         var t = CENTTrace(device: device)
         switch index {
         case 0: attentionNorm(&t)
@@ -147,7 +147,7 @@ public struct CENTProgram: Sendable {
     /// EWMUL each with opsize `dim / 16` and `dim / G / 16` (docs/CENT-CODE.md §7.7), and the results moved
     /// as `W MEM` to bank group 2 (CENT's trace "loads" them with the store helper, 666-668).
     func qkv(_ t: inout CENTTrace) {
-        let m = model, fc = device.totalBanks, ew = ewmulInput, channels = device.blockChannels
+        let m = model, fc = device.fcBanks, ew = ewmulInput, channels = device.blockChannels
         t.weightGEMV(row: rows.wq, vectorDim: m.dim, matrixCols: m.headDim * m.heads, fcBanks: fc)
         t.weightGEMV(row: rows.wk, vectorDim: m.dim, matrixCols: m.headDim * m.kvHeads, fcBanks: fc)
         t.weightGEMV(row: rows.wv, vectorDim: m.dim, matrixCols: m.headDim * m.kvHeads, fcBanks: fc)

@@ -34,7 +34,8 @@ public struct CENTRowMap: Sendable, Hashable {
         ffn = w2 + rows.w2  // 1155
     }
 
-    /// `dic_row`: rows per region (`Llama.py:996-1150`), with `FC_total_banks = total_banks` (PP).
+    /// `dic_row`: rows per region (`Llama.py:996-1150`); weights and K over `FC_total_banks`, vectors over the
+    /// block's own banks.
     struct RegionRows {
         var x = 0, wq = 0, wk = 0, wv = 0, cacheK = 0, scores = 0, cacheV = 0, output = 0, wo = 0, sa = 0
         var w1 = 0, x1 = 0, ffnVector = 0, w2 = 0
@@ -44,7 +45,7 @@ public struct CENTRowMap: Sendable, Hashable {
         func ceil(_ a: Int, _ b: Int) -> Int { CENTDevice.ceilDiv(a, b) }
         /// `(size // banks - 1) // DRAM_column + 1`, the rows of a vector spread over `banks`.
         func vectorRows(_ size: Int, _ banks: Int) -> Int { ceil(size / banks, d.rowValues) }
-        let fc = d.totalBanks, inRows = ceil(m.dim, d.rowValues)
+        let fc = d.fcBanks, inRows = ceil(m.dim, d.rowValues)
         var r = RegionRows()
         r.x = vectorRows(m.dim, d.banks)  // Llama.py:996: over num_banks, not total_banks
         r.wq = ceil(m.dim, fc) * inRows  // 1012: wq is dim x dim

@@ -1,9 +1,11 @@
 import Baselines
 import Foundation
 import PIMModule
+import Pipeline
+import Synchronization
 import Workload
 
-/// CENT's published PP table re-derived by lolpim (`lolpim cent`, issue 27): for each published row, CENT's
+/// CENT's published table re-derived by lolpim (`lolpim cent`, issue 27): for each published row, CENT's
 /// own trace for one device step replayed on lolpim's AiM simulator reproduction (PIM latency), its embedding
 /// trace replayed once per model, and CENT's formulas for the Acc and CXL latency, token latency and
 /// throughput (PIMModule/CENT), written beside CENT's figures with the ratios ours / CENT.
@@ -27,12 +29,15 @@ public struct CENTTable: Sendable {
     public var commit: AiMSimulatorCommit = .centPinned
     /// Whether each row also runs through lolpim's pipeline (`CENTRung`), and with how many decode steps.
     public var rungSteps: Int? = 48
+    /// Whether the runs through the pipeline charge the scores crossing a model-parallel group (`cent_score_moves`).
+    public var scoreMoves: CENTScoreMoves = .free
 
     public init(published: [CENTPublishedRow]) { self.published = published }
 
     public enum Failure: Error, CustomStringConvertible {
         case unknownModel(String)
         case badSplit(model: String, devices: Int, channelsPerBlock: Int)
+        case badTensorParallelSplit(model: String, devices: Int, pp: Int, tp: Int, channelsPerBlock: Int)
         public var description: String {
             switch self {
             case .unknownModel(let name):
@@ -40,21 +45,24 @@ public struct CENTTable: Sendable {
                     + CENTModel.all.map(\.name).joined(separator: ", ")
             case .badSplit(let model, let devices, let c):
                 return "\(model) on \(devices) devices: CENT's PP split does not give \(c) channels per block"
+            case .badTensorParallelSplit(let model, let devices, let pp, let tp, let c):
+                return "\(model) on \(devices) devices, pp \(pp) × tp \(tp), \(c) channels per block: CENT's "
+                    + "tensor-parallel rows have pp × tp = devices and 32 channels per block"
             }
         }
     }
 
-    /// The rows of an earlier cent-table.csv whose published figures and settings are those of this table (a run
-    /// with the same rung steps), by `key`; a row with another header or any unreadable cell is left out.
+    /// The rows of an earlier cent-table.csv whose published figures and settings (commit, rung steps, score
+    /// moves) are those of this table, by `key`; a row with another header or any unreadable cell is left out.
     public func resumable(_ table: CSVTable) -> [String: Row] {
         guard table.header == Self.header else { return [:] }
         let byKey = Dictionary(published.map { (Self.key($0), $0) }, uniquingKeysWith: { a, _ in a })
         var rows: [String: Row] = [:]
         for line in table.rows {
             let c = line.cells
-            guard c.count == Self.header.count, let p = byKey[c[0] + "/" + c[1] + "/" + c[2] + "/" + c[5]] else {
-                continue
-            }
+            guard c.count == Self.header.count, let p = byKey[c[0] + "/" + c[1] + "/" + c[2] + "/" + c[5]],
+                Array(c.suffix(3)) == settings
+            else { continue }
             let v = c.map { Double($0) }
             guard let pim = v[7], let cxl = v[10], let acc = v[12], let emb = v[14], let token = v[16],
                 let throughput = v[19], c[9] == Self.number(p.cxl)
@@ -78,45 +86,106 @@ public struct CENTTable: Sendable {
 
     static func number(_ v: Double) -> String { String(format: "%.9g", v) }
 
-    /// Computes every row in order, taking those in `known` (`resumable`) as they are; `progress(done, total,
-    /// row, rows so far)` is called after each.
+    /// Computes every row, taking those in `known` (`resumable`) as they are, on `workers` threads (rows are
+    /// independent; what they share only saves work). `progress(done, total, row, rows so far in table order)` is
+    /// called after each, one call at a time; the first error (a row's or `progress`'s) stops the others.
     public func run(
-        known: [String: Row] = [:], progress: (Int, Int, Row, [Row]) throws -> Void = { _, _, _, _ in }
+        known: [String: Row] = [:], workers: Int = 1,
+        progress: @Sendable (Int, Int, Row, [Row]) throws -> Void = { _, _, _, _ in }
     ) throws -> [Row] {
-        var embeddings: [String: Double] = [:]
-        var rows: [Row] = []
-        for (i, p) in published.enumerated() {
-            if let row = known[Self.key(p)] {
-                rows.append(row)
-                try progress(i + 1, published.count, row, rows)
-                continue
+        struct Shared {
+            var next = 0
+            var done: [Row?]
+            var count = 0
+            var failure: (any Error)?
+        }
+        let shared = Mutex(Shared(done: Array(repeating: nil, count: published.count)))
+        let reported = Mutex(())
+        // Every row's run through the pipeline shares the pieces of CENT's trace the earlier rows timed.
+        let caches = ProcessCaches(), store = MemoryKernelStore(), embeddings = Mutex<[String: Double]>([:])
+        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, published.count))) { _ in
+            while true {
+                let i: Int? = shared.withLock { s in
+                    guard s.failure == nil, s.next < published.count else { return nil }
+                    defer { s.next += 1 }
+                    return s.next
+                }
+                guard let i else { return }
+                do {
+                    let p = published[i]
+                    let row =
+                        try known[Self.key(p)] ?? self.row(p, store: store, caches: caches, embeddings: embeddings)
+                    // Reports go one at a time, each with the rows finished by then.
+                    try reported.withLock { _ in
+                        let (count, rows) = shared.withLock { s in
+                            s.done[i] = row
+                            s.count += 1
+                            return (s.count, s.done.compactMap { $0 })
+                        }
+                        try progress(count, published.count, row, rows)
+                    }
+                } catch {
+                    shared.withLock { if $0.failure == nil { $0.failure = error } }
+                    return
+                }
             }
-            guard let model = CENTModel.named(p.model) else { throw Failure.unknownModel(p.model) }
+        }
+        let outcome = shared.withLock { $0 }
+        if let failure = outcome.failure { throw failure }
+        return outcome.done.compactMap { $0 }
+    }
+
+    /// One published row: CENT's trace for one device step replayed, CENT's formulas, and (with `rungSteps`) the
+    /// row's run through the pipeline.
+    func row(
+        _ p: CENTPublishedRow, store: MemoryKernelStore, caches: ProcessCaches,
+        embeddings: borrowing Mutex<[String: Double]>
+    ) throws -> Row {
+        guard let model = CENTModel.named(p.model) else { throw Failure.unknownModel(p.model) }
+        let device = try Self.device(of: p, model: model)
+        let key = "\(p.model)/\(p.devices)/\(p.pp)"
+        let embedding =
+            embeddings.withLock { $0[key] } ?? CENTPIMLatency.embeddingMs(model: model, device: device, commit: commit)
+        embeddings.withLock { $0[key] = embedding }
+        let pim = CENTPIMLatency(model: model, device: device, seqLen: p.seqLen, commit: commit).milliseconds
+        let cxl =
+            CENTRung.isPipelineParallel(p, model: model)
+            ? CENTAnalytic.cxlMs(model: model, devices: p.devices)
+            : CENTAnalytic.tensorParallelCXLMs(model: model, devices: p.devices, fcDevices: p.tp)
+        let acc = CENTAnalytic.accMs(model: model, seqLen: p.seqLen, blocksPerDevice: device.blocksPerDevice)
+        let token = CENTAnalytic.tokenMs(model: model, pim: pim, cxl: cxl, acc: acc, embedding: embedding)
+        var rung: CENTRung.Figures?
+        if let steps = rungSteps {
+            var r = CENTRung(row: p)
+            r.steps = steps
+            r.scoreMoves = scoreMoves
+            rung = try r.run(store: store, caches: caches)
+        }
+        return Row(
+            published: p, pim: pim, cxl: cxl, acc: acc, embedding: embedding, token: token,
+            throughput: CENTAnalytic.throughput(pp: p.pp, tokenMs: token), rung: rung)
+    }
+
+    /// The device CENT's trace generator lays out for a published row: a pipeline-parallel row (`pp = L`, tp 1)
+    /// holds `ceil(L / D)` lock-step blocks of `C` channels; any other split is a "model parallel" run over
+    /// `FC_devices = tp` devices of 32 channels, `pp × tp = D` (`run_sim.py:288-305`).
+    static func device(of p: CENTPublishedRow, model: CENTModel) throws -> CENTDevice {
+        if CENTRung.isPipelineParallel(p, model: model) {
             guard let device = CENTDevice(pipelineParallel: model, devices: p.devices),
                 device.channelsPerBlock == p.channelsPerBlock
             else { throw Failure.badSplit(model: p.model, devices: p.devices, channelsPerBlock: p.channelsPerBlock) }
-            let key = "\(p.model)/\(p.devices)"
-            let embedding =
-                embeddings[key] ?? CENTPIMLatency.embeddingMs(model: model, device: device, commit: commit)
-            embeddings[key] = embedding
-            let pim = CENTPIMLatency(model: model, device: device, seqLen: p.seqLen, commit: commit).milliseconds
-            let cxl = CENTAnalytic.cxlMs(model: model, devices: p.devices)
-            let acc = CENTAnalytic.accMs(model: model, seqLen: p.seqLen, blocksPerDevice: device.blocksPerDevice)
-            let token = CENTAnalytic.tokenMs(model: model, pim: pim, cxl: cxl, acc: acc, embedding: embedding)
-            var rung: CENTRung.Figures?
-            if let steps = rungSteps {
-                var r = CENTRung(row: p)
-                r.steps = steps
-                rung = try r.run()
-            }
-            let row = Row(
-                published: p, pim: pim, cxl: cxl, acc: acc, embedding: embedding, token: token,
-                throughput: CENTAnalytic.throughput(model: model, tokenMs: token), rung: rung)
-            rows.append(row)
-            try progress(i + 1, published.count, row, rows)
+            return device
         }
-        return rows
+        guard p.pp * p.tp == p.devices, p.channelsPerBlock == 32 else {
+            throw Failure.badTensorParallelSplit(
+                model: p.model, devices: p.devices, pp: p.pp, tp: p.tp, channelsPerBlock: p.channelsPerBlock)
+        }
+        return CENTDevice(modelParallel: p.tp)
     }
+
+    /// The settings every line of cent-table.csv ends with: the replays' commit, the rung's decode steps (0: not
+    /// run) and its score moves.
+    var settings: [String] { [commit.rawValue, String(rungSteps ?? 0), scoreMoves.rawValue] }
 
     /// The header of cent-table.csv.
     public static let header = [
@@ -125,7 +194,7 @@ public struct CENTTable: Sendable {
         "embedding_ms_cent", "embedding_ms_ours", "token_ms_cent", "token_ms_ours", "token_ratio",
         "throughput_cent", "throughput_ours", "throughput_ratio",
         "throughput_rung", "throughput_rung_ratio", "token_ms_rung", "token_rung_ratio",
-        "energy_mj_cent", "energy_mj_rung", "energy_rung_ratio",
+        "energy_mj_cent", "energy_mj_rung", "energy_rung_ratio", "commit", "rung_steps", "score_moves",
     ]
 
     /// cent-ratio.svg: lolpim's throughput over CENT's against the context, one line per model and split for
@@ -156,8 +225,8 @@ public struct CENTTable: Sendable {
 
     /// cent-table.csv: one line per row. CENT's embedding latency is not a published column: it is what its
     /// token latency leaves once the blocks and the 0.15 ms are taken out (`run_sim.py:203`).
-    public static func csv(_ rows: [Row]) -> String {
-        func f(_ v: Double) -> String { number(v) }
+    public func csv(_ rows: [Row]) -> String {
+        func f(_ v: Double) -> String { Self.number(v) }
         let lines = rows.map { r -> [String] in
             let p = r.published
             let layers = Double(CENTModel.named(p.model)?.layers ?? 0)
@@ -174,8 +243,8 @@ public struct CENTTable: Sendable {
                         f(g.tokenMs / p.token), f(p.tokenEnergyMJ), f(g.energyPerTokenMJ),
                         f(g.energyPerTokenMJ / p.tokenEnergyMJ),
                     ]
-                } ?? Array(repeating: "", count: 7))
+                } ?? Array(repeating: "", count: 7)) + settings
         }
-        return CSVTable.encode([header] + lines)
+        return CSVTable.encode([Self.header] + lines)
     }
 }
