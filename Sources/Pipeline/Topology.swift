@@ -161,9 +161,10 @@ public struct Topology: Sendable, Codable, Equatable {
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it
         /// has them; `inFlight` lets simulators of one process wait for each other's kernels. `model` is the
-        /// whole model (only `cent` reads it: CENT's trace divides it over a group of `tp` itself); `layersPerModule` is the most
-        /// layers a stage has, which the `cent` partitioning lays out as CENT's blocks, and `groupLink` the link a
-        /// stage's modules share (`links.tp`), which its model-parallel mode's transfers cross.
+        /// whole model (only `cent` reads it: CENT's trace divides it over a group of `tp` itself);
+        /// `layersPerModule` is the most layers a stage has, which the `cent` partitioning lays out as CENT's
+        /// blocks, and `groupLink` the link a stage's modules share (`links.tp`), which its model-parallel mode's
+        /// transfers cross.
         public func costModel(
             module: ModuleConfig, model: ModelConfig, tp: Int = 1, layersPerModule: Int = 1,
             groupLink: LinkSpec? = nil, workload: WorkloadSpec? = nil,

@@ -110,8 +110,8 @@ struct CENTCommand: ParsableCommand {
                 }
                 let line = String(
                     format:
-                        "[%d/%d] %@ pp %d tp %d T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), token %.4f ms (ratio %.6f)%@, "
-                        + "%.0f s",
+                        "[%d/%d] %@ pp %d tp %d T=%d: PIM %.7f ms (CENT %.7f, ratio %.6f), "
+                        + "token %.4f ms (ratio %.6f)%@, %.0f s",
                     done, total, r.published.model, r.published.pp, r.published.tp, r.published.seqLen, r.pim,
                     r.published.pim,
                     r.pim / r.published.pim, r.token, r.token / r.published.token, rung ?? "",

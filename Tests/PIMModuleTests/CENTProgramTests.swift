@@ -51,7 +51,7 @@ struct CENTProgramTests {
     }
 
     /// Model-parallel ("TP") rows: C = 32, and K tokens and weight rows over `Nb = 512 f` banks of f devices.
-    @Test("TP: QKᵀ MAC_ABK = H·ceil(T/512f) on all 32 channels; SV whole (8·ceil(Hkv/32)·G·ceil(T/1024)); FC Nb = 512f")
+    @Test("TP: QKᵀ MAC_ABK = H·ceil(T/512f) on 32 channels; SV whole: 8·ceil(Hkv/32)·G·ceil(T/1024); FC Nb = 512f")
     func modelParallel() {
         for model in CENTModel.all {
             for f in [1, 2, 4, 8, 16, 32] {
