@@ -17,7 +17,7 @@ struct CENTCommand: ParsableCommand {
             pipeline-parallel or model-parallel as the row's split is) replayed \
             on lolpim's reproduction of the AiM simulator; Acc, CXL, token latency and throughput follow CENT's \
             formulas. Each row also runs through lolpim's pipeline with fidelity.partitioning: cent (--rung-steps). \
-            Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio.svg; a stopped table \
+            Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio-<model>.svg; a stopped table \
             resumes from its cent-table.csv. See docs/CENT-CODE.md and docs/VALIDATION.md §7.
             """)
 
@@ -121,8 +121,10 @@ struct CENTCommand: ParsableCommand {
         }
         do {
             try table.csv(results).write(toFile: path, atomically: true, encoding: .utf8)
-            let chart = (output as NSString).appendingPathComponent("cent-ratio.svg")
-            try CENTTable.chart(results).write(toFile: chart, atomically: true, encoding: .utf8)
+            for (file, svg) in CENTTable.charts(results) {
+                let chart = (output as NSString).appendingPathComponent(file)
+                try svg.write(toFile: chart, atomically: true, encoding: .utf8)
+            }
         } catch {
             printError("\(path): cannot write (\(error.localizedDescription))")
             throw ExitCode(1)
@@ -130,7 +132,7 @@ struct CENTCommand: ParsableCommand {
         let worst = results.map { abs($0.pim / $0.published.pim - 1) }.max() ?? 0
         let percent = String(format: "%.3g", worst * 100)
         print(
-            "cent: \(results.count) rows in \(path) (chart: cent-ratio.svg); "
+            "cent: \(results.count) rows in \(path) (charts: cent-ratio-<model>.svg); "
                 + "largest PIM-latency difference \(percent) %"
         )
     }

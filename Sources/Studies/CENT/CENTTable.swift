@@ -197,30 +197,40 @@ public struct CENTTable: Sendable {
         "energy_mj_cent", "energy_mj_rung", "energy_rung_ratio", "commit", "rung_steps", "score_moves",
     ]
 
-    /// cent-ratio.svg: lolpim's throughput over CENT's against the context, one line per model and split for
-    /// the port of CENT's own formulas and one for the run through lolpim's pipeline (`cent` partitioning).
-    public static func chart(_ rows: [Row]) -> String {
-        var series: [SVGChart.Series] = []
-        let groups = Dictionary(grouping: rows) {
-            "\($0.published.model) pp \($0.published.pp) C=\($0.published.channelsPerBlock)"
-        }
-        for name in groups.keys.sorted() {
-            let group = groups[name]!.sorted { $0.published.seqLen < $1.published.seqLen }
-            series.append(
-                SVGChart.Series(
-                    name: "\(name), port",
-                    points: group.map {
-                        (Double($0.published.seqLen), $0.throughput / $0.published.throughputTokensPerS)
-                    }))
-            let runs = group.compactMap { r in
-                r.rung.map { (Double(r.published.seqLen), $0.throughputTokensPerS / r.published.throughputTokensPerS) }
+    /// One chart per model, `cent-ratio-<model>.svg`: lolpim's throughput over CENT's against the context, one
+    /// line per split for the run through lolpim's pipeline (`cent` partitioning), and one line for the port of
+    /// CENT's own trace and formulas over all the model's splits (the worst ratio of the splits at each T).
+    public static func charts(_ rows: [Row]) -> [(file: String, svg: String)] {
+        let models = Dictionary(grouping: rows) { $0.published.model }
+        return models.keys.sorted().map { model in
+            let rows = models[model]!
+            func ratio(_ r: Row, _ v: Double) -> Double { v / r.published.throughputTokensPerS }
+            // The splits by pipeline stages, most first (CENT's own order of the pipeline-parallel row first).
+            let splits = Dictionary(grouping: rows) { "\($0.published.pp) \($0.published.tp)" }
+            var series: [SVGChart.Series] = []
+            for key in splits.keys.sorted(by: { splits[$0]![0].published.pp > splits[$1]![0].published.pp }) {
+                let group = splits[key]!.sorted { $0.published.seqLen < $1.published.seqLen }
+                let p = group[0].published
+                let points = group.compactMap { r in
+                    r.rung.map { (Double(r.published.seqLen), ratio(r, $0.throughputTokensPerS)) }
+                }
+                guard !points.isEmpty else { continue }
+                series.append(
+                    SVGChart.Series(
+                        name: "pp \(p.pp) × tp \(p.tp), C \(p.channelsPerBlock)", points: points))
             }
-            if !runs.isEmpty { series.append(SVGChart.Series(name: "\(name), pipeline (cent)", points: runs)) }
+            let byT = Dictionary(grouping: rows) { $0.published.seqLen }
+            let port = byT.keys.sorted().map { t in
+                (Double(t), byT[t]!.map { r in ratio(r, r.throughput) }.min(by: { abs($0 - 1) > abs($1 - 1) })!)
+            }
+            series.append(SVGChart.Series(name: "port, worst split", points: port))
+            let svg = SVGChart(
+                title: "\(model): throughput, lolpim's pipeline (cent) and port over CENT's table",
+                xLabel: "context T (tokens)",
+                yLabel: "throughput ratio (lolpim / CENT)", logX: true
+            ).line(series)
+            return ("cent-ratio-\(model).svg", svg)
         }
-        return SVGChart(
-            title: "Throughput, lolpim over CENT's published table", xLabel: "context T (tokens)",
-            yLabel: "throughput ratio (lolpim / CENT)", logX: true
-        ).line(series)
     }
 
     /// cent-table.csv: one line per row. CENT's embedding latency is not a published column: it is what its
