@@ -80,7 +80,8 @@ let package = Package(
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "Workload", "PIMModule"]),
         // What the test targets share: topology fixtures, the process harness, SVG checks.
         .target(
-            name: "TestSupport", dependencies: ["Studies", "Cluster", "Pipeline", "Transport"], path: "Tests/Support"),
+            name: "TestSupport", dependencies: ["Studies", "Cluster", "Pipeline", "Transport", "Workload"],
+            path: "Tests/Support"),
         .testTarget(
             name: "PipelineTests", dependencies: ["Pipeline", "Cluster", "PIMModule", "Workload", "TestSupport"]),
         .testTarget(

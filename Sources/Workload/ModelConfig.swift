@@ -13,6 +13,9 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     /// Longest context (prompt + generated tokens) the model supports, in tokens.
     public var maxContext: Int
     public var bytesPerElement: Int = 2
+    /// What else of the architecture changes the arithmetic (RoPE, norms, biases), for models read from a
+    /// `config.json` or the presets of real models; nil for the paper's presets and dimensions given by hand.
+    public var architecture: ModelArchitecture?
 
     public init(
         name: String, layers: Int, hidden: Int, queryHeads: Int, kvHeads: Int, headDim: Int,
@@ -85,7 +88,11 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     }
 
     /// The four presets of docs/REFERENCE.md §5.1.
-    public static let presets: [String: ModelConfig] = [
+    /// Every preset a topology may name: the paper's four (docs/REFERENCE.md §5.1) and the real models.
+    public static let presets: [String: ModelConfig] = paperModels.merging(realModels) { a, _ in a }
+
+    /// The paper's four models, by the dimensions of the real models it points to.
+    public static let paperModels: [String: ModelConfig] = [
         "llm-7b-32k": ModelConfig(
             name: "llm-7b-32k", layers: 32, hidden: 4096, queryHeads: 32, kvHeads: 32,
             headDim: 128, ffn: 11008, vocab: 151_936, maxContext: 32_768),
@@ -101,6 +108,35 @@ public struct ModelConfig: Sendable, Hashable, Codable {
             kvHeads: 8, headDim: 128, ffn: 28672, vocab: 128_256,
             maxContext: 131_072),
     ]
+
+    /// Real long-context models from their published `config.json` (docs/REFERENCE.md §5.1): dimensions and
+    /// architecture (RoPE, norm epsilon, biases) as their checkpoints have them.
+    public static let realModels: [String: ModelConfig] = {
+        func model(
+            _ name: String, _ layers: Int, _ hidden: Int, _ heads: Int, _ kvHeads: Int, _ ffn: Int, _ vocab: Int,
+            _ architecture: ModelArchitecture
+        ) -> ModelConfig {
+            var m = ModelConfig(
+                name: name, layers: layers, hidden: hidden, queryHeads: heads, kvHeads: kvHeads,
+                headDim: hidden / heads, ffn: ffn, vocab: vocab, maxContext: 131_072)
+            m.architecture = architecture
+            return m
+        }
+        // Llama 3.1: rope_theta 500,000 with llama3 scaling (factor 8, bands 1 and 4, trained at 8,192 tokens).
+        let llama = ModelArchitecture(
+            family: .llama, ropeTheta: 500_000,
+            ropeScaling: RoPEScaling(
+                type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192),
+            rmsNormEps: 1e-5)
+        // Qwen2.5: rope_theta 1,000,000, biases on Q, K and V.
+        let qwen = ModelArchitecture(family: .qwen2, ropeTheta: 1_000_000, rmsNormEps: 1e-6, qkvBias: true)
+        return [
+            "llama-3.1-8b": model("llama-3.1-8b", 32, 4096, 32, 8, 14336, 128_256, llama),
+            "llama-3.1-70b": model("llama-3.1-70b", 80, 8192, 64, 8, 28672, 128_256, llama),
+            "qwen2.5-7b": model("qwen2.5-7b", 28, 3584, 28, 4, 18944, 152_064, qwen),
+            "qwen2.5-72b": model("qwen2.5-72b", 80, 8192, 64, 8, 29568, 152_064, qwen),
+        ]
+    }()
 
     public static var presetNames: [String] { presets.keys.sorted() }
 

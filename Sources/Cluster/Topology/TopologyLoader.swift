@@ -144,6 +144,12 @@ public enum TopologyLoader {
 
     // MARK: Sections
 
+    /// `path` as written in the topology `file`: relative paths are relative to the file's directory.
+    static func resolve(_ path: String, against file: String) -> String {
+        path.hasPrefix("/")
+            ? path : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).path
+    }
+
     private static func readModel(_ doc: inout YAMLMapping) throws -> ModelConfig {
         let presets = ModelConfig.presetNames.joined(separator: ", ")
         guard let node = doc.node("model") else {
@@ -157,11 +163,30 @@ public enum TopologyLoader {
         }
         var map = try YAMLMapping(file: doc.file, path: "model", node: node)
         var model: ModelConfig
+        let sources = ["preset", "checkpoint", "config"].filter { map.node($0) != nil }
+        if sources.count > 1 {
+            throw map.error(
+                sources[1], "give one of preset, checkpoint and config, not \(sources.joined(separator: " and "))")
+        }
+        // A checkpoint's dimensions are its tensors' shapes: only the name and the context limit may change.
+        let fixed = sources.first == "checkpoint"
         if let presetName = try map.scalar("preset") {
             guard let preset = ModelConfig.presets[presetName] else {
                 throw map.error("preset", "unknown model preset '\(presetName)'; expected one of: \(presets)")
             }
             model = preset
+        } else if let path = try map.scalar("checkpoint") {
+            do {
+                model = try HFCheckpoint(directory: resolve(path, against: doc.file)).model
+            } catch {
+                throw map.error("checkpoint", error.description)
+            }
+        } else if let path = try map.scalar("config") {
+            do {
+                model = try HFConfig.load(path: resolve(path, against: doc.file))
+            } catch {
+                throw map.error("config", error.description)
+            }
         } else {
             model = ModelConfig(
                 name: "custom", layers: 0, hidden: 0, queryHeads: 0, kvHeads: 0, headDim: 0,
@@ -177,6 +202,16 @@ public enum TopologyLoader {
                 "name",
                 "expected a label of at most 80 printable characters, "
                     + "found '\(YAMLMapping.clip(model.name))'")
+        }
+        if fixed,
+            let key = ["layers", "hidden", "query_heads", "kv_heads", "head_dim", "ffn", "vocab"].first(where: {
+                map.node($0) != nil
+            })
+        {
+            throw map.error(
+                key,
+                "a checkpoint's dimensions come from its config.json and tensors; only name and "
+                    + "max_context may be given beside it")
         }
         model.layers = try dim("layers", model.layers, TopologyLimits.layers)
         model.hidden = try dim("hidden", model.hidden, TopologyLimits.hidden)
