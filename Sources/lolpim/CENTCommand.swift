@@ -17,8 +17,8 @@ struct CENTCommand: ParsableCommand {
             pipeline-parallel or model-parallel as the row's split is) replayed \
             on lolpim's reproduction of the AiM simulator; Acc, CXL, token latency and throughput follow CENT's \
             formulas. Each row also runs through lolpim's pipeline with fidelity.partitioning: cent (--rung-steps). \
-            Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio-<model>.svg; a stopped table \
-            resumes from its cent-table.csv. See docs/CENT-CODE.md and docs/VALIDATION.md §7.
+            Writes cent-table.csv with CENT's figures, ours and the ratios, and cent-ratio-<model>.svg; a stopped \
+            table resumes from its cent-table.csv. See docs/CENT-CODE.md and docs/VALIDATION.md §7.
             """)
 
     @Option(help: "CENT's published figures (lolpim's file of them).")

@@ -4,8 +4,8 @@
 public enum TopologySchema {
     public static let fields: Set<String> = [
         "name", "seed",
-        "model", "model.preset", "model.checkpoint", "model.config", "model.name", "model.layers", "model.hidden", "model.query_heads",
-        "model.kv_heads", "model.head_dim", "model.ffn", "model.vocab", "model.max_context",
+        "model", "model.preset", "model.checkpoint", "model.config", "model.name", "model.layers", "model.hidden",
+        "model.query_heads", "model.kv_heads", "model.head_dim", "model.ffn", "model.vocab", "model.max_context",
         "cluster", "cluster.modules", "cluster.kind", "cluster.preset", "cluster.channels",
         "cluster.banks_per_channel", "cluster.tck_ps", "cluster.processor_tflops",
         "cluster.internal_bandwidth_gbps", "cluster.capacity_gib", "cluster.npu_tflops",
