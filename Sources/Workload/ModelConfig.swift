@@ -16,6 +16,8 @@ public struct ModelConfig: Sendable, Hashable, Codable {
     /// What else of the architecture changes the arithmetic (RoPE, norms, biases), for models read from a
     /// `config.json` or the presets of real models; nil for the paper's presets and dimensions given by hand.
     public var architecture: ModelArchitecture?
+    /// The checkpoint directory the model was read from (`model.checkpoint`), for runs that need its weights.
+    public var checkpoint: String?
 
     public init(
         name: String, layers: Int, hidden: Int, queryHeads: Int, kvHeads: Int, headDim: Int,

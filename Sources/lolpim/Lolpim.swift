@@ -16,7 +16,7 @@ struct Lolpim: ParsableCommand {
         version: LolpimVersion.string,
         subcommands: [
             Run.self, Validate.self, PlanCommand.self, SweepCommand.self, ReportCommand.self, CompareCommand.self,
-            PaperCommand.self, KernelCommand.self, CENTCommand.self,
+            PaperCommand.self, KernelCommand.self, CENTCommand.self, ReferenceCommand.self,
             CoordinatorCommand.self, WorkerCommand.self, RankCommand.self, KeysCommand.self,
             CacheCommand.self,
         ]

@@ -177,7 +177,9 @@ public enum TopologyLoader {
             model = preset
         } else if let path = try map.scalar("checkpoint") {
             do {
-                model = try HFCheckpoint(directory: resolve(path, against: doc.file)).model
+                let directory = resolve(path, against: doc.file)
+                model = try HFCheckpoint(directory: directory).model
+                model.checkpoint = directory
             } catch {
                 throw map.error("checkpoint", error.description)
             }

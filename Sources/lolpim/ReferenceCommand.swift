@@ -1,0 +1,111 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Pipeline
+import Workload
+
+/// `lolpim reference TOPOLOGY`: the topology's checkpoint decoded by the plain 32-bit reference (`ReferenceDecoder`),
+/// one request after another, greedy (docs/CLI.md, "lolpim reference").
+struct ReferenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reference",
+        abstract: "Decode a topology's checkpoint with the plain fp32 reference decoder (greedy, or teacher forcing).",
+        discussion: """
+            The topology's model must be a checkpoint (model.checkpoint). Each request's prompt comes from \
+            --prompts (JSON Lines) or is drawn, seeded, with the workload's prompt lengths; the reference feeds \
+            it, then decodes the workload's output tokens greedily (or feeds a given continuation back). Writes \
+            reference.json: each request's generated ids and a digest of every step's logits.
+            """)
+
+    @Argument(help: "Topology file (YAML) whose model is a checkpoint.")
+    var topology: String
+
+    @Option(help: "Prompts, JSON Lines: an array of token ids per line, or {\"prompt\": […], \"continuation\": […]}.")
+    var prompts: String?
+
+    @Option(help: "Directory for reference.json (default: results/<name>/reference).")
+    var output: String?
+
+    @Option(help: "Also write every step's logits here, one NumPy .npy file per request (steps × vocab, float32).")
+    var logits: String?
+
+    func run() throws {
+        let (topology, _) = try loadTopology(self.topology)
+        guard let directory = topology.model.checkpoint else {
+            printError("\(self.topology): model: the reference decodes a checkpoint; give model.checkpoint: DIR")
+            throw ExitCode(2)
+        }
+        let outcome: [Decoded] = try reportingFailures {
+            do {
+                let decoder = try ReferenceDecoder(checkpoint: HFCheckpoint(directory: directory))
+                return try requests(topology).map { decode($0, with: decoder) }
+            } catch let error as ModelFileError {
+                printError(error.description)
+                throw ExitCode(2)
+            }
+        }
+        let dir = output ?? "results/\(topology.name)/reference"
+        try reportingFailures {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let json = try JSONSerialization.data(
+                withJSONObject: [
+                    "model": topology.model.name, "checkpoint": directory,
+                    "requests": outcome.map {
+                        ["prompt_tokens": $0.prompt, "generated": $0.generated, "logit_digests": $0.digests]
+                    },
+                ], options: [.prettyPrinted, .sortedKeys])
+            try json.write(to: URL(fileURLWithPath: dir + "/reference.json"))
+            if let logits {
+                try FileManager.default.createDirectory(atPath: logits, withIntermediateDirectories: true)
+                for (i, r) in outcome.enumerated() {
+                    try LogitFiles.npy(r.logits).write(to: URL(fileURLWithPath: logits + "/request-\(i).npy"))
+                }
+            }
+        }
+        for (i, r) in outcome.enumerated() {
+            print("request \(i): \(r.prompt) prompt tokens → " + r.generated.map(String.init).joined(separator: " "))
+        }
+        print("written: \(dir)/reference.json" + (logits.map { ", \($0)/request-*.npy" } ?? ""))
+    }
+
+    struct Decoded {
+        var prompt: Int
+        var generated: [Int]
+        var digests: [String]
+        var logits: [[Float]]
+    }
+
+    /// The requests: from --prompts, or seeded random ids of the workload's prompt lengths and output tokens.
+    func requests(_ topology: Topology) throws -> [(prompt: [Int], continuation: [Int]?, steps: Int)] {
+        let vocab = topology.model.vocab
+        let plan = try PipelinePlan(topology: topology)
+        if let prompts {
+            guard let text = try? String(contentsOfFile: prompts, encoding: .utf8) else {
+                throw ModelFileError(file: prompts, "cannot be read as UTF-8 text")
+            }
+            return try PromptFile.parse(text, file: prompts, vocab: vocab).requests.enumerated().map { i, r in
+                let steps = r.continuation.map { $0.count } ?? plan.requests[i % plan.requests.count].outputTokens
+                return (r.prompt, r.continuation, steps)
+            }
+        }
+        var rng = SplitMix64(seed: UInt64(topology.seed) &+ 0x5EED_1D5)
+        return plan.requests.map { r in
+            ((0..<r.promptTokens).map { _ in Int(rng.next() % UInt64(vocab)) }, nil, r.outputTokens)
+        }
+    }
+
+    /// Feeds the prompt, then `steps` tokens: the continuation's, or each step's top logit.
+    func decode(_ r: (prompt: [Int], continuation: [Int]?, steps: Int), with decoder: ReferenceDecoder) -> Decoded {
+        var cache = decoder.emptyCache()
+        for token in r.prompt.dropLast() { _ = decoder.step(token, cache: &cache) }
+        var token = r.prompt.last!, generated: [Int] = [], all: [[Float]] = []
+        for step in 0..<r.steps {
+            let logits = decoder.step(token, cache: &cache)
+            let top = logits.indices.max { logits[$0] < logits[$1] }!
+            generated.append(top)
+            all.append(logits)
+            token = r.continuation?[step] ?? top
+        }
+        return Decoded(prompt: r.prompt.count, generated: generated, digests: all.map(LogitFiles.digest), logits: all)
+    }
+}
