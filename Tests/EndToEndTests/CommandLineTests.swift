@@ -34,6 +34,44 @@ struct CommandLineTests {
         #expect(empty.stdout.contains("entries   0 kernel timings"))
     }
 
+    @Test("lolpim reference: the tiny checkpoint decoded as transformers does; a bad prompt or file exits 2")
+    func referenceCommand() throws {
+        let dir = Harness.directory("reference-cli")
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/tiny-qwen2").path
+        let topology = Harness.topology(
+            """
+            name: tiny
+            model: {checkpoint: \(fixtures)}
+            cluster: {modules: 2}
+            workload: {batch_size: 1, requests: 1, context: 8, decode_steps: 4}
+
+            """, in: dir)
+        let golden =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: fixtures + "/golden.json"))) as! [String: Any]
+        let first = (golden["cases"] as! [[String: Any]])[0]
+        let prompt = first["prompt"] as! [Int], continuation = first["continuation"] as! [Int]
+        try "\(prompt)\n".write(toFile: dir + "/p.jsonl", atomically: true, encoding: .utf8)
+        let run = try Harness.run(
+            ["reference", topology, "--prompts", dir + "/p.jsonl", "--output", dir + "/out", "--logits", dir + "/npy"],
+            in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        // Greedy from the prompt: transformers' own generate() tokens (the fixture's steps are far from ties).
+        let expected = continuation.prefix(4).map(String.init).joined(separator: " ")
+        #expect(run.stdout.contains("\(prompt.count) prompt tokens → \(expected)"), "\(run.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/out/reference.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/npy/request-0.npy"))
+        try "[1, 2, 256]\n".write(toFile: dir + "/bad.jsonl", atomically: true, encoding: .utf8)
+        let bad = try Harness.run(["reference", topology, "--prompts", dir + "/bad.jsonl"], in: dir)
+        #expect(bad.status == 2 && bad.stderr.contains("bad.jsonl: line 1: prompt: token id 256"), "\(bad.stderr)")
+        let plain = Harness.topology(
+            "name: p\nmodel: llm-7b-32k\ncluster: {modules: 8}\n"
+                + "workload: {batch_size: 1, context: 8, decode_steps: 4}\n", in: dir, name: "p.yaml")
+        let none = try Harness.run(["reference", plain], in: dir)
+        #expect(none.status == 2 && none.stderr.contains("give model.checkpoint"), "\(none.stderr)")
+    }
+
     @Test("lolpim report turns results.json and a sweep CSV into SVG charts and an HTML page")
     func reportFiles() throws {
         let dir = Harness.directory("report")
