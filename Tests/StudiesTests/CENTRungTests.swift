@@ -82,6 +82,17 @@ struct CENTRungTests {
         #expect(costed.resumable(csv).isEmpty)
     }
 
+    @Test("rows computed two at a time give the table one at a time gives, in the published order")
+    func parallelRows() throws {
+        let rows = try Self.published().filter { $0.model == "Llama2-7B" && $0.tp == 8 && $0.seqLen <= 384 }
+        #expect(rows.count == 3)
+        var table = CENTTable(published: rows)
+        table.rungSteps = 2
+        let one = try table.run(workers: 1), two = try table.run(workers: 2)
+        #expect(table.csv(one) == table.csv(two))
+        #expect(two.map(\.published) == rows)
+    }
+
     /// Llama2-13B at T = 128 is the quickest row of each mode (C = 16, or a group of 10 of 32 channels, short
     /// contexts).
     @Test(
