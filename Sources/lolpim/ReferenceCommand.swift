@@ -96,16 +96,8 @@ struct ReferenceCommand: ParsableCommand {
 
     /// Feeds the prompt, then `steps` tokens: the continuation's, or each step's top logit.
     func decode(_ r: (prompt: [Int], continuation: [Int]?, steps: Int), with decoder: ReferenceDecoder) -> Decoded {
-        var cache = decoder.emptyCache()
-        for token in r.prompt.dropLast() { _ = decoder.step(token, cache: &cache) }
-        var token = r.prompt.last!, generated: [Int] = [], all: [[Float]] = []
-        for step in 0..<r.steps {
-            let logits = decoder.step(token, cache: &cache)
-            let top = logits.indices.max { logits[$0] < logits[$1] }!
-            generated.append(top)
-            all.append(logits)
-            token = r.continuation?[step] ?? top
-        }
-        return Decoded(prompt: r.prompt.count, generated: generated, digests: all.map(LogitFiles.digest), logits: all)
+        let (generated, logits) = decoder.decode(prompt: r.prompt, steps: r.steps, continuation: r.continuation)
+        return Decoded(
+            prompt: r.prompt.count, generated: generated, digests: logits.map(LogitFiles.digest), logits: logits)
     }
 }

@@ -533,22 +533,8 @@ public enum TopologyLoader {
             try map?.double("processor_efficiency", default: nil, within: TopologyLimits.processorEfficiency)
             ?? RooflineCostModel.defaultProcessorEfficiency
         var spec = Topology.FidelitySpec(level: level, pimEfficiency: pim, processorEfficiency: processor)
-        if let name = try map?.scalar("scheduling") {
-            guard let policy = SchedulingPolicy(rawValue: name) else {
-                throw map!.error(
-                    "scheduling",
-                    "unknown scheduling '\(name)'; expected one of: "
-                        + SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            spec.scheduling = policy
-        }
-        if let name = try map?.scalar("partitioning") {
-            guard let partitioning = AttentionPartitioning(rawValue: name) else {
-                throw map!.error(
-                    "partitioning",
-                    "unknown partitioning '\(name)'; expected one of: "
-                        + AttentionPartitioning.allCases.map(\.rawValue).joined(separator: ", "))
-            }
+        if let policy = try map?.choice("scheduling", as: SchedulingPolicy.self) { spec.scheduling = policy }
+        if let partitioning = try map?.choice("partitioning", as: AttentionPartitioning.self) {
             spec.partitioning = partitioning
             // CENT's trace runs on the AiM controller: its scheduling is `static`.
             if partitioning == .cent {
@@ -561,29 +547,11 @@ public enum TopologyLoader {
                 spec.scheduling = .static
             }
         }
-        if let name = try map?.scalar("cent_mode") {
-            guard let mode = CENTMode(rawValue: name) else {
-                throw map!.error(
-                    "cent_mode",
-                    "unknown cent_mode '\(name)'; expected one of: "
-                        + CENTMode.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            guard spec.partitioning == .cent else {
-                throw map!.error("cent_mode", "cent_mode applies to partitioning: cent only")
-            }
-            spec.centMode = mode
-        }
-        if let name = try map?.scalar("cent_score_moves") {
-            guard let moves = CENTScoreMoves(rawValue: name) else {
-                throw map!.error(
-                    "cent_score_moves",
-                    "unknown cent_score_moves '\(name)'; expected one of: "
-                        + CENTScoreMoves.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            guard spec.partitioning == .cent else {
-                throw map!.error("cent_score_moves", "cent_score_moves applies to partitioning: cent only")
-            }
-            spec.centScoreMoves = moves
+        // CENT's own settings apply to its partitioning only.
+        spec.centMode = try map?.choice("cent_mode", as: CENTMode.self)
+        spec.centScoreMoves = try map?.choice("cent_score_moves", as: CENTScoreMoves.self) ?? .free
+        for key in ["cent_mode", "cent_score_moves"] where map?.node(key) != nil && spec.partitioning != .cent {
+            throw map!.error(key, "\(key) applies to partitioning: cent only")
         }
         spec.obufEntries =
             try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)

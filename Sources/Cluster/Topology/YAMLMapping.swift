@@ -216,6 +216,19 @@ package struct YAMLMapping {
         return scalar.string
     }
 
+    /// The value of `key` as one of `T`'s cases by name, or nil when the key is absent; any other name is refused
+    /// with the names `T` has.
+    package mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, as _: T.Type) throws -> T?
+    where T.RawValue == String {
+        guard let name = try scalar(key) else { return nil }
+        guard let value = T(rawValue: name) else {
+            throw error(
+                key,
+                "unknown \(key) '\(name)'; expected one of: " + T.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
+    }
+
     package mutating func string(_ key: String, default value: String) throws -> String {
         try scalar(key) ?? value
     }

@@ -1,3 +1,5 @@
+import Workload
+
 /// The parts of CENT's token latency that are formulas, not traces (docs/CENT-CODE.md §4.3, §4.4, §5.1), in
 /// milliseconds.
 public enum CENTAnalytic {
@@ -57,19 +59,33 @@ public enum CENTAnalytic {
         transferMs(flits: flits(values: Double(m.dim)), lanes: lanes(devices: devices))
     }
 
-    /// `llama_latency` (`cxl_latency.py:15-38`), the tensor-parallel rows' CXL latency per block: every FC
-    /// layer's outputs, split by rows over the `fcDevices` devices, are gathered and broadcast again; five
-    /// dim-sized gathers and broadcasts (Q, K, V, O, w2, all counted at dim values) and one FFN-sized pair
-    /// (line 36). A gather is `ceil(size / f · 2 / 192)` flits from each of the other f − 1 devices; a broadcast
-    /// the whole vector once (multicast). It has no term for the scores or probabilities that QKᵀ and SV would
-    /// move between devices (docs/CENT-CODE.md §4.7).
+    /// The gather-and-broadcast pairs of one block in CENT's tensor-parallel rows (`llama_latency`,
+    /// `cxl_latency.py:15-38`): every FC layer's outputs, split by rows over the devices, are gathered and broadcast
+    /// again; five hidden-sized pairs (Q, K, V, O, w2, all counted at dim values) and one FFN-sized pair (w1 and w3,
+    /// line 36), each with the operator whose outputs it moves. It has no term for the scores or probabilities that
+    /// QKᵀ and SV would move between devices (docs/CENT-CODE.md §4.7).
+    static func blockTransferPairs(model m: CENTModel) -> [(kind: OpKind, values: Double)] {
+        let dim = Double(m.dim)
+        return [
+            (.qkvProjection, dim), (.qkvProjection, dim), (.qkvProjection, dim), (.outputProjection, dim),
+            (.ffn, Double(m.ffn)), (.ffn, dim),
+        ]
+    }
+
+    /// The flits of a gather of `values` split over `f` devices: the other f − 1 shares, each
+    /// `ceil(values / f · 2 / 192)` flits (`cxl_latency.py:29-34`).
+    static func gatherFlits(values: Double, fcDevices f: Int) -> Double {
+        flits(values: values / Double(f)) * Double(f - 1)
+    }
+
+    /// `llama_latency` (`cxl_latency.py:15-38`), the tensor-parallel rows' CXL latency per block: a gather and a
+    /// broadcast (one multicast of the whole vector) for each of `blockTransferPairs`.
     public static func tensorParallelCXLMs(model m: CENTModel, devices: Int, fcDevices f: Int) -> Double {
-        let lanes = lanes(devices: devices), dim = Double(m.dim), ffn = Double(m.ffn), others = Double(f - 1)
-        let dimBroadcast = transferMs(flits: flits(values: dim), lanes: lanes)
-        let ffnBroadcast = transferMs(flits: flits(values: ffn), lanes: lanes)
-        let dimGather = transferMs(flits: flits(values: dim / Double(f)) * others, lanes: lanes)
-        let ffnGather = transferMs(flits: flits(values: ffn / Double(f)) * others, lanes: lanes)
-        return dimBroadcast * 4 + dimGather * 5 + dimBroadcast + ffnGather + ffnBroadcast
+        let lanes = lanes(devices: devices)
+        return blockTransferPairs(model: m).reduce(0) { sum, pair in
+            sum + transferMs(flits: gatherFlits(values: pair.values, fcDevices: f), lanes: lanes)
+                + transferMs(flits: flits(values: pair.values), lanes: lanes)
+        }
     }
 
     /// `InOut_latency` (`utils.py:7`): top-k sampling on the CPU, once per token.

@@ -31,24 +31,17 @@ public struct CENTLink: Sendable, Hashable {
         latencyPs + Picoseconds((flits * 256 / bytesPerSecond * 1e12).rounded())
     }
 
-    /// A broadcast of `values` BF16 values: one multicast of the whole vector in CENT's 64 B messages, three per
-    /// flit (`cxl_latency.py:23-27`).
-    func broadcastPs(values: Double) -> Picoseconds { transferPs(flits: CENTAnalytic.flits(values: values)) }
-
-    /// A gather of `values` split over `f` devices: the other f − 1 shares back to back (`cxl_latency.py:29-34`).
-    func gatherPs(values: Double, fcDevices f: Int) -> Picoseconds {
-        transferPs(flits: CENTAnalytic.flits(values: values / Double(f)) * Double(f - 1))
+    /// A gather and a broadcast of `values` BF16 values over `f` devices: the other f − 1 shares back to back,
+    /// then one multicast of the whole vector, in CENT's 64 B messages, three per flit (`cxl_latency.py:23-34`).
+    func pairPs(values: Double, fcDevices f: Int) -> Picoseconds {
+        transferPs(flits: CENTAnalytic.gatherFlits(values: values, fcDevices: f))
+            + transferPs(flits: CENTAnalytic.flits(values: values))
     }
 
-    /// The gathers and broadcasts of one block over a group of `fcDevices` (`llama_latency`, `cxl_latency.py:15-38`),
-    /// by the operator whose outputs they move: Q, K and V (three hidden-sized pairs, as CENT counts them), Wo (one),
-    /// w1 and w3 (the FFN-sized pair) and w2 (one).
+    /// The gathers and broadcasts of one block over a group of `fcDevices` (`CENTAnalytic.blockTransferPairs`), each
+    /// with the operator whose outputs it moves.
     func blockTransfers(model m: CENTModel, fcDevices f: Int) -> [(OpKind, Picoseconds)] {
-        func pair(_ values: Double) -> Picoseconds {
-            gatherPs(values: values, fcDevices: f) + broadcastPs(values: values)
-        }
-        let dim = Double(m.dim), ffn = Double(m.ffn)
-        return [(.qkvProjection, pair(dim) * 3), (.outputProjection, pair(dim)), (.ffn, pair(ffn) + pair(dim))]
+        CENTAnalytic.blockTransferPairs(model: m).map { ($0.kind, pairPs(values: $0.values, fcDevices: f)) }
     }
 
     /// The score moves CENT's code leaves out (`fidelity.cent_score_moves: costed`, docs/MAPPING.md §13): QKᵀ
@@ -57,8 +50,7 @@ public struct CENTLink: Sendable, Hashable {
     /// CENT's own transfer terms. Nothing moves with one device.
     func scoreTransfers(model m: CENTModel, fcDevices f: Int, seqLen: Int) -> Picoseconds {
         guard f > 1 else { return 0 }
-        let scores = Double(m.heads * seqLen)
-        return gatherPs(values: scores, fcDevices: f) + broadcastPs(values: scores)
+        return pairPs(values: Double(m.heads * seqLen), fcDevices: f)
     }
 }
 

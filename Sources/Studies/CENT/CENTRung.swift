@@ -46,7 +46,7 @@ public struct CENTRung: Sendable {
     /// The topology of the row, as YAML (what `lolpim run` would take).
     public func yaml() throws -> String {
         guard let m = CENTModel.named(row.model) else { throw CENTTable.Failure.unknownModel(row.model) }
-        let stages: Int, layers: [Int], requestsPerStage: Int, mode: CENTMode
+        let stages: Int, layers: [Int], requestsPerStage: Int, mode: CENTMode, tp: Int
         if Self.isPipelineParallel(row, model: m) {
             let blocks = (m.layers + row.devices - 1) / row.devices
             stages = (m.layers + blocks - 1) / blocks
@@ -54,13 +54,14 @@ public struct CENTRung: Sendable {
             layers = (0..<stages).map { min(blocks, m.layers - $0 * blocks) }
             requestsPerStage = blocks
             mode = .pipelineParallel
+            tp = 1
         } else {
             stages = row.pp
             layers = (0..<stages).map { m.layers / stages + ($0 < m.layers % stages ? 1 : 0) }
             requestsPerStage = 1
             mode = .modelParallel
+            tp = row.tp
         }
-        let tp = Self.isPipelineParallel(row, model: m) ? 1 : row.tp
         let split = layers.map(String.init).joined(separator: ", ")
         let gbps = Double(CENTAnalytic.lanes(devices: row.devices)) * 4 * 1.073741824
         let prompt = max(1, row.seqLen - steps / 2)

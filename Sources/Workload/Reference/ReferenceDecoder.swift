@@ -96,17 +96,38 @@ public struct ReferenceDecoder: Sendable {
     public struct Cache: Sendable {
         var keys: [[Float]]
         var values: [[Float]]
-        public var positions: Int { keys.first.map { $0.count } ?? 0 }
+        /// Tokens fed so far: the position of the next one.
+        public internal(set) var positions = 0
     }
 
     public func emptyCache() -> Cache {
         Cache(keys: Array(repeating: [], count: model.layers), values: Array(repeating: [], count: model.layers))
     }
 
+    /// One request: the prompt fed token by token, then `steps` decode steps, each taking the top logit (greedy)
+    /// or, under teacher forcing, the `continuation`'s token as the next input. Returns every step's top token and
+    /// logits.
+    public func decode(
+        prompt: [Int], steps: Int, continuation: [Int]? = nil
+    ) -> (generated: [Int], logits: [[Float]]) {
+        var cache = emptyCache()
+        for token in prompt.dropLast() { _ = step(token, cache: &cache) }
+        var token = prompt.last!, generated: [Int] = [], all: [[Float]] = []
+        for s in 0..<steps {
+            let logits = step(token, cache: &cache)
+            let top = logits.indices.max { logits[$0] < logits[$1] }!
+            generated.append(top)
+            all.append(logits)
+            token = continuation?[s] ?? top
+        }
+        return (generated, all)
+    }
+
     /// Feeds `token` at the next position and returns the next token's logits.
     public func step(_ token: Int, cache: inout Cache) -> [Float] {
         let h = model.hidden, d = model.headDim, heads = model.queryHeads, kvHeads = model.kvHeads
-        let position = cache.keys[0].count / (kvHeads * d)
+        let position = cache.positions
+        cache.positions += 1
         var x = Array(embedding[(token * h)..<((token + 1) * h)])
         let eps = Float(architecture.rmsNormEps)
         for (l, layer) in layers.enumerated() {
