@@ -35,10 +35,23 @@ struct ReferenceCommand: ParsableCommand {
             printError("\(self.topology): model: the reference decodes a checkpoint; give model.checkpoint: DIR")
             throw ExitCode(2)
         }
+        if let logits {
+            try reportingFailures {
+                try FileManager.default.createDirectory(atPath: logits, withIntermediateDirectories: true)
+            }
+        }
+        // Each request's logits go to its .npy file as soon as it is decoded; only digests and ids are kept.
         let outcome: [Decoded] = try reportingFailures {
             do {
                 let decoder = try ReferenceDecoder(checkpoint: HFCheckpoint(directory: directory))
-                return try requests(topology).map { decode($0, with: decoder) }
+                return try requests(topology).enumerated().map { i, r in
+                    let (generated, all) = decoder.decode(
+                        prompt: r.prompt, steps: r.steps, continuation: r.continuation)
+                    if let logits {
+                        try LogitFiles.npy(all).write(to: URL(fileURLWithPath: logits + "/request-\(i).npy"))
+                    }
+                    return Decoded(prompt: r.prompt.count, generated: generated, digests: all.map(LogitFiles.digest))
+                }
             } catch let error as ModelFileError {
                 printError(error.description)
                 throw ExitCode(2)
@@ -55,12 +68,6 @@ struct ReferenceCommand: ParsableCommand {
                     },
                 ], options: [.prettyPrinted, .sortedKeys])
             try json.write(to: URL(fileURLWithPath: dir + "/reference.json"))
-            if let logits {
-                try FileManager.default.createDirectory(atPath: logits, withIntermediateDirectories: true)
-                for (i, r) in outcome.enumerated() {
-                    try LogitFiles.npy(r.logits).write(to: URL(fileURLWithPath: logits + "/request-\(i).npy"))
-                }
-            }
         }
         for (i, r) in outcome.enumerated() {
             print("request \(i): \(r.prompt) prompt tokens → " + r.generated.map(String.init).joined(separator: " "))
@@ -72,7 +79,6 @@ struct ReferenceCommand: ParsableCommand {
         var prompt: Int
         var generated: [Int]
         var digests: [String]
-        var logits: [[Float]]
     }
 
     /// The requests: from --prompts, or seeded random ids of the workload's prompt lengths and output tokens.
@@ -92,12 +98,5 @@ struct ReferenceCommand: ParsableCommand {
         return plan.requests.map { r in
             ((0..<r.promptTokens).map { _ in Int(rng.next() % UInt64(vocab)) }, nil, r.outputTokens)
         }
-    }
-
-    /// Feeds the prompt, then `steps` tokens: the continuation's, or each step's top logit.
-    func decode(_ r: (prompt: [Int], continuation: [Int]?, steps: Int), with decoder: ReferenceDecoder) -> Decoded {
-        let (generated, logits) = decoder.decode(prompt: r.prompt, steps: r.steps, continuation: r.continuation)
-        return Decoded(
-            prompt: r.prompt.count, generated: generated, digests: logits.map(LogitFiles.digest), logits: logits)
     }
 }

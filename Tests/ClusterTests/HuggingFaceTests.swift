@@ -24,8 +24,9 @@ struct HuggingFaceTests {
     func llamaConfig() throws {
         let text = TinyCheckpoint.config(
             layers: 32, hidden: 4096, heads: 32, kvHeads: 8, ffn: 14336, vocab: 128_256, maxContext: 131_072,
+            ropeTheta: 500_000,
             extra: """
-                , "rope_theta": 500000.0, "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0,
+                , "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0,
                 "high_freq_factor": 4.0, "original_max_position_embeddings": 8192, "rope_type": "llama3"}
                 """)
         let model = try HFConfig.parse(text, file: "config.json", name: "llama-3.1-8b")
@@ -38,7 +39,7 @@ struct HuggingFaceTests {
     @Test("config.json: Qwen2 has QKV biases; Mistral's window; transformers 5's rope_parameters; head_dim")
     func otherConfigs() throws {
         let qwen = try HFConfig.parse(
-            TinyCheckpoint.config(architecture: "Qwen2ForCausalLM", extra: ", \"rope_theta\": 1000000.0"),
+            TinyCheckpoint.config(architecture: "Qwen2ForCausalLM", ropeTheta: 1_000_000),
             file: "c", name: "q")
         #expect(qwen.architecture?.qkvBias == true && qwen.architecture?.ropeTheta == 1_000_000)
         let mistral = try HFConfig.parse(

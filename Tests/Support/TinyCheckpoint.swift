@@ -57,13 +57,13 @@ public enum TinyCheckpoint {
     /// A Llama- or Qwen2-style config.json of the given dimensions.
     public static func config(
         architecture: String = "LlamaForCausalLM", layers: Int = 2, hidden: Int = 16, heads: Int = 4, kvHeads: Int = 2,
-        ffn: Int = 32, vocab: Int = 24, maxContext: Int = 64, extra: String = ""
+        ffn: Int = 32, vocab: Int = 24, maxContext: Int = 64, ropeTheta: Double = 10_000, extra: String = ""
     ) -> String {
         """
         {"architectures": ["\(architecture)"], "hidden_size": \(hidden), "intermediate_size": \(ffn),
          "num_hidden_layers": \(layers), "num_attention_heads": \(heads), "num_key_value_heads": \(kvHeads),
          "vocab_size": \(vocab), "max_position_embeddings": \(maxContext), "rms_norm_eps": 1e-05,
-         "rope_theta": 10000.0, "tie_word_embeddings": false\(extra)}
+         "rope_theta": \(ropeTheta), "tie_word_embeddings": false\(extra)}
         """
     }
 

@@ -96,7 +96,6 @@ public struct CENTTable: Sendable {
         struct Shared {
             var next = 0
             var done: [Row?]
-            var count = 0
             var failure: (any Error)?
         }
         let shared = Mutex(Shared(done: Array(repeating: nil, count: published.count)))
@@ -117,12 +116,11 @@ public struct CENTTable: Sendable {
                         try known[Self.key(p)] ?? self.row(p, store: store, caches: caches, embeddings: embeddings)
                     // Reports go one at a time, each with the rows finished by then.
                     try reported.withLock { _ in
-                        let (count, rows) = shared.withLock { s in
+                        let rows = shared.withLock { s in
                             s.done[i] = row
-                            s.count += 1
-                            return (s.count, s.done.compactMap { $0 })
+                            return s.done.compactMap { $0 }
                         }
-                        try progress(count, published.count, row, rows)
+                        try progress(rows.count, published.count, row, rows)
                     }
                 } catch {
                     shared.withLock { if $0.failure == nil { $0.failure = error } }
