@@ -11,8 +11,9 @@
 // engine:    commands per second of the raw command engine (a large GEMV kernel scheduled under each
 //            policy, no cache).
 // replay:    the AiM controller model on whole static attention operators (head-first and token-parallel, a
-//            decode batch of QMSum-length contexts on cent-32ch): cycles, the share of them the fast-forward
-//            skipped, and wall time with and without it (the reports are equal; the bench checks it).
+//            decode batch of QMSum-length contexts on cent-32ch), then on CENT device steps (the cent rung's
+//            trace, softmax moves included): cycles, the share of them the fast-forward skipped, and wall time
+//            with and without it (the reports are equal; the bench checks it).
 // run:       wall time of `lolpim run` on the llm-72b-32k topology (32 modules, QMSum, 64 decode steps) at
 //            command and at roofline fidelity, as separate processes over ipc.
 // store:     the 72B compare topology (command fidelity, tp 1) with a cold kernel-timing store, the same store
@@ -243,6 +244,25 @@ func replayRate(
     return (fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
 }
 
+/// One CENT device step (`CENTProgram`: a block's whole trace, softmax moves included) replayed with and without
+/// the fast-forward: (instructions, cycles, skipped, seconds with, seconds without).
+func centReplayRate(
+    _ model: CENTModel, _ device: CENTDevice, seqLen: Int
+) -> (instructions: Int, cycles: Int64, skipped: Int64, fast: Double, slow: Double) {
+    let program = CENTProgram(model: model, device: device, seqLen: seqLen).instructions
+    let replay = AiMTraceReplay(module: .cent32, refresh: false, commit: .centPinned)
+    var start = now()
+    let fast = replay.run(program)
+    let fastSeconds = now() - start
+    start = now()
+    let slow = replay.run(program, fastForward: false)
+    let slowSeconds = now() - start
+    guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
+        fatalError("fast-forward changed the report of \(model.name) at T = \(seqLen)")
+    }
+    return (program.count, fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
+}
+
 // MARK: Full runs
 
 func timedRun(topology: String, fidelity: String) throws -> Double {
@@ -407,6 +427,18 @@ if what == "replay" || what == "all" {
                         100 * Double(r.skipped) / Double(r.cycles), r.fast, r.slow, r.slow / r.fast))
             }
         }
+    }
+    print("AiM replay of CENT device steps (CENTProgram, cent-32ch, the trace of one block step)")
+    print(
+        "model       blocks  T       instructions  cycles      skipped   wall s (fast-forward)  wall s (cycle by cycle)"
+    )
+    for (model, blocks, t) in [(CENTModel.llama2_7B, 4, 4_096), (.llama2_7B, 4, 32_768), (.llama2_70B, 1, 32_768)] {
+        let r = centReplayRate(model, CENTDevice(channelsPerBlock: 32 / blocks), seqLen: t)
+        print(
+            String(
+                format: "%@  %6d  %6d  %12d  %10lld  %6.1f %%  %21.3f  %23.3f",
+                model.name.padding(toLength: 10, withPad: " ", startingAt: 0), blocks, t, r.instructions, r.cycles,
+                100 * Double(r.skipped) / Double(r.cycles), r.fast, r.slow))
     }
 }
 if what == "run" || what == "all" {

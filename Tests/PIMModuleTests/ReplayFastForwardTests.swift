@@ -142,6 +142,40 @@ struct ReplayFastForwardTests {
         #expect(skipped > 0)
     }
 
+    /// Programs with no sync point for thousands of instructions: CENT's softmax, whose moves are single-burst
+    /// `W MEM` / `R MEM` host requests, and a hand-made stream of writes and reads with queues that fill. Only the
+    /// stride points (`ReplayFastForward.stride`) can find their periods, with requests still queued.
+    @Test("memory-request streams: skipped between sync points, queued requests and all, with the same report")
+    func memoryStreams() {
+        let cent = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
+        for (model, device, t) in [
+            (CENTModel.llama2_7B, CENTDevice(channelsPerBlock: 8), 5_000),
+            (.llama2_70B, CENTDevice(channelsPerBlock: 32), 3_100),
+        ] {
+            let softmax = CENTProgram(model: model, device: device, seqLen: t).segment(4).instructions
+            let skipped = expectSame(softmax + [AiMInstruction(.eoc)], on: cent, "\(model.name) softmax T=\(t)")
+            let cycles = cent.run(softmax + [AiMInstruction(.eoc)]).cycles
+            // Most of the moves are skipped, not only what lies between SYNCs.
+            #expect(Double(skipped) > 0.5 * Double(cycles), "\(model.name): \(skipped) of \(cycles)")
+        }
+        let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)
+        func access(_ op: AiMInstruction.Opcode, _ channel: Int, _ bank: Int, _ row: Int) -> AiMInstruction {
+            AiMInstruction(op, [.channel: channel, .bank: bank, .row: row])
+        }
+        // Writes that fill a queue (one channel only), reads forwarded from queued writes, rows that change.
+        let filling = (0..<3000).map { i in access(.writeMEM, 0, i % 4, 7) } + [AiMInstruction(.eoc)]
+        let mixed =
+            (0..<400).flatMap { i in
+                [access(.writeMEM, i % 2, i % 16, i / 50), access(.readMEM, i % 2, (i + 3) % 16, i / 50)]
+            } + [AiMInstruction(.eoc)]
+        let rowsOn = (0..<2000).map { i in access(.readMEM, 1, i % 8, 100 + i / 64) } + [AiMInstruction(.eoc)]
+        var skipped: Int64 = 0
+        for (name, program) in [("queue fills", filling), ("writes and reads", mixed), ("rows move on", rowsOn)] {
+            skipped += expectSame(program, on: replay, name)
+        }
+        #expect(skipped > 0)
+    }
+
     @Test("programs with AF that name rows in the LUT's range, or replays that record or refresh: cycle by cycle")
     func leftAlone() {
         let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)

@@ -218,12 +218,14 @@ struct AiMChannelController {
         var source: Source?
         var index = 0
         if !active.isEmpty {
-            var queue = active
+            // Taken out and put back (`swap`), not copied: a copy would make the writes below copy the array.
+            var queue: [Request] = []
+            swap(&queue, &active)
             if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
                 source = .active
                 index = i
             }
-            active = queue
+            swap(&queue, &active)
         }
         if source == nil, !priority.isEmpty {
             // Computed before the write: reading `self` inside a write to one of its arrays copies it.
@@ -247,12 +249,13 @@ struct AiMChannelController {
                 index = aimHead
             } else {
                 updateWriteMode()
-                var queue = writeMode ? writes : reads
+                var queue: [Request] = []
+                if writeMode { swap(&queue, &writes) } else { swap(&queue, &reads) }
                 if let i = bestReady(in: &queue), ready(queue[i].next, bank: queue[i].bank) {
                     source = writeMode ? .writes : .reads
                     index = i
                 }
-                if writeMode { writes = queue } else { reads = queue }
+                if writeMode { swap(&queue, &writes) } else { swap(&queue, &reads) }
             }
         }
         guard let source else { return }
@@ -407,21 +410,28 @@ struct AiMChannelController {
 extension AiMChannelController {
     /// Appends to `out` what decides this controller's behaviour from cycle `now` on (every later tick and
     /// every request it accepts), with times relative to `now` and rows relative to `rowBase`; false (and
-    /// `out` as it was) when the state is of a kind the fast-forward leaves alone: memory requests queued or
-    /// in flight, single-bank rows or bank timing still pending, refresh. What is left out cannot change
-    /// what happens: a time at or before `now` is as good as any other past time (every rule compares
-    /// `ready <= clock` with clock > now, and every update takes a maximum with a later time), a departure
-    /// at or before `now` leaves at the next tick whatever its value, a request's `next` is recomputed before
-    /// it is used and an AiM request's arrival is never read; counts, `busyUntil` and the trace only report.
+    /// `out` as it was) when the replay refreshes or records its trace, which the fast-forward leaves alone.
+    /// What is left out cannot change what happens: a ready time at or before `now` is as good as any other
+    /// past time (every rule compares `ready <= clock` with clock > now, and every update takes a maximum with a
+    /// later time), a departure at or before `now` leaves at the next tick whatever its value, a request's
+    /// `next` is recomputed before it is used, an AiM request's arrival is never read (a memory request's is,
+    /// by FR-FCFS, so it is kept exactly, past or not), and counts, `busyUntil` and the trace only report.
+    /// Bank and bank-group ready times are written out only while one of them lies ahead of `now`.
     func appendSignature(to out: inout [Int64], now: Int64, rowBase: Int) -> Bool {
-        guard !refresh, trace == nil, reads.isEmpty, writes.isEmpty, active.isEmpty, priority.isEmpty,
-            commonRow != -2, bankTimingUntil <= now
-        else { return false }
+        guard !refresh, trace == nil else { return false }
         func relative(_ t: Int64) -> Int64 { t <= now ? 0 : t - now }
         func row(_ r: Int) -> Int64 { r < 0 ? Int64(r) - (1 << 40) : Int64(r - rowBase) }
         out.append((registerMode ? 1 : 0) + (writeMode ? 2 : 0))
         out.append(row(commonRow))
+        if commonRow == -2 { for r in openRow { out.append(row(r)) } }
         for t in channelReady { out.append(relative(t)) }
+        if bankTimingUntil > now {
+            out.append(1)
+            for t in groupReady { out.append(relative(t)) }
+            for t in bankReady { out.append(relative(t)) }
+        } else {
+            out.append(0)
+        }
         out.append(lastWriteDepart > writesRetiredThrough ? 1 + relative(lastWriteDepart) : 0)
         out.append(Int64(pendingReads.count - pendingReadHead))
         for c in pendingReads[pendingReadHead...] {
@@ -439,6 +449,15 @@ extension AiMChannelController {
             out.append(kind + Int64(r.final.rawValue) * 2 + (r.needsRegisterMode ? 64 : 0) + (r.notifies ? 128 : 0))
             out.append(Int64(r.bank))
             out.append(row(r.row))
+        }
+        for queue in [reads, writes, active, priority] {
+            out.append(Int64(queue.count))
+            for r in queue {
+                out.append(Int64(r.final.rawValue) * 2 + (r.notifies ? 1 : 0))
+                out.append(Int64(r.bank))
+                out.append(row(r.row))
+                out.append(r.arrive - now)
+            }
         }
         return true
     }
@@ -465,6 +484,19 @@ extension AiMChannelController {
         lastWriteDepart = later(lastWriteDepart)
         writesRetiredThrough = later(writesRetiredThrough)
         for i in pendingReadHead..<pendingReads.count { pendingReads[i].depart = later(pendingReads[i].depart) }
+        for k in groupReady.indices { groupReady[k] = later(groupReady[k]) }
+        for k in bankReady.indices { bankReady[k] = later(bankReady[k]) }
+        bankTimingUntil = later(bankTimingUntil)
+        func movedOn(_ queue: inout [Request]) {
+            for i in queue.indices {
+                queue[i].row = moved(queue[i].row)
+                queue[i].arrive = later(queue[i].arrive)
+            }
+        }
+        movedOn(&reads)
+        movedOn(&writes)
+        movedOn(&active)
+        movedOn(&priority)
         for i in 0..<aimCount {
             let slot = (aimHead + i) % Self.queueCapacity
             aim[slot].row = moved(aim[slot].row)

@@ -77,11 +77,14 @@ public struct AiMInstruction: Sendable, Hashable {
         case address, data, channel
     }
 
-    /// Field values by name (a field the opcode does not carry is nil), stored inline: the replay reads them
-    /// for every instruction it decodes.
+    /// Field values by name (a field the opcode does not carry is nil), stored inline as the trace format's
+    /// 32-bit numbers with a bit per field that is present: the replay reads them for every instruction it
+    /// decodes, and CENT's programs hold millions of instructions (44 bytes each, not 88 with `Int`s).
     public struct Fields: Sendable, Hashable, ExpressibleByDictionaryLiteral {
-        private var opsize = -1, gpr0 = -1, gpr1 = -1, mask = -1, bank = -1, row = -1
-        private var address = -1, data = -1, channel = -1
+        private var opsize: UInt32 = 0, gpr0: UInt32 = 0, gpr1: UInt32 = 0, mask: UInt32 = 0, bank: UInt32 = 0
+        private var row: UInt32 = 0, address: UInt32 = 0, data: UInt32 = 0, channel: UInt32 = 0
+        /// Bit `i` set when the field of index i (`Field.allCases` order) is present.
+        private var present: UInt16 = 0
 
         public init(dictionaryLiteral elements: (Field, Int)...) {
             for (field, value) in elements { self[field] = value }
@@ -89,29 +92,53 @@ public struct AiMInstruction: Sendable, Hashable {
 
         /// Every field but the channel mask equal.
         public func sameExceptMask(_ other: Fields) -> Bool {
-            opsize == other.opsize && gpr0 == other.gpr0 && gpr1 == other.gpr1 && bank == other.bank
-                && row == other.row && address == other.address && data == other.data && channel == other.channel
+            var a = self, b = other
+            a[.mask] = nil
+            b[.mask] = nil
+            return a == b
         }
 
-        /// Values are non-negative; nil means absent.
+        private static func bit(_ field: Field) -> UInt16 {
+            switch field {
+            case .opsize: 1
+            case .gpr0: 2
+            case .gpr1: 4
+            case .mask: 8
+            case .bank: 16
+            case .row: 32
+            case .address: 64
+            case .data: 128
+            case .channel: 256
+            }
+        }
+
+        /// Values are 0 to `UInt32.max`, as a trace line's fields (`AiMTraceParser.maxField`); nil means absent.
+        /// Setting a value outside that range is a programming error.
         public subscript(field: Field) -> Int? {
             get {
-                let v: Int
+                guard present & Self.bit(field) != 0 else { return nil }
                 switch field {
-                case .opsize: v = opsize
-                case .gpr0: v = gpr0
-                case .gpr1: v = gpr1
-                case .mask: v = mask
-                case .bank: v = bank
-                case .row: v = row
-                case .address: v = address
-                case .data: v = data
-                case .channel: v = channel
+                case .opsize: return Int(opsize)
+                case .gpr0: return Int(gpr0)
+                case .gpr1: return Int(gpr1)
+                case .mask: return Int(mask)
+                case .bank: return Int(bank)
+                case .row: return Int(row)
+                case .address: return Int(address)
+                case .data: return Int(data)
+                case .channel: return Int(channel)
                 }
-                return v < 0 ? nil : v
             }
             set {
-                let v = newValue ?? -1
+                let v: UInt32
+                if let newValue {
+                    precondition((0...Int(UInt32.max)).contains(newValue), "an AiM field holds 32 bits: \(newValue)")
+                    v = UInt32(newValue)
+                    present |= Self.bit(field)
+                } else {
+                    v = 0
+                    present &= ~Self.bit(field)
+                }
                 switch field {
                 case .opsize: opsize = v
                 case .gpr0: gpr0 = v
@@ -130,13 +157,17 @@ public struct AiMInstruction: Sendable, Hashable {
     public var opcode: Opcode
     /// Field values; a field the opcode does not carry is absent.
     public var values: Fields
-    /// Line in the trace file (0 for instructions made in memory).
-    public var line: Int
+    /// Line in the trace file (0 for instructions made in memory; a line past 2^32 − 1 is kept as that).
+    public var line: Int {
+        get { Int(storedLine) }
+        set { storedLine = UInt32(clamping: newValue) }
+    }
+    private var storedLine: UInt32
 
     public init(_ opcode: Opcode, _ values: Fields = [:], line: Int = 0) {
         self.opcode = opcode
         self.values = values
-        self.line = line
+        storedLine = UInt32(clamping: line)
     }
 
     /// Requests per target channel: opsize bursts (one when the opcode has no opsize).

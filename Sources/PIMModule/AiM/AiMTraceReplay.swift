@@ -67,12 +67,19 @@ public struct AiMTraceReplay: Sendable {
         let skipper =
             fastForward && !record && !refresh && ReplayFastForward.applies(to: instructions)
             ? ReplayFastForward(program: instructions) : nil
-        var iterator = instructions.makeIterator()
+        var index = 0
         return run(
-            next: { () throws(Never) -> AiMInstruction? in iterator.next() }, record: record,
+            next: { () throws(Never) -> AiMInstruction? in
+                guard index < instructions.count else { return nil }
+                index += 1
+                return instructions[index - 1]
+            }, record: record,
             skip: { skipped in
+                // By index: each instruction is a sizeable value, and only its opcode is needed.
+                let end = min(index + skipped, instructions.count)
                 var hostAccesses = 0
-                for _ in 0..<skipped where iterator.next()?.opcode.isHostAccess == true { hostAccesses += 1 }
+                for i in index..<end where instructions[i].opcode.isHostAccess { hostAccesses += 1 }
+                index = end
                 return hostAccesses
             }, fastForward: skipper)
     }
@@ -88,7 +95,7 @@ public struct AiMTraceReplay: Sendable {
     /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
     /// instructions of `next` and returns how many of them are host accesses. Each cycle: requests left over from
     /// earlier cycles go first; the decoder takes the next instruction unless it waits; every channel advances;
-    /// at a sync point, periods that repeat are skipped.
+    /// at a sync point or every `ReplayFastForward.stride` instructions, periods that repeat are skipped.
     private func run<E: Error>(
         next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Int,
         fastForward: ReplayFastForward?
@@ -109,8 +116,11 @@ public struct AiMTraceReplay: Sendable {
                 try replay.advance(next)
             }
             try replay.tick(next)
-            if replay.synced, skipper != nil { try replay.fastForward(&skipper!, skip: skip, next: next) }
+            if skipper != nil, replay.synced || (replay.moved && ReplayFastForward.isStridePoint(replay.decoded - 1)) {
+                try replay.fastForward(&skipper!, skip: skip, next: next)
+            }
             replay.synced = false
+            replay.moved = false
         }
         return replay.report(record: record)
     }
@@ -141,6 +151,8 @@ private struct ReplayState {
     var finished: Int64?
     /// Whether a blocking instruction completed this cycle (a sync point).
     var synced = false
+    /// Whether the decoder moved on to another instruction this cycle.
+    var moved = false
 
     init(channels: Channels, first: AiMInstruction?) {
         state = channels
@@ -154,6 +166,7 @@ private struct ReplayState {
     /// Moves the decoder to the next instruction.
     mutating func advance<E: Error>(_ next: () throws(E) -> AiMInstruction?) throws(E) {
         if let row = current?.values[.row] { rowBase = row }
+        moved = true
         current = try next()
         if let current {
             decoded += 1
@@ -239,16 +252,17 @@ private struct ReplayState {
         }
     }
 
-    /// At a sync point with nothing left over, asks `skipper` whether the state recurs; if so, passes over the whole
-    /// periods it found (`ReplayFastForward`): `skip(n)` passes over n instructions of `next` and counts their host
-    /// accesses.
+    /// At a sync or stride point with nothing left over and nothing blocking, asks `skipper` whether the state
+    /// recurs; if so, passes over the whole periods it found (`ReplayFastForward`): `skip(n)` passes over n
+    /// instructions of `next` and counts their host accesses.
     mutating func fastForward<E: Error>(
         _ skipper: inout ReplayFastForward, skip: (Int) -> Int, next: () throws(E) -> AiMInstruction?
     ) throws(E) {
-        guard finished == nil, current != nil, !state.remaining.contains(where: { $0.count > 0 }) else { return }
+        guard finished == nil, current != nil, stalled == 0, !state.remaining.contains(where: { $0.count > 0 })
+        else { return }
         let found = state.controllers.withUnsafeBufferPointer { controllers in
             skipper.observe(
-                controllers, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
+                controllers, sync: synced, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
                 blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
         }
         guard let s = found else { return }

@@ -16,11 +16,17 @@
 /// while no row the program names reaches 2^29 (`applies`), since then the LUT row equals no program row before or
 /// after any move, so AF hits and misses exactly where it did; and a state with the LUT row open or queued encodes
 /// it relative to the moving rows, so it can equal another state only with rows unmoved (d = 0).
+///
+/// Where the replay looks. At every sync point, and also every `stride` instructions the decoder moves on to
+/// while nothing is left over and nothing blocks it: a program of memory requests (CENT's softmax moves every score
+/// as a single burst) or of non-blocking AiM commands has no sync point for minutes of simulated work, and the
+/// argument above holds at any cycle whose state is recorded whole, queued requests included. The two kinds are
+/// kept in separate windows, so that frequent stride records never push out the sync points of a longer period.
 struct ReplayFastForward {
     /// The state at one sync point and the counters then.
     struct Record {
         var signature: [Int64] = []
-        var hash = 0
+        var hash: UInt64 = 0
         var position = 0
         var cycle: Int64 = 0
         var rowBase = 0
@@ -45,10 +51,34 @@ struct ReplayFastForward {
 
     /// Sync points remembered (a period longer than this many sync points is not found).
     static let window = 48
+    /// Instructions between the stride records, at the positions that are multiples of it: a period of P
+    /// instructions is found as one of lcm(P, stride), if that is within `window` strides.
+    static let stride = 32
+
+    /// The records of one kind of point, the last `window` of them in a ring.
+    private struct Window {
+        var records: [Record] = []
+        var next = 0
+
+        mutating func clear() {
+            records.removeAll(keepingCapacity: true)
+            next = 0
+        }
+
+        /// Keeps `record` (handing back, in it, the storage of the one it replaces).
+        mutating func insert(_ record: inout Record) {
+            if records.count < ReplayFastForward.window {
+                records.append(record)
+            } else {
+                swap(&records[next], &record)
+                next = (next + 1) % ReplayFastForward.window
+            }
+        }
+    }
 
     let program: [AiMInstruction]
-    private var records: [Record] = []
-    private var next = 0
+    private var syncs = Window()
+    private var strides = Window()
     private var current = Record()
 
     init(program: [AiMInstruction]) { self.program = program }
@@ -62,11 +92,15 @@ struct ReplayFastForward {
         !program.contains { $0.opcode == .af } || program.allSatisfy { ($0.values[.row] ?? 0) < lutRow }
     }
 
-    /// Records the sync point before `position` (the next instruction to decode) and returns the longest
-    /// skip that an earlier sync point with the same state allows, if any.
+    /// Whether the replay records the point before `position` (the next instruction to decode) when it is not a
+    /// sync point.
+    static func isStridePoint(_ position: Int) -> Bool { position % stride == 0 }
+
+    /// Records the point before `position` (the next instruction to decode), a sync point or a stride point, and
+    /// returns the longest skip that an earlier point of the same kind with the same state allows, if any.
     mutating func observe(
-        _ controllers: UnsafeBufferPointer<AiMChannelController>, position: Int, cycle: Int64, rowBase: Int,
-        afMode: Int, blocked: Int64, queueFull: Int64, skippedCounts: [Int64]
+        _ controllers: UnsafeBufferPointer<AiMChannelController>, sync: Bool, position: Int, cycle: Int64,
+        rowBase: Int, afMode: Int, blocked: Int64, queueFull: Int64, skippedCounts: [Int64]
     ) -> Skip? {
         current.signature.removeAll(keepingCapacity: true)
         current.signature.append(Int64(afMode))
@@ -74,12 +108,12 @@ struct ReplayFastForward {
         // retain each of its arrays.
         for c in controllers.indices {
             guard controllers[c].appendSignature(to: &current.signature, now: cycle, rowBase: rowBase) else {
-                records.removeAll(keepingCapacity: true)
-                next = 0
+                syncs.clear()
+                strides.clear()
                 return nil
             }
         }
-        current.hash = current.signature.hashValue
+        current.hash = Self.hash(current.signature)
         current.position = position
         current.cycle = cycle
         current.rowBase = rowBase
@@ -93,21 +127,25 @@ struct ReplayFastForward {
         current.blocked = blocked
         current.queueFull = queueFull
         var best: Skip?
-        for i in records.indices where records[i].hash == current.hash && records[i].signature == current.signature {
-            if let skip = skip(from: records[i], to: current),
+        let records = sync ? syncs.records : strides.records
+        for r in records where r.hash == current.hash && r.signature == current.signature {
+            if let skip = skip(from: r, to: current),
                 skip.instructions * Int(skip.periods) > (best.map { $0.instructions * Int($0.periods) } ?? 0)
             {
                 best = skip
             }
         }
         // Records from before a skip stay valid: the state after it is the one the replay would have reached.
-        if records.count < Self.window {
-            records.append(current)
-        } else {
-            swap(&records[next], &current)
-            next = (next + 1) % Self.window
-        }
+        if sync { syncs.insert(&current) } else { strides.insert(&current) }
         return best
+    }
+
+    /// FNV-1a over the signature's words: a cheap filter before the full comparison (the standard library's
+    /// seeded SipHash costs more than the rest of an observation).
+    static func hash(_ words: [Int64]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for w in words { h = (h ^ UInt64(bitPattern: w)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// The skip from sync point `a` to the equal state `b`: how many whole periods of the instructions
@@ -147,8 +185,10 @@ struct ReplayFastForward {
     /// `x` is `y` with its row (if it has one) moved on by `rows`.
     static func same(_ x: AiMInstruction, _ y: AiMInstruction, rowsOn rows: Int) -> Bool {
         guard x.opcode == y.opcode else { return false }
-        var moved = y.values
-        if let row = moved[.row] { moved[.row] = row + rows }
-        return x.values == moved
+        guard rows != 0, let b = y.values[.row] else { return x.values == y.values }
+        guard let a = x.values[.row], a == b + rows else { return false }
+        var unmoved = x.values
+        unmoved[.row] = b
+        return unmoved == y.values
     }
 }

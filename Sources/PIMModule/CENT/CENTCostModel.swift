@@ -169,8 +169,9 @@ public struct CENTCostModel: StageCostModel {
         if let stored = store?.timing(key) {
             timing = CENTReplays.Timing(latency: stored.cycles * module.tCKps, commands: CommandCounts(stored.counts))
         } else {
-            let report = AiMTraceReplay(module: module, refresh: false, commit: commit)
-                .run(instructions() + [AiMInstruction(.eoc)])
+            var program = instructions()
+            program.append(AiMInstruction(.eoc))
+            let report = AiMTraceReplay(module: module, refresh: false, commit: commit).run(program)
             timing = CENTReplays.Timing(latency: report.cycles * module.tCKps, commands: report.commands)
             // A replayed piece has no GEMV loop order; the field is required and unused here.
             store?.record(
