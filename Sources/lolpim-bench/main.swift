@@ -249,7 +249,7 @@ func replayRate(
 func centReplayRate(
     _ model: CENTModel, _ device: CENTDevice, seqLen: Int
 ) -> (instructions: Int, cycles: Int64, skipped: Int64, fast: Double, slow: Double) {
-    let program = CENTProgram(model: model, device: device, seqLen: seqLen).instructions
+    let program = CENTProgram(model: model, device: device, seqLen: seqLen).program
     let replay = AiMTraceReplay(module: .cent32, refresh: false, commit: .centPinned)
     var start = now()
     let fast = replay.run(program)

@@ -163,6 +163,65 @@ struct CENTProgramTests {
         }
     }
 
+    /// `store_for_EWMUL_score_only_trace` / `load_from_EWMUL_score_only_trace` (`TransformerBlock.py:1183-1227`)
+    /// written out loop by loop, as CENT writes its trace: what `CENTInstructions.ScoreMove` must read back.
+    func writtenOut(write: Bool, heads: Int, row: Int, bankGroup: Int, seqLen: Int, _ d: CENTDevice) -> [AiMInstruction]
+    {
+        var out: [AiMInstruction] = []
+        let rowsPerScore = ceil(seqLen, d.rowValues), headsPerBank = ceil(heads, d.channelsPerBlock * 4)
+        for k in 0..<rowsPerScore {
+            let size = k == rowsPerScore - 1 ? seqLen - d.rowValues * (rowsPerScore - 1) : d.rowValues
+            for j in 0..<headsPerBank {
+                for _ in 0..<ceil(size, d.burst) {
+                    for bank in 0..<d.totalBanks where bank % 4 == bankGroup {
+                        if (bank / 4) * headsPerBank + j > heads - 1 { break }
+                        let (channel, b) = d.bankIndex(bank)
+                        for tb in 0..<d.blocksPerDevice {
+                            out.append(
+                                AiMInstruction(
+                                    write ? .writeMEM : .readMEM,
+                                    [
+                                        .channel: channel + d.channelsPerBlock * tb, .bank: b,
+                                        .row: row + j * rowsPerScore + k,
+                                    ]))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("score moves kept as loops read back as CENT writes them out, between written runs; their summaries")
+    func scoreMovesAsLoops() {
+        let cases: [(heads: Int, device: CENTDevice, seqLen: Int)] = [
+            (32, CENTDevice(channelsPerBlock: 8), 2_500), (64, CENTDevice(channelsPerBlock: 10), 1_024),
+            (64, CENTDevice(modelParallel: 4), 3_000), (40, CENTDevice(channelsPerBlock: 16), 17),
+            (3, CENTDevice(channelsPerBlock: 32), 1_100),
+        ]
+        for (heads, d, t) in cases {
+            var program = CENTInstructions()
+            var expected: [AiMInstruction] = []
+            let eoc = AiMInstruction(.eoc), sync = AiMInstruction(.sync)
+            for (index, (write, group)) in [(true, 0), (true, 1), (false, 2)].enumerated() {
+                program.append(sync)
+                expected.append(sync)
+                program.append(
+                    CENTInstructions.ScoreMove(
+                        write: write, device: d, heads: heads, row: 100 * index, bankGroup: group, seqLen: t))
+                expected += writtenOut(write: write, heads: heads, row: 100 * index, bankGroup: group, seqLen: t, d)
+            }
+            program.append(eoc)
+            expected.append(eoc)
+            #expect(program.count == expected.count, "H=\(heads) C=\(d.channelsPerBlock) T=\(t)")
+            #expect(Array(program) == expected, "H=\(heads) C=\(d.channelsPerBlock) T=\(t)")
+            let middle = 5..<(expected.count - 7)
+            #expect(program.hostAccesses(in: middle) == middle.filter { expected[$0].opcode.isHostAccess }.count)
+            #expect(program.rowSummary.maxRow >= expected.compactMap { $0.values[.row] }.max()!)
+            #expect(!program.rowSummary.hasAF)
+        }
+    }
+
     @Test("the whole step: every opcode's count is the sum of its sections' closed forms")
     func wholeStep() {
         for (model, _, c) in Self.configs {

@@ -134,7 +134,7 @@ struct ReplayFastForwardTests {
             (.llama2_70B, CENTDevice(modelParallel: 32), 2_049),
         ] {
             let program = CENTProgram(model: model, device: device, seqLen: t)
-            #expect(ReplayFastForward.applies(to: program.instructions))
+            #expect(FastForward.applies(to: program.instructions))
             skipped += expectSame(program.instructions, on: replay, "\(model.name) C=\(device.channelsPerBlock) T=\(t)")
             // The FFN's piece alone (w1 with AF, w3) from idle channels, as the cent rung times it.
             skipped += expectSame(program.segment(8).instructions + [AiMInstruction(.eoc)], on: replay, "FFN piece")
@@ -144,7 +144,7 @@ struct ReplayFastForwardTests {
 
     /// Programs with no sync point for thousands of instructions: CENT's softmax, whose moves are single-burst
     /// `W MEM` / `R MEM` host requests, and a hand-made stream of writes and reads with queues that fill. Only the
-    /// stride points (`ReplayFastForward.stride`) can find their periods, with requests still queued.
+    /// stride points (`FastForward.stride`) can find their periods, with requests still queued.
     @Test("memory-request streams: skipped between sync points, queued requests and all, with the same report")
     func memoryStreams() {
         let cent = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)

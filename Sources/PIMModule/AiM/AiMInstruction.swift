@@ -90,6 +90,9 @@ public struct AiMInstruction: Sendable, Hashable {
             for (field, value) in elements { self[field] = value }
         }
 
+        /// No field present.
+        public init() {}
+
         /// Every field but the channel mask equal.
         public func sameExceptMask(_ other: Fields) -> Bool {
             var a = self, b = other
@@ -168,6 +171,16 @@ public struct AiMInstruction: Sendable, Hashable {
         self.opcode = opcode
         self.values = values
         storedLine = UInt32(clamping: line)
+    }
+
+    /// A host access to one bank's row (`R MEM` or `W MEM channel bank row`), made without the dictionary
+    /// literal's array: CENT's score moves make millions of them.
+    public init(memory opcode: Opcode, channel: Int, bank: Int, row: Int) {
+        var values = Fields()
+        values[.channel] = channel
+        values[.bank] = bank
+        values[.row] = row
+        self.init(opcode, values)
     }
 
     /// Requests per target channel: opsize bursts (one when the opcode has no opsize).

@@ -63,9 +63,9 @@ public struct AiMTraceReplay: Sendable {
 
     /// Replays a whole program. Periods that repeat are skipped (`ReplayFastForward`) unless `fastForward`
     /// is off or the replay records its trace; the report is the same either way (tested).
-    public func run(_ instructions: [AiMInstruction], record: Bool = false, fastForward: Bool = true) -> Report {
+    public func run(_ instructions: some AiMProgram, record: Bool = false, fastForward: Bool = true) -> Report {
         let skipper =
-            fastForward && !record && !refresh && ReplayFastForward.applies(to: instructions)
+            fastForward && !record && !refresh && FastForward.applies(to: instructions)
             ? ReplayFastForward(program: instructions) : nil
         var index = 0
         return run(
@@ -75,12 +75,9 @@ public struct AiMTraceReplay: Sendable {
                 return instructions[index - 1]
             }, record: record,
             skip: { skipped in
-                // By index: each instruction is a sizeable value, and only its opcode is needed.
                 let end = min(index + skipped, instructions.count)
-                var hostAccesses = 0
-                for i in index..<end where instructions[i].opcode.isHostAccess { hostAccesses += 1 }
-                index = end
-                return hostAccesses
+                defer { index = end }
+                return instructions.hostAccesses(in: index..<end)
             }, fastForward: skipper)
     }
 
@@ -89,16 +86,16 @@ public struct AiMTraceReplay: Sendable {
     /// channel (they all belong to the instruction being decoded, so they are alike), never one by one.
     /// Errors `next` throws (a bad line of a file being read) end the replay.
     public func run<E: Error>(next: () throws(E) -> AiMInstruction?, record: Bool = false) throws(E) -> Report {
-        try run(next: next, record: record, skip: { _ in 0 }, fastForward: nil)
+        try run(next: next, record: record, skip: { _ in 0 }, fastForward: ReplayFastForward<[AiMInstruction]>?.none)
     }
 
     /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
     /// instructions of `next` and returns how many of them are host accesses. Each cycle: requests left over from
     /// earlier cycles go first; the decoder takes the next instruction unless it waits; every channel advances;
-    /// at a sync point or every `ReplayFastForward.stride` instructions, periods that repeat are skipped.
-    private func run<E: Error>(
+    /// at a sync point or every `FastForward.stride` instructions, periods that repeat are skipped.
+    private func run<E: Error, Program>(
         next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Int,
-        fastForward: ReplayFastForward?
+        fastForward: ReplayFastForward<Program>?
     ) throws(E) -> Report {
         var skipper = fastForward
         var replay = ReplayState(
@@ -116,7 +113,7 @@ public struct AiMTraceReplay: Sendable {
                 try replay.advance(next)
             }
             try replay.tick(next)
-            if skipper != nil, replay.synced || (replay.moved && ReplayFastForward.isStridePoint(replay.decoded - 1)) {
+            if skipper != nil, replay.synced || (replay.moved && FastForward.isStridePoint(replay.decoded - 1)) {
                 try replay.fastForward(&skipper!, skip: skip, next: next)
             }
             replay.synced = false
@@ -211,7 +208,7 @@ private struct ReplayState {
                 op == .readMEM || op == .writeMEM
                 ? [instruction.values[.channel] ?? 0] : instruction.channels(limit: channels)
             let kind: AiMChannelController.Request.Kind = op.isMemoryAccess ? (final == .rd ? .read : .write) : .aim
-            let row = op == .af ? ReplayFastForward.lutRow + afMode : instruction.row
+            let row = op == .af ? FastForward.lutRow + afMode : instruction.row
             let request = AiMChannelController.Request(
                 kind: kind, final: final, bank: instruction.bank, row: row,
                 needsRegisterMode: op.needsRegisterMode, notifies: op.isBlocking)
@@ -255,8 +252,8 @@ private struct ReplayState {
     /// At a sync or stride point with nothing left over and nothing blocking, asks `skipper` whether the state
     /// recurs; if so, passes over the whole periods it found (`ReplayFastForward`): `skip(n)` passes over n
     /// instructions of `next` and counts their host accesses.
-    mutating func fastForward<E: Error>(
-        _ skipper: inout ReplayFastForward, skip: (Int) -> Int, next: () throws(E) -> AiMInstruction?
+    mutating func fastForward<E: Error, Program>(
+        _ skipper: inout ReplayFastForward<Program>, skip: (Int) -> Int, next: () throws(E) -> AiMInstruction?
     ) throws(E) {
         guard finished == nil, current != nil, stalled == 0, !state.remaining.contains(where: { $0.count > 0 })
         else { return }

@@ -22,7 +22,7 @@
 /// as a single burst) or of non-blocking AiM commands has no sync point for minutes of simulated work, and the
 /// argument above holds at any cycle whose state is recorded whole, queued requests included. The two kinds are
 /// kept in separate windows, so that frequent stride records never push out the sync points of a longer period.
-struct ReplayFastForward {
+struct ReplayFastForward<Program: AiMProgram> {
     /// The state at one sync point and the counters then.
     struct Record {
         var signature: [Int64] = []
@@ -49,12 +49,6 @@ struct ReplayFastForward {
         var issued: [Int]
     }
 
-    /// Sync points remembered (a period longer than this many sync points is not found).
-    static let window = 48
-    /// Instructions between the stride records, at the positions that are multiples of it: a period of P
-    /// instructions is found as one of lcm(P, stride), if that is within `window` strides.
-    static let stride = 32
-
     /// The records of one kind of point, the last `window` of them in a ring.
     private struct Window {
         var records: [Record] = []
@@ -67,34 +61,21 @@ struct ReplayFastForward {
 
         /// Keeps `record` (handing back, in it, the storage of the one it replaces).
         mutating func insert(_ record: inout Record) {
-            if records.count < ReplayFastForward.window {
+            if records.count < FastForward.window {
                 records.append(record)
             } else {
                 swap(&records[next], &record)
-                next = (next + 1) % ReplayFastForward.window
+                next = (next + 1) % FastForward.window
             }
         }
     }
 
-    let program: [AiMInstruction]
+    let program: Program
     private var syncs = Window()
     private var strides = Window()
     private var current = Record()
 
-    init(program: [AiMInstruction]) { self.program = program }
-
-    /// The first row of AF's LUT rows (`AiMTraceReplay`: an AF request's row is this plus the mode).
-    static let lutRow = 1 << 29
-
-    /// Whether the argument holds for the program: without AF, always; with AF, when every row it names is below
-    /// the LUT rows (a trace may name rows up to 2^32 − 1).
-    static func applies(to program: [AiMInstruction]) -> Bool {
-        !program.contains { $0.opcode == .af } || program.allSatisfy { ($0.values[.row] ?? 0) < lutRow }
-    }
-
-    /// Whether the replay records the point before `position` (the next instruction to decode) when it is not a
-    /// sync point.
-    static func isStridePoint(_ position: Int) -> Bool { position % stride == 0 }
+    init(program: Program) { self.program = program }
 
     /// Records the point before `position` (the next instruction to decode), a sync point or a stride point, and
     /// returns the longest skip that an earlier point of the same kind with the same state allows, if any.
@@ -113,7 +94,7 @@ struct ReplayFastForward {
                 return nil
             }
         }
-        current.hash = Self.hash(current.signature)
+        current.hash = FastForward.hash(current.signature)
         current.position = position
         current.cycle = cycle
         current.rowBase = rowBase
@@ -140,14 +121,6 @@ struct ReplayFastForward {
         return best
     }
 
-    /// FNV-1a over the signature's words: a cheap filter before the full comparison (the standard library's
-    /// seeded SipHash costs more than the rest of an observation).
-    static func hash(_ words: [Int64]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for w in words { h = (h ^ UInt64(bitPattern: w)) &* 0x100_0000_01b3 }
-        return h
-    }
-
     /// The skip from sync point `a` to the equal state `b`: how many whole periods of the instructions
     /// between them follow `b`, moved by the rows between them each time.
     private func skip(from a: Record, to b: Record) -> Skip? {
@@ -163,7 +136,7 @@ struct ReplayFastForward {
         // At least one instruction is left after the periods skipped (the replay decodes it next).
         while start + length < program.count {
             let shift = Int(periods + 1) * rows
-            for t in 0..<length where !Self.same(program[start + t], program[a.position + t], rowsOn: shift) {
+            for t in 0..<length where !FastForward.same(program[start + t], program[a.position + t], rowsOn: shift) {
                 return periods == 0 ? nil : make(a, b, periods, length, rows, cycles)
             }
             periods += 1
@@ -180,6 +153,37 @@ struct ReplayFastForward {
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
             queueFull: b.queueFull - a.queueFull,
             issued: zip(b.progress, a.progress).map { $0.issued - $1.issued })
+    }
+}
+
+/// The fast-forward's constants and rules that do not depend on how the program is held.
+enum FastForward {
+    /// Points of one kind remembered (a period longer than this many points is not found).
+    static let window = 48
+    /// Instructions between the stride records, at the positions that are multiples of it: a period of P
+    /// instructions is found as one of lcm(P, stride), if that is within `window` strides.
+    static let stride = 32
+
+    /// The first row of AF's LUT rows (`AiMTraceReplay`: an AF request's row is this plus the mode).
+    static let lutRow = 1 << 29
+
+    /// Whether the argument holds for the program: without AF, always; with AF, when every row it names is below
+    /// the LUT rows (a trace may name rows up to 2^32 − 1).
+    static func applies(to program: some AiMProgram) -> Bool {
+        let summary = program.rowSummary
+        return !summary.hasAF || summary.maxRow < lutRow
+    }
+
+    /// Whether the replay records the point before `position` (the next instruction to decode) when it is not a
+    /// sync point.
+    static func isStridePoint(_ position: Int) -> Bool { position % stride == 0 }
+
+    /// FNV-1a over the signature's words: a cheap filter before the full comparison (the standard library's
+    /// seeded SipHash costs more than the rest of an observation).
+    static func hash(_ words: [Int64]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for w in words { h = (h ^ UInt64(bitPattern: w)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// `x` is `y` with its row (if it has one) moved on by `rows`.

@@ -144,7 +144,7 @@ public struct CENTCostModel: StageCostModel {
     /// CENT's embedding trace on the device (no instruction of it depends on T; CENT writes it at T = 4096).
     func embedding() -> CENTReplays.Timing {
         timed(embeddingKey) {
-            CENTProgram(model: model, device: device, seqLen: 4096).embeddingInstructions
+            CENTProgram(model: model, device: device, seqLen: 4096).embeddingProgram
         }
     }
 
@@ -157,13 +157,13 @@ public struct CENTCostModel: StageCostModel {
         case .bursts: context = "bursts \((program.seqLen + 15) / 16)"
         case .exact: context = "tokens \(program.seqLen)"
         }
-        return timed(storeKey(piece: String(index), context: context)) { program.segment(index).instructions }
+        return timed(storeKey(piece: String(index), context: context)) { program.segment(index).program }
     }
 
     /// The time of the instructions `key` names: from this process's cache, else the store, else replayed from
     /// idle channels (an EOC added; the public AiM simulator's rules at `commit`, no refresh: that simulator never
     /// refreshes) and recorded in both.
-    func timed(_ key: KernelKey, _ instructions: () -> [AiMInstruction]) -> CENTReplays.Timing {
+    func timed(_ key: KernelKey, _ instructions: () -> CENTInstructions) -> CENTReplays.Timing {
         if let known = replays.piece(key) { return known }
         let timing: CENTReplays.Timing
         if let stored = store?.timing(key) {

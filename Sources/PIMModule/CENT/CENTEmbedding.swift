@@ -3,7 +3,10 @@
 /// (`run_sim.py:263-282`): a GEMV of the 32,000-value vocabulary vector onto dim, an RMSNorm, and a GEMV of
 /// dim onto the vocabulary, ended by EOC. No instruction depends on T.
 extension CENTProgram {
-    public var embeddingInstructions: [AiMInstruction] {
+    public var embeddingInstructions: [AiMInstruction] { Array(embeddingProgram) }
+
+    /// The same, as the replay reads it.
+    public var embeddingProgram: CENTInstructions {
         var t = CENTTrace(device: device)
         let fc = device.fcBanks, channels = device.blockChannels
         t.weightGEMV(row: rows.wq, vectorDim: model.vocabulary, matrixCols: model.dim, fcBanks: fc)  // 904
@@ -23,6 +26,6 @@ extension CENTProgram {
         t.sync()  // 934
         t.weightGEMV(row: rows.wo, vectorDim: model.dim, matrixCols: model.vocabulary, fcBanks: fc)  // 936
         t.eoc()  // function_sim.py:59
-        return t.instructions
+        return t.program
     }
 }

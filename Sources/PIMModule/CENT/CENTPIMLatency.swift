@@ -20,7 +20,7 @@ public struct CENTPIMLatency: Sendable {
         self.model = model
         self.device = device
         self.seqLen = seqLen
-        let program = CENTProgram(model: model, device: device, seqLen: seqLen).instructions
+        let program = CENTProgram(model: model, device: device, seqLen: seqLen).program
         report = AiMTraceReplay(module: .cent32, refresh: false, commit: commit).run(program)
     }
 

@@ -21,18 +21,24 @@ public struct CENTProgram: Sendable {
     }
 
     /// The whole trace, in `trace_only`'s order: the segments one after the other, then EOC.
-    public var instructions: [AiMInstruction] {
+    public var instructions: [AiMInstruction] { Array(program) }
+
+    /// The same, the score moves kept as loops (`CENTInstructions`): what the replay reads.
+    public var program: CENTInstructions {
         var t = CENTTrace(device: device)
-        for segment in segments { t.append(segment.instructions) }
+        for index in Self.pieces.indices { t.append(segment(index).program) }
         t.eoc()
-        return t.instructions
+        return t.program
     }
 
     /// A run of the trace that belongs to one operator of lolpim's decode step (`OpKind`), for the `cent` rung,
     /// which times each on its own (docs/MAPPING.md §13).
     public struct Segment: Sendable {
         public var kind: OpKind
-        public var instructions: [AiMInstruction]
+        /// Its instructions, the score moves kept as loops.
+        public var program: CENTInstructions
+        /// The same, written out.
+        public var instructions: [AiMInstruction] { Array(program) }
     }
 
     /// The trace cut at its operators, in `trace_only`'s order (`Llama.py` lines as below): the attention
@@ -84,7 +90,7 @@ public struct CENTProgram: Sendable {
             t.weightGEMV(row: rows.w2, vectorDim: m.ffn, matrixCols: m.dim, fcBanks: fc)  // 887
             t.ewadd(opsize: m.dim / device.burst)  // 889
         }
-        return Segment(kind: Self.pieces[index].kind, instructions: t.instructions)
+        return Segment(kind: Self.pieces[index].kind, program: t.program)
     }
 
     /// `input_vector_neighbor_bank_length = ceil(dim / (16C / 2))` and the banks it fills (`Llama.py:611-612`;

@@ -39,30 +39,12 @@ extension CENTTrace {
     /// `store_for_EWMUL_score_only_trace` (`TransformerBlock.py:1183-1204`, `write: true`) and
     /// `load_from_EWMUL_score_only_trace` (1206-1227, `write: false`): the T scores of each head, row by row
     /// of 1024, to the banks of bank group `bankGroup`; bank `bank` of the block holds heads
-    /// `(bank / 4) * nhpb + j`, `nhpb = ceil(H / (4C))`, in row `row + j * ceil(T / 1024) + k`.
+    /// `(bank / 4) * nhpb + j`, `nhpb = ceil(H / (4C))`, in row `row + j * ceil(T / 1024) + k`. Loops k (rows),
+    /// j (head slots), bursts, the group's banks up to the first past the last head (`break`, 1197-1198,
+    /// 1220-1221), then the lock-step blocks; kept as that loop (`CENTInstructions.ScoreMove`), not written out.
     mutating func moveScores(write: Bool, model: CENTModel, row: Int, bankGroup: Int, seqLen: Int) {
-        let d = device
-        let rowsPerScore = CENTDevice.ceilDiv(seqLen, d.rowValues)
-        let headsPerBank = CENTDevice.ceilDiv(model.heads, d.channelsPerBlock * 4)
-        for k in 0..<rowsPerScore {
-            let size = k == rowsPerScore - 1 ? seqLen - d.rowValues * (rowsPerScore - 1) : d.rowValues
-            for j in 0..<headsPerBank {
-                for _ in 0..<CENTDevice.ceilDiv(size, d.burst) {
-                    for bank in 0..<d.totalBanks where bank % 4 == bankGroup {
-                        // `break` at the first head past the last (1197-1198, 1220-1221).
-                        if (bank / 4) * headsPerBank + j > model.heads - 1 { break }
-                        let (channel, b) = d.bankIndex(bank)
-                        for tb in 0..<d.blocksPerDevice {
-                            let c = channel + d.channelsPerBlock * tb, r = row + j * rowsPerScore + k
-                            if write {
-                                writeMEM(channel: c, bank: b, row: r, size: d.burst)
-                            } else {
-                                readMEM(channel: c, bank: b, row: r, size: d.burst)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        append(
+            CENTInstructions.ScoreMove(
+                write: write, device: device, heads: model.heads, row: row, bankGroup: bankGroup, seqLen: seqLen))
     }
 }

@@ -1,0 +1,28 @@
+/// A whole program the replay reads by position (`AiMTraceReplay.run(_:)`): an array of instructions, or a form
+/// that computes some of them when read (`CENTInstructions`, CENT's score moves). Two summaries let the replay
+/// avoid reading every instruction for what it only counts.
+public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index == Int {
+    /// Whether any instruction is AF, and a row at least as large as any instruction names (-1 when none does):
+    /// `FastForward.applies` decides from them.
+    var rowSummary: (hasAF: Bool, maxRow: Int) { get }
+    /// Host accesses among the instructions at `positions`.
+    func hostAccesses(in positions: Range<Int>) -> Int
+}
+
+extension AiMProgram {
+    public var rowSummary: (hasAF: Bool, maxRow: Int) {
+        var hasAF = false, maxRow = -1
+        for i in indices {
+            let instruction = self[i]
+            if instruction.opcode == .af { hasAF = true }
+            if let row = instruction.values[.row] { maxRow = Swift.max(maxRow, row) }
+        }
+        return (hasAF, maxRow)
+    }
+
+    public func hostAccesses(in positions: Range<Int>) -> Int {
+        positions.reduce(0) { $0 + (self[$1].opcode.isHostAccess ? 1 : 0) }
+    }
+}
+
+extension Array: AiMProgram where Element == AiMInstruction {}

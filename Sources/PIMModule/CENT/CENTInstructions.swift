@@ -1,0 +1,152 @@
+/// A CENT trace held as runs, without writing out its largest part: the softmax's score moves
+/// (`CENTTrace.moveScores`) are H·ceil(T/16) single-burst host requests per pass, 3 million instructions at 64K
+/// tokens and 25 million at 1M, so a move is kept as its loop bounds and each instruction computed when the replay
+/// reads it. Every other instruction is kept as written. The collection is the same sequence of instructions
+/// `CENTTrace.instructions` writes out (tested).
+public struct CENTInstructions: AiMProgram, Sendable {
+    /// One pass of `moveScores`: for each 1,024-token row k, head slot j, burst and bank of bank group
+    /// `bankGroup` that holds a head, and lock-step block, one `W MEM` (or `R MEM`) to that bank's row
+    /// `row + j · rows + k`. Scalars only, so that reading an instruction copies no array.
+    struct ScoreMove: Sendable {
+        var write: Bool
+        var device: CENTDevice
+        var heads: Int
+        var row: Int
+        var bankGroup: Int
+        /// 1,024-token rows of scores per head, `ceil(T / 1024)`, and the bursts of a full row and of the last.
+        var rows: Int
+        var fullBursts: Int
+        var lastBursts: Int
+        /// `ceil(H / (4C))`: the heads a bank holds, one per slot j.
+        var headsPerBank: Int
+        /// Banks in the bank group.
+        var groupBanks: Int
+        /// Banks summed over the head slots (`banks(slot:)`).
+        var slotBanks: Int
+        var count: Int
+
+        init(write: Bool, device d: CENTDevice, heads: Int, row: Int, bankGroup: Int, seqLen: Int) {
+            self.write = write
+            device = d
+            self.heads = heads
+            self.row = row
+            self.bankGroup = bankGroup
+            rows = CENTDevice.ceilDiv(seqLen, d.rowValues)
+            fullBursts = d.rowValues / d.burst
+            lastBursts = CENTDevice.ceilDiv(seqLen - d.rowValues * (rows - 1), d.burst)
+            headsPerBank = CENTDevice.ceilDiv(heads, d.channelsPerBlock * 4)
+            groupBanks = (d.totalBanks - bankGroup + 3) / 4
+            slotBanks = 0
+            count = 0
+            slotBanks = (0..<headsPerBank).reduce(0) { $0 + banks(slot: $1) }
+            count = ((rows - 1) * fullBursts + lastBursts) * slotBanks * d.blocksPerDevice
+        }
+
+        /// The last row the move names (head slot hpb − 1, row k = rows − 1).
+        var lastRow: Int { row + (headsPerBank - 1) * rows + rows - 1 }
+
+        /// Banks of the group that hold head slot j: bank 4i + bankGroup holds head i·hpb + j, and the loop's
+        /// `break` at the first head past the last leaves the first n of the group's banks.
+        func banks(slot j: Int) -> Int {
+            heads - 1 - j < 0 ? 0 : Swift.min(groupBanks, (heads - 1 - j) / headsPerBank + 1)
+        }
+
+        /// Instruction `i` of the move.
+        func instruction(_ i: Int) -> AiMInstruction {
+            let d = device, blocks = d.blocksPerDevice
+            let fullRow = fullBursts * slotBanks * blocks
+            var k = rows - 1, offset = i - (rows - 1) * fullRow, bursts = lastBursts
+            if offset < 0 {
+                k = i / fullRow
+                offset = i - k * fullRow
+                bursts = fullBursts
+            }
+            var j = 0
+            while offset >= bursts * banks(slot: j) * blocks {
+                offset -= bursts * banks(slot: j) * blocks
+                j += 1
+            }
+            let inBurst = offset % (banks(slot: j) * blocks)
+            let (channel, bank) = d.bankIndex(inBurst / blocks * 4 + bankGroup)
+            return AiMInstruction(
+                memory: write ? .writeMEM : .readMEM, channel: channel + d.channelsPerBlock * (inBurst % blocks),
+                bank: bank, row: row + j * rows + k)
+        }
+    }
+
+    /// A run of the sequence: `count` instructions from `start`, taken from `written` (from index `base`) or
+    /// computed by `moves[base]`. Small and flat, so that finding an instruction copies no array.
+    struct Run: Sendable {
+        var start: Int
+        var count: Int
+        var isMove: Bool
+        var base: Int
+    }
+
+    private var written: [AiMInstruction] = []
+    private var moves: [ScoreMove] = []
+    private var runs: [Run] = []
+    public private(set) var endIndex = 0
+    public private(set) var rowSummary = (hasAF: false, maxRow: -1)
+    public var startIndex: Int { 0 }
+
+    public init() {}
+
+    public subscript(position: Int) -> AiMInstruction {
+        var low = 0, high = runs.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if runs[mid].start <= position { low = mid } else { high = mid - 1 }
+        }
+        let run = runs[low]
+        return run.isMove
+            ? moves[run.base].instruction(position - run.start) : written[run.base + position - run.start]
+    }
+
+    /// Appends one instruction (to the last run when it is a written one, or a new run).
+    mutating func append(_ instruction: AiMInstruction) {
+        if let last = runs.last, !last.isMove {
+            runs[runs.count - 1].count += 1
+        } else {
+            runs.append(Run(start: endIndex, count: 1, isMove: false, base: written.count))
+        }
+        written.append(instruction)
+        endIndex += 1
+        if instruction.opcode == .af { rowSummary.hasAF = true }
+        rowSummary.maxRow = Swift.max(rowSummary.maxRow, instruction.values[.row] ?? -1)
+    }
+
+    mutating func append(_ move: ScoreMove) {
+        guard move.count > 0 else { return }
+        runs.append(Run(start: endIndex, count: move.count, isMove: true, base: moves.count))
+        moves.append(move)
+        endIndex += move.count
+        rowSummary.maxRow = Swift.max(rowSummary.maxRow, move.lastRow)
+    }
+
+    /// Host accesses at `positions`: every instruction of a move is one, written runs are counted.
+    public func hostAccesses(in positions: Range<Int>) -> Int {
+        var total = 0
+        for run in runs where run.start < positions.upperBound && run.start + run.count > positions.lowerBound {
+            let from = Swift.max(run.start, positions.lowerBound),
+                to = Swift.min(run.start + run.count, positions.upperBound)
+            if run.isMove {
+                total += to - from
+            } else {
+                for i in from..<to where written[run.base + i - run.start].opcode.isHostAccess { total += 1 }
+            }
+        }
+        return total
+    }
+
+    /// Appends every instruction of `other`, its moves kept as loops.
+    mutating func append(contentsOf other: CENTInstructions) {
+        for run in other.runs {
+            if run.isMove {
+                append(other.moves[run.base])
+            } else {
+                for i in run.base..<(run.base + run.count) { append(other.written[i]) }
+            }
+        }
+    }
+}
