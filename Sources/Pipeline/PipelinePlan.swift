@@ -60,7 +60,13 @@ public struct PipelinePlan: Sendable {
         var stages: [StagePlan] = []
         for (index, layers) in topology.parallelism.layersPerStage.enumerated() {
             let last = index == topology.parallelism.layersPerStage.count - 1
-            let memory = MemoryPlan(model: shard, module: topology.cluster.module, layers: layers, includesLMHead: last)
+            var memory = MemoryPlan(model: shard, module: topology.cluster.module, layers: layers, includesLMHead: last)
+            if Self.centKeepsVWhole(topology) {
+                // CENT's model-parallel layout spreads K over the group but keeps every layer's V whole on each
+                // device (docs/MAPPING.md §13, `TransformerBlock.py:122-147`): K / tp + V per token and layer.
+                let half = topology.model.kvBytesPerTokenPerLayer / 2
+                memory.kvBytesPerToken = Int64(layers) * (half / Int64(tp) + half)
+            }
             stages.append(
                 StagePlan(
                     index: index, firstLayer: first, layers: layers, includesLMHead: last, memory: memory,
@@ -98,6 +104,13 @@ public struct PipelinePlan: Sendable {
                     \(Units.gib(m.capacityBytes)); add cluster.modules, or shorten workload.context / max_context
                     """)
         }
+    }
+
+    /// Whether the topology runs the `cent` partitioning in CENT's model-parallel mode over a group (tp > 1).
+    static func centKeepsVWhole(_ topology: Topology) -> Bool {
+        let f = topology.fidelity, tp = topology.parallelism.tp
+        return f.level == .command && f.partitioning == .cent && tp > 1
+            && (f.centMode ?? .default(tp: tp)) == .modelParallel
     }
 
     /// The `auto` split. On PIM a decode step streams, per request, every weight of a layer (GEMV) plus the

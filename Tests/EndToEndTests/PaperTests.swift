@@ -58,7 +58,7 @@ struct PaperTests {
         // The ladder charts mark the paper's value on both LoL-PIM bars.
         let ladder = try #require(
             ElementCounter.parse(try String(contentsOfFile: out + "/" + ladders[0], encoding: .utf8)))
-        #expect(ladder.classes["bar"] == Ladder.all.count && (ladder.classes["reference-mark"] ?? 0) >= 2)
+        #expect(ladder.classes["bar"] == Ladder.compared.count && (ladder.classes["reference-mark"] ?? 0) >= 2)
         for csv in [
             "a-ladders.csv", "b-tp-vs-pp.csv", "c-memory.csv", "c-context.csv", "d-mac-utilisation.csv",
             "published.csv",
@@ -69,7 +69,7 @@ struct PaperTests {
         let published = SweepCSV.parse(try String(contentsOfFile: out + "/published.csv", encoding: .utf8))
         #expect(published.dropFirst().allSatisfy { Double($0[6]) != nil }, "a published figure has no value of ours")
         let a = SweepCSV.parse(try String(contentsOfFile: out + "/a-ladders.csv", encoding: .utf8))
-        #expect(a.count == 1 + PaperStudy.studies.count * (3 + Ladder.all.count))
+        #expect(a.count == 1 + PaperStudy.studies.count * (3 + Ladder.compared.count))
         // The MAC-utilisation study: DCS keeps the MAC units at least as busy as ping-pong buffering.
         let d = SweepCSV.parse(try String(contentsOfFile: out + "/d-mac-utilisation.csv", encoding: .utf8))
         #expect(d.count == 5 && d.dropFirst().allSatisfy { Double($0[3])! >= Double($0[2])! && Double($0[2])! > 0 })

@@ -79,4 +79,44 @@ struct CompareTests {
         #expect(xpu.subBatchStage(best: first).map(\.subBatches) == (first.tp == 1 ? [1, 2, 4] : []))
         #expect(xpu.exhaustive().allSatisfy { $0.subBatches != nil })
     }
+
+    /// CENT's own rung searches its pipeline-parallel mode (tp 1) where a request fits, and otherwise its
+    /// model-parallel mode at the fewest devices per block; there V stays whole on every device, so that mode
+    /// holds fewer tokens per module, and helps only where tp 1 has more stages than layers.
+    @Test("the cent rung: the smallest tp with a valid split; model-parallel KV is K / tp + V per token and layer")
+    func centSearch() throws {
+        func cent(_ name: String, _ edits: [(String, String)] = []) throws -> Topology {
+            let path = packageRoot.appendingPathComponent("Topologies/compare/\(name).yaml").path
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            for (from, to) in [
+                ("partitioning: tcp", "partitioning: cent"), ("scheduling: dcs", "scheduling: static"),
+                ("allocation: dpa", "allocation: static"),
+            ] + edits {
+                text = text.replacingOccurrences(of: from, with: to)
+            }
+            return try TopologyLoader.parse(yaml: text, file: "\(name).yaml")
+        }
+        let short = try cent("llm-72b-128k-gqa-multifieldqa")
+        #expect(Set(ConfigurationSearch(topology: short, maxTP: 8).splits.map(\.tp)) == [1])
+        // 64 modules, 32 layers: no pipeline-parallel split; model-parallel at tp 2.
+        let wide = try cent(
+            "llm-7b-128k-gqa-multifieldqa",
+            [("modules: 8", "modules: 64"), ("micro_batches: 8", "micro_batches: 8\n  tp: 2")])
+        let splits = ConfigurationSearch(topology: wide, maxTP: 8).splits
+        #expect(!splits.isEmpty && splits.allSatisfy { $0.tp == 2 })
+        let plan = try PipelinePlan(topology: ParallelismPlanner.split(wide, tp: 2))
+        let half = wide.model.kvBytesPerTokenPerLayer / 2
+        for stage in plan.stages {
+            #expect(stage.memory.kvBytesPerToken == Int64(stage.layers) * (half / 2 + half))
+        }
+        // 1M tokens of LLM-72B-128K-GQA on 512 GB: tp 1 holds 3 layers' KV, 12 GiB; every model-parallel split
+        // holds more (V whole on each device). So CENT's layout cannot run it, and the search says why.
+        var long = try cent("llm-72b-128k-gqa-multifieldqa", [("micro_batches: 8", "micro_batches: 8\n  tp: 2")])
+        long.model.maxContext = 1_048_576
+        long.workload.context = .fixed(1_000_000)
+        long.workload.maxContext = 1_000_032
+        let none = ConfigurationSearch(topology: long, maxTP: 8)
+        #expect(none.splits.isEmpty)
+        #expect(none.problem?.contains("does not fit") == true, "\(none.problem ?? "")")
+    }
 }

@@ -55,11 +55,13 @@ public struct ConfigurationSearch: Sendable {
     var batch: Int { topology.workload.batchSize }
     var defaultSubBatches: Int? { topology.cluster.module.npu?.subBatches }
 
-    /// Every split the planner accepts with tp ≤ `maxTP`, tp ascending (tp = 1 alone under the `cent`
-    /// partitioning, whose tensor-parallel mapping is not built: docs/MAPPING.md §13).
+    /// Every split the planner accepts with tp ≤ `maxTP`, tp ascending. Under the `cent` partitioning only the
+    /// smallest tp that has one: CENT's pipeline-parallel mode (tp 1, the one its paper leads with), or its
+    /// model-parallel mode at the fewest devices per block where a request does not fit otherwise (COMPARE.md §1).
     public var splits: [ParallelismPlanner.Candidate] {
-        let limit = topology.fidelity.partitioning == .cent ? 1 : maxTP
-        return ParallelismPlanner.candidates(for: topology).filter { $0.isValid && $0.tp <= limit }
+        let valid = ParallelismPlanner.candidates(for: topology).filter { $0.isValid && $0.tp <= maxTP }
+        guard topology.fidelity.partitioning == .cent, let smallest = valid.map(\.tp).min() else { return valid }
+        return valid.filter { $0.tp == smallest }
     }
 
     /// Why no split can run (the planner's first reason), when none can.

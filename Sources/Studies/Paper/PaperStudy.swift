@@ -10,7 +10,7 @@ import Yams
 /// comparison files:
 /// (a) both ladders on the four models × their two datasets at the paper's system sizes; (b) TP vs PP on the
 /// two 7B models (the LoL-PIM row's split stage of (a)); (c) scalability over 128 → 1024 GB and over 256 → 1M
-/// tokens on 512 GB (CENT-like, LoL-PIM, NeuPIMs-like); (d) DCS vs ping-pong MAC utilisation of attention for
+/// tokens on 512 GB (CENT's code, CENT-like, LoL-PIM, NeuPIMs-like); (d) DCS vs ping-pong MAC utilisation of attention for
 /// MHA and GQA (g = 2, 4, 8); (e) KV capacity utilisation, static vs DPA, per dataset (from (a)); (f) LoL-PIM
 /// against the A100 and GPU-PIM rows (from (a)).
 public struct PaperStudy {
@@ -59,8 +59,8 @@ public struct PaperStudy {
         public var quick = false
     }
 
-    /// The three systems of the scalability study.
-    static let scalingRungs = [Ladder.pimOnly[0], Ladder.pimOnly[3], Ladder.xpuPIM[0]]
+    /// The systems of the scalability study: both CENT rungs, LoL-PIM and NeuPIMs-like.
+    static let scalingRungs = [Ladder.centCode, Ladder.pimOnly[0], Ladder.pimOnly[3], Ladder.xpuPIM[0]]
 
     var datasets: [(model: String, dataset: String)] {
         Self.studies.flatMap { study in (quick ? [study.datasets[0]] : study.datasets).map { (study.model, $0) } }
@@ -194,8 +194,8 @@ public struct PaperStudy {
             outputDirectory: outputDirectory + "/runs/" + name)
         comparison.runs = runs
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
-        // The page's ladders; CENT's own rung (`Ladder.centCode`) is in `lolpim compare` but not yet on the page.
-        comparison.rungs = Ladder.all
+        // Both ladders, CENT's own rung at the start of the PIM-only one.
+        comparison.rungs = Ladder.compared
         if scaling {
             comparison.rungs = Self.scalingRungs
             comparison.baselines = false
