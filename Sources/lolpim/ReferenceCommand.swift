@@ -9,11 +9,13 @@ import Workload
 struct ReferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reference",
-        abstract: "Decode a topology's checkpoint with the plain fp32 reference decoder (greedy, or teacher forcing).",
+        abstract: "Decode a topology's checkpoint with the plain fp32 reference decoder (greedy or sampled, or teacher "
+            + "forcing).",
         discussion: """
             The topology's model must be a checkpoint (model.checkpoint). Each request's prompt comes from \
             --prompts (JSON Lines) or is drawn, seeded, with the workload's prompt lengths; the reference feeds \
-            it, then decodes the workload's output tokens greedily (or feeds a given continuation back). Writes \
+            it, then decodes the workload's output tokens greedily, or sampled with --top-k / --top-p (seeded), \
+            or feeds a given continuation back. Writes \
             reference.json: each request's generated ids and a digest of every step's logits.
             """)
 
@@ -28,6 +30,21 @@ struct ReferenceCommand: ParsableCommand {
 
     @Option(help: "Also write every step's logits here, one NumPy .npy file per request (steps × vocab, float32).")
     var logits: String?
+
+    @Option(help: "Sample from the k most likely tokens instead of taking the top one (seeded; see --seed).")
+    var topK: Int?
+
+    @Option(help: "Sample from the smallest set of tokens whose probability reaches p, in (0, 1] (after --top-k).")
+    var topP: Double?
+
+    @Option(help: "Seed of the sampling draws (with --top-k or --top-p).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let problem = Sampling(topK: topK, topP: topP, seed: seed).problem {
+            throw ValidationError(problem)
+        }
+    }
 
     func run() throws {
         let (topology, _) = try loadTopology(self.topology)
@@ -46,7 +63,8 @@ struct ReferenceCommand: ParsableCommand {
                 let decoder = try ReferenceDecoder(checkpoint: HFCheckpoint(directory: directory))
                 return try requests(topology).enumerated().map { i, r in
                     let (generated, all) = decoder.decode(
-                        prompt: r.prompt, steps: r.steps, continuation: r.continuation)
+                        prompt: r.prompt, steps: r.steps, continuation: r.continuation,
+                        sampling: Sampling(topK: topK, topP: topP, seed: seed), request: i)
                     if let logits {
                         try LogitFiles.npy(all).write(to: URL(fileURLWithPath: logits + "/request-\(i).npy"))
                     }

@@ -34,7 +34,9 @@ struct CommandLineTests {
         #expect(empty.stdout.contains("entries   0 kernel timings"))
     }
 
-    @Test("lolpim reference: the tiny checkpoint decoded as transformers does; a bad prompt or file exits 2")
+    @Test(
+        "lolpim reference: the tiny checkpoint decoded as transformers does; sampling repeats for a seed; a bad prompt or file exits 2"
+    )
     func referenceCommand() throws {
         let dir = Harness.directory("reference-cli")
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -70,6 +72,17 @@ struct CommandLineTests {
                 + "workload: {batch_size: 1, context: 8, decode_steps: 4}\n", in: dir, name: "p.yaml")
         let none = try Harness.run(["reference", plain], in: dir)
         #expect(none.status == 2 && none.stderr.contains("give model.checkpoint"), "\(none.stderr)")
+        // Sampled: the same seed draws the same tokens; options out of range are refused.
+        func sampled(_ options: [String]) throws -> Harness.Outcome {
+            try Harness.run(["reference", topology, "--prompts", dir + "/p.jsonl"] + options, in: dir)
+        }
+        let a = try sampled(["--top-k", "50", "--top-p", "0.9", "--seed", "7"])
+        let b = try sampled(["--top-k", "50", "--top-p", "0.9", "--seed", "7"])
+        #expect(a.status == 0 && a.stdout == b.stdout, "\(a.stderr)")
+        for options in [["--top-k", "0"], ["--top-p", "1.5"]] {
+            let refused = try sampled(options)
+            #expect(refused.status == 64, "\(options): \(refused.stderr)")
+        }
     }
 
     @Test("lolpim report turns results.json and a sweep CSV into SVG charts and an HTML page")

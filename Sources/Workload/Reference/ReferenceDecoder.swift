@@ -104,21 +104,22 @@ public struct ReferenceDecoder: Sendable {
         Cache(keys: Array(repeating: [], count: model.layers), values: Array(repeating: [], count: model.layers))
     }
 
-    /// One request: the prompt fed token by token, then `steps` decode steps, each taking the top logit (greedy)
-    /// or, under teacher forcing, the `continuation`'s token as the next input. Returns every step's top token and
-    /// logits.
+    /// One request: the prompt fed token by token, then `steps` decode steps, each choosing a token by `sampling`
+    /// (greedy by default; draws seeded for request number `request`) or, under teacher forcing, taking the
+    /// `continuation`'s token as the next input. Returns every step's chosen token and logits.
     public func decode(
-        prompt: [Int], steps: Int, continuation: [Int]? = nil
+        prompt: [Int], steps: Int, continuation: [Int]? = nil, sampling: Sampling = .greedy, request: Int = 0
     ) -> (generated: [Int], logits: [[Float]]) {
         var cache = emptyCache()
+        var random = sampling.generator(request: request)
         for token in prompt.dropLast() { _ = step(token, cache: &cache) }
         var token = prompt.last!, generated: [Int] = [], all: [[Float]] = []
         for s in 0..<steps {
             let logits = step(token, cache: &cache)
-            let top = logits.indices.max { logits[$0] < logits[$1] }!
-            generated.append(top)
+            let chosen = sampling.next(logits, using: &random)
+            generated.append(chosen)
             all.append(logits)
-            token = continuation?[s] ?? top
+            token = continuation?[s] ?? chosen
         }
         return (generated, all)
     }
