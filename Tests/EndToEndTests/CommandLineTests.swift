@@ -35,7 +35,7 @@ struct CommandLineTests {
     }
 
     @Test(
-        "lolpim reference: the tiny checkpoint decoded as transformers does; sampling repeats for a seed; a bad prompt or file exits 2"
+        "lolpim reference: the tiny checkpoint decoded as transformers does; sampling repeats for a seed; bad input exits"
     )
     func referenceCommand() throws {
         let dir = Harness.directory("reference-cli")
