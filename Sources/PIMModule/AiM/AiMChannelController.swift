@@ -450,7 +450,8 @@ extension AiMChannelController {
             out.append(Int64(r.bank))
             out.append(row(r.row))
         }
-        for queue in [reads, writes, active, priority] {
+        // Queue by queue, not through an array of them (which would be allocated for every signature).
+        func append(_ queue: [Request]) {
             out.append(Int64(queue.count))
             for r in queue {
                 out.append(Int64(r.final.rawValue) * 2 + (r.notifies ? 1 : 0))
@@ -459,6 +460,10 @@ extension AiMChannelController {
                 out.append(r.arrive - now)
             }
         }
+        append(reads)
+        append(writes)
+        append(active)
+        append(priority)
         return true
     }
 

@@ -113,7 +113,7 @@ public struct AiMTraceReplay: Sendable {
                 try replay.advance(next)
             }
             try replay.tick(next)
-            if skipper != nil, replay.synced || (replay.moved && FastForward.isStridePoint(replay.decoded - 1)) {
+            if skipper != nil, replay.synced || (replay.moved && replay.isStridePoint) {
                 try replay.fastForward(&skipper!, skip: skip, next: next)
             }
             replay.synced = false
@@ -148,6 +148,8 @@ private struct ReplayState {
     var finished: Int64?
     /// Whether a blocking instruction completed this cycle (a sync point).
     var synced = false
+    /// The position of the instruction the decoder moved on to at the last sync point.
+    var lastSync = 0
     /// Whether the decoder moved on to another instruction this cycle.
     var moved = false
 
@@ -159,6 +161,14 @@ private struct ReplayState {
     }
 
     var channels: Int { state.controllers.count }
+
+    /// Whether the instruction the decoder moved on to is a stride point (`FastForward.isStridePoint`) in a stretch
+    /// with no sync point for at least a stride: where sync points come often they find the periods, and recording
+    /// the state between them too would only cost.
+    var isStridePoint: Bool {
+        let position = decoded - 1
+        return FastForward.isStridePoint(position) && position - lastSync >= FastForward.stride
+    }
 
     /// Moves the decoder to the next instruction.
     mutating func advance<E: Error>(_ next: () throws(E) -> AiMInstruction?) throws(E) {
@@ -245,6 +255,7 @@ private struct ReplayState {
             } else {
                 try advance(next)
                 synced = true
+                lastSync = decoded - 1
             }
         }
     }
