@@ -222,6 +222,23 @@ func engineRate(policy: SchedulingPolicy) -> (commands: Int64, perSecond: Double
 
 // MARK: AiM replay
 
+/// `program` replayed with and without the fast-forward (the reports must agree: the bench stops if not): the
+/// report, and the wall seconds of each way.
+func bothWays(
+    _ replay: AiMTraceReplay, _ program: some AiMProgram, _ what: String
+) -> (report: AiMTraceReplay.Report, fast: Double, slow: Double) {
+    var start = now()
+    let fast = replay.run(program)
+    let fastSeconds = now() - start
+    start = now()
+    let slow = replay.run(program, fastForward: false)
+    let slowSeconds = now() - start
+    guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
+        fatalError("fast-forward changed the report of \(what)")
+    }
+    return (fast, fastSeconds, slowSeconds)
+}
+
 /// One static attention operator replayed with and without the fast-forward: (cycles, skipped, seconds with,
 /// seconds without).
 func replayRate(
@@ -231,17 +248,8 @@ func replayRate(
     let timer = KernelTimer(module: .cent32, policy: .static)
     let program = AttentionProgram(timer: timer, mapping: mapping)
     let instructions = program.program(phase, contexts: contexts, kvHeads: kvHeads, group: group, headDim: 128)
-    let replay = program.replay(refresh: false)
-    var start = now()
-    let fast = replay.run(instructions)
-    let fastSeconds = now() - start
-    start = now()
-    let slow = replay.run(instructions, fastForward: false)
-    let slowSeconds = now() - start
-    guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
-        fatalError("fast-forward changed the report of \(mapping.name) \(phase)")
-    }
-    return (fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
+    let r = bothWays(program.replay(refresh: false), instructions, "\(mapping.name) \(phase)")
+    return (r.report.cycles, r.report.fastForwardedCycles, r.fast, r.slow)
 }
 
 /// One CENT device step (`CENTProgram`: a block's whole trace, softmax moves included) replayed with and without
@@ -251,16 +259,8 @@ func centReplayRate(
 ) -> (instructions: Int, cycles: Int64, skipped: Int64, fast: Double, slow: Double) {
     let program = CENTProgram(model: model, device: device, seqLen: seqLen).program
     let replay = AiMTraceReplay(module: .cent32, refresh: false, commit: .centPinned)
-    var start = now()
-    let fast = replay.run(program)
-    let fastSeconds = now() - start
-    start = now()
-    let slow = replay.run(program, fastForward: false)
-    let slowSeconds = now() - start
-    guard fast.cycles == slow.cycles, fast.commands == slow.commands, fast.channelEnd == slow.channelEnd else {
-        fatalError("fast-forward changed the report of \(model.name) at T = \(seqLen)")
-    }
-    return (program.count, fast.cycles, fast.fastForwardedCycles, fastSeconds, slowSeconds)
+    let r = bothWays(replay, program, "\(model.name) at T = \(seqLen)")
+    return (program.count, r.report.cycles, r.report.fastForwardedCycles, r.fast, r.slow)
 }
 
 // MARK: Full runs

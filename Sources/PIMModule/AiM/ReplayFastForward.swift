@@ -18,10 +18,11 @@
 /// it relative to the moving rows, so it can equal another state only with rows unmoved (d = 0).
 ///
 /// Where the replay looks. At every sync point, and also every `stride` instructions the decoder moves on to
-/// while nothing is left over and nothing blocks it: a program of memory requests (CENT's softmax moves every score
-/// as a single burst) or of non-blocking AiM commands has no sync point for minutes of simulated work, and the
-/// argument above holds at any cycle whose state is recorded whole, queued requests included. The two kinds are
-/// kept in separate windows, so that frequent stride records never push out the sync points of a longer period.
+/// while nothing is left over, nothing blocks it and no sync point came within a stride: a program of memory
+/// requests (CENT's softmax moves every score as a single burst) or of non-blocking AiM commands has no sync point
+/// for minutes of simulated work, and the argument above holds at any cycle whose state is recorded whole, queued
+/// requests included. The two kinds are kept in separate windows, so that frequent stride records never push out
+/// the sync points of a longer period.
 struct ReplayFastForward<Program: AiMProgram> {
     /// The state at one sync point and the counters then.
     struct Record {

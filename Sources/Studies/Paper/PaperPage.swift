@@ -43,7 +43,7 @@ public enum PaperPage {
 
     /// The two CENT rungs the paper's CENT figures are set against: the head-first rung that follows the paper's
     /// description, and CENT's own code's mapping (docs/VALIDATION.md §6 says which the figures fit).
-    static let centRungs = [(rung: Ladder.pimOnly[0], name: "CENT-like"), (rung: Ladder.centCode, name: "CENT code")]
+    static let centRungs = [Ladder.pimOnly[0], Ladder.centCode]
 
     /// (a) against the paper's speedups.
     static func speedupChecks(_ o: PaperStudy.Outcome) -> [Check] {
@@ -57,21 +57,21 @@ public enum PaperPage {
                 figure: PublishedFigures.overGPUPIM, ours: "max over (a) of LoL-PIM / GPU-PIM row",
                 value: best(o.ladders) { lolPIM($0.rows)?.speedupOverGPUPIM }, isFraction: false),
         ]
-        for (cent, name) in centRungs {
+        for cent in centRungs {
             let overCENT = nonGQA.compactMap { speedup($0, lol, cent) }
             checks += [
                 Check(
-                    figure: PublishedFigures.overCENTNonGQA, ours: "(a), 32K models: lowest LoL-PIM / \(name)",
+                    figure: PublishedFigures.overCENTNonGQA, ours: "(a), 32K models: lowest LoL-PIM / \(cent.label)",
                     value: overCENT.min(), isFraction: false),
                 Check(
-                    figure: PublishedFigures.overCENTNonGQA, ours: "(a), 32K models: highest LoL-PIM / \(name)",
+                    figure: PublishedFigures.overCENTNonGQA, ours: "(a), 32K models: highest LoL-PIM / \(cent.label)",
                     value: overCENT.max(), isFraction: false),
                 Check(
-                    figure: PublishedFigures.overCENTGQA, ours: "max over (a), GQA models, of LoL-PIM / \(name)",
+                    figure: PublishedFigures.overCENTGQA, ours: "max over (a), GQA models, of LoL-PIM / \(cent.label)",
                     value: best(gqa) { speedup($0, lol, cent) }, isFraction: false),
                 Check(
                     figure: PublishedFigures.attentionSpeedup,
-                    ours: "max over (a) of \(name) / LoL-PIM attention time",
+                    ours: "max over (a) of \(cent.label) / LoL-PIM attention time",
                     value: best(o.ladders) {
                         ratio(
                             row($0.rows, cent)?.figures?.attentionTimePerTokenPs,
@@ -111,11 +111,11 @@ public enum PaperPage {
         let lol = Ladder.pimOnly[3], neu = Ladder.xpuPIM[0]
         var checks: [Check] = []
         if let million = o.contextScaling.last {
-            for (cent, name) in centRungs {
+            for cent in centRungs {
                 checks.append(
                     Check(
                         figure: PublishedFigures.millionOverCENT,
-                        ours: "(c) at \(million.x) tokens: LoL-PIM / \(name)",
+                        ours: "(c) at \(million.x) tokens: LoL-PIM / \(cent.label)",
                         value: speedup(million, lol, cent), isFraction: false))
             }
             checks.append(
@@ -123,20 +123,20 @@ public enum PaperPage {
                     figure: PublishedFigures.millionOverNeuPIMs,
                     ours: "(c) at \(million.x) tokens: LoL-PIM / NeuPIMs-like",
                     value: speedup(million, lol, neu), isFraction: false))
-            for (cent, name) in centRungs {
+            for cent in centRungs {
                 checks.append(
                     Check(
                         figure: PublishedFigures.millionCENTUtilisation,
-                        ours: "(c) at \(million.x) tokens: \(name) MAC utilisation",
+                        ours: "(c) at \(million.x) tokens: \(cent.label) MAC utilisation",
                         value: row(million.rows, cent)?.figures?.macUtilisationFraction, isFraction: true))
             }
         }
         if let short = o.contextScaling.first {
-            for (cent, name) in centRungs {
+            for cent in centRungs {
                 checks.append(
                     Check(
                         figure: PublishedFigures.shortOverCENT,
-                        ours: "(c) at \(short.x) tokens: LoL-PIM / \(name)",
+                        ours: "(c) at \(short.x) tokens: LoL-PIM / \(cent.label)",
                         value: speedup(short, lol, cent), isFraction: false))
             }
         }
