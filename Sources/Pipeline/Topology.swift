@@ -157,6 +157,20 @@ public struct Topology: Sendable, Codable, Equatable {
         public var centMode: CENTMode?
         /// `partitioning: cent`, model-parallel mode: whether the scores crossing a group's devices are charged.
         public var centScoreMoves: CENTScoreMoves = .free
+        /// Functional runs (`functional: true`): the modules also compute the model's numbers, in this arithmetic
+        /// (`arithmetic`, default `aim`); nil: timing only.
+        public var functional: FunctionalArithmetic?
+
+        /// Why a functional run of `model` cannot run with these settings, or nil.
+        public func functionalProblem(model: ModelConfig) -> String? {
+            if model.checkpoint == nil {
+                return "a functional run computes a checkpoint's numbers; give model.checkpoint: DIR"
+            }
+            if partitioning.mapping == nil {
+                return "partitioning \(partitioning.rawValue) has no functional mode yet; use tcp or hfp"
+            }
+            return nil
+        }
 
         /// The cost model this fidelity stands for. Under DPA, the command model also pays for chunk edges
         /// that fall inside DRAM rows (`ChunkLayout`). Command-level kernel timings come from `store` when it

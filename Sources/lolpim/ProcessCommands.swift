@@ -29,6 +29,7 @@ struct CoordinatorCommand: ParsableCommand {
 
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
+    @OptionGroup var functional: FunctionalOptions
 
     func validate() throws {
         try requireEndpoint(bind, "--bind", binding: true)
@@ -41,16 +42,16 @@ struct CoordinatorCommand: ParsableCommand {
         try runCoordinator(
             topology: topology, bind: bind, endpointFile: endpointFile,
             transportLabel: transportLabel ?? String(bind.prefix { $0 != ":" }), summary: !noSummary,
-            host: host, common: common, stopReasonFile: stopReasonFile)
+            host: host, common: common, functional: functional, stopReasonFile: stopReasonFile)
     }
 }
 
 /// Runs the coordinator of `topology` bound to `bind` until the run ends; partial results on failure.
 func runCoordinator(
     topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
-    host: HostOptions, common: CommonOptions, stopReasonFile: String? = nil
+    host: HostOptions, common: CommonOptions, functional: FunctionalOptions, stopReasonFile: String? = nil
 ) throws {
-    let (topology, plan) = try loadTopology(path)
+    let (topology, plan) = try functional.apply(loadTopology(path))
     try reportingFailures {
         try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false)
             .enforce(localWorkers: false)
@@ -66,6 +67,7 @@ func runCoordinator(
     options.keys = try common.loadKeys()
     options.kernelStore = common.kernelCache.choice
     options.stopReasonFile = stopReasonFile
+    try functional.launcherSettings(vocab: topology.model.vocab)?.configure(&options)
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {
@@ -149,6 +151,7 @@ struct RankCommand: ParsableCommand {
 
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
+    @OptionGroup var functional: FunctionalOptions
 
     func run() throws {
         common.bootstrapLogging()
@@ -174,7 +177,7 @@ struct RankCommand: ParsableCommand {
         if me.rank == 0 {
             try runCoordinator(
                 topology: topology, bind: "tcp://\(bindAddress ?? hostName):\(port)", endpointFile: nil,
-                transportLabel: "tcp", summary: true, host: host, common: common)
+                transportLabel: "tcp", summary: true, host: host, common: common, functional: functional)
         } else {
             try runWorker(coordinator: "tcp://\(address)", rank: me.rank - 1, dataBind: nil, common: common)
         }

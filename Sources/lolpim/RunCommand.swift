@@ -44,6 +44,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var host: HostOptions
     @OptionGroup var common: CommonOptions
+    @OptionGroup var functional: FunctionalOptions
 
     func validate() throws {
         try require(port, in: 0...65_535, "--port")
@@ -57,7 +58,7 @@ struct Run: ParsableCommand {
         StopSignal.install()
         if searchParallelism { return try search() }
         let kind = transport ?? (hosts == nil ? .ipc : .tcp)
-        let (topology, plan) = try loadTopology(self.topology)
+        let (topology, plan) = try functional.apply(loadTopology(self.topology))
         var launcher = Launcher(
             topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
         launcher.port = port
@@ -69,6 +70,7 @@ struct Run: ParsableCommand {
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
         launcher.kernelStore = common.kernelCache.choice
+        launcher.functional = try functional.launcherSettings(vocab: topology.model.vocab)
         if let hosts {
             // With a network, node i's workers go to the i-th host (HostsFile: the rule).
             let nodes = plan.topology.network.map { n in

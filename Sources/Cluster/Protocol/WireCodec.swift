@@ -12,7 +12,8 @@ public enum WireCodec {
     /// 4: one `collective` message per micro-batch and member pair: the sender's state and all its chunks.
     /// 7: a micro-batch carries its transit (ready, head, tail) instead of a depart time; the collective state
     ///    carries the sender's pipeline egress (`network:`).
-    public static let version: UInt16 = 9
+    /// 10: `partialSums` messages (functional runs); a functional micro-batch's payload holds real values.
+    public static let version: UInt16 = 10
     static let magic: [UInt8] = Array("LPIM".utf8)
     static let headerBytes = 8
     /// Largest JSON body accepted (bytes): config and stats carry a topology and a timeline.
@@ -66,6 +67,17 @@ public enum WireCodec {
                 w.put(h.forwardFreePs)
             }
             return [frame, payload]
+        case .partialSums(let h, let payload):
+            let frame = Message(count: headerBytes + PartialSumsHeader.bytes) { buffer in
+                var w = ByteWriter(buffer)
+                w.header(.partialSums)
+                w.put(h.key.step.step)
+                w.put(h.key.step.microBatch)
+                w.put(h.key.index)
+                w.put(h.sender)
+                w.put(UInt32(h.exact ? 1 : 0))
+            }
+            return [frame, payload]
         }
     }
 
@@ -95,7 +107,7 @@ public enum WireCodec {
         let kind = try first.withUnsafeBytes { bytes in
             Result { () throws(ProtocolError) in try decodeHeader(bytes) }
         }.get()
-        let expectedFrames = kind == .microBatch || kind == .collective ? 2 : 1
+        let expectedFrames = [.microBatch, .collective, .partialSums].contains(kind) ? 2 : 1
         guard frames.count == expectedFrames else {
             throw .frameCount(type: "\(kind)", got: frames.count, expected: expectedFrames)
         }
@@ -123,7 +135,29 @@ public enum WireCodec {
                 Result { () throws(ProtocolError) in try collectiveHeader(bytes) }
             }.get()
             return .collective(header, payload: frames[1])
+        case .partialSums:
+            let header = try first.withUnsafeBytes { bytes in
+                Result { () throws(ProtocolError) in try partialSumsHeader(bytes) }
+            }.get()
+            return .partialSums(header, payload: frames[1])
         }
+    }
+
+    private static func partialSumsHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> PartialSumsHeader {
+        guard bytes.count == headerBytes + PartialSumsHeader.bytes else {
+            throw .malformedBody(
+                type: "partialSums",
+                reason: "header of \(bytes.count) bytes, expected \(headerBytes + PartialSumsHeader.bytes)")
+        }
+        var r = ByteReader(bytes, offset: headerBytes)
+        let step: UInt32 = r.get(), microBatch: UInt32 = r.get(), index: UInt32 = r.get(), sender: UInt32 = r.get()
+        let exact: UInt32 = r.get()
+        guard exact <= 1 else {
+            throw .malformedBody(type: "partialSums", reason: "exact flag \(exact), expected 0 or 1")
+        }
+        return PartialSumsHeader(
+            key: .init(step: .init(microBatch: microBatch, step: step), index: index), sender: sender, exact: exact == 1
+        )
     }
 
     private static func collectiveHeader(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) -> CollectiveHeader {

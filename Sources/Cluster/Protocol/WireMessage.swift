@@ -18,11 +18,13 @@ public enum WireMessage {
     case microBatch(MicroBatchHeader, payload: Message)
     /// A member's state and chunks for a micro-batch's tensor-parallel collectives, to another member.
     case collective(CollectiveHeader, payload: Message)
+    /// A member's partial sums for one all-reduce of a functional run, to another member.
+    case partialSums(PartialSumsHeader, payload: Message)
 
     /// Message type codes as they appear in byte 6 of the header.
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, config = 2, ready = 3, heartbeat = 4, finish = 5, stats = 6, shutdown = 7, error = 8, busy = 9
-        case microBatch = 16, collective = 17
+        case microBatch = 16, collective = 17, partialSums = 18
     }
 
     public var kind: Kind {
@@ -38,6 +40,7 @@ public enum WireMessage {
         case .error: return .error
         case .microBatch: return .microBatch
         case .collective: return .collective
+        case .partialSums: return .partialSums
         }
     }
 }

@@ -14,6 +14,8 @@ public struct RunResults: Codable, Sendable {
     public var topology: TopologyInfo
     public var simulated: SimulatedResults
     public var wallclock: WallclockResults
+    /// A functional run's tokens and their agreement with the reference decoder; absent when timing only.
+    public var functional: FunctionalResults?
 }
 
 public struct TopologyInfo: Codable, Sendable {

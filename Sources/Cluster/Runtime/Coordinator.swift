@@ -3,6 +3,7 @@ import Logging
 import PIMModule
 import Pipeline
 import Transport
+import Workload
 
 /// Options of the coordinator process.
 public struct CoordinatorOptions: Sendable {
@@ -36,6 +37,11 @@ public struct CoordinatorOptions: Sendable {
     public var kernelStore: KernelStoreChoice = .off
     /// Where `lolpim run` writes why it stops this coordinator (a `ProcessEnd` as JSON) before signalling it.
     public var stopReasonFile: String?
+    /// Functional runs: the requests' prompts (nil: drawn, seeded), how tokens are chosen, and where every step's
+    /// logits go as `.npy` files (nil: nowhere).
+    public var prompts: PromptFile?
+    public var sampling = Sampling.greedy
+    public var logitsDirectory: String?
 
     public init(
         controlBind: String, returnBind: String? = nil, topologyFile: String, outputDirectory: String,
@@ -92,12 +98,17 @@ public final class Coordinator {
     private var setupMs: Int64 = 0
     /// Where `run` wrote results.json.
     public private(set) var resultsPath: String?
+    /// A functional run's host: embeddings in, tokens chosen from the logits that come back (nil: timing only).
+    private var functional: FunctionalHost?
 
     public init(plan: PipelinePlan, options: CoordinatorOptions, context: Context? = nil) throws {
         self.plan = plan
         self.options = options
         self.context = try context ?? Context()
         loop = HostLoop(plan: plan, timeline: options.traceFile != nil)
+        if plan.topology.fidelity.functional != nil {
+            functional = try FunctionalHost(plan: plan, prompts: options.prompts, sampling: options.sampling)
+        }
     }
 
     /// Runs the whole simulation. On failure, writes the partial results with `complete: false` and
@@ -302,9 +313,16 @@ public final class Coordinator {
             wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
             inFlight[returned.microBatch] = nil
             any = true
+            if functional != nil {
+                let counts = Array(repeating: plan.topology.model.vocab, count: returned.entries.count)
+                functional!.returned(
+                    returned.entries, logits: ValueFrames.decode(payload, counts: counts, bytesPerValue: 4)!)
+            }
             for send in try hostStep({ try loop.returned(returned, transit: header.transit) }) {
                 // The activation that came back is reused (moved, not copied) when its size still fits.
-                let reuse = send.injection.microBatch == returned.microBatch && send.payloadBytes == payload.count
+                let reuse =
+                    functional == nil && send.injection.microBatch == returned.microBatch
+                    && send.payloadBytes == payload.count
                 try inject(send, payload: reuse ? payload : nil, on: data)
                 inFlight[send.injection.microBatch] = send.injection
             }
@@ -358,6 +376,9 @@ public final class Coordinator {
         let injection = send.injection
         let activation =
             payload
+            ?? functional.map {
+                ValueFrames.encode($0.inputs(injection.entries), bytesPerValue: $0.arithmetic.wireBytes)
+            }
             ?? Message(count: Int(send.payloadBytes)) { buffer in
                 // Deterministic content standing in for the embeddings of the requests' last tokens.
                 for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: i &* 31 &+ injection.microBatch) }
@@ -406,14 +427,20 @@ public final class Coordinator {
                     + "micro-batches belong")
         }
         guard let sent = inFlight[Int(header.microBatch)], Int(header.step) == sent.step,
-            header.entries == sent.entries,
-            payload.count == sent.entries.count * plan.topology.model.activationBytesPerRequest
+            header.entries == sent.entries, payload.count == returnBytes(sent.entries.count)
         else {
             throw RuntimeError.protocolViolation(
                 "return socket\(peer): micro-batch \(header.microBatch) step "
                     + "\(header.step) is not one in flight")
         }
         return (header, payload, sent)
+    }
+
+    /// Bytes the last stage returns for a micro-batch of `requests`: the activation (timing only), or every
+    /// request's logits as 32-bit floats (functional).
+    private func returnBytes(_ requests: Int) -> Int {
+        let model = plan.topology.model
+        return requests * (functional == nil ? model.activationBytesPerRequest : model.vocab * 4)
     }
 
     // MARK: Control path
@@ -527,7 +554,32 @@ public final class Coordinator {
             dataMessageLatency: LatencyReport(total.dataLatency))
         return RunResults(
             complete: complete, error: error, topology: builder.topologyInfo(file: options.topologyFile),
-            simulated: simulated, wallclock: wallclock)
+            simulated: simulated, wallclock: wallclock, functional: functionalResults(complete: complete))
+    }
+
+    /// The functional section, compared with the reference decoder when the run is complete; every request's logits
+    /// written to `--logits` as `.npy` files.
+    private func functionalResults(complete: Bool) -> FunctionalResults? {
+        guard let functional else { return nil }
+        var reference: ReferenceDecoder?
+        if complete, let directory = plan.topology.model.checkpoint {
+            do {
+                reference = try ReferenceDecoder(checkpoint: HFCheckpoint(directory: directory))
+            } catch {
+                logger.error("the reference decoder could not read \(directory): \(error)")
+            }
+        }
+        if let dir = options.logitsDirectory {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for (i, r) in functional.requests.enumerated() {
+                    try LogitFiles.npy(r.logits).write(to: URL(fileURLWithPath: dir + "/request-\(i).npy"))
+                }
+            } catch {
+                logger.error("the logits could not be written to \(dir): \(error)")
+            }
+        }
+        return functional.results(reference: reference)
     }
 
     /// A step of the host loop, its errors as the runtime reports them.

@@ -34,6 +34,9 @@ public struct Launcher {
     /// What the worker threads of an `inproc` run reuse from each other (kernels being simulated, group replays); a
     /// study that runs several points at once hands every launcher the same one. Results never depend on it.
     public var caches = ProcessCaches()
+    /// A functional run's prompts, sampling and logits directory (`CoordinatorOptions`), and the same as the
+    /// coordinator process's command-line options (`lolpim coordinator --functional …`).
+    public var functional: (configure: @Sendable (inout CoordinatorOptions) -> Void, arguments: [String])?
 
     public init(topologyFile: String, transport: TransportKind, outputDirectory: String) {
         self.topologyFile = topologyFile
@@ -73,6 +76,7 @@ public struct Launcher {
         options.traceChannelGroups = traceChannelGroups
         options.keys = keys
         options.kernelStore = kernelStore
+        functional?.configure(&options)
         return options
     }
 
@@ -143,7 +147,8 @@ public struct Launcher {
         ]
         if !progress { arguments.append("--quiet") }
         if let traceFile { arguments += ["--trace", traceFile, "--trace-channels", "\(traceChannelGroups)"] }
-        return arguments + sharedArguments + kernelStore.arguments + ["--parent-pid", "\(getpid())"]
+        return arguments + (functional?.arguments ?? []) + sharedArguments + kernelStore.arguments
+            + ["--parent-pid", "\(getpid())"]
     }
 
     /// Waits for the coordinator to listen: it writes its resolved endpoint (the real tcp port) to a file.

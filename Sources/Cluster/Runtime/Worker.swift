@@ -3,6 +3,7 @@ import Logging
 import PIMModule
 import Pipeline
 import Transport
+import Workload
 
 /// Options of one worker process (or thread, with `inproc://`).
 public struct WorkerOptions: Sendable {
@@ -98,6 +99,11 @@ public final class Worker {
         /// Offers that arrived before this worker was waiting for them (collective messages), by micro-batch step
         /// and sender.
         var early: [CollectiveHeader.Key: [Int: StageSimulator.Offer]] = [:]
+        /// A functional run's computation on this module (nil: timing only).
+        var functional: FunctionalStage?
+        /// Partial sums of functional all-reduces that arrived before this worker was waiting for them, by
+        /// all-reduce and sender.
+        var partials: [PartialSumsHeader.Key: [Int: [Float]]] = [:]
     }
 
     private func run(control controlSocket: inout Socket?) throws {
@@ -120,6 +126,7 @@ public final class Worker {
             stage.timeline = []
             stage.channelGroups = config.timelineChannelGroups ?? 0
         }
+        let functional = try functionalStage(plan, stage: stageIndex, member: member, control: control)
         let (downstream, group) = try connectOutputs(config, member: member)
         try send(.ready(Ready(rank: options.rank)), on: control)
 
@@ -127,6 +134,7 @@ public final class Worker {
         var session = Session(
             control: control, data: data, tp: tp, group: group, downstream: downstream, config: config,
             lastHeard: now, nextHeartbeat: now)
+        session.functional = functional
         try serve(&session, stage: &stage)
         wall.kernelStoreHits = store?.hits ?? 0
         wall.kernelStoreMisses = store?.misses ?? 0
@@ -198,6 +206,25 @@ public final class Worker {
             throw RuntimeError.protocolViolation(text)
         }
         return plan
+    }
+
+    /// A functional run's computation of this module: its share of the checkpoint placed in its banks. A checkpoint
+    /// it cannot read is reported, so that the coordinator stops at once.
+    private func functionalStage(
+        _ plan: PipelinePlan, stage: Int, member: Int, control: Socket
+    ) throws -> FunctionalStage? {
+        guard let arithmetic = plan.topology.fidelity.functional,
+            let directory = plan.topology.model.checkpoint
+        else { return nil }
+        do {
+            return try FunctionalStage(
+                plan: plan, stage: plan.stages[stage], member: member,
+                checkpoint: HFCheckpoint(directory: directory), arithmetic: arithmetic)
+        } catch {
+            let text = "rank \(options.rank) cannot set up its functional stage: \(error)"
+            try? reportError(text, on: control)
+            throw RuntimeError.aborted(text)
+        }
     }
 
     /// The next stage's member (none for the last stage's members other than 0, whose output goes nowhere,
@@ -334,8 +361,7 @@ public final class Worker {
         _ frames: [Message], stage: inout StageSimulator, bytesPerRequest: Int,
         session: inout Session
     ) throws {
-        guard let (header, payload) = try acceptData(frames, bytesPerRequest: bytesPerRequest, session: session)
-        else { return }
+        guard let (header, payload) = try acceptData(frames, session: session) else { return }
         wall.dataLatency.record(ns: Int64(bitPattern: WallClock.realtimeNs() &- header.wallSendNs))
         if let slow = stage.warmUp(contexts: header.entries.map { Int($0.context) }) {
             session.working = true
@@ -345,7 +371,7 @@ public final class Worker {
         let prepared: StageSimulator.Prepared
         do {
             prepared = try stage.prepare(
-                header.transit, entries: header.entries, payloadBytes: Int64(payload.count),
+                header.transit, entries: header.entries, payloadBytes: Int64(header.entries.count * bytesPerRequest),
                 microBatch: Int(header.microBatch), step: Int(header.step))
         } catch {
             let text = "worker \(options.rank): KV allocation failed for micro-batch \(header.microBatch): \(error)"
@@ -357,6 +383,7 @@ public final class Worker {
             guard let offer else { continue }
             try send(offer, key: key, from: stage.member, to: peer, session: session)
         }
+        let output = try compute(header, payload, key: key, stage: stage, session: &session)
         let received = prepared.offers.isEmpty ? [] : try awaitOffers(key, member: stage.member, session: &session)
         let outcome: StageSimulator.Outcome
         do {
@@ -373,7 +400,7 @@ public final class Worker {
         var next = header
         next.transit = transit
         next.wallSendNs = WallClock.realtimeNs()
-        let out = WireCodec.encode(.microBatch(next, payload: payload))
+        let out = WireCodec.encode(.microBatch(next, payload: output ?? payload))
         let outSize = out.totalBytes
         guard try downstream.send(out) else {
             throw RuntimeError.timeout(
@@ -385,16 +412,14 @@ public final class Worker {
 
     /// A data message's micro-batch and activation, or nil when it was dropped (not a lolpim message) or refused
     /// (reported to the coordinator).
-    private func acceptData(
-        _ frames: [Message], bytesPerRequest: Int, session: Session
-    ) throws -> (MicroBatchHeader, Message)? {
+    private func acceptData(_ frames: [Message], session: Session) throws -> (MicroBatchHeader, Message)? {
         wall.received(bytes: frames.totalBytes)
         let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
         do {
             guard case .microBatch(let h, let p) = try WireCodec.decode(frames) else {
                 throw ProtocolError.malformedBody(type: "data", reason: "only micro-batches belong on the data socket")
             }
-            let expected = h.entries.count * bytesPerRequest
+            let expected = Self.payloadBytes(h.entries, session: session)
             guard p.count == expected else { throw ProtocolError.payloadSize(expected: expected, got: p.count) }
             return (h, p)
         } catch {
@@ -404,6 +429,79 @@ public final class Worker {
             try reportError(text, on: session.control)
             return nil
         }
+    }
+
+    /// Bytes of a micro-batch's payload: the timing's activation (hidden × 2 B per request, zeros), or in a
+    /// functional run the entries' tokens' hidden states in the run's arithmetic (`ValueFrames`).
+    private static func payloadBytes(_ entries: [MicroBatchHeader.Entry], session: Session) -> Int {
+        let model = session.config.topology.model
+        guard let f = session.functional else { return entries.count * model.activationBytesPerRequest }
+        return entries.reduce(0) { $0 + FunctionalStage.tokens($1) } * f.hidden * f.arithmetic.wireBytes
+    }
+
+    /// A functional run's computation of a micro-batch (nil when the run is timing only): the payload's values
+    /// through this module's layers, every all-reduce exchanged with the group (`allReduce`); returns the payload
+    /// to send on (hidden states, or the last stage's logits as 32-bit floats).
+    private func compute(
+        _ header: MicroBatchHeader, _ payload: Message, key: CollectiveHeader.Key, stage: StageSimulator,
+        session: inout Session
+    ) throws -> Message? {
+        guard var functional = session.functional else { return nil }
+        let bytes = functional.arithmetic.wireBytes
+        let counts = header.entries.map { FunctionalStage.tokens($0) * functional.hidden }
+        guard let inputs = ValueFrames.decode(payload, counts: counts, bytesPerValue: bytes) else {
+            throw RuntimeError.protocolViolation("worker \(options.rank): a functional payload of the wrong size")
+        }
+        let outputs: [[Float]]
+        do {
+            outputs = try functional.compute(
+                entries: header.entries, inputs: inputs, allocator: stage.allocator
+            ) { index, partial, exact in
+                try allReduce(
+                    partial, key: .init(step: key, index: UInt32(index)), exact: exact, member: stage.member,
+                    session: &session)
+            }
+        } catch let error as FunctionalError {
+            let text = "worker \(options.rank), micro-batch \(key.microBatch) step \(key.step): \(error)"
+            try? reportError(text, on: session.control)
+            throw RuntimeError.aborted(text)
+        }
+        session.functional = functional
+        return ValueFrames.encode(outputs, bytesPerValue: functional.producesLogits ? 4 : bytes)
+    }
+
+    /// One all-reduce of a functional run: this member's partial sums to every other member of the group, theirs
+    /// awaited (heartbeats going, bounded by the heartbeat time-out), and the sum of all, member by member in order
+    /// (`FunctionalStage.sum`), the same on every member.
+    private func allReduce(
+        _ partial: [Float], key: PartialSumsHeader.Key, exact: Bool, member: Int, session: inout Session
+    ) throws -> [Float] {
+        let bytes = exact ? 4 : session.functional!.arithmetic.wireBytes
+        let header = PartialSumsHeader(key: key, sender: UInt32(member), exact: exact)
+        for (peer, socket) in session.group.enumerated() {
+            guard let socket else { continue }
+            let frames = WireCodec.encode(
+                .partialSums(header, payload: ValueFrames.encode([partial], bytesPerValue: bytes)))
+            guard try socket.send(frames) else {
+                throw RuntimeError.timeout(
+                    "worker \(options.rank) could not send its partial sums to member \(peer) of its group within "
+                        + "\(session.config.heartbeatTimeoutMs / 1000) s")
+            }
+            wall.sent(bytes: frames.totalBytes)
+        }
+        let others = Set(session.group.indices.filter { $0 != member })
+        try awaitGroup(
+            member: member, session: &session,
+            what: "the partial sums of all-reduce \(key.index) "
+                + "(micro-batch \(key.step.microBatch), step \(key.step.step))"
+        ) { others.isSubset(of: Set(($0.partials[key] ?? [:]).keys)) }
+        let arrived = session.partials.removeValue(forKey: key) ?? [:]
+        let all = session.group.indices.map { $0 == member ? partial : arrived[$0]! }
+        guard all.allSatisfy({ $0.count == partial.count }) else {
+            throw RuntimeError.protocolViolation(
+                "worker \(options.rank): a group member's partial sums for all-reduce \(key.index) have the wrong size")
+        }
+        return FunctionalStage.sum(all)
     }
 
     /// Sends member `peer` this member's offer for a micro-batch step, as one message: the header, and the chunks
@@ -432,34 +530,52 @@ public final class Worker {
         _ key: CollectiveHeader.Key, member: Int, session: inout Session
     ) throws -> [StageSimulator.Offer?] {
         let others = Set(session.group.indices.filter { $0 != member })
+        try awaitGroup(
+            member: member, session: &session,
+            what: "the collective messages (micro-batch \(key.microBatch), step \(key.step))"
+        ) { others.isSubset(of: Set(($0.early[key] ?? [:]).keys)) }
+        let arrived = session.early.removeValue(forKey: key) ?? [:]
+        return session.group.indices.map { arrived[$0] }
+    }
+
+    /// Waits (heartbeats going, bounded by the heartbeat time-out) until `done` holds, taking the group's messages
+    /// as they arrive; `what` names what is awaited in the time-out's message.
+    private func awaitGroup(
+        member: Int, session: inout Session, what: String, until done: (Session) -> Bool
+    ) throws {
+        let others = Set(session.group.indices.filter { $0 != member })
         let deadline = WallClock.monotonicMs() + Int64(session.config.heartbeatTimeoutMs)
-        while !others.isSubset(of: Set((session.early[key] ?? [:]).keys)) {
+        while !done(session) {
             if WallClock.monotonicMs() > deadline {
-                let missing = others.subtracting((session.early[key] ?? [:]).keys).sorted()
                 throw RuntimeError.timeout(
-                    "worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for "
-                        + "the collective messages of group members \(missing) "
-                        + "(micro-batch \(key.microBatch), step \(key.step))")
+                    "worker \(options.rank) waited \(session.config.heartbeatTimeoutMs / 1000) s for \(what) "
+                        + "from its group")
             }
             guard case .readable(let ready) = try service(&session, also: [session.tp]) else {
                 throw RuntimeError.protocolViolation(
                     "the coordinator asked for statistics while worker \(options.rank) "
                         + "was inside a collective")
             }
-            if ready[0] { try receiveOffers(others: others, session: &session) }
+            if ready[0] { try receiveGroup(others: others, session: &session) }
         }
-        let arrived = session.early.removeValue(forKey: key) ?? [:]
-        return session.group.indices.map { arrived[$0] }
     }
 
-    /// Takes every collective message waiting on the tensor-parallel socket: each must come from another member
-    /// of the group, once per micro-batch step.
-    private func receiveOffers(others: Set<Int>, session: inout Session) throws {
+    /// Takes every message waiting on the tensor-parallel socket: collective messages (once per micro-batch step)
+    /// and a functional run's partial sums (once per all-reduce), each from another member of the group.
+    private func receiveGroup(others: Set<Int>, session: inout Session) throws {
         while let frames = try session.tp.receive(dontWait: true) {
             wall.received(bytes: frames.totalBytes)
             let peer = frames.first?.property("Peer-Address").map { " from \($0)" } ?? ""
             let decoded = Result { try WireCodec.decode(frames) }
             if case .failure(let error) = decoded, dropStranger(error, socket: "tensor-parallel", peer: peer) {
+                continue
+            }
+            if case .success(.partialSums(let h, let payload)) = decoded, others.contains(Int(h.sender)),
+                session.functional != nil, session.partials[h.key]?[Int(h.sender)] == nil
+            {
+                let bytes = h.exact ? 4 : session.functional!.arithmetic.wireBytes
+                let values = ValueFrames.decode(payload, counts: [payload.count / bytes], bytesPerValue: bytes)
+                session.partials[h.key, default: [:]][Int(h.sender)] = values?.first ?? []
                 continue
             }
             guard case .success(.collective(let h, let payload)) = decoded,

@@ -60,6 +60,9 @@ public enum TopologyLoader {
             links = Topology.LinkSet(host: routes.hostLink, module: routes.moduleLink, tp: routes.moduleLink)
         }
 
+        if fidelity.functional != nil, let map = fidelityMap {
+            if let problem = fidelity.functionalProblem(model: model) { throw map.error("functional", problem) }
+        }
         if fidelity.partitioning == .cent, let map = fidelityMap {
             try checkCENT(cluster: cluster, parallelism: parallelism, model: model, spec: fidelity, fidelity: map)
         }
@@ -556,6 +559,18 @@ public enum TopologyLoader {
         spec.obufEntries =
             try map?.int("obuf_entries", default: spec.obufEntries, within: TopologyLimits.obufEntries)
             ?? spec.obufEntries
+        if let text = try map?.scalar("functional") {
+            guard ["true", "false"].contains(text) else {
+                throw map!.error("functional", "expected true or false, found '\(text)'")
+            }
+            if text == "true" { spec.functional = .aim }
+        }
+        if let arithmetic = try map?.choice("arithmetic", as: FunctionalArithmetic.self) {
+            guard spec.functional != nil else {
+                throw map!.error("arithmetic", "arithmetic applies to functional runs: add functional: true")
+            }
+            spec.functional = arithmetic
+        }
         try map?.rejectUnknownKeys()
         return spec
     }

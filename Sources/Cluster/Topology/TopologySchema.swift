@@ -22,7 +22,7 @@ public enum TopologySchema {
         "workload.max_context", "workload.chunk_kib", "workload.prefill_kv", "workload.host_intervention_ns",
         "fidelity", "fidelity.level", "fidelity.pim_efficiency", "fidelity.processor_efficiency",
         "fidelity.scheduling", "fidelity.partitioning", "fidelity.cent_mode", "fidelity.cent_score_moves",
-        "fidelity.obuf_entries",
+        "fidelity.obuf_entries", "fidelity.functional", "fidelity.arithmetic",
         "host", "host.step_overhead_ns", "host.per_request_ns",
         "network", "network.nodes", "network.host_node", "network.fabric", "network.switch",
         "network.switch.port_gbps", "network.switch.host_port_gbps", "network.switch.uplink_gbps",

@@ -81,6 +81,12 @@ public struct DPAAllocator: KVAllocator {
         return events
     }
 
+    /// Through the request's VA→PA table: its chunk `offset / chunkBytes` is physical chunk `table[…]`.
+    public func address(request: Int, offset: Int64) -> Int64? {
+        guard offset >= 0, let table = tables[request], offset / chunkBytes < table.count else { return nil }
+        return Int64(table[Int(offset / chunkBytes)]) * chunkBytes + offset % chunkBytes
+    }
+
     public mutating func release(request: Int) -> [AllocationEventKind] {
         guard let table = tables.removeValue(forKey: request) else { return [] }
         tokens.removeValue(forKey: request)

@@ -40,6 +40,10 @@ public protocol KVAllocator: Sendable {
     mutating func grow(request: Int, to tokens: Int) throws -> [AllocationEventKind]
     /// Frees everything a request holds.
     mutating func release(request: Int) -> [AllocationEventKind]
+    /// The module-wide KV address of byte `offset` of a held request's KV (its tokens one after another,
+    /// `offset` below the bytes its context holds), or nil when the request holds no such byte. Functional runs
+    /// store K and V there (docs/MODEL.md, "Functional runs").
+    func address(request: Int, offset: Int64) -> Int64?
 }
 
 extension KVAllocator {

@@ -7,6 +7,8 @@ public struct StaticKVAllocator: KVAllocator {
     public let maxContext: Int
     /// Tokens each held request stores now.
     private var tokens: [Int: Int] = [:]
+    /// The reservation each held request has: reservation i starts at byte i × T_max × bytesPerToken.
+    private var slots: [Int: Int] = [:]
 
     public init(capacityBytes: Int64, bytesPerToken: Int64, maxContext: Int) {
         self.capacityBytes = capacityBytes
@@ -31,6 +33,8 @@ public struct StaticKVAllocator: KVAllocator {
                     + "reserved, a request reserves \(reservationBytes) (T_max \(maxContext) tokens)")
         }
         tokens[request] = prompt
+        let taken = Set(slots.values)
+        slots[request] = (0...).first { !taken.contains($0) }!
         return [.requestStart]
     }
 
@@ -44,6 +48,15 @@ public struct StaticKVAllocator: KVAllocator {
     }
 
     public mutating func release(request: Int) -> [AllocationEventKind] {
-        tokens.removeValue(forKey: request) == nil ? [] : [.requestEnd]
+        slots.removeValue(forKey: request)
+        return tokens.removeValue(forKey: request) == nil ? [] : [.requestEnd]
+    }
+
+    /// In the request's reservation, the lowest free one at its admission.
+    public func address(request: Int, offset: Int64) -> Int64? {
+        guard offset >= 0, let slot = slots[request], let held = tokens[request],
+            offset < Int64(held) * bytesPerToken
+        else { return nil }
+        return Int64(slot) * reservationBytes + offset
     }
 }

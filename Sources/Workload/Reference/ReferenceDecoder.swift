@@ -64,7 +64,7 @@ public struct ReferenceDecoder: Sendable {
 
     /// RoPE's inverse frequencies θ^(−2i/d) in 32-bit floats as transformers computes them, then llama3's scaling:
     /// long wavelengths divided by the factor, short ones kept, the band between blended.
-    static func inverseFrequencies(
+    public static func inverseFrequencies(
         headDim d: Int, architecture a: ModelArchitecture, file: String
     ) throws(ModelFileError) -> [Float] {
         let base = Float(a.ropeTheta)
@@ -152,7 +152,7 @@ public struct ReferenceDecoder: Sendable {
                 let top = scores.max() ?? 0
                 var total: Float = 0
                 for t in scores.indices {
-                    scores[t] = (scores[t] - top).exp()
+                    scores[t] = DecoderMath.exp(scores[t] - top)
                     total += scores[t]
                 }
                 for t in 0..<positions {
@@ -164,33 +164,20 @@ public struct ReferenceDecoder: Sendable {
             for i in 0..<h { x[i] += out[i] }
             let post = Self.rmsNorm(x, layer.postNorm, eps)
             let gate = Self.linear(layer.gate, post), up = Self.linear(layer.up, post)
-            let activated = zip(gate, up).map { g, u in g / (1 + (-g).exp()) * u }
+            let activated = zip(gate, up).map(DecoderMath.swiGLU)
             let down = Self.linear(layer.down, activated)
             for i in 0..<h { x[i] += down[i] }
         }
         return Self.linear(lmHead, Self.rmsNorm(x, finalNorm, eps))
     }
 
-    /// RoPE on each head of `v`: the pair (i, i + d/2) turned by position × frequency i.
+    /// RoPE on each head of `v` (`DecoderMath.rotate`).
     func rotate(_ v: inout [Float], heads: Int, position: Int) {
-        let d = model.headDim, half = d / 2
-        for i in 0..<half {
-            let angle = Float(position) * inverseFrequencies[i]
-            let c = angle.cosine(), s = angle.sine()
-            for head in 0..<heads {
-                let a = v[head * d + i], b = v[head * d + i + half]
-                v[head * d + i] = a * c - b * s
-                v[head * d + i + half] = b * c + a * s
-            }
-        }
+        DecoderMath.rotate(
+            &v, heads: heads, headDim: model.headDim, position: position, inverseFrequencies: inverseFrequencies)
     }
 
-    /// `x / sqrt(mean(x²) + ε) · w`.
-    static func rmsNorm(_ x: [Float], _ w: [Float], _ eps: Float) -> [Float] {
-        let meanSquare = x.reduce(Float(0)) { $0 + $1 * $1 } / Float(x.count)
-        let r = 1 / (meanSquare + eps).squareRoot()
-        return zip(x, w).map { $0 * r * $1 }
-    }
+    static func rmsNorm(_ x: [Float], _ w: [Float], _ eps: Float) -> [Float] { DecoderMath.rmsNorm(x, w, eps) }
 
     /// `W x + b` for a row-major `[out, in]` matrix.
     static func linear(_ w: [Float], _ x: [Float], bias: [Float]? = nil) -> [Float] {
@@ -202,10 +189,4 @@ public struct ReferenceDecoder: Sendable {
             return s + (bias?[o] ?? 0)
         }
     }
-}
-
-extension Float {
-    fileprivate func exp() -> Float { Float(Foundation.exp(Double(self))) }
-    fileprivate func cosine() -> Float { Float(Foundation.cos(Double(self))) }
-    fileprivate func sine() -> Float { Float(Foundation.sin(Double(self))) }
 }

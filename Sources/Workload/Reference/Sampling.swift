@@ -5,7 +5,7 @@ import Foundation
 /// p (top-k, then top-p, as transformers' `TopKLogitsWarper` and `TopPLogitsWarper` apply them, temperature 1).
 /// The draws come from a seeded generator, so a run is repeatable; the coordinator of a functional run and the
 /// reference use the same rule (docs/MODEL.md, "Sampling").
-public struct Sampling: Sendable, Equatable {
+public struct Sampling: Sendable, Equatable, Codable {
     /// Tokens kept by top-k; nil keeps every token. Greedy when both `topK` and `topP` are nil.
     public var topK: Int?
     /// Probability mass kept by top-p, in (0, 1]; nil keeps every token.
