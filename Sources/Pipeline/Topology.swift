@@ -161,13 +161,15 @@ public struct Topology: Sendable, Codable, Equatable {
         /// (`arithmetic`, default `aim`); nil: timing only.
         public var functional: FunctionalArithmetic?
 
-        /// Why a functional run of `model` cannot run with these settings, or nil.
-        public func functionalProblem(model: ModelConfig) -> String? {
+        /// Why a functional run of `model` over groups of `tp` modules cannot run with these settings, or nil.
+        public func functionalProblem(model: ModelConfig, tp: Int) -> String? {
             if model.checkpoint == nil {
                 return "a functional run computes a checkpoint's numbers; give model.checkpoint: DIR"
             }
-            if partitioning.mapping == nil {
-                return "partitioning \(partitioning.rawValue) has no functional mode yet; use tcp or hfp"
+            // The cent partitioning's model-parallel mode may split heads unevenly; a functional run needs them even.
+            if tp > 1, [model.queryHeads, model.kvHeads, model.ffn].contains(where: { $0 % tp != 0 }) {
+                return "a functional run splits the heads, KV heads and FFN rows evenly over tp \(tp) modules; "
+                    + "\(model.name) has \(model.queryHeads), \(model.kvHeads) and \(model.ffn)"
             }
             return nil
         }

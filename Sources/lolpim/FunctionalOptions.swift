@@ -49,7 +49,7 @@ struct FunctionalOptions: ParsableArguments {
         var (topology, plan) = loaded
         guard functional || topology.fidelity.functional != nil else { return loaded }
         if functional { topology.fidelity.functional = arithmetic ?? topology.fidelity.functional ?? .aim }
-        if let problem = topology.fidelity.functionalProblem(model: topology.model) {
+        if let problem = topology.fidelity.functionalProblem(model: topology.model, tp: topology.parallelism.tp) {
             printError("--functional: \(problem)")
             throw ExitCode(2)
         }

@@ -99,7 +99,7 @@ struct ReferenceCommand: ParsableCommand {
         var digests: [String]
     }
 
-    /// The requests: from --prompts, or seeded random ids of the workload's prompt lengths and output tokens.
+    /// The requests: from --prompts, or seeded random ids (the workload's prompt lengths + 1) and output tokens.
     func requests(_ topology: Topology) throws -> [(prompt: [Int], continuation: [Int]?, steps: Int)] {
         let vocab = topology.model.vocab
         let plan = try PipelinePlan(topology: topology)
@@ -112,9 +112,7 @@ struct ReferenceCommand: ParsableCommand {
                 return (r.prompt, r.continuation, steps)
             }
         }
-        var rng = SplitMix64(seed: UInt64(topology.seed) &+ 0x5EED_1D5)
-        return plan.requests.map { r in
-            ((0..<r.promptTokens).map { _ in Int(rng.next() % UInt64(vocab)) }, nil, r.outputTokens)
-        }
+        // The ids a functional run of the topology draws: its prompt tokens of KV, then the first step's input.
+        return zip(FunctionalHost.drawnPrompts(plan), plan.requests).map { ($0.prompt, nil, $1.outputTokens) }
     }
 }

@@ -91,6 +91,12 @@ public enum TopologyDescription {
                     t.fidelity.scheduling.rawValue, t.fidelity.partitioning.rawValue,
                     t.fidelity.obufEntries, roofline.processorEfficiency))
         }
+        if let arithmetic = t.fidelity.functional {
+            out.append(
+                "  functional real tokens through the cluster in the \(arithmetic.rawValue) arithmetic, the "
+                    + "\(t.fidelity.partitioning.rawValue) partitioning's attention "
+                    + "(docs/MODEL.md, \"Functional runs\")")
+        }
         out.append(
             String(
                 format: "  host       %.1f µs per micro-batch step + %.2f µs per request",

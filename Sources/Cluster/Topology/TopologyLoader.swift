@@ -61,7 +61,9 @@ public enum TopologyLoader {
         }
 
         if fidelity.functional != nil, let map = fidelityMap {
-            if let problem = fidelity.functionalProblem(model: model) { throw map.error("functional", problem) }
+            if let problem = fidelity.functionalProblem(model: model, tp: parallelism.tp) {
+                throw map.error("functional", problem)
+            }
         }
         if fidelity.partitioning == .cent, let map = fidelityMap {
             try checkCENT(cluster: cluster, parallelism: parallelism, model: model, spec: fidelity, fidelity: map)

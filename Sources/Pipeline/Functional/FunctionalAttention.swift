@@ -21,9 +21,13 @@ extension FunctionalStage {
     ) throws -> [Float] {
         let d = model.headDim, group = heads / kvHeads
         let scale = 1 / Float(d).squareRoot()
-        var slices = [[(first: Int, tokens: Int)]](repeating: [], count: kvHeads)
-        for channel in mapping.assign(contexts: [tokens], kvHeads: kvHeads, channels: channels) {
-            for s in channel where s.tokens > 0 { slices[s.head].append((s.firstToken, s.tokens)) }
+        // CENT's attention takes a pair's whole context at once (K over a block's banks, V one head per channel).
+        var slices = [[(first: Int, tokens: Int)]](repeating: [(0, tokens)], count: kvHeads)
+        if let mapping {
+            slices = Array(repeating: [], count: kvHeads)
+            for channel in mapping.assign(contexts: [tokens], kvHeads: kvHeads, channels: channels) {
+                for s in channel where s.tokens > 0 { slices[s.head].append((s.firstToken, s.tokens)) }
+            }
         }
         let query = q.map(arithmetic.stored)
         var out = [Float](repeating: 0, count: heads * d)
@@ -36,8 +40,13 @@ extension FunctionalStage {
             }
             for head in (g * group)..<((g + 1) * group) {
                 let qh = Array(query[(head * d)..<((head + 1) * d)])
+                if mapping == nil {
+                    let o = centAttention(qh, keys: keys, values: values, scale: scale)
+                    out.replaceSubrange((head * d)..<((head + 1) * d), with: o)
+                    continue
+                }
                 let partials = slices[g].map { slice in
-                    partialSoftmax(qh, keys: keys, values: values, slice: slice, scale: scale)
+                    partialSoftmax(qh, keys: keys, values: values, slice: slice, scale: scale).partial
                 }
                 let top = partials.map(\.max).max() ?? 0
                 var sum: Float = 0
@@ -53,13 +62,35 @@ extension FunctionalStage {
         return out
     }
 
+    /// CENT's split of one query head's attention between PIM and its near-memory units (`Yufeng98/CENT`
+    /// `cent_simulation/Llama.py`, the softmax near lines 316–376 and 730–780; docs/MAPPING.md §13): QKᵀ in PIM,
+    /// the scaling by 1/√d an element-wise multiply in PIM, the exponentials and their sum on the near-memory units
+    /// (fp32 here), the normalisation by 1/sum an element-wise multiply in PIM, and SV in PIM with the normalised
+    /// probabilities over the whole context (V one KV head per channel), its DRAM-row chunks added in fp32.
+    func centAttention(_ q: [Float], keys: [[Float]], values: [[Float]], scale: Float) -> [Float] {
+        let d = q.count, tokens = keys.count, s = arithmetic.stored
+        let raw = partialSoftmax(q, keys: keys, values: [], slice: (0, tokens), scale: 1, scoresOnly: true).scores
+        let scaled = raw.map { s(s($0) * s(scale)) }
+        let top = scaled.max() ?? 0
+        var sum: Float = 0
+        let exps = scaled.map { x in
+            let e = DecoderMath.exp(x - top)
+            sum += e
+            return e
+        }
+        let inverse = s(1 / sum)
+        let probabilities = exps.map { s(s($0) * inverse) }
+        return weightedValues(probabilities, values: values, slice: (0, tokens), headDim: d)
+    }
+
     /// A channel's slice: QKᵀ (each token's K row against the query in the global buffer, one MAC run per
     /// DRAM-row chunk of the head, scaled on the HUB), the partial softmax on the HUB, then SV as the GEMV of V
     /// stored transposed (head_dim rows over the slice's tokens, the probabilities written to the global buffer),
     /// its DRAM-row chunks added on the HUB.
     func partialSoftmax(
-        _ q: [Float], keys: [[Float]], values: [[Float]], slice: (first: Int, tokens: Int), scale: Float
-    ) -> PartialSoftmax {
+        _ q: [Float], keys: [[Float]], values: [[Float]], slice: (first: Int, tokens: Int), scale: Float,
+        scoresOnly: Bool = false
+    ) -> (partial: PartialSoftmax, scores: [Float]) {
         let d = q.count, rowElements = store.rowElements
         let range = slice.first..<(slice.first + slice.tokens)
         let scores: [Float] = range.map { t in
@@ -75,6 +106,7 @@ extension FunctionalStage {
                 }
             }
         }
+        if scoresOnly { return (PartialSoftmax(max: 0, sum: 0, weighted: []), scores) }
         let top = scores.max() ?? 0
         var sum: Float = 0
         var probabilities = [Float](repeating: 0, count: scores.count)
@@ -83,8 +115,17 @@ extension FunctionalStage {
             sum += e
             probabilities[i] = arithmetic.stored(e)
         }
+        let weighted = weightedValues(probabilities, values: values, slice: slice, headDim: d)
+        return (PartialSoftmax(max: top, sum: sum, weighted: weighted), scores)
+    }
+
+    /// SV over a slice: the GEMV of V stored transposed (head_dim rows over the slice's tokens), `probabilities` in
+    /// the global buffer, one MAC run per DRAM-row chunk of tokens, the chunks added on the HUB.
+    func weightedValues(
+        _ probabilities: [Float], values: [[Float]], slice: (first: Int, tokens: Int), headDim d: Int
+    ) -> [Float] {
         let g = GEMVLowering(module: module, obufEntries: 1).geometry(
-            mapping.slice(.value, tokens: slice.tokens, group: 1, headDim: d))
+            GEMVShape(rows: d, columns: slice.tokens, batch: 1))
         let chunk = g.chunkColumns * (module.columnBytes / 2)
         var weighted = [Float](repeating: 0, count: d)
         var column = [Float](repeating: 0, count: slice.tokens)
@@ -102,6 +143,6 @@ extension FunctionalStage {
                 }
             }
         }
-        return PartialSoftmax(max: top, sum: sum, weighted: weighted)
+        return weighted
     }
 }

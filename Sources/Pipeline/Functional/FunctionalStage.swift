@@ -20,7 +20,9 @@ public struct FunctionalStage: Sendable {
     let eps: Float
     /// The member's heads, KV heads and FFN rows; its vocabulary rows (`vocabFirst ..< vocabFirst + vocabRows`).
     let heads: Int, kvHeads: Int, ffn: Int, vocabFirst: Int, vocabRows: Int
-    let mapping: any AttentionMapping
+    /// The attention partitioning's mapping; nil for `cent`, whose own split between PIM and the near-memory
+    /// units `centAttention` follows.
+    let mapping: (any AttentionMapping)?
     let channels: Int
     let module: ModuleConfig
     let layers: [Layer]
@@ -48,11 +50,10 @@ public struct FunctionalStage: Sendable {
         guard let architecture = m.architecture else {
             throw FunctionalError("\(checkpoint.directory): config.json gives no architecture")
         }
-        guard let mapping = topology.fidelity.partitioning.mapping else {
-            throw FunctionalError(
-                "fidelity.partitioning: \(topology.fidelity.partitioning.rawValue) has no functional mode yet; "
-                    + "functional runs take tcp or hfp")
+        if let problem = topology.fidelity.functionalProblem(model: topology.model, tp: stage.tp) {
+            throw FunctionalError(problem)
         }
+        let mapping = topology.fidelity.partitioning.mapping
         if let window = architecture.slidingWindow {
             throw FunctionalError("sliding-window attention (\(window) tokens) has no functional mode")
         }

@@ -16,6 +16,8 @@ public struct PromptFile: Sendable, Equatable {
 
     public var requests: [Request]
 
+    public init(requests: [Request]) { self.requests = requests }
+
     /// Reads `text` (the contents of `file`); every id must be below `vocab`.
     public static func parse(_ text: String, file: String, vocab: Int) throws(ModelFileError) -> PromptFile {
         var requests: [Request] = []
