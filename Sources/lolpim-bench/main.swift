@@ -451,6 +451,27 @@ if what == "run" || what == "all" {
         )
     }
 }
+if what == "functional" || what == "all" {
+    // Tiny Llama-style checkpoint, 8 workers (tp 2 × pp 4) over ipc, 8 requests of 24 prompt tokens, 16 steps each.
+    let text = try String(contentsOfFile: "Topologies/tiny-functional.yaml", encoding: .utf8)
+        .replacingOccurrences(of: "modules: 4", with: "modules: 8")
+        .replacingOccurrences(
+            of: "../Tests/Fixtures", with: FileManager.default.currentDirectoryPath + "/Tests/Fixtures")
+    let file = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-functional.yaml"
+    try text.write(toFile: file, atomically: true, encoding: .utf8)
+    print("functional decoding: Topologies/tiny-functional.yaml on 8 workers (tp 2 × pp 4) over ipc, aim arithmetic")
+    print("run   wall s   tokens   tokens per wall second   tokens the reference also chose")
+    var rates: [Double] = []
+    for run in 1...repeats {
+        let (results, seconds) = try lolpimRun(file, ["--transport", "ipc"], label: "functional")
+        let f = results.functional!
+        let tokens = f.requests.reduce(0) { $0 + $1.generated.count }
+        rates.append(Double(tokens) / seconds)
+        let (agree, steps) = f.tokenAgreement
+        print(String(format: "%3d   %6.2f   %6d   %22.1f   %d / %d", run, seconds, tokens, rates.last!, agree, steps))
+    }
+    print(String(format: "median: %.1f tokens per wall second", rates.sorted()[rates.count / 2]))
+}
 if what == "roofline" || what == "all" {
     print(
         String(

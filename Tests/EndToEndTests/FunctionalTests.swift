@@ -1,6 +1,7 @@
 @testable import Cluster
 import Foundation
 import Pipeline
+import Studies
 import TestSupport
 import Testing
 import Workload
@@ -216,5 +217,43 @@ struct FunctionalTests {
         #expect(yaml.status == 2 && yaml.stderr.contains("fidelity.functional"), "\(yaml.stderr)")
         let orphan = try Harness.run(["run", file, "--top-k", "3"], in: dir)
         #expect(orphan.status == 64 && orphan.stderr.contains("--top-k needs --functional"), "\(orphan.stderr)")
+    }
+
+    @Test("a sweep of a functional topology (relative checkpoint path) fills the functional columns; report draws them")
+    func sweepAndReport() throws {
+        let dir = Harness.directory("functional-sweep")
+        try? FileManager.default.createSymbolicLink(atPath: dir + "/fixtures", withDestinationPath: Self.fixtures)
+        _ = Harness.topology(
+            """
+            name: s
+            model: {checkpoint: fixtures/tiny-qwen2}
+            cluster: {modules: 2}
+            fidelity: {functional: true}
+            workload: {batch_size: 2, requests: 2, context: 8, decode_steps: 2}
+
+            """, in: dir, name: "base.yaml")
+        try """
+        base: base.yaml
+        output: s.csv
+        axes:
+          workload.context: [8, 16]
+          fidelity.partitioning: [tcp, hfp]
+
+        """.write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+        let sweep = try Harness.run(["sweep", dir + "/s.yaml", "--quiet"], in: dir, seconds: 120)
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let rows = try SweepCSV.rows(path: dir + "/s.csv")
+        #expect(rows.count == 4 && rows.allSatisfy { $0["status"] == "ok" })
+        for row in rows {
+            for column in [
+                "functional_max_abs_error", "functional_max_rel_error", "functional_token_agreement_fraction",
+            ] {
+                #expect(Double(row[column] ?? "").map { $0 >= 0 && $0 <= 1e3 } == true, "\(column): \(row)")
+            }
+        }
+        let report = try Harness.run(["report", dir + "/s.csv", "--output", dir + "/report"], in: dir)
+        #expect(report.status == 0, "\(report.stderr)")
+        let svg = try String(contentsOfFile: dir + "/report/functional_max_rel_error.svg", encoding: .utf8)
+        #expect(svg.contains("fidelity.partitioning=hfp") && svg.contains("fidelity.partitioning=tcp"))
     }
 }

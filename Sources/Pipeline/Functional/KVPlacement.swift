@@ -57,11 +57,20 @@ public struct KVPlacement: Sendable {
         }
     }
 
-    /// Reads one head's K or V of a token.
+    /// Reads one head's K or V of a token: at once when its bytes lie in one DRAM row (a head of up to 1 KiB at a
+    /// multiple of its size, the usual case), else value by value.
     func read(
         request: Int, token: Int, layer: Int, kind: Int, head: Int, allocator: any KVAllocator, store: BankStore
     ) throws(FunctionalError) -> [Float] {
         let base = offset(token: token, layer: layer, kind: kind, head: head)
+        let first = try address(request, base, allocator, token: token)
+        let last = try address(request, base + Int64(2 * (headDim - 1)), allocator, token: token)
+        let (row, element) = location(first)
+        if last - first == Int64(2 * (headDim - 1)), location(last).row == row {
+            return store.withElements(row, first: element, count: headDim) {
+                Array(UnsafeBufferPointer(start: $0, count: headDim))
+            }
+        }
         var out = [Float](repeating: 0, count: headDim)
         for i in 0..<headDim {
             let (row, element) = try location(address(request, base + Int64(2 * i), allocator, token: token))

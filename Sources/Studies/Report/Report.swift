@@ -145,6 +145,9 @@ public enum Report {
         ("energy_per_token_j", "energy per token (mJ)", 1e3, false),
         ("exposed_comm_fraction", "exposed communication (% of the run)", 100, true),
         ("prefill_wait_ps", "prompt KV wait (s, summed over injections)", 1e-12, true),
+        ("functional_max_abs_error", "largest logit error vs the reference (logit units)", 1, true),
+        ("functional_max_rel_error", "largest logit error vs the reference (% of the largest logit)", 100, true),
+        ("functional_token_agreement_fraction", "tokens the reference also chose (%)", 100, true),
     ]
 
     /// A cell's number when it is a finite one (a swept value of `inf` or `nan` names no point on an axis).

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Pipeline
 import Workload
 
 /// The sweep's CSV: one row per point, appended as each point finishes. Columns: `point` (the key of its
@@ -10,6 +11,7 @@ public struct SweepCSV {
         "throughput_tokens_per_s", "makespan_ps", "token_latency_p50_ps", "token_latency_p99_ps",
         "time_per_output_token_p50_ps", "mean_effective_batch_requests", "pipeline_bubble_fraction",
         "kv_mean_used_fraction", "energy_per_token_j", "wall_seconds", "exposed_comm_fraction", "prefill_wait_ps",
+        "functional_max_abs_error", "functional_max_rel_error", "functional_token_agreement_fraction",
     ]
 
     public let path: String
@@ -104,7 +106,17 @@ public struct SweepCSV {
             String(s.energyPerTokenJ), String(r.wallclock.runSeconds),
             // Only with a network (`simulated.network`); empty otherwise.
             s.network.map { String($0.meanExposedFraction) } ?? "", s.network.map { String($0.prefillWaitPs) } ?? "",
-        ]
+                // Only in functional runs (`functional`); empty otherwise.
+        ] + functionalFigures(r.functional)
+    }
+
+    /// A functional run's largest logit error against the reference (absolute, and over the step's largest
+    /// reference logit) and the fraction of steps whose token the reference also chose.
+    static func functionalFigures(_ f: FunctionalResults?) -> [String] {
+        guard let f, f.requests.contains(where: { $0.maxAbsError != nil }) else { return ["", "", ""] }
+        let relative = f.requests.compactMap { $0.maxRelError?.max() }.max() ?? 0
+        let (agree, steps) = f.tokenAgreement
+        return [String(f.worstAbsError), String(relative), String(steps > 0 ? Double(agree) / Double(steps) : 0)]
     }
 
     /// The rows of a sweep CSV as column → cell; a malformed row is an error naming its line.

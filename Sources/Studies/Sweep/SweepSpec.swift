@@ -168,13 +168,15 @@ public struct SweepSpec {
             guard let value else { continue }
             root = try Self.setting(root, path: field.split(separator: ".").map(String.init), to: value, field: field)
         }
-        // Keep a relative request trace pointing at the base topology's directory.
-        if case .mapping(let m) = root, case .mapping(let w)? = m["workload"], case .scalar(let t)? = w["trace"],
-            !t.string.hasPrefix("/")
-        {
-            let absolute = URL(fileURLWithPath: baseFile).deletingLastPathComponent().appendingPathComponent(t.string)
-                .path
-            root = try Self.setting(root, path: ["workload", "trace"], to: Node(absolute), field: "workload.trace")
+        // Keep relative paths (a request trace, a checkpoint, a config.json) pointing at the base topology's directory.
+        for path in [["workload", "trace"], ["model", "checkpoint"], ["model", "config"]] {
+            if case .mapping(let m) = root, case .mapping(let inner)? = m[Node(path[0])],
+                case .scalar(let t)? = inner[Node(path[1])], !t.string.hasPrefix("/")
+            {
+                let absolute = URL(fileURLWithPath: baseFile).deletingLastPathComponent()
+                    .appendingPathComponent(t.string).path
+                root = try Self.setting(root, path: path, to: Node(absolute), field: path.joined(separator: "."))
+            }
         }
         return try Yams.serialize(node: root)
     }
