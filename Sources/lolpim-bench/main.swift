@@ -472,6 +472,50 @@ if what == "functional" || what == "all" {
     }
     print(String(format: "median: %.1f tokens per wall second", rates.sorted()[rates.count / 2]))
 }
+if what == "paper" {
+    // `lolpim paper` from a cold kernel store (a fresh directory and store), each part timed from its progress line
+    // to the next; `--quick` for a smoke run of the bench itself.
+    let quick = arguments.contains("--quick")
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("lolpim").path
+    let output = NSTemporaryDirectory() + "lolpim-bench-\(getpid())-paper"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments =
+        ["paper", "--output", output, "--kernel-cache", output + "/kernels.sqlite"] + (quick ? ["--quick"] : [])
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    let pipe = Pipe()
+    process.standardError = pipe
+    print("lolpim paper\(quick ? " --quick" : ""), cold kernel store (\(output)); each part from its start to the next")
+    print("part                                              wall s")
+    let start = now()
+    try process.run()
+    var parts: [(name: String, start: Double)] = []
+    var pending = Data()
+    while true {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        pending.append(chunk)
+        while let newline = pending.firstIndex(of: 10) {
+            let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+            pending.removeSubrange(pending.startIndex...newline)
+            guard line.hasPrefix("paper: "), let space = line.dropFirst(7).firstIndex(of: " ") else { continue }
+            let t = now()
+            if let last = parts.last {
+                print(
+                    last.name.padding(toLength: 48, withPad: " ", startingAt: 0)
+                        + String(format: "%8.1f", t - last.start))
+            }
+            parts.append((String(line[line.index(after: space)...]), t))
+        }
+    }
+    process.waitUntilExit()
+    let end = now()
+    if let last = parts.last {
+        print(last.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "%8.1f", end - last.start))
+    }
+    print(String(format: "whole page: %.1f s wall (exit status %d)", end - start, process.terminationStatus))
+}
 if what == "roofline" || what == "all" {
     print(
         String(

@@ -36,18 +36,25 @@ struct FunctionalOptions: ParsableArguments {
 
     func validate() throws {
         if let problem = sampling.problem { throw ValidationError(problem) }
-        let given = [
+    }
+
+    /// The functional options given (a run that is not functional refuses them).
+    var given: [String] {
+        [
             ("--arithmetic", arithmetic != nil), ("--prompts", prompts != nil), ("--top-k", topK != nil),
             ("--top-p", topP != nil), ("--logits", logits != nil),
         ].filter(\.1).map(\.0)
-        if !functional, let first = given.first { throw ValidationError("\(first) needs --functional") }
     }
 
     /// The topology as the run sees it: functional when asked (or when the file says so), its requests taken from
     /// --prompts; exits 2 with the file and line of a bad prompt file or a model that cannot run functionally.
     func apply(_ loaded: (Topology, PipelinePlan)) throws -> (Topology, PipelinePlan) {
         var (topology, plan) = loaded
-        guard functional || topology.fidelity.functional != nil else { return loaded }
+        guard functional || topology.fidelity.functional != nil else {
+            guard let first = given.first else { return loaded }
+            printError("\(first) needs --functional (or fidelity.functional: true in the topology)")
+            throw ExitCode(64)
+        }
         if functional { topology.fidelity.functional = arithmetic ?? topology.fidelity.functional ?? .aim }
         if let problem = topology.fidelity.functionalProblem(model: topology.model, tp: topology.parallelism.tp) {
             printError("--functional: \(problem)")
@@ -75,11 +82,12 @@ struct FunctionalOptions: ParsableArguments {
 
     /// What the launcher hands the coordinator: the settings in memory (threads) and as options (processes).
     func launcherSettings(
-        vocab: Int
+        _ topology: Topology
     ) throws -> (configure: @Sendable (inout CoordinatorOptions) -> Void, arguments: [String])? {
-        guard functional else { return nil }
-        let file = try reportingFailures { try promptFile(vocab: vocab) }
+        guard topology.fidelity.functional != nil else { return nil }
+        let file = try reportingFailures { try promptFile(vocab: topology.model.vocab) }
         let sampling = sampling, logits = logits
+        // The coordinator process reads the topology file again: `--functional` makes it functional in any case.
         var arguments = ["--functional", "--seed", "\(seed)"]
         if let arithmetic { arguments += ["--arithmetic", arithmetic.rawValue] }
         if let prompts { arguments += ["--prompts", prompts] }

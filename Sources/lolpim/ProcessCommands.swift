@@ -67,7 +67,7 @@ func runCoordinator(
     options.keys = try common.loadKeys()
     options.kernelStore = common.kernelCache.choice
     options.stopReasonFile = stopReasonFile
-    try functional.launcherSettings(vocab: topology.model.vocab)?.configure(&options)
+    try functional.launcherSettings(topology)?.configure(&options)
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {

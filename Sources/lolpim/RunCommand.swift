@@ -70,7 +70,7 @@ struct Run: ParsableCommand {
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
         launcher.kernelStore = common.kernelCache.choice
-        launcher.functional = try functional.launcherSettings(vocab: topology.model.vocab)
+        launcher.functional = try functional.launcherSettings(topology)
         if let hosts {
             // With a network, node i's workers go to the i-th host (HostsFile: the rule).
             let nodes = plan.topology.network.map { n in

@@ -215,8 +215,18 @@ struct FunctionalTests {
                 + "workload: {batch_size: 1, context: 8, decode_steps: 4}\n", in: dir, name: "q.yaml")
         let yaml = try Harness.run(["validate", inFile], in: dir)
         #expect(yaml.status == 2 && yaml.stderr.contains("fidelity.functional"), "\(yaml.stderr)")
-        let orphan = try Harness.run(["run", file, "--top-k", "3"], in: dir)
+        let plainFile = Harness.topology(
+            Self.yaml("tiny-qwen2", modules: 2, tp: 1, partitioning: "tcp", arithmetic: "aim")
+                .replacingOccurrences(of: "functional: true, arithmetic: aim, ", with: ""), in: dir, name: "r.yaml")
+        let orphan = try Harness.run(["run", plainFile, "--top-k", "3"], in: dir)
         #expect(orphan.status == 64 && orphan.stderr.contains("--top-k needs --functional"), "\(orphan.stderr)")
+        // A topology that says functional: true takes the options without --functional.
+        try "[1, 2, 3]\n".write(toFile: dir + "/good.jsonl", atomically: true, encoding: .utf8)
+        let taken = try Harness.run(
+            ["run", file, "--prompts", dir + "/good.jsonl", "--top-k", "3", "--output", dir + "/out", "--quiet"],
+            in: dir)
+        #expect(taken.status == 0, "\(taken.stderr)")
+        #expect(try Harness.results(in: dir + "/out").functional?.requests.map(\.promptTokens) == [3])
     }
 
     @Test("a sweep of a functional topology (relative checkpoint path) fills the functional columns; report draws them")
