@@ -115,6 +115,15 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "How the PIM rows search: staged (one knob at a time) or exhaustive (every combination).")
     var search: SearchMode = .staged
 
+    @Option(
+        help: ArgumentHelp(
+            "Rank each search stage's configurations on this many decode steps, then run only the best in full "
+                + "(default: every configuration in full)."))
+    var rankSteps: Int?
+
+    @Option(help: "With --rank-steps: configurations of each row confirmed in full.")
+    var confirm: Int = 2
+
     @Option(help: "NPU bandwidth of the xPU+PIM rows, GB/s (default: derived from NeuPIMs' HBM2 channels, 1,024 GB/s).")
     var npuBandwidthGbps: Double?
 
@@ -130,6 +139,8 @@ struct CompareCommand: ParsableCommand {
         if let gpus { try require(gpus, in: 1...4096, "--gpus") }
         if let pimDevices { try require(pimDevices, in: 0...4096, "--pim-devices") }
         try require(maxTp, in: 1...4096, "--max-tp")
+        if let rankSteps { try require(rankSteps, in: 1...1_000_000, "--rank-steps") }
+        try require(confirm, in: 1...64, "--confirm")
         if let npuBandwidthGbps { try require(npuBandwidthGbps, in: 1e-3...1e7, "--npu-bandwidth-gbps", unit: "GB/s") }
     }
 
@@ -155,6 +166,7 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
+        comparison.ranking = rankSteps.map { Comparison.Ranking(steps: $0, confirmed: confirm) }
         comparison.runs = common.runOptions(
             transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)
         comparison.maxTP = max(1, maxTp)
@@ -199,6 +211,9 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
     var heartbeatTimeout: Int = 120
 
+    @Flag(help: "Run every configuration of every search in full, instead of ranking them on 4 decode steps first.")
+    var fullSearch = false
+
     func validate() throws {
         try require(heartbeatTimeout, in: 1...3600, "--heartbeat-timeout", unit: "s")
         try require(jobs, in: 1...64, "--jobs")
@@ -223,6 +238,7 @@ struct PaperCommand: ParsableCommand {
         study.topologyDirectory = topologies
         study.quick = quick
         study.maxTP = max(1, maxTp)
+        study.ranking = fullSearch ? nil : .paper
         study.runs = common.runOptions(
             transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)
         let outcome = try reportingFailures { try study.run() }

@@ -8,6 +8,50 @@ import Yams
 
 @Suite("lolpim paper", .serialized)
 struct PaperTests {
+    /// A ranked search (every configuration on few decode steps, the best 2 of each row confirmed in full) chooses
+    /// what the full search chooses, with the same figures, on the paper's 7B set-ups; here at a reduced scale (8
+    /// requests of 1,024 tokens, 6 decode steps, ranked on 2; tp up to 2) so that the full search fits a test. The page's own
+    /// scale is checked in docs/VALIDATION.md §6.
+    @Test(
+        "ranked search: the same configurations and figures as the full search on the 7B set-ups (reduced)",
+        arguments: ["llm-7b-32k-qmsum", "llm-7b-128k-gqa-multifieldqa"])
+    func rankedSearch(setUp: String) throws {
+        let dir = Harness.directory("paper-ranked-\(setUp)")
+        var study = PaperStudy()
+        study.topologyDirectory = packageRoot.appendingPathComponent("Topologies/compare").path
+        study.outputDirectory = dir
+        let file = try study.derive(
+            base: "\(setUp).yaml", name: setUp,
+            [
+                ("workload.requests", Node("8")), ("workload.batch_size", Node("8")),
+                ("workload.decode_steps", Node("6")), ("workload.context", Node("1024")),
+            ])
+        func rows(_ ranking: Comparison.Ranking?, _ name: String) throws -> [Comparison.Row] {
+            var comparison = try Comparison(
+                topologyFile: file, topology: TopologyLoader.load(path: file), outputDirectory: dir + "/" + name)
+            comparison.runs.transport = .inproc
+            comparison.runs.progress = false
+            comparison.runs.kernelStore = .file(dir + "/kernels.sqlite")
+            comparison.maxTP = 2
+            comparison.baselines = false
+            comparison.ranking = ranking
+            return try comparison.run()
+        }
+        let full = try rows(nil, "full")
+        let ranked = try rows(Comparison.Ranking(steps: 2, confirmed: 2), "ranked")
+        #expect(full.count == ranked.count)
+        for (f, r) in zip(full, ranked) {
+            #expect(f.configuration == r.configuration, "\(f.system)")
+            #expect(f.figures == r.figures, "\(f.system)")
+            // Every configuration ranked; at most 2 a stage (3 stages) in full.
+            #expect(r.searched.count == f.searched.count)
+            #expect(r.searched.filter { $0.throughputTokensPerS != nil }.count <= 6, "\(r.system)")
+            #expect(
+                r.searched.filter { $0.rankedThroughputTokensPerS != nil }.count
+                    == f.searched.filter { $0.throughputTokensPerS != nil }.count, "\(r.system)")
+        }
+    }
+
     @Test("a scaling part gets the smallest tp at which one request fits (tp 2 for a 1M-token context on 512 GB)")
     func scalingTopologiesFit() throws {
         var study = PaperStudy()

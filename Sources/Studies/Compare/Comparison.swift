@@ -35,6 +35,35 @@ public struct Comparison {
     public var rungs = Ladder.compared
     /// Whether the GPU and GPU-PIM rows are part of the comparison.
     public var baselines = true
+    /// Ranked search (`Ranking`): each stage first runs its configurations on fewer decode steps, then only the best
+    /// few in full. nil: every configuration runs in full.
+    public var ranking: Ranking?
+
+    /// How a ranked search saves runs (docs/COMPARE.md §2, "Ranked search"): every configuration of a stage runs
+    /// with `steps` decode steps per request, and the `confirmed` fastest of each row run again in full; the row's
+    /// best is the fastest full run. It applies to topologies whose requests decode a fixed number of tokens larger
+    /// than `steps`; elsewhere every configuration runs in full.
+    public struct Ranking: Sendable, Equatable {
+        public var steps: Int
+        public var confirmed: Int
+
+        public init(steps: Int, confirmed: Int) {
+            self.steps = steps
+            self.confirmed = confirmed
+        }
+
+        /// The paper's: 4 decode steps, the best 2 confirmed (shown to choose as the full search on every set-up of
+        /// the page, docs/VALIDATION.md §6).
+        public static let paper = Ranking(steps: 4, confirmed: 2)
+    }
+
+    /// The ranking that applies to this topology, if any.
+    var activeRanking: Ranking? {
+        guard let ranking, case .fixed(let steps) = topology.workload.output, steps > ranking.steps,
+            topology.workload.trace == nil
+        else { return nil }
+        return ranking
+    }
 
     public init(topologyFile: String, topology: Topology, outputDirectory: String) throws {
         self.topologyFile = topologyFile
@@ -96,10 +125,12 @@ public struct Comparison {
         }
     }
 
-    /// One configuration a row's search ran: its throughput, tokens/s (nil: the run failed).
+    /// One configuration a row's search ran: its throughput, tokens/s (nil: the run failed, or under a ranked search
+    /// it was not among the confirmed), and under a ranked search its throughput on the ranking's few steps.
     public struct Trial: Sendable, Equatable {
         public var configuration: RunConfiguration
         public var throughputTokensPerS: Double?
+        public var rankedThroughputTokensPerS: Double? = nil
     }
 
     /// Rows whose memory is above this multiple of the PIM system's say why.
@@ -213,6 +244,8 @@ public struct Comparison {
     struct Outcome {
         var configuration: RunConfiguration
         var figures: Figures?
+        /// Under a ranked search, the run on the ranking's few steps.
+        var ranked: Figures? = nil
     }
 
     /// Runs the search of every rung; one row per rung at its fastest configuration.
@@ -233,8 +266,27 @@ public struct Comparison {
                 for c in propose(r) where seen.insert(c).inserted { entries.append((r, c)) }
             }
             let stages = search == .staged ? 3 : 1
-            for (entry, figures) in zip(entries, try runStage(name, "\(name) (\(number)/\(stages))", entries)) {
-                visited[entry.rung].append(Outcome(configuration: entry.configuration, figures: figures))
+            let label = "\(name) (\(number)/\(stages))"
+            guard let ranking = activeRanking else {
+                for (entry, figures) in zip(entries, try runStage(name, label, entries)) {
+                    visited[entry.rung].append(Outcome(configuration: entry.configuration, figures: figures))
+                }
+                return
+            }
+            // Ranked: every configuration on the ranking's steps, then each rung's fastest few in full.
+            let ranked = try runStage(name + "-ranked", label + " ranked", entries, decodeSteps: ranking.steps)
+            var confirm: [Int] = []
+            for r in rungs.indices {
+                let mine = entries.indices.filter { entries[$0].rung == r && ranked[$0] != nil }
+                confirm += mine.sorted { ranked[$0]!.throughputTokensPerS > ranked[$1]!.throughputTokensPerS }
+                    .prefix(ranking.confirmed)
+            }
+            confirm.sort()
+            let full = try runStage(name, label + " confirmed", confirm.map { entries[$0] })
+            for (i, entry) in entries.enumerated() {
+                let figures = confirm.firstIndex(of: i).flatMap { full[$0] }
+                visited[entry.rung].append(
+                    Outcome(configuration: entry.configuration, figures: figures, ranked: ranked[i]))
             }
         }
         switch search {
@@ -255,8 +307,8 @@ public struct Comparison {
                 configuration: "\(modules(rung)) modules")
             row.searched = visited[r].map {
                 Trial(
-                    configuration: $0.configuration,
-                    throughputTokensPerS: $0.figures?.throughputTokensPerS)
+                    configuration: $0.configuration, throughputTokensPerS: $0.figures?.throughputTokensPerS,
+                    rankedThroughputTokensPerS: $0.ranked?.throughputTokensPerS)
             }
             guard let chosen = best(r), let figures = chosen.figures else {
                 row.note =
@@ -298,13 +350,16 @@ public struct Comparison {
     /// returns each one's figures, read from its results.json; nil for a run that failed.
     func runStage(
         _ name: String, _ label: String,
-        _ entries: [(rung: Int, configuration: RunConfiguration)]
+        _ entries: [(rung: Int, configuration: RunConfiguration)], decodeSteps: Int? = nil
     ) throws -> [Figures?] {
         guard !entries.isEmpty else { return [] }
-        let points = entries.map { system(rungs[$0.rung]).fields + $0.configuration.fields }
+        let steps = decodeSteps.map { [Node(String($0))] as [Node?] } ?? []
+        let points = entries.map { system(rungs[$0.rung]).fields + $0.configuration.fields + steps }
         let spec = SweepSpec(
             file: topologyFile, baseFile: topologyFile, output: try runsCSV(name),
-            transport: runs.transport, fields: Self.rungFields + ConfigurationSearch.fields,
+            transport: runs.transport,
+            fields: Self.rungFields + ConfigurationSearch.fields
+                + (decodeSteps == nil ? [] : ["workload.decode_steps"]),
             points: points)
         var runner = runs.configure(SweepRunner(spec: spec))
         runner.progressLabel = label

@@ -89,10 +89,11 @@ public enum ComparisonReport {
 
     public static let searchHeader = [
         "system", "tp", "pp", "micro_batches", "sub_batches", "throughput_tokens_per_s",
-        "chosen",
+        "chosen", "ranked_throughput_tokens_per_s",
     ]
 
-    /// Every configuration every PIM row's search ran, with its throughput and whether the row chose it.
+    /// Every configuration every PIM row's search ran, with its throughput and whether the row chose it; under a
+    /// ranked search also its throughput on the ranking's steps (the full throughput only for the confirmed).
     public static func searchCSV(_ rows: [Comparison.Row]) -> String {
         var lines = [searchHeader]
         for r in rows {
@@ -104,7 +105,7 @@ public enum ComparisonReport {
                 lines.append([
                     r.system, String(c.tp), String(c.pp), String(c.microBatches),
                     c.subBatches.map(String.init) ?? "", f(t.throughputTokensPerS, "%.2f"),
-                    chosen ? "yes" : "",
+                    chosen ? "yes" : "", f(t.rankedThroughputTokensPerS, "%.2f"),
                 ])
             }
         }

@@ -23,6 +23,9 @@ public struct PaperStudy {
     /// spares the socket copies).
     public var runs = RunOptions(transport: .inproc)
     public var maxTP = 8
+    /// How the configuration searches rank their candidates (`Comparison.Ranking`); nil runs every one in full.
+    /// `lolpim paper` ranks by default (`--full-search` turns it off).
+    public var ranking: Comparison.Ranking?
 
     public init() {}
 
@@ -193,6 +196,7 @@ public struct PaperStudy {
             topologyFile: file, topology: TopologyLoader.load(path: file),
             outputDirectory: outputDirectory + "/runs/" + name)
         comparison.runs = runs
+        comparison.ranking = ranking
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
         // Both ladders, CENT's own rung at the start of the PIM-only one.
         comparison.rungs = Ladder.compared
