@@ -278,8 +278,10 @@ public struct Comparison {
             var confirm: [Int] = []
             for r in rungs.indices {
                 let mine = entries.indices.filter { entries[$0].rung == r && ranked[$0] != nil }
-                confirm += mine.sorted { ranked[$0]!.throughputTokensPerS > ranked[$1]!.throughputTokensPerS }
-                    .prefix(ranking.confirmed)
+                // Fastest first; among equals, the earlier proposed (as the full search's `best` keeps the first).
+                confirm += mine.sorted {
+                    (ranked[$0]!.throughputTokensPerS, -$0) > (ranked[$1]!.throughputTokensPerS, -$1)
+                }.prefix(ranking.confirmed)
             }
             confirm.sort()
             let full = try runStage(name, label + " confirmed", confirm.map { entries[$0] })
