@@ -121,8 +121,11 @@ struct CompareCommand: ParsableCommand {
                 + "(default: every configuration in full)."))
     var rankSteps: Int?
 
-    @Option(help: "With --rank-steps: configurations of each row confirmed in full.")
-    var confirm: Int = 2
+    @Option(help: "With --rank-steps: the fastest configurations of each row confirmed in full.")
+    var confirm: Int = 1
+
+    @Option(help: "With --rank-steps: also confirm every configuration within this fraction of the fastest ranked.")
+    var tolerance: Double = 0.05
 
     @Option(help: "NPU bandwidth of the xPU+PIM rows, GB/s (default: derived from NeuPIMs' HBM2 channels, 1,024 GB/s).")
     var npuBandwidthGbps: Double?
@@ -141,6 +144,7 @@ struct CompareCommand: ParsableCommand {
         try require(maxTp, in: 1...4096, "--max-tp")
         if let rankSteps { try require(rankSteps, in: 1...1_000_000, "--rank-steps") }
         try require(confirm, in: 1...64, "--confirm")
+        try require(tolerance, in: 0...1, "--tolerance")
         if let npuBandwidthGbps { try require(npuBandwidthGbps, in: 1e-3...1e7, "--npu-bandwidth-gbps", unit: "GB/s") }
     }
 
@@ -166,7 +170,9 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
-        comparison.ranking = rankSteps.map { Comparison.Ranking(steps: $0, confirmed: confirm) }
+        comparison.ranking = rankSteps.map {
+            Comparison.Ranking(steps: $0, confirmed: confirm, tolerance: tolerance)
+        }
         comparison.runs = common.runOptions(
             transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)
         comparison.maxTP = max(1, maxTp)
@@ -211,7 +217,7 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
     var heartbeatTimeout: Int = 120
 
-    @Flag(help: "Run every configuration of every search in full, instead of ranking them on 4 decode steps first.")
+    @Flag(help: "Run every configuration of every search in full, instead of ranking the ladders' on 4 decode steps.")
     var fullSearch = false
 
     func validate() throws {

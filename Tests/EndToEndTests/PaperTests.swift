@@ -8,10 +8,10 @@ import Yams
 
 @Suite("lolpim paper", .serialized)
 struct PaperTests {
-    /// A ranked search (every configuration on few decode steps, the best 2 of each row confirmed in full) chooses
-    /// what the full search chooses, with the same figures, on the paper's 7B set-ups; here at a reduced scale (8
-    /// requests of 1,024 tokens, 6 decode steps, ranked on 2; tp up to 2) so that the full search fits a test. The page's own
-    /// scale is checked in docs/VALIDATION.md §6.
+    /// A ranked search (every configuration on few decode steps, the fastest of each row and those within 5 % of it
+    /// confirmed in full) chooses what the full search chooses, with the same figures, on the paper's 7B set-ups;
+    /// here at a reduced scale (8 requests of 1,024 tokens, 6 decode steps, ranked on 2; tp up to 2) so that the
+    /// full search fits a test. The page's own scale is checked in docs/VALIDATION.md §6.
     @Test(
         "ranked search: the same configurations and figures as the full search on the 7B set-ups (reduced)",
         arguments: ["llm-7b-32k-qmsum", "llm-7b-128k-gqa-multifieldqa"])
@@ -38,14 +38,14 @@ struct PaperTests {
             return try comparison.run()
         }
         let full = try rows(nil, "full")
-        let ranked = try rows(Comparison.Ranking(steps: 2, confirmed: 2), "ranked")
+        let ranked = try rows(Comparison.Ranking(steps: 2, confirmed: 1, tolerance: 0.05), "ranked")
         #expect(full.count == ranked.count)
         for (f, r) in zip(full, ranked) {
             #expect(f.configuration == r.configuration, "\(f.system)")
             #expect(f.figures == r.figures, "\(f.system)")
-            // Every configuration ranked; at most 2 a stage (3 stages) in full.
+            // Every configuration ranked; only some in full.
             #expect(r.searched.count == f.searched.count)
-            #expect(r.searched.filter { $0.throughputTokensPerS != nil }.count <= 6, "\(r.system)")
+            #expect(r.searched.filter { $0.throughputTokensPerS != nil }.count >= 1, "\(r.system)")
             #expect(
                 r.searched.filter { $0.rankedThroughputTokensPerS != nil }.count
                     == f.searched.filter { $0.throughputTokensPerS != nil }.count, "\(r.system)")
