@@ -4,6 +4,58 @@ import Foundation
 import Pipeline
 import Workload
 
+/// What decodes real tokens, for `lolpim reference` and functional runs alike: the prompts, how each token is chosen
+/// and where the logits go (docs/CLI.md §4 "Functional runs" and §20).
+struct DecodingOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Prompts, JSON Lines: an array of token ids per line, or {\"prompt\": […], \"continuation\": […]} "
+                + "(the continuation is fed back: teacher forcing)."))
+    var prompts: String?
+
+    @Option(help: "Sample from the k most likely tokens instead of taking the top one (seeded; see --seed).")
+    var topK: Int?
+
+    @Option(help: "Sample from the smallest set of tokens whose probability reaches p, in (0, 1] (after --top-k).")
+    var topP: Double?
+
+    @Option(help: "Seed of the sampling draws (with --top-k or --top-p).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Also write every step's logits here, one NumPy .npy file per request (steps × vocab, float32).")
+    var logits: String?
+
+    var sampling: Sampling { Sampling(topK: topK, topP: topP, seed: seed) }
+
+    func validate() throws {
+        if let problem = sampling.problem { throw ValidationError(problem) }
+    }
+
+    /// The options given, by name.
+    var given: [String] {
+        [
+            ("--prompts", prompts != nil), ("--top-k", topK != nil), ("--top-p", topP != nil),
+            ("--logits", logits != nil),
+        ]
+        .filter(\.1).map(\.0)
+    }
+
+    /// The prompt file, read and checked against the vocabulary; nil without --prompts.
+    func promptFile(vocab: Int) throws(ModelFileError) -> PromptFile? {
+        try prompts.map { path throws(ModelFileError) in try PromptFile.read(path, vocab: vocab) }
+    }
+
+    /// The same options for another process's command line.
+    var arguments: [String] {
+        var out = ["--seed", "\(seed)"]
+        if let prompts { out += ["--prompts", prompts] }
+        if let topK { out += ["--top-k", "\(topK)"] }
+        if let topP { out += ["--top-p", "\(topP)"] }
+        if let logits { out += ["--logits", logits] }
+        return out
+    }
+}
+
 /// The options of a functional run (`lolpim run --functional`, and the coordinator process `lolpim run` starts):
 /// docs/CLI.md, "Functional runs".
 struct FunctionalOptions: ParsableArguments {
@@ -14,44 +66,23 @@ struct FunctionalOptions: ParsableArguments {
     @Option(help: "With --functional: the arithmetic, aim (BF16 MAC16, the default) or fp32.")
     var arithmetic: FunctionalArithmetic?
 
-    @Option(
-        help: ArgumentHelp(
-            "With --functional: prompts, JSON Lines (an array of token ids per line, or {\"prompt\": […], "
-                + "\"continuation\": […]}); the run's requests become these."))
-    var prompts: String?
+    @OptionGroup var decoding: DecodingOptions
 
-    @Option(help: "With --functional: sample from the k most likely tokens (seeded; see --seed).")
-    var topK: Int?
-
-    @Option(help: "With --functional: sample from the smallest set of tokens whose probability reaches p, in (0, 1].")
-    var topP: Double?
-
-    @Option(help: "With --functional: seed of the sampling draws.")
-    var seed: UInt64 = 0
-
-    @Option(help: "With --functional: write every step's logits here, one NumPy .npy file per request.")
-    var logits: String?
-
-    var sampling: Sampling { Sampling(topK: topK, topP: topP, seed: seed) }
-
-    func validate() throws {
-        if let problem = sampling.problem { throw ValidationError(problem) }
+    /// A run as it goes: its topology (functional when asked or when the file says so; its requests taken from
+    /// --prompts), its plan, and the prompt file read once.
+    struct Applied {
+        var topology: Topology
+        var plan: PipelinePlan
+        var prompts: PromptFile?
     }
 
-    /// The functional options given (a run that is not functional refuses them).
-    var given: [String] {
-        [
-            ("--arithmetic", arithmetic != nil), ("--prompts", prompts != nil), ("--top-k", topK != nil),
-            ("--top-p", topP != nil), ("--logits", logits != nil),
-        ].filter(\.1).map(\.0)
-    }
-
-    /// The topology as the run sees it: functional when asked (or when the file says so), its requests taken from
-    /// --prompts; exits 2 with the file and line of a bad prompt file or a model that cannot run functionally.
-    func apply(_ loaded: (Topology, PipelinePlan)) throws -> (Topology, PipelinePlan) {
+    /// The run as the options make it; exits 2 with the file and line of a bad prompt file or a model that cannot
+    /// run functionally, 64 for a functional option in a run that is not functional.
+    func apply(_ loaded: (Topology, PipelinePlan)) throws -> Applied {
         var (topology, plan) = loaded
         guard functional || topology.fidelity.functional != nil else {
-            guard let first = given.first else { return loaded }
+            let given = (arithmetic == nil ? [] : ["--arithmetic"]) + decoding.given
+            guard let first = given.first else { return Applied(topology: topology, plan: plan) }
             printError("\(first) needs --functional (or fidelity.functional: true in the topology)")
             throw ExitCode(64)
         }
@@ -61,45 +92,29 @@ struct FunctionalOptions: ParsableArguments {
             throw ExitCode(2)
         }
         do {
-            if let file = try promptFile(vocab: topology.model.vocab) {
-                topology = try FunctionalHost.topology(topology, prompts: file)
-            }
-            plan = try PipelinePlan(topology: topology)
+            let file = try decoding.promptFile(vocab: topology.model.vocab)
+            if let file { topology = try FunctionalHost.topology(topology, prompts: file) }
+            return Applied(topology: topology, plan: try PipelinePlan(topology: topology), prompts: file)
         } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
-        return (topology, plan)
     }
 
-    func promptFile(vocab: Int) throws -> PromptFile? {
-        guard let prompts else { return nil }
-        guard let text = try? String(contentsOfFile: prompts, encoding: .utf8) else {
-            throw ModelFileError(file: prompts, "cannot be read as UTF-8 text")
-        }
-        return try PromptFile.parse(text, file: prompts, vocab: vocab)
-    }
-
-    /// What the launcher hands the coordinator: the settings in memory (threads) and as options (processes).
+    /// What the launcher hands the coordinator of a functional run: the settings in memory (threads) and as
+    /// options (processes: the coordinator reads the topology file again, so `--functional` goes with them).
     func launcherSettings(
-        _ topology: Topology
-    ) throws -> (configure: @Sendable (inout CoordinatorOptions) -> Void, arguments: [String])? {
-        guard topology.fidelity.functional != nil else { return nil }
-        let file = try reportingFailures { try promptFile(vocab: topology.model.vocab) }
-        let sampling = sampling, logits = logits
-        // The coordinator process reads the topology file again: `--functional` makes it functional in any case.
-        var arguments = ["--functional", "--seed", "\(seed)"]
-        if let arithmetic { arguments += ["--arithmetic", arithmetic.rawValue] }
-        if let prompts { arguments += ["--prompts", prompts] }
-        if let topK { arguments += ["--top-k", "\(topK)"] }
-        if let topP { arguments += ["--top-p", "\(topP)"] }
-        if let logits { arguments += ["--logits", logits] }
+        _ run: Applied
+    ) -> (configure: @Sendable (inout CoordinatorOptions) -> Void, arguments: [String])? {
+        guard run.topology.fidelity.functional != nil else { return nil }
+        let file = run.prompts, sampling = decoding.sampling, logits = decoding.logits
         return (
             { options in
                 options.prompts = file
                 options.sampling = sampling
                 options.logitsDirectory = logits
-            }, arguments
+            },
+            ["--functional"] + (arithmetic.map { ["--arithmetic", $0.rawValue] } ?? []) + decoding.arguments
         )
     }
 }

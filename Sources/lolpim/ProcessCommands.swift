@@ -51,7 +51,8 @@ func runCoordinator(
     topology path: String, bind: String, endpointFile: String?, transportLabel: String, summary: Bool,
     host: HostOptions, common: CommonOptions, functional: FunctionalOptions, stopReasonFile: String? = nil
 ) throws {
-    let (topology, plan) = try functional.apply(loadTopology(path))
+    let run = try functional.apply(loadTopology(path))
+    let (topology, plan) = (run.topology, run.plan)
     try reportingFailures {
         try ResourceCheck(workers: plan.workers, tp: topology.parallelism.tp, inProcess: false)
             .enforce(localWorkers: false)
@@ -67,7 +68,7 @@ func runCoordinator(
     options.keys = try common.loadKeys()
     options.kernelStore = common.kernelCache.choice
     options.stopReasonFile = stopReasonFile
-    try functional.launcherSettings(topology)?.configure(&options)
+    functional.launcherSettings(run)?.configure(&options)
     let coordinator = try reportingFailures { try Coordinator(plan: plan, options: options) }
     let results: RunResults
     do {

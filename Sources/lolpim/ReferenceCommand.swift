@@ -22,29 +22,12 @@ struct ReferenceCommand: ParsableCommand {
     @Argument(help: "Topology file (YAML) whose model is a checkpoint.")
     var topology: String
 
-    @Option(help: "Prompts, JSON Lines: an array of token ids per line, or {\"prompt\": […], \"continuation\": […]}.")
-    var prompts: String?
-
     @Option(help: "Directory for reference.json (default: results/<name>/reference).")
     var output: String?
 
-    @Option(help: "Also write every step's logits here, one NumPy .npy file per request (steps × vocab, float32).")
-    var logits: String?
+    @OptionGroup var decoding: DecodingOptions
 
-    @Option(help: "Sample from the k most likely tokens instead of taking the top one (seeded; see --seed).")
-    var topK: Int?
-
-    @Option(help: "Sample from the smallest set of tokens whose probability reaches p, in (0, 1] (after --top-k).")
-    var topP: Double?
-
-    @Option(help: "Seed of the sampling draws (with --top-k or --top-p).")
-    var seed: UInt64 = 0
-
-    func validate() throws {
-        if let problem = Sampling(topK: topK, topP: topP, seed: seed).problem {
-            throw ValidationError(problem)
-        }
-    }
+    var logits: String? { decoding.logits }
 
     func run() throws {
         let (topology, _) = try loadTopology(self.topology)
@@ -64,7 +47,7 @@ struct ReferenceCommand: ParsableCommand {
                 return try requests(topology).enumerated().map { i, r in
                     let (generated, all) = decoder.decode(
                         prompt: r.prompt, steps: r.steps, continuation: r.continuation,
-                        sampling: Sampling(topK: topK, topP: topP, seed: seed), request: i)
+                        sampling: decoding.sampling, request: i)
                     if let logits {
                         try LogitFiles.npy(all).write(to: URL(fileURLWithPath: logits + "/request-\(i).npy"))
                     }
@@ -103,11 +86,8 @@ struct ReferenceCommand: ParsableCommand {
     func requests(_ topology: Topology) throws -> [(prompt: [Int], continuation: [Int]?, steps: Int)] {
         let vocab = topology.model.vocab
         let plan = try PipelinePlan(topology: topology)
-        if let prompts {
-            guard let text = try? String(contentsOfFile: prompts, encoding: .utf8) else {
-                throw ModelFileError(file: prompts, "cannot be read as UTF-8 text")
-            }
-            return try PromptFile.parse(text, file: prompts, vocab: vocab).requests.enumerated().map { i, r in
+        if let file = try decoding.promptFile(vocab: vocab) {
+            return file.requests.enumerated().map { i, r in
                 let steps = r.continuation.map { $0.count } ?? plan.requests[i % plan.requests.count].outputTokens
                 return (r.prompt, r.continuation, steps)
             }

@@ -58,7 +58,8 @@ struct Run: ParsableCommand {
         StopSignal.install()
         if searchParallelism { return try search() }
         let kind = transport ?? (hosts == nil ? .ipc : .tcp)
-        let (topology, plan) = try functional.apply(loadTopology(self.topology))
+        let run = try functional.apply(loadTopology(self.topology))
+        let (topology, plan) = (run.topology, run.plan)
         var launcher = Launcher(
             topologyFile: self.topology, transport: kind, outputDirectory: host.outputDirectory(topology))
         launcher.port = port
@@ -70,7 +71,7 @@ struct Run: ParsableCommand {
         launcher.keys = try common.loadKeys()
         launcher.logLevel = common.logLevel
         launcher.kernelStore = common.kernelCache.choice
-        launcher.functional = try functional.launcherSettings(topology)
+        launcher.functional = functional.launcherSettings(run)
         if let hosts {
             // With a network, node i's workers go to the i-th host (HostsFile: the rule).
             let nodes = plan.topology.network.map { n in

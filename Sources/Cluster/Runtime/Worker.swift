@@ -478,10 +478,13 @@ public final class Worker {
     ) throws -> [Float] {
         let bytes = exact ? 4 : session.functional!.arithmetic.wireBytes
         let header = PartialSumsHeader(key: key, sender: UInt32(member), exact: exact)
+        // Encoded once; every peer but the last gets its own copy (a send takes the frame).
+        let values = ValueFrames.encode([partial], bytesPerValue: bytes)
+        let last = session.group.lastIndex { $0 != nil }
         for (peer, socket) in session.group.enumerated() {
             guard let socket else { continue }
             let frames = WireCodec.encode(
-                .partialSums(header, payload: ValueFrames.encode([partial], bytesPerValue: bytes)))
+                .partialSums(header, payload: peer == last ? values : Message(values.bytes)))
             guard try socket.send(frames) else {
                 throw RuntimeError.timeout(
                     "worker \(options.rank) could not send its partial sums to member \(peer) of its group within "

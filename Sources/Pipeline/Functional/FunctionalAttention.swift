@@ -46,7 +46,7 @@ extension FunctionalStage {
                     continue
                 }
                 let partials = slices[g].map { slice in
-                    partialSoftmax(qh, keys: keys, values: values, slice: slice, scale: scale).partial
+                    partialSoftmax(qh, keys: keys, values: values, slice: slice, scale: scale)
                 }
                 let top = partials.map(\.max).max() ?? 0
                 var sum: Float = 0
@@ -69,8 +69,7 @@ extension FunctionalStage {
     /// probabilities over the whole context (V one KV head per channel), its DRAM-row chunks added in fp32.
     func centAttention(_ q: [Float], keys: [[Float]], values: [[Float]], scale: Float) -> [Float] {
         let d = q.count, tokens = keys.count, s = arithmetic.stored
-        let raw = partialSoftmax(q, keys: keys, values: [], slice: (0, tokens), scale: 1, scoresOnly: true).scores
-        let scaled = raw.map { s(s($0) * s(scale)) }
+        let scaled = scores(q, keys: keys, slice: (0, tokens)).map { s(s($0) * s(scale)) }
         let top = scaled.max() ?? 0
         var sum: Float = 0
         let exps = scaled.map { x in
@@ -83,30 +82,12 @@ extension FunctionalStage {
         return weightedValues(probabilities, values: values, slice: (0, tokens), headDim: d)
     }
 
-    /// A channel's slice: QKᵀ (each token's K row against the query in the global buffer, one MAC run per
-    /// DRAM-row chunk of the head, scaled on the HUB), the partial softmax on the HUB, then SV as the GEMV of V
-    /// stored transposed (head_dim rows over the slice's tokens, the probabilities written to the global buffer),
-    /// its DRAM-row chunks added on the HUB.
+    /// A channel's slice: QKᵀ (`scores`, scaled on the HUB), the partial softmax on the HUB, then SV
+    /// (`weightedValues`) with the probabilities written to the global buffer.
     func partialSoftmax(
-        _ q: [Float], keys: [[Float]], values: [[Float]], slice: (first: Int, tokens: Int), scale: Float,
-        scoresOnly: Bool = false
-    ) -> (partial: PartialSoftmax, scores: [Float]) {
-        let d = q.count, rowElements = store.rowElements
-        let range = slice.first..<(slice.first + slice.tokens)
-        let scores: [Float] = range.map { t in
-            keys[t].withUnsafeBufferPointer { k in
-                q.withUnsafeBufferPointer { x in
-                    var s: Float = 0
-                    for from in stride(from: 0, to: d, by: rowElements) {
-                        let part = arithmetic.chunkDot(
-                            k.baseAddress! + from, x.baseAddress! + from, count: min(rowElements, d - from))
-                        s = from == 0 ? part : s + part
-                    }
-                    return s * scale
-                }
-            }
-        }
-        if scoresOnly { return (PartialSoftmax(max: 0, sum: 0, weighted: []), scores) }
+        _ q: [Float], keys: [[Float]], values: [[Float]], slice: (first: Int, tokens: Int), scale: Float
+    ) -> PartialSoftmax {
+        let scores = scores(q, keys: keys, slice: slice).map { $0 * scale }
         let top = scores.max() ?? 0
         var sum: Float = 0
         var probabilities = [Float](repeating: 0, count: scores.count)
@@ -115,8 +96,27 @@ extension FunctionalStage {
             sum += e
             probabilities[i] = arithmetic.stored(e)
         }
-        let weighted = weightedValues(probabilities, values: values, slice: slice, headDim: d)
-        return (PartialSoftmax(max: top, sum: sum, weighted: weighted), scores)
+        let weighted = weightedValues(probabilities, values: values, slice: slice, headDim: q.count)
+        return PartialSoftmax(max: top, sum: sum, weighted: weighted)
+    }
+
+    /// QKᵀ over a slice, unscaled: each token's K row against the query in the global buffer, one MAC run per
+    /// DRAM-row chunk of the head, the chunks added on the HUB.
+    func scores(_ q: [Float], keys: [[Float]], slice: (first: Int, tokens: Int)) -> [Float] {
+        let d = q.count, rowElements = store.rowElements
+        return (slice.first..<(slice.first + slice.tokens)).map { t in
+            keys[t].withUnsafeBufferPointer { k in
+                q.withUnsafeBufferPointer { x in
+                    var s: Float = 0
+                    for from in stride(from: 0, to: d, by: rowElements) {
+                        let part = arithmetic.chunkDot(
+                            k.baseAddress! + from, x.baseAddress! + from, count: min(rowElements, d - from))
+                        s = from == 0 ? part : s + part
+                    }
+                    return s
+                }
+            }
+        }
     }
 
     /// SV over a slice: the GEMV of V stored transposed (head_dim rows over the slice's tokens), `probabilities` in
@@ -125,7 +125,7 @@ extension FunctionalStage {
         _ probabilities: [Float], values: [[Float]], slice: (first: Int, tokens: Int), headDim d: Int
     ) -> [Float] {
         let g = GEMVLowering(module: module, obufEntries: 1).geometry(
-            GEMVShape(rows: d, columns: slice.tokens, batch: 1))
+            AttentionPhase.value.slice(tokens: slice.tokens, group: 1, headDim: d))
         let chunk = g.chunkColumns * (module.columnBytes / 2)
         var weighted = [Float](repeating: 0, count: d)
         var column = [Float](repeating: 0, count: slice.tokens)

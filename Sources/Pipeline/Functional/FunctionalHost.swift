@@ -102,13 +102,13 @@ public struct FunctionalHost: Sendable {
                 let run = reference.decode(
                     prompt: r.prompt, steps: r.logits.count, continuation: fed, sampling: sampling, request: i)
                 entry.referenceGenerated = run.generated
-                entry.maxAbsError = zip(r.logits, run.logits).map { a, b in
+                // Per step: the largest |logit − reference logit|, and the largest |reference logit|.
+                let errors: [Double] = zip(r.logits, run.logits).map { a, b in
                     zip(a, b).map { Double(abs($0 - $1)) }.max() ?? 0
                 }
-                entry.maxRelError = zip(r.logits, run.logits).map { a, b in
-                    let scale = b.map { Double(abs($0)) }.max() ?? 0
-                    return scale > 0 ? (zip(a, b).map { Double(abs($0 - $1)) }.max() ?? 0) / scale : 0
-                }
+                let scales: [Double] = run.logits.map { b in b.map { Double(abs($0)) }.max() ?? 0 }
+                entry.maxAbsError = errors
+                entry.maxRelError = zip(errors, scales).map { $1 > 0 ? $0 / $1 : 0 }
             }
             out.append(entry)
         }

@@ -18,6 +18,14 @@ public struct PromptFile: Sendable, Equatable {
 
     public init(requests: [Request]) { self.requests = requests }
 
+    /// Reads the prompt file at `path`; every id must be below `vocab`.
+    public static func read(_ path: String, vocab: Int) throws(ModelFileError) -> PromptFile {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ModelFileError(file: path, "cannot be read as UTF-8 text")
+        }
+        return try parse(text, file: path, vocab: vocab)
+    }
+
     /// Reads `text` (the contents of `file`); every id must be below `vocab`.
     public static func parse(_ text: String, file: String, vocab: Int) throws(ModelFileError) -> PromptFile {
         var requests: [Request] = []

@@ -1,7 +1,19 @@
 import Workload
 
 /// QKᵀ (scores) or SV (weighted values) of an attention operator.
-public enum AttentionPhase: Sendable, Hashable { case score, value }
+public enum AttentionPhase: Sendable, Hashable {
+    case score, value
+
+    /// The GEMV a channel runs for a slice of `tokens` tokens of one (request, KV head) pair: QKᵀ with the slice's
+    /// tokens as rows, head_dim as columns and the GQA group's query heads as inputs (they share the open K rows);
+    /// SV with head_dim rows over the slice's tokens (V is stored transposed: a dimension's tokens along a row) and
+    /// the group's score vectors as inputs.
+    public func slice(tokens: Int, group: Int, headDim: Int) -> GEMVShape {
+        self == .score
+            ? GEMVShape(rows: tokens, columns: headDim, batch: group)
+            : GEMVShape(rows: headDim, columns: tokens, batch: group)
+    }
+}
 
 /// Consecutive channels that each work on a slice of the same number of tokens in one unit.
 public struct ChannelRun: Sendable, Hashable {
@@ -53,13 +65,9 @@ public protocol AttentionMapping: Sendable {
 }
 
 extension AttentionMapping {
-    /// QKᵀ of a slice is a GEMV with the slice's tokens as rows, head_dim as columns and the GQA group's query
-    /// heads as inputs (they share the open K rows); SV is a GEMV with head_dim rows over the slice's tokens (V is
-    /// stored transposed: a dimension's tokens along a row) and the group's score vectors as inputs.
+    /// Every mapping's slices have the same shapes (`AttentionPhase.slice`).
     public func slice(_ phase: AttentionPhase, tokens: Int, group: Int, headDim: Int) -> GEMVShape {
-        phase == .score
-            ? GEMVShape(rows: tokens, columns: headDim, batch: group)
-            : GEMVShape(rows: headDim, columns: tokens, batch: group)
+        phase.slice(tokens: tokens, group: group, headDim: headDim)
     }
 }
 
