@@ -64,9 +64,9 @@ struct CENTCommand: ParsableCommand {
     func run() throws {
         let text: String
         do {
-            text = try String(contentsOfFile: published, encoding: .utf8)
+            text = try InputFile.text(published, what: "published table", maxBytes: 64 << 20)
         } catch {
-            printError("\(published): cannot read (\(error.localizedDescription))")
+            printError(error.description)
             throw ExitCode(2)
         }
         var rows = try reportingFailures { try CENTPublishedRow.parse(text, file: published) }
@@ -84,9 +84,15 @@ struct CENTCommand: ParsableCommand {
         let start = Date(), quiet = quiet, table = setup
         let path = (output as NSString).appendingPathComponent("cent-table.csv")
         var known: [String: CENTTable.Row] = [:]
-        if let earlier = try? String(contentsOfFile: path, encoding: .utf8),
-            let csv = try? CSVTable.parse(earlier, file: path)
-        {
+        // An earlier table in the output directory is resumed; one that cannot be read is an error, not ignored.
+        if FileManager.default.fileExists(atPath: path) {
+            let csv: CSVTable
+            do {
+                csv = try CSVTable.parse(InputFile.text(path, what: "cent table", maxBytes: 64 << 20), file: path)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(2)
+            }
             known = table.resumable(csv)
             if !known.isEmpty, !quiet {
                 FileHandle.standardError.write(Data("cent: resuming, \(known.count) rows from \(path)\n".utf8))

@@ -261,7 +261,7 @@ struct KernelCommand: ParsableCommand {
         let program = AttentionProgram(timer: timer, mapping: split)
         // The operators as whole programs only when they are printed or written.
         for (phase, name) in [(AttentionProgram.Phase.score, "QK^T"), (.value, "SV")]
-        where policy == .static || emitAim != nil {
+        where runsAiM || emitAim != nil {
             let instructions = program.program(
                 phase, contexts: [tokens], kvHeads: kvHeads, group: group,
                 headDim: headDim)

@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import Pipeline
 import Studies
+import Workload
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -128,6 +128,20 @@ struct DocsTests {
         }
     }
 
+    /// Every test file is named (its base name as a whole word) in docs/TESTING.md's map of the test targets.
+    @Test("docs/TESTING.md names every test file under Tests/")
+    func testingNamesEveryTestFile() throws {
+        let testing = try Self.text("docs/TESTING.md")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: Self.root + "/Tests").filter {
+            $0.hasSuffix(".swift")
+        }
+        #expect(!files.isEmpty)
+        for file in files {
+            let name = String(file.split(separator: "/").last!.dropLast(6))
+            #expect(Self.containsWord(testing, name), "docs/TESTING.md does not name Tests/\(file)")
+        }
+    }
+
     @Test("the layout rule finds a file only in its own target's part, as a whole word")
     func layoutRule() {
         let layout = "Sources/\n  A/\n    Port.swift   ports\n  B/   PortMap (maps)\nTests/\n  C/   Port\n"

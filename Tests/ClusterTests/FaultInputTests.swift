@@ -257,6 +257,29 @@ struct FaultInputTests {
                 #expect(error.file == "fuzz" && !error.message.isEmpty)
             }
         }
+        // Files read from disk, their bytes mutated (any byte, UTF-8 or not; cut anywhere).
+        let dir = Harness.directory("hosts-fuzz")
+        let valid = Array("coordinator 10.0.0.1\nnode1 workers=2 address=10.0.0.2\nnode2 ranks=3-4\n".utf8)
+        for index in 0..<300 {
+            var bytes = valid
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                let at = Int(random.next() % UInt64(bytes.count))
+                if random.next() % 2 == 0 {
+                    bytes[at] = UInt8(random.next() % 256)
+                } else {
+                    bytes.removeSubrange(at..<min(bytes.count, at + Int(random.next() % 12)))
+                }
+                if bytes.isEmpty { break }
+            }
+            let path = dir + "/h\(index)"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                let file = try HostsFile.load(path: path)
+                _ = try file.assign(workers: 1 + Int(random.next() % 8))
+            } catch let error as InputFileError {
+                #expect(error.file == path && !error.message.isEmpty, "\(error)")
+            }
+        }
     }
 
     // MARK: Misplaced keys (item 15)

@@ -125,7 +125,11 @@ struct HuggingFaceTests {
             TinyCheckpoint.file([("w", .f32([2], [1, 2]))], offsets: ["w": [0, 12]]), "outside",
             mentions: "lie outside", tensor: "w")
         try check(TinyCheckpoint.file([("w", .f32([3], [1, 2]))]), "shape", mentions: "needs 12", tensor: "w")
-        #expect(error { _ = try SafeTensorsFile(path: dir + "/none") }?.message.contains("cannot be opened") == true)
+        #expect(error { _ = try SafeTensorsFile(path: dir + "/none") }?.message == "no such safetensors file")
+        // Read as every input is: a directory or a device is named, not opened.
+        #expect(error { _ = try SafeTensorsFile(path: dir) }?.message.hasPrefix("is a directory") == true)
+        #expect(
+            error { _ = try SafeTensorsFile(path: "/dev/zero") }?.message.hasPrefix("is a character device") == true)
     }
 
     @Test("a checkpoint directory: one file or several with an index; a missing tensor, a wrong shape are named")

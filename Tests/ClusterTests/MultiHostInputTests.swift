@@ -4,6 +4,7 @@ import Pipeline
 import TestSupport
 import Testing
 import Transport
+import Workload
 
 @Suite("Hosts files, launcher ranks, cluster keys")
 struct MultiHostInputTests {

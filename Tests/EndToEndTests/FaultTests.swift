@@ -47,9 +47,13 @@ struct FaultTests {
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
-    @Test("Ctrl-C always stops lolpim run, even with its coordinator stopped")
-    func interruptWithStoppedCoordinator() throws {
-        let dir = Harness.directory("fault-interrupt")
+    @Test(
+        "Ctrl-C (SIGINT) and SIGTERM always stop lolpim run, even with its coordinator stopped",
+        arguments: [
+            SIGINT, SIGTERM,
+        ])
+    func interruptWithStoppedCoordinator(signal: Int32) throws {
+        let dir = Harness.directory("fault-interrupt-\(signal)")
         let file = Harness.topology(longRunTopology, in: dir)
         let run = try Harness.Running(
             ["run", file, "--output", dir + "/out", "--quiet", "--heartbeat-timeout", "600"], in: dir)
@@ -57,7 +61,7 @@ struct FaultTests {
         usleep(1_500_000)
         kill(coordinator, SIGSTOP)
         usleep(300_000)
-        kill(run.process.processIdentifier, SIGINT)
+        kill(run.process.processIdentifier, signal)
         let outcome = run.wait(seconds: 30)
         #expect(outcome.status == 130, "\(outcome.stderr)")
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
@@ -177,6 +181,17 @@ struct FaultTests {
             #expect(outcome.stderr.contains(fragment), "\(outcome.stderr)")
             #expect(!outcome.stderr.contains("not valid JSON"))
         }
+        // Every number at the largest value a results.json may hold (2^62): read, and drawn without a trap.
+        let largest = text.replacingOccurrences(
+            of: #"(?<=: )-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"#, with: "4611686018427387904",
+            options: .regularExpression)
+        #expect(largest != text)
+        try largest.write(toFile: dir + "/largest.json", atomically: true, encoding: .utf8)
+        let drawn = try Harness.run(
+            ["report", dir + "/largest.json", "--output", dir + "/largest"], in: dir, seconds: 20)
+        #expect(drawn.status == 0, "\(drawn.stderr)")
+        let charts = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/largest")) ?? []
+        #expect(charts.contains { $0.hasSuffix(".svg") }, "\(charts)")
     }
 
     // MARK: Unbounded memory (items 4, 5, 6)
@@ -251,6 +266,18 @@ struct FaultTests {
         let second = try Harness.run(["sweep", directory, "--quiet"], in: dir, seconds: 20)
         #expect(second.status == 2)
         #expect(second.stderr.contains("out.csv: is a directory, not a sweep CSV"), "\(second.stderr)")
+        // A CSV that cannot be written, found before any point runs: under a regular file, and in /proc (which
+        // refuses new files even to root).
+        try "x".write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
+        for (output, fragment) in [("plain/out.csv", "plain is a file, not a directory"), ("/proc/out.csv", "/proc")] {
+            let spec = Harness.topology(
+                "base: base.yaml\noutput: \(output)\naxes:\n  seed: [1, 2]\n", in: dir, name: "u.yaml")
+            let outcome = try Harness.run(["sweep", spec, "--quiet"], in: dir, seconds: 20)
+            #expect(outcome.status == 2, "\(output): \(outcome.stderr)")
+            #expect(outcome.stderr.contains(fragment), "\(outcome.stderr)")
+            #expect(!outcome.stderr.contains("NSCocoaErrorDomain"), "\(outcome.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/u-points"))
+        }
         #expect(Harness.leftovers(mentioning: dir).isEmpty)
     }
 
@@ -282,6 +309,7 @@ struct FaultTests {
         let typo = Harness.topology(
             minimalTopology.replacingOccurrences(of: "modules: 4", with: "modueles: 4"), in: dir, name: "typo.yaml")
         let misspelt = try Harness.run(["validate", typo], in: dir)
+        #expect(misspelt.status == 2)
         #expect(misspelt.stderr.contains("typo.yaml:5:3: cluster.modueles: unknown key; did you mean 'modules'?"))
     }
 

@@ -4,6 +4,7 @@ import Pipeline
 import TestSupport
 import Testing
 import Transport
+import Workload
 
 @Suite("Runs across hosts, ranks and keys", .serialized)
 struct MultiHostRunTests {

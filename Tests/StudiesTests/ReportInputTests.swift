@@ -1,5 +1,6 @@
 @testable import Cluster
 import Foundation
+import Pipeline
 @testable import Studies
 import TestSupport
 import Testing
@@ -117,19 +118,78 @@ struct ReportInputTests {
                 if random.next() % 10 == 0 { row.removeLast() }
                 rows.append(row)
             }
+            if random.next() % 4 == 0 {
+                // A header cell renamed, dropped or duplicated.
+                let at = Int(random.next() % UInt64(rows[0].count))
+                switch random.next() % 3 {
+                case 0: rows[0][at] += "x"
+                case 1: rows[0].remove(at: at)
+                default: rows[0].append(rows[0][at])
+                }
+            }
+            var bytes = Array(CSVTable.encode(rows).utf8)
+            switch random.next() % 4 {
+            case 0:
+                // Cut anywhere, mid-cell included.
+                bytes.removeLast(Int(random.next() % UInt64(bytes.count)))
+            case 1:
+                // Any byte, UTF-8 or not, somewhere.
+                bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(random.next() % 256)
+            default: break
+            }
             let path = dir + "/f\(index).csv"
-            try CSVTable.encode(rows).write(toFile: path, atomically: true, encoding: .utf8)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
             do {
                 let files = try Report.generate(input: path, directory: dir + "/r\(index)")
                 for file in files where file.hasSuffix(".svg") {
                     #expect(ElementCounter.parse(try String(contentsOfFile: file, encoding: .utf8)) != nil)
                 }
-            } catch let error as TopologyError {
-                #expect(error.file == path, "\(error)")
-            } catch let error as CSVTable.Problem {
-                #expect(error.file == path, "\(error)")
+            } catch {
+                // Whatever is wrong is said of this file.
+                #expect("\(error)".contains(path), "\(error)")
             }
         }
+    }
+
+    /// results.json files whose numbers are replaced by values the reader accepts (0 to 2^62, fractions, tiny
+    /// values): each one that is read is drawn, and no chart traps.
+    @Test("fuzz: results.json files with extreme accepted numbers are read and drawn, never a trap")
+    func resultsDrawFuzz() throws {
+        let dir = Harness.directory("report-results-fuzz")
+        let file = Harness.topology(minimalTopology, in: dir)
+        var launcher = Launcher(topologyFile: file, transport: .inproc, outputDirectory: dir + "/out")
+        launcher.progress = false
+        _ = try launcher.run(plan: PipelinePlan(topology: TopologyLoader.load(path: file)))
+        let text = try String(contentsOfFile: dir + "/out/results.json", encoding: .utf8)
+        // Each number after a key (": " then digits), as a range of the text.
+        let numbers = try NSRegularExpression(pattern: #"(?<=: )[0-9][0-9.eE+-]*"#)
+        let ranges = numbers.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range, in: text)
+        }
+        // Whole numbers stay whole (a count may not be 0.5); others take any accepted extreme.
+        let whole = ["0", "1", "3", "4611686018427387904"]
+        let real = whole + ["4.6e18", "1e-300", "5e-324", "0.5", "1e15"]
+        var random = SplitMix64(seed: 0x5EED)
+        var drawn = 0
+        for index in 0..<40 {
+            var mutated = text
+            for range in ranges.reversed() where random.next() % 3 == 0 {
+                let values = text[range].allSatisfy(\.isNumber) ? whole : real
+                mutated.replaceSubrange(range, with: values[Int(random.next() % UInt64(values.count))])
+            }
+            let path = dir + "/r\(index).json"
+            try mutated.write(toFile: path, atomically: true, encoding: .utf8)
+            do {
+                let files = try Report.generate(input: path, directory: dir + "/d\(index)")
+                for file in files where file.hasSuffix(".svg") {
+                    #expect(ElementCounter.parse(try String(contentsOfFile: file, encoding: .utf8)) != nil)
+                }
+                drawn += 1
+            } catch {
+                #expect("\(error)".contains(path), "\(error)")
+            }
+        }
+        #expect(drawn > 0)
     }
 
     // MARK: Sweeps (items 4, 10)
@@ -148,7 +208,8 @@ struct ReportInputTests {
         } throws: { error in
             (error as? TopologyError).map {
                 $0.field == "axes" && $0.line == 3
-                    && $0.message.hasPrefix("10000000000 points (100 × 100 × 100 × 100 × 100); a sweep runs at most")
+                    && $0.message.hasPrefix(
+                        "10000000000 points (100 × 100 × 100 × 100 × 100); a sweep runs at most")
             } == true
         }
         #expect(ContinuousClock.now - started < .seconds(5))

@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// Reading a results.json back (`lolpim report`, the launcher, studies): read as `InputFile` reads every input,
 /// then checked before and after decoding, so that every problem names its field and line instead of "the data

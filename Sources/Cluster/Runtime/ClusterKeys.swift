@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Transport
+import Workload
 
 /// CURVE security of a cluster (`--keys DIR`, made by `lolpim keys DIR`): one key pair that every member of
 /// the cluster holds, and the public keys allowed to connect.

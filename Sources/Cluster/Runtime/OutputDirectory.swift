@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 
 /// A run's output directory, made ready before the simulation starts so that no finished run is lost to a bad
 /// path: the directory is created and proven writable, the timeline file's directory likewise, and a lock file

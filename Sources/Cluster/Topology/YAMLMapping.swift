@@ -1,4 +1,5 @@
 import Foundation
+import Workload
 import Yams
 
 /// Reads one YAML mapping of a topology file field by field, remembering which keys were used so that

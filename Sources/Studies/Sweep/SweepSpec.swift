@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Workload
 import Yams
 
 /// A sweep file: a base topology and the topology fields to vary. Keys:

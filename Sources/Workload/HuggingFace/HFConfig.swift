@@ -61,10 +61,16 @@ public enum HFConfig {
         return model
     }
 
+    /// The largest `config.json` read.
+    public static let maxFileBytes = 16 << 20
+
     /// Reads `file` (a `config.json`).
     public static func load(path file: String, name: String? = nil) throws(ModelFileError) -> ModelConfig {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ModelFileError(file: file, "cannot be read as UTF-8 text")
+        let text: String
+        do {
+            text = try InputFile.text(file, what: "model config", maxBytes: maxFileBytes)
+        } catch {
+            throw ModelFileError(error)
         }
         let url = URL(fileURLWithPath: file)
         return try parse(text, file: file, name: name ?? url.deletingLastPathComponent().lastPathComponent)

@@ -12,5 +12,10 @@ public struct ModelFileError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
+    /// A file `InputFile` could not read (its line, when one is to blame, as the item).
+    public init(_ error: InputFileError) {
+        self.init(file: error.file, item: error.line.map { "line \($0)" }, error.message)
+    }
+
     public var description: String { "\(file): " + (item.map { "\($0): " } ?? "") + message }
 }

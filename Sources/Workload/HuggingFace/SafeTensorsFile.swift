@@ -29,13 +29,9 @@ public struct SafeTensorsFile: Sendable {
     /// Reads and checks `path`'s header.
     public init(path: String) throws(ModelFileError) {
         self.path = path
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ModelFileError(file: path, "cannot be opened for reading")
-        }
-        defer { try? handle.close() }
-        let size: Int
-        do { size = Int(try handle.seekToEnd()) } catch { throw ModelFileError(file: path, "cannot be read") }
-        guard size >= 8, let lengthBytes = Self.read(handle, at: 0, count: 8) else {
+        let (handle, size) = try Self.open(path)
+        defer { close(handle) }
+        guard size >= 8, let lengthBytes = InputFile.bytes(handle, at: 0, count: 8) else {
             throw ModelFileError(file: path, "truncated: \(size) bytes, shorter than the 8-byte header length")
         }
         let length = lengthBytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
@@ -43,8 +39,8 @@ public struct SafeTensorsFile: Sendable {
             throw ModelFileError(
                 file: path, "header length \(length) does not fit the file (\(size) bytes; at most 100 MB of header)")
         }
-        guard let header = Self.read(handle, at: 8, count: Int(length)),
-            let object = try? JSONSerialization.jsonObject(with: header), let json = object as? [String: Any]
+        guard let header = InputFile.bytes(handle, at: 8, count: Int(length)),
+            let object = try? JSONSerialization.jsonObject(with: Data(header)), let json = object as? [String: Any]
         else { throw ModelFileError(file: path, "the header is not a JSON object") }
         let dataStart = 8 + Int(length), dataSize = size - dataStart
         var tensors: [String: Tensor] = [:]
@@ -105,27 +101,22 @@ public struct SafeTensorsFile: Sendable {
         guard range.lowerBound >= 0, range.upperBound <= t.elements else {
             throw ModelFileError(file: path, item: name, "elements \(range) outside its \(t.elements)")
         }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ModelFileError(file: path, "cannot be opened for reading")
-        }
-        defer { try? handle.close() }
+        let (handle, _) = try Self.open(path)
+        defer { close(handle) }
         let start = t.bytes.lowerBound + range.lowerBound * t.dtype.bytes
-        guard let raw = Self.read(handle, at: start, count: range.count * t.dtype.bytes) else {
+        guard let raw = InputFile.bytes(handle, at: start, count: range.count * t.dtype.bytes) else {
             throw ModelFileError(file: path, item: name, "truncated: its data could not be read")
         }
         return Self.widen(raw, t.dtype)
     }
 
-    static func read(_ handle: FileHandle, at offset: Int, count: Int) -> Data? {
-        guard (try? handle.seek(toOffset: UInt64(offset))) != nil else { return nil }
-        guard count > 0 else { return Data() }
-        guard let data = try? handle.read(upToCount: count), data.count == count else { return nil }
-        return data
+    /// The checkpoint opened as every input is (`InputFile.openForRanges`: a regular file, not a directory or device).
+    static func open(_ path: String) throws(ModelFileError) -> (Int32, Int) {
+        do { return try InputFile.openForRanges(path, what: "safetensors file") } catch { throw ModelFileError(error) }
     }
 
     /// Little-endian values of `dtype` as Float: BF16 is the top half of an F32; F16 by its fields.
-    static func widen(_ raw: Data, _ dtype: DType) -> [Float] {
-        let bytes = [UInt8](raw)
+    static func widen(_ bytes: [UInt8], _ dtype: DType) -> [Float] {
         switch dtype {
         case .f32:
             return stride(from: 0, to: bytes.count, by: 4).map { i in

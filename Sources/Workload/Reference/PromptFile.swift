@@ -18,10 +18,16 @@ public struct PromptFile: Sendable, Equatable {
 
     public init(requests: [Request]) { self.requests = requests }
 
+    /// The largest prompt file read.
+    public static let maxFileBytes = 256 << 20
+
     /// Reads the prompt file at `path`; every id must be below `vocab`.
     public static func read(_ path: String, vocab: Int) throws(ModelFileError) -> PromptFile {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ModelFileError(file: path, "cannot be read as UTF-8 text")
+        let text: String
+        do {
+            text = try InputFile.text(path, what: "prompt file", maxBytes: maxFileBytes)
+        } catch {
+            throw ModelFileError(error)
         }
         return try parse(text, file: path, vocab: vocab)
     }

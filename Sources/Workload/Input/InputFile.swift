@@ -49,6 +49,27 @@ public enum InputFile {
         return (fd, size)
     }
 
+    /// Opens `path` as `openChecked` does, for a file read by ranges (a checkpoint's tensors): the descriptor,
+    /// which the caller closes, and the file's size.
+    public static func openForRanges(_ path: String, what: String) throws(InputFileError) -> (fd: Int32, size: Int) {
+        try openChecked(path, what: what)
+    }
+
+    /// `count` bytes at `offset` of a file `openForRanges` gave; nil when the file ends first or cannot be read.
+    public static func bytes(_ fd: Int32, at offset: Int, count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = bytes.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done))
+            }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return nil }
+            done += n
+        }
+        return bytes
+    }
+
     /// The whole file's bytes; at most `maxBytes` (a file that grows past it while read is refused too).
     public static func data(_ path: String, what: String, maxBytes: Int) throws(InputFileError) -> [UInt8] {
         let (fd, size) = try openChecked(path, what: what, maxBytes: maxBytes)
