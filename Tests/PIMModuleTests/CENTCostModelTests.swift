@@ -115,7 +115,7 @@ struct CENTCostModelTests {
 
     @Test("timing the trace operator by operator is within 0.5 % of replaying the whole step (7B, C = 8)")
     func segmentsAgainstWhole() {
-        for seqLen in [128] {
+        for seqLen in [128, 640] {
             let model = CENTCostModel(module: .cent32, model: Self.llama7B, blocks: 4)
             let parts = model.deviceStep(seqLen: seqLen).filter { $0.1.commands != CommandCounts() }
                 .reduce(Int64(0)) { $0 + $1.1.latency }
