@@ -56,6 +56,9 @@ struct CENTCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    /// The largest table read (the published one and a table being resumed).
+    static let maxTableBytes = 64 << 20
+
     func validate() throws {
         guard (0...4096).contains(rungSteps) else { throw ValidationError("--rung-steps must be 0…4096") }
         guard (1...256).contains(jobs) else { throw ValidationError("--jobs must be 1…256") }
@@ -64,7 +67,7 @@ struct CENTCommand: ParsableCommand {
     func run() throws {
         let text: String
         do {
-            text = try InputFile.text(published, what: "published table", maxBytes: 64 << 20)
+            text = try InputFile.text(published, what: "published table", maxBytes: Self.maxTableBytes)
         } catch {
             printError(error.description)
             throw ExitCode(2)
@@ -88,7 +91,8 @@ struct CENTCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: path) {
             let csv: CSVTable
             do {
-                csv = try CSVTable.parse(InputFile.text(path, what: "cent table", maxBytes: 64 << 20), file: path)
+                csv = try CSVTable.parse(
+                    InputFile.text(path, what: "cent table", maxBytes: Self.maxTableBytes), file: path)
             } catch {
                 printError("\(error)")
                 throw ExitCode(2)
