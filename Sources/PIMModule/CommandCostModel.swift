@@ -1,4 +1,3 @@
-import Synchronization
 import Workload
 
 /// The `command` fidelity: PIM operators are lowered to AiM command streams (GEMVLowering) and timed
@@ -23,7 +22,10 @@ public struct CommandCostModel: OpCostModel {
     /// DPA chunk placement, when the KV cache is allocated in chunks (nil: contiguous, static allocation).
     public let chunkLayout: ChunkLayout?
     /// K/V append kernels by columns per token, simulated once.
-    private let appendKernels = AppendKernels()
+    private let appendKernels = Memo<Int, AppendKernel>()
+    /// The cost of one weight matrix at one batch (`gemv`), worked out once: every layer of every micro-batch of
+    /// a batch size asks for the same few.
+    private let gemvCosts = Memo<GEMVCostKey, OpCost>()
 
     public init(
         module: ModuleConfig, scheduling: SchedulingPolicy, mapping: any AttentionMapping,
@@ -69,6 +71,10 @@ public struct CommandCostModel: OpCostModel {
     /// One weight matrix on all channels in lock-step (the busiest channel decides), plus the HUB's
     /// partial-sum additions.
     func gemv(_ m: Matrix, batch: Int) -> OpCost {
+        gemvCosts.value(for: GEMVCostKey(matrix: m, batch: batch)) { timedGEMV(m, batch: batch) }
+    }
+
+    private func timedGEMV(_ m: Matrix, batch: Int) -> OpCost {
         var commands = CommandCounts()
         var kernels: [Int: KernelTiming] = [:]
         for (rows, count) in Dictionary(grouping: spreadOverChannels(m.rows), by: { $0 }).mapValues(\.count)
@@ -101,7 +107,7 @@ public struct CommandCostModel: OpCostModel {
     func append(pairs: Int, headDim: Int) -> OpCost {
         guard pairs > 0 else { return OpCost(latency: 0) }
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
-        let kernel = appendKernels.kernel(module: module, columns: columns)
+        let kernel = appendKernels.value(for: columns) { AppendKernel(table: TimingTable.of(module), columns: columns) }
         let busy = spreadOverChannels(pairs).map { Int64($0) * kernel.cycles * cyclePs }
         return OpCost(latency: busy.max() ?? 0, commands: kernel.commands(pairs: Int64(pairs)), channelBusy: busy)
     }
@@ -130,16 +136,10 @@ public struct CommandCostModel: OpCostModel {
     }
 }
 
-/// The append kernels a cost model has simulated, by columns per token.
-final class AppendKernels: Sendable {
-    private let kernels = Mutex<[Int: AppendKernel]>([:])
-
-    func kernel(module: ModuleConfig, columns: Int) -> AppendKernel {
-        if let known = kernels.withLock({ $0[columns] }) { return known }
-        let kernel = AppendKernel(table: TimingTable.of(module), columns: columns)
-        kernels.withLock { $0[columns] = kernel }
-        return kernel
-    }
+/// What a GEMV's cost depends on besides the module: the matrix and the batch.
+private struct GEMVCostKey: Hashable, Sendable {
+    var matrix: Matrix
+    var batch: Int
 }
 
 /// The command cost of appending one token's K and V for one (request, KV head) pair: K is `columns`

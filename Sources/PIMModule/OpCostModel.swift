@@ -28,6 +28,15 @@ public struct CommandCounts: Sendable, Equatable, Codable {
 
     public static func * (a: CommandCounts, n: Int64) -> CommandCounts { CommandCounts(a.values.map { $0 * n }) }
 
+    /// `self = self + other * times`, in place (a stage adds thousands of operators per micro-batch).
+    public mutating func add(_ other: CommandCounts, times: Int64 = 1) {
+        guard values.count == other.values.count else {
+            self = self + other * times
+            return
+        }
+        for i in values.indices { values[i] += other.values[i] * times }
+    }
+
     /// Counts by command name, for results.json.
     public var byName: [String: Int64] {
         Dictionary(uniqueKeysWithValues: AiMCommandKind.allCases.map { ("\($0)", values[$0.rawValue]) })
@@ -96,15 +105,26 @@ public struct StageCost: Sendable, Equatable {
         bytesRead += op.bytesRead * times
         bytesWritten += op.bytesWritten * times
         flops += op.flops * times
-        commands = commands + cost.commands * times
+        commands.add(cost.commands, times: times)
         hubFlops += cost.hubFlops * times
         if op.kind.isAttention {
-            attentionCommands = attentionCommands + cost.commands * times
+            attentionCommands.add(cost.commands, times: times)
             attentionHubFlops += cost.hubFlops * times
         }
-        if !cost.channelBusy.isEmpty {
-            channelBusy[op.kind] = sum(channelBusy[op.kind] ?? [], cost.channelBusy, times: times)
+        if !cost.channelBusy.isEmpty { addBusy(cost.channelBusy, times: times, to: op.kind) }
+    }
+
+    /// `channelBusy[kind] = sum(channelBusy[kind] ?? [], busy, times: times)`, in place where the lengths agree.
+    private mutating func addBusy(_ busy: [Picoseconds], times: Int64, to kind: OpKind) {
+        guard let count = channelBusy[kind]?.count, count == busy.count else {
+            channelBusy[kind] = sum(channelBusy[kind] ?? [], busy, times: times)
+            return
         }
+        Self.add(busy, times: times, into: &channelBusy[kind]!)
+    }
+
+    private static func add(_ busy: [Picoseconds], times: Int64, into total: inout [Picoseconds]) {
+        for i in busy.indices { total[i] += busy[i] * times }
     }
 }
 

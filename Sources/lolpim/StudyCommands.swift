@@ -118,8 +118,12 @@ struct CompareCommand: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Rank each search stage's configurations on this many decode steps, then run only the best in full "
-                + "(default: every configuration in full)."))
+                + "(default: 4 on the paper's set-ups, Topologies/compare/<model>-<dataset>.yaml as shipped; "
+                + "every configuration in full elsewhere)."))
     var rankSteps: Int?
+
+    @Flag(help: "Run every configuration in full, also on the paper's set-ups.")
+    var fullSearch = false
 
     @Option(help: "With --rank-steps: the fastest configurations of each row confirmed in full.")
     var confirm: Int = 1
@@ -170,8 +174,14 @@ struct CompareCommand: ParsableCommand {
         comparison.gpus = gpus
         comparison.pimDevices = pimDevices
         comparison.search = search
-        comparison.ranking = rankSteps.map {
-            Comparison.Ranking(steps: $0, confirmed: confirm, tolerance: tolerance)
+        comparison.ranking = rankSteps.map { Comparison.Ranking(steps: $0, confirmed: confirm, tolerance: tolerance) }
+        if rankSteps == nil, !fullSearch, PaperStudy.isLadderSetUp(topology) {
+            // Shown to choose as the full search on these set-ups (docs/COMPARE.md §2, "Ranked search").
+            comparison.ranking = .paper
+            if !quiet {
+                let note = "compare: one of the paper's set-ups, ranked search (--full-search runs every configuration)"
+                FileHandle.standardError.write(Data((note + "\n").utf8))
+            }
         }
         comparison.runs = common.runOptions(
             transport: transport, quiet: quiet, heartbeatTimeout: heartbeatTimeout, jobs: jobs)

@@ -16,6 +16,13 @@ struct AllocatorTests {
         var dpa = DPAAllocator(capacityBytes: 300 * chunk, bytesPerToken: bytesPerToken, chunkBytes: chunk)
         var live: [Int: (tokens: Int, final: Int)] = [:]
         var next = 0
+        // The free chunks as a set: every new chunk must be the lowest free one, whatever was released before.
+        var free = Set(Int32(0)..<300)
+        func expectLowestFree(_ id: Int, from first: Int) {
+            let handedOut = Array(dpa.tables[id]![first...])
+            #expect(handedOut == Array(free.sorted().prefix(handedOut.count)), "not the lowest free chunks")
+            free.subtract(handedOut)
+        }
         // Picks a live request reproducibly (dictionary order is randomised per process).
         func pick() -> (Int, (tokens: Int, final: Int))? {
             let ids = live.keys.sorted()
@@ -32,6 +39,7 @@ struct AllocatorTests {
                     let events = try dpa.admit(request: next, prompt: prompt, finalTokens: final)
                     #expect(events == [.requestStart])
                     #expect(dpa.tables[next]!.count == dpa.chunks(for: prompt))
+                    expectLowestFree(next, from: 0)
                     live[next] = (prompt, final)
                     next += 1
                 }
@@ -39,11 +47,14 @@ struct AllocatorTests {
                 // Growing up to the final length never fails: admission reserved it.
                 if let (id, r) = pick(), r.tokens < r.final {
                     let to = min(r.final, r.tokens + Int(rng.next() % 40) + 1)
+                    let before = dpa.tables[id]!.count
                     _ = try dpa.grow(request: id, to: to)
+                    expectLowestFree(id, from: before)
                     live[id]!.tokens = to
                 }
             default:
                 if let (id, _) = pick() {
+                    free.formUnion(dpa.tables[id]!)
                     #expect(dpa.release(request: id) == [.requestEnd])
                     live.removeValue(forKey: id)
                 }

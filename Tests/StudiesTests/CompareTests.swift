@@ -80,6 +80,28 @@ struct CompareTests {
         #expect(xpu.exhaustive().allSatisfy { $0.subBatches != nil })
     }
 
+    @Test("lolpim compare ranks by default only the paper's eight set-ups as shipped")
+    func ladderSetUps() throws {
+        let directory = packageRoot.appendingPathComponent("Topologies/compare").path
+        var found = 0
+        for study in PaperStudy.studies {
+            for dataset in study.datasets {
+                let path = directory + "/\(study.model)-\(dataset).yaml"
+                var topology = try TopologyLoader.load(path: path)
+                #expect(PaperStudy.isLadderSetUp(topology, directory: directory), "\(path)")
+                topology.name = "renamed"
+                #expect(PaperStudy.isLadderSetUp(topology, directory: directory), "the name does not matter")
+                topology.workload.output = .fixed(33)
+                #expect(!PaperStudy.isLadderSetUp(topology, directory: directory), "\(path) with a changed field")
+                found += 1
+            }
+        }
+        #expect(found == 8)
+        let other = try TopologyLoader.load(path: packageRoot.appendingPathComponent("Topologies/default.yaml").path)
+        #expect(!PaperStudy.isLadderSetUp(other, directory: directory))
+        #expect(!PaperStudy.isLadderSetUp(other, directory: directory + "/missing"))
+    }
+
     /// CENT's own rung searches its pipeline-parallel mode (tp 1) where a request fits, and otherwise its
     /// model-parallel mode at the fewest devices per block; there V stays whole on every device, so that mode
     /// holds fewer tokens per module, and helps only where tp 1 has more stages than layers.

@@ -243,8 +243,8 @@ extension StageCost {
     mutating func add(_ kind: OpKind, _ timing: CENTReplays.Timing, times: Int64) {
         total += timing.latency * times
         byKind[kind, default: 0] += timing.latency * times
-        commands = commands + timing.commands * times
-        if kind.isAttention { attentionCommands = attentionCommands + timing.commands * times }
+        commands.add(timing.commands, times: times)
+        if kind.isAttention { attentionCommands.add(timing.commands, times: times) }
     }
 }
 

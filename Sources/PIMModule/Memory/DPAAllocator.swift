@@ -71,11 +71,11 @@ public struct DPAAllocator: KVAllocator {
             throw AllocationError(
                 message: "request \(request) needs \(needed - table.count) more chunks, \(free.count) free")
         }
-        var events: [AllocationEventKind] = []
-        while tables[request]!.count < needed {
-            tables[request]!.append(free.removeLast())
-            events.append(.newChunk)
-        }
+        // The lowest free chunks (the end of the descending list), lowest first.
+        let new = max(0, needed - table.count)
+        tables[request]!.append(contentsOf: free.suffix(new).reversed())
+        free.removeLast(new)
+        let events = [AllocationEventKind](repeating: .newChunk, count: new)
         committed[request] = max(committed[request] ?? 0, needed)
         tokens[request] = count
         return events
@@ -91,16 +91,22 @@ public struct DPAAllocator: KVAllocator {
         guard let table = tables.removeValue(forKey: request) else { return [] }
         tokens.removeValue(forKey: request)
         committed.removeValue(forKey: request)
-        // Return chunks so that the lowest index is handed out next (the list is kept sorted, descending): each one
-        // inserted at its place, found by bisection, rather than sorting the whole list (thousands of chunks).
-        for chunk in table {
-            var low = 0, high = free.count
-            while low < high {
-                let mid = (low + high) / 2
-                if free[mid] > chunk { low = mid + 1 } else { high = mid }
+        // Return chunks so that the lowest index is handed out next: the list is kept sorted, descending, and the
+        // request's chunks, sorted alike, are merged into it in one pass (the list holds thousands of chunks).
+        let returned = table.sorted(by: >)
+        var merged: [Int32] = []
+        merged.reserveCapacity(free.count + returned.count)
+        var i = 0, j = 0
+        while i < free.count || j < returned.count {
+            if j == returned.count || (i < free.count && free[i] > returned[j]) {
+                merged.append(free[i])
+                i += 1
+            } else {
+                merged.append(returned[j])
+                j += 1
             }
-            free.insert(chunk, at: low)
         }
+        free = merged
         return [.requestEnd]
     }
 }

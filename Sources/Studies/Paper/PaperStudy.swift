@@ -35,6 +35,20 @@ public struct PaperStudy {
         ("llm-72b-32k", ["qmsum", "musique"]), ("llm-72b-128k-gqa", ["multifieldqa", "loogle-sd"]),
     ]
 
+    /// Whether `topology` is one of the set-ups of the ladders (a) as the shipped comparison file in `directory`
+    /// holds it (its name aside): the set-ups on which a ranked search was shown to choose as the full search
+    /// (docs/VALIDATION.md §6, "Ranked searches"), so `lolpim compare` ranks them by default.
+    public static func isLadderSetUp(_ topology: Topology, directory: String = "Topologies/compare") -> Bool {
+        studies.contains { study in
+            study.datasets.contains { dataset in
+                guard var shipped = try? TopologyLoader.load(path: "\(directory)/\(study.model)-\(dataset).yaml")
+                else { return false }
+                shipped.name = topology.name
+                return shipped == topology
+            }
+        }
+    }
+
     /// One comparison of the study: what it varies and its rows.
     public struct Part: Sendable {
         public var name: String
