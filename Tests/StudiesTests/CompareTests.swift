@@ -80,6 +80,41 @@ struct CompareTests {
         #expect(xpu.exhaustive().allSatisfy { $0.subBatches != nil })
     }
 
+    /// `ConfigurationSearch.sameRun`'s claim, checked on whole runs: under static allocation with continuous
+    /// batching, every micro-batch count from the most requests a split holds at once (K) up gives the same run,
+    /// with Poisson arrivals and output lengths that differ per request (so requests end and start at any time).
+    @Test(
+        "static allocation, continuous batching: every micro-batch count from K up is the same run", arguments: [9, 10])
+    func sameRunAboveHeld(seed: Int) throws {
+        let yaml = batchingTopology(batching: "continuous", allocation: "static")
+            .replacingOccurrences(of: "seed: 9", with: "seed: \(seed)")
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "b.yaml")
+        let search = ConfigurationSearch(topology: topology, maxTP: 1)
+        let held = try #require(search.heldAtMost(tp: 1))
+        let batch = topology.workload.batchSize
+        #expect(held > 1 && held < batch, "memory, not the batch, limits the requests held")
+        func run(_ m: Int) throws -> SimulatedResults {
+            var t = topology
+            t.parallelism.microBatches = m
+            return try SequentialRun(plan: PipelinePlan(topology: t)).run().simulated
+        }
+        let reference = try run(held)
+        #expect(reference.requests.peakEffectiveBatch == held)
+        for m in [held + 1, 2 * held, batch] {
+            #expect(try run(m) == reference, "\(m) micro-batches")
+            let c = RunConfiguration(tp: 1, pp: 4, microBatches: m, subBatches: nil)
+            #expect(search.sameRun(as: c).microBatches == held)
+        }
+        // Below K the count changes the run (so the comparison above can fail), and stands for itself.
+        #expect(try run(held - 1) != reference)
+        let below = RunConfiguration(tp: 1, pp: 4, microBatches: held - 1, subBatches: nil)
+        #expect(search.sameRun(as: below) == below)
+        // DPA: no such claim.
+        var dpa = topology
+        dpa.workload.allocation = .dpa
+        #expect(ConfigurationSearch(topology: dpa, maxTP: 1).heldAtMost(tp: 1) == nil)
+    }
+
     @Test("lolpim compare ranks by default only the paper's eight set-ups as shipped")
     func ladderSetUps() throws {
         let directory = packageRoot.appendingPathComponent("Topologies/compare").path

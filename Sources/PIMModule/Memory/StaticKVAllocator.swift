@@ -17,6 +17,8 @@ public struct StaticKVAllocator: KVAllocator {
     }
 
     var reservationBytes: Int64 { Int64(maxContext) * bytesPerToken }
+    /// The most requests the module can hold at once: every one reserves T_max.
+    public var maxRequests: Int { reservationBytes > 0 ? Int(capacityBytes / reservationBytes) : Int.max }
     public var allocatedBytes: Int64 { Int64(tokens.count) * reservationBytes }
     public var usedBytes: Int64 { tokens.values.reduce(0) { $0 + Int64($1) } * bytesPerToken }
     public var requests: Int { tokens.count }

@@ -243,6 +243,12 @@ public struct Comparison {
         return (t, cluster + fidelity)
     }
 
+    /// A rung's run, by the configuration that stands for every one whose run is the same simulation.
+    struct SameRun: Hashable {
+        var rung: Int
+        var run: RunConfiguration
+    }
+
     /// What one configuration's run gave: its figures, or nil when it failed.
     struct Outcome {
         var configuration: RunConfiguration
@@ -270,14 +276,39 @@ public struct Comparison {
             }
             let stages = search == .staged ? 3 : 1
             let label = "\(name) (\(number)/\(stages))"
+            // A configuration whose run is the same simulation as one already run, in this stage or before
+            // (`ConfigurationSearch.sameRun`), takes that run's figures instead of running again.
+            let runs = entries.map { SameRun(rung: $0.rung, run: searches[$0.rung].sameRun(as: $0.configuration)) }
+            var known: [SameRun: Outcome] = [:]
+            for r in rungs.indices {
+                for o in visited[r] {
+                    let run = SameRun(rung: r, run: searches[r].sameRun(as: o.configuration))
+                    if known[run] == nil { known[run] = o }
+                }
+            }
+            /// The entries that run, once per run not known (`only`: among these).
+            func toRun(_ only: [Int], known: (SameRun) -> Bool) -> [Int] {
+                var seen = Set<SameRun>()
+                return only.filter { !known(runs[$0]) && seen.insert(runs[$0]).inserted }
+            }
             guard let ranking = activeRanking else {
-                for (entry, figures) in zip(entries, try runStage(name, label, entries)) {
-                    visited[entry.rung].append(Outcome(configuration: entry.configuration, figures: figures))
+                let fresh = toRun(Array(entries.indices)) { known[$0] != nil }
+                var full = known.mapValues(\.figures)
+                for (i, figures) in zip(fresh, try runStage(name, label, fresh.map { entries[$0] })) {
+                    full[runs[i]] = figures
+                }
+                for (i, entry) in entries.enumerated() {
+                    visited[entry.rung].append(Outcome(configuration: entry.configuration, figures: full[runs[i]]!))
                 }
                 return
             }
             // Ranked: every configuration on the ranking's steps, then each rung's fastest few in full.
-            let ranked = try runStage(name + "-ranked", label + " ranked", entries, decodeSteps: ranking.steps)
+            let rankFresh = toRun(Array(entries.indices)) { known[$0] != nil }
+            var rankedRuns = known.mapValues(\.ranked)
+            let rankedFresh = try runStage(
+                name + "-ranked", label + " ranked", rankFresh.map { entries[$0] }, decodeSteps: ranking.steps)
+            for (i, figures) in zip(rankFresh, rankedFresh) { rankedRuns[runs[i]] = figures }
+            let ranked = entries.indices.map { rankedRuns[runs[$0]] ?? nil }
             var confirm: [Int] = []
             for r in rungs.indices {
                 let mine = entries.indices.filter { entries[$0].rung == r && ranked[$0] != nil }
@@ -291,9 +322,13 @@ public struct Comparison {
                 }.map(\.element)
             }
             confirm.sort()
-            let full = try runStage(name, label + " confirmed", confirm.map { entries[$0] })
+            var full = known.compactMapValues { $0.figures }.mapValues { Optional($0) }
+            let fresh = toRun(confirm) { full[$0] != nil }
+            for (i, figures) in zip(fresh, try runStage(name, label + " confirmed", fresh.map { entries[$0] })) {
+                full[runs[i]] = figures
+            }
             for (i, entry) in entries.enumerated() {
-                let figures = confirm.firstIndex(of: i).flatMap { full[$0] }
+                let figures = confirm.contains(i) ? full[runs[i]] ?? nil : nil
                 visited[entry.rung].append(
                     Outcome(configuration: entry.configuration, figures: figures, ranked: ranked[i]))
             }

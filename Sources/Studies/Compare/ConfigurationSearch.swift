@@ -1,4 +1,5 @@
 import Pipeline
+import PIMModule
 import Yams
 
 /// One configuration a PIM row of `lolpim compare` can run at: the tensor × pipeline split, the micro-batch
@@ -109,6 +110,33 @@ public struct ConfigurationSearch: Sendable {
             c.subBatches = s
             return c
         }
+    }
+
+    /// The configuration whose run is the same simulation as `c`'s (docs/COMPARE.md §2, "Runs that are the
+    /// same"): `c` itself, or, under static allocation with continuous batching, `c` at the most requests its
+    /// split can hold at once, K, when its micro-batch count is above K. Every request reserves T_max, so at most
+    /// K are held, and the scheduler puts each one admitted into the least loaded micro-batch not in flight, the
+    /// lowest-numbered among equals (`ContinuousBatching`). With at least K micro-batches that is always an
+    /// empty one numbered below K (one the request before it left, or one never used): every micro-batch holds
+    /// at most one request and only the first K are ever used, so the runs at any count from K up send the same
+    /// micro-batches at the same times.
+    public func sameRun(as c: RunConfiguration) -> RunConfiguration {
+        guard let held = heldAtMost(tp: c.tp), c.microBatches > held else { return c }
+        var same = c
+        same.microBatches = held
+        return same
+    }
+
+    /// The most requests a split can hold at once under static allocation with continuous batching: the batch,
+    /// or fewer where a stage's KV space holds fewer T_max reservations. nil under any other policy.
+    func heldAtMost(tp: Int) -> Int? {
+        let w = topology.workload
+        guard w.allocation == .static, w.batching == .continuous,
+            let plan = try? PipelinePlan(topology: ParallelismPlanner.split(topology, tp: tp))
+        else { return nil }
+        let stages = plan.stages.indices.map { (plan.allocator(stage: $0) as? StaticKVAllocator)?.maxRequests }
+        guard stages.allSatisfy({ $0 != nil }) else { return nil }
+        return min(w.batchSize, stages.map { $0! }.min() ?? w.batchSize)
     }
 
     /// Every split × micro-batch count × (on xPU+PIM) sub-batch count.
