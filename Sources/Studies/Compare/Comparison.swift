@@ -243,12 +243,6 @@ public struct Comparison {
         return (t, cluster + fidelity)
     }
 
-    /// A rung's run, by the configuration that stands for every one whose run is the same simulation.
-    struct SameRun: Hashable {
-        var rung: Int
-        var run: RunConfiguration
-    }
-
     /// What one configuration's run gave: its figures, or nil when it failed.
     struct Outcome {
         var configuration: RunConfiguration
@@ -275,63 +269,10 @@ public struct Comparison {
                 for c in propose(r) where seen.insert(c).inserted { entries.append((r, c)) }
             }
             let stages = search == .staged ? 3 : 1
-            let label = "\(name) (\(number)/\(stages))"
-            // A configuration whose run is the same simulation as one already run, in this stage or before
-            // (`ConfigurationSearch.sameRun`), takes that run's figures instead of running again.
-            let runs = entries.map { SameRun(rung: $0.rung, run: searches[$0.rung].sameRun(as: $0.configuration)) }
-            var known: [SameRun: Outcome] = [:]
-            for r in rungs.indices {
-                for o in visited[r] {
-                    let run = SameRun(rung: r, run: searches[r].sameRun(as: o.configuration))
-                    if known[run] == nil { known[run] = o }
-                }
-            }
-            /// The entries that run, once per run not known (`only`: among these).
-            func toRun(_ only: [Int], known: (SameRun) -> Bool) -> [Int] {
-                var seen = Set<SameRun>()
-                return only.filter { !known(runs[$0]) && seen.insert(runs[$0]).inserted }
-            }
-            guard let ranking = activeRanking else {
-                let fresh = toRun(Array(entries.indices)) { known[$0] != nil }
-                var full = known.mapValues(\.figures)
-                for (i, figures) in zip(fresh, try runStage(name, label, fresh.map { entries[$0] })) {
-                    full[runs[i]] = figures
-                }
-                for (i, entry) in entries.enumerated() {
-                    visited[entry.rung].append(Outcome(configuration: entry.configuration, figures: full[runs[i]]!))
-                }
-                return
-            }
-            // Ranked: every configuration on the ranking's steps, then each rung's fastest few in full.
-            let rankFresh = toRun(Array(entries.indices)) { known[$0] != nil }
-            var rankedRuns = known.mapValues(\.ranked)
-            let rankedFresh = try runStage(
-                name + "-ranked", label + " ranked", rankFresh.map { entries[$0] }, decodeSteps: ranking.steps)
-            for (i, figures) in zip(rankFresh, rankedFresh) { rankedRuns[runs[i]] = figures }
-            let ranked = entries.indices.map { rankedRuns[runs[$0]] ?? nil }
-            var confirm: [Int] = []
-            for r in rungs.indices {
-                let mine = entries.indices.filter { entries[$0].rung == r && ranked[$0] != nil }
-                // Fastest first; among equals, the earlier proposed (as the full search's `best` keeps the first).
-                let order = mine.sorted {
-                    (ranked[$0]!.throughputTokensPerS, -$0) > (ranked[$1]!.throughputTokensPerS, -$1)
-                }
-                let fastest = order.first.map { ranked[$0]!.throughputTokensPerS } ?? 0
-                confirm += order.enumerated().filter { n, i in
-                    n < ranking.confirmed || ranked[i]!.throughputTokensPerS >= (1 - ranking.tolerance) * fastest
-                }.map(\.element)
-            }
-            confirm.sort()
-            var full = known.compactMapValues { $0.figures }.mapValues { Optional($0) }
-            let fresh = toRun(confirm) { full[$0] != nil }
-            for (i, figures) in zip(fresh, try runStage(name, label + " confirmed", fresh.map { entries[$0] })) {
-                full[runs[i]] = figures
-            }
-            for (i, entry) in entries.enumerated() {
-                let figures = confirm.contains(i) ? full[runs[i]] ?? nil : nil
-                visited[entry.rung].append(
-                    Outcome(configuration: entry.configuration, figures: figures, ranked: ranked[i]))
-            }
+            let stage = SearchStage(
+                name: name, label: "\(name) (\(number)/\(stages))", entries: entries, searches: searches,
+                visited: visited)
+            for (entry, outcome) in zip(entries, try stage.outcomes(of: self)) { visited[entry.rung].append(outcome) }
         }
         switch search {
         case .exhaustive:
