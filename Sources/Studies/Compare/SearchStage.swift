@@ -1,7 +1,7 @@
 /// One stage of a comparison's configuration search (docs/COMPARE.md §2): the configurations every rung asks for,
 /// run as one sweep. A run that is the same simulation as another ("Runs that are the same") is made once, in this
 /// stage or an earlier one; under a ranked search every run is first made on the ranking's few steps and only each
-/// rung's fastest in full.
+/// rung's fastest in full (a rung with a single run in the stage has nothing to rank: it runs in full at once).
 struct SearchStage {
     typealias Entry = (rung: Int, configuration: RunConfiguration)
     typealias Outcome = Comparison.Outcome
@@ -43,12 +43,18 @@ struct SearchStage {
             try run(Array(entries.indices), into: &full, name, label) { try comparison.runStage($0, $1, $2) }
             return entries.indices.map { Outcome(configuration: entries[$0].configuration, figures: full[runs[$0]]!) }
         }
+        // A rung whose every configuration here is one run, not made before, has nothing to rank: it runs in full.
+        let alone = Set(
+            entries.indices.filter { i in
+                known[runs[i]] == nil
+                    && entries.indices.allSatisfy { entries[$0].rung != entries[i].rung || runs[$0] == runs[i] }
+            })
         var ranked = known.mapValues(\.ranked)
-        try run(Array(entries.indices), into: &ranked, name + "-ranked", label + " ranked") {
+        try run(entries.indices.filter { !alone.contains($0) }, into: &ranked, name + "-ranked", label + " ranked") {
             try comparison.runStage($0, $1, $2, decodeSteps: ranking.steps)
         }
-        let rankedFigures = entries.indices.map { ranked[runs[$0]] ?? nil }
-        let confirm = Self.confirmed(rankedFigures, rungs: entries.map(\.rung), ranking: ranking)
+        let rankedFigures = entries.indices.map { alone.contains($0) ? nil : ranked[runs[$0]] ?? nil }
+        let confirm = (Self.confirmed(rankedFigures, rungs: entries.map(\.rung), ranking: ranking) + alone).sorted()
         var full = known.compactMapValues { $0.figures }.mapValues { Optional($0) }
         try run(confirm, into: &full, name, label + " confirmed") { try comparison.runStage($0, $1, $2) }
         return entries.indices.map { i in
