@@ -43,11 +43,14 @@ struct SearchStage {
             try run(Array(entries.indices), into: &full, name, label) { try comparison.runStage($0, $1, $2) }
             return entries.indices.map { Outcome(configuration: entries[$0].configuration, figures: full[runs[$0]]!) }
         }
-        // A rung whose every configuration here is one run, not made before, has nothing to rank: it runs in full.
+        // A rung whose every configuration here is one run, not made before, has nothing to rank: it runs in full
+        // (as does, with the figures it has, a run made in full that way in an earlier stage).
         let alone = Set(
             entries.indices.filter { i in
-                known[runs[i]] == nil
-                    && entries.indices.allSatisfy { entries[$0].rung != entries[i].rung || runs[$0] == runs[i] }
+                guard let earlier = known[runs[i]] else {
+                    return entries.indices.allSatisfy { entries[$0].rung != entries[i].rung || runs[$0] == runs[i] }
+                }
+                return earlier.ranked == nil && earlier.figures != nil
             })
         var ranked = known.mapValues(\.ranked)
         try run(entries.indices.filter { !alone.contains($0) }, into: &ranked, name + "-ranked", label + " ranked") {
