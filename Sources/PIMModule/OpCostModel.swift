@@ -74,9 +74,21 @@ public struct OpCost: Sendable, Equatable {
 
 /// Element-wise sum of two per-channel time lists (an empty list counts as zeros).
 func sum(_ a: [Picoseconds], _ b: [Picoseconds], times: Int64 = 1) -> [Picoseconds] {
-    if b.isEmpty { return a }
-    if a.isEmpty { return b.map { $0 * times } }
-    return zip(a, b).map { $0 + $1 * times }
+    var total = a
+    accumulate(b, times: times, into: &total)
+    return total
+}
+
+/// `total = sum(total, b, times: times)`, in place where the lengths agree (a stage adds thousands of operators).
+func accumulate(_ b: [Picoseconds], times: Int64, into total: inout [Picoseconds]) {
+    if b.isEmpty { return }
+    if total.isEmpty {
+        total = b.map { $0 * times }
+    } else if total.count != b.count {
+        total = zip(total, b).map { $0 + $1 * times }
+    } else {
+        for i in total.indices { total[i] += b[i] * times }
+    }
 }
 
 /// The time a stage spends on one micro-batch, with the breakdown by operator kind.
@@ -111,20 +123,9 @@ public struct StageCost: Sendable, Equatable {
             attentionCommands.add(cost.commands, times: times)
             attentionHubFlops += cost.hubFlops * times
         }
-        if !cost.channelBusy.isEmpty { addBusy(cost.channelBusy, times: times, to: op.kind) }
-    }
-
-    /// `channelBusy[kind] = sum(channelBusy[kind] ?? [], busy, times: times)`, in place where the lengths agree.
-    private mutating func addBusy(_ busy: [Picoseconds], times: Int64, to kind: OpKind) {
-        guard let count = channelBusy[kind]?.count, count == busy.count else {
-            channelBusy[kind] = sum(channelBusy[kind] ?? [], busy, times: times)
-            return
+        if !cost.channelBusy.isEmpty {
+            accumulate(cost.channelBusy, times: times, into: &channelBusy[op.kind, default: []])
         }
-        Self.add(busy, times: times, into: &channelBusy[kind]!)
-    }
-
-    private static func add(_ busy: [Picoseconds], times: Int64, into total: inout [Picoseconds]) {
-        for i in busy.indices { total[i] += busy[i] * times }
     }
 }
 

@@ -134,9 +134,9 @@ public struct ConfigurationSearch: Sendable {
         guard w.allocation == .static, w.batching == .continuous,
             let plan = try? PipelinePlan(topology: ParallelismPlanner.split(topology, tp: tp))
         else { return nil }
-        let stages = plan.stages.indices.map { (plan.allocator(stage: $0) as? StaticKVAllocator)?.maxRequests }
-        guard stages.allSatisfy({ $0 != nil }) else { return nil }
-        return min(w.batchSize, stages.map { $0! }.min() ?? w.batchSize)
+        let held = plan.stages.indices.compactMap { (plan.allocator(stage: $0) as? StaticKVAllocator)?.maxRequests }
+        guard held.count == plan.stages.count else { return nil }
+        return min(w.batchSize, held.min() ?? w.batchSize)
     }
 
     /// Every split × micro-batch count × (on xPU+PIM) sub-batch count.

@@ -58,7 +58,7 @@ struct SearchStage {
         }
         let rankedFigures = entries.indices.map { alone.contains($0) ? nil : ranked[runs[$0]] ?? nil }
         let confirm = (Self.confirmed(rankedFigures, rungs: entries.map(\.rung), ranking: ranking) + alone).sorted()
-        var full = known.compactMapValues { $0.figures }.mapValues { Optional($0) }
+        var full = known.filter { $0.value.figures != nil }.mapValues(\.figures)
         try run(confirm, into: &full, name, label + " confirmed") { try comparison.runStage($0, $1, $2) }
         return entries.indices.map { i in
             Outcome(
