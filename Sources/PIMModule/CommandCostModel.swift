@@ -22,10 +22,10 @@ public struct CommandCostModel: OpCostModel {
     /// DPA chunk placement, when the KV cache is allocated in chunks (nil: contiguous, static allocation).
     public let chunkLayout: ChunkLayout?
     /// K/V append kernels by columns per token, simulated once.
-    private let appendKernels = Memo<Int, AppendKernel>()
+    private let appendKernels = SharedComputations<Int, AppendKernel>(keeping: .max)
     /// The cost of one weight matrix at one batch (`gemv`), worked out once: every layer of every micro-batch of
     /// a batch size asks for the same few.
-    private let gemvCosts = Memo<GEMVCostKey, OpCost>()
+    private let gemvCosts = SharedComputations<GEMVCostKey, OpCost>(keeping: .max)
 
     public init(
         module: ModuleConfig, scheduling: SchedulingPolicy, mapping: any AttentionMapping,
@@ -71,7 +71,7 @@ public struct CommandCostModel: OpCostModel {
     /// One weight matrix on all channels in lock-step (the busiest channel decides), plus the HUB's
     /// partial-sum additions.
     func gemv(_ m: Matrix, batch: Int) -> OpCost {
-        gemvCosts.value(for: GEMVCostKey(matrix: m, batch: batch)) { timedGEMV(m, batch: batch) }
+        gemvCosts.value(GEMVCostKey(matrix: m, batch: batch)) { timedGEMV(m, batch: batch) }
     }
 
     private func timedGEMV(_ m: Matrix, batch: Int) -> OpCost {
@@ -107,7 +107,7 @@ public struct CommandCostModel: OpCostModel {
     func append(pairs: Int, headDim: Int) -> OpCost {
         guard pairs > 0 else { return OpCost(latency: 0) }
         let columns = (headDim * 2 + module.columnBytes - 1) / module.columnBytes
-        let kernel = appendKernels.value(for: columns) { AppendKernel(table: TimingTable.of(module), columns: columns) }
+        let kernel = appendKernels.value(columns) { AppendKernel(table: TimingTable.of(module), columns: columns) }
         let busy = spreadOverChannels(pairs).map { Int64($0) * kernel.cycles * cyclePs }
         return OpCost(latency: busy.max() ?? 0, commands: kernel.commands(pairs: Int64(pairs)), channelBusy: busy)
     }

@@ -1,12 +1,11 @@
 import PIMModule
-import Synchronization
 
 /// Replays of a tensor-parallel group's collectives that the members running in one process reuse. Every member
 /// of a group replays the whole group's collectives for each micro-batch (`StageSimulator.complete`), from the
 /// same inputs: the segments and every member's state. When the members are threads of one process (`inproc`,
 /// `TensorParallelGroup`) and are handed the same `GroupReplays` (`ProcessCaches`), the first one to get there
-/// computes the replay and the others take its result; the result is the same function of the same inputs, so
-/// nothing simulated changes. Bounded: the most recent `capacity` replays.
+/// computes the replay and the others wait for its result; the result is the same function of the same inputs, so
+/// nothing simulated changes. Bounded: the most recent 256 replays.
 public final class GroupReplays: Sendable {
     public init() {}
 
@@ -30,12 +29,16 @@ public final class GroupReplays: Sendable {
         var shared: [SharedLink: Port]
     }
 
-    private let capacity = 256
-    private let entries = Mutex<(map: [Key: Outcome], order: [Key])>(([:], []))
+    /// The most recent 256 replays: a group's members ask for one within a micro-batch's visit.
+    private let replays = SharedComputations<Key, Outcome>(keeping: 256)
 
-    /// The replay of `key`, computed here unless a member of the same group already did.
+    /// The replay of `key`, computed here unless a member of the same group already did or is doing it (then its
+    /// result, waited for).
     func outcome(_ key: Key) -> Outcome {
-        if let found = entries.withLock({ $0.map[key] }) { return found }
+        replays.value(key) { Self.replay(key) }
+    }
+
+    private static func replay(_ key: Key) -> Outcome {
         let tp = key.states.count
         var members = key.states.indices.map {
             CollectivePorts(
@@ -45,13 +48,6 @@ public final class GroupReplays: Sendable {
         var shared = key.shared
         let finish = CollectivePorts.run(
             key.segments, members: &members, start: key.states.map(\.startPs), shared: &shared)
-        let outcome = Outcome(members: members, finish: finish, shared: shared)
-        entries.withLock { cache in
-            guard cache.map[key] == nil else { return }
-            cache.map[key] = outcome
-            cache.order.append(key)
-            if cache.order.count > capacity { cache.map[cache.order.removeFirst()] = nil }
-        }
-        return outcome
+        return Outcome(members: members, finish: finish, shared: shared)
     }
 }

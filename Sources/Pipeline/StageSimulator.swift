@@ -59,6 +59,8 @@ public struct StageSimulator: Sendable {
 
     /// What the simulators of this process share (kernels being simulated, group replays).
     let caches: ProcessCaches
+    /// Micro-batches' costs on stages of this topology, shared with the other simulators of this process.
+    let stageCosts: StageCosts.Computations
 
     /// - Parameters:
     ///   - store: where command-level kernel timings are looked up first (nil: simulated here).
@@ -69,6 +71,7 @@ public struct StageSimulator: Sendable {
     ) {
         self.caches = caches
         let topology = pipeline.topology
+        stageCosts = caches.stageCosts.computations(for: topology)
         allocator = pipeline.allocator(stage: stage.index)
         plan = stage
         self.member = member
@@ -220,14 +223,19 @@ public struct StageSimulator: Sendable {
         let start = max(arrival, moduleFreeAt)
         // Exposed: the module was free and the activation ready upstream, but it was still on its way.
         recorded.exposedIngressPs += max(0, arrival - max(moduleFreeAt, transit.readyPs))
-        let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
+        let key = StageCosts.Key(
+            layers: plan.layers, includesLMHead: plan.includesLMHead, contexts: contexts, payloadBytes: payloadBytes)
+        let costed = stageCosts.value(key) {
+            let (cost, segments) = self.segments(contexts: contexts, payloadBytes: payloadBytes)
+            return StageCosts.Entry(cost: cost, segments: segments)
+        }
         let work = Work(
-            arrival: arrival, start: start, cost: cost, segments: segments, payloadBytes: payloadBytes,
+            arrival: arrival, start: start, cost: costed.cost, segments: costed.segments, payloadBytes: payloadBytes,
             requests: contexts.count, microBatch: microBatch, step: step, events: [])
         let state = collective.state(start: start, forwardFree: egress.freeAt)
         let offers: [Offer?] = (0..<(plan.tp > 1 ? plan.tp : 0)).map { peer in
             guard peer != member else { return nil }
-            let chunks = collective.chunks(from: member, to: peer, in: segments)
+            let chunks = collective.chunks(from: member, to: peer, in: costed.segments)
             return Offer(state: state, chunks: chunks.count, bytes: chunks.bytes)
         }
         return Prepared(work: work, state: state, offers: offers)

@@ -118,6 +118,28 @@ struct TensorParallelTests {
         }
     }
 
+    @Test("stage costs are shared by the simulators of one topology in a process, never across topologies")
+    func stageCostsPerTopology() throws {
+        let topology = try TopologyLoader.parse(yaml: Self.yaml(tp: 2, collective: nil), file: "tp.yaml")
+        var other = topology
+        other.workload.requests += 1
+        let costs = StageCosts()
+        #expect(costs.computations(for: topology) === costs.computations(for: topology))
+        #expect(costs.computations(for: topology) !== costs.computations(for: other))
+        // The two members of a group in one process: the second takes the first's costs, which are its own.
+        let plan = try PipelinePlan(topology: topology)
+        let caches = ProcessCaches()
+        var first = StageSimulator(plan: plan, stage: plan.stages[0], member: 0, caches: caches)
+        var second = StageSimulator(plan: plan, stage: plan.stages[0], member: 1, caches: caches)
+        let bytes = Int64(2 * topology.model.activationBytesPerRequest)
+        let transit = first.transit(departedAt: 0, bytes: bytes)
+        let a = first.prepare(transit, contexts: [1000, 1200], payloadBytes: bytes).work
+        let b = second.prepare(transit, contexts: [1000, 1200], payloadBytes: bytes).work
+        let alone = second.segments(contexts: [1000, 1200], payloadBytes: bytes)
+        #expect(a.segments == b.segments && b.segments == alone.1 && b.cost == alone.0)
+        #expect(first.stageCosts === second.stageCosts)
+    }
+
     @Test("an offer that does not fit the micro-batch is refused, naming the member")
     func wrongOffers() throws {
         let plan = try PipelinePlan(

@@ -94,7 +94,7 @@ public final class KernelTimer: Sendable {
             store?.record(key, computed)
             return computed
         }
-        let (result, fromOther) = inFlight?.timing(key, compute: lookUp) ?? (lookUp(), false)
+        let (result, fromOther) = inFlight?.lookUp(key, compute: lookUp) ?? (lookUp(), false)
         // Another thread's timer simulated it, and recorded it in its own store, usually the same file: this
         // timer's store then answers (a hit), else it is recorded there too.
         if fromOther, let store, store.timing(key) == nil { store.record(key, result) }

@@ -3,8 +3,8 @@ import Synchronization
 import Testing
 @testable import PIMModule
 
-@Suite("Kernels in flight: one simulation per kernel at a time in a process")
-struct KernelsInFlightTests {
+@Suite("Shared computations: one computation per key at a time in a process, the most recent kept")
+struct SharedComputationsTests {
     /// Runs `body` on `n` threads at once and returns when all have finished.
     func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let group = DispatchGroup()
@@ -26,7 +26,7 @@ struct KernelsInFlightTests {
             cycles: 42, counts: Array(repeating: 1, count: AiMCommandKind.allCases.count),
             order: .inputStationary)
         onThreads(8) { _ in
-            let result = flights.timing(key) {
+            let result = flights.lookUp(key) {
                 computed.withLock { $0 += 1 }
                 // The simulating thread holds on until the seven others wait for it.
                 while flights.waiters(key) < 7 { Thread.sleep(forTimeInterval: 0.001) }
@@ -53,5 +53,31 @@ struct KernelsInFlightTests {
         let alone = KernelTimer(module: .cent32, policy: .static).time(shape)
         #expect(timings.withLock { $0 } == Array(repeating: alone, count: 4))
         for store in stores { #expect(store.count > 0) }
+    }
+
+    @Test("results are kept up to the capacity, the oldest dropped first; capacity 0 keeps none")
+    func keeping() {
+        let computed = Mutex<[Int]>([])
+        func ask(_ shared: SharedComputations<Int, Int>, _ key: Int) -> (Int, Bool) {
+            let found = shared.lookUp(key) {
+                computed.withLock { $0.append(key) }
+                return key * 10
+            }
+            return (found.value, found.fromOther)
+        }
+        let two = SharedComputations<Int, Int>(keeping: 2)
+        #expect(ask(two, 1) == (10, false))
+        #expect(ask(two, 2) == (20, false))
+        #expect(ask(two, 1) == (10, true))
+        #expect(ask(two, 3) == (30, false))
+        // 3 pushed 1 (the oldest) out: 1 is computed again and pushes 2 out in turn.
+        #expect(ask(two, 1) == (10, false))
+        #expect(ask(two, 3) == (30, true))
+        #expect(ask(two, 2) == (20, false))
+        #expect(computed.withLock { $0 } == [1, 2, 3, 1, 2])
+        let none = SharedComputations<Int, Int>(keeping: 0)
+        #expect(ask(none, 7) == (70, false))
+        #expect(ask(none, 7) == (70, false))
+        #expect(none.count == 0)
     }
 }
