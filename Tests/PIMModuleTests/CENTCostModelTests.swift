@@ -63,6 +63,17 @@ struct CENTCostModelTests {
                         let twin = CENTProgram(model: model, device: device, seqLen: sameBursts).segment(index)
                         #expect(
                             twin.instructions == mine, "\(model.name) C=\(c) piece \(index): T \(t) vs \(sameBursts)")
+                    case .scoreGroups:
+                        // Any T in the same group of 16C·f tokens whose last group reaches as many channels.
+                        let groups = device.scoreGroups(seqLen: t)
+                        let group = device.fcBanks
+                        let twins = ((groups.count - 1) * group + 1...groups.count * group).filter {
+                            $0 >= 2 && device.scoreGroups(seqLen: $0).lastChannels == groups.lastChannels
+                        }
+                        let twin = twins[Int(random.next() % UInt64(twins.count))]
+                        let instructions = CENTProgram(model: model, device: device, seqLen: twin).segment(index)
+                            .instructions
+                        #expect(instructions == mine, "\(model.name) C=\(c) piece \(index): T \(t) vs \(twin)")
                     case .exact: break
                     }
                 }

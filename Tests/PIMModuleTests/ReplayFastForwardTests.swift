@@ -12,7 +12,7 @@ struct ReplayFastForwardTests {
     /// returns the cycles the fast-forward passed over.
     @discardableResult
     func expectSame(
-        _ program: [AiMInstruction], on replay: AiMTraceReplay, _ what: String,
+        _ program: some AiMProgram, on replay: AiMTraceReplay, _ what: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> Int64 {
         let slow = replay.run(program, fastForward: false), fast = replay.run(program)
@@ -174,6 +174,43 @@ struct ReplayFastForwardTests {
             skipped += expectSame(program, on: replay, name)
         }
         #expect(skipped > 0)
+    }
+
+    /// The softmax held as loops (`CENTInstructions`), as the cent rung replays it: its moves tell the fast-forward
+    /// which periods repeat (`knownRepeats`), and the report is still the cycle-by-cycle one.
+    @Test("score moves held as loops: the periods they know to repeat do, and the report is the same")
+    func heldMoves() {
+        let cent = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
+        var random = SplitMix64(seed: 38)
+        for (model, device, t) in [
+            (CENTModel.llama2_7B, CENTDevice(channelsPerBlock: 8), 5_000),
+            (.llama2_70B, CENTDevice(channelsPerBlock: 10), 3_100),
+            (.llama2_70B, CENTDevice(channelsPerBlock: 32), 1_030),
+        ] {
+            var softmax = CENTProgram(model: model, device: device, seqLen: t).segment(4).program
+            softmax.append(AiMInstruction(.eoc))
+            let name = "\(model.name) C=\(device.channelsPerBlock) softmax T=\(t)"
+            // Every period it says repeats does, instruction for instruction; it knows some.
+            var known = 0
+            for _ in 0..<300 {
+                let reference = Int(random.next() % UInt64(softmax.count))
+                // Any length, or a multiple of 32 (a burst's instructions are 32, 64, 96 or 128 here).
+                let length = random.next() % 2 == 0 ? 1 + Int(random.next() % 96) : 32 * (1 + Int(random.next() % 16))
+                let repeats = softmax.knownRepeats(of: reference, length: length, rows: 0)
+                #expect(softmax.knownRepeats(of: reference, length: length, rows: 1) == 0)
+                known += repeats
+                for p in 0..<repeats {
+                    for i in 0..<length {
+                        let at = reference + (p + 1) * length + i
+                        #expect(softmax[at] == softmax[reference + i], "\(name): period \(p) of \(reference)+\(length)")
+                    }
+                }
+            }
+            #expect(known > 0, "\(name)")
+            let skipped = expectSame(softmax, on: cent, name)
+            #expect(skipped > 0, "\(name)")
+            #expect(cent.run(softmax).cycles == cent.run(Array(softmax)).cycles, "\(name): held and written out")
+        }
     }
 
     @Test("programs with AF that name rows in the LUT's range, or replays that record or refresh: cycle by cycle")

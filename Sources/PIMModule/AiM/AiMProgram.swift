@@ -7,6 +7,11 @@ public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index =
     var rowSummary: (hasAF: Bool, maxRow: Int) { get }
     /// Host accesses among the instructions at `positions`.
     func hostAccesses(in positions: Range<Int>) -> Int
+    /// How many whole periods of `length` instructions from `reference + length` on are known, from how the
+    /// program is held, to repeat the `length` instructions from `reference` with every row moved by `rows` per
+    /// period: a lower bound, 0 when nothing is known. `ReplayFastForward` checks the periods after them
+    /// instruction by instruction.
+    func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int
 }
 
 extension AiMProgram {
@@ -23,6 +28,8 @@ extension AiMProgram {
     public func hostAccesses(in positions: Range<Int>) -> Int {
         positions.reduce(0) { $0 + (self[$1].opcode.isHostAccess ? 1 : 0) }
     }
+
+    public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int { 0 }
 }
 
 extension Array: AiMProgram where Element == AiMInstruction {}

@@ -134,6 +134,13 @@ struct ReplayFastForward<Program: AiMProgram> {
         }
         var periods: Int64 = 0
         var start = b.position
+        // Periods the program knows to repeat (a score move's bursts): taken without reading them, as far as they
+        // leave an instruction after them.
+        let known = program.knownRepeats(of: a.position, length: length, rows: rows)
+        while periods < known, start + length < program.count {
+            periods += 1
+            start += length
+        }
         // At least one instruction is left after the periods skipped (the replay decodes it next).
         while start + length < program.count {
             let shift = Int(periods + 1) * rows

@@ -45,14 +45,10 @@ extension CENTTrace {
         let d = device
         let rowsPerVector = CENTDevice.ceilDiv(m.headDim * m.kvHeads, d.rowValues)
         let headsPerRow = d.rowValues / m.headDim
-        let allChannels = d.fcBanks / d.banks
-        let seqIterations = CENTDevice.ceilDiv(seqLen, d.fcBanks)
+        let groups = d.scoreGroups(seqLen: seqLen)
         for kRow in 0..<rowsPerVector {
-            for seqIter in 0..<seqIterations {
-                let left =
-                    seqIter == seqIterations - 1
-                    ? CENTDevice.ceilDiv(seqLen - d.fcBanks * seqIter, d.banks) : allChannels
-                let channels = 0..<(allChannels > 32 ? 32 : d.channels / left * left)
+            for seqIter in 0..<groups.count {
+                let channels = seqIter == groups.count - 1 ? groups.lastChannels : groups.channels
                 for _ in 0..<m.repeats {
                     wrGB(channels, opsize: d.rowValues / d.burst)
                     for _ in 0..<headsPerRow {
@@ -119,5 +115,18 @@ extension CENTTrace {
                     opsize: CENTDevice.ceilDiv(values, d.burst))
             }
         }
+    }
+}
+
+extension CENTDevice {
+    /// QKᵀ's groups of 16C tokens (`seq_iterations = ceil(T / FC_total_banks)`), the channels every group but the
+    /// last runs its MACs on, and the last group's: `32 // left * left` channels, `left` the channels its tokens
+    /// reach (`TransformerBlock.py:786-796`). All that QKᵀ's instructions take from T.
+    func scoreGroups(seqLen: Int) -> (count: Int, channels: Range<Int>, lastChannels: Range<Int>) {
+        let allChannels = fcBanks / banks
+        let count = CENTDevice.ceilDiv(seqLen, fcBanks)
+        func channels(left: Int) -> Range<Int> { 0..<(allChannels > 32 ? 32 : self.channels / left * left) }
+        let lastLeft = CENTDevice.ceilDiv(seqLen - fcBanks * (count - 1), banks)
+        return (count, channels(left: allChannels), channels(left: lastLeft))
     }
 }

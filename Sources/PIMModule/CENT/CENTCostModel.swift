@@ -155,6 +155,9 @@ public struct CENTCostModel: StageCostModel {
         switch CENTProgram.pieces[index].context {
         case .none: context = "none"
         case .bursts: context = "bursts \((program.seqLen + 15) / 16)"
+        case .scoreGroups:
+            let groups = program.device.scoreGroups(seqLen: program.seqLen)
+            context = "score-groups \(groups.count) last-channels \(groups.lastChannels.count)"
         case .exact: context = "tokens \(program.seqLen)"
         }
         return timed(storeKey(piece: String(index), context: context)) { program.segment(index).program }

@@ -51,9 +51,11 @@ public struct CENTInstructions: AiMProgram, Sendable {
             heads - 1 - j < 0 ? 0 : Swift.min(groupBanks, (heads - 1 - j) / headsPerBank + 1)
         }
 
-        /// Instruction `i` of the move.
-        func instruction(_ i: Int) -> AiMInstruction {
-            let d = device, blocks = d.blocksPerDevice
+        /// The block of the move that holds instruction `i`: the instructions of 1,024-token row `k` and head slot
+        /// `j` (all `row + j · rows + k`), from `start` for `count`, `perBurst` = banks(j) · blocks of them per burst.
+        /// Within a block an instruction depends only on its offset modulo `perBurst`.
+        func block(containing i: Int) -> (k: Int, j: Int, start: Int, count: Int, perBurst: Int) {
+            let blocks = device.blocksPerDevice
             let fullRow = fullBursts * slotBanks * blocks
             var k = rows - 1, offset = i - (rows - 1) * fullRow, bursts = lastBursts
             if offset < 0 {
@@ -61,16 +63,24 @@ public struct CENTInstructions: AiMProgram, Sendable {
                 offset = i - k * fullRow
                 bursts = fullBursts
             }
-            var j = 0
+            var j = 0, start = i - offset
             while offset >= bursts * banks(slot: j) * blocks {
                 offset -= bursts * banks(slot: j) * blocks
+                start += bursts * banks(slot: j) * blocks
                 j += 1
             }
-            let inBurst = offset % (banks(slot: j) * blocks)
+            return (k, j, start, bursts * banks(slot: j) * blocks, banks(slot: j) * blocks)
+        }
+
+        /// Instruction `i` of the move.
+        func instruction(_ i: Int) -> AiMInstruction {
+            let d = device, blocks = d.blocksPerDevice
+            let b = block(containing: i)
+            let inBurst = (i - b.start) % b.perBurst
             let (channel, bank) = d.bankIndex(inBurst / blocks * 4 + bankGroup)
             return AiMInstruction(
                 memory: write ? .writeMEM : .readMEM, channel: channel + d.channelsPerBlock * (inBurst % blocks),
-                bank: bank, row: row + j * rows + k)
+                bank: bank, row: row + b.j * rows + b.k)
         }
     }
 
@@ -93,14 +103,33 @@ public struct CENTInstructions: AiMProgram, Sendable {
     public init() {}
 
     public subscript(position: Int) -> AiMInstruction {
+        let run = runs[runIndex(containing: position)]
+        return run.isMove
+            ? moves[run.base].instruction(position - run.start) : written[run.base + position - run.start]
+    }
+
+    /// The index of the run that holds `position`.
+    private func runIndex(containing position: Int) -> Int {
         var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high + 1) / 2
             if runs[mid].start <= position { low = mid } else { high = mid - 1 }
         }
-        let run = runs[low]
-        return run.isMove
-            ? moves[run.base].instruction(position - run.start) : written[run.base + position - run.start]
+        return low
+    }
+
+    /// Inside one block of a score move (`ScoreMove.block`) an instruction depends only on its offset modulo the
+    /// block's instructions per burst, and rows do not move: so every whole period of a multiple of that many
+    /// instructions, with rows unmoved, that starts after the reference and ends inside the reference's block
+    /// repeats it.
+    public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int {
+        guard rows == 0, length > 0, reference >= 0, reference < endIndex else { return 0 }
+        let run = runs[runIndex(containing: reference)]
+        guard run.isMove else { return 0 }
+        let block = moves[run.base].block(containing: reference - run.start)
+        let end = run.start + block.start + block.count
+        guard block.perBurst > 0, length % block.perBurst == 0, reference + length <= end else { return 0 }
+        return (end - reference - length) / length
     }
 
     /// Appends one instruction (to the last run when it is a written one, or a new run).

@@ -48,7 +48,7 @@ public struct CENTProgram: Sendable {
 
     /// Each segment's operator kind and what of the context its instructions depend on.
     public static let pieces: [(kind: OpKind, context: ContextUse)] = [
-        (.norm, .none), (.qkvProjection, .none), (.kvAppend, .exact), (.attentionScore, .bursts),
+        (.norm, .none), (.qkvProjection, .none), (.kvAppend, .exact), (.attentionScore, .scoreGroups),
         (.softmax, .bursts), (.attentionValue, .bursts), (.outputProjection, .none), (.norm, .none), (.ffn, .none),
         (.ffnActivation, .none), (.ffn, .none),
     ]
@@ -57,10 +57,12 @@ public struct CENTProgram: Sendable {
     public enum ContextUse: Sendable {
         /// Nothing: the FC layers, norms and activation.
         case none
-        /// Only `ceil(T / 16)`, the 32 B bursts T tokens fill: QKᵀ (its token groups of 16C and last group's
-        /// channels), the softmax's moves and EWMULs and SV (1,024-token rows and the last row's bursts) count
-        /// in multiples of 16 tokens.
+        /// Only `ceil(T / 16)`, the 32 B bursts T tokens fill: the softmax's moves and EWMULs and SV (1,024-token
+        /// rows and the last row's bursts) count in multiples of 16 tokens.
         case bursts
+        /// Only QKᵀ's groups of 16C tokens and the channels the last one reaches (`CENTDevice.scoreGroups`): T
+        /// can move by up to 16C tokens without changing a QKᵀ instruction.
+        case scoreGroups
         /// T itself: the appends write the new token's bank and row.
         case exact
     }
