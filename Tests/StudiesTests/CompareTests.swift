@@ -109,10 +109,37 @@ struct CompareTests {
         #expect(try run(held - 1) != reference)
         let below = RunConfiguration(tp: 1, pp: 4, microBatches: held - 1, subBatches: nil)
         #expect(search.sameRun(as: below) == below)
-        // DPA: no such claim.
-        var dpa = topology
-        dpa.workload.allocation = .dpa
-        #expect(ConfigurationSearch(topology: dpa, maxTP: 1).heldAtMost(tp: 1) == nil)
+        // Static batching: no such claim.
+        var fixed = topology
+        fixed.workload.batching = .static
+        #expect(ConfigurationSearch(topology: fixed, maxTP: 1).heldAtMost(tp: 1) == nil)
+    }
+
+    /// As above under DPA, where only the batch bounds the requests held: K is the batch.
+    @Test("DPA, continuous batching: every micro-batch count from the batch up is the same run", arguments: [9, 10])
+    func sameRunAboveBatch(seed: Int) throws {
+        // A batch small enough that the modules' memory holds all of it at once.
+        let yaml = batchingTopology(batching: "continuous", allocation: "dpa", batch: 6)
+            .replacingOccurrences(of: "seed: 9", with: "seed: \(seed)")
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "b.yaml")
+        let search = ConfigurationSearch(topology: topology, maxTP: 1)
+        let batch = topology.workload.batchSize
+        #expect(search.heldAtMost(tp: 1) == batch)
+        func run(_ m: Int) throws -> SimulatedResults {
+            var t = topology
+            t.parallelism.microBatches = m
+            return try SequentialRun(plan: PipelinePlan(topology: t)).run().simulated
+        }
+        let reference = try run(batch)
+        #expect(reference.requests.peakEffectiveBatch == batch, "the batch, not memory, limits the requests held")
+        for m in [batch + 1, 2 * batch] {
+            #expect(try run(m) == reference, "\(m) micro-batches")
+            let c = RunConfiguration(tp: 1, pp: 4, microBatches: m, subBatches: nil)
+            #expect(search.sameRun(as: c).microBatches == batch)
+        }
+        #expect(try run(batch - 1) != reference)
+        let below = RunConfiguration(tp: 1, pp: 4, microBatches: batch - 1, subBatches: nil)
+        #expect(search.sameRun(as: below) == below)
     }
 
     @Test("lolpim compare ranks by default only the paper's eight set-ups as shipped")

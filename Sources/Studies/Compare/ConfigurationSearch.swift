@@ -113,9 +113,9 @@ public struct ConfigurationSearch: Sendable {
     }
 
     /// The configuration whose run is the same simulation as `c`'s (docs/COMPARE.md §2, "Runs that are the
-    /// same"): `c` itself, or, under static allocation with continuous batching, `c` at the most requests its
-    /// split can hold at once, K, when its micro-batch count is above K. Every request reserves T_max, so at most
-    /// K are held, and the scheduler puts each one admitted into the least loaded micro-batch not in flight, the
+    /// same"): `c` itself, or, with continuous batching, `c` at the most requests its split can hold at once, K,
+    /// when its micro-batch count is above K. K is the batch, or under static allocation fewer where a stage's KV
+    /// space holds fewer T_max reservations (every request reserves T_max); at most K are held, and the scheduler puts each one admitted into the least loaded micro-batch not in flight, the
     /// lowest-numbered among equals (`ContinuousBatching`). With at least K micro-batches that is always an
     /// empty one numbered below K (one the request before it left, or one never used): every micro-batch holds
     /// at most one request and only the first K are ever used, so the runs at any count from K up send the same
@@ -127,13 +127,14 @@ public struct ConfigurationSearch: Sendable {
         return same
     }
 
-    /// The most requests a split can hold at once under static allocation with continuous batching: the batch,
-    /// or fewer where a stage's KV space holds fewer T_max reservations. nil under any other policy.
+    /// The most requests a split can hold at once with continuous batching: the batch, or under static allocation
+    /// fewer where a stage's KV space holds fewer T_max reservations. nil with any other batching.
     func heldAtMost(tp: Int) -> Int? {
         let w = topology.workload
-        guard w.allocation == .static, w.batching == .continuous,
-            let plan = try? PipelinePlan(topology: ParallelismPlanner.split(topology, tp: tp))
-        else { return nil }
+        guard w.batching == .continuous else { return nil }
+        // DPA admits while the batch has room and the modules have free chunks: never more than the batch.
+        guard w.allocation == .static else { return w.batchSize }
+        guard let plan = try? PipelinePlan(topology: ParallelismPlanner.split(topology, tp: tp)) else { return nil }
         let held = plan.stages.indices.compactMap { (plan.allocator(stage: $0) as? StaticKVAllocator)?.maxRequests }
         guard held.count == plan.stages.count else { return nil }
         return min(w.batchSize, held.min() ?? w.batchSize)
