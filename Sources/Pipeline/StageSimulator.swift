@@ -57,7 +57,7 @@ public struct StageSimulator: Sendable {
     /// Bytes per request of the gathered LM-head result: a token id and its logit (4 B each).
     public static let gatherBytesPerRequest: Int64 = 8
 
-    /// What the simulators of this process share (kernels being simulated, group replays).
+    /// What the simulators of this process share (kernels being simulated, group replays, stage costs).
     let caches: ProcessCaches
     /// Micro-batches' costs on stages of this topology, shared with the other simulators of this process.
     let stageCosts: StageCosts.Computations

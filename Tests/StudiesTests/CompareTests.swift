@@ -93,22 +93,7 @@ struct CompareTests {
         let held = try #require(search.heldAtMost(tp: 1))
         let batch = topology.workload.batchSize
         #expect(held > 1 && held < batch, "memory, not the batch, limits the requests held")
-        func run(_ m: Int) throws -> SimulatedResults {
-            var t = topology
-            t.parallelism.microBatches = m
-            return try SequentialRun(plan: PipelinePlan(topology: t)).run().simulated
-        }
-        let reference = try run(held)
-        #expect(reference.requests.peakEffectiveBatch == held)
-        for m in [held + 1, 2 * held, batch] {
-            #expect(try run(m) == reference, "\(m) micro-batches")
-            let c = RunConfiguration(tp: 1, pp: 4, microBatches: m, subBatches: nil)
-            #expect(search.sameRun(as: c).microBatches == held)
-        }
-        // Below K the count changes the run (so the comparison above can fail), and stands for itself.
-        #expect(try run(held - 1) != reference)
-        let below = RunConfiguration(tp: 1, pp: 4, microBatches: held - 1, subBatches: nil)
-        #expect(search.sameRun(as: below) == below)
+        try expectSameRuns(topology, search: search, from: held, above: [held + 1, 2 * held, batch])
         // Static batching: no such claim.
         var fixed = topology
         fixed.workload.batching = .static
@@ -125,21 +110,32 @@ struct CompareTests {
         let search = ConfigurationSearch(topology: topology, maxTP: 1)
         let batch = topology.workload.batchSize
         #expect(search.heldAtMost(tp: 1) == batch)
+        try expectSameRuns(topology, search: search, from: batch, above: [batch + 1, 2 * batch])
+    }
+
+    /// Whole runs of `topology` (one stage of 4 modules) at `k` micro-batches, where `k` requests are held at once,
+    /// and at each count of `above` are equal, and the search runs `k` for them; at k − 1 the run differs (so the
+    /// comparison can fail), and the search runs it for itself.
+    func expectSameRuns(
+        _ topology: Topology, search: ConfigurationSearch, from k: Int, above: [Int],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         func run(_ m: Int) throws -> SimulatedResults {
             var t = topology
             t.parallelism.microBatches = m
             return try SequentialRun(plan: PipelinePlan(topology: t)).run().simulated
         }
-        let reference = try run(batch)
-        #expect(reference.requests.peakEffectiveBatch == batch, "the batch, not memory, limits the requests held")
-        for m in [batch + 1, 2 * batch] {
-            #expect(try run(m) == reference, "\(m) micro-batches")
-            let c = RunConfiguration(tp: 1, pp: 4, microBatches: m, subBatches: nil)
-            #expect(search.sameRun(as: c).microBatches == batch)
+        func configuration(_ m: Int) -> RunConfiguration {
+            RunConfiguration(tp: 1, pp: 4, microBatches: m, subBatches: nil)
         }
-        #expect(try run(batch - 1) != reference)
-        let below = RunConfiguration(tp: 1, pp: 4, microBatches: batch - 1, subBatches: nil)
-        #expect(search.sameRun(as: below) == below)
+        let reference = try run(k)
+        #expect(reference.requests.peakEffectiveBatch == k, sourceLocation: sourceLocation)
+        for m in above {
+            #expect(try run(m) == reference, "\(m) micro-batches", sourceLocation: sourceLocation)
+            #expect(search.sameRun(as: configuration(m)).microBatches == k, sourceLocation: sourceLocation)
+        }
+        #expect(try run(k - 1) != reference, sourceLocation: sourceLocation)
+        #expect(search.sameRun(as: configuration(k - 1)) == configuration(k - 1), sourceLocation: sourceLocation)
     }
 
     @Test("lolpim compare ranks by default only the paper's eight set-ups as shipped")

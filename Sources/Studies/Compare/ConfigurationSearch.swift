@@ -115,11 +115,11 @@ public struct ConfigurationSearch: Sendable {
     /// The configuration whose run is the same simulation as `c`'s (docs/COMPARE.md §2, "Runs that are the
     /// same"): `c` itself, or, with continuous batching, `c` at the most requests its split can hold at once, K,
     /// when its micro-batch count is above K. K is the batch, or under static allocation fewer where a stage's KV
-    /// space holds fewer T_max reservations (every request reserves T_max); at most K are held, and the scheduler puts each one admitted into the least loaded micro-batch not in flight, the
-    /// lowest-numbered among equals (`ContinuousBatching`). With at least K micro-batches that is always an
-    /// empty one numbered below K (one the request before it left, or one never used): every micro-batch holds
-    /// at most one request and only the first K are ever used, so the runs at any count from K up send the same
-    /// micro-batches at the same times.
+    /// space holds fewer T_max reservations (every request reserves T_max); at most K are held, and the scheduler
+    /// puts each one admitted into the least loaded micro-batch not in flight, the lowest-numbered among equals
+    /// (`ContinuousBatching`). With at least K micro-batches that is always an empty one numbered below K (one the
+    /// request before it left, or one never used): every micro-batch holds at most one request and only the first
+    /// K are ever used, so the runs at any count from K up send the same micro-batches at the same times.
     public func sameRun(as c: RunConfiguration) -> RunConfiguration {
         guard let held = heldAtMost(tp: c.tp), c.microBatches > held else { return c }
         var same = c
