@@ -227,7 +227,7 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "Seconds without a heartbeat before a run's peer counts as dead (workers send none mid-kernel).")
     var heartbeatTimeout: Int = 120
 
-    @Flag(help: "Run every configuration of every search in full, instead of ranking the ladders' on 4 decode steps.")
+    @Flag(help: "Run every configuration of every search in full, instead of ranking them on 4 decode steps.")
     var fullSearch = false
 
     func validate() throws {

@@ -35,7 +35,7 @@ struct CommandLineTests {
     }
 
     @Test(
-        "lolpim reference: the tiny checkpoint decoded as transformers does; sampling repeats for a seed; bad input exits"
+        "lolpim reference: the tiny checkpoint decodes as transformers does; a seed repeats sampling; bad input exits"
     )
     func referenceCommand() throws {
         let dir = Harness.directory("reference-cli")

@@ -9,23 +9,26 @@ import Yams
 @Suite("lolpim paper", .serialized)
 struct PaperTests {
     /// A ranked search (every configuration on few decode steps, the fastest of each row and those within 5 % of it
-    /// confirmed in full) chooses what the full search chooses, with the same figures, on the paper's 7B set-ups;
-    /// here at a reduced scale (8 requests of 1,024 tokens, 6 decode steps, ranked on 2; tp up to 2) so that the
-    /// full search fits a test. The page's own scale is checked in docs/VALIDATION.md §6.
+    /// confirmed in full) chooses what the full search chooses, with the same figures, on the paper's 7B set-ups:
+    /// the ladders of (a), and (`modules` > 0) the rungs of (c)'s memory scaling on that many modules; here at a
+    /// reduced scale (8 requests of 1,024 tokens, or 2 per module, 6 decode steps, ranked on 2; tp up to 2) so
+    /// that the full search fits a test. The page's own scale is checked in docs/VALIDATION.md §6.
     @Test(
         "ranked search: the same configurations and figures as the full search on the 7B set-ups (reduced)",
-        arguments: ["llm-7b-32k-qmsum", "llm-7b-128k-gqa-multifieldqa"])
-    func rankedSearch(setUp: String) throws {
-        let dir = Harness.directory("paper-ranked-\(setUp)")
+        arguments: [("llm-7b-32k-qmsum", 0), ("llm-7b-128k-gqa-multifieldqa", 0), ("llm-7b-128k-gqa-multifieldqa", 16)])
+    func rankedSearch(setUp: String, modules: Int) throws {
+        let dir = Harness.directory("paper-ranked-\(setUp)-\(modules)")
         var study = PaperStudy()
         study.topologyDirectory = packageRoot.appendingPathComponent("Topologies/compare").path
         study.outputDirectory = dir
+        let requests = modules > 0 ? String(2 * modules) : "8"
         let file = try study.derive(
             base: "\(setUp).yaml", name: setUp,
-            [
-                ("workload.requests", Node("8")), ("workload.batch_size", Node("8")),
-                ("workload.decode_steps", Node("6")), ("workload.context", Node("1024")),
-            ])
+            (modules > 0 ? [("cluster.modules", Node(String(modules))), ("parallelism.micro_batches", Node("1"))] : [])
+                + [
+                    ("workload.requests", Node(requests)), ("workload.batch_size", Node(requests)),
+                    ("workload.decode_steps", Node("6")), ("workload.context", Node("1024")),
+                ])
         func rows(_ ranking: Comparison.Ranking?, _ name: String) throws -> [Comparison.Row] {
             var comparison = try Comparison(
                 topologyFile: file, topology: TopologyLoader.load(path: file), outputDirectory: dir + "/" + name)
@@ -34,6 +37,7 @@ struct PaperTests {
             comparison.runs.kernelStore = .file(dir + "/kernels.sqlite")
             comparison.maxTP = 2
             comparison.baselines = false
+            if modules > 0 { comparison.rungs = PaperStudy.scalingRungs }
             comparison.ranking = ranking
             return try comparison.run()
         }

@@ -10,9 +10,9 @@ import Yams
 /// comparison files:
 /// (a) both ladders on the four models × their two datasets at the paper's system sizes; (b) TP vs PP on the
 /// two 7B models (the LoL-PIM row's split stage of (a)); (c) scalability over 128 → 1024 GB and over 256 → 1M
-/// tokens on 512 GB (CENT's code, CENT-like, LoL-PIM, NeuPIMs-like); (d) DCS vs ping-pong MAC utilisation of attention for
-/// MHA and GQA (g = 2, 4, 8); (e) KV capacity utilisation, static vs DPA, per dataset (from (a)); (f) LoL-PIM
-/// against the A100 and GPU-PIM rows (from (a)).
+/// tokens on 512 GB (CENT's code, CENT-like, LoL-PIM, NeuPIMs-like); (d) DCS vs ping-pong MAC utilisation of
+/// attention for MHA and GQA (g = 2, 4, 8); (e) KV capacity utilisation, static vs DPA, per dataset (from (a));
+/// (f) LoL-PIM against the A100 and GPU-PIM rows (from (a)).
 public struct PaperStudy {
     /// Where the shipped comparison topologies are (`<model>-<dataset>.yaml`).
     public var topologyDirectory = "Topologies/compare"
@@ -23,8 +23,8 @@ public struct PaperStudy {
     /// spares the socket copies).
     public var runs = RunOptions(transport: .inproc)
     public var maxTP = 8
-    /// How the ladders' configuration searches rank their candidates (`Comparison.Ranking`); nil runs every one in
-    /// full. `lolpim paper` ranks by default (`--full-search` turns it off); the scaling parts always search in full.
+    /// How the configuration searches of (a) and (c) rank their candidates (`Comparison.Ranking`); nil runs every
+    /// one in full. `lolpim paper` ranks by default (`--full-search` turns it off).
     public var ranking: Comparison.Ranking?
 
     public init() {}
@@ -210,9 +210,8 @@ public struct PaperStudy {
             topologyFile: file, topology: TopologyLoader.load(path: file),
             outputDirectory: outputDirectory + "/runs/" + name)
         comparison.runs = runs
-        // Ranked where it was shown to choose as the full search (the ladders of (a), docs/VALIDATION.md §6); the
-        // scaling parts (c) search in full until the same is shown for them.
-        comparison.ranking = scaling ? nil : ranking
+        // Ranked: shown to choose as the full search on every row of (a) and (c) (docs/VALIDATION.md §6).
+        comparison.ranking = ranking
         comparison.maxTP = quick ? min(maxTP, 2) : maxTP
         // Both ladders, CENT's own rung at the start of the PIM-only one.
         comparison.rungs = Ladder.compared
