@@ -177,7 +177,9 @@ struct ReplayFastForwardTests {
     }
 
     /// The softmax held as loops (`CENTInstructions`), as the cent rung replays it: its moves tell the fast-forward
-    /// which periods repeat (`knownRepeats`), and the report is still the cycle-by-cycle one.
+    /// which periods repeat (`knownRepeats`: a burst's instructions inside a block, rows unmoved, and one 1,024-token
+    /// row's instructions, rows moved by 1) and where a row starts (`startsPeriod`), and the report is still the
+    /// cycle-by-cycle one, random contexts of several rows included.
     @Test("score moves held as loops: the periods they know to repeat do, and the report is the same")
     func heldMoves() {
         let cent = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
@@ -186,31 +188,76 @@ struct ReplayFastForwardTests {
             (CENTModel.llama2_7B, CENTDevice(channelsPerBlock: 8), 5_000),
             (.llama2_70B, CENTDevice(channelsPerBlock: 10), 3_100),
             (.llama2_70B, CENTDevice(channelsPerBlock: 32), 1_030),
+            (.llama2_7B, CENTDevice(channelsPerBlock: 16), 3_072 + Int(random.next() % 2_048)),
+            (.llama2_70B, CENTDevice(channelsPerBlock: 16), 3_072 + Int(random.next() % 2_048)),
         ] {
             var softmax = CENTProgram(model: model, device: device, seqLen: t).segment(4).program
             softmax.append(AiMInstruction(.eoc))
             let name = "\(model.name) C=\(device.channelsPerBlock) softmax T=\(t)"
+            // One row's instructions in each of the softmax's moves (bank groups 0, 1 and 2).
+            let rowLengths = (0..<3).map {
+                CENTInstructions.ScoreMove(
+                    write: true, device: device, heads: model.heads, row: 0, bankGroup: $0, seqLen: t
+                ).fullRow
+            }
             // Every period it says repeats does, instruction for instruction; it knows some.
-            var known = 0
+            var known = (bursts: 0, rows: 0)
             for _ in 0..<300 {
                 let reference = Int(random.next() % UInt64(softmax.count))
-                // Any length, or a multiple of 32 (a burst's instructions are 32, 64, 96 or 128 here).
-                let length = random.next() % 2 == 0 ? 1 + Int(random.next() % 96) : 32 * (1 + Int(random.next() % 16))
-                let repeats = softmax.knownRepeats(of: reference, length: length, rows: 0)
-                #expect(softmax.knownRepeats(of: reference, length: length, rows: 1) == 0)
-                known += repeats
+                // Any length, or a multiple of 32 (a burst's instructions are 32, 64, 96 or 128 here), rows unmoved;
+                // or one row's instructions, rows moved by 1.
+                let moved = random.next() % 3 == 0
+                let length =
+                    moved
+                    ? rowLengths[Int(random.next() % 3)]
+                    : random.next() % 2 == 0 ? 1 + Int(random.next() % 96) : 32 * (1 + Int(random.next() % 16))
+                let rows = moved ? 1 : 0
+                let repeats = softmax.knownRepeats(of: reference, length: length, rows: rows)
+                #expect(softmax.knownRepeats(of: reference, length: length, rows: 2) == 0)
+                if moved { known.rows += repeats } else { known.bursts += repeats }
                 for p in 0..<repeats {
                     for i in 0..<length {
                         let at = reference + (p + 1) * length + i
-                        #expect(softmax[at] == softmax[reference + i], "\(name): period \(p) of \(reference)+\(length)")
+                        #expect(
+                            FastForward.same(softmax[at], softmax[reference + i], rowsOn: (p + 1) * rows),
+                            "\(name): period \(p) of \(reference)+\(length), rows moved by \(rows)")
                     }
                 }
             }
-            #expect(known > 0, "\(name)")
+            #expect(known.bursts > 0, "\(name)")
+            #expect(known.rows > 0 || t <= 2_048, "\(name)")
+            // A row's start is a period's, and only there.
+            let starts = softmax.indices.filter { softmax.startsPeriod(at: $0) }
+            #expect(starts.count == 6 * ((t + 1_023) / 1_024), "\(name): six moves, a start per row")
             let skipped = expectSame(softmax, on: cent, name)
             #expect(skipped > 0, "\(name)")
             #expect(cent.run(softmax).cycles == cent.run(Array(softmax)).cycles, "\(name): held and written out")
         }
+    }
+
+    /// A bank no command reaches in a period keeps its open row while the others' rows move (`bankPeriods`): its
+    /// row is not moved with them, so what later depends on it (a hit or a miss on that bank, all banks on one row)
+    /// comes out as the cycle-by-cycle replay has it; rows sweeping past it included.
+    @Test("banks left alone in a period keep their rows: hits, misses and all-bank rows after it as cycle by cycle")
+    func banksLeftAlone() {
+        let replay = AiMTraceReplay(timing: .gddr6AiM, channels: 2, refresh: false)
+        func write(bank: Int, row: Int) -> AiMInstruction {
+            AiMInstruction(memory: .writeMEM, channel: 0, bank: bank, row: row)
+        }
+        let mask = AiMInstruction.mask(0..<1)
+        var skipped: Int64 = 0
+        for (fixedRow, after) in [(50, 50), (50, 51), (300, 300), (120, 119)] {
+            // Bank 1 opens `fixedRow`; bank 0's rows then move by 1 per write, through 0..<200 (past `fixedRow`
+            // or not); then bank 1 is written at `after` (a hit or a miss), and an all-bank MAC at row 199.
+            let program =
+                [write(bank: 1, row: fixedRow)] + (0..<200).map { write(bank: 0, row: $0) }
+                + [
+                    write(bank: 1, row: after), AiMInstruction(.macABK, [.opsize: 2, .mask: mask, .row: 199]),
+                    AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]), AiMInstruction(.eoc),
+                ]
+            skipped += expectSame(program, on: replay, "bank 1 at row \(fixedRow), then \(after)")
+        }
+        #expect(skipped > 0)
     }
 
     @Test("programs with AF that name rows in the LUT's range, or replays that record or refresh: cycle by cycle")

@@ -80,6 +80,9 @@ struct AiMChannelController {
 
     private(set) var counts: [Int64]
     private(set) var issuedCommands = 0
+    /// Commands issued to each bank on its own, and to all banks at once (the fast-forward's untouched banks).
+    private var bankCommands: [Int]
+    private var allBankCommands = 0
     /// Cycle at which the last command completes (issue + latency), for reports.
     private(set) var busyUntil: Int64 = 0
     var trace: [IssuedCommand]?
@@ -95,6 +98,7 @@ struct AiMChannelController {
         groupReady = Array(repeating: .min, count: groups * kinds)
         bankReady = Array(repeating: .min, count: table.banks * kinds)
         openRow = Array(repeating: -1, count: table.banks)
+        bankCommands = Array(repeating: 0, count: table.banks)
         byPreceding = table.byPreceding
         aim = Array(
             repeating: Request(
@@ -397,6 +401,7 @@ struct AiMChannelController {
         }
         counts[kind.rawValue] += 1
         issuedCommands += 1
+        if singleBank { bankCommands[bank] += 1 } else { allBankCommands += 1 }
         busyUntil = max(busyUntil, clock + 1)
         trace?.append(
             IssuedCommand(
@@ -416,14 +421,14 @@ extension AiMChannelController {
     /// later time), a departure at or before `now` leaves at the next tick whatever its value, a request's
     /// `next` is recomputed before it is used, an AiM request's arrival is never read (a memory request's is,
     /// by FR-FCFS, so it is kept exactly, past or not), and counts, `busyUntil` and the trace only report.
-    /// Bank and bank-group ready times are written out only while one of them lies ahead of `now`.
+    /// Bank and bank-group ready times are written out only while one of them lies ahead of `now`. The banks' open
+    /// rows are not in it but in `appendBanks` (whether they are all one row, none open or differ is).
     func appendSignature(to out: inout [Int64], now: Int64, rowBase: Int) -> Bool {
         guard !refresh, trace == nil else { return false }
         func relative(_ t: Int64) -> Int64 { t <= now ? 0 : t - now }
         func row(_ r: Int) -> Int64 { r < 0 ? Int64(r) - (1 << 40) : Int64(r - rowBase) }
         out.append((registerMode ? 1 : 0) + (writeMode ? 2 : 0))
-        out.append(row(commonRow))
-        if commonRow == -2 { for r in openRow { out.append(row(r)) } }
+        out.append(commonRow < 0 ? Int64(commonRow) : -3)
         for t in channelReady { out.append(relative(t)) }
         if bankTimingUntil > now {
             out.append(1)
@@ -467,6 +472,19 @@ extension AiMChannelController {
         return true
     }
 
+    /// Appends the banks' side of the state (`ReplayFastForward.fixedBanks` compares two of them): whether the
+    /// all-bank queue is empty, the all-bank commands issued so far, the banks, then each bank's open row (absolute;
+    /// -1 closed) and the commands issued to it on its own so far.
+    func appendBanks(to out: inout [Int64]) {
+        out.append(aimCount == 0 ? 1 : 0)
+        out.append(Int64(allBankCommands))
+        out.append(Int64(openRow.count))
+        for b in openRow.indices {
+            out.append(Int64(openRow[b]))
+            out.append(Int64(bankCommands[b]))
+        }
+    }
+
     /// What this controller has done so far, as the fast-forward measures a period with it.
     struct Progress: Equatable {
         var issued: Int
@@ -478,9 +496,17 @@ extension AiMChannelController {
     /// Moves a controller whose state recurs every `cycles` cycles and `rows` rows on by `periods` periods:
     /// the state `appendSignature` describes shifted in time and rows, and the number of commands it would
     /// have issued (`issuedPerPeriod` per period; the replay adds their kinds to its totals itself).
+    /// What a period did to the banks: the banks no command reached that keep a row open that does not move
+    /// (`ReplayFastForward.bankPeriods`), and the commands issued per bank and to all banks.
+    struct BankPeriod {
+        var fixed: [Int] = []
+        var bankCommands: [Int] = []
+        var allBankCommands = 0
+    }
+
     /// `busyUntil` moves only when the controller worked in the period (the caller checks that it moved by
-    /// exactly `cycles` then).
-    mutating func fastForward(periods: Int64, cycles: Int64, rows: Int, issuedPerPeriod: Int) {
+    /// exactly `cycles` then). The banks `banks.fixed` keep their open rows.
+    mutating func fastForward(periods: Int64, cycles: Int64, rows: Int, issuedPerPeriod: Int, banks: BankPeriod) {
         let dt = periods * cycles, dr = Int(periods) * rows
         func later(_ t: Int64) -> Int64 { t == .min ? t : t + dt }
         func moved(_ r: Int) -> Int { r < 0 ? r : r + dr }
@@ -507,9 +533,12 @@ extension AiMChannelController {
             aim[slot].row = moved(aim[slot].row)
             aim[slot].arrive = later(aim[slot].arrive)
         }
-        for b in openRow.indices { openRow[b] = moved(openRow[b]) }
-        commonRow = moved(commonRow)
+        for b in openRow.indices where !banks.fixed.contains(b) { openRow[b] = moved(openRow[b]) }
+        // As `issue` keeps it: the row every bank has open, -1 when none is open, -2 when they differ.
+        commonRow = openRow.allSatisfy { $0 == openRow[0] } ? openRow[0] : -2
         issuedCommands += Int(periods) * issuedPerPeriod
+        for (b, n) in banks.bankCommands.enumerated() { bankCommands[b] += Int(periods) * n }
+        allBankCommands += Int(periods) * banks.allBankCommands
         if issuedPerPeriod > 0 { busyUntil += dt }
     }
 }

@@ -12,6 +12,9 @@ public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index =
     /// period: a lower bound, 0 when nothing is known. `ReplayFastForward` checks the periods after them
     /// instruction by instruction.
     func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int
+    /// Whether the program knows a period longer than the replay's stride window to begin at `position` (a score
+    /// move's 1,024-token rows): the replay then records its state there too, so that such periods are found.
+    func startsPeriod(at position: Int) -> Bool
 }
 
 extension AiMProgram {
@@ -30,6 +33,8 @@ extension AiMProgram {
     }
 
     public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int { 0 }
+
+    public func startsPeriod(at position: Int) -> Bool { false }
 }
 
 extension Array: AiMProgram where Element == AiMInstruction {}

@@ -92,7 +92,8 @@ public struct AiMTraceReplay: Sendable {
     /// The cycle loop. With `fastForward` (whose program `next` hands out), `skip(n)` passes over the next n
     /// instructions of `next` and returns how many of them are host accesses. Each cycle: requests left over from
     /// earlier cycles go first; the decoder takes the next instruction unless it waits; every channel advances;
-    /// at a sync point or every `FastForward.stride` instructions, periods that repeat are skipped.
+    /// at a sync point, every `FastForward.stride` instructions, or where the program says a period starts
+    /// (`AiMProgram.startsPeriod`), periods that repeat are skipped.
     private func run<E: Error, Program>(
         next: () throws(E) -> AiMInstruction?, record: Bool, skip: (Int) -> Int,
         fastForward: ReplayFastForward<Program>?
@@ -113,7 +114,10 @@ public struct AiMTraceReplay: Sendable {
                 try replay.advance(next)
             }
             try replay.tick(next)
-            if skipper != nil, replay.synced || (replay.moved && replay.isStridePoint) {
+            if skipper != nil,
+                replay.synced
+                    || (replay.moved && (replay.isStridePoint || skipper!.startsPeriod(at: replay.decoded - 1)))
+            {
                 try replay.fastForward(&skipper!, skip: skip, next: next)
             }
             replay.synced = false
@@ -270,7 +274,8 @@ private struct ReplayState {
         else { return }
         let found = state.controllers.withUnsafeBufferPointer { controllers in
             skipper.observe(
-                controllers, sync: synced, position: decoded - 1, cycle: cycle, rowBase: rowBase, afMode: afMode,
+                controllers, point: synced ? .sync : isStridePoint ? .stride : .declared, position: decoded - 1,
+                cycle: cycle, rowBase: rowBase, afMode: afMode,
                 blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
         }
         guard let s = found else { return }
@@ -289,7 +294,7 @@ private struct ReplayState {
         fastForwarded += dt
         for c in 0..<channels {
             state.controllers[c].fastForward(
-                periods: s.periods, cycles: s.cycles, rows: s.rows, issuedPerPeriod: s.issued[c])
+                periods: s.periods, cycles: s.cycles, rows: s.rows, issuedPerPeriod: s.issued[c], banks: s.banks[c])
             if state.wake[c] != .max { state.wake[c] += dt }
         }
     }

@@ -21,13 +21,17 @@
 /// while nothing is left over, nothing blocks it and no sync point came within a stride: a program of memory
 /// requests (CENT's softmax moves every score as a single burst) or of non-blocking AiM commands has no sync point
 /// for minutes of simulated work, and the argument above holds at any cycle whose state is recorded whole, queued
-/// requests included. The two kinds are kept in separate windows, so that frequent stride records never push out
-/// the sync points of a longer period.
+/// requests included. And where the program says a period longer than the stride window starts
+/// (`AiMProgram.startsPeriod`: the 1,024-token rows of CENT's score moves, thousands of instructions each). The
+/// kinds are kept in separate windows, so that frequent stride records never push out the points of a longer
+/// period.
 struct ReplayFastForward<Program: AiMProgram> {
     /// The state at one sync point and the counters then.
     struct Record {
         var signature: [Int64] = []
         var hash: UInt64 = 0
+        /// Every controller's banks (`AiMChannelController.appendBanks`).
+        var banks: [Int64] = []
         var position = 0
         var cycle: Int64 = 0
         var rowBase = 0
@@ -48,6 +52,7 @@ struct ReplayFastForward<Program: AiMProgram> {
         var blocked: Int64
         var queueFull: Int64
         var issued: [Int]
+        var banks: [AiMChannelController.BankPeriod]
     }
 
     /// The records of one kind of point, the last `window` of them in a ring.
@@ -71,17 +76,31 @@ struct ReplayFastForward<Program: AiMProgram> {
         }
     }
 
+    /// The kinds of point the replay records, each in its own window.
+    enum Point {
+        /// A blocking instruction completed.
+        case sync
+        /// Every `FastForward.stride` instructions, in a stretch without sync points.
+        case stride
+        /// Where the program says a longer period starts (`AiMProgram.startsPeriod`).
+        case declared
+    }
+
     let program: Program
     private var syncs = Window()
     private var strides = Window()
+    private var declared = Window()
     private var current = Record()
 
     init(program: Program) { self.program = program }
 
-    /// Records the point before `position` (the next instruction to decode), a sync point or a stride point, and
-    /// returns the longest skip that an earlier point of the same kind with the same state allows, if any.
+    /// Whether the program says a period starts at `position`.
+    func startsPeriod(at position: Int) -> Bool { program.startsPeriod(at: position) }
+
+    /// Records the point before `position` (the next instruction to decode) of kind `point`, and returns the
+    /// longest skip that an earlier point of the same kind with the same state allows, if any.
     mutating func observe(
-        _ controllers: UnsafeBufferPointer<AiMChannelController>, sync: Bool, position: Int, cycle: Int64,
+        _ controllers: UnsafeBufferPointer<AiMChannelController>, point: Point, position: Int, cycle: Int64,
         rowBase: Int, afMode: Int, blocked: Int64, queueFull: Int64, skippedCounts: [Int64]
     ) -> Skip? {
         current.signature.removeAll(keepingCapacity: true)
@@ -92,10 +111,13 @@ struct ReplayFastForward<Program: AiMProgram> {
             guard controllers[c].appendSignature(to: &current.signature, now: cycle, rowBase: rowBase) else {
                 syncs.clear()
                 strides.clear()
+                declared.clear()
                 return nil
             }
         }
         current.hash = FastForward.hash(current.signature)
+        current.banks.removeAll(keepingCapacity: true)
+        for c in controllers.indices { controllers[c].appendBanks(to: &current.banks) }
         current.position = position
         current.cycle = cycle
         current.rowBase = rowBase
@@ -109,7 +131,7 @@ struct ReplayFastForward<Program: AiMProgram> {
         current.blocked = blocked
         current.queueFull = queueFull
         var best: Skip?
-        let records = sync ? syncs.records : strides.records
+        let records = point == .sync ? syncs.records : point == .stride ? strides.records : declared.records
         for r in records where r.hash == current.hash && r.signature == current.signature {
             if let skip = skip(from: r, to: current),
                 skip.instructions * Int(skip.periods) > (best.map { $0.instructions * Int($0.periods) } ?? 0)
@@ -118,7 +140,11 @@ struct ReplayFastForward<Program: AiMProgram> {
             }
         }
         // Records from before a skip stay valid: the state after it is the one the replay would have reached.
-        if sync { syncs.insert(&current) } else { strides.insert(&current) }
+        switch point {
+        case .sync: syncs.insert(&current)
+        case .stride: strides.insert(&current)
+        case .declared: declared.insert(&current)
+        }
         return best
     }
 
@@ -126,7 +152,7 @@ struct ReplayFastForward<Program: AiMProgram> {
     /// between them follow `b`, moved by the rows between them each time.
     private func skip(from a: Record, to b: Record) -> Skip? {
         let length = b.position - a.position, rows = b.rowBase - a.rowBase, cycles = b.cycle - a.cycle
-        guard length > 0, cycles > 0 else { return nil }
+        guard length > 0, cycles > 0, let banks = Self.bankPeriods(a, b) else { return nil }
         // A controller's last completion must move with the period (it worked in it) or stay (it did not).
         for (p, q) in zip(a.progress, b.progress) {
             let worked = q.issued > p.issued
@@ -134,8 +160,8 @@ struct ReplayFastForward<Program: AiMProgram> {
         }
         var periods: Int64 = 0
         var start = b.position
-        // Periods the program knows to repeat (a score move's bursts): taken without reading them, as far as they
-        // leave an instruction after them.
+        // Periods the program knows to repeat (a score move's bursts and rows): taken without reading them, as far
+        // as they leave an instruction after them.
         let known = program.knownRepeats(of: a.position, length: length, rows: rows)
         while periods < known, start + length < program.count {
             periods += 1
@@ -145,22 +171,56 @@ struct ReplayFastForward<Program: AiMProgram> {
         while start + length < program.count {
             let shift = Int(periods + 1) * rows
             for t in 0..<length where !FastForward.same(program[start + t], program[a.position + t], rowsOn: shift) {
-                return periods == 0 ? nil : make(a, b, periods, length, rows, cycles)
+                return periods == 0 ? nil : make(a, b, periods, length, rows, cycles, banks)
             }
             periods += 1
             start += length
         }
-        return periods == 0 ? nil : make(a, b, periods, length, rows, cycles)
+        return periods == 0 ? nil : make(a, b, periods, length, rows, cycles, banks)
     }
 
     private func make(
-        _ a: Record, _ b: Record, _ periods: Int64, _ length: Int, _ rows: Int, _ cycles: Int64
+        _ a: Record, _ b: Record, _ periods: Int64, _ length: Int, _ rows: Int, _ cycles: Int64,
+        _ banks: [AiMChannelController.BankPeriod]
     ) -> Skip {
         Skip(
             periods: periods, instructions: length, cycles: cycles, rows: rows,
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
             queueFull: b.queueFull - a.queueFull,
-            issued: zip(b.progress, a.progress).map { $0.issued - $1.issued })
+            issued: zip(b.progress, a.progress).map { $0.issued - $1.issued }, banks: banks)
+    }
+
+    /// The banks' side of the period from `a` to `b`, controller by controller, or nil when the states differ
+    /// there. A bank's open row must be the same relative to the rows of the instructions (it moves with them), or,
+    /// in a controller with no all-bank request queued, the same row on a bank that no command reached in the
+    /// period and none reached at all banks (it stays: only equality of rows decides anything, and only a request
+    /// for that bank, or an all-bank one, compares its row with another; none was served in the period, and with
+    /// the rows moved by d ≠ 0 none queued at `b` is one queued at `a`, so none waits for it either).
+    static func bankPeriods(_ a: Record, _ b: Record) -> [AiMChannelController.BankPeriod]? {
+        let d = b.rowBase - a.rowBase
+        var periods: [AiMChannelController.BankPeriod] = []
+        var i = 0
+        while i < a.banks.count {
+            let aimEmpty = a.banks[i] == 1, allBank = Int(b.banks[i + 1] - a.banks[i + 1])
+            let n = Int(a.banks[i + 2])
+            var period = AiMChannelController.BankPeriod(bankCommands: [], allBankCommands: allBank)
+            for bank in 0..<n {
+                let ra = Int(a.banks[i + 3 + 2 * bank]), rb = Int(b.banks[i + 3 + 2 * bank])
+                let commands = Int(b.banks[i + 4 + 2 * bank] - a.banks[i + 4 + 2 * bank])
+                period.bankCommands.append(commands)
+                if ra < 0 || rb < 0 {
+                    guard ra == rb else { return nil }
+                } else if rb - ra == d {
+                    continue
+                } else {
+                    guard ra == rb, aimEmpty, allBank == 0, commands == 0 else { return nil }
+                    period.fixed.append(bank)
+                }
+            }
+            periods.append(period)
+            i += 3 + 2 * n
+        }
+        return periods
     }
 }
 

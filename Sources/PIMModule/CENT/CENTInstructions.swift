@@ -72,6 +72,10 @@ public struct CENTInstructions: AiMProgram, Sendable {
             return (k, j, start, bursts * banks(slot: j) * blocks, banks(slot: j) * blocks)
         }
 
+        /// Instructions in one 1,024-token row of every head slot: the period from one full row to the next (the
+        /// same instructions, every row moved by 1).
+        var fullRow: Int { fullBursts * slotBanks * device.blocksPerDevice }
+
         /// Instruction `i` of the move.
         func instruction(_ i: Int) -> AiMInstruction {
             let d = device, blocks = d.blocksPerDevice
@@ -122,14 +126,34 @@ public struct CENTInstructions: AiMProgram, Sendable {
     /// block's instructions per burst, and rows do not move: so every whole period of a multiple of that many
     /// instructions, with rows unmoved, that starts after the reference and ends inside the reference's block
     /// repeats it.
+    ///
+    /// And a move's full 1,024-token rows repeat each other: instruction i + one row's instructions is instruction
+    /// i with its row moved by 1 while both lie in full rows (`ScoreMove.block`: row k + 1, the same head slot and
+    /// offset). So a period of one row's instructions with rows moved by 1 repeats as far as the full rows go.
     public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int {
-        guard rows == 0, length > 0, reference >= 0, reference < endIndex else { return 0 }
+        guard length > 0, reference >= 0, reference < endIndex else { return 0 }
         let run = runs[runIndex(containing: reference)]
         guard run.isMove else { return 0 }
-        let block = moves[run.base].block(containing: reference - run.start)
+        let move = moves[run.base]
+        let offset = reference - run.start
+        if rows == 1 {
+            let fullRows = (move.rows - 1) * move.fullRow
+            guard length == move.fullRow, offset + length <= fullRows else { return 0 }
+            return (fullRows - offset - length) / length
+        }
+        let block = move.block(containing: offset)
         let end = run.start + block.start + block.count
-        guard block.perBurst > 0, length % block.perBurst == 0, reference + length <= end else { return 0 }
+        guard rows == 0, block.perBurst > 0, length % block.perBurst == 0, reference + length <= end else { return 0 }
         return (end - reference - length) / length
+    }
+
+    /// A score move's full 1,024-token rows each start a period (`knownRepeats`).
+    public func startsPeriod(at position: Int) -> Bool {
+        guard position >= 0, position < endIndex else { return false }
+        let run = runs[runIndex(containing: position)]
+        guard run.isMove else { return false }
+        let move = moves[run.base]
+        return (position - run.start) % move.fullRow == 0
     }
 
     /// Appends one instruction (to the last run when it is a written one, or a new run).
