@@ -43,6 +43,7 @@ struct CENTCostModelTests {
     @Test("a segment's instructions depend on T only as CENTProgram.pieces says (what its timings are keyed on)")
     func contextUse() {
         var random = SplitMix64(seed: 27)
+        var sameAppends = 0
         for (model, c) in [(CENTModel.llama2_7B, 8), (.llama2_13B, 16), (.llama2_70B, 10), (.llama2_70B, 32)] {
             let device = CENTDevice(channelsPerBlock: c)
             for _ in 0..<6 {
@@ -74,11 +75,46 @@ struct CENTCostModelTests {
                         let instructions = CENTProgram(model: model, device: device, seqLen: twin).segment(index)
                             .instructions
                         #expect(instructions == mine, "\(model.name) C=\(c) piece \(index): T \(t) vs \(twin)")
-                    case .exact: break
+                    case .appendBank:
+                        // A T with the same bank and the same equal rows (`appendKey`): the same instructions with
+                        // rows renamed one to one, so the same replay; any T with the same bank has the same shape.
+                        let twin = t + device.fcBanks * (1 + Int(random.next() % 64))
+                        let other = CENTProgram(model: model, device: device, seqLen: twin)
+                        let theirs = other.segment(index).instructions
+                        #expect(Self.renamed(theirs).shape == Self.renamed(mine).shape)
+                        guard other.appendKey == base.appendKey else { continue }
+                        sameAppends += 1
+                        #expect(
+                            Self.renamed(theirs).rows == Self.renamed(mine).rows,
+                            "\(model.name) C=\(c): T \(t) vs \(twin)")
+                        let replay = AiMTraceReplay(module: .cent32, refresh: false, commit: .centPinned)
+                        #expect(
+                            replay.run(theirs + [AiMInstruction(.eoc)]).cycles
+                                == replay.run(mine + [AiMInstruction(.eoc)]).cycles)
                     }
                 }
             }
         }
+        #expect(sameAppends > 0)
+    }
+
+    /// Instructions with every row replaced by the order in which its value first appears (rows renamed one to one),
+    /// and the same without rows (the instructions' shape).
+    static func renamed(_ instructions: [AiMInstruction]) -> (rows: [AiMInstruction], shape: [AiMInstruction]) {
+        var order: [Int: Int] = [:]
+        var rows: [AiMInstruction] = [], shape: [AiMInstruction] = []
+        for var instruction in instructions {
+            if let row = instruction.values[.row] {
+                if order[row] == nil { order[row] = order.count }
+                instruction.values[.row] = order[row]
+                rows.append(instruction)
+                instruction.values[.row] = 0
+            } else {
+                rows.append(instruction)
+            }
+            shape.append(instruction)
+        }
+        return (rows, shape)
     }
 
     @Test("a micro-batch of b requests through k layers keeps the module for max(b, k) device steps")

@@ -167,10 +167,19 @@ struct ReplayFastForward<Program: AiMProgram> {
             periods += 1
             start += length
         }
-        // At least one instruction is left after the periods skipped (the replay decodes it next).
+        // At least one instruction is left after the periods skipped (the replay decodes it next). A period is
+        // first looked at in 17 places spread over it, then read whole: two stretches that differ mostly differ
+        // early or in many places, and the states of a long program's points often agree where its instructions
+        // do not (a score move's banks left alone).
         while start + length < program.count {
             let shift = Int(periods + 1) * rows
-            for t in 0..<length where !FastForward.same(program[start + t], program[a.position + t], rowsOn: shift) {
+            func differs(_ t: Int) -> Bool {
+                !FastForward.same(program[start + t], program[a.position + t], rowsOn: shift)
+            }
+            let spacing = Swift.max(1, length / 16)
+            if stride(from: 0, to: length, by: spacing).contains(where: differs) || differs(length - 1)
+                || (0..<length).contains(where: differs)
+            {
                 return periods == 0 ? nil : make(a, b, periods, length, rows, cycles, banks)
             }
             periods += 1

@@ -158,7 +158,7 @@ public struct CENTCostModel: StageCostModel {
         case .scoreGroups:
             let groups = program.device.scoreGroups(seqLen: program.seqLen)
             context = "score-groups \(groups.count) last-channels \(groups.lastChannels.count)"
-        case .exact: context = "tokens \(program.seqLen)"
+        case .appendBank: context = program.appendKey
         }
         return timed(storeKey(piece: String(index), context: context)) { program.segment(index).program }
     }

@@ -48,7 +48,7 @@ public struct CENTProgram: Sendable {
 
     /// Each segment's operator kind and what of the context its instructions depend on.
     public static let pieces: [(kind: OpKind, context: ContextUse)] = [
-        (.norm, .none), (.qkvProjection, .none), (.kvAppend, .exact), (.attentionScore, .scoreGroups),
+        (.norm, .none), (.qkvProjection, .none), (.kvAppend, .appendBank), (.attentionScore, .scoreGroups),
         (.softmax, .bursts), (.attentionValue, .bursts), (.outputProjection, .none), (.norm, .none), (.ffn, .none),
         (.ffnActivation, .none), (.ffn, .none),
     ]
@@ -63,8 +63,23 @@ public struct CENTProgram: Sendable {
         /// Only QKᵀ's groups of 16C tokens and the channels the last one reaches (`CENTDevice.scoreGroups`): T
         /// can move by up to 16C tokens without changing a QKᵀ instruction.
         case scoreGroups
-        /// T itself: the appends write the new token's bank and row.
-        case exact
+        /// Only the bank the new token's K goes to, `(T − 1) mod 16C·f` (`CENTTrace.appendK`), and which of the
+        /// rows the appends write are equal (`appendKey`): the rest of their instructions is fixed, their rows move
+        /// with T, and the replay depends on rows only through which of them are equal (`ReplayFastForward`).
+        case appendBank
+    }
+
+    /// What the appends' instructions (segment 2) depend on: the new token's bank, and each instruction whose row
+    /// an earlier one already named, with that earlier one (usually none: one token's K rows differ, its V rows
+    /// differ, and K's and V's regions are apart up to CENT's 4,096-token allocation, beyond which K's rows run
+    /// into V's). Two contexts with the same key have the same instructions up to renaming rows one to one.
+    public var appendKey: String {
+        var first: [Int: Int] = [:], repeats: [String] = []
+        for (i, instruction) in segment(2).instructions.enumerated() {
+            guard let row = instruction.values[.row] else { continue }
+            if let f = first[row] { repeats.append("\(i)=\(f)") } else { first[row] = i }
+        }
+        return "append-bank \((seqLen - 1) % device.fcBanks) equal-rows [\(repeats.joined(separator: " "))]"
     }
 
     /// Segment `index` of `segments`.
