@@ -108,7 +108,14 @@ public struct BarChart {
                 barSlot * 0.7, y(0) - y(v), color)
             // The value, and under it (inside the picture, above the bar) the bar's note, e.g. a speedup.
             let labels = [String(format: valueFormat, bar.value)] + (bar.note.map { [$0] } ?? [])
-            let valueY = y(v) - 4 - Double(labels.count - 1) * 12
+            // Lines 12 px apart, the last one's baseline 4 px above the bar; above a reference mark it would cover.
+            var lastBaseline = y(v) - 4
+            if let r = bar.reference {
+                let marks = (y(r.upperBound) - 5)...(y(r.lowerBound) + 5)
+                let text = (lastBaseline - Double(labels.count - 1) * 12 - 10)...lastBaseline
+                if marks.overlaps(text) { lastBaseline = marks.lowerBound - 3 }
+            }
+            let valueY = lastBaseline - Double(labels.count - 1) * 12
             s += ChartStyle.text(
                 labels, x: x + barSlot / 2, y: valueY, size: 10, anchor: "middle",
                 attributes: "class=\"value\"")
