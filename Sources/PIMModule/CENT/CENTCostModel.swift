@@ -44,6 +44,8 @@ public struct CENTCostModel: StageCostModel {
     /// The lolpim model `model` was taken from.
     let config: ModelConfig
     let replays: CENTReplays
+    /// The store keys' rules (`rules(module:commit:)`).
+    let rules: String
 
     /// Device steps recorded by earlier workers and runs (`KernelTimingStore`), when there is one.
     let store: (any KernelTimingStore)?
@@ -73,6 +75,7 @@ public struct CENTCostModel: StageCostModel {
         self.commit = commit
         config = model
         self.replays = replays
+        rules = Self.rules(module: module, commit: commit)
     }
 
     /// Why a module or model cannot take CENT's layout, or nil: CENT's trace assumes GDDR6-AiM banks (16 per
@@ -189,17 +192,22 @@ public struct CENTCostModel: StageCostModel {
     /// worker of a run, and later runs, reuse it.
     func storeKey(piece: String, context: String) -> KernelKey {
         let m = model, d = device
-        let rules = [
-            "cent \(Self.modelVersion)", "commit \(commit.rawValue)", "refresh false",
-            "module \(module.preset) channels \(module.channels) banks \(module.banksPerChannel) "
-                + "bank-bytes \(module.bankBytes) row-bytes \(module.rowBytes) tck-ps \(module.tCKps)",
-            "timing \(module.timing)",
-        ].joined(separator: "\n")
         let kernel =
             "cent-step heads \(m.heads) kv-heads \(m.kvHeads) head-dim \(m.headDim) dim \(m.dim) ffn \(m.ffn) "
             + "vocab \(m.vocabulary) channels-per-block \(d.channelsPerBlock)"
             + (d.fcDevices > 1 ? " fc-devices \(d.fcDevices)" : "") + " context \(context) piece \(piece)"
         return KernelKey(context: rules, kernel: kernel)
+    }
+
+    /// The replay's rules and the module, as the store keys name them (made once: the timing's text is written by
+    /// reflection, which costs more than a piece's look-up).
+    static func rules(module: ModuleConfig, commit: AiMSimulatorCommit) -> String {
+        [
+            "cent \(Self.modelVersion)", "commit \(commit.rawValue)", "refresh false",
+            "module \(module.preset) channels \(module.channels) banks \(module.banksPerChannel) "
+                + "bank-bytes \(module.bankBytes) row-bytes \(module.rowBytes) tck-ps \(module.tCKps)",
+            "timing \(module.timing)",
+        ].joined(separator: "\n")
     }
 
     /// The version of the `cent` timing: bump it when CENT's port or its replay changes any piece's time, so that
