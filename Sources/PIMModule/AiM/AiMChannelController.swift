@@ -472,7 +472,7 @@ extension AiMChannelController {
         return true
     }
 
-    /// Appends the banks' side of the state (`ReplayFastForward.fixedBanks` compares two of them): whether the
+    /// Appends the banks' side of the state (`ReplayFastForward.bankPeriods` compares two of them): whether the
     /// all-bank queue is empty, the all-bank commands issued so far, the banks, then each bank's open row (absolute;
     /// -1 closed) and the commands issued to it on its own so far.
     func appendBanks(to out: inout [Int64]) {
@@ -493,9 +493,6 @@ extension AiMChannelController {
 
     var progress: Progress { Progress(issued: issuedCommands, busyUntil: busyUntil) }
 
-    /// Moves a controller whose state recurs every `cycles` cycles and `rows` rows on by `periods` periods:
-    /// the state `appendSignature` describes shifted in time and rows, and the number of commands it would
-    /// have issued (`issuedPerPeriod` per period; the replay adds their kinds to its totals itself).
     /// What a period did to the banks: the banks no command reached that keep a row open that does not move
     /// (`ReplayFastForward.bankPeriods`), and the commands issued per bank and to all banks.
     struct BankPeriod {
@@ -504,6 +501,9 @@ extension AiMChannelController {
         var allBankCommands = 0
     }
 
+    /// Moves a controller whose state recurs every `cycles` cycles and `rows` rows on by `periods` periods:
+    /// the state `appendSignature` describes shifted in time and rows, and the number of commands it would
+    /// have issued (`issuedPerPeriod` per period; the replay adds their kinds to its totals itself).
     /// `busyUntil` moves only when the controller worked in the period (the caller checks that it moved by
     /// exactly `cycles` then). The banks `banks.fixed` keep their open rows.
     mutating func fastForward(periods: Int64, cycles: Int64, rows: Int, issuedPerPeriod: Int, banks: BankPeriod) {

@@ -11,11 +11,13 @@
 /// before it with every row moved by d = row(i) − row(j), the L instructions after i do what the L before
 /// did, shifted by Δ = cycle(i) − cycle(j) cycles and d rows, and end in the same state again. So while the
 /// next instructions keep repeating the period, whole periods can be skipped: every time moves on by Δ, every
-/// row by d, and every count by its increase over the period. Only rows' equality with other rows decides
-/// anything. AF's requests open the LUT row `2^29 + mode`, which does not move with the others: it stays exact
-/// while no row the program names reaches 2^29 (`applies`), since then the LUT row equals no program row before or
-/// after any move, so AF hits and misses exactly where it did; and a state with the LUT row open or queued encodes
-/// it relative to the moving rows, so it can equal another state only with rows unmoved (d = 0).
+/// row by d (but the open rows of banks left alone: `bankPeriods`), and every count by its increase over the
+/// period. Only rows' equality with other rows decides anything. AF's requests open the LUT row `2^29 + mode`,
+/// which does not move with the others: it stays exact while no row the program names reaches 2^29 (`applies`),
+/// since then the LUT row equals no program row before or after any move, so AF hits and misses exactly where it
+/// did; and a state with the LUT row queued encodes it relative to the moving rows, so it can equal another state
+/// only with rows unmoved (d = 0), while the LUT row open on a bank is either unmoved (d = 0) or on a bank left
+/// alone, which keeps it.
 ///
 /// Where the replay looks. At every sync point, and also every `stride` instructions the decoder moves on to
 /// while nothing is left over, nothing blocks it and no sync point came within a stride: a program of memory
