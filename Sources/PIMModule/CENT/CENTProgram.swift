@@ -70,9 +70,10 @@ public struct CENTProgram: Sendable {
     }
 
     /// What the appends' instructions (segment 2) depend on: the new token's bank, and each instruction whose row
-    /// an earlier one already named, with that earlier one (usually none: one token's K rows differ, its V rows
-    /// differ, and K's and V's regions are apart up to CENT's 4,096-token allocation, beyond which K's rows run
-    /// into V's). Two contexts with the same key have the same instructions up to renaming rows one to one.
+    /// an earlier one already named, with that earlier one (the lock-step blocks write the same K rows on their own
+    /// channels; beyond that usually none: one token's K rows differ, its V rows differ, and K's and V's regions are
+    /// apart up to CENT's 4,096-token allocation, beyond which K's rows run into V's). Two contexts with the same key
+    /// have the same instructions up to renaming rows one to one.
     public var appendKey: String {
         var first: [Int: Int] = [:], repeats: [String] = []
         for (i, instruction) in segment(2).instructions.enumerated() {
