@@ -81,12 +81,11 @@ struct CENTCostModelTests {
                         let twin = t + device.fcBanks * (1 + Int(random.next() % 64))
                         let other = CENTProgram(model: model, device: device, seqLen: twin)
                         let theirs = other.segment(index).instructions
-                        #expect(Self.renamed(theirs).shape == Self.renamed(mine).shape)
+                        let (theirRows, theirShape) = Self.renamed(theirs), (myRows, myShape) = Self.renamed(mine)
+                        #expect(theirShape == myShape)
                         guard other.appendKey == base.appendKey else { continue }
                         sameAppends += 1
-                        #expect(
-                            Self.renamed(theirs).rows == Self.renamed(mine).rows,
-                            "\(model.name) C=\(c): T \(t) vs \(twin)")
+                        #expect(theirRows == myRows, "\(model.name) C=\(c): T \(t) vs \(twin)")
                         let replay = AiMTraceReplay(module: .cent32, refresh: false, commit: .centPinned)
                         #expect(
                             replay.run(theirs + [AiMInstruction(.eoc)]).cycles

@@ -170,9 +170,9 @@ struct ReplayFastForward<Program: AiMProgram> {
             start += length
         }
         // At least one instruction is left after the periods skipped (the replay decodes it next). A period is
-        // first looked at in 17 places spread over it, then read whole: two stretches that differ mostly differ
-        // early or in many places, and the states of a long program's points often agree where its instructions
-        // do not (a score move's banks left alone).
+        // first looked at in 16 or 17 places spread over it and at its last instruction, then read whole: two
+        // stretches that differ mostly differ early or in many places, and the states of a long program's points
+        // often agree where its instructions do not (a score move's banks left alone).
         while start + length < program.count {
             let shift = Int(periods + 1) * rows
             func differs(_ t: Int) -> Bool {

@@ -56,7 +56,6 @@ public struct CENTInstructions: AiMProgram, Sendable {
         /// Within a block an instruction depends only on its offset modulo `perBurst`.
         func block(containing i: Int) -> (k: Int, j: Int, start: Int, count: Int, perBurst: Int) {
             let blocks = device.blocksPerDevice
-            let fullRow = fullBursts * slotBanks * blocks
             var k = rows - 1, offset = i - (rows - 1) * fullRow, bursts = lastBursts
             if offset < 0 {
                 k = i / fullRow
@@ -131,29 +130,29 @@ public struct CENTInstructions: AiMProgram, Sendable {
     /// i with its row moved by 1 while both lie in full rows (`ScoreMove.block`: row k + 1, the same head slot and
     /// offset). So a period of one row's instructions with rows moved by 1 repeats as far as the full rows go.
     public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int {
-        guard length > 0, reference >= 0, reference < endIndex else { return 0 }
-        let run = runs[runIndex(containing: reference)]
-        guard run.isMove else { return 0 }
-        let move = moves[run.base]
-        let offset = reference - run.start
+        guard length > 0, let (move, offset) = move(at: reference) else { return 0 }
         if rows == 1 {
             let fullRows = (move.rows - 1) * move.fullRow
             guard length == move.fullRow, offset + length <= fullRows else { return 0 }
             return (fullRows - offset - length) / length
         }
         let block = move.block(containing: offset)
-        let end = run.start + block.start + block.count
-        guard rows == 0, block.perBurst > 0, length % block.perBurst == 0, reference + length <= end else { return 0 }
-        return (end - reference - length) / length
+        let end = block.start + block.count
+        guard rows == 0, block.perBurst > 0, length % block.perBurst == 0, offset + length <= end else { return 0 }
+        return (end - offset - length) / length
     }
 
     /// A score move's full 1,024-token rows each start a period (`knownRepeats`).
     public func startsPeriod(at position: Int) -> Bool {
-        guard position >= 0, position < endIndex else { return false }
+        guard let (move, offset) = move(at: position) else { return false }
+        return offset % move.fullRow == 0
+    }
+
+    /// The score move that holds `position`, and the position's offset in it; nil for a written instruction.
+    private func move(at position: Int) -> (move: ScoreMove, offset: Int)? {
+        guard position >= 0, position < endIndex else { return nil }
         let run = runs[runIndex(containing: position)]
-        guard run.isMove else { return false }
-        let move = moves[run.base]
-        return (position - run.start) % move.fullRow == 0
+        return run.isMove ? (moves[run.base], position - run.start) : nil
     }
 
     /// Appends one instruction (to the last run when it is a written one, or a new run).
