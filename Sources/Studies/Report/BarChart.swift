@@ -108,12 +108,12 @@ public struct BarChart {
                 barSlot * 0.7, y(0) - y(v), color)
             // The value, and under it (inside the picture, above the bar) the bar's note, e.g. a speedup.
             let labels = [String(format: valueFormat, bar.value)] + (bar.note.map { [$0] } ?? [])
-            // Lines 12 px apart, the last one's baseline 4 px above the bar; above a reference mark it would cover.
+            // Lines 12 px apart, the last one's baseline 4 px above the bar; above a reference mark (its line and
+            // diamond, 5 px each side) it would cover, lowest mark first. A range's shading may stay behind it.
             var lastBaseline = y(v) - 4
-            if let r = bar.reference {
-                let marks = (y(r.upperBound) - 5)...(y(r.lowerBound) + 5)
+            for mark in bar.reference.map({ Set([$0.lowerBound, $0.upperBound]).sorted() }) ?? [] {
                 let text = (lastBaseline - Double(labels.count - 1) * 12 - 10)...lastBaseline
-                if marks.overlaps(text) { lastBaseline = marks.lowerBound - 3 }
+                if (y(mark) - 5...y(mark) + 5).overlaps(text) { lastBaseline = y(mark) - 8 }
             }
             let valueY = lastBaseline - Double(labels.count - 1) * 12
             s += ChartStyle.text(
