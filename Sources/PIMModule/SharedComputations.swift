@@ -47,6 +47,9 @@ public final class SharedComputations<Key: Hashable & Sendable, Value: Sendable>
     /// The value of `key`: kept, or another thread's computation under way (waited for), or `compute()`.
     public func value(_ key: Key, compute: () -> Value) -> Value { lookUp(key, compute: compute).value }
 
+    /// The value kept for `key`, if any (never computed, never waited for).
+    public func kept(_ key: Key) -> Value? { state.withLock { $0.kept[key] } }
+
     /// As `value`, telling whether another thread computed it (kept, or waited for).
     public func lookUp(_ key: Key, compute: () -> Value) -> (value: Value, fromOther: Bool) {
         let found = state.withLock { s -> Found in

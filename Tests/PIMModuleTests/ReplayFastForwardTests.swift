@@ -176,6 +176,22 @@ struct ReplayFastForwardTests {
         #expect(skipped > 0)
     }
 
+    /// Instructions of hundreds of cycles each with no sync point: the softmax's scale pass, an EWMUL of a row's
+    /// bursts on every channel per score row. A period of one instruction holds no stride point; the replay also
+    /// records where the decoder moves on a stride of cycles after the last point (`isSpacedPoint`).
+    @Test("long instructions without sync points: a period of one EWMUL each is found and skipped, same report")
+    func longInstructions() {
+        let replay = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
+        let all = AiMInstruction.mask(0..<module.channels)
+        for (rows, opsize) in [(60, 64), (45, 17), (90, 3)] {
+            let scale = (0..<rows).map { AiMInstruction(.ewmul, [.opsize: opsize, .mask: all, .row: 300 + $0]) }
+            let program = scale + [AiMInstruction(.sync)] + scale.prefix(7) + [AiMInstruction(.eoc)]
+            let skipped = expectSame(program, on: replay, "\(rows) EWMULs of \(opsize) bursts")
+            let cycles = replay.run(program).cycles
+            #expect(Double(skipped) > 0.6 * Double(cycles), "\(rows) × \(opsize): \(skipped) of \(cycles)")
+        }
+    }
+
     /// The softmax held as loops (`CENTInstructions`), as the cent rung replays it: its moves tell the fast-forward
     /// which periods repeat (`knownRepeats`: a burst's instructions inside a block, rows unmoved, and one 1,024-token
     /// row's instructions, rows moved by 1) and where a row starts (`startsPeriod`), and the report is still the

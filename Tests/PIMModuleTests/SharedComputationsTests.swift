@@ -55,7 +55,7 @@ struct SharedComputationsTests {
         for store in stores { #expect(store.count > 0) }
     }
 
-    @Test("results are kept up to the capacity, the oldest dropped first; capacity 0 keeps none")
+    @Test("results are kept up to the capacity, the oldest dropped first, looked at without computing; 0 keeps none")
     func keeping() {
         let computed = Mutex<[Int]>([])
         func ask(_ shared: SharedComputations<Int, Int>, _ key: Int) -> (Int, Bool) {
@@ -75,6 +75,9 @@ struct SharedComputationsTests {
         #expect(ask(two, 3) == (30, true))
         #expect(ask(two, 2) == (20, false))
         #expect(computed.withLock { $0 } == [1, 2, 3, 1, 2])
+        // `kept` looks without computing: 2 and 1 are kept, 3 was pushed out.
+        #expect(two.kept(2) == 20 && two.kept(1) == 10 && two.kept(3) == nil)
+        #expect(computed.withLock { $0 }.count == 5)
         let none = SharedComputations<Int, Int>(keeping: 0)
         #expect(ask(none, 7) == (70, false))
         #expect(ask(none, 7) == (70, false))

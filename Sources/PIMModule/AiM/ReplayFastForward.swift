@@ -23,7 +23,8 @@
 /// while nothing is left over, nothing blocks it and no sync point came within a stride: a program of memory
 /// requests (CENT's softmax moves every score as a single burst) or of non-blocking AiM commands has no sync point
 /// for minutes of simulated work, and the argument above holds at any cycle whose state is recorded whole, queued
-/// requests included. And where the program says a period longer than the stride window starts
+/// requests included. Also where the decoder moves on a stride of cycles or more after the last point recorded
+/// (instructions of hundreds of cycles each, such as the softmax's scale EWMULs, hold few stride points). And where the program says a period longer than the stride window starts
 /// (`AiMProgram.startsPeriod`: the 1,024-token rows of CENT's score moves, thousands of instructions each). The
 /// kinds are kept in separate windows, so that frequent stride records never push out the points of a longer
 /// period.
@@ -82,7 +83,8 @@ struct ReplayFastForward<Program: AiMProgram> {
     enum Point {
         /// A blocking instruction completed.
         case sync
-        /// Every `FastForward.stride` instructions, in a stretch without sync points.
+        /// Every `FastForward.stride` instructions, or `FastForward.stride` cycles or more after the last point,
+        /// in a stretch without sync points.
         case stride
         /// Where the program says a longer period starts (`AiMProgram.startsPeriod`).
         case declared

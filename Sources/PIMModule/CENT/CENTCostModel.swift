@@ -137,8 +137,8 @@ public struct CENTCostModel: StageCostModel {
     }
 
     public func isTimed(contexts: [Int], includesLMHead: Bool) -> Bool {
-        let stepKnown = replays.step(stepKey(seqLen: max(contexts.max() ?? 2, 2))) != nil
-        return stepKnown && (!includesLMHead || replays.piece(embeddingKey) != nil)
+        let stepKnown = replays.steps.kept(stepKey(seqLen: max(contexts.max() ?? 2, 2))) != nil
+        return stepKnown && (!includesLMHead || replays.pieces.kept(embeddingKey) != nil)
     }
 
     /// The embedding trace's key (it depends on no T).
@@ -166,25 +166,22 @@ public struct CENTCostModel: StageCostModel {
         return timed(storeKey(piece: String(index), context: context)) { program.segment(index).program }
     }
 
-    /// The time of the instructions `key` names: from this process's cache, else the store, else replayed from
-    /// idle channels (an EOC added; the public AiM simulator's rules at `commit`, no refresh: that simulator never
-    /// refreshes) and recorded in both.
+    /// The time of the instructions `key` names: from this process (kept, or another thread's replay of it under
+    /// way, waited for), else the store, else replayed from idle channels (an EOC added; the public AiM simulator's
+    /// rules at `commit`, no refresh: that simulator never refreshes) and recorded in both.
     func timed(_ key: KernelKey, _ instructions: () -> CENTInstructions) -> CENTReplays.Timing {
-        if let known = replays.piece(key) { return known }
-        let timing: CENTReplays.Timing
-        if let stored = store?.timing(key) {
-            timing = CENTReplays.Timing(latency: stored.cycles * module.tCKps, commands: CommandCounts(stored.counts))
-        } else {
+        replays.pieces.value(key) {
+            if let stored = store?.timing(key) {
+                return CENTReplays.Timing(latency: stored.cycles * module.tCKps, commands: CommandCounts(stored.counts))
+            }
             var program = instructions()
             program.append(AiMInstruction(.eoc))
             let report = AiMTraceReplay(module: module, refresh: false, commit: commit).run(program)
-            timing = CENTReplays.Timing(latency: report.cycles * module.tCKps, commands: report.commands)
             // A replayed piece has no GEMV loop order; the field is required and unused here.
             store?.record(
                 key, KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .rowStationary))
+            return CENTReplays.Timing(latency: report.cycles * module.tCKps, commands: report.commands)
         }
-        replays.remember(key, timing)
-        return timing
     }
 
     /// The kernel-store key of one piece of a device step (a `CENTProgram.segments` index, or the embedding): the
@@ -227,8 +224,11 @@ public struct CENTCostModel: StageCostModel {
     /// the group's gathers and broadcasts with the FC layers whose outputs they move (and, with `scoreMoves`
     /// costed, the scores' with the softmax).
     func deviceStep(seqLen: Int) -> [(OpKind, CENTReplays.Timing)] {
-        let key = stepKey(seqLen: seqLen)
-        if let known = replays.step(key) { return known }
+        replays.steps.value(stepKey(seqLen: seqLen)) { makeDeviceStep(seqLen: seqLen) }
+    }
+
+    /// `deviceStep` made from its pieces.
+    private func makeDeviceStep(seqLen: Int) -> [(OpKind, CENTReplays.Timing)] {
         let program = CENTProgram(model: model, device: device, seqLen: seqLen)
         var step = CENTProgram.pieces.indices.map { (CENTProgram.pieces[$0].kind, piece($0, of: program)) }
         let acc = CENTAnalytic.accParts(model: model, seqLen: seqLen)
@@ -244,7 +244,6 @@ public struct CENTCostModel: StageCostModel {
         for (kind, ps) in transfers {
             step.append((kind, CENTReplays.Timing(latency: ps, commands: CommandCounts())))
         }
-        replays.remember(key, step)
         return step
     }
 }
@@ -261,14 +260,16 @@ extension StageCost {
 
 /// The timings the `cent` partitioning's cost models have made in one process (`ProcessCaches`): trace pieces by
 /// their kernel-store keys, and whole device steps by model, module, blocks, rules and context (a step is asked
-/// for once per micro-batch; assembling it from its pieces' keys each time would rebuild eleven key texts).
+/// for once per micro-batch; assembling it from its pieces' keys each time would rebuild eleven key texts). Both
+/// are `SharedComputations`: the modules of a tensor-parallel group ask for the same step at the same moment, and
+/// one replays it while the others wait for it.
 public final class CENTReplays: Sendable {
     struct Timing: Sendable {
         var latency: Picoseconds
         var commands: CommandCounts
     }
 
-    struct StepKey: Hashable {
+    struct StepKey: Hashable, Sendable {
         var model: CENTModel
         var module: ModuleConfig
         var device: CENTDevice
@@ -278,13 +279,8 @@ public final class CENTReplays: Sendable {
         var seqLen: Int
     }
 
-    private let steps = Mutex<[StepKey: [(OpKind, Timing)]]>([:])
-    private let pieces = Mutex<[KernelKey: Timing]>([:])
+    let steps = SharedComputations<StepKey, [(OpKind, Timing)]>(keeping: .max)
+    let pieces = SharedComputations<KernelKey, Timing>(keeping: .max)
 
     public init() {}
-
-    func piece(_ key: KernelKey) -> Timing? { pieces.withLock { $0[key] } }
-    func remember(_ key: KernelKey, _ timing: Timing) { pieces.withLock { $0[key] = timing } }
-    func step(_ key: StepKey) -> [(OpKind, Timing)]? { steps.withLock { $0[key] } }
-    func remember(_ key: StepKey, _ step: [(OpKind, Timing)]) { steps.withLock { $0[key] = step } }
 }
