@@ -3,7 +3,8 @@ import Synchronization
 
 /// Values of a pure function computed once per key and shared by every thread of a process that holds this
 /// object: the first thread to ask for a key computes it; a thread asking for a key another thread is computing
-/// waits for that result instead of computing it again; results are kept, the most recent `capacity` of them.
+/// waits for that result instead of computing it again; results are kept, about the most recent `capacity` of them
+/// (`init(keeping:shards:)`).
 ///
 /// Threads of one process often need the same value at the same moment: the members of a tensor-parallel group
 /// (inproc transport, the studies) time identical work on their slices and replay the same collectives; the
@@ -22,11 +23,31 @@ public final class SharedComputations<Key: Hashable & Sendable, Value: Sendable>
         var waiters = 0
     }
 
+    /// A key with its hash computed once, before any lock is taken: a key can be large (a tensor-parallel group's
+    /// segments and members' states), and hashing it under the lock kept the other threads waiting.
+    private struct Hashed: Hashable, Sendable {
+        let key: Key
+        let hash: Int
+
+        init(_ key: Key) {
+            self.key = key
+            hash = key.hashValue
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+        static func == (a: Hashed, b: Hashed) -> Bool { a.hash == b.hash && a.key == b.key }
+    }
+
     private struct State {
-        var flights: [Key: Flight] = [:]
-        var kept: [Key: Value] = [:]
+        var flights: [Hashed: Flight] = [:]
+        var kept: [Hashed: Value] = [:]
         /// Kept keys, oldest first (only when `capacity` is bounded).
-        var order: [Key] = []
+        var order: [Hashed] = []
+    }
+
+    /// The keys whose hash falls to it, under one lock: threads asking for different keys seldom wait for each other.
+    private final class Shard: Sendable {
+        let state = Mutex(State())
     }
 
     /// What a thread asking for a key finds: the value kept, or a computation under way (its own, if it is the
@@ -36,27 +57,39 @@ public final class SharedComputations<Key: Hashable & Sendable, Value: Sendable>
         case flight(Flight, owner: Bool)
     }
 
-    private let state = Mutex(State())
-    /// How many results are kept after their computation (0: none, only computations under way are shared).
+    private let shards: [Shard]
+    /// How many results are kept after their computation (0: none, only computations under way are shared): the most
+    /// recent `capacity / shards` (rounded up) of each shard's keys.
     public let capacity: Int
+    private let shardCapacity: Int
 
-    public init(keeping capacity: Int) {
+    /// `shards` locks share the keys out by hash (1 keeps exactly the most recent `capacity` results).
+    public init(keeping capacity: Int, shards: Int = 16) {
         self.capacity = capacity
+        let n = max(shards, 1)
+        self.shards = (0..<n).map { _ in Shard() }
+        shardCapacity = capacity == .max ? .max : (max(capacity, 0) + n - 1) / n
     }
+
+    private func shard(_ key: Hashed) -> Shard { shards[Int(UInt(bitPattern: key.hash) % UInt(shards.count))] }
 
     /// The value of `key`: kept, or another thread's computation under way (waited for), or `compute()`.
     public func value(_ key: Key, compute: () -> Value) -> Value { lookUp(key, compute: compute).value }
 
     /// The value kept for `key`, if any (never computed, never waited for).
-    public func kept(_ key: Key) -> Value? { state.withLock { $0.kept[key] } }
+    public func kept(_ key: Key) -> Value? {
+        let hashed = Hashed(key)
+        return shard(hashed).state.withLock { $0.kept[hashed] }
+    }
 
     /// As `value`, telling whether another thread computed it (kept, or waited for).
     public func lookUp(_ key: Key, compute: () -> Value) -> (value: Value, fromOther: Bool) {
-        let found = state.withLock { s -> Found in
-            if let value = s.kept[key] { return .kept(value) }
-            if let flight = s.flights[key] { return .flight(flight, owner: false) }
+        let hashed = Hashed(key), shard = shard(hashed)
+        let found = shard.state.withLock { s -> Found in
+            if let value = s.kept[hashed] { return .kept(value) }
+            if let flight = s.flights[hashed] { return .flight(flight, owner: false) }
             let flight = Flight()
-            s.flights[key] = flight
+            s.flights[hashed] = flight
             return .flight(flight, owner: true)
         }
         switch found {
@@ -70,9 +103,9 @@ public final class SharedComputations<Key: Hashable & Sendable, Value: Sendable>
         case .flight(let flight, owner: true):
             let result = compute()
             // Kept and no longer in flight in one step: a thread asking now finds it kept.
-            state.withLock { s in
-                s.flights[key] = nil
-                keep(result, for: key, in: &s)
+            shard.state.withLock { s in
+                s.flights[hashed] = nil
+                keep(result, for: hashed, in: &s)
             }
             flight.condition.lock()
             flight.result = result
@@ -82,20 +115,21 @@ public final class SharedComputations<Key: Hashable & Sendable, Value: Sendable>
         }
     }
 
-    private func keep(_ value: Value, for key: Key, in s: inout State) {
-        guard capacity > 0 else { return }
+    private func keep(_ value: Value, for key: Hashed, in s: inout State) {
+        guard shardCapacity > 0 else { return }
         s.kept[key] = value
-        guard capacity < Int.max else { return }
+        guard shardCapacity < Int.max else { return }
         s.order.append(key)
-        if s.order.count > capacity { s.kept[s.order.removeFirst()] = nil }
+        if s.order.count > shardCapacity { s.kept[s.order.removeFirst()] = nil }
     }
 
     /// Computations under way (tests).
-    public var count: Int { state.withLock { $0.flights.count } }
+    public var count: Int { shards.reduce(0) { n, shard in n + shard.state.withLock { $0.flights.count } } }
 
     /// Threads waiting for the computation of `key` (tests).
     public func waiters(_ key: Key) -> Int {
-        guard let flight = state.withLock({ $0.flights[key] }) else { return 0 }
+        let hashed = Hashed(key)
+        guard let flight = shard(hashed).state.withLock({ $0.flights[hashed] }) else { return 0 }
         flight.condition.lock()
         defer { flight.condition.unlock() }
         return flight.waiters

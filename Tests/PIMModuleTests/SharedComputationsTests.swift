@@ -65,7 +65,7 @@ struct SharedComputationsTests {
             }
             return (found.value, found.fromOther)
         }
-        let two = SharedComputations<Int, Int>(keeping: 2)
+        let two = SharedComputations<Int, Int>(keeping: 2, shards: 1)
         #expect(ask(two, 1) == (10, false))
         #expect(ask(two, 2) == (20, false))
         #expect(ask(two, 1) == (10, true))
@@ -78,6 +78,12 @@ struct SharedComputationsTests {
         // `kept` looks without computing: 2 and 1 are kept, 3 was pushed out.
         #expect(two.kept(2) == 20 && two.kept(1) == 10 && two.kept(3) == nil)
         #expect(computed.withLock { $0 }.count == 5)
+        // Spread over 4 shards by hash, each keeping its 2 most recent: at most 8 kept, the last one asked among them.
+        let sharded = SharedComputations<Int, Int>(keeping: 8, shards: 4)
+        for key in 0..<50 { _ = ask(sharded, key) }
+        let kept = (0..<50).filter { sharded.kept($0) != nil }
+        #expect(kept.count <= 8 && kept.contains(49), "\(kept)")
+        #expect(kept.allSatisfy { sharded.kept($0) == $0 * 10 })
         let none = SharedComputations<Int, Int>(keeping: 0)
         #expect(ask(none, 7) == (70, false))
         #expect(ask(none, 7) == (70, false))
