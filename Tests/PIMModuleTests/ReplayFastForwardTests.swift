@@ -176,19 +176,30 @@ struct ReplayFastForwardTests {
         #expect(skipped > 0)
     }
 
-    /// Instructions of hundreds of cycles each with no sync point: the softmax's scale pass, an EWMUL of a row's
-    /// bursts on every channel per score row. A period of one instruction holds no stride point; the replay also
-    /// records where the decoder moves on a stride of cycles after the last point (`isSpacedPoint`).
-    @Test("long instructions without sync points: a period of one EWMUL each is found and skipped, same report")
+    /// Instructions of hundreds of cycles each with no sync point between them: the softmax's scale pass, an EWMUL of
+    /// a row's bursts on every channel per score row. A period of one of them holds no stride point, so the program
+    /// says each starts a period (`CENTInstructions.startsPeriod`), and the replay records its state there.
+    @Test("long instructions without sync points: declared period starts find a period of one EWMUL, same report")
     func longInstructions() {
         let replay = AiMTraceReplay(module: module, refresh: false, commit: .centPinned)
         let all = AiMInstruction.mask(0..<module.channels)
         for (rows, opsize) in [(60, 64), (45, 17), (90, 3)] {
-            let scale = (0..<rows).map { AiMInstruction(.ewmul, [.opsize: opsize, .mask: all, .row: 300 + $0]) }
-            let program = scale + [AiMInstruction(.sync)] + scale.prefix(7) + [AiMInstruction(.eoc)]
-            let skipped = expectSame(program, on: replay, "\(rows) EWMULs of \(opsize) bursts")
-            let cycles = replay.run(program).cycles
+            var held = CENTInstructions(), plain = CENTInstructions()
+            for row in 0..<rows {
+                let ewmul = AiMInstruction(.ewmul, [.opsize: opsize, .mask: all, .row: 300 + row])
+                held.append(ewmul, startsPeriod: true)
+                plain.append(ewmul)
+            }
+            for tail in [AiMInstruction(.sync), AiMInstruction(.eoc)] {
+                held.append(tail)
+                plain.append(tail)
+            }
+            #expect(held.indices.filter { held.startsPeriod(at: $0) } == Array(0..<rows))
+            let skipped = expectSame(held, on: replay, "\(rows) EWMULs of \(opsize) bursts")
+            let cycles = replay.run(held).cycles
             #expect(Double(skipped) > 0.6 * Double(cycles), "\(rows) × \(opsize): \(skipped) of \(cycles)")
+            // Undeclared, the same instructions find no period (a stride point every 32 of them only).
+            #expect(replay.run(plain).fastForwardedCycles == 0 && replay.run(plain).cycles == cycles)
         }
     }
 
@@ -242,9 +253,13 @@ struct ReplayFastForwardTests {
             }
             #expect(known.bursts > 0, "\(name)")
             #expect(known.rows > 0 || t <= 2_048, "\(name)")
-            // A row's start is a period's, and only there.
+            // A row's start is a period's, and so is every scale EWMUL (two passes, one per head slot and row).
+            let scoreRows = (t + 1_023) / 1_024, slots = (model.heads - 1) / (4 * device.channelsPerBlock) + 1
             let starts = softmax.indices.filter { softmax.startsPeriod(at: $0) }
-            #expect(starts.count == 6 * ((t + 1_023) / 1_024), "\(name): six moves, a start per row")
+            let scale = starts.filter { softmax[$0].opcode == .ewmul }
+            #expect(scale.count == 2 * slots * scoreRows, "\(name): the scale EWMULs")
+            #expect(softmax.filter { $0.opcode == .ewmul }.count == scale.count, "\(name): only they")
+            #expect(starts.count - scale.count == 6 * scoreRows, "\(name): six moves, a start per row")
             let skipped = expectSame(softmax, on: cent, name)
             #expect(skipped > 0, "\(name)")
             #expect(cent.run(softmax).cycles == cent.run(Array(softmax)).cycles, "\(name): held and written out")

@@ -12,8 +12,9 @@ public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index =
     /// period: a lower bound, 0 when nothing is known. `ReplayFastForward` checks the periods after them
     /// instruction by instruction.
     func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int
-    /// Whether the program knows a period longer than the replay's stride window to begin at `position` (a score
-    /// move's 1,024-token rows): the replay then records its state there too, so that such periods are found.
+    /// Whether the program knows a period to begin at `position` that the replay's stride points would miss: one
+    /// longer than their window (a score move's 1,024-token rows), or one of few instructions of many cycles each
+    /// (the softmax's scale EWMULs). The replay then records its state there too, so that such periods are found.
     func startsPeriod(at position: Int) -> Bool
 }
 

@@ -116,9 +116,7 @@ public struct AiMTraceReplay: Sendable {
             try replay.tick(next)
             if skipper != nil,
                 replay.synced
-                    || (replay.moved
-                        && (replay.isStridePoint || replay.isSpacedPoint
-                            || skipper!.startsPeriod(at: replay.decoded - 1)))
+                    || (replay.moved && (replay.isStridePoint || skipper!.startsPeriod(at: replay.decoded - 1)))
             {
                 try replay.fastForward(&skipper!, skip: skip, next: next)
             }
@@ -175,14 +173,6 @@ private struct ReplayState {
         let position = decoded - 1
         return FastForward.isStridePoint(position) && position - lastSync >= FastForward.stride
     }
-
-    /// The cycle of the last point the fast-forward recorded.
-    var lastPoint: Int64 = 0
-
-    /// Whether the decoder moved on at least `FastForward.stride` cycles after the last point recorded: where
-    /// instructions take long (an EWMUL over a row, `opsize` requests per channel), a period of a few instructions
-    /// holds few stride points, so the replay records every such move too.
-    var isSpacedPoint: Bool { cycle - lastPoint >= Int64(FastForward.stride) }
 
     /// Moves the decoder to the next instruction.
     mutating func advance<E: Error>(_ next: () throws(E) -> AiMInstruction?) throws(E) {
@@ -282,12 +272,9 @@ private struct ReplayState {
     ) throws(E) {
         guard finished == nil, current != nil, stalled == 0, !state.remaining.contains(where: { $0.count > 0 })
         else { return }
-        let point: ReplayFastForward<Program>.Point =
-            synced ? .sync : isStridePoint || isSpacedPoint ? .stride : .declared
-        lastPoint = cycle
         let found = state.controllers.withUnsafeBufferPointer { controllers in
             skipper.observe(
-                controllers, point: point, position: decoded - 1,
+                controllers, point: synced ? .sync : isStridePoint ? .stride : .declared, position: decoded - 1,
                 cycle: cycle, rowBase: rowBase, afMode: afMode,
                 blocked: blocked, queueFull: queueFull, skippedCounts: skippedCounts)
         }

@@ -23,9 +23,9 @@
 /// while nothing is left over, nothing blocks it and no sync point came within a stride: a program of memory
 /// requests (CENT's softmax moves every score as a single burst) or of non-blocking AiM commands has no sync point
 /// for minutes of simulated work, and the argument above holds at any cycle whose state is recorded whole, queued
-/// requests included. Also where the decoder moves on a stride of cycles or more after the last point recorded
-/// (instructions of hundreds of cycles each, such as the softmax's scale EWMULs, hold few stride points). And where the program says a period longer than the stride window starts
-/// (`AiMProgram.startsPeriod`: the 1,024-token rows of CENT's score moves, thousands of instructions each). The
+/// requests included. And where the program says a period starts that the stride points would miss
+/// (`AiMProgram.startsPeriod`: the 1,024-token rows of CENT's score moves, thousands of instructions each, and the
+/// softmax's scale EWMULs, hundreds of cycles each, too few to hold stride points). The
 /// kinds are kept in separate windows, so that frequent stride records never push out the points of a longer
 /// period.
 struct ReplayFastForward<Program: AiMProgram> {
@@ -83,10 +83,9 @@ struct ReplayFastForward<Program: AiMProgram> {
     enum Point {
         /// A blocking instruction completed.
         case sync
-        /// Every `FastForward.stride` instructions, or `FastForward.stride` cycles or more after the last point,
-        /// in a stretch without sync points.
+        /// Every `FastForward.stride` instructions, in a stretch without sync points.
         case stride
-        /// Where the program says a longer period starts (`AiMProgram.startsPeriod`).
+        /// Where the program says a period starts that stride points would miss (`AiMProgram.startsPeriod`).
         case declared
     }
 

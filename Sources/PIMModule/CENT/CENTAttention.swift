@@ -103,7 +103,7 @@ extension CENTTrace {
     }
 
     /// The EWMUL pass over the score rows (`Llama.py:752-759`, again 771-777): `ceil(H / (4C))` head slots ×
-    /// `ceil(T / 1024)` rows, opsize the row's bursts.
+    /// `ceil(T / 1024)` rows, opsize the row's bursts. Each may start a period of the replay (rows moved by 1).
     private mutating func scaleScores(model m: CENTModel, rows map: CENTRowMap, seqLen: Int) {
         let d = device
         let rowsPerScore = CENTDevice.ceilDiv(seqLen, d.rowValues)
@@ -112,7 +112,7 @@ extension CENTTrace {
                 let values = row == rowsPerScore - 1 ? seqLen - row * d.rowValues : d.rowValues
                 ewmul(
                     d.blockChannels, row: map.scores + slot * rowsPerScore + row,
-                    opsize: CENTDevice.ceilDiv(values, d.burst))
+                    opsize: CENTDevice.ceilDiv(values, d.burst), startsPeriod: true)
             }
         }
     }

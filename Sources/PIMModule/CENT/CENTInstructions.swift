@@ -94,6 +94,8 @@ public struct CENTInstructions: AiMProgram, Sendable {
         var count: Int
         var isMove: Bool
         var base: Int
+        /// Written instructions that each start a period (`startsPeriod`).
+        var startsPeriods = false
     }
 
     private var written: [AiMInstruction] = []
@@ -142,10 +144,13 @@ public struct CENTInstructions: AiMProgram, Sendable {
         return (end - offset - length) / length
     }
 
-    /// A score move's full 1,024-token rows each start a period (`knownRepeats`).
+    /// A score move's full 1,024-token rows each start a period (`knownRepeats`), and so does each instruction
+    /// written as one (the softmax's scale EWMULs: one per score row, each hundreds of cycles with no sync point
+    /// between them, so the stride points come only every 32 of them).
     public func startsPeriod(at position: Int) -> Bool {
-        guard let (move, offset) = move(at: position) else { return false }
-        return offset % move.fullRow == 0
+        guard position >= 0, position < endIndex else { return false }
+        let run = runs[runIndex(containing: position)]
+        return run.isMove ? (position - run.start) % moves[run.base].fullRow == 0 : run.startsPeriods
     }
 
     /// The score move that holds `position`, and the position's offset in it; nil for a written instruction.
@@ -155,12 +160,14 @@ public struct CENTInstructions: AiMProgram, Sendable {
         return run.isMove ? (moves[run.base], position - run.start) : nil
     }
 
-    /// Appends one instruction (to the last run when it is a written one, or a new run).
-    mutating func append(_ instruction: AiMInstruction) {
-        if let last = runs.last, !last.isMove {
+    /// Appends one instruction (to the last run when it is a written one of the same kind, or a new run);
+    /// `startsPeriod` says that a period of the replay may begin at it (`startsPeriod(at:)`).
+    mutating func append(_ instruction: AiMInstruction, startsPeriod: Bool = false) {
+        if let last = runs.last, !last.isMove, last.startsPeriods == startsPeriod {
             runs[runs.count - 1].count += 1
         } else {
-            runs.append(Run(start: endIndex, count: 1, isMove: false, base: written.count))
+            runs.append(
+                Run(start: endIndex, count: 1, isMove: false, base: written.count, startsPeriods: startsPeriod))
         }
         written.append(instruction)
         endIndex += 1
@@ -197,7 +204,9 @@ public struct CENTInstructions: AiMProgram, Sendable {
             if run.isMove {
                 append(other.moves[run.base])
             } else {
-                for i in run.base..<(run.base + run.count) { append(other.written[i]) }
+                for i in run.base..<(run.base + run.count) {
+                    append(other.written[i], startsPeriod: run.startsPeriods)
+                }
             }
         }
     }

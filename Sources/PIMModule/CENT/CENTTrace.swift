@@ -46,10 +46,12 @@ public struct CENTTrace: Sendable {
         program.append(AiMInstruction(.rdMAC, [.gpr0: 0, .mask: AiMInstruction.mask(channels)]))
     }
 
-    /// `EWMUL_only_trace` (`aim_sim.py:276-279`): `AiM EWMUL opsize mask row`.
-    mutating func ewmul(_ channels: Range<Int>, row: Int, opsize: Int) {
+    /// `EWMUL_only_trace` (`aim_sim.py:276-279`): `AiM EWMUL opsize mask row`. `startsPeriod`: one of a run of
+    /// EWMULs the replay may skip by periods (`CENTInstructions.startsPeriod`).
+    mutating func ewmul(_ channels: Range<Int>, row: Int, opsize: Int, startsPeriod: Bool = false) {
         program.append(
-            AiMInstruction(.ewmul, [.opsize: opsize, .mask: AiMInstruction.mask(channels), .row: row]))
+            AiMInstruction(.ewmul, [.opsize: opsize, .mask: AiMInstruction.mask(channels), .row: row]),
+            startsPeriod: startsPeriod)
     }
 
     /// `EWADD_only_trace` (`aim_sim.py:281-283`): `AiM EWADD opsize 0 0`.
