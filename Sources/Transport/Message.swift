@@ -102,6 +102,12 @@ enum ZeroBuffer {
 }
 
 extension Collection where Element == Message {
-    /// Bytes of every frame together (a multipart message's size).
-    public var totalBytes: Int { reduce(0) { $0 + $1.count } }
+    /// Bytes of every frame together (a multipart message's size). Inlinable, so that it is specialised where it is
+    /// called: taken generically, once per message sent or received, it looked up type metadata each time (5 % of
+    /// a tensor-parallel run's samples).
+    @inlinable public var totalBytes: Int {
+        var total = 0
+        for frame in self { total += frame.count }
+        return total
+    }
 }

@@ -36,6 +36,10 @@ public final class SQLiteKernelStore: KernelTimingStore {
     private let state = Mutex<State>(.closed)
     /// Row ids of the model contexts this process has found in the file, by context text.
     private let contexts = Mutex<[String: Int64]>([:])
+    /// Timings this process has read from the file or written to it: a key's timing never changes (a change of
+    /// rules changes the key), and the studies ask for the same kernels run after run (a SQLite read costs far
+    /// more than the look-up here).
+    private let known = Mutex<[KernelKey: KernelTiming]>([:])
     private let warned = Mutex(false)
 
     public init(path: String, warn: @escaping @Sendable (String) -> Void = SQLiteKernelStore.printWarning) {
@@ -50,6 +54,7 @@ public final class SQLiteKernelStore: KernelTimingStore {
     // MARK: KernelTimingStore
 
     public func timing(_ key: KernelKey) -> KernelTiming? {
+        if let timing = known.withLock({ $0[key] }) { return timing }
         guard let pool = usablePool() else { return nil }
         do {
             guard let context = try contextID(key.context, pool: pool, recording: false) else { return nil }
@@ -59,8 +64,9 @@ public final class SQLiteKernelStore: KernelTimingStore {
                     sql: "SELECT context, kernel, cycles, counts, loop_order FROM kernels "
                         + "WHERE context = ? AND kernel = ?", arguments: [context, key.kernel])
             }
-            guard let row else { return nil }
-            return Self.timing(row, context: context, kernel: key.kernel)
+            guard let row, let timing = Self.timing(row, context: context, kernel: key.kernel) else { return nil }
+            known.withLock { $0[key] = timing }
+            return timing
         } catch {
             failed("could not read the kernel store \(path): \(error)")
             return nil
@@ -83,6 +89,7 @@ public final class SQLiteKernelStore: KernelTimingStore {
                         Date().timeIntervalSince1970,
                     ])
             }
+            known.withLock { $0[key] = timing }
         } catch {
             failed("could not write to the kernel store \(path): \(error)")
         }
