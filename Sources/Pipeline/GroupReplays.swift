@@ -5,7 +5,7 @@ import PIMModule
 /// same inputs: the segments and every member's state. When the members are threads of one process (`inproc`,
 /// `TensorParallelGroup`) and are handed the same `GroupReplays` (`ProcessCaches`), the first one to get there
 /// computes the replay and the others wait for its result; the result is the same function of the same inputs, so
-/// nothing simulated changes. Bounded: the most recent 256 replays.
+/// nothing simulated changes. Bounded: about the most recent 256 replays.
 public final class GroupReplays: Sendable {
     public init() {}
 
@@ -29,7 +29,7 @@ public final class GroupReplays: Sendable {
         var shared: [SharedLink: Port]
     }
 
-    /// The most recent 256 replays: a group's members ask for one within a micro-batch's visit.
+    /// About the most recent 256 replays (16 per shard): a group's members ask for one within a micro-batch's visit.
     private let replays = SharedComputations<Key, Outcome>(keeping: 256)
 
     /// The replay of `key`, computed here unless a member of the same group already did or is doing it (then its

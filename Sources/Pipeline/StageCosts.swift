@@ -11,7 +11,7 @@ import Synchronization
 /// (`SharedComputations`); nothing simulated changes.
 ///
 /// Kept per topology (its encoding decides: the workers rebuild everything from it), the 16 most recent
-/// topologies, each with its 256 most recent micro-batches.
+/// topologies, each with about its 256 most recent micro-batches (16 of each of `SharedComputations`' shards).
 public final class StageCosts: Sendable {
     struct Key: Hashable, Sendable {
         var layers: Int
