@@ -148,16 +148,19 @@ public struct CENTInstructions: AiMProgram, Sendable {
     /// written as one (the softmax's scale EWMULs: one per score row, each hundreds of cycles with no sync point
     /// between them, so the stride points come only every 32 of them).
     public func startsPeriod(at position: Int) -> Bool {
-        guard position >= 0, position < endIndex else { return false }
-        let run = runs[runIndex(containing: position)]
+        guard let run = run(at: position) else { return false }
         return run.isMove ? (position - run.start) % moves[run.base].fullRow == 0 : run.startsPeriods
     }
 
     /// The score move that holds `position`, and the position's offset in it; nil for a written instruction.
     private func move(at position: Int) -> (move: ScoreMove, offset: Int)? {
-        guard position >= 0, position < endIndex else { return nil }
-        let run = runs[runIndex(containing: position)]
-        return run.isMove ? (moves[run.base], position - run.start) : nil
+        guard let run = run(at: position), run.isMove else { return nil }
+        return (moves[run.base], position - run.start)
+    }
+
+    /// The run that holds `position`; nil outside the program.
+    private func run(at position: Int) -> Run? {
+        position >= 0 && position < endIndex ? runs[runIndex(containing: position)] : nil
     }
 
     /// Appends one instruction (to the last run when it is a written one of the same kind, or a new run);
