@@ -16,6 +16,11 @@ public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index =
     /// longer than their window (a score move's 1,024-token rows), or one of few instructions of many cycles each
     /// (the softmax's scale EWMULs). The replay then records its state there too, so that such periods are found.
     func startsPeriod(at position: Int) -> Bool
+    /// Whether the replay records the sync point before `position`: true unless the program knows `position` to lie
+    /// inside a period it holds as repeats (`PeriodicProgram`), whose periods the replay finds at their starts. A
+    /// sync point inside one finds only shorter periods (a GEMV's triples of one DRAM row), which end where the
+    /// rows move on, and costs a state record and a look at every earlier equal state.
+    func recordsSyncPoint(at position: Int) -> Bool
 }
 
 extension AiMProgram {
@@ -36,6 +41,8 @@ extension AiMProgram {
     public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int { 0 }
 
     public func startsPeriod(at position: Int) -> Bool { false }
+
+    public func recordsSyncPoint(at position: Int) -> Bool { true }
 }
 
 extension Array: AiMProgram where Element == AiMInstruction {}

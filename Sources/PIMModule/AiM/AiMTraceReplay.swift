@@ -115,7 +115,7 @@ public struct AiMTraceReplay: Sendable {
             }
             try replay.tick(next)
             if skipper != nil,
-                replay.synced
+                (replay.synced && skipper!.recordsSyncPoint(at: replay.decoded - 1))
                     || (replay.moved && (replay.isStridePoint || skipper!.startsPeriod(at: replay.decoded - 1)))
             {
                 try replay.fastForward(&skipper!, skip: skip, next: next)

@@ -100,6 +100,9 @@ struct ReplayFastForward<Program: AiMProgram> {
     /// Whether the program says a period starts at `position`.
     func startsPeriod(at position: Int) -> Bool { program.startsPeriod(at: position) }
 
+    /// Whether the program wants the sync point before `position` recorded.
+    func recordsSyncPoint(at position: Int) -> Bool { program.recordsSyncPoint(at: position) }
+
     /// Records the point before `position` (the next instruction to decode) of kind `point`, and returns the
     /// longest skip that an earlier point of the same kind with the same state allows, if any.
     mutating func observe(
@@ -155,7 +158,7 @@ struct ReplayFastForward<Program: AiMProgram> {
     /// between them follow `b`, moved by the rows between them each time.
     private func skip(from a: Record, to b: Record) -> Skip? {
         let length = b.position - a.position, rows = b.rowBase - a.rowBase, cycles = b.cycle - a.cycle
-        guard length > 0, cycles > 0, let banks = Self.bankPeriods(a, b) else { return nil }
+        guard length > 0, cycles > 0 else { return nil }
         // A controller's last completion must move with the period (it worked in it) or stay (it did not).
         for (p, q) in zip(a.progress, b.progress) {
             let worked = q.issued > p.issued
@@ -183,19 +186,14 @@ struct ReplayFastForward<Program: AiMProgram> {
             if stride(from: 0, to: length, by: spacing).contains(where: differs) || differs(length - 1)
                 || (0..<length).contains(where: differs)
             {
-                return periods == 0 ? nil : make(a, b, periods, length, rows, cycles, banks)
+                break
             }
             periods += 1
             start += length
         }
-        return periods == 0 ? nil : make(a, b, periods, length, rows, cycles, banks)
-    }
-
-    private func make(
-        _ a: Record, _ b: Record, _ periods: Int64, _ length: Int, _ rows: Int, _ cycles: Int64,
-        _ banks: [AiMChannelController.BankPeriod]
-    ) -> Skip {
-        Skip(
+        // The banks last: the cheapest look that can refuse a skip goes first.
+        guard periods > 0, let banks = Self.bankPeriods(a, b) else { return nil }
+        return Skip(
             periods: periods, instructions: length, cycles: cycles, rows: rows,
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
             queueFull: b.queueFull - a.queueFull,

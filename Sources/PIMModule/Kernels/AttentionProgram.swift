@@ -69,37 +69,76 @@ public struct AttentionProgram: Sendable {
         return out
     }
 
-    /// Appends a unit's instructions (`reduced`: `reducedInstructions`) to `out`. Channels with the same shape
-    /// share one lowered program; each channel's instructions are that program's with its own mask bit.
+    /// Appends a unit's instructions (`reduced`: `reducedInstructions`) to `out` (`periodicProgram` written out).
     public func append(_ unit: Unit, reduced: Bool = false, to out: inout [AiMInstruction]) {
-        var programs: [[AiMInstruction]] = []
+        out += periodicProgram(unit, reduced: reduced)
+    }
+
+    /// A unit's instructions (`reduced`: `reducedInstructions`) held as runs, without writing out its periods.
+    /// Channels with the same shape share one lowered program (`GEMVLowering.aimRuns`); each channel's
+    /// instructions are that program's with its own mask bit, merged position by position: at each position the
+    /// channels' instructions that are equal but for the mask go out once with the union of their bits, in channel
+    /// order (a `WR_GB` of a channel's own data always alone).
+    ///
+    /// Where every program still running is in a run of the same period length and row step, at the same offset in
+    /// its period, for n more whole periods, the merge of those positions is one merged period repeated n times:
+    /// position j + q·L of each program is position j moved on by q row steps, all by the same rows, and moving
+    /// every row alike keeps equal instructions equal and different ones different. So a unit costs its
+    /// programs' runs, not its length (tested equal to the merge written out position by position).
+    public func periodicProgram(_ unit: Unit, reduced: Bool = false) -> PeriodicProgram {
+        var programs: [PeriodicProgram] = []
         var first: [Int] = []
         var index: [GEMVShape: Int] = [:]
         let programOf: [Int?] = unit.shapes.enumerated().map { c, shape in
             guard let shape else { return nil }
             if let known = index[shape] { return known }
             let order = unit.order ?? timer.time(shape).order
-            programs.append(timer.lowering.aimInstructions(shape, order: order, mask: 0))
+            programs.append(timer.lowering.aimRuns(shape, order: order, mask: 0))
             first.append(c)
             index[shape] = programs.count - 1
             return programs.count - 1
         }
         let keep = reduced && unit.broadcastInput ? AiMInstruction.mask(first) : AiMInstruction.mask(0..<32)
-        for j in 0..<(programs.map(\.count).max() ?? 0) {
-            let position = out.count
+        /// Merges the channels' instructions at `position` into `block`.
+        func merge(_ position: Int, into block: inout [AiMInstruction]) {
+            let from = block.count
             for (c, p) in programOf.enumerated() {
-                guard let p, j < programs[p].count else { continue }
-                var instruction = programs[p][j]
+                guard let p, position < programs[p].count else { continue }
+                var instruction = programs[p][position]
                 let bit = AiMInstruction.mask([c]) & keep
                 let perChannel = instruction.opcode == .wrGB && !unit.broadcastInput
-                if !perChannel, let k = (position..<out.count).first(where: { out[$0].sameExceptMask(instruction) }) {
-                    out[k].values[.mask]! |= bit
+                if !perChannel, let k = (from..<block.count).first(where: { block[$0].sameExceptMask(instruction) }) {
+                    block[k].values[.mask]! |= bit
                 } else {
                     instruction.values[.mask] = bit
-                    out.append(instruction)
+                    block.append(instruction)
                 }
             }
         }
+        var out = PeriodicProgram()
+        let end = programs.map(\.count).max() ?? 0
+        var position = 0
+        while position < end {
+            // The run each program still running is in: the same period length, row step and offset in it?
+            var period = 0, rowStep = 0, offset = 0, periods = Int.max
+            for p in programs where position < p.count {
+                let run = p.runs[p.runIndex(containing: position)]
+                let i = position - run.start, length = run.period.count
+                if period == 0 {
+                    (period, rowStep, offset) = (length, run.rowStep, i % length)
+                } else if length != period || run.rowStep != rowStep || i % length != offset {
+                    periods = 0
+                    break
+                }
+                periods = min(periods, (run.count - i) / length)
+            }
+            let span = periods > 0 ? period : 1
+            var block: [AiMInstruction] = []
+            for t in 0..<span { merge(position + t, into: &block) }
+            out.append(period: block, repeats: max(periods, 1), rowStep: rowStep)
+            position += span * max(periods, 1)
+        }
+        return out
     }
 
     /// The whole operator as one program, ending with EOC.

@@ -163,49 +163,75 @@ extension GEMVLowering {
     ///
     /// `mask` names the channels that run it (every channel its own share of rows, with this shape).
     public func aimInstructions(_ shape: GEMVShape, order: LoopOrder, mask: Int) -> [AiMInstruction] {
+        Array(aimRuns(shape, order: order, mask: mask))
+    }
+
+    /// The kernel's AiM instructions (`aimInstructions`) held as runs of their periods: a DRAM row's sweep repeats
+    /// with the row moved on by one while the rows keep their segment count (every row of an input chunk but
+    /// perhaps its last), and a whole input chunk repeats with the rows moved on by the chunk's DRAM rows while the
+    /// chunks keep their width (every chunk but perhaps the last), when a chunk is at most `foldedChunk`
+    /// instructions long.
+    public func aimRuns(_ shape: GEMVShape, order: LoopOrder, mask: Int) -> PeriodicProgram {
         let g = geometry(shape)
         let elementsPerColumn = module.columnBytes / 2
         let columnsPerInput = (shape.columns + elementsPerColumn - 1) / elementsPerColumn
         let dramRowsPerChunk = (g.rowsPerBank + g.segmentsPerRow - 1) / g.segmentsPerRow
-        var out: [AiMInstruction] = []
+        // DRAM rows of a chunk with every segment (all of them, or all but the last).
+        let fullRows = g.rowsPerBank % g.segmentsPerRow == 0 ? dramRowsPerChunk : dramRowsPerChunk - 1
         func columns(inChunk k: Int) -> Int { min(g.chunkColumns, columnsPerInput - k * g.chunkColumns) }
         func segments(inRow d: Int) -> Int { min(g.segmentsPerRow, g.rowsPerBank - d * g.segmentsPerRow) }
-        func fill(chunk k: Int, inputs: Range<Int>) {
-            out.append(AiMInstruction(.wrGB, [.opsize: columns(inChunk: k) * inputs.count, .gpr0: 0, .mask: mask]))
+        func fill(chunk k: Int, inputs: Range<Int>) -> AiMInstruction {
+            AiMInstruction(.wrGB, [.opsize: columns(inChunk: k) * inputs.count, .gpr0: 0, .mask: mask])
         }
-        func sweepRow(chunk k: Int, row d: Int, inputs: Range<Int>) {
-            for _ in 0..<segments(inRow: d) {
-                for _ in inputs {
-                    out.append(AiMInstruction(.wrBias, [.gpr0: 0, .mask: mask]))
-                    out.append(
-                        AiMInstruction(
-                            .macABK,
-                            [
-                                .opsize: columns(inChunk: k), .mask: mask,
-                                .row: k * dramRowsPerChunk + d,
-                            ]))
-                    out.append(AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]))
-                }
+        func sweepRow(chunk k: Int, row d: Int, inputs: Range<Int>) -> [AiMInstruction] {
+            var out: [AiMInstruction] = []
+            let mac = AiMInstruction(
+                .macABK, [.opsize: columns(inChunk: k), .mask: mask, .row: k * dramRowsPerChunk + d])
+            for _ in 0..<(segments(inRow: d) * inputs.count) {
+                out.append(AiMInstruction(.wrBias, [.gpr0: 0, .mask: mask]))
+                out.append(mac)
+                out.append(AiMInstruction(.rdMAC, [.gpr0: 0, .mask: mask]))
             }
+            return out
         }
         let groups = stride(from: 0, to: shape.batch, by: g.inputsPerFill)
             .map { $0..<min($0 + g.inputsPerFill, shape.batch) }
-        for k in 0..<g.chunks {
+        /// One input chunk: its full rows as one run, the last row (if it has fewer segments) written out.
+        func chunk(_ k: Int) -> PeriodicProgram {
+            var out = PeriodicProgram()
             switch order {
             case .inputStationary:
                 for inputs in groups {
-                    fill(chunk: k, inputs: inputs)
-                    for d in 0..<dramRowsPerChunk { sweepRow(chunk: k, row: d, inputs: inputs) }
+                    out.append([fill(chunk: k, inputs: inputs)])
+                    out.append(period: sweepRow(chunk: k, row: 0, inputs: inputs), repeats: fullRows, rowStep: 1)
+                    if fullRows < dramRowsPerChunk { out.append(sweepRow(chunk: k, row: fullRows, inputs: inputs)) }
                 }
             case .rowStationary:
-                for d in 0..<dramRowsPerChunk {
-                    for inputs in groups {
-                        fill(chunk: k, inputs: inputs)
-                        sweepRow(chunk: k, row: d, inputs: inputs)
-                    }
+                func row(_ d: Int) -> [AiMInstruction] {
+                    groups.flatMap { [fill(chunk: k, inputs: $0)] + sweepRow(chunk: k, row: d, inputs: $0) }
                 }
+                out.append(period: row(0), repeats: fullRows, rowStep: 1)
+                if fullRows < dramRowsPerChunk { out.append(row(fullRows)) }
             }
+            return out
+        }
+        var out = PeriodicProgram()
+        let fullChunks = columns(inChunk: g.chunks - 1) == g.chunkColumns ? g.chunks : g.chunks - 1
+        var k = 0
+        if fullChunks >= 2 {
+            let first = chunk(0)
+            if first.count <= Self.foldedChunk {
+                out.append(period: Array(first), repeats: fullChunks, rowStep: dramRowsPerChunk)
+                k = fullChunks
+            }
+        }
+        while k < g.chunks {
+            out.append(contentsOf: chunk(k))
+            k += 1
         }
         return out
     }
+
+    /// The longest input chunk (in instructions) that `aimRuns` holds as one period repeated over the chunks.
+    static let foldedChunk = 8_192
 }

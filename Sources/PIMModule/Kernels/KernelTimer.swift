@@ -282,9 +282,9 @@ public final class KernelTimer: Sendable {
     }
 
     private func replayUnits(_ units: [AttentionProgram.Unit], program: AttentionProgram) -> KernelTiming {
-        var instructions: [AiMInstruction] = []
-        for unit in units { program.append(unit, reduced: true, to: &instructions) }
-        instructions.append(AiMInstruction(.eoc))
+        var instructions = PeriodicProgram()
+        for unit in units { instructions.append(contentsOf: program.periodicProgram(unit, reduced: true)) }
+        instructions.append([AiMInstruction(.eoc)])
         let report = program.replay(refresh: false).run(instructions)
         return KernelTiming(cycles: report.cycles, counts: report.commands.values, order: .inputStationary)
     }

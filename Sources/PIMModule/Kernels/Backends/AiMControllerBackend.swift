@@ -38,9 +38,10 @@ public struct AiMControllerBackend: ChannelBackend {
     }
 
     /// The kernel's AiM instructions on channel 0, ending with EOC.
-    func program(_ shape: GEMVShape, order: LoopOrder, lowering: GEMVLowering) -> [AiMInstruction] {
-        lowering.aimInstructions(lowering.canonical(shape), order: order, mask: AiMInstruction.mask([0]))
-            + [AiMInstruction(.eoc)]
+    func program(_ shape: GEMVShape, order: LoopOrder, lowering: GEMVLowering) -> PeriodicProgram {
+        var program = lowering.aimRuns(lowering.canonical(shape), order: order, mask: AiMInstruction.mask([0]))
+        program.append([AiMInstruction(.eoc)])
+        return program
     }
 
     public func attention(_ op: AttentionOperator, mapping: any AttentionMapping, timer: KernelTimer) -> AttentionTiming

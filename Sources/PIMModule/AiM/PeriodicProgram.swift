@@ -1,0 +1,129 @@
+/// An AiM program held as runs, each one period of instructions repeated with every row moved on by the same step
+/// per period: a GEMV's DRAM rows and input chunks (`GEMVLowering.aimRuns`), a static attention unit's channels
+/// merged (`AttentionProgram.periodicProgram`). The replay reads an instruction by its position without the program
+/// being written out, takes a run's periods as repeats without reading them (`knownRepeats`), and counts host
+/// accesses per run. The collection is the sequence the runs expand to: period after period, run after run.
+public struct PeriodicProgram: AiMProgram, Sendable {
+    /// `repeats` copies of `period` from position `start`, copy q with every row moved on by q · `rowStep`.
+    public struct Run: Sendable, Equatable {
+        public var period: [AiMInstruction]
+        public var repeats: Int
+        public var rowStep: Int
+        public var start: Int
+        /// Host accesses in one period.
+        var hostAccesses: Int
+
+        /// Instructions in the run.
+        public var count: Int { period.count * repeats }
+
+        /// Instruction `i` of the run (0 ≤ i < count).
+        public func instruction(_ i: Int) -> AiMInstruction {
+            let q = i / period.count
+            var instruction = period[i - q * period.count]
+            if q > 0, rowStep != 0, let row = instruction.values[.row] { instruction.values[.row] = row + q * rowStep }
+            return instruction
+        }
+    }
+
+    public private(set) var runs: [Run] = []
+    public private(set) var endIndex = 0
+    public private(set) var rowSummary = (hasAF: false, maxRow: -1)
+    public var startIndex: Int { 0 }
+
+    public init() {}
+
+    /// The program of `instructions` as written (one run).
+    public init(_ instructions: [AiMInstruction]) { append(instructions) }
+
+    public subscript(position: Int) -> AiMInstruction {
+        let run = runs[runIndex(containing: position)]
+        return run.instruction(position - run.start)
+    }
+
+    /// The index of the run that holds `position`.
+    public func runIndex(containing position: Int) -> Int {
+        var low = 0, high = runs.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if runs[mid].start <= position { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// Appends `repeats` copies of `period`, copy q with its rows moved on by q · `rowStep`. A single copy joins the
+    /// last run when that is a single copy too (instructions written one after another).
+    public mutating func append(period: [AiMInstruction], repeats: Int = 1, rowStep: Int = 0) {
+        guard !period.isEmpty, repeats > 0 else { return }
+        let hosts = period.reduce(0) { $0 + ($1.opcode.isHostAccess ? 1 : 0) }
+        if repeats == 1, let last = runs.last, last.repeats == 1 {
+            runs[runs.count - 1].period += period
+            runs[runs.count - 1].hostAccesses += hosts
+        } else {
+            runs.append(
+                Run(period: period, repeats: repeats, rowStep: rowStep, start: endIndex, hostAccesses: hosts))
+        }
+        endIndex += period.count * repeats
+        for instruction in period {
+            if instruction.opcode == .af { rowSummary.hasAF = true }
+            if let row = instruction.values[.row] {
+                rowSummary.maxRow = Swift.max(rowSummary.maxRow, row, row + (repeats - 1) * rowStep)
+            }
+        }
+    }
+
+    /// Appends instructions as written.
+    public mutating func append(_ instructions: [AiMInstruction]) { append(period: instructions) }
+
+    /// Appends every run of `other`.
+    public mutating func append(contentsOf other: PeriodicProgram) {
+        for run in other.runs { append(period: run.period, repeats: run.repeats, rowStep: run.rowStep) }
+    }
+
+    /// Inside one run, instruction i + L (L a whole number of periods, the rows moved by L's row steps) is
+    /// instruction i moved on: so periods of L instructions from the reference on repeat it as far as the run goes.
+    public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int {
+        guard length > 0, reference >= 0, reference < endIndex else { return 0 }
+        let run = runs[runIndex(containing: reference)]
+        let end = run.start + run.count
+        guard length % run.period.count == 0, rows == length / run.period.count * run.rowStep,
+            reference + length <= end
+        else { return 0 }
+        return (end - reference - length) / length
+    }
+
+    /// Each period of a run held as repeats starts a period of the replay (`AiMProgram.startsPeriod`).
+    public func startsPeriod(at position: Int) -> Bool { offsetInRepeats(position) == 0 }
+
+    /// Inside a period of a run held as repeats the replay records no sync point: it finds the run's periods at
+    /// their starts (`AiMProgram.recordsSyncPoint`).
+    public func recordsSyncPoint(at position: Int) -> Bool { (offsetInRepeats(position) ?? 0) == 0 }
+
+    /// The position's offset in its period, when it lies in a run of more than one period; nil otherwise.
+    func offsetInRepeats(_ position: Int) -> Int? {
+        guard position >= 0, position < endIndex else { return nil }
+        let run = runs[runIndex(containing: position)]
+        return run.repeats > 1 ? (position - run.start) % run.period.count : nil
+    }
+
+    public func hostAccesses(in positions: Range<Int>) -> Int {
+        var total = 0
+        for run in runs where run.start < positions.upperBound && run.start + run.count > positions.lowerBound {
+            guard run.hostAccesses > 0 else { continue }
+            var i = Swift.max(run.start, positions.lowerBound) - run.start
+            let end = Swift.min(run.start + run.count, positions.upperBound) - run.start
+            let length = run.period.count
+            while i < end, i % length != 0 {
+                if run.period[i % length].opcode.isHostAccess { total += 1 }
+                i += 1
+            }
+            let whole = (end - i) / length
+            total += whole * run.hostAccesses
+            i += whole * length
+            while i < end {
+                if run.period[i % length].opcode.isHostAccess { total += 1 }
+                i += 1
+            }
+        }
+        return total
+    }
+}
