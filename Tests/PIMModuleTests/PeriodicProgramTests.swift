@@ -132,6 +132,16 @@ struct PeriodicProgramTests {
             #expect(program.hostAccesses(in: a..<b) == all[a..<b].filter { $0.opcode.isHostAccess }.count)
         }
         #expect(claimed > 0)
+        // Sync points are recorded everywhere but inside the periods of a run of 16 periods or more.
+        for (i, run) in program.runs.enumerated() {
+            let long = run.repeats >= PeriodicProgram.longRun
+            for position in run.start..<(run.start + run.count) {
+                let inside = (position - run.start) % run.period.count != 0
+                #expect(program.recordsSyncPoint(at: position) == !(long && inside), "run \(i) at \(position)")
+            }
+        }
+        #expect(program.runs.contains { $0.repeats >= PeriodicProgram.longRun })
+        #expect(program.runs.contains { $0.repeats > 1 && $0.repeats < PeriodicProgram.longRun })
     }
 
     /// Head-first units of random slices: channels of different token counts (some equal, some idle).

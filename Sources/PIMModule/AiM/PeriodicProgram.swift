@@ -94,9 +94,20 @@ public struct PeriodicProgram: AiMProgram, Sendable {
     /// Each period of a run held as repeats starts a period of the replay (`AiMProgram.startsPeriod`).
     public func startsPeriod(at position: Int) -> Bool { offsetInRepeats(position) == 0 }
 
-    /// Inside a period of a run held as repeats the replay records no sync point: it finds the run's periods at
-    /// their starts (`AiMProgram.recordsSyncPoint`).
-    public func recordsSyncPoint(at position: Int) -> Bool { (offsetInRepeats(position) ?? 0) == 0 }
+    /// Inside a period of a long run (`longRun` periods or more) the replay records no sync point: it finds the run's
+    /// periods at their starts within a few of them and skips the rest (`AiMProgram.recordsSyncPoint`). Sync points
+    /// inside its periods would find only shorter periods (a DRAM row's segments), each ending where the rows move
+    /// on, and cost a state record and a look at every earlier equal state each: with the 14 to 32 channels of a
+    /// head-first wave, more than the skips save. In a shorter run those shorter periods are most of what there is
+    /// to skip (a token-parallel slice's few DRAM rows), so its sync points are recorded.
+    public func recordsSyncPoint(at position: Int) -> Bool {
+        guard position >= 0, position < endIndex else { return true }
+        let run = runs[runIndex(containing: position)]
+        return run.repeats < Self.longRun || (position - run.start) % run.period.count == 0
+    }
+
+    /// Periods from which a run counts as long (`recordsSyncPoint`).
+    public static let longRun = 16
 
     /// The position's offset in its period, when it lies in a run of more than one period; nil otherwise.
     func offsetInRepeats(_ position: Int) -> Int? {

@@ -136,14 +136,20 @@ struct ReplayFastForward<Program: AiMProgram> {
         }
         current.blocked = blocked
         current.queueFull = queueFull
-        var best: Skip?
         let records = point == .sync ? syncs.records : point == .stride ? strides.records : declared.records
-        for r in records where r.hash == current.hash && r.signature == current.signature {
-            if let skip = skip(from: r, to: current),
-                skip.instructions * Int(skip.periods) > (best.map { $0.instructions * Int($0.periods) } ?? 0)
-            {
-                best = skip
+        var candidates: [(record: Int, periods: Int64, instructions: Int)] = []
+        for (i, r) in records.enumerated() where r.hash == current.hash && r.signature == current.signature {
+            if let periods = periods(from: r, to: current) {
+                candidates.append((i, periods, (current.position - r.position) * Int(periods)))
             }
+        }
+        // The longest skip (the earliest record of equal ones) whose banks agree: the banks are looked at last, as
+        // building their periods costs the most.
+        candidates.sort { ($0.instructions, -$0.record) > ($1.instructions, -$1.record) }
+        var best: Skip?
+        for candidate in candidates {
+            best = make(from: records[candidate.record], to: current, periods: candidate.periods)
+            if best != nil { break }
         }
         // Records from before a skip stay valid: the state after it is the one the replay would have reached.
         switch point {
@@ -155,8 +161,8 @@ struct ReplayFastForward<Program: AiMProgram> {
     }
 
     /// The skip from sync point `a` to the equal state `b`: how many whole periods of the instructions
-    /// between them follow `b`, moved by the rows between them each time.
-    private func skip(from a: Record, to b: Record) -> Skip? {
+    /// between them follow `b`, moved by the rows between them each time (nil: none; the banks not looked at yet).
+    private func periods(from a: Record, to b: Record) -> Int64? {
         let length = b.position - a.position, rows = b.rowBase - a.rowBase, cycles = b.cycle - a.cycle
         guard length > 0, cycles > 0 else { return nil }
         // A controller's last completion must move with the period (it worked in it) or stay (it did not).
@@ -191,8 +197,13 @@ struct ReplayFastForward<Program: AiMProgram> {
             periods += 1
             start += length
         }
-        // The banks last: the cheapest look that can refuse a skip goes first.
-        guard periods > 0, let banks = Self.bankPeriods(a, b) else { return nil }
+        return periods > 0 ? periods : nil
+    }
+
+    /// The skip of `periods` periods from `a` to `b`, if the banks agree (`bankPeriods`).
+    private func make(from a: Record, to b: Record, periods: Int64) -> Skip? {
+        let length = b.position - a.position, rows = b.rowBase - a.rowBase, cycles = b.cycle - a.cycle
+        guard let banks = Self.bankPeriods(a, b) else { return nil }
         return Skip(
             periods: periods, instructions: length, cycles: cycles, rows: rows,
             counts: zip(b.counts, a.counts).map { $0 - $1 }, blocked: b.blocked - a.blocked,
