@@ -17,9 +17,9 @@ public protocol AiMProgram: RandomAccessCollection<AiMInstruction> where Index =
     /// (the softmax's scale EWMULs). The replay then records its state there too, so that such periods are found.
     func startsPeriod(at position: Int) -> Bool
     /// Whether the replay records the sync point before `position`: true unless the program knows `position` to lie
-    /// inside a period it holds as repeats (`PeriodicProgram`), whose periods the replay finds at their starts. A
-    /// sync point inside one finds only shorter periods (a GEMV's triples of one DRAM row), which end where the
-    /// rows move on, and costs a state record and a look at every earlier equal state.
+    /// inside a period of a long run it holds as repeats (`PeriodicProgram.recordsSyncPoint`), whose periods the
+    /// replay finds at their starts. A sync point inside one finds only shorter periods (a GEMV's triples of one DRAM
+    /// row), which end where the rows move on, and costs a state record and a look at every earlier equal state.
     func recordsSyncPoint(at position: Int) -> Bool
 }
 
