@@ -46,3 +46,17 @@ extension AiMProgram {
 }
 
 extension Array: AiMProgram where Element == AiMInstruction {}
+
+extension Array {
+    /// For elements in ascending order of `start` (the runs of a program held as runs, `CENTInstructions` and
+    /// `PeriodicProgram`), the index of the last one that starts at or before `position`: the run that holds it. The
+    /// first index when none does.
+    func lastIndex(startingAtOrBefore position: Int, start: (Element) -> Int) -> Int {
+        var low = 0, high = count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if start(self[mid]) <= position { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+}

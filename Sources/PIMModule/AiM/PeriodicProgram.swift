@@ -32,9 +32,6 @@ public struct PeriodicProgram: AiMProgram, Sendable {
 
     public init() {}
 
-    /// The program of `instructions` as written (one run).
-    public init(_ instructions: [AiMInstruction]) { append(instructions) }
-
     public subscript(position: Int) -> AiMInstruction {
         let run = runs[runIndex(containing: position)]
         return run.instruction(position - run.start)
@@ -42,12 +39,14 @@ public struct PeriodicProgram: AiMProgram, Sendable {
 
     /// The index of the run that holds `position`.
     public func runIndex(containing position: Int) -> Int {
-        var low = 0, high = runs.count - 1
-        while low < high {
-            let mid = (low + high + 1) / 2
-            if runs[mid].start <= position { low = mid } else { high = mid - 1 }
-        }
-        return low
+        runs.lastIndex(startingAtOrBefore: position) { $0.start }
+    }
+
+    /// The run that holds `position`, and the position's offset in it; nil outside the program.
+    func run(at position: Int) -> (run: Run, offset: Int)? {
+        guard position >= 0, position < endIndex else { return nil }
+        let run = runs[runIndex(containing: position)]
+        return (run, position - run.start)
     }
 
     /// Appends `repeats` copies of `period`, copy q with its rows moved on by q · `rowStep`. A single copy joins the
@@ -82,17 +81,18 @@ public struct PeriodicProgram: AiMProgram, Sendable {
     /// Inside one run, instruction i + L (L a whole number of periods, the rows moved by L's row steps) is
     /// instruction i moved on: so periods of L instructions from the reference on repeat it as far as the run goes.
     public func knownRepeats(of reference: Int, length: Int, rows: Int) -> Int {
-        guard length > 0, reference >= 0, reference < endIndex else { return 0 }
-        let run = runs[runIndex(containing: reference)]
-        let end = run.start + run.count
-        guard length % run.period.count == 0, rows == length / run.period.count * run.rowStep,
-            reference + length <= end
+        guard length > 0, let (run, offset) = run(at: reference),
+            length % run.period.count == 0, rows == length / run.period.count * run.rowStep,
+            offset + length <= run.count
         else { return 0 }
-        return (end - reference - length) / length
+        return (run.count - offset - length) / length
     }
 
     /// Each period of a run held as repeats starts a period of the replay (`AiMProgram.startsPeriod`).
-    public func startsPeriod(at position: Int) -> Bool { offsetInRepeats(position) == 0 }
+    public func startsPeriod(at position: Int) -> Bool {
+        guard let (run, offset) = run(at: position) else { return false }
+        return run.repeats > 1 && offset % run.period.count == 0
+    }
 
     /// Inside a period of a long run (`longRun` periods or more) the replay records no sync point: it finds the run's
     /// periods at their starts within a few of them and skips the rest (`AiMProgram.recordsSyncPoint`). Sync points
@@ -101,40 +101,31 @@ public struct PeriodicProgram: AiMProgram, Sendable {
     /// head-first wave, more than the skips save. In a shorter run those shorter periods are most of what there is
     /// to skip (a token-parallel slice's few DRAM rows), so its sync points are recorded.
     public func recordsSyncPoint(at position: Int) -> Bool {
-        guard position >= 0, position < endIndex else { return true }
-        let run = runs[runIndex(containing: position)]
-        return run.repeats < Self.longRun || (position - run.start) % run.period.count == 0
+        guard let (run, offset) = run(at: position) else { return true }
+        return run.repeats < Self.longRun || offset % run.period.count == 0
     }
 
     /// Periods from which a run counts as long (`recordsSyncPoint`).
     public static let longRun = 16
 
-    /// The position's offset in its period, when it lies in a run of more than one period; nil otherwise.
-    func offsetInRepeats(_ position: Int) -> Int? {
-        guard position >= 0, position < endIndex else { return nil }
-        let run = runs[runIndex(containing: position)]
-        return run.repeats > 1 ? (position - run.start) % run.period.count : nil
-    }
-
     public func hostAccesses(in positions: Range<Int>) -> Int {
         var total = 0
         for run in runs where run.start < positions.upperBound && run.start + run.count > positions.lowerBound {
             guard run.hostAccesses > 0 else { continue }
-            var i = Swift.max(run.start, positions.lowerBound) - run.start
-            let end = Swift.min(run.start + run.count, positions.upperBound) - run.start
-            let length = run.period.count
-            while i < end, i % length != 0 {
-                if run.period[i % length].opcode.isHostAccess { total += 1 }
-                i += 1
-            }
-            let whole = (end - i) / length
-            total += whole * run.hostAccesses
-            i += whole * length
-            while i < end {
-                if run.period[i % length].opcode.isHostAccess { total += 1 }
-                i += 1
-            }
+            total +=
+                run.hosts(before: Swift.min(run.count, positions.upperBound - run.start))
+                - run.hosts(before: Swift.max(0, positions.lowerBound - run.start))
         }
         return total
+    }
+}
+
+extension PeriodicProgram.Run {
+    /// Host accesses among the run's first `i` instructions: whole periods, then part of one.
+    func hosts(before i: Int) -> Int {
+        let whole = i / period.count
+        return period[..<(i - whole * period.count)].reduce(whole * hostAccesses) {
+            $0 + ($1.opcode.isHostAccess ? 1 : 0)
+        }
     }
 }

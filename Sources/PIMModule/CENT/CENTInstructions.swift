@@ -115,12 +115,7 @@ public struct CENTInstructions: AiMProgram, Sendable {
 
     /// The index of the run that holds `position`.
     private func runIndex(containing position: Int) -> Int {
-        var low = 0, high = runs.count - 1
-        while low < high {
-            let mid = (low + high + 1) / 2
-            if runs[mid].start <= position { low = mid } else { high = mid - 1 }
-        }
-        return low
+        runs.lastIndex(startingAtOrBefore: position) { $0.start }
     }
 
     /// Inside one block of a score move (`ScoreMove.block`) an instruction depends only on its offset modulo the

@@ -121,9 +121,9 @@ public struct AttentionProgram: Sendable {
         while position < end {
             // The run each program still running is in: the same period length, row step and offset in it?
             var period = 0, rowStep = 0, offset = 0, periods = Int.max
-            for p in programs where position < p.count {
-                let run = p.runs[p.runIndex(containing: position)]
-                let i = position - run.start, length = run.period.count
+            for p in programs {
+                guard let (run, i) = p.run(at: position) else { continue }
+                let length = run.period.count
                 if period == 0 {
                     (period, rowStep, offset) = (length, run.rowStep, i % length)
                 } else if length != period || run.rowStep != rowStep || i % length != offset {
